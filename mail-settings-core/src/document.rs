@@ -1,0 +1,193 @@
+//! The settings document: the interchange form of a whole set of settings, as JSON or TOML
+//! with the same shape (SPEC.md "Settings document"). Secrets are never part of it.
+//!
+//! Reading never panics; unknown fields and wrong types are [`ParseError`]s with line and
+//! column. Values a person could type out of range (a port of 70000) parse, and are then
+//! reported by [`crate::validate::validate_document`].
+
+use crate::model::{IncomingAccountForm, NetworkConnectorForm, SmtpAccountForm};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+
+/// The only document version this library reads and writes.
+pub const DOCUMENT_VERSION: u32 = 1;
+
+/// A whole set of settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsDocument {
+    /// Always [`DOCUMENT_VERSION`].
+    pub version: u32,
+    /// Network connectors (proxies).
+    #[serde(default)]
+    pub network_connectors: Vec<NetworkConnectorForm>,
+    /// Incoming (IMAP/POP3) accounts.
+    #[serde(default)]
+    pub incoming_accounts: Vec<IncomingAccountForm>,
+    /// Outgoing (SMTP) accounts.
+    #[serde(default)]
+    pub smtp_accounts: Vec<SmtpAccountForm>,
+}
+
+impl Default for SettingsDocument {
+    fn default() -> Self {
+        Self {
+            version: DOCUMENT_VERSION,
+            network_connectors: Vec::new(),
+            incoming_accounts: Vec::new(),
+            smtp_accounts: Vec::new(),
+        }
+    }
+}
+
+/// JSON or TOML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// JSON.
+    Json,
+    /// TOML.
+    Toml,
+}
+
+impl Format {
+    /// By file extension: `.toml` is TOML, anything else JSON.
+    pub fn from_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("toml") => Format::Toml,
+            _ => Format::Json,
+        }
+    }
+
+    /// `json` or `toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Toml => "toml",
+        }
+    }
+}
+
+/// A document that could not be read. Line and column are 1-based; 0 when unknown.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{format} document, line {line}, column {column}: {message}")]
+pub struct ParseError {
+    /// `json` or `toml`.
+    pub format: &'static str,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// 1-based line and column of byte offset `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+impl SettingsDocument {
+    /// Reads a document.
+    pub fn parse(text: &str, format: Format) -> Result<Self, ParseError> {
+        let doc: Self = match format {
+            Format::Json => serde_json::from_str(text).map_err(|e| ParseError {
+                format: "json",
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            })?,
+            Format::Toml => toml::from_str(text).map_err(|e| {
+                let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+                ParseError {
+                    format: "toml",
+                    line,
+                    column,
+                    message: e.message().to_owned(),
+                }
+            })?,
+        };
+        if doc.version != DOCUMENT_VERSION {
+            let (line, column) = version_position(text);
+            return Err(ParseError {
+                format: format.as_str(),
+                line,
+                column,
+                message: format!(
+                    "unsupported version {}: this library reads version {DOCUMENT_VERSION}",
+                    doc.version
+                ),
+            });
+        }
+        Ok(doc)
+    }
+
+    /// Reads a JSON document.
+    pub fn from_json(text: &str) -> Result<Self, ParseError> {
+        Self::parse(text, Format::Json)
+    }
+
+    /// Reads a TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, ParseError> {
+        Self::parse(text, Format::Toml)
+    }
+
+    /// Writes the document (pretty JSON, or TOML).
+    pub fn to_string(&self, format: Format) -> String {
+        match format {
+            Format::Json => serde_json::to_string_pretty(self)
+                .unwrap_or_else(|e| unreachable_serialize(e.to_string())),
+            Format::Toml => toml::to_string_pretty(self)
+                .unwrap_or_else(|e| unreachable_serialize(e.to_string())),
+        }
+    }
+
+    /// Writes pretty JSON.
+    pub fn to_json(&self) -> String {
+        self.to_string(Format::Json)
+    }
+
+    /// Writes TOML.
+    pub fn to_toml(&self) -> String {
+        self.to_string(Format::Toml)
+    }
+}
+
+/// Serializing these plain structs cannot fail (no maps with non-string keys, no NaN); if it
+/// ever did, an empty document is safer than a panic in a host application.
+fn unreachable_serialize(reason: String) -> String {
+    tracing::error!(%reason, "settings document could not be serialized");
+    String::new()
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn version_position(text: &str) -> (usize, usize) {
+    text.find("version").map_or((1, 1), |i| line_col(text, i))
+}
+
+impl fmt::Display for SettingsDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "settings document v{}: {} network connectors, {} incoming accounts, {} SMTP accounts",
+            self.version,
+            self.network_connectors.len(),
+            self.incoming_accounts.len(),
+            self.smtp_accounts.len()
+        )
+    }
+}

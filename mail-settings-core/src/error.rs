@@ -1,0 +1,244 @@
+//! Errors. Each area has a rich error of its own ([`ConnectionError`] for everything on the
+//! wire, [`crate::store::StoreError`] for the store, [`crate::document::ParseError`],
+//! [`crate::credentials::CredentialError`], [`Validation`]); [`Error`] gathers them for callers
+//! that want one type, and [`ErrorCategory`] is the small public vocabulary the bindings map
+//! to their own exception types, in one place each.
+//!
+//! No error carries a secret: messages are built from categories, hosts, ports and server
+//! replies; a server reply that echoes a client line is never included for AUTH exchanges.
+
+use crate::credentials::CredentialError;
+use crate::document::ParseError;
+use crate::validate::Validation;
+use std::fmt;
+use std::time::Duration;
+
+/// The categories an operator (and a binding) branches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The host name does not resolve.
+    Dns,
+    /// The TCP connection failed (refused, unreachable).
+    Connect,
+    /// The network connector failed (unreachable, refused, proxy authentication).
+    Proxy,
+    /// TLS failed (handshake, STARTTLS not offered).
+    Tls,
+    /// The server's certificate was rejected.
+    Certificate,
+    /// The server rejected the credentials.
+    Auth,
+    /// The server said something unexpected, or refused a command.
+    Protocol,
+    /// An operation took longer than its bound.
+    Timeout,
+    /// The credential provider could not give the credential.
+    Credential,
+    /// The work was cancelled.
+    Cancelled,
+    /// Settings are invalid.
+    Validation,
+    /// Someone else changed the record since it was read.
+    Conflict,
+    /// The record does not exist.
+    NotFound,
+    /// The local store failed.
+    Storage,
+    /// A document or file could not be read.
+    Parse,
+}
+
+impl ErrorCategory {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::Dns => "dns",
+            ErrorCategory::Connect => "connect",
+            ErrorCategory::Proxy => "proxy",
+            ErrorCategory::Tls => "tls",
+            ErrorCategory::Certificate => "certificate",
+            ErrorCategory::Auth => "auth",
+            ErrorCategory::Protocol => "protocol",
+            ErrorCategory::Timeout => "timeout",
+            ErrorCategory::Credential => "credential",
+            ErrorCategory::Cancelled => "cancelled",
+            ErrorCategory::Validation => "validation",
+            ErrorCategory::Conflict => "conflict",
+            ErrorCategory::NotFound => "not_found",
+            ErrorCategory::Storage => "storage",
+            ErrorCategory::Parse => "parse",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which hop of a proxied connection failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProxyHop {
+    /// The proxy itself could not be reached.
+    ProxyUnreachable,
+    /// The proxy rejected our credentials (or wanted some we do not have).
+    ProxyAuth,
+    /// The proxy refused the request (rule set, forbidden port, bad request).
+    ProxyRefused,
+    /// The proxy could not reach the target server.
+    TargetUnreachable,
+}
+
+/// Anything that went wrong on the wire: connecting, proxying, TLS, authenticating, talking.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectionError {
+    category: ErrorCategory,
+    hop: Option<ProxyHop>,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl ConnectionError {
+    /// A new error. `message` must say what failed and what to change, and hold no secret.
+    pub fn new(category: ErrorCategory, message: impl Into<String>) -> Self {
+        Self {
+            category,
+            hop: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A proxy error naming the hop that failed.
+    pub fn proxy(hop: ProxyHop, message: impl Into<String>) -> Self {
+        let category = ErrorCategory::Proxy;
+        Self {
+            category,
+            hop: Some(hop),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A timeout after `after`, while `doing`.
+    pub fn timeout(doing: &str, after: Duration) -> Self {
+        Self::new(
+            ErrorCategory::Timeout,
+            format!("timed out after {} ms while {doing}", after.as_millis()),
+        )
+    }
+
+    /// Attaches the underlying error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Prefixes the message with where it happened (`"IMAP localhost:993"`).
+    pub fn context(mut self, ctx: impl fmt::Display) -> Self {
+        self.message = format!("{ctx}: {}", self.message);
+        self
+    }
+
+    /// The category.
+    pub fn category(&self) -> ErrorCategory {
+        self.category
+    }
+    /// For proxy errors, which hop failed.
+    pub fn hop(&self) -> Option<ProxyHop> {
+        self.hop
+    }
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The server rejected the credentials.
+    pub fn is_auth(&self) -> bool {
+        self.category == ErrorCategory::Auth
+    }
+    /// TLS failed, certificate problems included.
+    pub fn is_tls(&self) -> bool {
+        matches!(
+            self.category,
+            ErrorCategory::Tls | ErrorCategory::Certificate
+        )
+    }
+    /// The certificate was rejected.
+    pub fn is_certificate(&self) -> bool {
+        self.category == ErrorCategory::Certificate
+    }
+    /// An operation ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        self.category == ErrorCategory::Timeout
+    }
+    /// The TCP connection (or name resolution) failed.
+    pub fn is_connect(&self) -> bool {
+        matches!(self.category, ErrorCategory::Connect | ErrorCategory::Dns)
+    }
+    /// The network connector failed.
+    pub fn is_proxy(&self) -> bool {
+        self.category == ErrorCategory::Proxy
+    }
+    /// The server said something unexpected or refused a command.
+    pub fn is_protocol(&self) -> bool {
+        self.category == ErrorCategory::Protocol
+    }
+    /// Name resolution failed.
+    pub fn is_dns(&self) -> bool {
+        self.category == ErrorCategory::Dns
+    }
+    /// The work was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.category == ErrorCategory::Cancelled
+    }
+}
+
+/// One error type for callers that want one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Settings are invalid; every result is inside.
+    #[error("invalid settings:\n{0}")]
+    Validation(Validation),
+    /// A document could not be read.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The credential provider failed.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// The store failed, or refused a change.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Something on the wire failed.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+}
+
+impl From<Validation> for Error {
+    fn from(v: Validation) -> Self {
+        Error::Validation(v)
+    }
+}
+
+impl Error {
+    /// The category, for bindings and for operators.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            Error::Validation(_) => ErrorCategory::Validation,
+            Error::Parse(_) => ErrorCategory::Parse,
+            Error::Credential(_) => ErrorCategory::Credential,
+            Error::Store(e) => e.category(),
+            Error::Connection(e) => e.category(),
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

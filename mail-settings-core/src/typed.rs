@@ -1,0 +1,484 @@
+//! Typed accounts: what drivers take. They exist only by validating a form, so a driver never
+//! sees an invalid combination: the port is resolved, the security is one value, the connector
+//! is present (and enabled) exactly when it must be, and the credential exactly when it is needed.
+
+use crate::model::{
+    default_port, ConnectorKind, IncomingAccountForm, NetworkConnectorForm, Protocol, RecordId,
+    Security, Service, SmtpAccountForm,
+};
+use crate::validate::{
+    parse_host, validate_connector, validate_incoming, validate_smtp, Validation, ValidationContext,
+};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A validated host.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Host {
+    /// A host name, lower-cased, IDNA-encoded.
+    Domain(String),
+    /// An IPv4 literal.
+    Ipv4(Ipv4Addr),
+    /// An IPv6 literal.
+    Ipv6(Ipv6Addr),
+}
+
+impl Host {
+    /// The name to verify a certificate against and to send as SNI.
+    pub fn tls_name(&self) -> String {
+        match self {
+            Host::Domain(d) => d.clone(),
+            Host::Ipv4(a) => a.to_string(),
+            Host::Ipv6(a) => a.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(d),
+            Host::Ipv4(a) => write!(f, "{a}"),
+            Host::Ipv6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+/// Host and port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// The host.
+    pub host: Host,
+    /// The port, 1–65535.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// Builds an endpoint from a host text; `None` when the host is not valid or the port is 0.
+    pub fn parse(host: &str, port: u16) -> Option<Self> {
+        if port == 0 {
+            return None;
+        }
+        parse_host(host).map(|host| Self { host, port })
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// A credential id: the key of a secret in the host application's vault.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CredentialId(String);
+
+impl CredentialId {
+    /// Wraps an id (trimmed).
+    pub fn new(id: impl AsRef<str>) -> Self {
+        Self(id.as_ref().trim().to_owned())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CredentialId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How certificates are checked.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TlsOptions {
+    /// Verify the certificate chain and the host name (default). `false` only when a person
+    /// turned on `skip_certificate` / `skip_certificate_errors`.
+    pub verify: bool,
+    /// Extra CA certificates (PEM) trusted for this account only.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    /// Verification on, system roots only.
+    pub fn verified() -> Self {
+        Self {
+            verify: true,
+            ca_file: None,
+        }
+    }
+}
+
+/// A validated network connector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkConnector {
+    pub(crate) id: Option<RecordId>,
+    pub(crate) name: String,
+    pub(crate) kind: ConnectorKind,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) credential: Option<CredentialId>,
+}
+
+impl NetworkConnector {
+    /// Validates a form. Disabled connectors validate too; accounts refuse them.
+    pub fn from_form(form: &NetworkConnectorForm) -> Result<Self, Validation> {
+        let v = validate_connector(form, "", &ValidationContext::standalone());
+        if v.has_errors() {
+            return Err(v);
+        }
+        Self::build(form).ok_or(v)
+    }
+
+    fn build(form: &NetworkConnectorForm) -> Option<Self> {
+        let port = u16::try_from(form.port?).ok()?;
+        Some(Self {
+            id: form.id,
+            name: form.name.trim().to_owned(),
+            kind: form.kind?,
+            endpoint: Endpoint::parse(&form.host, port)?,
+            credential: non_blank(form.credential.as_deref()).map(CredentialId::new),
+        })
+    }
+
+    /// A connector built directly (tests, tools).
+    pub fn new(kind: ConnectorKind, endpoint: Endpoint, credential: Option<CredentialId>) -> Self {
+        Self {
+            id: None,
+            name: format!("{kind} {endpoint}"),
+            kind,
+            endpoint,
+            credential,
+        }
+    }
+
+    /// Store id, if stored.
+    pub fn id(&self) -> Option<RecordId> {
+        self.id
+    }
+    /// Name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// SOCKS5 or HTTP CONNECT.
+    pub fn kind(&self) -> ConnectorKind {
+        self.kind
+    }
+    /// The proxy.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+    /// The proxy's credential, if any.
+    pub fn credential(&self) -> Option<&CredentialId> {
+        self.credential.as_ref()
+    }
+}
+
+/// How a connection reaches its server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Route {
+    /// A direct TCP connection.
+    Direct,
+    /// Through a proxy.
+    Proxy(NetworkConnector),
+}
+
+/// Where and how to connect: everything a transport needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// The server.
+    pub endpoint: Endpoint,
+    /// Clear, implicit TLS or STARTTLS.
+    pub security: Security,
+    /// Certificate checks.
+    pub tls: TlsOptions,
+    /// Direct or through a connector.
+    pub route: Route,
+}
+
+fn non_blank(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn route(use_connector: bool, id: Option<RecordId>, ctx: &ValidationContext<'_>) -> Option<Route> {
+    if !use_connector {
+        return Some(Route::Direct);
+    }
+    let form = ctx.connector(id?)?;
+    if !form.enabled {
+        return None;
+    }
+    NetworkConnector::build(form).map(Route::Proxy)
+}
+
+/// A validated incoming (IMAP/POP3) account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingAccount {
+    pub(crate) id: Option<RecordId>,
+    pub(crate) name: String,
+    pub(crate) protocol: Protocol,
+    pub(crate) connection: ConnectionSettings,
+    pub(crate) credential: CredentialId,
+    pub(crate) keep_copy_on_server: bool,
+    pub(crate) automatic_check: bool,
+    pub(crate) check_interval: Duration,
+    pub(crate) enabled: bool,
+    pub(crate) max_message_size: u64,
+}
+
+impl IncomingAccount {
+    /// Validates a form into an account. A connector is looked up in `ctx.connectors`; an
+    /// account that uses one cannot be built without it.
+    pub fn from_form(
+        form: &IncomingAccountForm,
+        ctx: &ValidationContext<'_>,
+    ) -> Result<Self, Validation> {
+        let mut v = validate_incoming(form, "", ctx);
+        if v.has_errors() {
+            return Err(v);
+        }
+        let built = (|| {
+            let protocol = form.protocol?;
+            let security = form.security();
+            let port = match form.port {
+                Some(p) => u16::try_from(p).ok()?,
+                None => default_port(protocol.into(), security),
+            };
+            Some(Self {
+                id: form.id,
+                name: form.name.trim().to_owned(),
+                protocol,
+                connection: ConnectionSettings {
+                    endpoint: Endpoint::parse(&form.host, port)?,
+                    security,
+                    tls: TlsOptions {
+                        verify: !form.skip_certificate,
+                        ca_file: form.ca_file.clone(),
+                    },
+                    route: route(form.use_network_connector, form.network_connector, ctx)?,
+                },
+                credential: CredentialId::new(non_blank(form.credential.as_deref())?),
+                keep_copy_on_server: form.keep_copy_on_server,
+                automatic_check: form.automatic_check,
+                check_interval: Duration::from_secs(u64::try_from(form.check_interval_secs).ok()?),
+                enabled: form.enabled,
+                max_message_size: u64::try_from(form.max_message_size).ok()?,
+            })
+        })();
+        built.ok_or_else(|| {
+            // Only reachable when a connector is named but no list was given to check it.
+            let doc_ctx = ValidationContext {
+                connectors: Some(&[]),
+                ..*ctx
+            };
+            v.extend(validate_incoming(form, "", &doc_ctx));
+            v
+        })
+    }
+
+    /// Store id, if stored.
+    pub fn id(&self) -> Option<RecordId> {
+        self.id
+    }
+    /// Account name (trimmed).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// IMAP or POP3.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+    /// Where and how to connect.
+    pub fn connection(&self) -> &ConnectionSettings {
+        &self.connection
+    }
+    /// The credential to log in with.
+    pub fn credential(&self) -> &CredentialId {
+        &self.credential
+    }
+    /// Keep copy in server.
+    pub fn keep_copy_on_server(&self) -> bool {
+        self.keep_copy_on_server
+    }
+    /// Automatic check.
+    pub fn automatic_check(&self) -> bool {
+        self.automatic_check
+    }
+    /// Time between automatic checks.
+    pub fn check_interval(&self) -> Duration {
+        self.check_interval
+    }
+    /// Enabled.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+    /// Largest message the collector fetches, in bytes.
+    pub fn max_message_size(&self) -> u64 {
+        self.max_message_size
+    }
+}
+
+/// A validated e-mail address (RFC 5322 addr-spec).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Parses an addr-spec.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        crate::validate::is_addr_spec(s).then(|| Self(s.to_owned()))
+    }
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A validated SMTP account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpAccount {
+    pub(crate) id: Option<RecordId>,
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
+    pub(crate) sender: EmailAddress,
+    pub(crate) reply_to: Option<EmailAddress>,
+    pub(crate) return_path: Option<EmailAddress>,
+    pub(crate) read_receipt_to: Option<EmailAddress>,
+    pub(crate) default_account: bool,
+    pub(crate) force_configuration: bool,
+    pub(crate) footer: Option<String>,
+    pub(crate) connection: ConnectionSettings,
+    pub(crate) credential: Option<CredentialId>,
+}
+
+impl SmtpAccount {
+    /// Validates a form into an account.
+    pub fn from_form(
+        form: &SmtpAccountForm,
+        ctx: &ValidationContext<'_>,
+    ) -> Result<Self, Validation> {
+        let mut v = validate_smtp(form, "", ctx);
+        if v.has_errors() {
+            return Err(v);
+        }
+        let optional = |s: Option<&str>| -> Option<Option<EmailAddress>> {
+            match non_blank(s) {
+                None => Some(None),
+                Some(s) => EmailAddress::parse(s).map(Some),
+            }
+        };
+        let built = (|| {
+            let security = form.security();
+            let port = match form.port {
+                Some(p) => u16::try_from(p).ok()?,
+                None => default_port(Service::Smtp, security),
+            };
+            Some(Self {
+                id: form.id,
+                name: form.name.trim().to_owned(),
+                enabled: form.enabled,
+                sender: EmailAddress::parse(&form.sender_email)?,
+                reply_to: optional(form.reply_to.as_deref())?,
+                return_path: optional(form.return_path.as_deref())?,
+                read_receipt_to: if form.send_read_receipt {
+                    optional(form.confirmation_email.as_deref())?
+                } else {
+                    None
+                },
+                default_account: form.default_account,
+                force_configuration: form.force_configuration,
+                footer: if form.enable_footer {
+                    form.footer.clone()
+                } else {
+                    None
+                },
+                connection: ConnectionSettings {
+                    endpoint: Endpoint::parse(&form.host, port)?,
+                    security,
+                    tls: TlsOptions {
+                        verify: !form.skip_certificate_errors,
+                        ca_file: form.ca_file.clone(),
+                    },
+                    route: route(form.use_network_connector, form.network_connector, ctx)?,
+                },
+                credential: if form.use_authentication {
+                    Some(CredentialId::new(non_blank(form.credential.as_deref())?))
+                } else {
+                    None
+                },
+            })
+        })();
+        built.ok_or_else(|| {
+            let doc_ctx = ValidationContext {
+                connectors: Some(&[]),
+                ..*ctx
+            };
+            v.extend(validate_smtp(form, "", &doc_ctx));
+            v
+        })
+    }
+
+    /// Store id, if stored.
+    pub fn id(&self) -> Option<RecordId> {
+        self.id
+    }
+    /// Account name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Enabled.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+    /// Sender (From).
+    pub fn sender(&self) -> &EmailAddress {
+        &self.sender
+    }
+    /// Reply-To.
+    pub fn reply_to(&self) -> Option<&EmailAddress> {
+        self.reply_to.as_ref()
+    }
+    /// Return-Path: the envelope sender.
+    pub fn return_path(&self) -> Option<&EmailAddress> {
+        self.return_path.as_ref()
+    }
+    /// Where read receipts go (`Disposition-Notification-To`), when asked for.
+    pub fn read_receipt_to(&self) -> Option<&EmailAddress> {
+        self.read_receipt_to.as_ref()
+    }
+    /// Default account.
+    pub fn default_account(&self) -> bool {
+        self.default_account
+    }
+    /// The account's addresses replace the message's.
+    pub fn force_configuration(&self) -> bool {
+        self.force_configuration
+    }
+    /// Footer appended to every message, when enabled.
+    pub fn footer(&self) -> Option<&str> {
+        self.footer.as_deref()
+    }
+    /// Where and how to connect.
+    pub fn connection(&self) -> &ConnectionSettings {
+        &self.connection
+    }
+    /// The credential, exactly when authentication is used.
+    pub fn credential(&self) -> Option<&CredentialId> {
+        self.credential.as_ref()
+    }
+    /// The CA file, if any.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.connection.tls.ca_file.as_deref()
+    }
+}

@@ -1,0 +1,982 @@
+//! Validation: every problem at once, with SPEC.md's `path`, `code`, `severity` and a message in
+//! English and Brazilian Portuguese.
+//!
+//! Single-record rules live in [`validate_incoming`], [`validate_smtp`] and
+//! [`validate_connector`]; rules across records (unique names, one default SMTP account, ids,
+//! references to connectors and credentials) in [`validate_document`]. The store runs the same
+//! functions before it writes, so the rules exist in one place.
+
+use crate::credentials::CredentialProvider;
+use crate::document::SettingsDocument;
+use crate::model::{
+    IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm, CHECK_INTERVAL_RANGE,
+    CREDENTIAL_ID_MAX_CHARS, EMAIL_MAX_CHARS, FOOTER_MAX_CHARS, HOST_MAX_CHARS,
+    MAX_MESSAGE_SIZE_RANGE, NAME_MAX_CHARS,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// SPEC.md's validation codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Code {
+    /// A required field is missing or blank.
+    Required,
+    /// Text over its limit.
+    TooLong,
+    /// Not a host name, IPv4 or IPv6 literal.
+    InvalidHost,
+    /// A port outside 1–65535.
+    InvalidPort,
+    /// Not an RFC 5322 addr-spec.
+    InvalidEmail,
+    /// A number outside its range.
+    OutOfRange,
+    /// `use_network_connector` is on and no connector is named.
+    NetworkConnectorRequired,
+    /// A connector is named while `use_network_connector` is off.
+    NetworkConnectorNotAllowed,
+    /// The named connector does not exist.
+    UnknownNetworkConnector,
+    /// The named connector is disabled.
+    NetworkConnectorDisabled,
+    /// No credential where one is needed.
+    CredentialRequired,
+    /// An SMTP credential is named while `use_authentication` is off.
+    CredentialNotAllowed,
+    /// The credential provider does not know the id.
+    UnknownCredential,
+    /// `send_read_receipt` without `confirmation_email`.
+    ConfirmationEmailRequired,
+    /// `enable_footer` without `footer` text.
+    FooterRequired,
+    /// Two records of one kind share a name (case-insensitive, trimmed).
+    DuplicateName,
+    /// Two records of one kind share an id in one document (not in SPEC.md's list: an import
+    /// could otherwise silently merge them).
+    DuplicateId,
+    /// More than one SMTP account is `default_account` in one document.
+    MultipleDefaultAccounts,
+    /// Certificate checks are turned off.
+    CertificateCheckDisabled,
+    /// A credential would cross the network without TLS.
+    CleartextCredentials,
+}
+
+impl Code {
+    /// The snake_case code of SPEC.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Required => "required",
+            Code::TooLong => "too_long",
+            Code::InvalidHost => "invalid_host",
+            Code::InvalidPort => "invalid_port",
+            Code::InvalidEmail => "invalid_email",
+            Code::OutOfRange => "out_of_range",
+            Code::NetworkConnectorRequired => "network_connector_required",
+            Code::NetworkConnectorNotAllowed => "network_connector_not_allowed",
+            Code::UnknownNetworkConnector => "unknown_network_connector",
+            Code::NetworkConnectorDisabled => "network_connector_disabled",
+            Code::CredentialRequired => "credential_required",
+            Code::CredentialNotAllowed => "credential_not_allowed",
+            Code::UnknownCredential => "unknown_credential",
+            Code::ConfirmationEmailRequired => "confirmation_email_required",
+            Code::FooterRequired => "footer_required",
+            Code::DuplicateName => "duplicate_name",
+            Code::DuplicateId => "duplicate_id",
+            Code::MultipleDefaultAccounts => "multiple_default_accounts",
+            Code::CertificateCheckDisabled => "certificate_check_disabled",
+            Code::CleartextCredentials => "cleartext_credentials",
+        }
+    }
+
+    /// Every code, for tests and documentation.
+    pub const ALL: [Code; 20] = [
+        Code::Required,
+        Code::TooLong,
+        Code::InvalidHost,
+        Code::InvalidPort,
+        Code::InvalidEmail,
+        Code::OutOfRange,
+        Code::NetworkConnectorRequired,
+        Code::NetworkConnectorNotAllowed,
+        Code::UnknownNetworkConnector,
+        Code::NetworkConnectorDisabled,
+        Code::CredentialRequired,
+        Code::CredentialNotAllowed,
+        Code::UnknownCredential,
+        Code::ConfirmationEmailRequired,
+        Code::FooterRequired,
+        Code::DuplicateName,
+        Code::DuplicateId,
+        Code::MultipleDefaultAccounts,
+        Code::CertificateCheckDisabled,
+        Code::CleartextCredentials,
+    ];
+
+    /// The severity SPEC.md gives the code.
+    pub fn severity(self) -> Severity {
+        match self {
+            Code::CertificateCheckDisabled | Code::CleartextCredentials => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `error` blocks use of the account; `warning` never does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Severity {
+    /// Blocks use.
+    Error,
+    /// Reported, never blocks.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One validation result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationResult {
+    /// The field: `host` for one record, `incoming_accounts[2].host` in a document.
+    pub path: String,
+    /// SPEC.md's code.
+    pub code: Code,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The message in English.
+    pub message: String,
+    /// The message in Brazilian Portuguese.
+    pub message_pt_br: String,
+}
+
+impl fmt::Display for ValidationResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {} ({})",
+            self.severity, self.path, self.message, self.code
+        )
+    }
+}
+
+/// All the results of one validation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Validation {
+    results: Vec<ValidationResult>,
+}
+
+impl Validation {
+    /// No results.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every result, in the order the fields were checked.
+    pub fn results(&self) -> &[ValidationResult] {
+        &self.results
+    }
+
+    /// Takes the results.
+    pub fn into_results(self) -> Vec<ValidationResult> {
+        self.results
+    }
+
+    /// Results of severity `error`.
+    pub fn errors(&self) -> impl Iterator<Item = &ValidationResult> {
+        self.results
+            .iter()
+            .filter(|r| r.severity == Severity::Error)
+    }
+
+    /// Results of severity `warning`.
+    pub fn warnings(&self) -> impl Iterator<Item = &ValidationResult> {
+        self.results
+            .iter()
+            .filter(|r| r.severity == Severity::Warning)
+    }
+
+    /// Whether any result is an error.
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    /// Whether there are no results at all.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+    }
+
+    /// Number of results.
+    pub fn len(&self) -> usize {
+        self.results.len()
+    }
+
+    /// Whether a result with this code is present at this path.
+    pub fn contains(&self, path: &str, code: Code) -> bool {
+        self.results
+            .iter()
+            .any(|r| r.path == path && r.code == code)
+    }
+
+    /// Adds every result of `other`.
+    pub fn extend(&mut self, other: Validation) {
+        self.results.extend(other.results);
+    }
+
+    pub(crate) fn push(&mut self, path: String, code: Code, field: Field, detail: Detail<'_>) {
+        let (message, message_pt_br) = messages(code, field, detail);
+        tracing::debug!(%path, code = code.as_str(), "validation result");
+        self.results.push(ValidationResult {
+            path,
+            code,
+            severity: code.severity(),
+            message,
+            message_pt_br,
+        });
+    }
+}
+
+impl fmt::Display for Validation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.results.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields that validation names, with the seeds' labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Name,
+    ConnectorName,
+    CheckInterval,
+    Host,
+    SmtpHost,
+    ConnectorHost,
+    Port,
+    Protocol,
+    Kind,
+    NetworkConnector,
+    Credential,
+    SkipCertificate,
+    SkipCertificateErrors,
+    SenderEmail,
+    ReplyTo,
+    ReturnPath,
+    ConfirmationEmail,
+    Footer,
+    DefaultAccount,
+    UseSecureConnection,
+    MaxMessageSize,
+    CaFile,
+    Id,
+}
+
+impl Field {
+    fn key(self) -> &'static str {
+        match self {
+            Field::Name | Field::ConnectorName => "name",
+            Field::CheckInterval => "check_interval_secs",
+            Field::Host | Field::SmtpHost | Field::ConnectorHost => "host",
+            Field::Port => "port",
+            Field::Protocol => "protocol",
+            Field::Kind => "kind",
+            Field::NetworkConnector => "network_connector",
+            Field::Credential => "credential",
+            Field::SkipCertificate => "skip_certificate",
+            Field::SkipCertificateErrors => "skip_certificate_errors",
+            Field::SenderEmail => "sender_email",
+            Field::ReplyTo => "reply_to",
+            Field::ReturnPath => "return_path",
+            Field::ConfirmationEmail => "confirmation_email",
+            Field::Footer => "footer",
+            Field::DefaultAccount => "default_account",
+            Field::UseSecureConnection => "use_secure_connection",
+            Field::MaxMessageSize => "max_message_size",
+            Field::CaFile => "ca_file",
+            Field::Id => "id",
+        }
+    }
+
+    fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Field::Name => ("Account name", "Nome da conta"),
+            Field::ConnectorName => ("Network Connector name", "Nome do Network Connector"),
+            Field::CheckInterval => ("Check interval", "Intervalo de verificação"),
+            Field::Host => ("Address", "Endereço"),
+            Field::SmtpHost => ("SMTP host", "Host SMTP"),
+            Field::ConnectorHost => ("Network Connector host", "Host do Network Connector"),
+            Field::Port => ("Port", "Porta"),
+            Field::Protocol => ("Protocol", "Protocolo"),
+            Field::Kind => ("Network Connector kind", "Tipo do Network Connector"),
+            Field::NetworkConnector => ("Network Connector", "Network Connector"),
+            Field::Credential => (
+                "Credential for authentication",
+                "Credencial para autenticação",
+            ),
+            Field::SkipCertificate => ("Skip certificate", "Ignorar certificado"),
+            Field::SkipCertificateErrors => {
+                ("Ignore certificate error", "Ignorar erro de certificado")
+            }
+            Field::SenderEmail => ("Sender e-mail", "E-mail do Remetente"),
+            Field::ReplyTo => ("Reply-To", "E-mail de resposta"),
+            Field::ReturnPath => ("Return-Path", "E-mail de retorno"),
+            Field::ConfirmationEmail => ("Confirmation e-mail", "E-mail de confirmação"),
+            Field::Footer => ("Footer", "Rodapé"),
+            Field::DefaultAccount => ("Default account", "Conta padrão"),
+            Field::UseSecureConnection => ("Use secure connection", "Usar conexão segura"),
+            Field::MaxMessageSize => ("Maximum message size", "Tamanho máximo da mensagem"),
+            Field::CaFile => ("CA file", "Arquivo de CA"),
+            Field::Id => ("ID", "ID"),
+        }
+    }
+}
+
+/// Extra words a message needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Detail<'a> {
+    None,
+    Limit(usize),
+    Range(i64, i64),
+    Id(&'a str),
+    Other(&'a str),
+}
+
+fn messages(code: Code, field: Field, detail: Detail<'_>) -> (String, String) {
+    let (en, pt) = field.labels();
+    match code {
+        Code::Required => (format!("{en} is required."), format!("{pt} é obrigatório.")),
+        Code::TooLong => match detail {
+            Detail::Limit(n) => (
+                format!("{en} is too long: at most {n} characters."),
+                format!("{pt} é longo demais: no máximo {n} caracteres."),
+            ),
+            _ => (format!("{en} is too long."), format!("{pt} é longo demais.")),
+        },
+        Code::InvalidHost => (
+            format!("{en} must be a host name, an IPv4 or an IPv6 address, without scheme, port, path or spaces."),
+            format!("{pt} deve ser um nome de host, um endereço IPv4 ou IPv6, sem esquema, porta, caminho ou espaços."),
+        ),
+        Code::InvalidPort => (
+            format!("{en} must be between 1 and 65535."),
+            format!("{pt} deve estar entre 1 e 65535."),
+        ),
+        Code::InvalidEmail => (
+            format!("{en} is not a valid e-mail address (name@domain)."),
+            format!("{pt} não é um endereço de e-mail válido (nome@domínio)."),
+        ),
+        Code::OutOfRange => match detail {
+            Detail::Range(lo, hi) => (
+                format!("{en} must be between {lo} and {hi}."),
+                format!("{pt} deve estar entre {lo} e {hi}."),
+            ),
+            _ => (format!("{en} is out of range."), format!("{pt} está fora do intervalo.")),
+        },
+        Code::NetworkConnectorRequired => (
+            "Use Network Connector is on: choose a Network Connector.".to_owned(),
+            "Usar Network Connector está ativo: selecione um Network Connector.".to_owned(),
+        ),
+        Code::NetworkConnectorNotAllowed => (
+            "A Network Connector is chosen while Use Network Connector is off.".to_owned(),
+            "Um Network Connector foi selecionado, mas Usar Network Connector está desativado.".to_owned(),
+        ),
+        Code::UnknownNetworkConnector => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("Network Connector {id} does not exist."),
+                format!("O Network Connector {id} não existe."),
+            )
+        }
+        Code::NetworkConnectorDisabled => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("Network Connector {id} is disabled."),
+                format!("O Network Connector {id} está desativado."),
+            )
+        }
+        Code::CredentialRequired => (
+            format!("{en} is required."),
+            format!("{pt} é obrigatória."),
+        ),
+        Code::CredentialNotAllowed => (
+            "A credential is chosen while Use authentication is off.".to_owned(),
+            "Uma credencial foi selecionada, mas Usar autenticação está desativado.".to_owned(),
+        ),
+        Code::UnknownCredential => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("Credential \"{id}\" is not known to the credential provider."),
+                format!("A credencial \"{id}\" não é conhecida pelo provedor de credenciais."),
+            )
+        }
+        Code::ConfirmationEmailRequired => (
+            "Send read receipt is on: a Confirmation e-mail is required.".to_owned(),
+            "Enviar confirmação de leitura está ativo: o E-mail de confirmação é obrigatório.".to_owned(),
+        ),
+        Code::FooterRequired => (
+            "Enable footer is on: the footer text is required.".to_owned(),
+            "Habilitar rodapé está ativo: o texto do rodapé é obrigatório.".to_owned(),
+        ),
+        Code::DuplicateName => {
+            let name = match detail {
+                Detail::Other(n) => n,
+                _ => "?",
+            };
+            (
+                format!("{en} \"{name}\" is already used by another record of the same kind."),
+                format!("{pt} \"{name}\" já é usado por outro registro do mesmo tipo."),
+            )
+        }
+        Code::DuplicateId => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("ID {id} is used by more than one record of the same kind."),
+                format!("O ID {id} é usado por mais de um registro do mesmo tipo."),
+            )
+        }
+        Code::MultipleDefaultAccounts => (
+            "More than one SMTP account is the default account.".to_owned(),
+            "Mais de uma conta SMTP está marcada como conta padrão.".to_owned(),
+        ),
+        Code::CertificateCheckDisabled => (
+            format!("{en} is on: the server's certificate and name are not verified, so the connection can be intercepted."),
+            format!("{pt} está ativo: o certificado e o nome do servidor não são verificados, e a conexão pode ser interceptada."),
+        ),
+        Code::CleartextCredentials => (
+            "The credential would cross the network in clear text: turn on Use secure connection.".to_owned(),
+            "A credencial trafegaria pela rede em texto claro: ative Usar conexão segura.".to_owned(),
+        ),
+    }
+}
+
+/// What validation needs beyond the record itself.
+#[derive(Clone, Copy, Default)]
+pub struct ValidationContext<'a> {
+    /// The connectors accounts may name. `None`: connector existence is not checked.
+    pub connectors: Option<&'a [NetworkConnectorForm]>,
+    /// The vault. `None`: credential existence is not checked.
+    pub credentials: Option<&'a dyn CredentialProvider>,
+}
+
+impl fmt::Debug for ValidationContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidationContext")
+            .field("connectors", &self.connectors.map(<[_]>::len))
+            .field("credentials", &self.credentials.is_some())
+            .finish()
+    }
+}
+
+impl<'a> ValidationContext<'a> {
+    /// Checks nothing outside the record.
+    pub fn standalone() -> Self {
+        Self::default()
+    }
+
+    /// Checks connector references against `connectors`.
+    pub fn with_connectors(mut self, connectors: &'a [NetworkConnectorForm]) -> Self {
+        self.connectors = Some(connectors);
+        self
+    }
+
+    /// Checks credential references against `provider`.
+    pub fn with_credentials(mut self, provider: &'a dyn CredentialProvider) -> Self {
+        self.credentials = Some(provider);
+        self
+    }
+
+    pub(crate) fn connector(&self, id: RecordId) -> Option<&'a NetworkConnectorForm> {
+        self.connectors?.iter().find(|c| c.id == Some(id))
+    }
+}
+
+struct Checker<'p> {
+    prefix: &'p str,
+    out: Validation,
+}
+
+impl Checker<'_> {
+    fn path(&self, field: Field) -> String {
+        if self.prefix.is_empty() {
+            field.key().to_owned()
+        } else {
+            format!("{}.{}", self.prefix, field.key())
+        }
+    }
+
+    fn push(&mut self, code: Code, field: Field, detail: Detail<'_>) {
+        let path = self.path(field);
+        self.out.push(path, code, field, detail);
+    }
+
+    fn name(&mut self, field: Field, name: &str) {
+        let trimmed = name.trim();
+        if trimmed.is_empty() {
+            self.push(Code::Required, field, Detail::None);
+        } else if trimmed.chars().count() > NAME_MAX_CHARS {
+            self.push(Code::TooLong, field, Detail::Limit(NAME_MAX_CHARS));
+        }
+    }
+
+    fn host(&mut self, field: Field, host: &str) {
+        if host.trim().is_empty() {
+            self.push(Code::Required, field, Detail::None);
+        } else if host.chars().count() > HOST_MAX_CHARS + 2 {
+            self.push(Code::TooLong, field, Detail::Limit(HOST_MAX_CHARS));
+        } else if parse_host(host).is_none() {
+            self.push(Code::InvalidHost, field, Detail::None);
+        }
+    }
+
+    fn port(&mut self, port: Option<i64>, required: bool) {
+        match port {
+            None if required => self.push(Code::Required, Field::Port, Detail::None),
+            Some(p) if !(1..=65535).contains(&p) => {
+                self.push(Code::InvalidPort, Field::Port, Detail::None)
+            }
+            _ => {}
+        }
+    }
+
+    fn email(&mut self, field: Field, value: Option<&str>, required: bool) {
+        match value.map(str::trim) {
+            None | Some("") => {
+                if required {
+                    self.push(Code::Required, field, Detail::None);
+                }
+            }
+            Some(v) if v.chars().count() > EMAIL_MAX_CHARS => {
+                self.push(Code::TooLong, field, Detail::Limit(EMAIL_MAX_CHARS))
+            }
+            Some(v) if !is_addr_spec(v) => self.push(Code::InvalidEmail, field, Detail::None),
+            Some(_) => {}
+        }
+    }
+
+    fn credential(
+        &mut self,
+        id: Option<&str>,
+        required: bool,
+        ctx: &ValidationContext<'_>,
+    ) -> bool {
+        match id.map(str::trim) {
+            None | Some("") => {
+                if required {
+                    self.push(Code::CredentialRequired, Field::Credential, Detail::None);
+                }
+                false
+            }
+            Some(v) if v.chars().count() > CREDENTIAL_ID_MAX_CHARS => {
+                self.push(
+                    Code::TooLong,
+                    Field::Credential,
+                    Detail::Limit(CREDENTIAL_ID_MAX_CHARS),
+                );
+                false
+            }
+            Some(v) => {
+                if let Some(provider) = ctx.credentials {
+                    if !provider.contains(v) {
+                        self.push(Code::UnknownCredential, Field::Credential, Detail::Id(v));
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    fn connector_ref(
+        &mut self,
+        use_connector: bool,
+        connector: Option<RecordId>,
+        ctx: &ValidationContext<'_>,
+    ) {
+        match (use_connector, connector) {
+            (true, None) => self.push(
+                Code::NetworkConnectorRequired,
+                Field::NetworkConnector,
+                Detail::None,
+            ),
+            (false, Some(_)) => self.push(
+                Code::NetworkConnectorNotAllowed,
+                Field::NetworkConnector,
+                Detail::None,
+            ),
+            (true, Some(id)) => {
+                if ctx.connectors.is_some() {
+                    let id_text = id.to_string();
+                    match ctx.connector(id) {
+                        None => self.push(
+                            Code::UnknownNetworkConnector,
+                            Field::NetworkConnector,
+                            Detail::Id(&id_text),
+                        ),
+                        Some(c) if !c.enabled => self.push(
+                            Code::NetworkConnectorDisabled,
+                            Field::NetworkConnector,
+                            Detail::Id(&id_text),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+            (false, None) => {}
+        }
+    }
+
+    fn ca_file(&mut self, ca_file: Option<&std::path::Path>) {
+        if let Some(p) = ca_file {
+            if p.as_os_str().is_empty() {
+                self.push(Code::Required, Field::CaFile, Detail::None);
+            }
+        }
+    }
+}
+
+/// Validates one incoming account. `prefix` is prepended to every path (`""` for a lone account).
+pub fn validate_incoming(
+    form: &IncomingAccountForm,
+    prefix: &str,
+    ctx: &ValidationContext<'_>,
+) -> Validation {
+    let mut c = Checker {
+        prefix,
+        out: Validation::new(),
+    };
+    c.name(Field::Name, &form.name);
+    if !CHECK_INTERVAL_RANGE.contains(&form.check_interval_secs) {
+        c.push(
+            Code::OutOfRange,
+            Field::CheckInterval,
+            Detail::Range(*CHECK_INTERVAL_RANGE.start(), *CHECK_INTERVAL_RANGE.end()),
+        );
+    }
+    if !MAX_MESSAGE_SIZE_RANGE.contains(&form.max_message_size) {
+        c.push(
+            Code::OutOfRange,
+            Field::MaxMessageSize,
+            Detail::Range(
+                *MAX_MESSAGE_SIZE_RANGE.start(),
+                *MAX_MESSAGE_SIZE_RANGE.end(),
+            ),
+        );
+    }
+    c.host(Field::Host, &form.host);
+    c.port(form.port, false);
+    if form.protocol.is_none() {
+        c.push(Code::Required, Field::Protocol, Detail::None);
+    }
+    c.connector_ref(form.use_network_connector, form.network_connector, ctx);
+    let has_credential = c.credential(form.credential.as_deref(), true, ctx);
+    c.ca_file(form.ca_file.as_deref());
+    if form.skip_certificate && form.use_secure_connection {
+        c.push(
+            Code::CertificateCheckDisabled,
+            Field::SkipCertificate,
+            Detail::None,
+        );
+    }
+    if has_credential && !form.use_secure_connection {
+        c.push(
+            Code::CleartextCredentials,
+            Field::UseSecureConnection,
+            Detail::None,
+        );
+    }
+    c.out
+}
+
+/// Validates one SMTP account. `prefix` is prepended to every path.
+pub fn validate_smtp(
+    form: &SmtpAccountForm,
+    prefix: &str,
+    ctx: &ValidationContext<'_>,
+) -> Validation {
+    let mut c = Checker {
+        prefix,
+        out: Validation::new(),
+    };
+    c.name(Field::Name, &form.name);
+    c.email(Field::SenderEmail, Some(&form.sender_email), true);
+    c.email(Field::ReplyTo, form.reply_to.as_deref(), false);
+    c.email(Field::ReturnPath, form.return_path.as_deref(), false);
+    let confirmation_blank = form
+        .confirmation_email
+        .as_deref()
+        .is_none_or(|s| s.trim().is_empty());
+    if form.send_read_receipt && confirmation_blank {
+        c.push(
+            Code::ConfirmationEmailRequired,
+            Field::ConfirmationEmail,
+            Detail::None,
+        );
+    } else {
+        c.email(
+            Field::ConfirmationEmail,
+            form.confirmation_email.as_deref(),
+            false,
+        );
+    }
+    let footer_blank = form.footer.as_deref().is_none_or(|s| s.trim().is_empty());
+    if form.enable_footer && footer_blank {
+        c.push(Code::FooterRequired, Field::Footer, Detail::None);
+    } else if let Some(f) = &form.footer {
+        if f.chars().count() > FOOTER_MAX_CHARS {
+            c.push(
+                Code::TooLong,
+                Field::Footer,
+                Detail::Limit(FOOTER_MAX_CHARS),
+            );
+        }
+    }
+    c.host(Field::SmtpHost, &form.host);
+    c.port(form.port, false);
+    c.connector_ref(form.use_network_connector, form.network_connector, ctx);
+    let named = form
+        .credential
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty());
+    let has_credential = if form.use_authentication {
+        c.credential(form.credential.as_deref(), true, ctx)
+    } else {
+        if named {
+            c.push(Code::CredentialNotAllowed, Field::Credential, Detail::None);
+        }
+        false
+    };
+    c.ca_file(form.ca_file.as_deref());
+    if form.skip_certificate_errors && form.use_secure_connection {
+        c.push(
+            Code::CertificateCheckDisabled,
+            Field::SkipCertificateErrors,
+            Detail::None,
+        );
+    }
+    if has_credential && !form.use_secure_connection {
+        c.push(
+            Code::CleartextCredentials,
+            Field::UseSecureConnection,
+            Detail::None,
+        );
+    }
+    c.out
+}
+
+/// Validates one network connector. `prefix` is prepended to every path.
+pub fn validate_connector(
+    form: &NetworkConnectorForm,
+    prefix: &str,
+    ctx: &ValidationContext<'_>,
+) -> Validation {
+    let mut c = Checker {
+        prefix,
+        out: Validation::new(),
+    };
+    c.name(Field::ConnectorName, &form.name);
+    if form.kind.is_none() {
+        c.push(Code::Required, Field::Kind, Detail::None);
+    }
+    c.host(Field::ConnectorHost, &form.host);
+    c.port(form.port, true);
+    c.credential(form.credential.as_deref(), false, ctx);
+    c.out
+}
+
+/// Validates a whole settings document: every record, then the rules across records.
+/// Connector references are checked against the document's own connectors.
+pub fn validate_document(
+    doc: &SettingsDocument,
+    credentials: Option<&dyn CredentialProvider>,
+) -> Validation {
+    let ctx = ValidationContext {
+        connectors: Some(&doc.network_connectors),
+        credentials,
+    };
+    let mut out = Validation::new();
+    for (i, c) in doc.network_connectors.iter().enumerate() {
+        out.extend(validate_connector(
+            c,
+            &format!("network_connectors[{i}]"),
+            &ctx,
+        ));
+    }
+    for (i, a) in doc.incoming_accounts.iter().enumerate() {
+        out.extend(validate_incoming(
+            a,
+            &format!("incoming_accounts[{i}]"),
+            &ctx,
+        ));
+    }
+    for (i, a) in doc.smtp_accounts.iter().enumerate() {
+        out.extend(validate_smtp(a, &format!("smtp_accounts[{i}]"), &ctx));
+    }
+    let connector_names = doc
+        .network_connectors
+        .iter()
+        .map(|c| (c.id, c.name.as_str()));
+    cross_record_rules(
+        &mut out,
+        "network_connectors",
+        Field::ConnectorName,
+        connector_names,
+    );
+    let incoming = doc
+        .incoming_accounts
+        .iter()
+        .map(|a| (a.id, a.name.as_str()));
+    cross_record_rules(&mut out, "incoming_accounts", Field::Name, incoming);
+    let smtp = doc.smtp_accounts.iter().map(|a| (a.id, a.name.as_str()));
+    cross_record_rules(&mut out, "smtp_accounts", Field::Name, smtp);
+    let defaults: Vec<usize> = doc
+        .smtp_accounts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.default_account)
+        .map(|(i, _)| i)
+        .collect();
+    if defaults.len() > 1 {
+        for i in defaults {
+            out.push(
+                format!("smtp_accounts[{i}].default_account"),
+                Code::MultipleDefaultAccounts,
+                Field::DefaultAccount,
+                Detail::None,
+            );
+        }
+    }
+    out
+}
+
+/// Normalised form of a name for uniqueness: trimmed, case-folded.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// Duplicate names and duplicate ids among the records of one kind. Every record after the
+/// first with the same name (or id) gets a result.
+fn cross_record_rules<'a>(
+    out: &mut Validation,
+    list: &str,
+    name_field: Field,
+    records: impl Iterator<Item = (Option<RecordId>, &'a str)>,
+) {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut ids: HashSet<RecordId> = HashSet::new();
+    for (i, (id, name)) in records.enumerate() {
+        let key = name_key(name);
+        if !key.is_empty() && names.insert(key, i).is_some() {
+            out.push(
+                format!("{list}[{i}].name"),
+                Code::DuplicateName,
+                name_field,
+                Detail::Other(name.trim()),
+            );
+        }
+        if let Some(id) = id {
+            if !ids.insert(id) {
+                let id_text = id.to_string();
+                out.push(
+                    format!("{list}[{i}].id"),
+                    Code::DuplicateId,
+                    Field::Id,
+                    Detail::Id(&id_text),
+                );
+            }
+        }
+    }
+}
+
+/// A host as SPEC.md allows it: a host name, an IPv4 literal or an IPv6 literal (bare or in
+/// brackets). `None` for anything else: a scheme, a port, a path, spaces, empty labels.
+pub fn parse_host(input: &str) -> Option<crate::typed::Host> {
+    use crate::typed::Host;
+    if input != input.trim() || input.is_empty() {
+        return None;
+    }
+    let inner = input.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
+    if let Some(inner) = inner {
+        return inner.parse::<Ipv6Addr>().ok().map(Host::Ipv6);
+    }
+    if let Ok(v6) = input.parse::<Ipv6Addr>() {
+        return Some(Host::Ipv6(v6));
+    }
+    if let Ok(v4) = input.parse::<Ipv4Addr>() {
+        return Some(Host::Ipv4(v4));
+    }
+    let name = input.strip_suffix('.').unwrap_or(input);
+    if name.is_empty() || name.len() > HOST_MAX_CHARS {
+        return None;
+    }
+    // All-numeric dotted names that are not IPv4 (e.g. 999.1.1.1) are not host names either.
+    if name
+        .split('.')
+        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let ascii = if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else {
+        // Internationalised names go through IDNA (via url), then face the same label rules.
+        match url::Host::parse(name) {
+            Ok(url::Host::Domain(d)) => d,
+            _ => return None,
+        }
+    };
+    for label in ascii.split('.') {
+        let ok_len = (1..=63).contains(&label.len());
+        let ok_chars = label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok_len || !ok_chars || label.starts_with('-') || label.ends_with('-') {
+            return None;
+        }
+    }
+    Some(Host::Domain(ascii))
+}
+
+/// Whether `s` is an RFC 5322 addr-spec (`local@domain`), as lettre's address parser reads it.
+pub fn is_addr_spec(s: &str) -> bool {
+    s.parse::<lettre::Address>().is_ok() && !s.contains(char::is_whitespace)
+}
