@@ -1,1 +1,125 @@
-//! Test harness.
+//! Harness for the integration tests: the real local servers of `tests/servers/`.
+//!
+//! [`servers()`] runs `tests/servers/start.sh` once per test process (it is idempotent and
+//! locks against concurrent callers), then reads `tests/servers/ports.env`. Tests name ports by
+//! their key there (`MS_IMAPS_PORT`), use their own mailbox ([`unique_mailbox`]) so that tests
+//! running at once never see each other's mail, and get the passwords through a
+//! [`CredentialProvider`](mail_settings_core::CredentialProvider) like any host would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use mail_settings_core::{Credential, InMemoryCredentials};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// The running local servers.
+#[derive(Debug)]
+pub struct Servers {
+    /// `MS_SERVERS_DIR`: config, state, logs, certificates.
+    pub dir: PathBuf,
+    /// Every KEY=VALUE of ports.env (after the environment override of MS_SERVERS_DIR).
+    pub env: HashMap<String, String>,
+}
+
+impl Servers {
+    /// A port by its ports.env key, e.g. `MS_IMAPS_PORT`.
+    pub fn port(&self, key: &str) -> u16 {
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} is not in tests/servers/ports.env"))
+            .parse()
+            .unwrap_or_else(|_| panic!("{key} is not a port"))
+    }
+
+    /// A value by its ports.env key.
+    pub fn value(&self, key: &str) -> &str {
+        self.env.get(key).unwrap_or_else(|| panic!("{key} is not in tests/servers/ports.env"))
+    }
+
+    /// The test CA certificate (PEM) that signed the valid, expired and wrong-host certificates.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("certs").join("ca.pem")
+    }
+
+    /// The mail domain (`example.test`).
+    pub fn domain(&self) -> &str {
+        self.value("MS_MAIL_DOMAIN")
+    }
+
+    /// The password every mailbox accepts.
+    pub fn mail_password(&self) -> &str {
+        self.value("MS_MAIL_PASSWORD")
+    }
+
+    /// A provider that knows `mailbox` (credential id = the address) with the right password,
+    /// `wrong-password` (same mailbox, wrong password), and `proxy` (the proxies' user).
+    pub fn credentials_for(&self, mailbox: &str) -> InMemoryCredentials {
+        InMemoryCredentials::new()
+            .with(mailbox, Credential::password(mailbox, self.mail_password()))
+            .with("wrong-password", Credential::password(mailbox, "not-the-password"))
+            .with(
+                "proxy",
+                Credential::password(self.value("MS_PROXY_USER"), self.value("MS_PROXY_PASSWORD")),
+            )
+            .with("wrong-proxy", Credential::password(self.value("MS_PROXY_USER"), "nope"))
+    }
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn read_env(path: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut env = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            env.insert(k.trim().to_owned(), v.trim().trim_matches('"').to_owned());
+        }
+    }
+    if let Ok(dir) = std::env::var("MS_SERVERS_DIR") {
+        env.insert("MS_SERVERS_DIR".to_owned(), dir);
+    }
+    env
+}
+
+/// Starts the local servers once per process (idempotent script) and returns their map.
+/// Panics with the script's output when they cannot be started: a test that needs a real
+/// server must fail, not pass, when there is none.
+pub fn servers() -> &'static Servers {
+    static SERVERS: OnceLock<Servers> = OnceLock::new();
+    SERVERS.get_or_init(|| {
+        let root = repo_root();
+        let script = root.join("tests/servers/start.sh");
+        let out = Command::new("bash").arg(&script).output().expect("run tests/servers/start.sh");
+        assert!(
+            out.status.success(),
+            "tests/servers/start.sh failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = read_env(&root.join("tests/servers/ports.env"));
+        let dir = PathBuf::from(&env["MS_SERVERS_DIR"]);
+        Servers { dir, env }
+    })
+}
+
+/// A mailbox address no other test uses: `{prefix}-{pid}-{n}-{nanos}@example.test`.
+pub fn unique_mailbox(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let domain = servers().domain().to_owned();
+    format!("{prefix}-{}-{n}-{nanos:x}@{domain}", std::process::id())
+}
