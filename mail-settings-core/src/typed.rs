@@ -88,6 +88,18 @@ impl CredentialId {
     }
 }
 
+impl From<&str> for CredentialId {
+    fn from(id: &str) -> Self {
+        Self::new(id)
+    }
+}
+
+impl From<String> for CredentialId {
+    fn from(id: String) -> Self {
+        Self::new(id)
+    }
+}
+
 impl fmt::Display for CredentialId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

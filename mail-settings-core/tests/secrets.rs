@@ -1,0 +1,123 @@
+//! Plant a known secret, then search every output the core produces for it.
+
+use mail_settings_core::validate::validate_document;
+use mail_settings_core::{
+    Credential, CredentialProvider, CredentialsFile, Error, InMemoryCredentials, SettingsDocument,
+};
+use std::io::Write;
+
+const SECRET: &str = "PLANTED-s3cr3t-7f1e";
+
+fn assert_clean(what: &str, text: &str) {
+    assert!(!text.contains(SECRET), "{what} leaks the secret: {text}");
+}
+
+#[test]
+fn debug_of_credentials_and_providers_hides_the_secret() {
+    let cred = Credential::password("alice@example.com", SECRET);
+    assert_clean("Credential Debug", &format!("{cred:?}"));
+    assert_clean("Credential Debug alt", &format!("{cred:#?}"));
+    assert!(format!("{cred:?}").contains("alice@example.com"));
+    let token = Credential::oauth2("alice@example.com", SECRET);
+    assert_clean("token Debug", &format!("{token:?}"));
+    assert_clean("Secret Debug", &format!("{:?}", token.secret));
+    let provider = InMemoryCredentials::new().with("a", cred.clone());
+    assert_clean("provider Debug", &format!("{provider:?}"));
+    assert_eq!(
+        provider.credential(&"a".into()).unwrap().secret.expose(),
+        SECRET
+    );
+}
+
+#[test]
+fn credentials_file_json_and_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("creds.json");
+    let mut f = std::fs::File::create(&json).unwrap();
+    write!(f, r#"{{"m": {{"username": "u@example.com", "password": "{SECRET}"}}, "t": {{"username": "u", "oauth2_token": "{SECRET}"}}}}"#).unwrap();
+    drop(f);
+    set_mode(&json, 0o600);
+    let provider = CredentialsFile::load(&json).unwrap();
+    assert!(provider.contains("m") && provider.contains("t") && !provider.contains("x"));
+    assert!(provider
+        .credential(&mail_settings_core::CredentialId::new("t"))
+        .unwrap()
+        .secret
+        .is_oauth2());
+    assert_clean("CredentialsFile Debug", &format!("{provider:?}"));
+
+    let toml = dir.path().join("creds.toml");
+    std::fs::write(
+        &toml,
+        format!("[m]\nusername = \"u\"\npassword = \"{SECRET}\"\n"),
+    )
+    .unwrap();
+    set_mode(&toml, 0o600);
+    assert!(CredentialsFile::load(&toml).unwrap().contains("m"));
+}
+
+#[cfg(unix)]
+fn set_mode(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn credentials_file_readable_by_others_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("creds.json");
+    std::fs::write(
+        &p,
+        format!(r#"{{"m": {{"username": "u", "password": "{SECRET}"}}}}"#),
+    )
+    .unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        set_mode(&p, mode);
+        let err = CredentialsFile::load(&p).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+        assert_clean("error", &err.to_string());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn credentials_file_parse_errors_do_not_echo_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("creds.json");
+    std::fs::write(
+        &p,
+        format!("{{\"m\": {{\"username\": \"u\", \"password\": {SECRET}}}}}"),
+    )
+    .unwrap();
+    set_mode(&p, 0o600);
+    let err = CredentialsFile::load(&p).unwrap_err();
+    assert!(err.to_string().contains("line 1"), "{err}");
+    assert_clean("parse error Display", &err.to_string());
+    assert_clean("parse error Debug", &format!("{err:?}"));
+    let p = dir.path().join("creds.toml");
+    std::fs::write(&p, format!("[m]\nusername = \"u\"\npassword = {SECRET}\n")).unwrap();
+    set_mode(&p, 0o600);
+    let err = CredentialsFile::load(&p).unwrap_err();
+    assert_clean("toml parse error", &format!("{err} {err:?}"));
+}
+
+#[test]
+fn documents_and_validation_never_hold_secrets() {
+    // A person who pastes a secret where a credential id goes: the id is echoed (it is an id),
+    // but a provider's secrets never are.
+    let provider = InMemoryCredentials::new().with("vault-id", Credential::password("u", SECRET));
+    let doc = SettingsDocument::from_json(
+        r#"{"version":1,"incoming_accounts":[{"name":"a","protocol":"IMAP","host":"h","credential":"vault-id","use_secure_connection":false}]}"#,
+    )
+    .unwrap();
+    let v = validate_document(&doc, Some(&provider));
+    assert_clean(
+        "validation",
+        &format!("{v} {v:?} {}", serde_json::to_string(&v).unwrap()),
+    );
+    assert_clean("document json", &doc.to_json());
+    assert_clean("document toml", &doc.to_toml());
+    let err = Error::from(v);
+    assert_clean("Error", &format!("{err} {err:?}"));
+}
