@@ -1,1 +1,190 @@
-fn main() {}
+//! `mail-settings`: the operator's command. Validate a settings file, keep settings in the
+//! embedded store, print reports; later subcommands check accounts, send test messages, run
+//! the collector and read the inbox.
+//!
+//! Exit status: 0 success (warnings allowed), 1 the work was done and found errors (invalid
+//! settings, a failed check), 2 usage errors or input that cannot be read.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod commands;
+mod output;
+
+/// Keep and use e-mail account settings (IMAP/POP3 incoming, SMTP outgoing).
+#[derive(Debug, Parser)]
+#[command(name = "mail-settings", version, about, long_about = None)]
+pub struct Cli {
+    /// The settings store (SQLite file). Default: $MAIL_SETTINGS_DB or ./mail-settings.sqlite3
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Credentials file (JSON or TOML, mode 600): id -> {username, password | oauth2_token}.
+    /// When given, credential ids are checked to exist.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Language of messages and report labels.
+    #[arg(long, global = true, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// English.
+    #[value(name = "en")]
+    En,
+    /// Brazilian Portuguese.
+    #[value(name = "pt-BR", alias = "pt-br")]
+    PtBr,
+}
+
+/// Output format of validate, check and test-smtp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// Settings document format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocFormat {
+    /// JSON.
+    Json,
+    /// TOML.
+    Toml,
+}
+
+/// Report output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// An aligned text table.
+    Text,
+    /// JSON: the page, with rows and the total count.
+    Json,
+    /// CSV of the whole filtered report (all pages).
+    Csv,
+    /// A printable standalone HTML page of the whole filtered report.
+    Html,
+}
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    /// IMAP/POP3 accounts.
+    Incoming,
+    /// SMTP accounts.
+    Smtp,
+}
+
+/// Yes or no, for filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum YesNo {
+    /// Yes.
+    #[value(alias = "sim", alias = "true")]
+    Yes,
+    /// No.
+    #[value(alias = "nao", alias = "não", alias = "false")]
+    No,
+}
+
+impl YesNo {
+    fn as_bool(self) -> bool {
+        self == YesNo::Yes
+    }
+}
+
+/// Enabled or disabled, for the status filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Status {
+    /// Enabled accounts.
+    #[value(alias = "ativo")]
+    Enabled,
+    /// Disabled accounts.
+    #[value(alias = "inativo")]
+    Disabled,
+}
+
+/// Report filters (SPEC.md "Reports"); they combine with AND.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// incoming or smtp.
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    /// Name contains (case-insensitive).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Secure connection: yes or no.
+    #[arg(long, value_enum)]
+    pub secure: Option<YesNo>,
+    /// Automatic check: yes or no (incoming).
+    #[arg(long, value_enum)]
+    pub automatic_check: Option<YesNo>,
+    /// Keep copy in server: yes or no (incoming).
+    #[arg(long, value_enum)]
+    pub keep_copy: Option<YesNo>,
+    /// Status: enabled or disabled.
+    #[arg(long, value_enum)]
+    pub status: Option<Status>,
+    /// Use authentication: yes or no (smtp).
+    #[arg(long, value_enum)]
+    pub authentication: Option<YesNo>,
+    /// Default account: yes or no (smtp).
+    #[arg(long = "default", value_enum)]
+    pub default_account: Option<YesNo>,
+    /// Page number, from 1.
+    #[arg(long, default_value_t = 1)]
+    pub page: u32,
+    /// Rows a page.
+    #[arg(long, default_value_t = 30)]
+    pub page_size: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a settings document (JSON or TOML). Exit 0 without errors (warnings allowed),
+    /// 1 with errors, 2 when the file cannot be read.
+    Validate {
+        /// The settings document.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Replace the store's settings with a document's, all or nothing.
+    Import {
+        /// The settings document.
+        file: PathBuf,
+    },
+    /// Print the store's settings as a document.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Json)]
+        format: DocFormat,
+    },
+    /// Print a report of incoming or SMTP accounts.
+    Report(ReportArgs),
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return output::usage_error(e),
+    };
+    commands::run(cli)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MAIL_SETTINGS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
