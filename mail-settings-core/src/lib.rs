@@ -23,6 +23,7 @@ pub mod credentials;
 pub mod document;
 pub mod error;
 pub mod model;
+pub mod net;
 pub mod store;
 pub mod typed;
 pub mod validate;
