@@ -24,6 +24,7 @@ pub mod document;
 pub mod error;
 pub mod model;
 pub mod net;
+pub mod pop3;
 pub mod smtp;
 pub mod store;
 pub mod typed;

@@ -383,10 +383,13 @@ impl Handshake<'_> {
                     "{label} requires a user name and password: give the network connector a credential ({status})"
                 ),
             )),
-            502..=504 => Err(ConnectionError::proxy(
+            // tinyproxy answers `500 Unable to connect` when the target cannot be reached.
+            502..=504 | 500 if code != 500 || reason.to_ascii_lowercase().contains("connect") => {
+                Err(ConnectionError::proxy(
                 ProxyHop::TargetUnreachable,
-                format!("{label} could not reach {target} ({status})"),
-            )),
+                    format!("{label} could not reach {target} ({status})"),
+                ))
+            }
             _ => Err(ConnectionError::proxy(
                 ProxyHop::ProxyRefused,
                 format!("{label} refused to connect to {target} ({status})"),
