@@ -26,6 +26,7 @@ pub mod model;
 pub mod net;
 pub mod pop3;
 pub mod smtp;
+pub mod report;
 pub mod store;
 pub mod typed;
 pub mod validate;

@@ -1,9 +1,63 @@
-//! The settings store (SQLite in one file). Being written; see the store helper.
+//! The settings store: network connectors, incoming accounts and SMTP accounts in one SQLite
+//! file (or in memory).
+//!
+//! Why a store of its own rather than a document on disk: several processes (the application,
+//! the mail collector, the CLI) read and change the settings at once, and a person editing an
+//! account must never silently overwrite someone else's edit. So:
+//!
+//! - **One transaction per change.** A change is validated and written inside one
+//!   `BEGIN IMMEDIATE` transaction, so the checks (unique names, the connector exists and is
+//!   enabled, one default SMTP account) and the write see the same data, across processes too.
+//! - **Optimistic versions.** Every record read carries a `version` ([`Stored`]); an update or
+//!   delete names the version it was based on and is refused with [`StoreError::Conflict`] if
+//!   the record changed since. Versions come from one store-wide counter: they are only ever
+//!   compared for equality, and a record deleted and re-created under the same id never
+//!   repeats an old version.
+//! - **The store always holds valid settings.** Every write runs [`crate::validate`]'s rules
+//!   (with the store's connectors, and its credential provider if one was given), plus the
+//!   rules across records: names unique per kind (case-insensitive, trimmed; also a UNIQUE
+//!   index), at most one default SMTP account (making one default clears the others in the
+//!   same transaction), and a connector that accounts use can be neither deleted nor
+//!   **disabled** ([`StoreError::InUse`], naming the accounts): an account may only use an
+//!   enabled connector (SPEC.md), so disabling one under its accounts would leave them
+//!   unusable and the store no longer exportable as a valid document. To stop traffic through
+//!   a connector, disable or move its accounts first.
+//! - **No secrets.** Accounts and connectors hold credential *ids*; the store never asks the
+//!   provider for a secret (it only asks whether an id exists, for `unknown_credential`).
+//! - **Durable and recognisable.** Files use WAL with `synchronous=FULL`, a busy timeout,
+//!   foreign keys, and carry their own `application_id` and schema version (see
+//!   [`migrations`](self) for how the schema evolves). A damaged file, another application's
+//!   database or a newer schema is an error ([`StoreError::NotADatabase`],
+//!   [`StoreError::SchemaTooNew`]), never a panic, and is never modified.
+//!
+//! Reports over the store (filtered, paged, CSV, HTML) are in [`crate::report`]; settings
+//! documents go in and out with [`Store::import`] and [`Store::export`].
 
+mod migrations;
+pub(crate) mod records;
+mod transfer;
+
+pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use transfer::ImportSummary;
+
+use crate::credentials::CredentialProvider;
 use crate::error::ErrorCategory;
-use crate::model::RecordId;
-use crate::validate::Validation;
-use std::path::PathBuf;
+use crate::model::{IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm};
+use crate::typed::{IncomingAccount, SmtpAccount};
+use crate::validate::{name_key, Code, Detail, Field, Validation, ValidationContext};
+use records::Record;
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// How long a change waits for another process's transaction before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many accounts an [`StoreError::InUse`] message names before "and N more".
+const IN_USE_NAMED: usize = 10;
 
 /// What the store refused or failed to do.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +86,27 @@ pub enum StoreError {
         /// The id asked for.
         id: RecordId,
     },
+    /// No record of the kind has the name (compared case-insensitively, trimmed).
+    #[error("there is no {kind} named \"{name}\"")]
+    NameNotFound {
+        /// `incoming account` or `SMTP account`.
+        kind: &'static str,
+        /// The name asked for.
+        name: String,
+    },
+    /// A network connector cannot be deleted or disabled while accounts use it.
+    #[error(
+        "{kind} {id} is used by {}: move those accounts to another connector (or turn Use Network Connector off) first",
+        name_list(used_by)
+    )]
+    InUse {
+        /// `network connector`.
+        kind: &'static str,
+        /// The connector.
+        id: RecordId,
+        /// The accounts that use it, e.g. `incoming account 3 "Helpdesk"`.
+        used_by: Vec<String>,
+    },
     /// The file is damaged or is not a mail-settings database.
     #[error("{path}: not a usable mail-settings database: {reason}")]
     NotADatabase {
@@ -48,21 +123,835 @@ pub enum StoreError {
         /// Newest version this library knows.
         supported: i64,
     },
+    /// A schema migration failed; the file stays at the version before it.
+    #[error(
+        "could not upgrade the database to schema version {version} ({description}): {source}"
+    )]
+    Migration {
+        /// The version the migration leads to.
+        version: i64,
+        /// What the migration does.
+        description: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Writing a report (CSV, HTML) to its destination failed.
+    #[error("writing the report failed: {0}")]
+    Io(#[from] std::io::Error),
     /// SQLite failed.
     #[error("store failure: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+fn name_list(names: &[String]) -> String {
+    let mut out = names
+        .iter()
+        .take(IN_USE_NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > IN_USE_NAMED {
+        out.push_str(&format!(" and {} more", names.len() - IN_USE_NAMED));
+    }
+    out
 }
 
 impl StoreError {
     /// The category.
     pub fn category(&self) -> ErrorCategory {
         match self {
-            StoreError::Invalid(_) => ErrorCategory::Validation,
+            StoreError::Invalid(_) | StoreError::InUse { .. } => ErrorCategory::Validation,
             StoreError::Conflict { .. } => ErrorCategory::Conflict,
-            StoreError::NotFound { .. } => ErrorCategory::NotFound,
+            StoreError::NotFound { .. } | StoreError::NameNotFound { .. } => {
+                ErrorCategory::NotFound
+            }
             StoreError::NotADatabase { .. }
             | StoreError::SchemaTooNew { .. }
+            | StoreError::Migration { .. }
+            | StoreError::Io(_)
             | StoreError::Sqlite(_) => ErrorCategory::Storage,
         }
     }
+
+    /// The validation results, for [`StoreError::Invalid`].
+    pub fn validation(&self) -> Option<&Validation> {
+        match self {
+            StoreError::Invalid(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A record as stored: its id, its version (to base an update or a delete on) and the form,
+/// with `id` filled in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored<T> {
+    /// The id the store gave (or kept).
+    pub id: RecordId,
+    /// The version: pass it back to update or delete; any change makes a new one.
+    pub version: i64,
+    /// The record, with `id` set.
+    pub record: T,
+}
+
+/// The settings store. Cheap to share (`Send + Sync`; wrap it in an `Arc`); every call takes
+/// the connection for the length of one transaction.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+    credentials: Option<Arc<dyn CredentialProvider>>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("credentials", &self.credentials.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+impl Store {
+    /// Opens (or creates) the store in the file at `path`, upgrading its schema if it is older.
+    ///
+    /// Refuses, without changing the file, anything that is not a mail-settings database
+    /// (random bytes, a damaged file, another application's database) with
+    /// [`StoreError::NotADatabase`], and a newer schema with [`StoreError::SchemaTooNew`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| {
+            if is_damage(&e) {
+                not_a_database(&path, e.to_string())
+            } else {
+                StoreError::Sqlite(e)
+            }
+        })?;
+        Self::init(conn, Some(path))
+    }
+
+    /// A store in memory, gone when dropped (tests, tools).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    /// Checks unknown credential ids (`unknown_credential`) against `provider` on every write
+    /// and import. The store only ever asks whether an id exists, never for the secret.
+    pub fn with_credentials(mut self, provider: Arc<dyn CredentialProvider>) -> Self {
+        self.credentials = Some(provider);
+        self
+    }
+
+    /// The file, or `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the open database (always [`SCHEMA_VERSION`] once open).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+        let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
+        let damaged = |e: rusqlite::Error| {
+            if is_damage(&e) {
+                not_a_database(&shown, e.to_string())
+            } else {
+                StoreError::Sqlite(e)
+            }
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(damaged)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(damaged)?;
+        if app_id == APPLICATION_ID {
+            if version > SCHEMA_VERSION {
+                return Err(StoreError::SchemaTooNew {
+                    found: version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            let check: Vec<String> = conn
+                .prepare("PRAGMA quick_check(5)")
+                .and_then(|mut s| {
+                    s.query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<_, _>>()
+                })
+                .map_err(damaged)?;
+            if check != ["ok"] {
+                return Err(not_a_database(
+                    &shown,
+                    format!("damaged: {}", check.join("; ")),
+                ));
+            }
+        } else if app_id == 0 {
+            let objects: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(damaged)?;
+            if objects > 0 || version != 0 {
+                return Err(not_a_database(
+                    &shown,
+                    "it is another application's SQLite database (it has tables but no mail-settings application_id)".to_owned(),
+                ));
+            }
+        } else {
+            return Err(not_a_database(
+                &shown,
+                format!(
+                    "it is another application's SQLite database (application_id {app_id:#010x})"
+                ),
+            ));
+        }
+        if path.is_some() {
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(%mode, "the store could not switch to WAL; using the file's journal mode");
+            }
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        tracing::debug!(path = %shown.display(), schema = SCHEMA_VERSION, "store open");
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+            credentials: None,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic elsewhere while holding the lock rolled its transaction back on unwind (the
+        // transaction's drop), so the connection is still sound.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fix_error(&self, e: StoreError) -> StoreError {
+        let shown = || {
+            self.path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(":memory:"))
+        };
+        match e {
+            StoreError::Sqlite(e) if is_damage(&e) => not_a_database(&shown(), e.to_string()),
+            StoreError::NotADatabase { path, reason } if path.as_os_str().is_empty() => {
+                not_a_database(&shown(), reason)
+            }
+            e => e,
+        }
+    }
+
+    /// Runs `f` in a read transaction (one consistent snapshot).
+    pub(crate) fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut conn = self.lock();
+        let run = || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let r = f(&tx)?;
+            tx.commit()?;
+            Ok(r)
+        };
+        run().map_err(|e| self.fix_error(e))
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), committed only if `f` succeeds.
+    pub(crate) fn write<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut conn = self.lock();
+        let run = || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let r = f(&tx)?;
+            tx.commit()?;
+            Ok(r)
+        };
+        run().map_err(|e| self.fix_error(e))
+    }
+
+    /// The validation context for a write: the store's connectors and credential provider.
+    fn check<R: Record>(
+        &self,
+        c: &Connection,
+        form: &R,
+        connectors: &[NetworkConnectorForm],
+    ) -> Result<(), StoreError> {
+        let ctx = ValidationContext {
+            connectors: Some(connectors),
+            credentials: self.credentials.as_deref(),
+        };
+        let mut v = form.validate(&ctx);
+        let key = name_key(form.name());
+        if !key.is_empty() {
+            let other: Option<RecordId> = c
+                .prepare_cached(&format!(
+                    "SELECT id FROM {} WHERE name_key = ?1 AND id IS NOT ?2",
+                    R::TABLE
+                ))?
+                .query_row(params![key, form.id()], |r| r.get(0))
+                .optional()?;
+            if other.is_some() {
+                v.push(
+                    "name".to_owned(),
+                    Code::DuplicateName,
+                    R::NAME_FIELD,
+                    Detail::Other(form.name().trim()),
+                );
+            }
+        }
+        if v.has_errors() {
+            return Err(StoreError::Invalid(v));
+        }
+        Ok(())
+    }
+
+    fn create<R: Record>(
+        &self,
+        form: &R,
+        before_write: impl FnOnce(&Connection, i64, &R) -> Result<(), StoreError>,
+    ) -> Result<Stored<R>, StoreError> {
+        self.write(|c| {
+            let mut form = form.clone();
+            if let Some(id) = form.id() {
+                if current_version::<R>(c, id)?.is_some() {
+                    let mut v = Validation::new();
+                    let text = id.to_string();
+                    v.push(
+                        "id".to_owned(),
+                        Code::DuplicateId,
+                        Field::Id,
+                        Detail::Id(&text),
+                    );
+                    return Err(StoreError::Invalid(v));
+                }
+            }
+            let connectors = connector_forms(c)?;
+            self.check(c, &form, &connectors)?;
+            let version = next_version(c)?;
+            before_write(c, version, &form)?;
+            let id = insert_row(c, form.id(), version, &form)?;
+            form.set_id(Some(id));
+            tracing::debug!(kind = R::KIND, id, version, "created");
+            Ok(Stored {
+                id,
+                version,
+                record: form,
+            })
+        })
+    }
+
+    fn update<R: Record>(
+        &self,
+        id: RecordId,
+        expected_version: i64,
+        form: &R,
+        before_write: impl FnOnce(&Connection, i64, &R) -> Result<(), StoreError>,
+    ) -> Result<Stored<R>, StoreError> {
+        self.write(|c| {
+            check_version::<R>(c, id, expected_version)?;
+            let mut form = form.clone();
+            form.set_id(Some(id));
+            let connectors = connector_forms(c)?;
+            self.check(c, &form, &connectors)?;
+            let version = next_version(c)?;
+            before_write(c, version, &form)?;
+            update_row(c, id, version, &form)?;
+            tracing::debug!(kind = R::KIND, id, version, "updated");
+            Ok(Stored {
+                id,
+                version,
+                record: form,
+            })
+        })
+    }
+
+    fn delete<R: Record>(
+        &self,
+        id: RecordId,
+        expected_version: i64,
+        before_delete: impl FnOnce(&Connection) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            check_version::<R>(c, id, expected_version)?;
+            before_delete(c)?;
+            c.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", R::TABLE))?
+                .execute([id])?;
+            tracing::debug!(kind = R::KIND, id, "deleted");
+            Ok(())
+        })
+    }
+
+    fn get<R: Record>(&self, id: RecordId) -> Result<Stored<R>, StoreError> {
+        self.read(|c| get_row::<R>(c, id)?.ok_or(StoreError::NotFound { kind: R::KIND, id }))
+    }
+
+    fn list<R: Record>(&self) -> Result<Vec<Stored<R>>, StoreError> {
+        self.read(list_rows::<R>)
+    }
+
+    // ----- network connectors -----
+
+    /// Creates a network connector. The store gives the id unless `form.id` is set (and free).
+    pub fn create_connector(
+        &self,
+        form: &NetworkConnectorForm,
+    ) -> Result<Stored<NetworkConnectorForm>, StoreError> {
+        self.create(form, |_, _, _| Ok(()))
+    }
+
+    /// The network connector `id`.
+    pub fn get_connector(&self, id: RecordId) -> Result<Stored<NetworkConnectorForm>, StoreError> {
+        self.get(id)
+    }
+
+    /// Every network connector, by id.
+    pub fn list_connectors(&self) -> Result<Vec<Stored<NetworkConnectorForm>>, StoreError> {
+        self.list()
+    }
+
+    /// Replaces connector `id` with `form` (whose `id` is ignored) if it is still at
+    /// `expected_version`. Disabling a connector that accounts use is refused
+    /// ([`StoreError::InUse`]).
+    pub fn update_connector(
+        &self,
+        id: RecordId,
+        expected_version: i64,
+        form: &NetworkConnectorForm,
+    ) -> Result<Stored<NetworkConnectorForm>, StoreError> {
+        self.update(id, expected_version, form, |c, _, form| {
+            if form.enabled {
+                Ok(())
+            } else {
+                refuse_if_used(c, id)
+            }
+        })
+    }
+
+    /// Deletes connector `id` if it is still at `expected_version` and no account uses it.
+    pub fn delete_connector(&self, id: RecordId, expected_version: i64) -> Result<(), StoreError> {
+        self.delete::<NetworkConnectorForm>(id, expected_version, |c| refuse_if_used(c, id))
+    }
+
+    // ----- incoming accounts -----
+
+    /// Creates an incoming account. The store gives the id unless `form.id` is set (and free).
+    pub fn create_incoming(
+        &self,
+        form: &IncomingAccountForm,
+    ) -> Result<Stored<IncomingAccountForm>, StoreError> {
+        self.create(form, |_, _, _| Ok(()))
+    }
+
+    /// The incoming account `id`, as a form.
+    pub fn get_incoming(&self, id: RecordId) -> Result<Stored<IncomingAccountForm>, StoreError> {
+        self.get(id)
+    }
+
+    /// Every incoming account, by id. For large stores use [`Store::incoming_report`].
+    pub fn list_incoming(&self) -> Result<Vec<Stored<IncomingAccountForm>>, StoreError> {
+        self.list()
+    }
+
+    /// Replaces incoming account `id` with `form` (whose `id` is ignored) if it is still at
+    /// `expected_version`.
+    pub fn update_incoming(
+        &self,
+        id: RecordId,
+        expected_version: i64,
+        form: &IncomingAccountForm,
+    ) -> Result<Stored<IncomingAccountForm>, StoreError> {
+        self.update(id, expected_version, form, |_, _, _| Ok(()))
+    }
+
+    /// Deletes incoming account `id` if it is still at `expected_version`.
+    pub fn delete_incoming(&self, id: RecordId, expected_version: i64) -> Result<(), StoreError> {
+        self.delete::<IncomingAccountForm>(id, expected_version, |_| Ok(()))
+    }
+
+    // ----- SMTP accounts -----
+
+    /// Creates an SMTP account. The store gives the id unless `form.id` is set (and free).
+    /// If it is the default account, the previous default stops being one (and gets a new
+    /// version), in the same transaction.
+    pub fn create_smtp(
+        &self,
+        form: &SmtpAccountForm,
+    ) -> Result<Stored<SmtpAccountForm>, StoreError> {
+        self.create(form, |c, version, form| {
+            clear_other_defaults(c, version, form.default_account, None)
+        })
+    }
+
+    /// The SMTP account `id`, as a form.
+    pub fn get_smtp(&self, id: RecordId) -> Result<Stored<SmtpAccountForm>, StoreError> {
+        self.get(id)
+    }
+
+    /// Every SMTP account, by id.
+    pub fn list_smtp(&self) -> Result<Vec<Stored<SmtpAccountForm>>, StoreError> {
+        self.list()
+    }
+
+    /// Replaces SMTP account `id` with `form` (whose `id` is ignored) if it is still at
+    /// `expected_version`; making it the default clears the others in the same transaction.
+    pub fn update_smtp(
+        &self,
+        id: RecordId,
+        expected_version: i64,
+        form: &SmtpAccountForm,
+    ) -> Result<Stored<SmtpAccountForm>, StoreError> {
+        self.update(id, expected_version, form, |c, version, form| {
+            clear_other_defaults(c, version, form.default_account, Some(id))
+        })
+    }
+
+    /// Deletes SMTP account `id` if it is still at `expected_version`. Deleting the default
+    /// account leaves no default.
+    pub fn delete_smtp(&self, id: RecordId, expected_version: i64) -> Result<(), StoreError> {
+        self.delete::<SmtpAccountForm>(id, expected_version, |_| Ok(()))
+    }
+
+    // ----- typed access for drivers -----
+
+    /// Incoming account `id`, validated for a driver (with its connector, if it uses one).
+    pub fn incoming_account(&self, id: RecordId) -> crate::Result<IncomingAccount> {
+        let (form, connectors) = self.read(|c| {
+            let form = get_row::<IncomingAccountForm>(c, id)?
+                .ok_or(StoreError::NotFound {
+                    kind: IncomingAccountForm::KIND,
+                    id,
+                })?
+                .record;
+            let connectors = referenced_connector(c, form.network_connector)?;
+            Ok((form, connectors))
+        })?;
+        typed_incoming(&form, &connectors)
+    }
+
+    /// The incoming account named `name` (case-insensitive, trimmed), validated for a driver.
+    pub fn incoming_account_by_name(&self, name: &str) -> crate::Result<IncomingAccount> {
+        let (form, connectors) = self.read(|c| {
+            let form = by_name::<IncomingAccountForm>(c, name)?;
+            let connectors = referenced_connector(c, form.network_connector)?;
+            Ok((form, connectors))
+        })?;
+        typed_incoming(&form, &connectors)
+    }
+
+    /// SMTP account `id`, validated for a driver.
+    pub fn smtp_account(&self, id: RecordId) -> crate::Result<SmtpAccount> {
+        let (form, connectors) = self.read(|c| {
+            let form = get_row::<SmtpAccountForm>(c, id)?
+                .ok_or(StoreError::NotFound {
+                    kind: SmtpAccountForm::KIND,
+                    id,
+                })?
+                .record;
+            let connectors = referenced_connector(c, form.network_connector)?;
+            Ok((form, connectors))
+        })?;
+        typed_smtp(&form, &connectors)
+    }
+
+    /// The SMTP account named `name` (case-insensitive, trimmed), validated for a driver.
+    pub fn smtp_account_by_name(&self, name: &str) -> crate::Result<SmtpAccount> {
+        let (form, connectors) = self.read(|c| {
+            let form = by_name::<SmtpAccountForm>(c, name)?;
+            let connectors = referenced_connector(c, form.network_connector)?;
+            Ok((form, connectors))
+        })?;
+        typed_smtp(&form, &connectors)
+    }
+
+    /// The default SMTP account, validated for a driver; `None` when no account is the default.
+    /// A disabled default is returned as it is ([`SmtpAccount::enabled`] says so).
+    pub fn default_smtp_account(&self) -> crate::Result<Option<SmtpAccount>> {
+        let found = self.read(|c| {
+            let sql = format!(
+                "{} WHERE default_account = 1",
+                records::select_sql::<SmtpAccountForm>()
+            );
+            let form = c
+                .prepare_cached(&sql)?
+                .query_row([], |r| Ok(SmtpAccountForm::from_row(r)))
+                .optional()?
+                .transpose()?;
+            match form {
+                Some(form) => {
+                    let connectors = referenced_connector(c, form.network_connector)?;
+                    Ok(Some((form, connectors)))
+                }
+                None => Ok(None),
+            }
+        })?;
+        found
+            .map(|(form, connectors)| typed_smtp(&form, &connectors))
+            .transpose()
+    }
+}
+
+fn not_a_database(path: &Path, reason: String) -> StoreError {
+    StoreError::NotADatabase {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Applies every migration newer than the file's version, each in its own transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    for m in migrations::MIGRATIONS {
+        let fail = |source: rusqlite::Error| StoreError::Migration {
+            version: m.version,
+            description: m.description,
+            source,
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Read again under the write lock: another process may have just migrated.
+        let current: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(fail)?;
+        if current >= m.version {
+            continue;
+        }
+        if m.version == 1 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(fail)?;
+        }
+        tx.execute_batch(m.sql).map_err(fail)?;
+        let dangling: i64 = tx
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .map_err(fail)?;
+        if dangling > 0 {
+            return Err(fail(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!("{dangling} rows reference missing records")),
+            )));
+        }
+        tx.pragma_update(None, "user_version", m.version)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        tracing::info!(
+            version = m.version,
+            description = m.description,
+            "store schema migrated"
+        );
+    }
+    Ok(())
+}
+
+/// The next store-wide version stamp.
+fn next_version(c: &Connection) -> Result<i64, StoreError> {
+    Ok(c.prepare_cached(
+        "UPDATE store_sequence SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version",
+    )?
+    .query_row([], |r| r.get(0))?)
+}
+
+fn current_version<R: Record>(c: &Connection, id: RecordId) -> Result<Option<i64>, StoreError> {
+    Ok(
+        c.prepare_cached(&format!("SELECT version FROM {} WHERE id = ?1", R::TABLE))?
+            .query_row([id], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+fn check_version<R: Record>(c: &Connection, id: RecordId, expected: i64) -> Result<(), StoreError> {
+    match current_version::<R>(c, id)? {
+        None => Err(StoreError::NotFound { kind: R::KIND, id }),
+        Some(found) if found != expected => Err(StoreError::Conflict {
+            kind: R::KIND,
+            id,
+            expected,
+            found,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+fn stored_from_row<R: Record>(row: &rusqlite::Row<'_>) -> Result<Stored<R>, StoreError> {
+    Ok(Stored {
+        id: row.get(0)?,
+        version: row.get(1)?,
+        record: R::from_row(row)?,
+    })
+}
+
+fn get_row<R: Record>(c: &Connection, id: RecordId) -> Result<Option<Stored<R>>, StoreError> {
+    let sql = format!("{} WHERE id = ?1", records::select_sql::<R>());
+    c.prepare_cached(&sql)?
+        .query_row([id], |r| Ok(stored_from_row::<R>(r)))
+        .optional()?
+        .transpose()
+}
+
+pub(crate) fn list_rows<R: Record>(c: &Connection) -> Result<Vec<Stored<R>>, StoreError> {
+    let sql = format!("{} ORDER BY id", records::select_sql::<R>());
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(stored_from_row::<R>(row)?);
+    }
+    Ok(out)
+}
+
+fn by_name<R: Record>(c: &Connection, name: &str) -> Result<R, StoreError> {
+    let sql = format!("{} WHERE name_key = ?1", records::select_sql::<R>());
+    c.prepare_cached(&sql)?
+        .query_row([name_key(name)], |r| Ok(R::from_row(r)))
+        .optional()?
+        .transpose()?
+        .ok_or_else(|| StoreError::NameNotFound {
+            kind: R::KIND,
+            name: name.trim().to_owned(),
+        })
+}
+
+pub(crate) fn insert_row<R: Record>(
+    c: &Connection,
+    id: Option<RecordId>,
+    version: i64,
+    form: &R,
+) -> Result<RecordId, StoreError> {
+    let mut values = vec![
+        id.map_or(
+            rusqlite::types::Value::Null,
+            rusqlite::types::Value::Integer,
+        ),
+        rusqlite::types::Value::Integer(version),
+        rusqlite::types::Value::Text(name_key(form.name())),
+    ];
+    values.extend(form.values());
+    c.prepare_cached(&records::insert_sql::<R>())?
+        .execute(rusqlite::params_from_iter(values))?;
+    Ok(c.last_insert_rowid())
+}
+
+pub(crate) fn update_row<R: Record>(
+    c: &Connection,
+    id: RecordId,
+    version: i64,
+    form: &R,
+) -> Result<(), StoreError> {
+    let mut values = vec![
+        rusqlite::types::Value::Integer(version),
+        rusqlite::types::Value::Text(name_key(form.name())),
+    ];
+    values.extend(form.values());
+    values.push(rusqlite::types::Value::Integer(id));
+    c.prepare_cached(&records::update_sql::<R>())?
+        .execute(rusqlite::params_from_iter(values))?;
+    Ok(())
+}
+
+/// Every connector, as the context account validation needs.
+pub(crate) fn connector_forms(c: &Connection) -> Result<Vec<NetworkConnectorForm>, StoreError> {
+    Ok(list_rows::<NetworkConnectorForm>(c)?
+        .into_iter()
+        .map(|s| s.record)
+        .collect())
+}
+
+/// The one connector an account names (empty when none or missing: validation then says so).
+fn referenced_connector(
+    c: &Connection,
+    id: Option<RecordId>,
+) -> Result<Vec<NetworkConnectorForm>, StoreError> {
+    match id {
+        Some(id) => Ok(get_row::<NetworkConnectorForm>(c, id)?
+            .map(|s| s.record)
+            .into_iter()
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Refuses when accounts use connector `id`.
+fn refuse_if_used(c: &Connection, id: RecordId) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT 'incoming account', id, name FROM incoming_accounts WHERE network_connector = ?1
+         UNION ALL
+         SELECT 'SMTP account', id, name FROM smtp_accounts WHERE network_connector = ?1
+         ORDER BY 1, 2",
+    )?;
+    let used_by = stmt
+        .query_map([id], |r| {
+            Ok(format!(
+                "{} {} \"{}\"",
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?.trim()
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if used_by.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::InUse {
+            kind: NetworkConnectorForm::KIND,
+            id,
+            used_by,
+        })
+    }
+}
+
+/// Before an SMTP account becomes the default, every other default stops being one.
+fn clear_other_defaults(
+    c: &Connection,
+    version: i64,
+    becomes_default: bool,
+    except: Option<RecordId>,
+) -> Result<(), StoreError> {
+    if becomes_default {
+        let n = c
+            .prepare_cached(
+                "UPDATE smtp_accounts SET default_account = 0, version = ?1
+                 WHERE default_account = 1 AND id IS NOT ?2",
+            )?
+            .execute(params![version, except])?;
+        if n > 0 {
+            tracing::debug!(cleared = n, "previous default SMTP account cleared");
+        }
+    }
+    Ok(())
+}
+
+fn typed_incoming(
+    form: &IncomingAccountForm,
+    connectors: &[NetworkConnectorForm],
+) -> crate::Result<IncomingAccount> {
+    let ctx = ValidationContext::standalone().with_connectors(connectors);
+    IncomingAccount::from_form(form, &ctx).map_err(crate::Error::Validation)
+}
+
+fn typed_smtp(
+    form: &SmtpAccountForm,
+    connectors: &[NetworkConnectorForm],
+) -> crate::Result<SmtpAccount> {
+    let ctx = ValidationContext::standalone().with_connectors(connectors);
+    SmtpAccount::from_form(form, &ctx).map_err(crate::Error::Validation)
 }
