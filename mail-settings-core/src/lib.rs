@@ -22,6 +22,7 @@
 pub mod credentials;
 pub mod document;
 pub mod error;
+pub mod imap;
 pub mod model;
 pub mod net;
 pub mod pop3;

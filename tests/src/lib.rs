@@ -123,3 +123,64 @@ pub fn unique_mailbox(prefix: &str) -> String {
     let domain = servers().domain().to_owned();
     format!("{prefix}-{}-{n}-{nanos:x}@{domain}", std::process::id())
 }
+
+/// Delivers `raw` byte for byte (only dot-stuffed; CRLF line endings expected) into `mailbox`
+/// straight through Dovecot's LMTP, with `envelope_from` as the envelope sender (Dovecot writes
+/// it as `Return-Path`). Synchronous: the message is stored when this returns. For tests that
+/// compare stored bytes with sent ones. Panics when the server refuses.
+pub fn lmtp_deliver(envelope_from: &str, mailbox: &str, raw: &[u8]) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    fn reply(r: &mut impl BufRead, expect: u16) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = r.read_line(&mut line).expect("read LMTP reply");
+            assert!(n > 0, "LMTP server closed the connection; so far: {all}");
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                break;
+            }
+        }
+        assert!(
+            all.starts_with(&expect.to_string()),
+            "LMTP: expected {expect}, got {all}"
+        );
+        all
+    }
+
+    let port = servers().port("MS_LMTP_PORT");
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect to LMTP");
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    reply(&mut r, 220);
+    let cmd = |w: &mut TcpStream, r: &mut BufReader<TcpStream>, line: &str, expect: u16| {
+        w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        reply(r, expect)
+    };
+    cmd(&mut w, &mut r, "LHLO localhost", 250);
+    cmd(&mut w, &mut r, &format!("MAIL FROM:<{envelope_from}>"), 250);
+    cmd(&mut w, &mut r, &format!("RCPT TO:<{mailbox}>"), 250);
+    cmd(&mut w, &mut r, "DATA", 354);
+    let mut data = Vec::with_capacity(raw.len() + 8);
+    let mut at_start = true;
+    for &b in raw {
+        if at_start && b == b'.' {
+            data.push(b'.');
+        }
+        data.push(b);
+        at_start = b == b'\n';
+    }
+    if !at_start {
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    w.write_all(&data).unwrap();
+    reply(&mut r, 250);
+    cmd(&mut w, &mut r, "QUIT", 221);
+}
