@@ -1,0 +1,78 @@
+"""mail_settings: an application's e-mail account settings, from Python.
+
+Incoming IMAP/POP3 accounts read by a mail collector, outgoing SMTP accounts sending
+notifications, and the network connectors (proxies) they reach their servers through: kept in
+a settings store, validated with SPEC.md's rules, exported as reports, checked against their
+servers, used to send and to collect mail.
+
+Everything here is a thin layer over the Rust library ``mail-settings-core`` (the native module
+``mail_settings._native``); the exceptions are in :mod:`mail_settings._errors` and re-exported
+here. Network and disk work releases the GIL, and every object may be shared between threads.
+"""
+
+from ._errors import (
+    AuthError,
+    CancelledError,
+    CertificateError,
+    ConflictError,
+    ConnectError,
+    ConnectionError,
+    CredentialError,
+    DnsError,
+    InUseError,
+    MailSettingsError,
+    NotFoundError,
+    ParseError,
+    ProtocolError,
+    ProxyError,
+    StorageError,
+    TimeoutError,
+    TlsError,
+    ValidationError,
+)
+from ._native import (
+    Credential,
+    Credentials,
+    IncomingAccount,
+    NetworkConnector,
+    SettingsDocument,
+    SmtpAccount,
+    Store,
+    Validation,
+    ValidationResult,
+    __version__,
+)
+
+__all__ = [
+    "__version__",
+    # settings
+    "IncomingAccount",
+    "SmtpAccount",
+    "NetworkConnector",
+    "SettingsDocument",
+    "Store",
+    "Validation",
+    "ValidationResult",
+    # credentials
+    "Credential",
+    "Credentials",
+    # exceptions
+    "MailSettingsError",
+    "ValidationError",
+    "ParseError",
+    "CredentialError",
+    "ConflictError",
+    "InUseError",
+    "NotFoundError",
+    "StorageError",
+    "CancelledError",
+    "ConnectionError",
+    "AuthError",
+    "TlsError",
+    "CertificateError",
+    "TimeoutError",
+    "ConnectError",
+    "DnsError",
+    "ProxyError",
+    "ProtocolError",
+]

@@ -1,0 +1,276 @@
+"""The exceptions of :mod:`mail_settings`.
+
+They are plain Python classes so that scripts can subclass, pickle and catch them like any other
+exception. The native module raises them through one function (``errors.rs`` in the crate), which
+maps the core library's error categories onto these classes; every instance carries
+``category`` (the core's snake_case category word) and the details a script needs to decide what
+to do. No exception ever carries a password, token or proxy password.
+
+Hierarchy::
+
+    MailSettingsError
+    ├── ValidationError (also ValueError)       invalid settings: .errors(), .results
+    ├── ParseError (also ValueError)            unreadable document: .format, .line, .column
+    ├── CredentialError                         the provider could not give a credential
+    ├── ConflictError                           changed since read: .kind, .id, .expected_version
+    │   └── InUseError                          connector used by accounts: .used_by
+    ├── NotFoundError (also LookupError)        no such record: .kind, .id, .name
+    ├── StorageError                            the local store failed
+    ├── CancelledError                          the work was cancelled
+    └── ConnectionError                         on the wire: .hop (proxy only)
+        ├── AuthError                           the server rejected the credentials
+        ├── TlsError                            TLS failed (incl. STARTTLS not offered)
+        │   └── CertificateError                the certificate was rejected
+        ├── TimeoutError (also builtins.TimeoutError)
+        ├── ConnectError                        TCP connection failed
+        │   └── DnsError                        the name does not resolve
+        ├── ProxyError                          the network connector failed: .hop
+        └── ProtocolError                       the server said no / something unexpected
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._native import ValidationResult
+
+__all__ = [
+    "MailSettingsError",
+    "ValidationError",
+    "ParseError",
+    "CredentialError",
+    "ConflictError",
+    "InUseError",
+    "NotFoundError",
+    "StorageError",
+    "CancelledError",
+    "ConnectionError",
+    "AuthError",
+    "TlsError",
+    "CertificateError",
+    "TimeoutError",
+    "ConnectError",
+    "DnsError",
+    "ProxyError",
+    "ProtocolError",
+]
+
+
+class MailSettingsError(Exception):
+    """Base of every exception this package raises on purpose.
+
+    ``category`` is the core library's category word (``auth``, ``tls``, ``certificate``,
+    ``timeout``, ``connect``, ``dns``, ``proxy``, ``protocol``, ``credential``, ``cancelled``,
+    ``validation``, ``conflict``, ``not_found``, ``storage``, ``parse``); ``message`` is the
+    text, which never holds a secret.
+    """
+
+    category: str
+    message: str
+
+    def __init__(self, message: str, *, category: str = "unknown") -> None:
+        super().__init__(message)
+        self.message = message
+        self.category = category
+
+    def __str__(self) -> str:
+        return self.message
+
+
+
+class ValidationError(MailSettingsError, ValueError):
+    """Settings are invalid: every result of the validation is inside.
+
+    Raised when an invalid account, connector or document is *used* (stored, imported,
+    checked, sent with, collected); ``validate()`` methods return results instead of raising.
+    """
+
+    results: List["ValidationResult"]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "validation",
+        results: Sequence["ValidationResult"] = (),
+    ) -> None:
+        super().__init__(message, category=category)
+        self.results = list(results)
+
+    def errors(self) -> List[Dict[str, str]]:
+        """Every result (errors and warnings) as a dict with ``path``, ``code``,
+        ``severity``, ``message`` and ``message_pt_br``."""
+        return [r.to_dict() for r in self.results]
+
+
+class ParseError(MailSettingsError, ValueError):
+    """A settings document (or dict) could not be read. ``line`` and ``column`` are 1-based,
+    0 when unknown (dicts)."""
+
+    format: str
+    line: int
+    column: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "parse",
+        format: str = "json",
+        line: int = 0,
+        column: int = 0,
+    ) -> None:
+        super().__init__(message, category=category)
+        self.format = format
+        self.line = line
+        self.column = column
+
+
+class CredentialError(MailSettingsError):
+    """The credential provider could not give a credential. ``credential_id`` names it when
+    known; ``path`` is set for a credentials file that could not be used."""
+
+    credential_id: Optional[str]
+    path: Optional[str]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "credential",
+        credential_id: Optional[str] = None,
+        path: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, category=category)
+        self.credential_id = credential_id
+        self.path = path
+
+
+class ConflictError(MailSettingsError):
+    """The record changed since it was read (optimistic versions): reload it and apply the
+    change again. ``expected_version`` is the version the change was based on,
+    ``found_version`` the one in the store."""
+
+    kind: str
+    id: Optional[int]
+    expected_version: Optional[int]
+    found_version: Optional[int]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "conflict",
+        kind: str = "",
+        id: Optional[int] = None,
+        expected_version: Optional[int] = None,
+        found_version: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, category=category)
+        self.kind = kind
+        self.id = id
+        self.expected_version = expected_version
+        self.found_version = found_version
+
+
+class InUseError(ConflictError):
+    """A network connector cannot be deleted or disabled while accounts use it; ``used_by``
+    names them (e.g. ``incoming account 3 "Helpdesk"``)."""
+
+    used_by: List[str]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "validation",
+        kind: str = "",
+        id: Optional[int] = None,
+        used_by: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, category=category, kind=kind, id=id)
+        self.used_by = list(used_by)
+
+
+class NotFoundError(MailSettingsError, LookupError):
+    """No record has the id (``id``) or name (``name``) asked for."""
+
+    kind: str
+    id: Optional[int]
+    name: Optional[str]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "not_found",
+        kind: str = "",
+        id: Optional[int] = None,
+        name: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, category=category)
+        self.kind = kind
+        self.id = id
+        self.name = name
+
+
+class StorageError(MailSettingsError):
+    """The local store failed: a damaged or foreign file, a newer schema, SQLite, disk."""
+
+    def __init__(self, message: str, *, category: str = "storage") -> None:
+        super().__init__(message, category=category)
+
+
+class CancelledError(MailSettingsError):
+    """The work was cancelled (a collector run, a check)."""
+
+    def __init__(self, message: str, *, category: str = "cancelled") -> None:
+        super().__init__(message, category=category)
+
+
+class ConnectionError(MailSettingsError):
+    """Something on the wire failed. ``category`` says what; ``hop`` says which hop of a
+    proxied connection failed (``proxy_unreachable``, ``proxy_auth``, ``proxy_refused``,
+    ``target_unreachable``) and is ``None`` otherwise."""
+
+    hop: Optional[str]
+
+    def __init__(
+        self, message: str, *, category: str = "connect", hop: Optional[str] = None
+    ) -> None:
+        super().__init__(message, category=category)
+        self.hop = hop
+
+
+class AuthError(ConnectionError):
+    """The server rejected the credentials. Change the credential, not the connection."""
+
+
+class TlsError(ConnectionError):
+    """TLS failed: the handshake, or STARTTLS not offered (never a fallback to clear text)."""
+
+
+class CertificateError(TlsError):
+    """The server's certificate was rejected (untrusted, expired, wrong host name)."""
+
+
+class TimeoutError(ConnectionError, builtins.TimeoutError):
+    """An operation took longer than its bound. Also a :class:`builtins.TimeoutError`."""
+
+
+class ConnectError(ConnectionError):
+    """The TCP connection failed (refused, unreachable)."""
+
+
+class DnsError(ConnectError):
+    """The host name does not resolve."""
+
+
+class ProxyError(ConnectionError):
+    """The network connector (proxy) failed; ``hop`` says which hop."""
+
+
+class ProtocolError(ConnectionError):
+    """The server said something unexpected, or refused a command."""

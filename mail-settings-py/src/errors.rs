@@ -1,0 +1,175 @@
+//! The one place where the core's errors become Python exceptions.
+//!
+//! The exception classes are plain Python (`mail_settings/_errors.py`) so scripts can subclass,
+//! pickle and catch them as usual; this module imports them once and picks the class from the
+//! core's [`ErrorCategory`] (and, for the store, from the variant), passing the details as
+//! keyword arguments. Messages come from the core's `Display`, which never holds a secret.
+
+use crate::validation::PyValidationResult;
+use mail_settings_core::error::{ConnectionError, Error, ErrorCategory, ProxyHop};
+use mail_settings_core::store::StoreError;
+use mail_settings_core::{CredentialError, ParseError};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyDict, PyList, PyModule};
+
+static ERRORS: GILOnceCell<Py<PyModule>> = GILOnceCell::new();
+
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    ERRORS
+        .get_or_try_init(py, || py.import("mail_settings._errors").map(Bound::unbind))
+        .map(|m| m.bind(py))
+}
+
+/// The exception class `name` of `mail_settings._errors`.
+pub(crate) fn exception_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    errors_module(py)?.getattr(name)
+}
+
+/// The snake_case word of a proxy hop.
+pub(crate) fn hop_word(hop: ProxyHop) -> &'static str {
+    match hop {
+        ProxyHop::ProxyUnreachable => "proxy_unreachable",
+        ProxyHop::ProxyAuth => "proxy_auth",
+        ProxyHop::ProxyRefused => "proxy_refused",
+        ProxyHop::TargetUnreachable => "target_unreachable",
+        _ => "proxy",
+    }
+}
+
+/// The exception class for a connection error's category.
+fn connection_class(category: ErrorCategory) -> &'static str {
+    match category {
+        ErrorCategory::Auth => "AuthError",
+        ErrorCategory::Tls => "TlsError",
+        ErrorCategory::Certificate => "CertificateError",
+        ErrorCategory::Timeout => "TimeoutError",
+        ErrorCategory::Connect => "ConnectError",
+        ErrorCategory::Dns => "DnsError",
+        ErrorCategory::Proxy => "ProxyError",
+        ErrorCategory::Protocol => "ProtocolError",
+        ErrorCategory::Cancelled => "CancelledError",
+        ErrorCategory::Credential => "CredentialError",
+        _ => "ConnectionError",
+    }
+}
+
+/// Builds the Python exception for any core error.
+pub(crate) fn to_py_err(err: impl Into<Error>) -> PyErr {
+    let err = err.into();
+    Python::with_gil(|py| match build(py, &err) {
+        Ok(e) => e,
+        // Only if the package itself is broken (its _errors module missing).
+        Err(import_failure) => {
+            let e = PyRuntimeError::new_err(err.to_string());
+            e.set_cause(py, Some(import_failure));
+            e
+        }
+    })
+}
+
+fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("category", err.category().as_str())?;
+    let class = match err {
+        Error::Validation(v) => {
+            results_kwarg(py, &kwargs, v)?;
+            "ValidationError"
+        }
+        Error::Parse(p) => {
+            parse_kwargs(&kwargs, p)?;
+            "ParseError"
+        }
+        Error::Credential(c) => {
+            credential_kwargs(&kwargs, c)?;
+            "CredentialError"
+        }
+        Error::Store(s) => store_class(py, &kwargs, s)?,
+        Error::Connection(c) => connection_kwargs(&kwargs, c)?,
+        _ => "MailSettingsError",
+    };
+    let cls = exception_class(py, class)?;
+    let exc = cls.call((err.to_string(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(exc))
+}
+
+fn results_kwarg(
+    py: Python<'_>,
+    kwargs: &Bound<'_, PyDict>,
+    v: &mail_settings_core::Validation,
+) -> PyResult<()> {
+    let list = PyList::empty(py);
+    for r in v.results() {
+        list.append(Py::new(py, PyValidationResult::from(r.clone()))?)?;
+    }
+    kwargs.set_item("results", list)
+}
+
+fn parse_kwargs(kwargs: &Bound<'_, PyDict>, p: &ParseError) -> PyResult<()> {
+    kwargs.set_item("format", p.format)?;
+    kwargs.set_item("line", p.line)?;
+    kwargs.set_item("column", p.column)
+}
+
+fn credential_kwargs(kwargs: &Bound<'_, PyDict>, c: &CredentialError) -> PyResult<()> {
+    match c {
+        CredentialError::Unknown(id) => kwargs.set_item("credential_id", id),
+        CredentialError::Provider { id, .. } => kwargs.set_item("credential_id", id),
+        CredentialError::File { path, .. } => {
+            kwargs.set_item("path", path.to_string_lossy().into_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn store_class(
+    py: Python<'_>,
+    kwargs: &Bound<'_, PyDict>,
+    s: &StoreError,
+) -> PyResult<&'static str> {
+    Ok(match s {
+        StoreError::Invalid(v) => {
+            results_kwarg(py, kwargs, v)?;
+            "ValidationError"
+        }
+        StoreError::Conflict {
+            kind,
+            id,
+            expected,
+            found,
+        } => {
+            kwargs.set_item("kind", *kind)?;
+            kwargs.set_item("id", *id)?;
+            kwargs.set_item("expected_version", *expected)?;
+            kwargs.set_item("found_version", *found)?;
+            "ConflictError"
+        }
+        StoreError::NotFound { kind, id } => {
+            kwargs.set_item("kind", *kind)?;
+            kwargs.set_item("id", *id)?;
+            "NotFoundError"
+        }
+        StoreError::NameNotFound { kind, name } => {
+            kwargs.set_item("kind", *kind)?;
+            kwargs.set_item("name", name)?;
+            "NotFoundError"
+        }
+        StoreError::InUse { kind, id, used_by } => {
+            kwargs.set_item("kind", *kind)?;
+            kwargs.set_item("id", *id)?;
+            kwargs.set_item("used_by", used_by.clone())?;
+            "InUseError"
+        }
+        _ => "StorageError",
+    })
+}
+
+fn connection_kwargs(kwargs: &Bound<'_, PyDict>, c: &ConnectionError) -> PyResult<&'static str> {
+    let class = connection_class(c.category());
+    match class {
+        "CancelledError" | "CredentialError" => {}
+        _ => kwargs.set_item("hop", c.hop().map(hop_word))?,
+    }
+    Ok(class)
+}
