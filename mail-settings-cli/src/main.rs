@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 mod commands;
 mod output;
+mod report;
 
 /// Keep and use e-mail account settings (IMAP/POP3 incoming, SMTP outgoing).
 #[derive(Debug, Parser)]
@@ -39,6 +40,16 @@ pub enum Lang {
     /// Brazilian Portuguese.
     #[value(name = "pt-BR", alias = "pt-br")]
     PtBr,
+}
+
+impl Lang {
+    /// The core's language.
+    pub fn core(self) -> mail_settings_core::report::Lang {
+        match self {
+            Lang::En => mail_settings_core::report::Lang::En,
+            Lang::PtBr => mail_settings_core::report::Lang::PtBr,
+        }
+    }
 }
 
 /// Output format of validate, check and test-smtp.
@@ -93,7 +104,8 @@ pub enum YesNo {
 }
 
 impl YesNo {
-    fn as_bool(self) -> bool {
+    /// `true` for yes.
+    pub fn as_bool(self) -> bool {
         self == YesNo::Yes
     }
 }
@@ -186,5 +198,8 @@ fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAIL_SETTINGS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

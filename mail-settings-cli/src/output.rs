@@ -25,7 +25,9 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
             cmd.build();
             // Show the subcommand's help when the error is inside one.
             let args: Vec<String> = std::env::args().skip(1).collect();
-            let sub = args.iter().find_map(|a| cmd.find_subcommand(a).map(|s| s.get_name().to_owned()));
+            let sub = args
+                .iter()
+                .find_map(|a| cmd.find_subcommand(a).map(|s| s.get_name().to_owned()));
             eprintln!();
             match sub.and_then(|name| cmd.find_subcommand_mut(&name).map(|s| s.render_help())) {
                 Some(help) => eprintln!("{help}"),
@@ -56,7 +58,13 @@ pub fn validation_text(v: &Validation, lang: Lang) -> String {
     let mut results: Vec<&ValidationResult> = v.results().iter().collect();
     results.sort_by_key(|r| r.severity);
     for r in results {
-        out.push_str(&format!("{:<7} {}: {} [{}]\n", r.severity.as_str(), r.path, message(r, lang), r.code));
+        out.push_str(&format!(
+            "{:<7} {}: {} [{}]\n",
+            r.severity.as_str(),
+            r.path,
+            message(r, lang),
+            r.code
+        ));
     }
     let errors = v.errors().count();
     let warnings = v.warnings().count();

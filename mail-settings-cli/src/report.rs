@@ -1,0 +1,103 @@
+//! `mail-settings report incoming|smtp`: a page as text or JSON, or the whole filtered report
+//! as CSV or printable HTML.
+
+use crate::commands::{store_failure, Ctx};
+use crate::output::{self, EXIT_USAGE};
+use crate::{ReportArgs, ReportFormat, ReportKind, Status};
+use mail_settings_core::report::{
+    self, IncomingReportFilter, PageRequest, SmtpReportFilter, Status as CoreStatus,
+};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+fn status(s: Option<Status>) -> Option<CoreStatus> {
+    s.map(|s| match s {
+        Status::Enabled => CoreStatus::Enabled,
+        Status::Disabled => CoreStatus::Disabled,
+    })
+}
+
+/// Prints a report.
+pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
+    if args.page == 0 || args.page_size == 0 || args.page_size > report::MAX_PAGE_SIZE {
+        return Err(output::fail(
+            EXIT_USAGE,
+            format!(
+                "--page starts at 1; --page-size is 1 to {}",
+                report::MAX_PAGE_SIZE
+            ),
+        ));
+    }
+    let lang = ctx.cli.lang.core();
+    let store = ctx.store()?;
+    let page = PageRequest {
+        page: args.page,
+        page_size: args.page_size,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match args.kind {
+        ReportKind::Incoming => {
+            if args.authentication.is_some() || args.default_account.is_some() {
+                return Err(output::fail(
+                    EXIT_USAGE,
+                    "--authentication and --default filter the smtp report only",
+                ));
+            }
+            let filter = IncomingReportFilter {
+                name_contains: args.name.clone(),
+                secure_connection: args.secure.map(|v| v.as_bool()),
+                automatic_check: args.automatic_check.map(|v| v.as_bool()),
+                keep_copy: args.keep_copy.map(|v| v.as_bool()),
+                status: status(args.status),
+            };
+            match args.format {
+                ReportFormat::Text => store
+                    .incoming_report(&filter, page)
+                    .map(|p| print!("{}", report::render_text(&p, lang))),
+                ReportFormat::Json => store
+                    .incoming_report(&filter, page)
+                    .map(|p| println!("{}", to_json(&p))),
+                ReportFormat::Csv => store.write_incoming_csv(&filter, lang, &mut out).map(drop),
+                ReportFormat::Html => store
+                    .write_incoming_html(&filter, lang, SystemTime::now(), &mut out)
+                    .map(drop),
+            }
+        }
+        ReportKind::Smtp => {
+            if args.automatic_check.is_some() || args.keep_copy.is_some() {
+                return Err(output::fail(
+                    EXIT_USAGE,
+                    "--automatic-check and --keep-copy filter the incoming report only",
+                ));
+            }
+            let filter = SmtpReportFilter {
+                name_contains: args.name.clone(),
+                secure_connection: args.secure.map(|v| v.as_bool()),
+                status: status(args.status),
+                authentication: args.authentication.map(|v| v.as_bool()),
+                default_account: args.default_account.map(|v| v.as_bool()),
+            };
+            match args.format {
+                ReportFormat::Text => store
+                    .smtp_report(&filter, page)
+                    .map(|p| print!("{}", report::render_text(&p, lang))),
+                ReportFormat::Json => store
+                    .smtp_report(&filter, page)
+                    .map(|p| println!("{}", to_json(&p))),
+                ReportFormat::Csv => store.write_smtp_csv(&filter, lang, &mut out).map(drop),
+                ReportFormat::Html => store
+                    .write_smtp_html(&filter, lang, SystemTime::now(), &mut out)
+                    .map(drop),
+            }
+        }
+    };
+    result.map_err(|e| store_failure(&e))?;
+    let _ = out.flush();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn to_json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
