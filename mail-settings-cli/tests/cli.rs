@@ -1,6 +1,8 @@
 //! Runs the built `mail-settings` binary: exit codes, formats, the store, and no secret in any
 //! output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,5 +1,7 @@
 //! The settings document: JSON and TOML, positions in errors, never a panic, round trips.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mail_settings_core::validate::validate_document;
 use mail_settings_core::{Code, Format, Protocol, SettingsDocument};
 use proptest::prelude::*;

@@ -1,5 +1,7 @@
 //! Plant a known secret, then search every output the core produces for it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mail_settings_core::validate::validate_document;
 use mail_settings_core::{
     Credential, CredentialProvider, CredentialsFile, Error, InMemoryCredentials, SettingsDocument,

@@ -1,5 +1,7 @@
 //! Every rule and default of SPEC.md: each code triggered, and not triggered by a valid record.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mail_settings_core::model::{default_port, Service};
 use mail_settings_core::validate::{
     parse_host, validate_connector, validate_document, validate_incoming, validate_smtp,
