@@ -35,7 +35,9 @@ impl Servers {
 
     /// A value by its ports.env key.
     pub fn value(&self, key: &str) -> &str {
-        self.env.get(key).unwrap_or_else(|| panic!("{key} is not in tests/servers/ports.env"))
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} is not in tests/servers/ports.env"))
     }
 
     /// The test CA certificate (PEM) that signed the valid, expired and wrong-host certificates.
@@ -58,18 +60,27 @@ impl Servers {
     pub fn credentials_for(&self, mailbox: &str) -> InMemoryCredentials {
         InMemoryCredentials::new()
             .with(mailbox, Credential::password(mailbox, self.mail_password()))
-            .with("wrong-password", Credential::password(mailbox, "not-the-password"))
+            .with(
+                "wrong-password",
+                Credential::password(mailbox, "not-the-password"),
+            )
             .with(
                 "proxy",
                 Credential::password(self.value("MS_PROXY_USER"), self.value("MS_PROXY_PASSWORD")),
             )
-            .with("wrong-proxy", Credential::password(self.value("MS_PROXY_USER"), "nope"))
+            .with(
+                "wrong-proxy",
+                Credential::password(self.value("MS_PROXY_USER"), "nope"),
+            )
     }
 }
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn read_env(path: &Path) -> HashMap<String, String> {
@@ -98,7 +109,10 @@ pub fn servers() -> &'static Servers {
     SERVERS.get_or_init(|| {
         let root = repo_root();
         let script = root.join("tests/servers/start.sh");
-        let out = Command::new("bash").arg(&script).output().expect("run tests/servers/start.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run tests/servers/start.sh");
         assert!(
             out.status.success(),
             "tests/servers/start.sh failed ({}):\n{}\n{}",
@@ -122,6 +136,95 @@ pub fn unique_mailbox(prefix: &str) -> String {
         .unwrap_or(0);
     let domain = servers().domain().to_owned();
     format!("{prefix}-{}-{n}-{nanos:x}@{domain}", std::process::id())
+}
+
+/// Messages in `mailbox`'s Maildir (`new` and `cur`), as Dovecot stores them.
+pub fn maildir_count(mailbox: &str) -> usize {
+    let (local, domain) = mailbox.split_once('@').expect("mailbox is local@domain");
+    let root = servers()
+        .dir
+        .join("mail")
+        .join(domain)
+        .join(local)
+        .join("Maildir");
+    ["new", "cur"]
+        .iter()
+        .map(|d| {
+            std::fs::read_dir(root.join(d))
+                .map(|it| it.count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// Delivers `raw_message` (RFC 5322, any line ends) to `mailbox` through the local Postfix
+/// (`MS_SMTP_PORT`, clear text, no AUTH: 127.0.0.1 is in its `mynetworks`), then waits until
+/// Dovecot has stored it (the mailbox's Maildir holds one more message), at most 30 s.
+pub fn deliver(mailbox: &str, raw_message: &[u8]) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let before = maildir_count(mailbox);
+    let port = servers().port("MS_SMTP_PORT");
+    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect to Postfix");
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    let mut reply = |expect: &str| {
+        let mut last = String::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).expect("read an SMTP reply");
+            assert!(line.len() >= 4, "short SMTP reply {line:?}");
+            let more = line.as_bytes()[3] == b'-';
+            last.push_str(&line);
+            if !more {
+                break;
+            }
+        }
+        assert!(
+            last.starts_with(expect),
+            "SMTP: expected {expect}, got {last:?}"
+        );
+    };
+    reply("220");
+    let mut send = |cmd: &str| {
+        w.write_all(cmd.as_bytes()).unwrap();
+        w.write_all(b"\r\n").unwrap();
+    };
+    send("EHLO tests.example.test");
+    reply("250");
+    send("MAIL FROM:<sender@example.test>");
+    reply("250");
+    send(&format!("RCPT TO:<{mailbox}>"));
+    reply("250");
+    send("DATA");
+    reply("354");
+    // CRLF line ends and dot-stuffing.
+    let text = String::from_utf8_lossy(raw_message).replace("\r\n", "\n");
+    let mut data = String::new();
+    for line in text.split_terminator('\n') {
+        if line.starts_with('.') {
+            data.push('.');
+        }
+        data.push_str(line);
+        data.push_str("\r\n");
+    }
+    data.push_str(".");
+    send(&data);
+    reply("250");
+    send("QUIT");
+    reply("221");
+
+    let started = Instant::now();
+    while maildir_count(mailbox) <= before {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the message to {mailbox} was not stored within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Delivers `raw` byte for byte (only dot-stuffed; CRLF line endings expected) into `mailbox`
