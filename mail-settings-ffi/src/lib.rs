@@ -1,1 +1,34 @@
-//! ffi
+//! # mail-settings-ffi
+//!
+//! Kotlin (Android, JVM) and Swift (iOS, macOS) bindings of `mail-settings-core`, through
+//! UniFFI proc-macros (no UDL). The crate is thin delegation: records and enums mirror the
+//! core's forms and vocabulary, objects wrap the core's store, mailer and collector, and every
+//! rule stays in the core.
+//!
+//! - [`model`]: records (accounts, connectors, documents, validation results) and enums
+//!   (protocol, security words, validation codes, error categories).
+//! - [`error`]: the one exported error, `MailSettingsError` (Kotlin:
+//!   `MailSettingsException`), with typed variants, and the one place core errors map to it.
+//! - [`credentials`]: the credential provider as a foreign trait the host implements over its
+//!   vault; credentials as objects whose text never shows the secret.
+//! - [`settings`]: validation and settings documents.
+//! - [`store`]: the settings store and its reports.
+//! - [`mailer`]: sending through the SMTP accounts (and "Test configuration").
+//!
+//! Network operations are `async` (Kotlin `suspend`, Swift `async`): they run the blocking
+//! core call on a thread of their own (see [`blocking`]) so that no host thread blocks.
+//!
+//! Generate the bindings with `bash mail-settings-ffi/generate.sh`.
+
+mod blocking;
+pub mod credentials;
+pub mod error;
+pub mod mailer;
+pub mod model;
+pub mod settings;
+pub mod store;
+
+pub use credentials::{Credential, CredentialProvider};
+pub use error::MailSettingsError;
+
+uniffi::setup_scaffolding!("mail_settings");

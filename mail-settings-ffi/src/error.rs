@@ -1,0 +1,277 @@
+//! The one error type the bindings throw, and the one place core errors are mapped to it.
+//!
+//! Hosts branch on the variant (Kotlin: `catch (e: MailSettingsException.Auth)`; Swift:
+//! `catch MailSettingsError.Auth(let detail)`), never on message text. Each variant carries a
+//! `detail` sentence for people (what failed, and what to change) built by the core, which
+//! never puts a secret in an error; this module adds no text that could hold one either.
+//!
+//! Every core error type converts through [`From`] here and nowhere else: connection errors by
+//! their [`ErrorCategory`], store errors by their kind, validation with its results.
+
+use crate::model::{ProxyHop, ValidationResult};
+use mail_settings_core as mscore;
+use mail_settings_core::error::ErrorCategory as CoreCategory;
+
+/// Everything that can go wrong, as typed variants a host can branch on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum MailSettingsError {
+    /// The settings are invalid: every problem is in `results` (none is left out).
+    #[error("{detail}")]
+    Validation {
+        /// Every result, errors and warnings, with path, code, severity and messages.
+        results: Vec<ValidationResult>,
+        /// A summary for people.
+        detail: String,
+    },
+    /// A settings document could not be read (JSON or TOML), at `line` and `column` (1-based;
+    /// 0 when unknown).
+    #[error("{detail}")]
+    Parse {
+        /// 1-based line, 0 when unknown.
+        line: u64,
+        /// 1-based column, 0 when unknown.
+        column: u64,
+        /// What is wrong, with its position.
+        detail: String,
+    },
+    /// Someone else changed the record since it was read: reload it and apply the change again.
+    #[error("{detail}")]
+    Conflict {
+        /// Which record, and the versions.
+        detail: String,
+    },
+    /// The record (or the named account) does not exist.
+    #[error("{detail}")]
+    NotFound {
+        /// What was asked for.
+        detail: String,
+    },
+    /// A network connector cannot be deleted or disabled while accounts use it.
+    #[error("{detail}")]
+    InUse {
+        /// The accounts that use it (e.g. `incoming account 3 "Helpdesk"`).
+        used_by: Vec<String>,
+        /// What to do first.
+        detail: String,
+    },
+    /// The credential provider could not give the credential (unknown id, vault locked, the
+    /// host's provider threw).
+    #[error("{detail}")]
+    Credential {
+        /// Which credential id, and why.
+        detail: String,
+    },
+    /// The server rejected the credentials.
+    #[error("{detail}")]
+    Auth {
+        /// Which server, and what it said (never the credentials).
+        detail: String,
+    },
+    /// TLS failed: the handshake, or STARTTLS not offered (never a fallback to clear text).
+    #[error("{detail}")]
+    Tls {
+        /// Which server, and what failed.
+        detail: String,
+    },
+    /// The server's certificate was rejected (untrusted, self-signed, expired, wrong host).
+    #[error("{detail}")]
+    Certificate {
+        /// Which certificate, and why.
+        detail: String,
+    },
+    /// An operation took longer than its bound.
+    #[error("{detail}")]
+    Timeout {
+        /// What was being done, and the bound.
+        detail: String,
+    },
+    /// The TCP connection failed (refused, unreachable), or the host name does not resolve
+    /// (`dns` is then true).
+    #[error("{detail}")]
+    Connect {
+        /// The host name did not resolve.
+        dns: bool,
+        /// Which server, and what failed.
+        detail: String,
+    },
+    /// The network connector (proxy) failed; `hop` says which hop when known.
+    #[error("{detail}")]
+    Proxy {
+        /// Which hop of the proxied connection failed.
+        hop: Option<ProxyHop>,
+        /// Which proxy and server, and what failed.
+        detail: String,
+    },
+    /// The server said something unexpected, or refused a command.
+    #[error("{detail}")]
+    Protocol {
+        /// Which server, and its reply.
+        detail: String,
+    },
+    /// The work was cancelled.
+    #[error("{detail}")]
+    Cancelled {
+        /// What was cancelled.
+        detail: String,
+    },
+    /// The local store failed (damaged file, another application's database, a newer schema,
+    /// disk errors).
+    #[error("{detail}")]
+    Storage {
+        /// Which file, and what failed.
+        detail: String,
+    },
+    /// A failure this version of the bindings has no variant for, or a bug; `category` is the
+    /// core's snake_case category name.
+    #[error("{detail}")]
+    Unexpected {
+        /// The core's category (`ErrorCategory` name), for reports.
+        category: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+impl MailSettingsError {
+    /// An error for a failed internal step (a worker thread that could not start or stopped).
+    pub(crate) fn internal(detail: impl Into<String>) -> Self {
+        MailSettingsError::Unexpected {
+            category: "internal".to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The variant for a core category and a detail (the one table of categories).
+    fn from_category(category: CoreCategory, hop: Option<ProxyHop>, detail: String) -> Self {
+        match category {
+            CoreCategory::Dns => MailSettingsError::Connect { dns: true, detail },
+            CoreCategory::Connect => MailSettingsError::Connect { dns: false, detail },
+            CoreCategory::Proxy => MailSettingsError::Proxy { hop, detail },
+            CoreCategory::Tls => MailSettingsError::Tls { detail },
+            CoreCategory::Certificate => MailSettingsError::Certificate { detail },
+            CoreCategory::Auth => MailSettingsError::Auth { detail },
+            CoreCategory::Protocol => MailSettingsError::Protocol { detail },
+            CoreCategory::Timeout => MailSettingsError::Timeout { detail },
+            CoreCategory::Credential => MailSettingsError::Credential { detail },
+            CoreCategory::Cancelled => MailSettingsError::Cancelled { detail },
+            CoreCategory::Validation => MailSettingsError::Validation {
+                results: Vec::new(),
+                detail,
+            },
+            CoreCategory::Conflict => MailSettingsError::Conflict { detail },
+            CoreCategory::NotFound => MailSettingsError::NotFound { detail },
+            CoreCategory::Storage => MailSettingsError::Storage { detail },
+            CoreCategory::Parse => MailSettingsError::Parse {
+                line: 0,
+                column: 0,
+                detail,
+            },
+            other => MailSettingsError::Unexpected {
+                category: other.as_str().to_owned(),
+                detail,
+            },
+        }
+    }
+}
+
+/// The error's text with its causes, as the core wrote them (the core never puts a secret in
+/// an error or its sources).
+fn detail_of(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+impl From<mscore::Validation> for MailSettingsError {
+    fn from(v: mscore::Validation) -> Self {
+        let detail = v.to_string();
+        MailSettingsError::Validation {
+            results: v.into_results().into_iter().map(Into::into).collect(),
+            detail,
+        }
+    }
+}
+
+impl From<mscore::ParseError> for MailSettingsError {
+    fn from(e: mscore::ParseError) -> Self {
+        MailSettingsError::Parse {
+            line: e.line as u64,
+            column: e.column as u64,
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<mscore::CredentialError> for MailSettingsError {
+    fn from(e: mscore::CredentialError) -> Self {
+        MailSettingsError::Credential {
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<mscore::ConnectionError> for MailSettingsError {
+    fn from(e: mscore::ConnectionError) -> Self {
+        let hop = e.hop().map(Into::into);
+        Self::from_category(e.category(), hop, detail_of(&e))
+    }
+}
+
+impl From<mscore::store::StoreError> for MailSettingsError {
+    fn from(e: mscore::store::StoreError) -> Self {
+        use mscore::store::StoreError as S;
+        match e {
+            S::Invalid(v) => v.into(),
+            S::InUse { ref used_by, .. } => MailSettingsError::InUse {
+                used_by: used_by.clone(),
+                detail: e.to_string(),
+            },
+            other => {
+                let detail = detail_of(&other);
+                Self::from_category(other.category(), None, detail)
+            }
+        }
+    }
+}
+
+impl From<mscore::Error> for MailSettingsError {
+    fn from(e: mscore::Error) -> Self {
+        match e {
+            mscore::Error::Validation(v) => v.into(),
+            mscore::Error::Parse(p) => p.into(),
+            mscore::Error::Credential(c) => c.into(),
+            mscore::Error::Store(s) => s.into(),
+            mscore::Error::Connection(c) => c.into(),
+            other => {
+                let detail = detail_of(&other);
+                Self::from_category(other.category(), None, detail)
+            }
+        }
+    }
+}
+
+/// A foreign callback (credential provider, progress listener) threw something other than a
+/// `MailSettingsError`. Its text is left out on purpose: a host's exception could carry a
+/// secret, and errors must never show one.
+impl From<uniffi::UnexpectedUniFFICallbackError> for MailSettingsError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        MailSettingsError::Credential {
+            detail: "the host's credential provider threw an unexpected exception; throw \
+                     MailSettingsError.Credential (Kotlin: MailSettingsException.Credential) \
+                     to give a reason"
+                .to_owned(),
+        }
+    }
+}
+
+/// `Result` with [`MailSettingsError`].
+pub type Result<T, E = MailSettingsError> = std::result::Result<T, E>;
