@@ -1014,7 +1014,8 @@ impl Pop3Client<MailStream> {
     ) -> Result<Self, ConnectionError> {
         let settings = account.connection();
         let ctx = format!("POP3 {}", settings.endpoint);
-        let (stream, tls_info) = net::connect(settings, creds, timeouts)?;
+        let (stream, tls_info) =
+            net::connect(settings, creds, timeouts).map_err(|e| e.context("POP3"))?;
         let mut client = Self::new(stream, *timeouts).map_err(|e| e.context(&ctx))?;
         client.tls_info = tls_info;
         if matches!(settings.security, Security::StartTls) {

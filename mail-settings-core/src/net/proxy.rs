@@ -551,6 +551,108 @@ mod tests {
     }
 
     #[test]
+    fn ip_literals_are_sent_as_addresses() {
+        for (host, want) in [
+            ("127.0.0.1", vec![1u8, 127, 0, 0, 1]),
+            ("::1", {
+                let mut v = vec![4u8];
+                v.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+                v
+            }),
+        ] {
+            let (l, ep) = listener();
+            let len = want.len();
+            let server = std::thread::spawn(move || {
+                let (mut s, _) = l.accept().unwrap();
+                let mut hello = [0u8; 3];
+                s.read_exact(&mut hello).unwrap();
+                s.write_all(&[5, 0]).unwrap();
+                let mut req = vec![0u8; 3 + len + 2];
+                s.read_exact(&mut req).unwrap();
+                // Success with a domain-name BND.ADDR, then the server's first bytes.
+                s.write_all(&[
+                    5, 0, 0, 3, 4, b'h', b'o', b's', b't', 0, 25, b'+', b'O', b'K',
+                ])
+                .unwrap();
+                req
+            });
+            let connector = NetworkConnector::new(ConnectorKind::Socks5, ep, None);
+            let target = Endpoint::parse(host, 995).unwrap();
+            let mut tcp = open(
+                &connector,
+                &target,
+                &InMemoryCredentials::new(),
+                &Timeouts::default(),
+            )
+            .unwrap();
+            let req = server.join().unwrap();
+            assert_eq!(&req[..3], &[5, 1, 0]);
+            assert_eq!(&req[3..3 + len], &want[..], "{host}");
+            assert_eq!(&req[3 + len..], &995u16.to_be_bytes());
+            let mut rest = String::new();
+            tcp.read_to_string(&mut rest).unwrap();
+            assert_eq!(rest, "+OK", "BND.ADDR consumed exactly");
+        }
+
+        let (l, ep) = listener();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 512];
+            let n = s.read(&mut buf).unwrap();
+            s.write_all(b"HTTP/1.0 200 OK\n\n").unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let connector = NetworkConnector::new(ConnectorKind::HttpConnect, ep, None);
+        let target = Endpoint::parse("::1", 995).unwrap();
+        open(
+            &connector,
+            &target,
+            &InMemoryCredentials::new(),
+            &Timeouts::default(),
+        )
+        .unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with("CONNECT [::1]:995 HTTP/1.1\r\nHost: [::1]:995\r\n"),
+            "{request}"
+        );
+    }
+
+    #[test]
+    fn http_status_codes_map_to_hops() {
+        for (status, hop) in [
+            ("407 Proxy Authentication Required", ProxyHop::ProxyAuth),
+            ("403 Forbidden", ProxyHop::ProxyRefused),
+            ("405 Method Not Allowed", ProxyHop::ProxyRefused),
+            ("502 Bad Gateway", ProxyHop::TargetUnreachable),
+            ("503 Service Unavailable", ProxyHop::TargetUnreachable),
+            ("504 Gateway Timeout", ProxyHop::TargetUnreachable),
+            ("500 Unable to connect", ProxyHop::TargetUnreachable),
+            ("500 Internal Error", ProxyHop::ProxyRefused),
+        ] {
+            let (l, ep) = listener();
+            let server = std::thread::spawn(move || {
+                let (mut s, _) = l.accept().unwrap();
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).unwrap();
+                s.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
+                    .unwrap();
+            });
+            let connector = NetworkConnector::new(ConnectorKind::HttpConnect, ep, None);
+            let err = open(
+                &connector,
+                &target(),
+                &InMemoryCredentials::new(),
+                &Timeouts::default(),
+            )
+            .unwrap_err();
+            server.join().unwrap();
+            assert_eq!(err.hop(), Some(hop), "{status}: {err}");
+            assert!(err.message().contains(status), "{err}");
+        }
+    }
+
+    #[test]
     fn socks5_password_is_not_in_the_error() {
         let (l, ep) = listener();
         let server = std::thread::spawn(move || {
