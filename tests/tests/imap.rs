@@ -329,3 +329,34 @@ fn uid_expunge_removes_only_the_uids_given() {
     assert_eq!(s.select("INBOX").unwrap().exists, 1);
     s.logout().unwrap();
 }
+
+#[path = "common/oauth2.rs"]
+mod oauth2;
+
+#[test]
+fn xoauth2_with_a_valid_token_logs_in_and_an_expired_one_is_auth() {
+    let mb = unique_mailbox("imap-oauth");
+    deliver(&mb, &message("oauth", "x\r\n"));
+    let a = account(&mb, "MS_IMAP_PORT", TLS, true, Via::Direct);
+    let token = oauth2::token(&mb, 3600);
+    let (mut client, _) = imap::open(&a, &creds(&mb), &options()).unwrap();
+    assert!(client
+        .capabilities()
+        .unwrap()
+        .auth_mechanisms()
+        .iter()
+        .any(|m| m == "XOAUTH2"));
+    let mut s = client
+        .login(&mail_settings_core::Credential::oauth2(&mb, &token))
+        .unwrap();
+    assert_eq!(s.select("INBOX").unwrap().exists, 1);
+    s.logout().unwrap();
+
+    let expired = oauth2::token(&mb, -3600);
+    let (client, _) = imap::open(&a, &creds(&mb), &options()).unwrap();
+    let e = client
+        .login(&mail_settings_core::Credential::oauth2(&mb, &expired))
+        .unwrap_err();
+    assert!(e.is_auth(), "{e}");
+    assert!(!format!("{e} {e:?}").contains(&expired));
+}
