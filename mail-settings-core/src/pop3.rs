@@ -3,12 +3,13 @@
 //!
 //! ## Why our own
 //! No maintained blocking POP3 crate does what the collector needs: `pop3` (last release 2017)
-//! and its fork `rs-pop3` take an OpenSSL context of their own, have no STLS, no timeouts and no
-//! way to run over a proxied stream; `rust-pop3-client` is tied to rustls and its own TCP
-//! connection (no STLS, no proxy, no timeouts); `async-pop` is async-only. This client works
-//! over any `Read + Write` stream (so over [`MailStream`], through every route of
-//! [`crate::net`]), and streams RETR into any `io::Write` sink so that a 20 MB message is never
-//! held in memory at all.
+//! and its fork `rs-pop3` open their own connection with an OpenSSL context of their own (no
+//! STLS, no timeouts, no way to go through a network connector); `rust-pop3-client` is tied to
+//! rustls and also opens its own TCP connection, so it can neither run through a proxy nor take
+//! our certificate settings; `async-pop` is async-only. This client works over any
+//! `Read + Write` stream (so over [`MailStream`], through every route of [`crate::net`]), and
+//! streams RETR into any `io::Write` sink: the client itself never holds a message in memory
+//! (one 16 KiB buffer), so a 20 MB message is held at most once, by the sink if it wants.
 //!
 //! ## The reply parser
 //! Strict where it matters and bounded everywhere:

@@ -5,7 +5,7 @@
 //! ## Why our own code
 //! The drivers are blocking, and every network operation must have a bound and a precise error
 //! category (DNS, connect, proxy hop, certificate, TLS, timeout). The crates on offer did not
-//! give that together: `socks` (blocking SOCKS4/5) has no timeout on connecting or on the
+//! give that together: `socks` (blocking SOCKS4/5) offers no connect timeout and no bound on the
 //! handshake and reports failures as plain `io::Error`s; `fast-socks5`, `tokio-socks`,
 //! `async-socks5`, `socks5x` and `async-http-proxy` are async-only (tokio), which would pull a
 //! runtime into a blocking library; no maintained blocking crate does HTTP CONNECT on its own.
