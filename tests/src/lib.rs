@@ -211,7 +211,7 @@ pub fn deliver(mailbox: &str, raw_message: &[u8]) {
         data.push_str(line);
         data.push_str("\r\n");
     }
-    data.push_str(".");
+    data.push('.');
     send(&data);
     reply("250");
     send("QUIT");
@@ -286,4 +286,181 @@ pub fn lmtp_deliver(envelope_from: &str, mailbox: &str, raw: &[u8]) {
     w.write_all(&data).unwrap();
     reply(&mut r, 250);
     cmd(&mut w, &mut r, "QUIT", 221);
+}
+
+/// How a test account reaches its server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Directly.
+    Direct,
+    /// Dante SOCKS5 without authentication.
+    Socks5,
+    /// Dante SOCKS5 with user/password (credential id `proxy`).
+    Socks5Auth,
+    /// tinyproxy HTTP CONNECT without authentication.
+    Http,
+    /// tinyproxy HTTP CONNECT with Basic auth (credential id `proxy`).
+    HttpAuth,
+}
+
+impl Via {
+    /// Every route.
+    pub const ALL: [Via; 5] = [
+        Via::Direct,
+        Via::Socks5,
+        Via::Socks5Auth,
+        Via::Http,
+        Via::HttpAuth,
+    ];
+
+    /// The connector form (id 1) for this route, `None` for direct.
+    pub fn connector(self) -> Option<mail_settings_core::NetworkConnectorForm> {
+        use mail_settings_core::ConnectorKind;
+        let (kind, key, credential) = match self {
+            Via::Direct => return None,
+            Via::Socks5 => (ConnectorKind::Socks5, "MS_SOCKS5_PORT", None),
+            Via::Socks5Auth => (ConnectorKind::Socks5, "MS_SOCKS5_AUTH_PORT", Some("proxy")),
+            Via::Http => (ConnectorKind::HttpConnect, "MS_HTTP_PROXY_PORT", None),
+            Via::HttpAuth => (
+                ConnectorKind::HttpConnect,
+                "MS_HTTP_PROXY_AUTH_PORT",
+                Some("proxy"),
+            ),
+        };
+        Some(mail_settings_core::NetworkConnectorForm {
+            id: Some(1),
+            name: format!("{self:?}"),
+            kind: Some(kind),
+            host: "127.0.0.1".into(),
+            port: Some(i64::from(servers().port(key))),
+            credential: credential.map(str::to_owned),
+            ..Default::default()
+        })
+    }
+}
+
+/// Which server certificate a port serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cert {
+    /// Valid for localhost, signed by the test CA.
+    Valid,
+    /// Self-signed for localhost.
+    SelfSigned,
+    /// Expired, signed by the test CA.
+    Expired,
+    /// For wrong.example, signed by the test CA.
+    WrongHost,
+}
+
+impl Cert {
+    /// The three bad ones.
+    pub const BAD: [Cert; 3] = [Cert::SelfSigned, Cert::Expired, Cert::WrongHost];
+
+    fn infix(self) -> &'static str {
+        match self {
+            Cert::Valid => "",
+            Cert::SelfSigned => "_SELFSIGNED",
+            Cert::Expired => "_EXPIRED",
+            Cert::WrongHost => "_WRONGHOST",
+        }
+    }
+}
+
+/// The ports.env key of a server port: `service` is `IMAP`, `POP3` or `SMTP`; `implicit` picks
+/// the implicit-TLS port (IMAPS, POP3S, SMTPS).
+pub fn port_key(service: &str, implicit: bool, cert: Cert) -> String {
+    let s = if implicit { "S" } else { "" };
+    format!("MS_{service}{s}{}_PORT", cert.infix())
+}
+
+/// `Some(SSL)`, `Some(TLS)` or `None` (clear text): the three security settings.
+pub const SECURITIES: [Option<mail_settings_core::SecureConnectionType>; 3] = [
+    Some(mail_settings_core::SecureConnectionType::Ssl),
+    Some(mail_settings_core::SecureConnectionType::Tls),
+    None,
+];
+
+/// An incoming account form for `mailbox` (credential id = the address) on localhost, with the
+/// port for the security and certificate, trusting the test CA, through `via`. Returns the
+/// form and the connectors it needs.
+pub fn incoming_form(
+    protocol: mail_settings_core::Protocol,
+    mailbox: &str,
+    security: Option<mail_settings_core::SecureConnectionType>,
+    cert: Cert,
+    via: Via,
+) -> (
+    mail_settings_core::IncomingAccountForm,
+    Vec<mail_settings_core::NetworkConnectorForm>,
+) {
+    use mail_settings_core::{Protocol, SecureConnectionType};
+    let service = if protocol == Protocol::Pop3 {
+        "POP3"
+    } else {
+        "IMAP"
+    };
+    let implicit = security == Some(SecureConnectionType::Ssl);
+    let conn = via.connector();
+    let form = mail_settings_core::IncomingAccountForm {
+        name: format!("{service} {security:?} {cert:?} {via:?}"),
+        protocol: Some(protocol),
+        host: "localhost".into(),
+        port: Some(i64::from(
+            servers().port(&port_key(service, implicit, cert)),
+        )),
+        credential: Some(mailbox.to_owned()),
+        use_secure_connection: security.is_some(),
+        secure_connection_type: security.unwrap_or(SecureConnectionType::Ssl),
+        ca_file: Some(servers().ca_file()),
+        use_network_connector: conn.is_some(),
+        network_connector: conn.as_ref().and_then(|c| c.id),
+        ..Default::default()
+    };
+    (form, conn.into_iter().collect())
+}
+
+/// [`incoming_form`], validated.
+pub fn incoming_account(
+    protocol: mail_settings_core::Protocol,
+    mailbox: &str,
+    security: Option<mail_settings_core::SecureConnectionType>,
+    cert: Cert,
+    via: Via,
+    verify: bool,
+) -> mail_settings_core::IncomingAccount {
+    let (mut form, connectors) = incoming_form(protocol, mailbox, security, cert, via);
+    form.skip_certificate = !verify;
+    let ctx = mail_settings_core::ValidationContext::standalone().with_connectors(&connectors);
+    mail_settings_core::IncomingAccount::from_form(&form, &ctx).unwrap()
+}
+
+/// An SMTP account sending as `mailbox` (credential id = the address), like
+/// [`incoming_account`].
+pub fn smtp_account(
+    mailbox: &str,
+    security: Option<mail_settings_core::SecureConnectionType>,
+    cert: Cert,
+    via: Via,
+    verify: bool,
+) -> mail_settings_core::SmtpAccount {
+    use mail_settings_core::SecureConnectionType;
+    let implicit = security == Some(SecureConnectionType::Ssl);
+    let conn = via.connector();
+    let form = mail_settings_core::SmtpAccountForm {
+        name: format!("SMTP {security:?} {cert:?} {via:?}"),
+        host: "localhost".into(),
+        port: Some(i64::from(servers().port(&port_key("SMTP", implicit, cert)))),
+        sender_email: mailbox.to_owned(),
+        credential: Some(mailbox.to_owned()),
+        use_secure_connection: security.is_some(),
+        secure_connection_type: security.unwrap_or(SecureConnectionType::Ssl),
+        skip_certificate_errors: !verify,
+        ca_file: Some(servers().ca_file()),
+        use_network_connector: conn.is_some(),
+        network_connector: conn.as_ref().and_then(|c| c.id),
+        ..Default::default()
+    };
+    let connectors: Vec<_> = conn.into_iter().collect();
+    let ctx = mail_settings_core::ValidationContext::standalone().with_connectors(&connectors);
+    mail_settings_core::SmtpAccount::from_form(&form, &ctx).unwrap()
 }

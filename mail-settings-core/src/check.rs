@@ -1,0 +1,850 @@
+//! The connection check: what an operator does by hand when an account does not work, as one
+//! call. Each stage is timed and reported, and the first failure stops the check with a
+//! category and a message that says what to change.
+//!
+//! Stages, in order (those that do not apply are left out):
+//! 1. `resolve`: the server's host name (or, through a connector, the proxy's).
+//! 2. `connect`: TCP to the server (or to the proxy).
+//! 3. `proxy`: the SOCKS5 / HTTP CONNECT handshake; the proxy resolves the server's name.
+//! 4. `tls`: implicit TLS (`SSL`) right after connecting, or STARTTLS (`TLS`) after the
+//!    greeting: protocol version, certificate subject, issuer, expiry, verification result.
+//! 5. `greeting`: the server's first words.
+//! 6. `capabilities`: what the server offers (IMAP CAPABILITY, POP3 CAPA, SMTP EHLO).
+//! 7. `mechanisms`: whether a login mechanism fits the credential (password or OAuth2 token).
+//! 8. `authentication`: logging in with the account's credential.
+//! 9. `mailbox` (IMAP, POP3): message count and total size of INBOX; `extensions` (SMTP): the
+//!    EHLO extensions, SIZE among them.
+//!
+//! Nothing here changes the server: IMAP uses EXAMINE-free STATUS/SELECT read paths of the
+//! driver, POP3 ends with QUIT without DELE, SMTP ends with QUIT without MAIL.
+
+use crate::credentials::{Credential, CredentialProvider};
+use crate::error::{ConnectionError, ErrorCategory, ProxyHop};
+use crate::imap::ImapClient;
+use crate::model::{Protocol, Security};
+use crate::net::tls::{self, TlsInfo};
+use crate::net::{self, proxy, MailStream, Timeouts};
+use crate::pop3::Pop3Client;
+use crate::smtp::{ClientConfig, SmtpClient};
+use crate::typed::{ConnectionSettings, CredentialId, IncomingAccount, Route, SmtpAccount};
+use serde::Serialize;
+use std::fmt;
+use std::time::Instant;
+
+/// Options of a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Bounds of every network operation.
+    pub timeouts: Timeouts,
+    /// The name sent with SMTP EHLO.
+    pub client_name: String,
+    /// The IMAP mailbox whose size is reported.
+    pub mailbox: String,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            timeouts: Timeouts::default(),
+            client_name: "localhost".to_owned(),
+            mailbox: "INBOX".to_owned(),
+        }
+    }
+}
+
+/// The stages of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StageName {
+    /// Name resolution.
+    Resolve,
+    /// TCP connection.
+    Connect,
+    /// Proxy handshake.
+    Proxy,
+    /// TLS handshake (implicit or STARTTLS).
+    Tls,
+    /// The server's greeting.
+    Greeting,
+    /// Capabilities / EHLO.
+    Capabilities,
+    /// Login mechanisms offered.
+    Mechanisms,
+    /// Authentication.
+    Authentication,
+    /// Mailbox size (IMAP, POP3).
+    Mailbox,
+    /// EHLO extensions (SMTP).
+    Extensions,
+}
+
+impl StageName {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageName::Resolve => "resolve",
+            StageName::Connect => "connect",
+            StageName::Proxy => "proxy",
+            StageName::Tls => "tls",
+            StageName::Greeting => "greeting",
+            StageName::Capabilities => "capabilities",
+            StageName::Mechanisms => "mechanisms",
+            StageName::Authentication => "authentication",
+            StageName::Mailbox => "mailbox",
+            StageName::Extensions => "extensions",
+        }
+    }
+}
+
+/// One stage's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stage {
+    /// Which stage.
+    pub name: StageName,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// How long it took, in milliseconds.
+    pub duration_ms: f64,
+    /// What was found (on success) or what went wrong (on failure).
+    pub detail: String,
+    /// On failure: the category (dns, connect, proxy, tls, certificate, auth, protocol, timeout…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<ErrorCategory>,
+    /// On failure, for proxies: which hop failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop: Option<ProxyHop>,
+    /// On failure: what to change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+}
+
+/// The TLS facts of the connection, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TlsSummary {
+    /// `TLS 1.3`, `TLS 1.2`…
+    pub version: Option<String>,
+    /// The cipher suite's IANA name, when known.
+    pub cipher_suite: Option<String>,
+    /// Certificate subject.
+    pub subject: Option<String>,
+    /// Certificate issuer.
+    pub issuer: Option<String>,
+    /// Certificate expiry (UTC).
+    pub not_after: Option<String>,
+    /// Whether chain and host name were verified.
+    pub verified: bool,
+}
+
+impl From<&TlsInfo> for TlsSummary {
+    fn from(info: &TlsInfo) -> Self {
+        Self {
+            version: info.version.as_ref().map(|v| v.as_str()),
+            cipher_suite: info.cipher_suite_name().map(str::to_owned),
+            subject: info.certificate.as_ref().map(|c| c.subject.clone()),
+            issuer: info.certificate.as_ref().map(|c| c.issuer.clone()),
+            not_after: info.certificate.as_ref().map(|c| c.not_after_utc()),
+            verified: info.verified,
+        }
+    }
+}
+
+impl fmt::Display for TlsSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}",
+            self.version.as_deref().unwrap_or("TLS (version not seen)")
+        )?;
+        if let Some(c) = &self.cipher_suite {
+            write!(f, ", {c}")?;
+        }
+        if let Some(s) = &self.subject {
+            write!(f, "; certificate {s}")?;
+        }
+        if let Some(i) = &self.issuer {
+            write!(f, " issued by {i}")?;
+        }
+        if let Some(n) = &self.not_after {
+            write!(f, ", valid until {n}")?;
+        }
+        f.write_str(if self.verified {
+            "; verified"
+        } else {
+            "; NOT verified (certificate check skipped)"
+        })
+    }
+}
+
+/// Mailbox facts (IMAP, POP3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MailboxSummary {
+    /// Messages.
+    pub messages: u64,
+    /// Total size in bytes.
+    pub size: u64,
+}
+
+/// The whole check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// The account's name.
+    pub account: String,
+    /// `IMAP`, `POP3` or `SMTP`.
+    pub protocol: &'static str,
+    /// `host:port`.
+    pub server: String,
+    /// `clear`, `implicit_tls` or `start_tls`.
+    pub security: Security,
+    /// `direct`, or the connector.
+    pub route: String,
+    /// Whether every stage succeeded.
+    pub ok: bool,
+    /// The stages run, in order; the last one failed when `ok` is false.
+    pub stages: Vec<Stage>,
+    /// TLS facts, when TLS was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSummary>,
+    /// What the server offered (capabilities / EHLO keywords).
+    pub capabilities: Vec<String>,
+    /// Login mechanisms offered.
+    pub mechanisms: Vec<String>,
+    /// Mailbox facts (IMAP, POP3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<MailboxSummary>,
+    /// SMTP SIZE limit in bytes (`Some(0)`: SIZE without a limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<u64>,
+}
+
+impl CheckReport {
+    /// The failed stage, if any.
+    pub fn failure(&self) -> Option<&Stage> {
+        self.stages.iter().find(|s| !s.ok)
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} account \"{}\": {} ({}, {})",
+            self.protocol,
+            self.account,
+            self.server,
+            security_words(self.security),
+            self.route
+        )?;
+        for s in &self.stages {
+            let mark = if s.ok { "ok  " } else { "FAIL" };
+            writeln!(
+                f,
+                "  {mark} {:<14} {:>8.1} ms  {}",
+                s.name.as_str(),
+                s.duration_ms,
+                s.detail
+            )?;
+            if let Some(category) = s.category {
+                writeln!(f, "       category: {category}")?;
+            }
+            if let Some(advice) = &s.advice {
+                writeln!(f, "       what to change: {advice}")?;
+            }
+        }
+        write!(
+            f,
+            "{}",
+            if self.ok {
+                "check passed"
+            } else {
+                "check FAILED"
+            }
+        )
+    }
+}
+
+fn security_words(s: Security) -> &'static str {
+    match s {
+        Security::Clear => "clear text",
+        Security::ImplicitTls => "SSL: implicit TLS",
+        Security::StartTls => "TLS: STARTTLS",
+    }
+}
+
+/// What to change, by category, for this kind of connection.
+fn advice(e: &ConnectionError, ctx: &Ctx<'_>) -> String {
+    let port = ctx.settings.endpoint.port;
+    match e.category() {
+        ErrorCategory::Dns => "check the host name (Address / SMTP host): it does not resolve from this machine".to_owned(),
+        ErrorCategory::Connect => format!(
+            "check the host and port {port}, that the server runs and that no firewall is in the way; through a connector, check that the proxy may reach it"
+        ),
+        ErrorCategory::Proxy => match e.hop() {
+            Some(ProxyHop::ProxyUnreachable) => "check the Network Connector's host and port, and that the proxy runs".to_owned(),
+            Some(ProxyHop::ProxyAuth) => "check the Network Connector's credential (user name and password)".to_owned(),
+            Some(ProxyHop::ProxyRefused) => "the proxy's rules refuse this destination: allow the server's host and port on the proxy".to_owned(),
+            Some(ProxyHop::TargetUnreachable) => format!("the proxy cannot reach the server: check the host and port {port} as seen from the proxy"),
+            _ => "check the Network Connector".to_owned(),
+        },
+        ErrorCategory::Certificate => "the server's certificate was rejected: fix the server's certificate, or trust its CA with ca_file; turn on Skip certificate only as a last resort".to_owned(),
+        ErrorCategory::Tls => match ctx.settings.security {
+            Security::StartTls => format!("the server on port {port} does not do STARTTLS: choose SSL (implicit TLS) and its port, or a server that offers STARTTLS"),
+            Security::ImplicitTls => format!("no TLS handshake on port {port}: if it is a STARTTLS port, choose TLS instead of SSL"),
+            Security::Clear => "check the Secure connection settings".to_owned(),
+        },
+        ErrorCategory::Auth => format!(
+            "the server refused the login: check the user name and secret of credential \"{}\"",
+            ctx.credential.map(CredentialId::as_str).unwrap_or("?")
+        ),
+        ErrorCategory::Credential => "the credential provider could not give the credential: check the credential id and the vault".to_owned(),
+        ErrorCategory::Timeout => format!(
+            "the server did not answer in time: check the port {port} and the security setting (SSL on a STARTTLS port, or the reverse, waits forever)"
+        ),
+        ErrorCategory::Protocol => format!("the server did not answer as {} should: check the protocol and port", ctx.protocol),
+        _ => e.message().to_owned(),
+    }
+}
+
+struct Ctx<'a> {
+    settings: &'a ConnectionSettings,
+    credential: Option<&'a CredentialId>,
+    protocol: &'static str,
+}
+
+struct Recorder<'a> {
+    ctx: Ctx<'a>,
+    report: CheckReport,
+}
+
+impl Recorder<'_> {
+    /// Runs a stage; records it; `None` (and the report failed) on error.
+    fn stage<T>(
+        &mut self,
+        name: StageName,
+        f: impl FnOnce() -> Result<(T, String), ConnectionError>,
+    ) -> Option<T> {
+        let started = Instant::now();
+        let result = f();
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok((value, detail)) => {
+                self.report.stages.push(Stage {
+                    name,
+                    ok: true,
+                    duration_ms,
+                    detail,
+                    category: None,
+                    hop: None,
+                    advice: None,
+                });
+                Some(value)
+            }
+            Err(e) => {
+                tracing::debug!(stage = name.as_str(), category = %e.category(), "check stage failed");
+                let advice = advice(&e, &self.ctx);
+                self.report.stages.push(Stage {
+                    name,
+                    ok: false,
+                    duration_ms,
+                    detail: e.message().to_owned(),
+                    category: Some(e.category()),
+                    hop: e.hop(),
+                    advice: Some(advice),
+                });
+                self.report.ok = false;
+                None
+            }
+        }
+    }
+
+    fn note_tls(&mut self, info: &TlsInfo) -> String {
+        let summary = TlsSummary::from(info);
+        let text = summary.to_string();
+        self.report.tls = Some(summary);
+        text
+    }
+
+    /// resolve, connect, proxy, and implicit TLS: the stream the protocol starts on.
+    fn transport(
+        &mut self,
+        creds: &dyn CredentialProvider,
+        timeouts: &Timeouts,
+    ) -> Option<MailStream> {
+        let settings = self.ctx.settings;
+        let tcp = match &settings.route {
+            Route::Direct => {
+                let addrs = self.stage(StageName::Resolve, || {
+                    let a = net::resolve(&settings.endpoint, timeouts)?;
+                    let text = a
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    Ok((a, text))
+                })?;
+                self.stage(StageName::Connect, || {
+                    let tcp = net::connect_tcp(&addrs, timeouts)?;
+                    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                    Ok((tcp, format!("connected to {peer}")))
+                })?
+            }
+            Route::Proxy(connector) => {
+                let addrs = self.stage(StageName::Resolve, || {
+                    let a = proxy::resolve_proxy(connector, timeouts)?;
+                    let text = a
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    Ok((a, format!("{}: {text}", proxy::describe(connector))))
+                })?;
+                let mut tcp = self.stage(StageName::Connect, || {
+                    let tcp = proxy::connect_proxy(connector, &addrs, timeouts)?;
+                    Ok((tcp, format!("connected to {}", proxy::describe(connector))))
+                })?;
+                self.stage(StageName::Proxy, || {
+                    proxy::handshake(&mut tcp, connector, &settings.endpoint, creds, timeouts)?;
+                    Ok(((), format!("tunnel to {} open", settings.endpoint)))
+                })?;
+                tcp
+            }
+        };
+        if settings.security == Security::ImplicitTls {
+            let (stream, info) = self.stage(StageName::Tls, || {
+                let (s, info) =
+                    tls::handshake(tcp, &settings.endpoint.host, &settings.tls, timeouts)?;
+                Ok(((s, info), String::new()))
+            })?;
+            let text = self.note_tls(&info);
+            if let Some(last) = self.report.stages.last_mut() {
+                last.detail = text;
+            }
+            Some(MailStream::Tls(Box::new(stream)))
+        } else {
+            Some(MailStream::Plain(tcp))
+        }
+    }
+
+    fn credential(&mut self, creds: &dyn CredentialProvider) -> Option<Credential> {
+        let id = self.ctx.credential?;
+        match creds.credential(id) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let err = ConnectionError::new(ErrorCategory::Credential, e.to_string());
+                self.stage::<()>(StageName::Authentication, || Err(err));
+                None
+            }
+        }
+    }
+
+    fn finish(mut self) -> CheckReport {
+        self.report.ok = self.report.stages.iter().all(|s| s.ok);
+        self.report
+    }
+}
+
+fn route_words(route: &Route) -> String {
+    match route {
+        Route::Direct => "direct".to_owned(),
+        Route::Proxy(c) => format!("through {}", proxy::describe(c)),
+    }
+}
+
+fn recorder<'a>(
+    name: &str,
+    protocol: &'static str,
+    settings: &'a ConnectionSettings,
+    credential: Option<&'a CredentialId>,
+) -> Recorder<'a> {
+    Recorder {
+        ctx: Ctx {
+            settings,
+            credential,
+            protocol,
+        },
+        report: CheckReport {
+            account: name.to_owned(),
+            protocol,
+            server: settings.endpoint.to_string(),
+            security: settings.security,
+            route: route_words(&settings.route),
+            ok: true,
+            stages: Vec::new(),
+            tls: None,
+            capabilities: Vec::new(),
+            mechanisms: Vec::new(),
+            mailbox: None,
+            size_limit: None,
+        },
+    }
+}
+
+fn upgrade(
+    plain: MailStream,
+    settings: &ConnectionSettings,
+    timeouts: &Timeouts,
+    info: &mut Option<TlsInfo>,
+) -> Result<MailStream, ConnectionError> {
+    let (tls, i) = plain.upgrade_to_tls(&settings.endpoint.host, &settings.tls, timeouts)?;
+    *info = Some(i);
+    Ok(tls)
+}
+
+/// Checks an incoming (IMAP or POP3) account, stage by stage. Never changes the server.
+pub fn check_incoming(
+    account: &IncomingAccount,
+    creds: &dyn CredentialProvider,
+    options: &CheckOptions,
+) -> CheckReport {
+    let settings = account.connection();
+    let protocol = account.protocol().as_str();
+    let mut r = recorder(
+        account.name(),
+        protocol,
+        settings,
+        Some(account.credential()),
+    );
+    if let Some(stream) = r.transport(creds, &options.timeouts) {
+        match account.protocol() {
+            Protocol::Pop3 => check_pop3(&mut r, stream, creds, options),
+            _ => check_imap(&mut r, stream, creds, options),
+        }
+    }
+    r.finish()
+}
+
+fn check_imap(
+    r: &mut Recorder<'_>,
+    stream: MailStream,
+    creds: &dyn CredentialProvider,
+    options: &CheckOptions,
+) {
+    let settings = r.ctx.settings;
+    let t = &options.timeouts;
+    let encrypted = stream.is_tls();
+    let bound = t.read.max(t.write);
+    let Some(mut client) = r.stage(StageName::Greeting, || {
+        let c = ImapClient::new(stream, encrypted, bound)?;
+        let g = c.greeting().to_owned();
+        Ok((c, g))
+    }) else {
+        return;
+    };
+    let Some(words) = r.stage(StageName::Capabilities, || {
+        let caps = client.capabilities()?;
+        let words: Vec<String> = caps.iter().map(str::to_owned).collect();
+        let text = words.join(" ");
+        Ok((words, text))
+    }) else {
+        return;
+    };
+    r.report.capabilities = words;
+    if settings.security == Security::StartTls {
+        let mut info = None;
+        let Some(c) = r.stage(StageName::Tls, || {
+            let c = client.starttls(|plain| upgrade(plain, settings, t, &mut info))?;
+            Ok((c, String::new()))
+        }) else {
+            return;
+        };
+        client = c;
+        if let Some(info) = info {
+            let text = r.note_tls(&info);
+            if let Some(last) = r.report.stages.last_mut() {
+                last.detail = format!("STARTTLS: {text}");
+            }
+        }
+        match client.capabilities() {
+            Ok(caps) => r.report.capabilities = caps.iter().map(str::to_owned).collect(),
+            Err(e) => {
+                r.stage::<()>(StageName::Capabilities, || Err(e));
+                return;
+            }
+        }
+    }
+    let Some(credential) = r.credential(creds) else {
+        return;
+    };
+    let Some(mechanisms) = r.stage(StageName::Mechanisms, || {
+        let caps = client.capabilities()?;
+        let mechanisms = caps.auth_mechanisms();
+        let ok = if credential.secret.is_oauth2() {
+            mechanisms.iter().any(|m| m.eq_ignore_ascii_case("XOAUTH2"))
+        } else {
+            !caps.login_disabled()
+        };
+        let mut shown = mechanisms.clone();
+        if !caps.login_disabled() {
+            shown.insert(0, "LOGIN (command)".to_owned());
+        }
+        let text = shown.join(", ");
+        if ok {
+            Ok((mechanisms, text))
+        } else if credential.secret.is_oauth2() {
+            Err(ConnectionError::new(
+                ErrorCategory::Auth,
+                format!(
+                    "the server does not offer AUTH=XOAUTH2 for an OAuth2 token (offers: {text})"
+                ),
+            ))
+        } else {
+            Err(ConnectionError::new(
+                ErrorCategory::Tls,
+                "the server has LOGINDISABLED: it accepts no password on this connection (use TLS)",
+            ))
+        }
+    }) else {
+        return;
+    };
+    r.report.mechanisms = mechanisms;
+    let Some(mut session) = r.stage(StageName::Authentication, || {
+        let s = client.login(&credential)?;
+        Ok((s, format!("logged in as {}", credential.username)))
+    }) else {
+        return;
+    };
+    if let Some(stats) = r.stage(StageName::Mailbox, || {
+        let s = session.mailbox_stats(&options.mailbox)?;
+        Ok((
+            s,
+            format!(
+                "{}: {} messages, {} bytes",
+                options.mailbox, s.messages, s.total_size
+            ),
+        ))
+    }) {
+        r.report.mailbox = Some(MailboxSummary {
+            messages: u64::from(stats.messages),
+            size: stats.total_size,
+        });
+    }
+    let _ = session.logout();
+}
+
+fn check_pop3(
+    r: &mut Recorder<'_>,
+    stream: MailStream,
+    creds: &dyn CredentialProvider,
+    options: &CheckOptions,
+) {
+    let settings = r.ctx.settings;
+    let Some(mut client) = r.stage(StageName::Greeting, || {
+        let c = Pop3Client::new(stream, options.timeouts)?;
+        let g = c.greeting().to_owned();
+        Ok((c, g))
+    }) else {
+        return;
+    };
+    let Some(names) = r.stage(StageName::Capabilities, || {
+        let caps = client.capa()?;
+        let names: Vec<String> = caps.names().map(str::to_owned).collect();
+        let text = names.join(" ");
+        Ok((names, text))
+    }) else {
+        return;
+    };
+    r.report.capabilities = names;
+    if settings.security == Security::StartTls {
+        let Some(c) = r.stage(StageName::Tls, || {
+            Ok((
+                client.stls(&settings.endpoint.host, &settings.tls)?,
+                String::new(),
+            ))
+        }) else {
+            return;
+        };
+        client = c;
+        if let Some(info) = client.tls_info().cloned() {
+            let text = r.note_tls(&info);
+            if let Some(last) = r.report.stages.last_mut() {
+                last.detail = format!("STLS: {text}");
+            }
+        }
+        if let Ok(caps) = client.capabilities() {
+            r.report.capabilities = caps.names().map(str::to_owned).collect();
+        }
+    }
+    let Some(credential) = r.credential(creds) else {
+        return;
+    };
+    let Some(mechanisms) = r.stage(StageName::Mechanisms, || {
+        let caps = client.capabilities()?;
+        let sasl: Vec<String> = caps
+            .args("SASL")
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
+        let user = caps.user();
+        let ok = if credential.secret.is_oauth2() {
+            caps.has_sasl("XOAUTH2")
+        } else {
+            user || caps.has_sasl("PLAIN") || caps.names().next().is_none()
+        };
+        let mut shown = sasl.clone();
+        if user {
+            shown.insert(0, "USER/PASS".to_owned());
+        }
+        let text = shown.join(", ");
+        if ok {
+            Ok((sasl, text))
+        } else {
+            Err(ConnectionError::new(
+                ErrorCategory::Auth,
+                format!("no login mechanism fits the credential (offers: {text})"),
+            ))
+        }
+    }) else {
+        return;
+    };
+    r.report.mechanisms = mechanisms;
+    let Some(()) = r.stage(StageName::Authentication, || {
+        let m = client.login(&credential)?;
+        Ok(((), format!("logged in as {} ({m:?})", credential.username)))
+    }) else {
+        return;
+    };
+    if let Some(stat) = r.stage(StageName::Mailbox, || {
+        let s = client.stat()?;
+        Ok((s, format!("{} messages, {} bytes", s.count, s.size)))
+    }) {
+        r.report.mailbox = Some(MailboxSummary {
+            messages: u64::from(stat.count),
+            size: stat.size,
+        });
+    }
+    let _ = client.quit();
+}
+
+/// Checks an SMTP account, stage by stage. Sends no message.
+pub fn check_smtp(
+    account: &SmtpAccount,
+    creds: &dyn CredentialProvider,
+    options: &CheckOptions,
+) -> CheckReport {
+    let settings = account.connection();
+    let mut r = recorder(account.name(), "SMTP", settings, account.credential());
+    let t = &options.timeouts;
+    let Some(stream) = r.transport(creds, t) else {
+        return r.finish();
+    };
+    let config = ClientConfig {
+        client_name: options.client_name.clone(),
+        io_timeout: t.read.max(t.write),
+        partial_delivery: false,
+    };
+    let encrypted = stream.is_tls();
+    let started = Instant::now();
+    let connected = SmtpClient::connect(stream, config, encrypted);
+    let mut client = match connected {
+        Ok(c) => {
+            let greeting = c.greeting().summary();
+            r.stage(StageName::Greeting, || Ok(((), greeting)));
+            if let Some(last) = r.report.stages.last_mut() {
+                last.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            }
+            c
+        }
+        Err(e) => {
+            r.stage::<()>(StageName::Greeting, || Err(e));
+            return r.finish();
+        }
+    };
+    let keywords = |c: &SmtpClient<MailStream>| -> Vec<String> {
+        c.extensions()
+            .iter()
+            .map(|(k, p)| {
+                if p.is_empty() {
+                    k.to_owned()
+                } else {
+                    format!("{k} {}", p.join(" "))
+                }
+            })
+            .collect()
+    };
+    let words = keywords(&client);
+    let text = words.join(", ");
+    r.stage(StageName::Capabilities, || {
+        Ok(((), format!("EHLO: {text}")))
+    });
+    r.report.capabilities = words;
+    if settings.security == Security::StartTls {
+        let mut info = None;
+        let Some(c) = r.stage(StageName::Tls, || {
+            Ok((
+                client.starttls(|plain| upgrade(plain, settings, t, &mut info))?,
+                String::new(),
+            ))
+        }) else {
+            return r.finish();
+        };
+        client = c;
+        if let Some(info) = info {
+            let text = r.note_tls(&info);
+            if let Some(last) = r.report.stages.last_mut() {
+                last.detail = format!("STARTTLS: {text}");
+            }
+        }
+        r.report.capabilities = keywords(&client);
+    }
+    let mechanisms = client.extensions().auth_mechanisms();
+    r.report.mechanisms = mechanisms.clone();
+    if account.credential().is_some() {
+        let Some(credential) = r.credential(creds) else {
+            return r.finish();
+        };
+        let offered = mechanisms.join(", ");
+        let oauth = credential.secret.is_oauth2();
+        let fits = if oauth {
+            mechanisms.iter().any(|m| m.eq_ignore_ascii_case("XOAUTH2"))
+        } else {
+            mechanisms
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case("PLAIN") || m.eq_ignore_ascii_case("LOGIN"))
+        };
+        let Some(()) = r.stage(StageName::Mechanisms, || {
+            if fits {
+                Ok(((), offered.clone()))
+            } else if mechanisms.is_empty() {
+                Err(ConnectionError::new(ErrorCategory::Auth, "the server offers no AUTH here (some servers offer it only after STARTTLS): turn on TLS, or turn off Use authentication"))
+            } else {
+                Err(ConnectionError::new(ErrorCategory::Auth, format!("no AUTH mechanism fits the credential (offers: {offered})")))
+            }
+        }) else {
+            return r.finish();
+        };
+        let Some(()) = r.stage(StageName::Authentication, || {
+            client.authenticate(&credential)?;
+            Ok(((), format!("authenticated as {}", credential.username)))
+        }) else {
+            return r.finish();
+        };
+    }
+    let size = client.extensions().size_limit();
+    r.report.size_limit = size.map(|s| s.unwrap_or(0));
+    let size_text = match size {
+        Some(Some(n)) => format!("SIZE {n} bytes"),
+        Some(None) => "SIZE without a limit".to_owned(),
+        None => "no SIZE extension".to_owned(),
+    };
+    let features: Vec<String> = [
+        "PIPELINING",
+        "8BITMIME",
+        "SMTPUTF8",
+        "CHUNKING",
+        "ENHANCEDSTATUSCODES",
+        "DSN",
+    ]
+    .into_iter()
+    .filter(|k| client.extensions().has(k))
+    .map(str::to_owned)
+    .collect();
+    r.stage(StageName::Extensions, || {
+        Ok(((), format!("{size_text}; {}", features.join(" "))))
+    });
+    let _ = client.quit();
+    r.finish()
+}
