@@ -19,6 +19,7 @@
 //! Secrets never appear in `Debug`, `Display`, errors, logs (`tracing`), serialized settings,
 //! reports or CSV. Accounts hold only a credential id.
 
+pub mod check;
 pub mod credentials;
 pub mod document;
 pub mod error;
@@ -26,8 +27,8 @@ pub mod imap;
 pub mod model;
 pub mod net;
 pub mod pop3;
-pub mod smtp;
 pub mod report;
+pub mod smtp;
 pub mod store;
 pub mod typed;
 pub mod validate;
