@@ -959,7 +959,8 @@ pub fn open(
 ) -> Result<(ImapClient<MailStream>, Option<TlsInfo>), ConnectionError> {
     ensure_imap(account)?;
     let settings = account.connection();
-    let (stream, tls) = net::connect(settings, creds, &options.timeouts)?;
+    let (stream, tls) =
+        net::connect(settings, creds, &options.timeouts).map_err(|e| e.context("IMAP"))?;
     let bound = options.timeouts.read.max(options.timeouts.write);
     let client =
         ImapClient::new(stream, tls.is_some(), bound).map_err(|e| e.context(label(account)))?;

@@ -150,17 +150,21 @@ fn label(account: &SmtpAccount) -> String {
     format!("SMTP {}", account.connection().endpoint)
 }
 
+fn disabled(account: &SmtpAccount) -> ConnectionError {
+    ConnectionError::new(
+        ErrorCategory::Validation,
+        format!(
+            "SMTP account \"{}\" is disabled: a disabled account sends nothing",
+            account.name()
+        ),
+    )
+}
+
 fn ensure_enabled(account: &SmtpAccount) -> Result<(), ConnectionError> {
     if account.enabled() {
         Ok(())
     } else {
-        Err(ConnectionError::new(
-            ErrorCategory::Validation,
-            format!(
-                "SMTP account \"{}\" is disabled: a disabled account sends nothing",
-                account.name()
-            ),
-        ))
+        Err(disabled(account))
     }
 }
 
@@ -189,7 +193,8 @@ pub fn open(
     options: &SmtpOptions,
 ) -> Result<(SmtpConnection, Option<TlsInfo>), ConnectionError> {
     let settings = account.connection();
-    let (stream, tls) = net::connect(settings, creds, &options.timeouts)?;
+    let (stream, tls) =
+        net::connect(settings, creds, &options.timeouts).map_err(|e| e.context("SMTP"))?;
     let encrypted = tls.is_some();
     let client = SmtpClient::connect(stream, options.client_config(), encrypted)
         .map_err(|e| e.context(label(account)))?;
@@ -300,8 +305,8 @@ pub fn send_many(
     messages: &[OutgoingMessage],
     options: &SmtpOptions,
 ) -> Vec<Result<SendReport, ConnectionError>> {
-    if let Err(e) = ensure_enabled(account) {
-        return messages.iter().map(|_| Err(clone_error(&e))).collect();
+    if !account.enabled() {
+        return messages.iter().map(|_| Err(disabled(account))).collect();
     }
     let mut client: Option<SmtpConnection> = None;
     let mut results = Vec::with_capacity(messages.len());
@@ -358,21 +363,6 @@ pub fn send_test(
         &OutgoingMessage::test_message(send_to, subject, message),
         options,
     )
-}
-
-/// A copy of an error (without its source) for reporting one failure against many items.
-pub(crate) fn clone_error(e: &ConnectionError) -> ConnectionError {
-    let c = ConnectionError::new(e.category(), e.message().to_owned());
-    match e.hop() {
-        Some(hop) => {
-            let mut p = ConnectionError::proxy(hop, e.message().to_owned());
-            if p.category() != e.category() {
-                p = c;
-            }
-            p
-        }
-        None => c,
-    }
 }
 
 #[cfg(test)]
