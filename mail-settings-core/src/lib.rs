@@ -20,10 +20,12 @@
 //! reports or CSV. Accounts hold only a credential id.
 
 pub mod check;
+pub mod collector;
 pub mod credentials;
 pub mod document;
 pub mod error;
 pub mod imap;
+pub mod inbox;
 pub mod model;
 pub mod net;
 pub mod pop3;

@@ -136,6 +136,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
     (name_key, use_secure_connection, enabled, use_authentication, default_account);
 "#,
     },
+    Migration {
+        version: 3,
+        description: crate::inbox::schema::DESCRIPTION,
+        sql: crate::inbox::schema::SQL,
+    },
 ];
 
 /// The newest schema version this library knows: the last migration's.

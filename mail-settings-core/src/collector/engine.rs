@@ -1,0 +1,570 @@
+//! One run for one account: list, fetch what is new, commit, and only then change the server.
+//!
+//! The order of a run, and why it is safe to cut it anywhere:
+//!
+//! 1. **List** (IMAP: `EXAMINE`/`SELECT INBOX`, UIDVALIDITY, `UID FETCH 1:* RFC822.SIZE`;
+//!    POP3: `LIST`, `UIDL`). A changed UIDVALIDITY drops the old ledger: the run is a resync.
+//! 2. **Classify** each listed message by the ledger: already stored (then, without keep copy,
+//!    it is removed from the server now — it was committed by an earlier run that was cut
+//!    before it could remove it), too large (recorded as skipped, left on the server), refused
+//!    too often (skipped), or to fetch. Messages that were being fetched when an earlier
+//!    connection broke go last, one at a time, so one bad message never blocks the others.
+//! 3. **Fetch** in batches bounded by size and count. Each message is hashed and summarised as
+//!    it arrives and staged; staged messages are **committed** (one durable transaction per
+//!    group: message, raw bytes, ledger key) when the group is large enough and at the end of
+//!    each batch.
+//! 4. **Change the server** only for committed messages (without keep copy): IMAP
+//!    `UID STORE +FLAGS.SILENT (\Deleted)` + `UID EXPUNGE`, POP3 `DELE` and, at the end,
+//!    `QUIT`. Keep copy never changes the server (IMAP `EXAMINE`, bodies by `BODY.PEEK[]`).
+//!
+//! A crash or cut before a commit loses nothing (the server still has the message, the ledger
+//! does not, so the next run fetches it); after a commit and before the server change, the
+//! next run finds the key in the ledger and only removes the message. A message arriving again
+//! under a new key (a UIDVALIDITY change, a POP3 server without UIDL, a second delivery) is
+//! recognised by its content hash and Message-ID and counted as a duplicate, not stored.
+
+use super::progress::{CancelHandle, Progress, ProgressListener};
+use super::source::{ListedMessage, MailSource, MessageSink, SourceId};
+use super::state::{self, Outcome, ProblemKind, Staged};
+use super::{CollectError, RunReport};
+use crate::error::ErrorCategory;
+use crate::inbox;
+use crate::model::RecordId;
+use crate::store::{Store, StoreError};
+use crate::typed::IncomingAccount;
+use std::collections::HashSet;
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+/// How a run batches and commits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EngineConfig {
+    /// Largest sum of announced sizes in one fetch request.
+    pub(crate) batch_bytes: u64,
+    /// Most messages in one fetch request.
+    pub(crate) batch_messages: usize,
+    /// Commit staged messages once they hold this many bytes.
+    pub(crate) commit_bytes: u64,
+    /// … or this many messages.
+    pub(crate) commit_messages: usize,
+    /// Refusals of one message by the server before it is skipped for good.
+    pub(crate) max_failed_attempts: u32,
+}
+
+/// Who hears about a run, and how to stop it.
+#[derive(Clone, Default)]
+pub(crate) struct Control {
+    pub(crate) cancel: CancelHandle,
+    pub(crate) listeners: Vec<Arc<dyn ProgressListener>>,
+}
+
+struct Run<'a> {
+    store: &'a Store,
+    account_id: RecordId,
+    account_name: String,
+    scope: String,
+    label: String,
+    cfg: &'a EngineConfig,
+    control: &'a Control,
+    report: RunReport,
+    total: u64,
+    total_bytes: u64,
+    done: u64,
+}
+
+impl Run<'_> {
+    fn emit(&self) {
+        let p = Progress {
+            account_id: self.account_id,
+            account_name: self.account_name.clone(),
+            done: self.done,
+            total: self.total,
+            bytes: self.report.bytes,
+            total_bytes: self.total_bytes,
+        };
+        for l in &self.control.listeners {
+            l.on_progress(&p);
+        }
+    }
+}
+
+/// The sink of one fetch request.
+struct Batch<'r, 'a> {
+    run: &'r mut Run<'a>,
+    staged: Vec<(SourceId, Staged)>,
+    staged_bytes: u64,
+    /// Committed in this batch (safe to remove from the server).
+    committed: Vec<SourceId>,
+    delivered: HashSet<SourceId>,
+    refused: Vec<(SourceId, String)>,
+    in_flight: Option<SourceId>,
+    error: Option<StoreError>,
+    cancelled: bool,
+}
+
+impl<'r, 'a> Batch<'r, 'a> {
+    fn new(run: &'r mut Run<'a>) -> Self {
+        Self {
+            run,
+            staged: Vec::new(),
+            staged_bytes: 0,
+            committed: Vec::new(),
+            delivered: HashSet::new(),
+            refused: Vec::new(),
+            in_flight: None,
+            error: None,
+            cancelled: false,
+        }
+    }
+
+    /// Commits what is staged (one durable transaction).
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let (ids, staged): (Vec<SourceId>, Vec<Staged>) =
+            std::mem::take(&mut self.staged).into_iter().unzip();
+        self.staged_bytes = 0;
+        let outcomes = state::commit(
+            self.run.store,
+            self.run.account_id,
+            &self.run.scope,
+            &staged,
+        )?;
+        for (id, outcome) in ids.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Stored(_) => self.run.report.fetched += 1,
+                Outcome::Duplicate(_) => self.run.report.duplicates += 1,
+                Outcome::AlreadyStored => self.run.report.already_stored += 1,
+            }
+            self.committed.push(id);
+        }
+        Ok(())
+    }
+}
+
+impl Batch<'_, '_> {
+    /// Stages a message that arrived whole; commits when the group is large enough.
+    fn accept(&mut self, id: &SourceId, raw: Vec<u8>) -> ControlFlow<()> {
+        let hash = inbox::content_hash(&raw);
+        let summary = inbox::summarize(&raw);
+        let key = id.ledger_key().unwrap_or_else(|| state::hash_key(&hash));
+        let source = match id {
+            SourceId::Number(_) => format!("{} {}", self.run.label, key),
+            other => format!("{} {}", self.run.label, other),
+        };
+        self.delivered.insert(id.clone());
+        self.run.report.bytes += raw.len() as u64;
+        self.run.done += 1;
+        self.staged_bytes += raw.len() as u64;
+        self.staged.push((
+            id.clone(),
+            Staged {
+                key,
+                source,
+                raw,
+                hash,
+                summary,
+            },
+        ));
+        if self.staged_bytes >= self.run.cfg.commit_bytes
+            || self.staged.len() >= self.run.cfg.commit_messages
+        {
+            if let Err(e) = self.flush() {
+                self.error = Some(e);
+                return ControlFlow::Break(());
+            }
+        }
+        self.run.emit();
+        if self.run.control.cancel.is_cancelled() {
+            self.cancelled = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl MessageSink for Batch<'_, '_> {
+    fn message(
+        &mut self,
+        id: &SourceId,
+        size: u64,
+        body: &mut dyn Read,
+    ) -> io::Result<ControlFlow<()>> {
+        if self.error.is_some() || self.cancelled {
+            return Ok(ControlFlow::Break(()));
+        }
+        self.in_flight = Some(id.clone());
+        let mut raw = Vec::with_capacity(usize::try_from(size.min(64 << 20)).unwrap_or(0));
+        body.read_to_end(&mut raw)?;
+        self.in_flight = None;
+        Ok(self.accept(id, raw))
+    }
+
+    fn message_bytes(&mut self, id: &SourceId, raw: Vec<u8>) -> ControlFlow<()> {
+        if self.error.is_some() || self.cancelled {
+            return ControlFlow::Break(());
+        }
+        self.accept(id, raw)
+    }
+
+    fn refused(&mut self, id: &SourceId, reason: &str) {
+        self.delivered.insert(id.clone());
+        self.refused.push((id.clone(), reason.to_owned()));
+    }
+}
+
+/// The fetch loop of a run.
+struct Fetching {
+    keep: bool,
+    processed: u64,
+    refusals_in_a_row: u32,
+}
+
+impl Fetching {
+    /// Fetches `queue` (batches; `true`: already split, do not split again), committing and
+    /// then (without keep copy) removing from the server. Returns what stopped the run.
+    fn fetch_all(
+        &mut self,
+        run: &mut Run<'_>,
+        source: &mut dyn MailSource,
+        queue: Vec<(Vec<ListedMessage>, bool)>,
+    ) -> Option<CollectError> {
+        self.fetch_queue(run, source, queue).err()
+    }
+
+    fn fetch_queue(
+        &mut self,
+        run: &mut Run<'_>,
+        source: &mut dyn MailSource,
+        queue: Vec<(Vec<ListedMessage>, bool)>,
+    ) -> Result<(), CollectError> {
+        let store = run.store;
+        let account_id = run.account_id;
+        let mut queue: std::collections::VecDeque<(Vec<ListedMessage>, bool)> = queue.into();
+        while let Some((batch, split)) = queue.pop_front() {
+            if run.control.cancel.is_cancelled() {
+                run.report.cancelled = true;
+                return Ok(());
+            }
+            let mut sink = Batch::new(run);
+            let fetched = source.fetch(&batch, &mut sink);
+            // Whatever arrived whole is committed, even when the connection broke after it.
+            let flushed = sink.flush();
+            let Batch {
+                committed,
+                delivered,
+                refused,
+                in_flight,
+                error,
+                cancelled,
+                ..
+            } = sink;
+            self.processed += delivered.len() as u64;
+            if let Some(e) = error.or(flushed.err()) {
+                return Err(CollectError::Store(e));
+            }
+            for (id, reason) in &refused {
+                let attempts = state::record_problem(
+                    store,
+                    account_id,
+                    &run.scope,
+                    &problem_key(id),
+                    ProblemKind::Failed,
+                    batch.iter().find(|m| &m.id == id).map(|m| m.size),
+                    &format!("the server refused to deliver it: {reason}"),
+                )?;
+                run.report.refused += 1;
+                tracing::warn!(account = account_id, message = %id, attempts, reason, "message refused by the server");
+            }
+            let usable = match &fetched {
+                Ok(()) => true,
+                Err(e) => e.category() == ErrorCategory::Protocol,
+            };
+            if usable && !self.keep && !committed.is_empty() {
+                source
+                    .delete(&committed)
+                    .map_err(CollectError::Connection)?;
+                run.report.deleted_on_server += committed.len() as u64;
+            }
+            if cancelled {
+                run.report.cancelled = true;
+                return Ok(());
+            }
+            match fetched {
+                Ok(()) => self.refusals_in_a_row = 0,
+                Err(e) if e.category() == ErrorCategory::Protocol && !split && batch.len() > 1 => {
+                    // The server refused the request as a whole: ask for its messages one by
+                    // one, so that the one it refuses does not hold back the others.
+                    tracing::debug!(account = account_id, error = %e, "batch refused; fetching its messages one by one");
+                    let rest: Vec<ListedMessage> = batch
+                        .into_iter()
+                        .filter(|m| !delivered.contains(&m.id))
+                        .collect();
+                    for m in rest.into_iter().rev() {
+                        queue.push_front((vec![m], true));
+                    }
+                }
+                Err(e) if e.category() == ErrorCategory::Protocol && batch.len() == 1 => {
+                    let m = &batch[0];
+                    if !delivered.contains(&m.id) {
+                        let attempts = state::record_problem(
+                            store,
+                            account_id,
+                            &run.scope,
+                            &problem_key(&m.id),
+                            ProblemKind::Failed,
+                            Some(m.size),
+                            &format!("the server refused to deliver it: {}", e.message()),
+                        )?;
+                        self.processed += 1;
+                        run.report.refused += 1;
+                        tracing::warn!(account = account_id, message = %m.id, attempts, error = %e, "message refused by the server");
+                    }
+                    self.refusals_in_a_row += 1;
+                    if self.refusals_in_a_row >= 3 {
+                        return Err(CollectError::Connection(e));
+                    }
+                }
+                Err(e) => {
+                    // The connection broke: note which message(s) were on the wire, so that
+                    // the next run fetches them last and alone.
+                    let blamed: Vec<&ListedMessage> = match &in_flight {
+                        Some(id) => batch.iter().filter(|m| &m.id == id).collect(),
+                        None => batch
+                            .iter()
+                            .filter(|m| !delivered.contains(&m.id))
+                            .collect(),
+                    };
+                    for m in blamed {
+                        if m.id.ledger_key().is_none() {
+                            continue;
+                        }
+                        state::record_problem(
+                            store,
+                            account_id,
+                            &run.scope,
+                            &problem_key(&m.id),
+                            ProblemKind::Interrupted,
+                            Some(m.size),
+                            &format!("the connection broke while fetching it: {}", e.message()),
+                        )?;
+                    }
+                    return Err(CollectError::Connection(e));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn problem_key(id: &SourceId) -> String {
+    match id {
+        SourceId::Number(n) => format!("#{n}"),
+        other => other.ledger_key().unwrap_or_default(),
+    }
+}
+
+/// Runs one collection of `account` from `source`. The caller has made sure no other run of
+/// the account is in progress in this process.
+pub(crate) fn run(
+    store: &Store,
+    account_id: RecordId,
+    account: &IncomingAccount,
+    source: &mut dyn MailSource,
+    cfg: &EngineConfig,
+    control: &Control,
+) -> Result<RunReport, CollectError> {
+    let keep = account.keep_copy_on_server();
+    let label_base = source.describe();
+    tracing::debug!(account = account_id, source = %label_base, keep, "collecting");
+    let listing = source.open(keep).map_err(CollectError::Connection)?;
+    let mut report = RunReport::new(account_id, account.name());
+    report.listed = listing.messages.len() as u64;
+    let (scope, label) = match (&listing.mailbox, listing.uid_validity) {
+        (Some(mailbox), Some(v)) => {
+            if state::set_uid_validity(store, account_id, mailbox, v)?.is_some() {
+                report.resynced = true;
+            }
+            (
+                state::imap_scope(mailbox, v),
+                format!("IMAP {mailbox} UIDVALIDITY {v}"),
+            )
+        }
+        (Some(mailbox), None) => (format!("imap:{mailbox}:0"), format!("IMAP {mailbox}")),
+        (None, _) => (state::POP3_SCOPE.to_owned(), "POP3".to_owned()),
+    };
+    let stable_keys = listing.messages.iter().all(|m| m.id.ledger_key().is_some());
+    if stable_keys {
+        let listed: HashSet<String> = listing
+            .messages
+            .iter()
+            .filter_map(|m| m.id.ledger_key())
+            .collect();
+        let forgotten = state::prune(store, account_id, &scope, &listed)?;
+        if forgotten > 0 {
+            tracing::debug!(
+                account = account_id,
+                forgotten,
+                "ledger entries no longer on the server forgotten"
+            );
+        }
+    }
+    let ledger = state::ledger_keys(store, account_id, &scope)?;
+    let mut problems = state::problems(store, account_id, &scope)?;
+    if !stable_keys {
+        // Message numbers change between sessions: records kept under them described an
+        // earlier session only.
+        state::clear_numbered_problems(store, account_id, &scope)?;
+        problems.retain(|k, _| !k.starts_with('#'));
+    }
+    let limit = account.max_message_size();
+
+    let mut already = Vec::new();
+    let mut to_fetch: Vec<(u32, usize, ListedMessage)> = Vec::new();
+    for (i, m) in listing.messages.iter().enumerate() {
+        if let Some(key) = m.id.ledger_key() {
+            if ledger.contains(&key) {
+                already.push(m.id.clone());
+                continue;
+            }
+        }
+        let pkey = problem_key(&m.id);
+        let problem = problems.get(&pkey);
+        if m.size > limit {
+            if problem.is_none_or(|p| p.kind != ProblemKind::TooLarge) {
+                let reason = format!(
+                    "{} bytes is larger than the account's limit of {} bytes: left on the server",
+                    m.size, limit
+                );
+                state::record_problem(
+                    store,
+                    account_id,
+                    &scope,
+                    &pkey,
+                    ProblemKind::TooLarge,
+                    Some(m.size),
+                    &reason,
+                )?;
+                tracing::info!(account = account_id, message = %m.id, size = m.size, limit, "message too large: skipped");
+            }
+            continue;
+        }
+        let interrupted = match problem {
+            Some(p) if p.kind == ProblemKind::Failed && p.attempts >= cfg.max_failed_attempts => {
+                continue;
+            }
+            Some(p) if p.kind == ProblemKind::Interrupted => p.attempts,
+            _ => 0,
+        };
+        to_fetch.push((interrupted, i, m.clone()));
+    }
+    report.already_stored = already.len() as u64;
+    // Previously interrupted messages last, least interrupted first.
+    to_fetch.sort_by_key(|(interrupted, i, _)| (*interrupted, *i));
+
+    let mut run = Run {
+        store,
+        account_id,
+        account_name: account.name().to_owned(),
+        scope,
+        label,
+        cfg,
+        control,
+        report,
+        total: to_fetch.len() as u64,
+        total_bytes: to_fetch.iter().map(|(_, _, m)| m.size).sum(),
+        done: 0,
+    };
+    run.emit();
+
+    if !keep && !already.is_empty() {
+        source.delete(&already).map_err(CollectError::Connection)?;
+        run.report.deleted_on_server += already.len() as u64;
+    }
+
+    // Batches bounded by size and count. Messages that were on the wire when an earlier
+    // connection broke come after all the others, one a request.
+    let (risky, plain): (Vec<_>, Vec<_>) = to_fetch.into_iter().partition(|(n, _, _)| *n > 0);
+    let mut batches: Vec<Vec<ListedMessage>> = Vec::new();
+    let mut current: Vec<ListedMessage> = Vec::new();
+    let mut current_bytes = 0u64;
+    for (_, _, m) in plain {
+        if !current.is_empty()
+            && (current.len() >= cfg.batch_messages || current_bytes + m.size > cfg.batch_bytes)
+        {
+            batches.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current_bytes += m.size;
+        current.push(m);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+
+    let mut progress = Fetching {
+        keep,
+        processed: 0,
+        refusals_in_a_row: 0,
+    };
+    let mut failure = progress.fetch_all(
+        &mut run,
+        source,
+        batches.into_iter().map(|b| (b, false)).collect(),
+    );
+    if failure.is_none() && !run.report.cancelled && !risky.is_empty() {
+        // Without keep copy, end the session first, so that what was fetched so far leaves the
+        // server (POP3 applies DELE only at QUIT) even if the risky message breaks the
+        // connection again; then list again and try them.
+        let mut risky: Vec<ListedMessage> = risky.into_iter().map(|(_, _, m)| m).collect();
+        let reopened = if keep {
+            Ok(())
+        } else {
+            source
+                .close()
+                .and_then(|()| source.open(keep))
+                .map(|listing| {
+                    risky.retain(|m| listing.messages.iter().any(|l| l.id == m.id));
+                })
+        };
+        failure = match reopened {
+            Ok(()) => progress.fetch_all(
+                &mut run,
+                source,
+                risky.into_iter().map(|m| (vec![m], true)).collect(),
+            ),
+            Err(e) => Some(CollectError::Connection(e)),
+        };
+    }
+    let processed = progress.processed;
+    run.report.pending = run.total.saturating_sub(processed);
+    if failure.is_none() {
+        if let Err(e) = source.close() {
+            // Nothing is lost: without keep copy, POP3 deletions are simply not applied and
+            // the next run removes those messages (they are in the ledger).
+            failure = Some(CollectError::Connection(e));
+        }
+    }
+    run.report.skipped = state::skipped(store, account_id, cfg.max_failed_attempts)?.len() as u64;
+    run.emit();
+    let report = run.report;
+    tracing::info!(
+        account = account_id,
+        fetched = report.fetched,
+        duplicates = report.duplicates,
+        skipped = report.skipped,
+        pending = report.pending,
+        bytes = report.bytes,
+        error = failure.as_ref().map(|e| e.to_string()),
+        "collection run finished"
+    );
+    match failure {
+        None => Ok(report),
+        Some(error) => Err(CollectError::Interrupted {
+            report: Box::new(report),
+            error: Box::new(error),
+        }),
+    }
+}

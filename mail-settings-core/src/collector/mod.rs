@@ -1,0 +1,944 @@
+//! The mail collector: fetches the mail of the incoming (IMAP/POP3) accounts into the
+//! [`inbox`](crate::inbox), exactly once, never losing a message.
+//!
+//! Help-desk collectors are known for three failures: **lost mail** (deleted on the server
+//! before it was safely stored), **duplicated mail** (a crash or a cut connection before the
+//! state was saved, or messages addressed by sequence number) and **one bad message blocking a
+//! whole mailbox**. This one has none of them, by construction (see [`engine`](self) for the
+//! order of a run):
+//!
+//! - a message is committed to the inbox in a durable (`synchronous=FULL`) SQLite transaction,
+//!   together with the ledger entry that says it was stored, **before** anything changes on
+//!   the server (no `\Deleted`, no `DELE`, never `\Seen`: bodies are read with `BODY.PEEK[]`);
+//! - IMAP messages are addressed by UID under the mailbox's UIDVALIDITY, never by sequence
+//!   number; POP3 messages by UIDL, or by content hash when the server has no UIDL;
+//! - the same message arriving again (same content, same Message-ID) is recognised, counted
+//!   and not stored twice;
+//! - a message larger than the account's limit (default 50 MB) is recorded as skipped and left
+//!   on the server; one the server refuses is retried a few times, then skipped; one that was
+//!   on the wire when a connection broke is fetched last, alone, in later runs; a message that
+//!   does not parse is stored raw.
+//!
+//! ## Running it
+//! [`Collector::start`] runs a scheduler thread: every enabled account with `automatic_check`
+//! is checked every `check_interval_secs`, at most [`CollectorOptions::max_concurrent_accounts`]
+//! at once, never two runs of one account at once; a failing account backs off (doubling its
+//! interval up to [`CollectorOptions::max_backoff`]) without delaying the others.
+//! [`Collector::check_now`] checks one account at once, whether or not the collector runs.
+//! Runs report [`Progress`] to [`ProgressListener`]s and stop cleanly at a message boundary
+//! when their [`CancelHandle`] is cancelled. Everything is callable from any thread; the
+//! per-account [`AccountStatus`] is kept in the store, so other processes (the CLI) see it.
+//!
+//! Two processes collecting the same account at once (say, the application and the CLI) are
+//! safe too: the ledger check and the insert happen in one write transaction, so the second
+//! one finds the key and stores nothing.
+
+mod engine;
+pub mod imap_source;
+pub mod pop3_source;
+mod progress;
+pub mod source;
+mod state;
+
+pub use progress::{CancelHandle, Progress, ProgressListener};
+pub use source::{
+    ListedMessage, Listing, MailSource, MemoryFault, MemoryProtocol, MemoryServer, MemorySource,
+    MessageSink, SourceId,
+};
+
+use crate::credentials::CredentialProvider;
+use crate::error::{ConnectionError, ErrorCategory};
+use crate::model::{Protocol, RecordId};
+use crate::net::Timeouts;
+use crate::store::{Store, StoreError};
+use crate::typed::IncomingAccount;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+/// What one run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// The account.
+    pub account_id: RecordId,
+    /// Its name.
+    pub account_name: String,
+    /// Messages the server listed.
+    pub listed: u64,
+    /// Messages stored in the inbox by this run.
+    pub fetched: u64,
+    /// Messages fetched that were already in the inbox (same content and Message-ID), counted
+    /// and not stored again.
+    pub duplicates: u64,
+    /// Messages the ledger already had (stored by an earlier run).
+    pub already_stored: u64,
+    /// Messages left on the server for good: too large, or refused too often (all of the
+    /// account's, not only this run's).
+    pub skipped: u64,
+    /// Messages the server refused to deliver in this run (retried in later runs).
+    pub refused: u64,
+    /// Messages removed from the server (without keep copy).
+    pub deleted_on_server: u64,
+    /// Messages this run was to fetch and did not get to (cancelled or cut).
+    pub pending: u64,
+    /// Bytes received.
+    pub bytes: u64,
+    /// The run was cancelled (it stopped cleanly at a message boundary).
+    pub cancelled: bool,
+    /// The IMAP UIDVALIDITY had changed: the run resynchronised.
+    pub resynced: bool,
+}
+
+impl RunReport {
+    fn new(account_id: RecordId, account_name: &str) -> Self {
+        Self {
+            account_id,
+            account_name: account_name.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// Talking to the server failed (connect, TLS, login, a cut connection…).
+    #[error(transparent)]
+    Connection(ConnectionError),
+    /// The inbox store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The account could not be used (not found, invalid settings, no credential).
+    #[error(transparent)]
+    Account(crate::Error),
+    /// A run of this account is in progress already.
+    #[error("account {account} is being collected already: wait for that run to finish")]
+    Busy {
+        /// The account.
+        account: RecordId,
+    },
+    /// The account is disabled: it is never contacted.
+    #[error("account \"{name}\" is disabled: a disabled account is never contacted")]
+    Disabled {
+        /// The account.
+        account: RecordId,
+        /// Its name.
+        name: String,
+    },
+    /// The run failed after doing part of its work (everything it committed stays committed).
+    #[error("{error} (this run stored {} message(s) before that; nothing is lost: the next run goes on)", report.fetched)]
+    Interrupted {
+        /// What the run did before failing.
+        report: Box<RunReport>,
+        /// What failed.
+        error: Box<CollectError>,
+    },
+}
+
+impl CollectError {
+    /// The category, for bindings and operators.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            CollectError::Connection(e) => e.category(),
+            CollectError::Store(e) => e.category(),
+            CollectError::Account(e) => e.category(),
+            CollectError::Busy { .. } => ErrorCategory::Conflict,
+            CollectError::Disabled { .. } => ErrorCategory::Validation,
+            CollectError::Interrupted { error, .. } => error.category(),
+        }
+    }
+
+    /// What the run did before it failed, when it got that far.
+    pub fn report(&self) -> Option<&RunReport> {
+        match self {
+            CollectError::Interrupted { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConnectionError> for CollectError {
+    fn from(e: ConnectionError) -> Self {
+        CollectError::Connection(e)
+    }
+}
+
+/// The last error of an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastError {
+    /// Its category.
+    pub category: ErrorCategory,
+    /// Its message (never a secret).
+    pub message: String,
+}
+
+/// Where an account stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AccountStatus {
+    /// The account.
+    pub account_id: RecordId,
+    /// Its name.
+    pub account_name: String,
+    /// A run is in progress in this process.
+    pub running: bool,
+    /// When it was last checked (Unix seconds).
+    pub last_check: Option<i64>,
+    /// When a check last succeeded (Unix seconds).
+    pub last_success: Option<i64>,
+    /// The error of the last check, if it failed.
+    pub last_error: Option<LastError>,
+    /// Checks failed in a row.
+    pub consecutive_failures: u32,
+    /// Runs so far.
+    pub runs: u64,
+    /// Messages stored, all runs together.
+    pub fetched: u64,
+    /// Duplicates recognised, all runs together.
+    pub duplicates: u64,
+    /// Messages left on the server for good (too large, refused too often).
+    pub skipped: u64,
+    /// Messages the last run did not get to.
+    pub pending: u64,
+    /// Messages the last run stored.
+    pub last_run_fetched: u64,
+    /// Messages in the account's inbox now.
+    pub inbox_messages: u64,
+    /// When the running collector will check it next (Unix seconds).
+    pub next_check: Option<i64>,
+}
+
+/// A message left on the server, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SkippedMessage {
+    /// The account.
+    pub account_id: RecordId,
+    /// Ledger scope: `imap:<mailbox>:<uidvalidity>` or `pop3`.
+    pub scope: String,
+    /// UID, UIDL, or `#n` (a POP3 message number on a server without UIDL).
+    pub key: String,
+    /// Larger than the account's limit (otherwise: refused by the server too often).
+    pub too_large: bool,
+    /// Its size as the server announced it.
+    pub size: Option<u64>,
+    /// Why it was skipped.
+    pub reason: String,
+    /// Times it was seen or tried.
+    pub attempts: u32,
+    /// First seen (Unix seconds).
+    pub first_seen: i64,
+    /// Last seen (Unix seconds).
+    pub last_seen: i64,
+}
+
+/// How the collector works. `Default` is what a deployment wants; tests shrink it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CollectorOptions {
+    /// Accounts collected at once by the running collector (default 4).
+    pub max_concurrent_accounts: usize,
+    /// Network bounds (connect 15 s, read and write 60 s).
+    pub timeouts: Timeouts,
+    /// Largest sum of announced sizes asked for in one request (default 8 MiB; a larger
+    /// message is asked for alone).
+    pub batch_bytes: u64,
+    /// Most messages asked for in one request (default 100).
+    pub batch_messages: usize,
+    /// Staged messages are committed once they hold this many bytes (default 4 MiB), and at
+    /// the end of every request anyway.
+    pub commit_bytes: u64,
+    /// … or this many messages (default 100).
+    pub commit_messages: usize,
+    /// Refusals of one message by the server before it is skipped for good (default 3).
+    pub max_failed_attempts: u32,
+    /// Longest wait between checks of a failing account (default 1 h; never shorter than
+    /// its own interval).
+    pub max_backoff: Duration,
+    /// How often the running collector looks for new or changed accounts (default 30 s).
+    pub rescan_interval: Duration,
+}
+
+impl Default for CollectorOptions {
+    fn default() -> Self {
+        Self {
+            max_concurrent_accounts: 4,
+            timeouts: Timeouts::default(),
+            batch_bytes: 8 << 20,
+            batch_messages: 100,
+            commit_bytes: 4 << 20,
+            commit_messages: 100,
+            max_failed_attempts: 3,
+            max_backoff: Duration::from_secs(3600),
+            rescan_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+impl CollectorOptions {
+    fn engine(&self) -> engine::EngineConfig {
+        engine::EngineConfig {
+            batch_bytes: self.batch_bytes.max(1),
+            batch_messages: self.batch_messages.max(1),
+            commit_bytes: self.commit_bytes.max(1),
+            commit_messages: self.commit_messages.max(1),
+            max_failed_attempts: self.max_failed_attempts.max(1),
+        }
+    }
+}
+
+/// Opens a [`MailSource`] for an account: the network one ([`NetworkSources`]) or, in tests,
+/// anything else.
+pub trait SourceFactory: Send + Sync {
+    /// A source (not yet connected) for `account`.
+    fn source(&self, account: &IncomingAccount) -> Result<Box<dyn MailSource>, CollectError>;
+}
+
+impl<F> SourceFactory for F
+where
+    F: Fn(&IncomingAccount) -> Result<Box<dyn MailSource>, CollectError> + Send + Sync,
+{
+    fn source(&self, account: &IncomingAccount) -> Result<Box<dyn MailSource>, CollectError> {
+        self(account)
+    }
+}
+
+/// The real servers: IMAP through [`crate::imap`], POP3 through [`crate::pop3`], with the
+/// account's route, security and credential.
+#[derive(Clone)]
+pub struct NetworkSources {
+    credentials: Arc<dyn CredentialProvider>,
+    timeouts: Timeouts,
+}
+
+impl fmt::Debug for NetworkSources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetworkSources")
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NetworkSources {
+    /// Sources that log in with `credentials`, bounded by `timeouts`.
+    pub fn new(credentials: Arc<dyn CredentialProvider>, timeouts: Timeouts) -> Self {
+        Self {
+            credentials,
+            timeouts,
+        }
+    }
+}
+
+impl SourceFactory for NetworkSources {
+    fn source(&self, account: &IncomingAccount) -> Result<Box<dyn MailSource>, CollectError> {
+        Ok(match account.protocol() {
+            Protocol::Imap => Box::new(imap_source::ImapSource::new(
+                account.clone(),
+                self.credentials.clone(),
+                self.timeouts,
+            )),
+            Protocol::Pop3 => Box::new(pop3_source::Pop3Source::new(
+                account.clone(),
+                self.credentials.clone(),
+                self.timeouts,
+            )),
+        })
+    }
+}
+
+/// One account's result in [`Collector::collect_once`].
+pub type AccountResult = (RecordId, Result<RunReport, CollectError>);
+
+/// Options of one run started by a caller.
+#[derive(Clone, Default)]
+pub struct RunControl {
+    /// Cancels the run.
+    pub cancel: CancelHandle,
+    /// Hears this run's progress (besides the collector's own listeners).
+    pub progress: Option<Arc<dyn ProgressListener>>,
+}
+
+impl fmt::Debug for RunControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunControl")
+            .field("cancel", &self.cancel)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+struct Flight {
+    cancel: CancelHandle,
+    scheduled: bool,
+}
+
+#[derive(Default)]
+struct Sched {
+    running: bool,
+    generation: u64,
+    in_flight: HashMap<RecordId, Flight>,
+    next_due: HashMap<RecordId, Instant>,
+    failures: HashMap<RecordId, u32>,
+    active_scheduled: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    sources: Arc<dyn SourceFactory>,
+    options: CollectorOptions,
+    sched: Mutex<Sched>,
+    wake: Condvar,
+    listeners: Mutex<Vec<Arc<dyn ProgressListener>>>,
+}
+
+/// The mail collector. `Send + Sync`: share it in an `Arc` and call it from any thread.
+/// Dropping it stops it.
+pub struct Collector {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Collector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.inner.lock();
+        f.debug_struct("Collector")
+            .field("running", &s.running)
+            .field("in_flight", &s.in_flight.keys().collect::<Vec<_>>())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Releases an account's run slot, whatever happens to the run.
+struct FlightGuard<'a> {
+    inner: &'a Inner,
+    account: RecordId,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut s = self.inner.lock();
+        if let Some(f) = s.in_flight.remove(&self.account) {
+            if f.scheduled {
+                s.active_scheduled = s.active_scheduled.saturating_sub(1);
+            }
+        }
+        drop(s);
+        self.inner.wake.notify_all();
+    }
+}
+
+fn unix(at: Instant) -> i64 {
+    let now = Instant::now();
+    let t = if at >= now {
+        SystemTime::now() + (at - now)
+    } else {
+        SystemTime::now() - (now - at)
+    };
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Sched> {
+        self.sched.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn listeners(&self) -> Vec<Arc<dyn ProgressListener>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Takes the account's run slot, or says it is busy.
+    fn claim(
+        &self,
+        account: RecordId,
+        cancel: &CancelHandle,
+        scheduled: bool,
+    ) -> Result<FlightGuard<'_>, CollectError> {
+        let mut s = self.lock();
+        if s.in_flight.contains_key(&account) {
+            return Err(CollectError::Busy { account });
+        }
+        s.in_flight.insert(
+            account,
+            Flight {
+                cancel: cancel.clone(),
+                scheduled,
+            },
+        );
+        if scheduled {
+            s.active_scheduled += 1;
+        }
+        Ok(FlightGuard {
+            inner: self,
+            account,
+        })
+    }
+
+    /// One run of `account` (its slot already claimed), with the status recorded.
+    fn run_claimed(
+        &self,
+        account_id: RecordId,
+        control: &RunControl,
+    ) -> Result<RunReport, CollectError> {
+        let account = self
+            .store
+            .incoming_account(account_id)
+            .map_err(|e| match e {
+                crate::Error::Store(s) => CollectError::Store(s),
+                other => CollectError::Account(other),
+            })?;
+        if !account.enabled() {
+            return Err(CollectError::Disabled {
+                account: account_id,
+                name: account.name().to_owned(),
+            });
+        }
+        state::mark_check(&self.store, account_id)?;
+        let mut listeners = self.listeners();
+        listeners.extend(control.progress.clone());
+        let ctl = engine::Control {
+            cancel: control.cancel.clone(),
+            listeners,
+        };
+        let result = self.sources.source(&account).and_then(|mut source| {
+            engine::run(
+                &self.store,
+                account_id,
+                &account,
+                source.as_mut(),
+                &self.options.engine(),
+                &ctl,
+            )
+        });
+        let recorded = match &result {
+            Ok(r) => state::finish_run(&self.store, account_id, Some(&counts(r)), None),
+            Err(e) => {
+                let message = e.to_string();
+                state::finish_run(
+                    &self.store,
+                    account_id,
+                    e.report().map(counts).as_ref(),
+                    Some((e.category(), &message)),
+                )
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(account = account_id, error = %e, "could not record the collector status");
+        }
+        result
+    }
+
+    /// After a run: schedules the account's next check (backing off when it failed).
+    fn reschedule(&self, account: RecordId, interval: Duration, ok: bool) {
+        let mut s = self.lock();
+        let failures = if ok {
+            s.failures.remove(&account);
+            0
+        } else {
+            let f = s.failures.entry(account).or_insert(0);
+            *f = f.saturating_add(1);
+            *f
+        };
+        let wait = if failures == 0 {
+            interval
+        } else {
+            let factor = 1u32 << failures.min(16);
+            interval
+                .saturating_mul(factor)
+                .min(self.options.max_backoff.max(interval))
+        };
+        s.next_due.insert(account, Instant::now() + wait);
+    }
+
+    fn scheduler(self: &Arc<Self>, generation: u64) {
+        loop {
+            let accounts = match self.store.list_incoming() {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the collector cannot read the accounts; retrying");
+                    Vec::new()
+                }
+            };
+            let mut s = self.lock();
+            if !s.running || s.generation != generation {
+                return;
+            }
+            let now = Instant::now();
+            let eligible: Vec<(RecordId, Duration)> = accounts
+                .iter()
+                .filter(|a| a.record.enabled && a.record.automatic_check)
+                .map(|a| {
+                    (
+                        a.id,
+                        Duration::from_secs(
+                            u64::try_from(a.record.check_interval_secs)
+                                .unwrap_or(300)
+                                .max(1),
+                        ),
+                    )
+                })
+                .collect();
+            s.next_due
+                .retain(|id, _| eligible.iter().any(|(e, _)| e == id));
+            let mut next_wake = now + self.options.rescan_interval;
+            for (id, interval) in eligible {
+                let due = *s.next_due.entry(id).or_insert(now);
+                if s.in_flight.contains_key(&id) {
+                    continue;
+                }
+                if due > now {
+                    next_wake = next_wake.min(due);
+                    continue;
+                }
+                if s.active_scheduled >= self.options.max_concurrent_accounts.max(1) {
+                    break;
+                }
+                let cancel = CancelHandle::new();
+                s.in_flight.insert(
+                    id,
+                    Flight {
+                        cancel: cancel.clone(),
+                        scheduled: true,
+                    },
+                );
+                s.active_scheduled += 1;
+                // Until the run finishes, it is not due again.
+                s.next_due.insert(id, now + interval);
+                let inner = Arc::clone(self);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("mail-collector-{id}"))
+                    .spawn(move || {
+                        let guard = FlightGuard {
+                            inner: &inner,
+                            account: id,
+                        };
+                        let control = RunControl {
+                            cancel,
+                            progress: None,
+                        };
+                        let result = inner.run_claimed(id, &control);
+                        if let Err(e) = &result {
+                            tracing::warn!(account = id, error = %e, "scheduled collection failed");
+                        }
+                        inner.reschedule(id, interval, result.is_ok());
+                        drop(guard);
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "the collector cannot start a thread");
+                    if s.in_flight.remove(&id).is_some() {
+                        s.active_scheduled = s.active_scheduled.saturating_sub(1);
+                    }
+                }
+            }
+            let wait = next_wake.saturating_duration_since(Instant::now());
+            let (guard, _) = self
+                .wake
+                .wait_timeout(s, wait.max(Duration::from_millis(10)))
+                .unwrap_or_else(PoisonError::into_inner);
+            drop(guard);
+        }
+    }
+}
+
+fn counts(r: &RunReport) -> state::RunCounts {
+    state::RunCounts {
+        fetched: r.fetched,
+        duplicates: r.duplicates,
+        skipped: r.skipped,
+        pending: r.pending,
+        bytes: r.bytes,
+    }
+}
+
+impl Collector {
+    /// A collector over `store` that logs in with `credentials`, with default options.
+    pub fn new(store: Arc<Store>, credentials: Arc<dyn CredentialProvider>) -> Self {
+        Self::with_options(store, credentials, CollectorOptions::default())
+    }
+
+    /// A collector with options.
+    pub fn with_options(
+        store: Arc<Store>,
+        credentials: Arc<dyn CredentialProvider>,
+        options: CollectorOptions,
+    ) -> Self {
+        let sources = Arc::new(NetworkSources::new(credentials, options.timeouts));
+        Self::with_sources(store, sources, options)
+    }
+
+    /// A collector whose sessions come from `sources` (tests: [`MemoryServer`]).
+    pub fn with_sources(
+        store: Arc<Store>,
+        sources: Arc<dyn SourceFactory>,
+        options: CollectorOptions,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                sources,
+                options,
+                sched: Mutex::new(Sched::default()),
+                wake: Condvar::new(),
+                listeners: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The store it collects into.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// Adds a listener that hears every run's progress.
+    pub fn add_listener(&self, listener: Arc<dyn ProgressListener>) {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
+    /// Starts checking accounts on their schedule (every enabled account with
+    /// `automatic_check`, first at once). Does nothing if it runs already.
+    pub fn start(&self) -> Result<(), CollectError> {
+        let mut s = self.inner.lock();
+        if s.running {
+            return Ok(());
+        }
+        s.running = true;
+        s.generation += 1;
+        let generation = s.generation;
+        let inner = Arc::clone(&self.inner);
+        let thread = std::thread::Builder::new()
+            .name("mail-collector".to_owned())
+            .spawn(move || inner.scheduler(generation))
+            .map_err(|e| {
+                CollectError::Connection(ConnectionError::new(
+                    ErrorCategory::Storage,
+                    format!("cannot start the collector thread: {e}"),
+                ))
+            });
+        match thread {
+            Ok(t) => {
+                s.thread = Some(t);
+                tracing::info!("mail collector started");
+                Ok(())
+            }
+            Err(e) => {
+                s.running = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops the schedule, cancels the runs it started (they stop at a message boundary) and
+    /// waits for them. Runs started by [`Collector::check_now`] go on. Does nothing if it is
+    /// not running.
+    pub fn stop(&self) {
+        let thread = {
+            let mut s = self.inner.lock();
+            if !s.running {
+                return;
+            }
+            s.running = false;
+            for f in s.in_flight.values().filter(|f| f.scheduled) {
+                f.cancel.cancel();
+            }
+            s.next_due.clear();
+            s.thread.take()
+        };
+        self.inner.wake.notify_all();
+        if let Some(t) = thread {
+            if t.join().is_err() {
+                tracing::error!("the collector's scheduler thread panicked");
+            }
+        }
+        let mut s = self.inner.lock();
+        while s.active_scheduled > 0 {
+            s = self
+                .inner
+                .wake
+                .wait(s)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        tracing::info!("mail collector stopped");
+    }
+
+    /// Whether it runs.
+    pub fn is_running(&self) -> bool {
+        self.inner.lock().running
+    }
+
+    /// Checks one account now, in the calling thread, whether or not the collector runs.
+    /// Refused with [`CollectError::Busy`] while a run of that account is in progress, and
+    /// with [`CollectError::Disabled`] for a disabled account.
+    pub fn check_now(&self, account: RecordId) -> Result<RunReport, CollectError> {
+        self.check_now_with(account, &RunControl::default())
+    }
+
+    /// [`Collector::check_now`] with a cancel handle and a progress listener of its own.
+    pub fn check_now_with(
+        &self,
+        account: RecordId,
+        control: &RunControl,
+    ) -> Result<RunReport, CollectError> {
+        let guard = self.inner.claim(account, &control.cancel, false)?;
+        let result = self.inner.run_claimed(account, control);
+        let running = self.inner.lock().running;
+        if running {
+            if let Ok(a) = self.inner.store.incoming_account(account) {
+                self.inner
+                    .reschedule(account, a.check_interval(), result.is_ok());
+            }
+        }
+        drop(guard);
+        result
+    }
+
+    /// Checks several accounts once (all enabled accounts with `automatic_check` when
+    /// `accounts` is empty), at most [`CollectorOptions::max_concurrent_accounts`] at once;
+    /// results in the order of the accounts. For `mail-settings collect --once`.
+    pub fn collect_once(
+        &self,
+        accounts: &[RecordId],
+        control: &RunControl,
+    ) -> Result<Vec<AccountResult>, CollectError> {
+        let ids: Vec<RecordId> = if accounts.is_empty() {
+            self.inner
+                .store
+                .list_incoming()?
+                .into_iter()
+                .filter(|a| a.record.enabled && a.record.automatic_check)
+                .map(|a| a.id)
+                .collect()
+        } else {
+            accounts.to_vec()
+        };
+        let next = Mutex::new(0usize);
+        let results: Mutex<Vec<Option<Result<RunReport, CollectError>>>> =
+            Mutex::new((0..ids.len()).map(|_| None).collect());
+        let workers = self
+            .inner
+            .options
+            .max_concurrent_accounts
+            .clamp(1, ids.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let i = {
+                        let mut n = next.lock().unwrap_or_else(PoisonError::into_inner);
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(&id) = ids.get(i) else { break };
+                    let r = if control.cancel.is_cancelled() {
+                        Err(CollectError::Connection(ConnectionError::new(
+                            ErrorCategory::Cancelled,
+                            "cancelled before it started",
+                        )))
+                    } else {
+                        self.check_now_with(id, control)
+                    };
+                    if let Some(slot) = results
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_mut(i)
+                    {
+                        *slot = Some(r);
+                    }
+                });
+            }
+        });
+        let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+        Ok(ids
+            .into_iter()
+            .zip(results)
+            .map(|(id, r)| {
+                (
+                    id,
+                    r.unwrap_or_else(|| {
+                        Err(CollectError::Connection(ConnectionError::new(
+                            ErrorCategory::Cancelled,
+                            "not run",
+                        )))
+                    }),
+                )
+            })
+            .collect())
+    }
+
+    /// Cancels the run of `account` in progress, if any; returns whether there was one.
+    pub fn cancel(&self, account: RecordId) -> bool {
+        let s = self.inner.lock();
+        match s.in_flight.get(&account) {
+            Some(f) => {
+                f.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The status of every incoming account.
+    pub fn statuses(&self) -> Result<Vec<AccountStatus>, StoreError> {
+        let mut all = state::statuses(&self.inner.store, None)?;
+        let s = self.inner.lock();
+        for st in &mut all {
+            st.running = s.in_flight.contains_key(&st.account_id);
+            st.next_check = s.next_due.get(&st.account_id).map(|at| unix(*at));
+        }
+        Ok(all)
+    }
+
+    /// The status of one account.
+    pub fn status(&self, account: RecordId) -> Result<AccountStatus, StoreError> {
+        let mut one = state::statuses(&self.inner.store, Some(account))?
+            .pop()
+            .ok_or(StoreError::NotFound {
+                kind: "incoming account",
+                id: account,
+            })?;
+        let s = self.inner.lock();
+        one.running = s.in_flight.contains_key(&account);
+        one.next_check = s.next_due.get(&account).map(|at| unix(*at));
+        Ok(one)
+    }
+
+    /// The messages of `account` left on the server for good, with their reasons.
+    pub fn skipped(&self, account: RecordId) -> Result<Vec<SkippedMessage>, StoreError> {
+        state::skipped(
+            &self.inner.store,
+            account,
+            self.inner.options.max_failed_attempts.max(1),
+        )
+    }
+
+    /// Forgets why messages of `account` were skipped, so that the next run tries them again
+    /// (after raising the size limit, or once the server is fixed). Returns how many.
+    pub fn retry_skipped(&self, account: RecordId) -> Result<usize, StoreError> {
+        state::clear_problems(&self.inner.store, account)
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Status of the accounts as the store has it, for processes that do not run the collector
+/// (e.g. `mail-settings` status commands).
+pub fn account_statuses(store: &Store) -> Result<Vec<AccountStatus>, StoreError> {
+    state::statuses(store, None)
+}

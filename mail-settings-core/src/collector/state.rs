@@ -1,0 +1,553 @@
+//! The collector's durable state: the ledger of stored server keys, UIDVALIDITY per IMAP
+//! mailbox, messages left on the server with their reason, and per-account status.
+//!
+//! Everything that decides "already stored" is written by [`commit`] in the same transaction
+//! as the messages themselves; nothing here is ever written before a message and relied on
+//! after a crash.
+
+use super::{AccountStatus, SkippedMessage};
+use crate::error::ErrorCategory;
+use crate::inbox::{self, MessageId, NewMessage, Summary};
+use crate::model::RecordId;
+use crate::store::{Store, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{HashMap, HashSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Now, in Unix seconds.
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Ledger key of a message known only by its content.
+pub(crate) fn hash_key(hash: &[u8; 32]) -> String {
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in hash {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// The ledger scope of an IMAP mailbox at a UIDVALIDITY.
+pub(crate) fn imap_scope(mailbox: &str, uid_validity: u32) -> String {
+    format!("imap:{mailbox}:{uid_validity}")
+}
+
+/// The ledger scope of a POP3 maildrop.
+pub(crate) const POP3_SCOPE: &str = "pop3";
+
+/// A fetched message ready to commit.
+pub(crate) struct Staged {
+    /// Ledger key (UID, UIDL, or [`hash_key`]).
+    pub(crate) key: String,
+    /// Where it came from, for the inbox.
+    pub(crate) source: String,
+    pub(crate) raw: Vec<u8>,
+    pub(crate) hash: [u8; 32],
+    pub(crate) summary: Summary,
+}
+
+/// What committing one message did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Stored as a new inbox message.
+    Stored(MessageId),
+    /// The same message (same content and Message-ID) was already in the inbox; counted.
+    Duplicate(MessageId),
+    /// The ledger already had this key (another run stored it meanwhile).
+    AlreadyStored,
+}
+
+/// Commits `staged` in one durable transaction: each message, unless its key is already in
+/// the ledger or the same message is already stored, is inserted with its raw bytes, and its
+/// key is added to the ledger; its problem record (if any) is cleared.
+pub(crate) fn commit(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+    staged: &[Staged],
+) -> Result<Vec<Outcome>, StoreError> {
+    let stored_at = now();
+    store.write(|c| {
+        let mut out = Vec::with_capacity(staged.len());
+        for m in staged {
+            if ledger_has(c, account, scope, &m.key)? {
+                out.push(Outcome::AlreadyStored);
+                continue;
+            }
+            let outcome =
+                match inbox::find_same(c, account, &m.hash, m.summary.message_id.as_deref())? {
+                    Some(id) => {
+                        inbox::count_duplicate(c, id)?;
+                        Outcome::Duplicate(id)
+                    }
+                    None => Outcome::Stored(inbox::insert(
+                        c,
+                        &NewMessage {
+                            account_id: account,
+                            raw: &m.raw,
+                            hash: &m.hash,
+                            summary: &m.summary,
+                            source: &m.source,
+                            stored_at,
+                        },
+                    )?),
+                };
+            let message = match outcome {
+                Outcome::Stored(id) | Outcome::Duplicate(id) => Some(id),
+                Outcome::AlreadyStored => None,
+            };
+            c.prepare_cached(
+                "INSERT INTO collector_ledger (account_id, scope, key, message, stored_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![account, scope, m.key, message, stored_at])?;
+            c.prepare_cached(
+                "DELETE FROM collector_problems WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
+            )?
+            .execute(params![account, scope, m.key])?;
+            out.push(outcome);
+        }
+        Ok(out)
+    })
+}
+
+fn ledger_has(
+    c: &Connection,
+    account: RecordId,
+    scope: &str,
+    key: &str,
+) -> Result<bool, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM collector_ledger WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
+    )?
+    .query_row(params![account, scope, key], |_| Ok(()))
+    .optional()?
+    .is_some())
+}
+
+/// Every key of the ledger in `scope`.
+pub(crate) fn ledger_keys(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+) -> Result<HashSet<String>, StoreError> {
+    store.read(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT key FROM collector_ledger WHERE account_id = ?1 AND scope = ?2",
+        )?;
+        let keys = stmt
+            .query_map(params![account, scope], |r| r.get::<_, String>(0))?
+            .collect::<Result<HashSet<_>, _>>()?;
+        Ok(keys)
+    })
+}
+
+/// Forgets ledger entries and problem records in `scope` whose keys the server no longer
+/// lists (it deleted them, or someone did): they can never be fetched again. Returns how
+/// many ledger entries were forgotten.
+pub(crate) fn prune(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+    listed: &HashSet<String>,
+) -> Result<usize, StoreError> {
+    store.write(|c| {
+        let mut gone = Vec::new();
+        {
+            let mut stmt = c.prepare_cached(
+                "SELECT key FROM collector_ledger WHERE account_id = ?1 AND scope = ?2",
+            )?;
+            let mut rows = stmt.query(params![account, scope])?;
+            while let Some(r) = rows.next()? {
+                let k: String = r.get(0)?;
+                if !listed.contains(&k) {
+                    gone.push(k);
+                }
+            }
+        }
+        let mut del = c.prepare_cached(
+            "DELETE FROM collector_ledger WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
+        )?;
+        for k in &gone {
+            del.execute(params![account, scope, k])?;
+        }
+        let mut problems = Vec::new();
+        {
+            let mut stmt = c.prepare_cached(
+                "SELECT key FROM collector_problems WHERE account_id = ?1 AND scope = ?2",
+            )?;
+            let mut rows = stmt.query(params![account, scope])?;
+            while let Some(r) = rows.next()? {
+                let k: String = r.get(0)?;
+                if !listed.contains(&k) {
+                    problems.push(k);
+                }
+            }
+        }
+        let mut del = c.prepare_cached(
+            "DELETE FROM collector_problems WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
+        )?;
+        for k in &problems {
+            del.execute(params![account, scope, k])?;
+        }
+        Ok(gone.len())
+    })
+}
+
+/// Records the mailbox's UIDVALIDITY. When it changed, the ledger and problems of every
+/// older UIDVALIDITY of that mailbox are dropped (their UIDs mean nothing now) and the
+/// previous value is returned: the run is then a resync, in which duplicate detection (same
+/// content, same Message-ID) keeps every message stored once.
+pub(crate) fn set_uid_validity(
+    store: &Store,
+    account: RecordId,
+    mailbox: &str,
+    uid_validity: u32,
+) -> Result<Option<u32>, StoreError> {
+    store.write(|c| {
+        let old: Option<i64> = c
+            .prepare_cached(
+                "SELECT uid_validity FROM collector_mailboxes WHERE account_id = ?1 AND mailbox = ?2",
+            )?
+            .query_row(params![account, mailbox], |r| r.get(0))
+            .optional()?;
+        let changed = old.is_some_and(|o| o != i64::from(uid_validity));
+        if old.is_none() || changed {
+            c.prepare_cached(
+                "INSERT INTO collector_mailboxes (account_id, mailbox, uid_validity, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, mailbox) \
+                 DO UPDATE SET uid_validity = excluded.uid_validity, updated_at = excluded.updated_at",
+            )?
+            .execute(params![account, mailbox, uid_validity, now()])?;
+        }
+        if changed {
+            let keep = imap_scope(mailbox, uid_validity);
+            let prefix = format!("imap:{mailbox}:");
+            for table in ["collector_ledger", "collector_problems"] {
+                c.prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE account_id = ?1 AND substr(scope, 1, length(?2)) = ?2 AND scope <> ?3"
+                ))?
+                .execute(params![account, prefix, keep])?;
+            }
+            tracing::warn!(
+                account,
+                mailbox,
+                old = old.unwrap_or(0),
+                new = uid_validity,
+                "UIDVALIDITY changed: resynchronising (duplicates are recognised by content)"
+            );
+        }
+        Ok(if changed {
+            old.and_then(|o| u32::try_from(o).ok())
+        } else {
+            None
+        })
+    })
+}
+
+/// Kind of a problem record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProblemKind {
+    /// Larger than the account's limit: left on the server.
+    TooLarge,
+    /// The server refused to deliver it.
+    Failed,
+    /// The connection broke while it was being fetched.
+    Interrupted,
+}
+
+impl ProblemKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::TooLarge => "too_large",
+            ProblemKind::Failed => "failed",
+            ProblemKind::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "too_large" => ProblemKind::TooLarge,
+            "failed" => ProblemKind::Failed,
+            _ => ProblemKind::Interrupted,
+        }
+    }
+}
+
+/// A problem record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub(crate) kind: ProblemKind,
+    pub(crate) attempts: u32,
+    pub(crate) size: Option<u64>,
+}
+
+/// Problem records of `scope`, by key.
+pub(crate) fn problems(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+) -> Result<HashMap<String, Problem>, StoreError> {
+    store.read(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT key, kind, attempts, size FROM collector_problems WHERE account_id = ?1 AND scope = ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![account, scope], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Problem {
+                        kind: ProblemKind::parse(&r.get::<_, String>(1)?),
+                        attempts: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
+                        size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+                    },
+                ))
+            })?
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(rows)
+    })
+}
+
+/// Records (or updates) a problem with message `key`; `attempts` adds one when `count` is set.
+/// Returns the attempts now recorded.
+pub(crate) fn record_problem(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+    key: &str,
+    kind: ProblemKind,
+    size: Option<u64>,
+    reason: &str,
+) -> Result<u32, StoreError> {
+    let t = now();
+    store.write(|c| {
+        let attempts: i64 = c
+            .prepare_cached(
+                "INSERT INTO collector_problems \
+                 (account_id, scope, key, kind, size, reason, attempts, first_seen, last_seen) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) \
+                 ON CONFLICT (account_id, scope, key) DO UPDATE SET kind = excluded.kind, \
+                 size = excluded.size, reason = excluded.reason, last_seen = excluded.last_seen, \
+                 attempts = CASE WHEN kind = excluded.kind THEN attempts + 1 ELSE 1 END \
+                 RETURNING attempts",
+            )?
+            .query_row(
+                params![
+                    account,
+                    scope,
+                    key,
+                    kind.as_str(),
+                    size.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+                    reason,
+                    t
+                ],
+                |r| r.get(0),
+            )?;
+        Ok(attempts.clamp(0, i64::from(u32::MAX)) as u32)
+    })
+}
+
+/// Messages of `account` left on the server for good (too large, refused too often), newest
+/// record first.
+pub(crate) fn skipped(
+    store: &Store,
+    account: RecordId,
+    max_failed_attempts: u32,
+) -> Result<Vec<SkippedMessage>, StoreError> {
+    store.read(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT scope, key, kind, size, reason, attempts, first_seen, last_seen \
+             FROM collector_problems WHERE account_id = ?1 \
+             AND (kind = 'too_large' OR (kind = 'failed' AND attempts >= ?2)) \
+             ORDER BY last_seen DESC, key",
+        )?;
+        let rows = stmt
+            .query_map(params![account, max_failed_attempts], |r| {
+                Ok(SkippedMessage {
+                    account_id: account,
+                    scope: r.get::<_, String>(0)?,
+                    key: r.get(1)?,
+                    too_large: r.get::<_, String>(2)? == "too_large",
+                    size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+                    reason: r.get(4)?,
+                    attempts: r.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    first_seen: r.get(6)?,
+                    last_seen: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    })
+}
+
+/// Forgets the problem records of `scope` kept under POP3 message numbers (`#n`), which
+/// only meant something in the session that wrote them.
+pub(crate) fn clear_numbered_problems(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+) -> Result<usize, StoreError> {
+    store.write(|c| {
+        Ok(c.prepare_cached(
+            "DELETE FROM collector_problems WHERE account_id = ?1 AND scope = ?2 AND substr(key, 1, 1) = '#'",
+        )?
+        .execute(params![account, scope])?)
+    })
+}
+
+/// Forgets every problem record of `account` so that those messages are tried again.
+pub(crate) fn clear_problems(store: &Store, account: RecordId) -> Result<usize, StoreError> {
+    store.write(|c| {
+        Ok(
+            c.prepare_cached("DELETE FROM collector_problems WHERE account_id = ?1")?
+                .execute([account])?,
+        )
+    })
+}
+
+/// Counts of one finished (or failed) run, for the status row.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RunCounts {
+    pub(crate) fetched: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) skipped: u64,
+    pub(crate) pending: u64,
+    pub(crate) bytes: u64,
+}
+
+/// Marks the start of a check.
+pub(crate) fn mark_check(store: &Store, account: RecordId) -> Result<(), StoreError> {
+    store.write(|c| {
+        c.prepare_cached(
+            "INSERT INTO collector_status (account_id, last_check) VALUES (?1, ?2) \
+             ON CONFLICT (account_id) DO UPDATE SET last_check = excluded.last_check",
+        )?
+        .execute(params![account, now()])?;
+        Ok(())
+    })
+}
+
+/// Records the end of a run: its counts, and success or the error.
+pub(crate) fn finish_run(
+    store: &Store,
+    account: RecordId,
+    counts: Option<&RunCounts>,
+    error: Option<(ErrorCategory, &str)>,
+) -> Result<(), StoreError> {
+    let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    store.write(|c| {
+        c.prepare_cached(
+            "INSERT INTO collector_status (account_id) VALUES (?1) ON CONFLICT (account_id) DO NOTHING",
+        )?
+        .execute([account])?;
+        c.prepare_cached("UPDATE collector_status SET runs = runs + 1 WHERE account_id = ?1")?
+            .execute([account])?;
+        if let Some(counts) = counts {
+            c.prepare_cached(
+            "UPDATE collector_status SET fetched = fetched + ?2, \
+             duplicates = duplicates + ?3, skipped = ?4, pending = ?5, last_run_fetched = ?2, \
+             last_run_bytes = ?6 WHERE account_id = ?1",
+            )?
+            .execute(params![
+                account,
+                to_i64(counts.fetched),
+                to_i64(counts.duplicates),
+                to_i64(counts.skipped),
+                to_i64(counts.pending),
+                to_i64(counts.bytes),
+            ])?;
+        }
+        match error {
+            None => c
+                .prepare_cached(
+                    "UPDATE collector_status SET last_success = ?2, last_error_category = NULL, \
+                     last_error_message = NULL, consecutive_failures = 0 WHERE account_id = ?1",
+                )?
+                .execute(params![account, now()])?,
+            Some((category, message)) => c
+                .prepare_cached(
+                    "UPDATE collector_status SET last_error_category = ?2, last_error_message = ?3, \
+                     consecutive_failures = consecutive_failures + 1 WHERE account_id = ?1",
+                )?
+                .execute(params![account, category.as_str(), message])?,
+        };
+        Ok(())
+    })
+}
+
+fn category_from_str(s: &str) -> ErrorCategory {
+    use ErrorCategory as C;
+    [
+        C::Dns,
+        C::Connect,
+        C::Proxy,
+        C::Tls,
+        C::Certificate,
+        C::Auth,
+        C::Protocol,
+        C::Timeout,
+        C::Credential,
+        C::Cancelled,
+        C::Validation,
+        C::Conflict,
+        C::NotFound,
+        C::Storage,
+        C::Parse,
+    ]
+    .into_iter()
+    .find(|c| c.as_str() == s)
+    .unwrap_or(C::Protocol)
+}
+
+/// The status rows of every incoming account (accounts never checked included), by id.
+pub(crate) fn statuses(
+    store: &Store,
+    only: Option<RecordId>,
+) -> Result<Vec<AccountStatus>, StoreError> {
+    store.read(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT a.id, a.name, s.last_check, s.last_success, s.last_error_category, \
+             s.last_error_message, coalesce(s.consecutive_failures, 0), coalesce(s.runs, 0), \
+             coalesce(s.fetched, 0), coalesce(s.duplicates, 0), coalesce(s.skipped, 0), \
+             coalesce(s.pending, 0), coalesce(s.last_run_fetched, 0), \
+             (SELECT count(*) FROM inbox_messages m WHERE m.account_id = a.id AND m.deleted = 0) \
+             FROM incoming_accounts a LEFT JOIN collector_status s ON s.account_id = a.id \
+             WHERE a.id IS coalesce(?1, a.id) ORDER BY a.id",
+        )?;
+        let n = |v: i64| v.max(0) as u64;
+        let rows = stmt
+            .query_map([only], |r| {
+                let category: Option<String> = r.get(4)?;
+                Ok(AccountStatus {
+                    account_id: r.get(0)?,
+                    account_name: r.get::<_, String>(1)?.trim().to_owned(),
+                    running: false,
+                    last_check: r.get(2)?,
+                    last_success: r.get(3)?,
+                    last_error: match (category, r.get::<_, Option<String>>(5)?) {
+                        (Some(c), Some(m)) => Some(super::LastError {
+                            category: category_from_str(&c),
+                            message: m,
+                        }),
+                        _ => None,
+                    },
+                    consecutive_failures: n(r.get(6)?) as u32,
+                    runs: n(r.get(7)?),
+                    fetched: n(r.get(8)?),
+                    duplicates: n(r.get(9)?),
+                    skipped: n(r.get(10)?),
+                    pending: n(r.get(11)?),
+                    last_run_fetched: n(r.get(12)?),
+                    inbox_messages: n(r.get(13)?),
+                    next_check: None,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    })
+}
