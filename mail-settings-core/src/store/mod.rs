@@ -25,8 +25,9 @@
 //! - **No secrets.** Accounts and connectors hold credential *ids*; the store never asks the
 //!   provider for a secret (it only asks whether an id exists, for `unknown_credential`).
 //! - **Durable and recognisable.** Files use WAL with `synchronous=FULL`, a busy timeout,
-//!   foreign keys, and carry their own `application_id` and schema version (see
-//!   [`migrations`](self) for how the schema evolves). A damaged file, another application's
+//!   foreign keys, and carry their own `application_id` and schema version ([`SCHEMA_VERSION`];
+//!   `store/migrations.rs` says how the schema evolves and how to add a migration). A damaged
+//!   file (checked with `PRAGMA quick_check` on open), another application's
 //!   database or a newer schema is an error ([`StoreError::NotADatabase`],
 //!   [`StoreError::SchemaTooNew`]), never a panic, and is never modified.
 //!
