@@ -83,6 +83,28 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import { file } => import(&ctx, file),
         Command::Export { format } => export(&ctx, *format),
         Command::Report(args) => crate::report::run(&ctx, args),
+        Command::Check {
+            account,
+            kind,
+            timeout,
+            format,
+        } => crate::wire::check(&ctx, account, *kind, *timeout, *format),
+        Command::TestSmtp {
+            account,
+            to,
+            subject,
+            message,
+            timeout,
+            format,
+        } => crate::wire::test_smtp(
+            &ctx,
+            account,
+            to,
+            subject.as_deref(),
+            message.as_deref(),
+            *timeout,
+            *format,
+        ),
     };
     result.unwrap_or_else(|code| code)
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod commands;
 mod output;
 mod report;
+mod wire;
 
 /// Keep and use e-mail account settings (IMAP/POP3 incoming, SMTP outgoing).
 #[derive(Debug, Parser)]
@@ -184,6 +185,43 @@ pub enum Command {
     },
     /// Print a report of incoming or SMTP accounts.
     Report(ReportArgs),
+    /// Check an account stage by stage (resolve, connect, proxy, TLS, greeting, capabilities,
+    /// mechanisms, authentication, mailbox or extensions). Exit 0 when it passes, 1 when a
+    /// stage fails. Needs --credentials.
+    Check {
+        /// The account: its name (case-insensitive) or id.
+        account: String,
+        /// Which kind of account, when a name or id exists in both.
+        #[arg(long, value_enum)]
+        kind: Option<ReportKind>,
+        /// Bound of every network operation, in seconds.
+        #[arg(long, default_value_t = 15)]
+        timeout: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Send the test message of an SMTP account (seed 004, "Test configuration"). Needs
+    /// --credentials.
+    TestSmtp {
+        /// The SMTP account: its name (case-insensitive) or id.
+        account: String,
+        /// Send to this address.
+        #[arg(long)]
+        to: String,
+        /// Subject (default: MENSAGEM DE TESTE!).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Message (default: ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!).
+        #[arg(long)]
+        message: Option<String>,
+        /// Bound of every network operation, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
 }
 
 fn main() -> ExitCode {

@@ -3,6 +3,7 @@
 //! category and a message that says what to change.
 //!
 //! Stages, in order (those that do not apply are left out):
+//! 0. `settings`: only when it fails: a disabled account is refused, never contacted.
 //! 1. `resolve`: the server's host name (or, through a connector, the proxy's).
 //! 2. `connect`: TCP to the server (or to the proxy).
 //! 3. `proxy`: the SOCKS5 / HTTP CONNECT handshake; the proxy resolves the server's name.
@@ -57,6 +58,8 @@ impl Default for CheckOptions {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StageName {
+    /// The account's own settings (a disabled account is never contacted).
+    Settings,
     /// Name resolution.
     Resolve,
     /// TCP connection.
@@ -83,6 +86,7 @@ impl StageName {
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
+            StageName::Settings => "settings",
             StageName::Resolve => "resolve",
             StageName::Connect => "connect",
             StageName::Proxy => "proxy",
@@ -306,6 +310,7 @@ fn advice(e: &ConnectionError, ctx: &Ctx<'_>) -> String {
             "the server did not answer in time: check the port {port} and the security setting (SSL on a STARTTLS port, or the reverse, waits forever)"
         ),
         ErrorCategory::Protocol => format!("the server did not answer as {} should: check the protocol and port", ctx.protocol),
+        ErrorCategory::Validation => "enable the account (Enabled = Yes) to check it".to_owned(),
         _ => e.message().to_owned(),
     }
 }
@@ -442,6 +447,20 @@ impl Recorder<'_> {
         }
     }
 
+    /// Refuses a disabled account before anything is sent: SPEC.md says a disabled account is
+    /// never contacted. `true` when the account may be checked.
+    fn enabled(&mut self, enabled: bool) -> bool {
+        if !enabled {
+            self.stage::<()>(StageName::Settings, || {
+                Err(ConnectionError::new(
+                    ErrorCategory::Validation,
+                    "the account is disabled, and a disabled account is never contacted",
+                ))
+            });
+        }
+        enabled
+    }
+
     fn finish(mut self) -> CheckReport {
         self.report.ok = self.report.stages.iter().all(|s| s.ok);
         self.report
@@ -509,6 +528,9 @@ pub fn check_incoming(
         settings,
         Some(account.credential()),
     );
+    if !r.enabled(account.enabled()) {
+        return r.finish();
+    }
     if let Some(stream) = r.transport(creds, &options.timeouts) {
         match account.protocol() {
             Protocol::Pop3 => check_pop3(&mut r, stream, creds, options),
@@ -727,6 +749,9 @@ pub fn check_smtp(
 ) -> CheckReport {
     let settings = account.connection();
     let mut r = recorder(account.name(), "SMTP", settings, account.credential());
+    if !r.enabled(account.enabled()) {
+        return r.finish();
+    }
     let t = &options.timeouts;
     let Some(stream) = r.transport(creds, t) else {
         return r.finish();

@@ -320,3 +320,24 @@ fn connect_proxy_and_timeout_failures() {
         ErrorCategory::Dns,
     );
 }
+
+#[test]
+fn a_disabled_account_is_never_contacted() {
+    // A listener that records whether anyone connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mailbox = unique_mailbox("check-disabled");
+    let creds = servers().credentials_for(&mailbox);
+    let (mut form, _) = incoming_form(Protocol::Imap, &mailbox, None, Cert::Valid, Via::Direct);
+    form.port = Some(i64::from(port));
+    form.enabled = false;
+    let a = mail_settings_core::IncomingAccount::from_form(&form, &Default::default()).unwrap();
+    let r = check_incoming(&a, &creds, &options());
+    assert_failed_at(&r, StageName::Settings, ErrorCategory::Validation);
+    assert_eq!(r.stages.len(), 1);
+    assert!(
+        listener.accept().is_err(),
+        "nothing may connect to a disabled account's server"
+    );
+}

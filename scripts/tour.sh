@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The main job: an end-to-end tour of mail-settings against local servers that it starts
+# itself (Dovecot, Postfix, Dante, tinyproxy from Debian's packages), with the embedded SQLite
+# store. Does all set-up on a fresh Debian machine (root). Every step is the operator's
+# command, `mail-settings`, as an operator would type it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+show() { printf '$ mail-settings'; printf ' %q' "$@"; printf '\n'; }
+run() { show "$@"; "$ms" "$@"; }
+# A step whose exit status is part of the story (1 = errors found, as documented).
+run_status() { local want=$1; shift; show "$@"; set +e; "$ms" "$@"; local got=$?; set -e
+    [ "$got" = "$want" ] || { echo "tour: expected exit $want, got $got" >&2; exit 1; }; echo "(exit $got, as expected)"; }
+
+say "Set-up: build tools, local servers, the mail-settings command"
+bash scripts/deps.sh
+bash tests/servers/start.sh
+cargo build --quiet -p mail-settings-cli
+ms="$root/target/debug/mail-settings"
+
+# shellcheck disable=SC1091
+source tests/servers/ports.env
+MS_SERVERS_DIR=${MS_SERVERS_DIR_OVERRIDE:-$MS_SERVERS_DIR}
+export MS_SERVERS_DIR
+work="$root/target/tour"
+rm -rf "$work" && mkdir -p "$work"
+export MAIL_SETTINGS_DB="$work/settings.sqlite3"
+run_id=$(date +%s)
+
+# The sample settings for the local servers, with this machine's ports filled in.
+doc="$work/settings.json"
+cp examples/settings/local-servers.json "$doc"
+while IFS='=' read -r key value; do
+    [[ "$key" =~ ^MS_ ]] || continue
+    [ "$key" = MS_SERVERS_DIR ] && value=$MS_SERVERS_DIR
+    sed -i "s|\${$key}|$value|g" "$doc"
+done < tests/servers/ports.env
+
+# The vault: credential id -> user name and password. Each run uses fresh mailboxes.
+creds="$work/credentials.json"
+mb() { echo "$1-$run_id@$MS_MAIL_DOMAIN"; }
+cat > "$creds" <<JSON
+{
+  "helpdesk-imap": {"username": "$(mb helpdesk)", "password": "$MS_MAIL_PASSWORD"},
+  "helpdesk-imap-nocopy": {"username": "$(mb helpdesk-nocopy)", "password": "$MS_MAIL_PASSWORD"},
+  "alerts-pop3": {"username": "$(mb alerts)", "password": "$MS_MAIL_PASSWORD"},
+  "alerts-pop3-nocopy": {"username": "$(mb alerts-nocopy)", "password": "$MS_MAIL_PASSWORD"},
+  "notify-smtp": {"username": "$(mb notify)", "password": "$MS_MAIL_PASSWORD"},
+  "proxy": {"username": "$MS_PROXY_USER", "password": "$MS_PROXY_PASSWORD"}
+}
+JSON
+chmod 600 "$creds"
+
+say "1. Validate: a settings document with mistakes, then the local one"
+run_status 1 validate examples/settings/broken.toml
+run_status 1 --lang pt-BR validate examples/settings/broken.toml --format json >/dev/null
+run validate "$doc" --credentials "$creds"
+
+say "2. Import into a fresh store (SQLite, one file: $MAIL_SETTINGS_DB) and report"
+run import "$doc" --credentials "$creds"
+run report incoming
+run report incoming --secure yes --keep-copy no
+run --lang pt-BR report smtp
+run report incoming --format csv > "$work/incoming.csv" && echo "(CSV: $work/incoming.csv)" && cat "$work/incoming.csv"
+run report smtp --format html > "$work/smtp.html" && echo "(printable HTML: $work/smtp.html)"
+
+say "3. Check every enabled account, stage by stage"
+for account in "Helpdesk IMAP" "Helpdesk IMAP, no copy (STARTTLS via HTTP proxy)" \
+               "Alerts POP3 (STLS via SOCKS5)" "Alerts POP3S, no copy" \
+               "Notifications" "Password expiry (STARTTLS via SOCKS5)"; do
+    run check "$account" --kind "$( [[ $account == Notifications || $account == Password* ]] && echo smtp || echo incoming)" --credentials "$creds"
+done
+say "   ...and a check that is refused: a disabled account is never contacted"
+run_status 1 check 5 --kind incoming --credentials "$creds"
+
+say "4. Send: the test configuration (seed 004) through both SMTP accounts"
+for to in "$(mb helpdesk)" "$(mb helpdesk-nocopy)" "$(mb alerts)" "$(mb alerts-nocopy)"; do
+    run test-smtp Notifications --to "$to" --credentials "$creds"
+done
+run test-smtp "Password expiry (STARTTLS via SOCKS5)" --to "$(mb helpdesk)" \
+    --subject "Your password expires in 3 days" --message "Change it at the portal." --credentials "$creds" --format json
+
+say "Tour done. Store: $MAIL_SETTINGS_DB; files: $work"
