@@ -190,3 +190,99 @@ pub(crate) fn py_to_json(value: &Bound<'_, PyAny>) -> PyResult<Value> {
         value,
     ))
 }
+
+impl FieldValue for Vec<String> {
+    fn to_py(&self, py: Python<'_>) -> PyResult<PyObject> {
+        Ok(PyList::new(py, self)?.into_any().unbind())
+    }
+    fn from_py(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if value.is_instance_of::<PyString>() {
+            return Err(type_error(name, "a list of str", value));
+        }
+        value
+            .try_iter()
+            .map_err(|_| type_error(name, "a list of str", value))?
+            .map(|item| String::from_py(name, &item?))
+            .collect()
+    }
+}
+
+impl FieldValue for u16 {
+    fn to_py(&self, py: Python<'_>) -> PyResult<PyObject> {
+        Ok(self.into_pyobject(py)?.into_any().unbind())
+    }
+    fn from_py(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let n = i64::from_py(name, value)?;
+        u16::try_from(n).map_err(|_| PyValueError::new_err(format!("{name} must be 0–65535")))
+    }
+}
+
+impl FieldValue for u64 {
+    fn to_py(&self, py: Python<'_>) -> PyResult<PyObject> {
+        Ok(self.into_pyobject(py)?.into_any().unbind())
+    }
+    fn from_py(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+            return Err(type_error(name, "int", value));
+        }
+        value.extract::<u64>()
+    }
+}
+
+/// Network bounds from a Python `timeout` in seconds (`None`: the core's defaults).
+pub(crate) fn timeouts(timeout: Option<f64>) -> PyResult<mail_settings_core::net::Timeouts> {
+    match timeout {
+        None => Ok(mail_settings_core::net::Timeouts::default()),
+        Some(t) if t.is_finite() && t > 0.0 => Ok(mail_settings_core::net::Timeouts::uniform(
+            std::time::Duration::from_secs_f64(t),
+        )),
+        Some(_) => Err(PyValueError::new_err(
+            "timeout must be a positive number of seconds",
+        )),
+    }
+}
+/// A JSON value as a Python object (dicts keep their order).
+pub(crate) fn json_to_py(py: Python<'_>, value: &Value) -> PyResult<PyObject> {
+    Ok(match value {
+        Value::Null => py.None(),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any().unbind()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any().unbind()
+            } else {
+                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN))
+                    .into_any()
+                    .unbind()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any().unbind(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any().unbind()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, json_to_py(py, v)?)?;
+            }
+            dict.into_any().unbind()
+        }
+    })
+}
+
+/// Python's `repr()` of a value, for the `__repr__` of the binding's classes.
+pub(crate) fn py_repr<'py, T: IntoPyObject<'py>>(py: Python<'py>, value: T) -> String {
+    value
+        .into_pyobject(py)
+        .map_err(Into::into)
+        .and_then(|o| {
+            use pyo3::BoundObject;
+            o.into_any().as_borrowed().repr().map(|r| r.to_string())
+        })
+        .unwrap_or_else(|_| "?".to_owned())
+}

@@ -306,7 +306,12 @@ impl PyCredentials {
     fn __repr__(&self) -> String {
         match &self.source {
             Source::Memory(_) => "Credentials(<in memory>)".to_owned(),
-            Source::File(f) => format!("Credentials.from_file({:?})", f.path()),
+            Source::File(f) => Python::with_gil(|py| {
+                format!(
+                    "Credentials.from_file({})",
+                    crate::convert::py_repr(py, f.path().to_string_lossy().as_ref())
+                )
+            }),
             Source::Callable(_) => "Credentials.from_callable(<callable>)".to_owned(),
         }
     }

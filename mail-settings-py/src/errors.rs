@@ -51,6 +51,13 @@ fn connection_class(category: ErrorCategory) -> &'static str {
         ErrorCategory::Protocol => "ProtocolError",
         ErrorCategory::Cancelled => "CancelledError",
         ErrorCategory::Credential => "CredentialError",
+        // Drivers also report settings they cannot use (a disabled account, an address that
+        // does not parse), a missing default account, and store failures.
+        ErrorCategory::Validation => "ValidationError",
+        ErrorCategory::NotFound => "NotFoundError",
+        ErrorCategory::Conflict => "ConflictError",
+        ErrorCategory::Storage => "StorageError",
+        ErrorCategory::Parse => "ParseError",
         _ => "ConnectionError",
     }
 }
@@ -167,9 +174,15 @@ fn store_class(
 
 fn connection_kwargs(kwargs: &Bound<'_, PyDict>, c: &ConnectionError) -> PyResult<&'static str> {
     let class = connection_class(c.category());
-    match class {
-        "CancelledError" | "CredentialError" => {}
-        _ => kwargs.set_item("hop", c.hop().map(hop_word))?,
+    if c.is_auth()
+        || c.is_tls()
+        || c.is_timeout()
+        || c.is_connect()
+        || c.is_proxy()
+        || c.is_protocol()
+        || class == "ConnectionError"
+    {
+        kwargs.set_item("hop", c.hop().map(hop_word))?;
     }
     Ok(class)
 }

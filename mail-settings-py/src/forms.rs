@@ -373,3 +373,28 @@ form_class! {
         }
     }
 }
+
+impl PyIncomingAccount {
+    /// The validated account a driver takes; `ValidationError` when the form has errors.
+    /// `connectors` are those the account may name (`None`: a named connector is unknown).
+    pub(crate) fn typed(
+        &self,
+        connectors: Option<&[NetworkConnectorForm]>,
+    ) -> PyResult<mail_settings_core::IncomingAccount> {
+        let ctx = context(connectors, None);
+        mail_settings_core::IncomingAccount::from_form(&self.inner, &ctx)
+            .map_err(|v| to_py_err(Error::Validation(v)))
+    }
+}
+
+impl PySmtpAccount {
+    /// The validated account a driver takes; `ValidationError` when the form has errors.
+    pub(crate) fn typed(
+        &self,
+        connectors: Option<&[NetworkConnectorForm]>,
+    ) -> PyResult<mail_settings_core::SmtpAccount> {
+        let ctx = context(connectors, None);
+        mail_settings_core::SmtpAccount::from_form(&self.inner, &ctx)
+            .map_err(|v| to_py_err(Error::Validation(v)))
+    }
+}

@@ -8,11 +8,14 @@
 //! The pure-Python package (`python/mail_settings/`) re-exports these classes with the
 //! exceptions of `_errors.py`; `_native.pyi` describes them for type checkers.
 
+mod check;
 mod convert;
 mod credentials;
 mod document;
 mod errors;
 mod forms;
+mod report;
+mod smtp;
 mod store;
 mod validation;
 
@@ -31,5 +34,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<credentials::PyCredentials>()?;
     m.add_class::<document::PySettingsDocument>()?;
     m.add_class::<store::PyStore>()?;
+    smtp::register(m)?;
+    report::register(m)?;
+    check::register(m)?;
     Ok(())
 }

@@ -9,17 +9,36 @@ use crate::credentials::PyCredentials;
 use crate::document::PySettingsDocument;
 use crate::errors::to_py_err;
 use crate::forms::{PyIncomingAccount, PyNetworkConnector, PySmtpAccount};
+use crate::report;
+use crate::smtp::{PyOutgoingMessage, PySendReport};
+use mail_settings_core::check;
+use mail_settings_core::credentials::CredentialProvider;
+use mail_settings_core::smtp::{self, OutgoingMessage, SendReport};
 use mail_settings_core::store::{ImportSummary, Store};
+use mail_settings_core::{ConnectionError, SmtpAccount};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// The settings store: network connectors, incoming accounts and SMTP accounts.
 #[pyclass(name = "Store", module = "mail_settings", frozen)]
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PyStore {
     pub(crate) inner: Arc<Store>,
+    /// The provider the store was opened with: checks ids on writes, and gives the secrets
+    /// when the store's accounts send or connect.
+    pub(crate) credentials: Option<Arc<dyn CredentialProvider>>,
+}
+
+impl std::fmt::Debug for PyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PyStore")
+            .field("store", &self.inner)
+            .field("credentials", &self.credentials.is_some())
+            .finish()
+    }
 }
 
 /// The id and version an update or delete is based on.
@@ -42,7 +61,78 @@ fn summary_dict<'py>(py: Python<'py>, s: ImportSummary) -> PyResult<Bound<'py, P
     Ok(d)
 }
 
+/// An SMTP account of the store by id, by name, or the default one (`None`).
+fn smtp_account_of(store: &Store, account: &AccountRef) -> mail_settings_core::Result<SmtpAccount> {
+    match account {
+        AccountRef::Id(id) => store.smtp_account(*id),
+        AccountRef::Name(name) => store.smtp_account_by_name(name),
+        AccountRef::Default => {
+            let default = store.default_smtp_account()?;
+            Ok(smtp::resolve_account(None, &default)?.into_owned())
+        }
+    }
+}
+
+/// Incoming accounts have no default: a script names one.
+fn unreachable_default() -> mail_settings_core::Result<mail_settings_core::IncomingAccount> {
+    Err(ConnectionError::new(
+        mail_settings_core::ErrorCategory::NotFound,
+        "name an incoming account by id or by name",
+    )
+    .into())
+}
+
+/// How a script names an account of the store: its id, its name, or nothing (the default).
+#[derive(Debug, Clone)]
+pub(crate) enum AccountRef {
+    Id(i64),
+    Name(String),
+    Default,
+}
+
+impl AccountRef {
+    pub(crate) fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        match value {
+            None => Ok(AccountRef::Default),
+            Some(v) if v.is_none() => Ok(AccountRef::Default),
+            Some(v) => {
+                if let Ok(id) = v.extract::<i64>() {
+                    Ok(AccountRef::Id(id))
+                } else if let Ok(name) = v.extract::<String>() {
+                    Ok(AccountRef::Name(name))
+                } else {
+                    Err(pyo3::exceptions::PyTypeError::new_err(
+                        "account must be an id (int), a name (str) or None",
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn send_with(
+    store: &Store,
+    provider: Arc<dyn CredentialProvider>,
+    account: &AccountRef,
+    send: impl FnOnce(&SmtpAccount, &dyn CredentialProvider) -> Result<SendReport, ConnectionError>,
+) -> mail_settings_core::Result<SendReport> {
+    let account = smtp_account_of(store, account)?;
+    Ok(send(&account, provider.as_ref())?)
+}
+
 impl PyStore {
+    /// The provider for sending and connecting: the one given, else the store's own.
+    pub(crate) fn provider_for(
+        &self,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+    ) -> Arc<dyn CredentialProvider> {
+        match (credentials, &self.credentials) {
+            (Some(c), _) => c.provider(),
+            (None, Some(p)) => p.clone(),
+            (None, None) => crate::smtp::provider_or_empty(None),
+        }
+    }
+
     fn open_with(
         py: Python<'_>,
         path: Option<String>,
@@ -54,12 +144,14 @@ impl PyStore {
                 None => Store::open_in_memory(),
             })
             .map_err(to_py_err)?;
-        let store = match credentials {
-            Some(c) => store.with_credentials(c.provider()),
+        let provider = credentials.map(|c| c.provider());
+        let store = match &provider {
+            Some(p) => store.with_credentials(p.clone()),
             None => store,
         };
         Ok(Self {
             inner: Arc::new(store),
+            credentials: provider,
         })
     }
 }
@@ -299,9 +391,316 @@ impl PyStore {
         summary_dict(py, summary)
     }
 
+    // ----- sending -----
+
+    /// Sends `message` through one of the store's SMTP accounts: `account` is its id, its
+    /// name, or None for the default account (`NotFoundError` when there is none).
+    /// `credentials` default to the store's own.
+    #[pyo3(signature = (message, *, account = None, credentials = None, timeout = None, partial_delivery = false))]
+    fn send(
+        &self,
+        py: Python<'_>,
+        message: PyRef<'_, PyOutgoingMessage>,
+        account: Option<&Bound<'_, PyAny>>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        timeout: Option<f64>,
+        partial_delivery: bool,
+    ) -> PyResult<PySendReport> {
+        let account = AccountRef::from_py(account)?;
+        let provider = self.provider_for(credentials);
+        let opts = crate::smtp::options(timeout, partial_delivery)?;
+        let message: OutgoingMessage = message.inner.clone();
+        let store = self.inner.clone();
+        py.allow_threads(move || {
+            send_with(&store, provider, &account, |a, p| {
+                smtp::send(a, p, &message, &opts)
+            })
+        })
+        .map(PySendReport::from)
+        .map_err(to_py_err)
+    }
+
+    /// "Test configuration" (seed 004) with one of the store's SMTP accounts (see `send`).
+    #[pyo3(signature = (send_to, *, account = None, subject = None, message = None, credentials = None, timeout = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_test(
+        &self,
+        py: Python<'_>,
+        send_to: String,
+        account: Option<&Bound<'_, PyAny>>,
+        subject: Option<String>,
+        message: Option<String>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        timeout: Option<f64>,
+    ) -> PyResult<PySendReport> {
+        let account = AccountRef::from_py(account)?;
+        let provider = self.provider_for(credentials);
+        let opts = crate::smtp::options(timeout, false)?;
+        let store = self.inner.clone();
+        py.allow_threads(move || {
+            send_with(&store, provider, &account, |a, p| {
+                smtp::send_test(
+                    a,
+                    p,
+                    &send_to,
+                    subject.as_deref(),
+                    message.as_deref(),
+                    &opts,
+                )
+            })
+        })
+        .map(PySendReport::from)
+        .map_err(to_py_err)
+    }
+
+    // ----- connection checks -----
+
+    /// Checks one of the store's incoming accounts (by id or name) stage by stage; see
+    /// `mail_settings.check_incoming`. `credentials` default to the store's own.
+    #[pyo3(signature = (account, *, credentials = None, timeout = None, mailbox = None))]
+    fn check_incoming(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        timeout: Option<f64>,
+        mailbox: Option<String>,
+    ) -> PyResult<crate::check::PyCheckReport> {
+        let account = AccountRef::from_py(Some(account))?;
+        let provider = self.provider_for(credentials);
+        let options = crate::check::check_options(timeout, mailbox)?;
+        let store = self.inner.clone();
+        py.allow_threads(move || -> mail_settings_core::Result<_> {
+            let account = match &account {
+                AccountRef::Id(id) => store.incoming_account(*id)?,
+                AccountRef::Name(name) => store.incoming_account_by_name(name)?,
+                AccountRef::Default => unreachable_default()?,
+            };
+            Ok(check::check_incoming(&account, provider.as_ref(), &options))
+        })
+        .map(Into::into)
+        .map_err(to_py_err)
+    }
+
+    /// Checks one of the store's SMTP accounts (by id, by name, or None for the default).
+    #[pyo3(signature = (account = None, *, credentials = None, timeout = None))]
+    fn check_smtp(
+        &self,
+        py: Python<'_>,
+        account: Option<&Bound<'_, PyAny>>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        timeout: Option<f64>,
+    ) -> PyResult<crate::check::PyCheckReport> {
+        let account = AccountRef::from_py(account)?;
+        let provider = self.provider_for(credentials);
+        let options = crate::check::check_options(timeout, None)?;
+        let store = self.inner.clone();
+        py.allow_threads(move || -> mail_settings_core::Result<_> {
+            let account = smtp_account_of(&store, &account)?;
+            Ok(check::check_smtp(&account, provider.as_ref(), &options))
+        })
+        .map(Into::into)
+        .map_err(to_py_err)
+    }
+
+    // ----- reports -----
+
+    /// One page of the incoming (IMAP/POP3) report. Filters (None = any) combine with AND;
+    /// `status` is 'enabled' or 'disabled'. Pages count from 1; 30 rows a page by default.
+    #[pyo3(signature = (*, name_contains = None, secure_connection = None, automatic_check = None,
+                        keep_copy = None, status = None, page = 1, page_size = 30))]
+    #[allow(clippy::too_many_arguments)]
+    fn incoming_report(
+        &self,
+        py: Python<'_>,
+        name_contains: Option<String>,
+        secure_connection: Option<bool>,
+        automatic_check: Option<bool>,
+        keep_copy: Option<bool>,
+        status: Option<&str>,
+        page: u32,
+        page_size: u32,
+    ) -> PyResult<report::PyReportPage> {
+        let filter = report::incoming_filter(
+            name_contains,
+            secure_connection,
+            automatic_check,
+            keep_copy,
+            status,
+        )?;
+        let store = self.inner.clone();
+        py.allow_threads(move || {
+            store.incoming_report(
+                &filter,
+                mail_settings_core::report::PageRequest { page, page_size },
+            )
+        })
+        .map(|p| report::PyReportPage {
+            page: report::Page::Incoming(p),
+        })
+        .map_err(to_py_err)
+    }
+
+    /// One page of the SMTP report (see `incoming_report`).
+    #[pyo3(signature = (*, name_contains = None, secure_connection = None, status = None,
+                        authentication = None, default_account = None, page = 1, page_size = 30))]
+    #[allow(clippy::too_many_arguments)]
+    fn smtp_report(
+        &self,
+        py: Python<'_>,
+        name_contains: Option<String>,
+        secure_connection: Option<bool>,
+        status: Option<&str>,
+        authentication: Option<bool>,
+        default_account: Option<bool>,
+        page: u32,
+        page_size: u32,
+    ) -> PyResult<report::PyReportPage> {
+        let filter = report::smtp_filter(
+            name_contains,
+            secure_connection,
+            status,
+            authentication,
+            default_account,
+        )?;
+        let store = self.inner.clone();
+        py.allow_threads(move || {
+            store.smtp_report(
+                &filter,
+                mail_settings_core::report::PageRequest { page, page_size },
+            )
+        })
+        .map(|p| report::PyReportPage {
+            page: report::Page::Smtp(p),
+        })
+        .map_err(to_py_err)
+    }
+
+    /// The whole filtered incoming report as CSV (RFC 4180, UTF-8, CRLF, labels in `lang`).
+    /// `dest`: a path or a binary file object (returns the number of rows), or None (returns
+    /// the CSV text).
+    #[pyo3(signature = (dest = None, *, lang = "en", name_contains = None, secure_connection = None,
+                        automatic_check = None, keep_copy = None, status = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn incoming_csv(
+        &self,
+        py: Python<'_>,
+        dest: Option<&Bound<'_, PyAny>>,
+        lang: &str,
+        name_contains: Option<String>,
+        secure_connection: Option<bool>,
+        automatic_check: Option<bool>,
+        keep_copy: Option<bool>,
+        status: Option<&str>,
+    ) -> PyResult<PyObject> {
+        let filter = report::incoming_filter(
+            name_contains,
+            secure_connection,
+            automatic_check,
+            keep_copy,
+            status,
+        )?;
+        let lang = report::lang_from(lang)?;
+        let store = self.inner.clone();
+        report::export(py, report::destination(dest)?, move |w| {
+            store.write_incoming_csv(&filter, lang, w)
+        })
+    }
+
+    /// The whole filtered SMTP report as CSV (see `incoming_csv`).
+    #[pyo3(signature = (dest = None, *, lang = "en", name_contains = None, secure_connection = None,
+                        status = None, authentication = None, default_account = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn smtp_csv(
+        &self,
+        py: Python<'_>,
+        dest: Option<&Bound<'_, PyAny>>,
+        lang: &str,
+        name_contains: Option<String>,
+        secure_connection: Option<bool>,
+        status: Option<&str>,
+        authentication: Option<bool>,
+        default_account: Option<bool>,
+    ) -> PyResult<PyObject> {
+        let filter = report::smtp_filter(
+            name_contains,
+            secure_connection,
+            status,
+            authentication,
+            default_account,
+        )?;
+        let lang = report::lang_from(lang)?;
+        let store = self.inner.clone();
+        report::export(py, report::destination(dest)?, move |w| {
+            store.write_smtp_csv(&filter, lang, w)
+        })
+    }
+
+    /// The whole filtered incoming report as a printable standalone HTML page (see
+    /// `incoming_csv` for `dest`).
+    #[pyo3(signature = (dest = None, *, lang = "en", name_contains = None, secure_connection = None,
+                        automatic_check = None, keep_copy = None, status = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn incoming_html(
+        &self,
+        py: Python<'_>,
+        dest: Option<&Bound<'_, PyAny>>,
+        lang: &str,
+        name_contains: Option<String>,
+        secure_connection: Option<bool>,
+        automatic_check: Option<bool>,
+        keep_copy: Option<bool>,
+        status: Option<&str>,
+    ) -> PyResult<PyObject> {
+        let filter = report::incoming_filter(
+            name_contains,
+            secure_connection,
+            automatic_check,
+            keep_copy,
+            status,
+        )?;
+        let lang = report::lang_from(lang)?;
+        let store = self.inner.clone();
+        report::export(py, report::destination(dest)?, move |w| {
+            store.write_incoming_html(&filter, lang, SystemTime::now(), w)
+        })
+    }
+
+    /// The whole filtered SMTP report as a printable HTML page (see `incoming_csv` for `dest`).
+    #[pyo3(signature = (dest = None, *, lang = "en", name_contains = None, secure_connection = None,
+                        status = None, authentication = None, default_account = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn smtp_html(
+        &self,
+        py: Python<'_>,
+        dest: Option<&Bound<'_, PyAny>>,
+        lang: &str,
+        name_contains: Option<String>,
+        secure_connection: Option<bool>,
+        status: Option<&str>,
+        authentication: Option<bool>,
+        default_account: Option<bool>,
+    ) -> PyResult<PyObject> {
+        let filter = report::smtp_filter(
+            name_contains,
+            secure_connection,
+            status,
+            authentication,
+            default_account,
+        )?;
+        let lang = report::lang_from(lang)?;
+        let store = self.inner.clone();
+        report::export(py, report::destination(dest)?, move |w| {
+            store.write_smtp_html(&filter, lang, SystemTime::now(), w)
+        })
+    }
+
     fn __repr__(&self) -> String {
         match self.inner.path() {
-            Some(p) => format!("Store({:?})", p.to_string_lossy()),
+            Some(p) => format!(
+                "Store({})",
+                Python::with_gil(|py| crate::convert::py_repr(py, p.to_string_lossy().as_ref()))
+            ),
             None => "Store(<in memory>)".to_owned(),
         }
     }

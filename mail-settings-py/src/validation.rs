@@ -4,6 +4,7 @@
 //! The results are the core's ([`ValidationResult`]); this module only gives them attributes,
 //! `to_dict()`, equality and a `repr`.
 
+use crate::convert::py_repr;
 use mail_settings_core::{Severity, Validation, ValidationResult};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -63,13 +64,13 @@ impl PyValidationResult {
         d.set_item("message_pt_br", &self.inner.message_pt_br)?;
         Ok(d)
     }
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "ValidationResult(path={:?}, code={:?}, severity={:?}, message={:?})",
-            self.inner.path,
-            self.inner.code.as_str(),
-            self.inner.severity.as_str(),
-            self.inner.message
+            "ValidationResult(path={}, code={}, severity={}, message={})",
+            py_repr(py, &self.inner.path),
+            py_repr(py, self.inner.code.as_str()),
+            py_repr(py, self.inner.severity.as_str()),
+            py_repr(py, &self.inner.message)
         )
     }
     fn __str__(&self) -> String {
@@ -162,12 +163,12 @@ impl PyValidation {
             self.inner.results()[i as usize].clone(),
         ))
     }
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         let items: Vec<String> = self
             .inner
             .results()
             .iter()
-            .map(|r| PyValidationResult::from(r.clone()).__repr__())
+            .map(|r| PyValidationResult::from(r.clone()).__repr__(py))
             .collect();
         format!("Validation([{}])", items.join(", "))
     }
