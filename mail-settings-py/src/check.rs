@@ -2,20 +2,15 @@
 //! GIL released, and its report as objects with attributes, `to_dict()`, `to_json()` and
 //! `raise_for_failure()` (which raises the exception class of the failed stage's category).
 
-use crate::convert::{json_to_py, py_repr, timeouts};
+use crate::convert::{py_repr, timeouts};
 use crate::credentials::PyCredentials;
 use crate::errors::{hop_word, to_py_err};
 use crate::forms::{connector_forms, PyIncomingAccount, PyNetworkConnector, PySmtpAccount};
+use crate::records::serde_to_py;
 use crate::smtp::provider_or_empty;
 use mail_settings_core::check::{self, CheckOptions, CheckReport, Stage};
 use mail_settings_core::error::ConnectionError;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-
-fn serde_to_py(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<PyObject> {
-    let v = serde_json::to_value(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    json_to_py(py, &v)
-}
 
 /// One stage of a check: `name`, `ok`, `duration_ms`, `detail`, and on failure `category`,
 /// `hop` (proxies) and `advice`.

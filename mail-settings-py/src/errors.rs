@@ -5,7 +5,9 @@
 //! core's [`ErrorCategory`] (and, for the store, from the variant), passing the details as
 //! keyword arguments. Messages come from the core's `Display`, which never holds a secret.
 
+use crate::collector::PyRunReport;
 use crate::validation::PyValidationResult;
+use mail_settings_core::collector::CollectError;
 use mail_settings_core::error::{ConnectionError, Error, ErrorCategory, ProxyHop};
 use mail_settings_core::store::StoreError;
 use mail_settings_core::{CredentialError, ParseError};
@@ -76,10 +78,61 @@ pub(crate) fn to_py_err(err: impl Into<Error>) -> PyErr {
     })
 }
 
+/// Builds the Python exception for a failed collector run. An interrupted run's exception
+/// carries what the run did before failing as `report` (a `RunReport`).
+pub(crate) fn collect_err(err: CollectError) -> PyErr {
+    Python::with_gil(|py| {
+        let made = (|| -> PyResult<PyErr> {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("category", err.category().as_str())?;
+            let class = classify_collect(py, &kwargs, &err)?;
+            let exc = exception_class(py, class)?.call((err.to_string(),), Some(&kwargs))?;
+            if let Some(report) = err.report() {
+                exc.setattr("report", Py::new(py, PyRunReport::from(report.clone()))?)?;
+            }
+            Ok(PyErr::from_value(exc))
+        })();
+        made.unwrap_or_else(|import_failure| {
+            let e = PyRuntimeError::new_err(err.to_string());
+            e.set_cause(py, Some(import_failure));
+            e
+        })
+    })
+}
+
+fn classify_collect(
+    py: Python<'_>,
+    kwargs: &Bound<'_, PyDict>,
+    err: &CollectError,
+) -> PyResult<&'static str> {
+    Ok(match err {
+        CollectError::Connection(c) => connection_kwargs(kwargs, c)?,
+        CollectError::Store(s) => store_class(py, kwargs, s)?,
+        CollectError::Account(e) => classify(py, kwargs, e)?,
+        CollectError::Busy { account } => {
+            kwargs.set_item("kind", "incoming account")?;
+            kwargs.set_item("id", *account)?;
+            "ConflictError"
+        }
+        CollectError::Disabled { .. } => "ValidationError",
+        CollectError::Interrupted { error, .. } => classify_collect(py, kwargs, error)?,
+        _ => "MailSettingsError",
+    })
+}
+
 fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("category", err.category().as_str())?;
-    let class = match err {
+    let class = classify(py, &kwargs, err)?;
+    let cls = exception_class(py, class)?;
+    let exc = cls.call((err.to_string(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(exc))
+}
+
+/// The exception class for a core error, with its details put into `kwargs`.
+fn classify(py: Python<'_>, kwargs: &Bound<'_, PyDict>, err: &Error) -> PyResult<&'static str> {
+    let kwargs = kwargs.clone();
+    Ok(match err {
         Error::Validation(v) => {
             results_kwarg(py, &kwargs, v)?;
             "ValidationError"
@@ -95,10 +148,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         Error::Store(s) => store_class(py, &kwargs, s)?,
         Error::Connection(c) => connection_kwargs(&kwargs, c)?,
         _ => "MailSettingsError",
-    };
-    let cls = exception_class(py, class)?;
-    let exc = cls.call((err.to_string(),), Some(&kwargs))?;
-    Ok(PyErr::from_value(exc))
+    })
 }
 
 fn results_kwarg(

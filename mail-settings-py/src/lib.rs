@@ -9,11 +9,13 @@
 //! exceptions of `_errors.py`; `_native.pyi` describes them for type checkers.
 
 mod check;
+mod collector;
 mod convert;
 mod credentials;
 mod document;
 mod errors;
 mod forms;
+mod records;
 mod report;
 mod smtp;
 mod store;
@@ -37,5 +39,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     smtp::register(m)?;
     report::register(m)?;
     check::register(m)?;
+    collector::register(m)?;
     Ok(())
 }

@@ -5,7 +5,6 @@
 //! Filters are keyword arguments named as the core's filter fields; exports go to a file path
 //! (streamed by the core with the GIL released), to a binary file object, or come back as text.
 
-use crate::convert::{json_to_py, FieldValue};
 use crate::errors::to_py_err;
 use mail_settings_core::report::{
     render_text, IncomingReportFilter, IncomingReportRow, Lang, ReportPage, SmtpReportFilter,
@@ -33,88 +32,53 @@ fn status_from(status: Option<&str>) -> PyResult<Option<Status>> {
         .transpose()
 }
 
-fn serde_dict(py: Python<'_>, value: &impl serde::Serialize) -> PyResult<PyObject> {
-    let v = serde_json::to_value(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    json_to_py(py, &v)
-}
+pub(crate) use crate::records::serde_to_py as serde_dict;
 
-macro_rules! row_class {
-    ($(#[$doc:meta])* $py:ident($name:literal) wraps $row:ty { $( $(#[$fdoc:meta])* $field:ident : $ty:ty ),* $(,)? }) => {
-        $(#[$doc])*
-        #[pyclass(name = $name, module = "mail_settings", frozen, eq)]
-        #[derive(Clone, Debug, PartialEq)]
-        pub struct $py {
-            inner: $row,
-        }
-
-        #[pymethods]
-        impl $py {
-            $(
-                $(#[$fdoc])*
-                #[getter]
-                fn $field(&self, py: Python<'_>) -> PyResult<PyObject> {
-                    FieldValue::to_py(&self.inner.$field, py)
-                }
-            )*
-            /// The row as a dict.
-            fn to_dict(&self, py: Python<'_>) -> PyResult<PyObject> {
-                serde_dict(py, &self.inner)
-            }
-            fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-                let mut parts = Vec::new();
-                $( parts.push(format!("{}={}", stringify!($field),
-                    FieldValue::to_py(&self.inner.$field, py)?.bind(py).repr()?)); )*
-                Ok(format!("{}({})", $name, parts.join(", ")))
-            }
-        }
-    };
-}
-
-row_class! {
+crate::records::record_class! {
     /// A row of the incoming (IMAP/POP3) report.
     PyIncomingReportRow("IncomingReportRow") wraps IncomingReportRow {
         /// ID.
-        id: i64,
+        id,
         /// Name (trimmed).
-        name: String,
+        name,
         /// Secure connection.
-        secure_connection: bool,
+        secure_connection,
         /// 'SSL' or 'TLS'; None when not secure.
-        connection_type: Option<mail_settings_core::SecureConnectionType>,
+        connection_type,
         /// 'IMAP' or 'POP3'.
-        protocol: mail_settings_core::Protocol,
+        protocol,
         /// The effective port.
-        port: u16,
+        port,
         /// Automatic check.
-        automatic_check: bool,
+        automatic_check,
         /// Keep copy in server.
-        keep_copy_on_server: bool,
+        keep_copy_on_server,
     }
 }
 
-row_class! {
+crate::records::record_class! {
     /// A row of the SMTP report.
     PySmtpReportRow("SmtpReportRow") wraps SmtpReportRow {
         /// ID.
-        id: i64,
+        id,
         /// Name (trimmed).
-        name: String,
+        name,
         /// Enabled.
-        enabled: bool,
+        enabled,
         /// Sender e-mail.
-        sender: String,
+        sender,
         /// SMTP host.
-        host: String,
+        host,
         /// The effective port.
-        port: u16,
+        port,
         /// Secure connection.
-        secure_connection: bool,
+        secure_connection,
         /// 'SSL' or 'TLS'; None when not secure.
-        connection_type: Option<mail_settings_core::SecureConnectionType>,
+        connection_type,
         /// Uses authentication.
-        authentication: bool,
+        authentication,
         /// Is the default account.
-        default_account: bool,
+        default_account,
     }
 }
 
@@ -138,12 +102,12 @@ impl PyReportPage {
             Page::Incoming(p) => p
                 .rows
                 .iter()
-                .map(|r| Ok(Py::new(py, PyIncomingReportRow { inner: r.clone() })?.into_any()))
+                .map(|r| Ok(Py::new(py, PyIncomingReportRow::from(r.clone()))?.into_any()))
                 .collect(),
             Page::Smtp(p) => p
                 .rows
                 .iter()
-                .map(|r| Ok(Py::new(py, PySmtpReportRow { inner: r.clone() })?.into_any()))
+                .map(|r| Ok(Py::new(py, PySmtpReportRow::from(r.clone()))?.into_any()))
                 .collect(),
         }
     }

@@ -10,6 +10,9 @@ Everything here is a thin layer over the Rust library ``mail-settings-core`` (th
 here. Network and disk work releases the GIL, and every object may be shared between threads.
 """
 
+import atexit as _atexit
+import weakref as _weakref
+
 from ._errors import (
     AuthError,
     CancelledError,
@@ -31,17 +34,26 @@ from ._errors import (
     ValidationError,
 )
 from ._native import (
+    AccountStatus,
     Attachment,
+    CancelToken,
     CheckReport,
     CheckStage,
+    Collector,
     ComposedMessage,
     Credential,
     Credentials,
+    Inbox,
+    InboxPage,
     IncomingAccount,
     IncomingReportRow,
+    MessageSummary,
+    MessageView,
     NetworkConnector,
     OutgoingMessage,
+    Progress,
     ReportPage,
+    RunReport,
     SendReport,
     SettingsDocument,
     SmtpAccount,
@@ -91,6 +103,16 @@ __all__ = [
     "send",
     "send_many",
     "send_test",
+    # collector and inbox
+    "Collector",
+    "CancelToken",
+    "Progress",
+    "RunReport",
+    "AccountStatus",
+    "Inbox",
+    "InboxPage",
+    "MessageSummary",
+    "MessageView",
     # exceptions
     "MailSettingsError",
     "ValidationError",
@@ -111,3 +133,12 @@ __all__ = [
     "ProxyError",
     "ProtocolError",
 ]
+
+# Collectors that were started, so that their threads stop before the interpreter does.
+_running_collectors: "_weakref.WeakSet[Collector]" = _weakref.WeakSet()
+
+
+@_atexit.register
+def _stop_collectors() -> None:
+    for collector in list(_running_collectors):
+        collector.stop()

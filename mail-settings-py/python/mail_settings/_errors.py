@@ -34,7 +34,7 @@ import builtins
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._native import ValidationResult
+    from ._native import RunReport, ValidationResult
 
 __all__ = [
     "MailSettingsError",
@@ -69,6 +69,8 @@ class MailSettingsError(Exception):
 
     category: str
     message: str
+    #: For a collector run that failed part-way: what it did before (a ``RunReport``).
+    report: Optional["RunReport"] = None
 
     def __init__(self, message: str, *, category: str = "unknown") -> None:
         super().__init__(message)
