@@ -12,6 +12,7 @@
 #   bash mail-settings-ffi/generate.sh --check   build, generate Kotlin, and generate Swift into
 #       a temporary directory; fail (exit 1, with the diff) when the committed Swift files are
 #       not what the current Rust code generates.
+#   bash mail-settings-ffi/generate.sh --kotlin  build and generate Kotlin only.
 #
 # Output is left unformatted (--no-format) so that it does not depend on whether ktlint or
 # swift-format happen to be installed.
@@ -20,10 +21,12 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 check=false
+swift=true
 case "${1:-}" in
     --check) check=true ;;
+    --kotlin) swift=false ;;
     "") ;;
-    *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--check | --kotlin]" >&2; exit 2 ;;
 esac
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -43,6 +46,9 @@ rm -rf "$target_dir/uniffi/kotlin"
 mkdir -p "$target_dir/uniffi"
 cp -r "$tmp/kotlin" "$target_dir/uniffi/kotlin"
 echo "kotlin: $target_dir/uniffi/kotlin/mailsettings/mail_settings.kt"
+if ! $swift; then
+    exit 0
+fi
 
 # Swift: sources, the C header and the module map, laid out as the package's targets.
 "$bindgen" generate --no-format --language swift --out-dir "$tmp/swift-raw" "$lib" >/dev/null

@@ -28,9 +28,25 @@ cargo test --workspace --no-fail-fast 2>&1 | tee target/rust-tests.log
 rust_status=${PIPESTATUS[0]}
 set -e
 
+step "Kotlin and Swift bindings (UniFFI)"
+# mail-settings-ffi/test.sh: Swift package current, Kotlin tests (Maven) against the local
+# servers, the Kotlin example; ends with "ffi: N passed, M failed".
+set +e
+bash mail-settings-ffi/test.sh 2>&1 | tee target/ffi-tests.log
+ffi_status=${PIPESTATUS[0]}
+set -e
+ffi_passed=$(sed -nE 's/^ffi: ([0-9]+) passed, ([0-9]+) failed$/\1/p' target/ffi-tests.log | tail -1)
+ffi_failed=$(sed -nE 's/^ffi: ([0-9]+) passed, ([0-9]+) failed$/\2/p' target/ffi-tests.log | tail -1)
+ffi_passed=${ffi_passed:-0}
+ffi_failed=${ffi_failed:-0}
+if [ "$ffi_status" -ne 0 ] && [ "$ffi_failed" -eq 0 ]; then ffi_failed=1; fi
+
 step "tally"
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/rust-tests.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/rust-tests.log | awk '{s+=$1} END {print s+0}')
 echo "rust: ${passed} passed, ${failed} failed"
+echo "kotlin/swift: ${ffi_passed} passed, ${ffi_failed} failed"
 echo "took $(($(date +%s) - start))s"
-exit "$rust_status"
+echo "total: $((passed + ffi_passed)) passed, $((failed + ffi_failed)) failed"
+if [ "$rust_status" -ne 0 ] || [ "$ffi_status" -ne 0 ]; then exit 1; fi
+exit 0

@@ -35,7 +35,7 @@ fn with_context<T>(
 /// Validates one incoming account: every problem at once. `connectors` are the connectors its
 /// `network_connector` may name; `credentials`, when given, is asked whether its credential id
 /// exists (never for the secret). Paths are field names (`host`, `port`).
-#[uniffi::export]
+#[uniffi::export(default(connectors = [], credentials = None))]
 pub fn validate_incoming_account(
     account: IncomingAccount,
     connectors: Vec<NetworkConnector>,
@@ -50,7 +50,7 @@ pub fn validate_incoming_account(
 }
 
 /// Validates one SMTP account: every problem at once (see [`validate_incoming_account`]).
-#[uniffi::export]
+#[uniffi::export(default(connectors = [], credentials = None))]
 pub fn validate_smtp_account(
     account: SmtpAccount,
     connectors: Vec<NetworkConnector>,
@@ -65,7 +65,7 @@ pub fn validate_smtp_account(
 }
 
 /// Validates one network connector: every problem at once.
-#[uniffi::export]
+#[uniffi::export(default(credentials = None))]
 pub fn validate_network_connector(
     connector: NetworkConnector,
     credentials: Option<Arc<dyn CredentialProvider>>,
@@ -79,7 +79,7 @@ pub fn validate_network_connector(
 /// Validates a whole settings document: every record, then the rules across records (unique
 /// names, one default SMTP account, connector references). Paths name the record
 /// (`incoming_accounts[2].host`).
-#[uniffi::export]
+#[uniffi::export(default(credentials = None))]
 pub fn validate_settings_document(
     document: SettingsDocument,
     credentials: Option<Arc<dyn CredentialProvider>>,

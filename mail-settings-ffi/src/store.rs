@@ -8,11 +8,16 @@
 
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::Result;
-use crate::model::{IncomingAccount, NetworkConnector, SettingsDocument, SmtpAccount};
+use crate::model::{
+    IncomingAccount, NetworkConnector, Protocol, SecureConnectionType, SettingsDocument,
+    SmtpAccount,
+};
 use mail_settings_core as mscore;
+use mail_settings_core::report;
 use mail_settings_core::store::Stored;
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// An incoming account as stored: its id, its version (to base an update or a delete on) and
 /// the account with `id` filled in.
@@ -124,7 +129,7 @@ impl Store {
     /// `credentials`, every write checks that credential ids exist (`unknown_credential`); the
     /// store never asks for a secret. Throws `Storage` for a file that is not a mail-settings
     /// database (it is left untouched) or has a newer schema.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(credentials = None))]
     pub fn open(
         path: String,
         credentials: Option<Arc<dyn CredentialProvider>>,
@@ -133,7 +138,7 @@ impl Store {
     }
 
     /// A store in memory, gone when the object is (tests, previews).
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(credentials = None))]
     pub fn open_in_memory(credentials: Option<Arc<dyn CredentialProvider>>) -> Result<Arc<Self>> {
         Ok(Self::new(
             mscore::store::Store::open_in_memory()?,
@@ -291,6 +296,345 @@ impl Store {
     }
 }
 
+// ----- reports (seeds 002 and 003) -----
+
+/// The report's status filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum AccountStatus {
+    /// Enabled accounts only.
+    Enabled,
+    /// Disabled accounts only.
+    Disabled,
+}
+
+/// The language of report labels and yes/no words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ReportLanguage {
+    /// English.
+    En,
+    /// Brazilian Portuguese.
+    PtBr,
+}
+
+impl From<ReportLanguage> for report::Lang {
+    fn from(l: ReportLanguage) -> Self {
+        match l {
+            ReportLanguage::En => report::Lang::En,
+            ReportLanguage::PtBr => report::Lang::PtBr,
+        }
+    }
+}
+
+fn status(s: Option<AccountStatus>) -> Option<report::Status> {
+    s.map(|s| match s {
+        AccountStatus::Enabled => report::Status::Enabled,
+        AccountStatus::Disabled => report::Status::Disabled,
+    })
+}
+
+/// Filters of the incoming (IMAP/POP3) report; empty means "any". They combine with AND.
+#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
+pub struct IncomingReportFilter {
+    /// The name contains this text (case-insensitive, literal).
+    #[uniffi(default = None)]
+    pub name_contains: Option<String>,
+    /// Uses a secure connection (SSL or TLS).
+    #[uniffi(default = None)]
+    pub secure_connection: Option<bool>,
+    /// Automatic check is on.
+    #[uniffi(default = None)]
+    pub automatic_check: Option<bool>,
+    /// Keeps a copy on the server.
+    #[uniffi(default = None)]
+    pub keep_copy: Option<bool>,
+    /// Enabled or disabled.
+    #[uniffi(default = None)]
+    pub status: Option<AccountStatus>,
+}
+
+impl From<IncomingReportFilter> for report::IncomingReportFilter {
+    fn from(f: IncomingReportFilter) -> Self {
+        report::IncomingReportFilter {
+            name_contains: f.name_contains,
+            secure_connection: f.secure_connection,
+            automatic_check: f.automatic_check,
+            keep_copy: f.keep_copy,
+            status: status(f.status),
+        }
+    }
+}
+
+/// Filters of the SMTP report; empty means "any". They combine with AND.
+#[derive(Clone, Debug, Default, PartialEq, Eq, uniffi::Record)]
+pub struct SmtpReportFilter {
+    /// The name contains this text (case-insensitive, literal).
+    #[uniffi(default = None)]
+    pub name_contains: Option<String>,
+    /// Uses a secure connection (SSL or TLS).
+    #[uniffi(default = None)]
+    pub secure_connection: Option<bool>,
+    /// Enabled or disabled.
+    #[uniffi(default = None)]
+    pub status: Option<AccountStatus>,
+    /// Uses authentication.
+    #[uniffi(default = None)]
+    pub authentication: Option<bool>,
+    /// Is the default account.
+    #[uniffi(default = None)]
+    pub default_account: Option<bool>,
+}
+
+impl From<SmtpReportFilter> for report::SmtpReportFilter {
+    fn from(f: SmtpReportFilter) -> Self {
+        report::SmtpReportFilter {
+            name_contains: f.name_contains,
+            secure_connection: f.secure_connection,
+            status: status(f.status),
+            authentication: f.authentication,
+            default_account: f.default_account,
+        }
+    }
+}
+
+/// A row of the incoming report: ID, Name, Secure connection, Connection type, Protocol, Port
+/// (effective), Automatic check, Keep copy in server.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct IncomingReportRow {
+    /// ID.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Secure connection.
+    pub secure_connection: bool,
+    /// `SSL` or `TLS`; empty when not secure.
+    pub connection_type: Option<SecureConnectionType>,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// The effective port (typed, or SPEC.md's default).
+    pub port: u16,
+    /// Automatic check.
+    pub automatic_check: bool,
+    /// Keep copy in server.
+    pub keep_copy_on_server: bool,
+}
+
+/// A row of the SMTP report.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct SmtpReportRow {
+    /// ID.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Enabled.
+    pub enabled: bool,
+    /// Sender e-mail.
+    pub sender: String,
+    /// SMTP host.
+    pub host: String,
+    /// The effective port.
+    pub port: u16,
+    /// Secure connection.
+    pub secure_connection: bool,
+    /// `SSL` or `TLS`; empty when not secure.
+    pub connection_type: Option<SecureConnectionType>,
+    /// Uses authentication.
+    pub authentication: bool,
+    /// Is the default account.
+    pub default_account: bool,
+}
+
+/// One page of the incoming report.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct IncomingReportPage {
+    /// The rows, in id order.
+    pub rows: Vec<IncomingReportRow>,
+    /// The page number (from 1) as served.
+    pub page: u32,
+    /// The page size as served.
+    pub page_size: u32,
+    /// Rows matching the filters, over all pages.
+    pub total: u64,
+    /// Number of pages (0 when nothing matches).
+    pub page_count: u64,
+}
+
+/// One page of the SMTP report.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct SmtpReportPage {
+    /// The rows, in id order.
+    pub rows: Vec<SmtpReportRow>,
+    /// The page number (from 1) as served.
+    pub page: u32,
+    /// The page size as served.
+    pub page_size: u32,
+    /// Rows matching the filters, over all pages.
+    pub total: u64,
+    /// Number of pages (0 when nothing matches).
+    pub page_count: u64,
+}
+
+fn connection_type(
+    t: Option<mscore::SecureConnectionType>,
+) -> Result<Option<SecureConnectionType>> {
+    t.map(TryInto::try_into).transpose()
+}
+
+fn incoming_page(p: report::ReportPage<report::IncomingReportRow>) -> Result<IncomingReportPage> {
+    let page_count = p.page_count();
+    Ok(IncomingReportPage {
+        rows: p
+            .rows
+            .into_iter()
+            .map(|r| {
+                Ok(IncomingReportRow {
+                    id: r.id,
+                    name: r.name,
+                    secure_connection: r.secure_connection,
+                    connection_type: connection_type(r.connection_type)?,
+                    protocol: r.protocol.try_into()?,
+                    port: r.port,
+                    automatic_check: r.automatic_check,
+                    keep_copy_on_server: r.keep_copy_on_server,
+                })
+            })
+            .collect::<Result<_>>()?,
+        page: p.page,
+        page_size: p.page_size,
+        total: p.total,
+        page_count,
+    })
+}
+
+fn smtp_page(p: report::ReportPage<report::SmtpReportRow>) -> Result<SmtpReportPage> {
+    let page_count = p.page_count();
+    Ok(SmtpReportPage {
+        rows: p
+            .rows
+            .into_iter()
+            .map(|r| {
+                Ok(SmtpReportRow {
+                    id: r.id,
+                    name: r.name,
+                    enabled: r.enabled,
+                    sender: r.sender,
+                    host: r.host,
+                    port: r.port,
+                    secure_connection: r.secure_connection,
+                    connection_type: connection_type(r.connection_type)?,
+                    authentication: r.authentication,
+                    default_account: r.default_account,
+                })
+            })
+            .collect::<Result<_>>()?,
+        page: p.page,
+        page_size: p.page_size,
+        total: p.total,
+        page_count,
+    })
+}
+
+/// A file to write a report into, created or truncated.
+fn report_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| mscore::store::StoreError::Io(e).into())
+}
+
+fn page_request(page: u32, page_size: u32) -> report::PageRequest {
+    report::PageRequest { page, page_size }
+}
+
+#[uniffi::export]
+impl Store {
+    /// One page of the incoming (IMAP/POP3) report: `page` from 1, `page_size` rows (30 by
+    /// default, at most 1000), in id order. A page past the end is empty.
+    #[uniffi::method(default(filter = None, page = 1, page_size = 30))]
+    pub fn incoming_report(
+        &self,
+        filter: Option<IncomingReportFilter>,
+        page: u32,
+        page_size: u32,
+    ) -> Result<IncomingReportPage> {
+        let filter = filter.unwrap_or_default().into();
+        incoming_page(
+            self.inner
+                .incoming_report(&filter, page_request(page, page_size))?,
+        )
+    }
+
+    /// One page of the SMTP report (see [`Store::incoming_report`]).
+    #[uniffi::method(default(filter = None, page = 1, page_size = 30))]
+    pub fn smtp_report(
+        &self,
+        filter: Option<SmtpReportFilter>,
+        page: u32,
+        page_size: u32,
+    ) -> Result<SmtpReportPage> {
+        let filter = filter.unwrap_or_default().into();
+        smtp_page(
+            self.inner
+                .smtp_report(&filter, page_request(page, page_size))?,
+        )
+    }
+
+    /// "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
+    /// UTF-8, labels in `language`). Returns the number of rows.
+    pub fn write_incoming_report_csv(
+        &self,
+        filter: IncomingReportFilter,
+        language: ReportLanguage,
+        path: String,
+    ) -> Result<u64> {
+        let out = report_file(&path)?;
+        Ok(self
+            .inner
+            .write_incoming_csv(&filter.into(), language.into(), out)?)
+    }
+
+    /// "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`]).
+    pub fn write_smtp_report_csv(
+        &self,
+        filter: SmtpReportFilter,
+        language: ReportLanguage,
+        path: String,
+    ) -> Result<u64> {
+        let out = report_file(&path)?;
+        Ok(self
+            .inner
+            .write_smtp_csv(&filter.into(), language.into(), out)?)
+    }
+
+    /// "Print report": the whole filtered incoming report as a printable standalone HTML page
+    /// in the file at `path`. Returns the number of rows.
+    pub fn write_incoming_report_html(
+        &self,
+        filter: IncomingReportFilter,
+        language: ReportLanguage,
+        path: String,
+    ) -> Result<u64> {
+        let out = report_file(&path)?;
+        Ok(self.inner.write_incoming_html(
+            &filter.into(),
+            language.into(),
+            SystemTime::now(),
+            out,
+        )?)
+    }
+
+    /// "Print report" of the SMTP report (see [`Store::write_incoming_report_html`]).
+    pub fn write_smtp_report_html(
+        &self,
+        filter: SmtpReportFilter,
+        language: ReportLanguage,
+        path: String,
+    ) -> Result<u64> {
+        let out = report_file(&path)?;
+        Ok(self
+            .inner
+            .write_smtp_html(&filter.into(), language.into(), SystemTime::now(), out)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,5 +766,68 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read(&path).unwrap(), vec![0x5a_u8; 8192]);
+    }
+
+    #[test]
+    fn reports_filter_page_and_export() {
+        let store = Store::open_in_memory(None).unwrap();
+        for i in 0..35 {
+            let mut a = account(&format!("Account {i:02}"));
+            a.automatic_check = i % 2 == 0;
+            if i == 3 {
+                a.use_secure_connection = false;
+                a.protocol = Some(Protocol::Pop3);
+            }
+            store.create_incoming_account(a).unwrap();
+        }
+        let first = store.incoming_report(None, 1, 30).unwrap();
+        assert_eq!(
+            (first.rows.len(), first.total, first.page_count),
+            (30, 35, 2)
+        );
+        let second = store.incoming_report(None, 2, 30).unwrap();
+        assert_eq!(second.rows.len(), 5);
+        let clear = store
+            .incoming_report(
+                Some(IncomingReportFilter {
+                    secure_connection: Some(false),
+                    ..Default::default()
+                }),
+                1,
+                30,
+            )
+            .unwrap();
+        assert_eq!(clear.total, 1);
+        let row = &clear.rows[0];
+        assert_eq!(
+            (row.protocol, row.port, row.connection_type),
+            (Protocol::Pop3, 110, None)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("r.csv");
+        let n = store
+            .write_incoming_report_csv(
+                IncomingReportFilter {
+                    automatic_check: Some(true),
+                    ..Default::default()
+                },
+                ReportLanguage::PtBr,
+                csv.to_string_lossy().into_owned(),
+            )
+            .unwrap();
+        assert_eq!(n, 18);
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(text.lines().count(), 19, "{text}");
+        let html = dir.path().join("r.html");
+        store
+            .write_incoming_report_html(
+                IncomingReportFilter::default(),
+                ReportLanguage::En,
+                html.to_string_lossy().into_owned(),
+            )
+            .unwrap();
+        assert!(std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("Account 34"));
     }
 }

@@ -1334,6 +1334,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func importDocument(document: SettingsDocument) throws  -> ImportSummary
     
     /**
+     * One page of the incoming (IMAP/POP3) report: `page` from 1, `page_size` rows (30 by
+     * default, at most 1000), in id order. A page past the end is empty.
+     */
+    func incomingReport(filter: IncomingReportFilter?, page: UInt32, pageSize: UInt32) throws  -> IncomingReportPage
+    
+    /**
      * Every incoming account, by id (for large stores use the report).
      */
     func listIncomingAccounts() throws  -> [StoredIncomingAccount]
@@ -1354,6 +1360,11 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func path()  -> String?
     
     /**
+     * One page of the SMTP report (see [`Store::incoming_report`]).
+     */
+    func smtpReport(filter: SmtpReportFilter?, page: UInt32, pageSize: UInt32) throws  -> SmtpReportPage
+    
+    /**
      * Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
      */
     func updateIncomingAccount(id: Int64, expectedVersion: Int64, account: IncomingAccount) throws  -> StoredIncomingAccount
@@ -1368,6 +1379,28 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * Replaces SMTP account `id` if it is still at `expected_version` (else `Conflict`).
      */
     func updateSmtpAccount(id: Int64, expectedVersion: Int64, account: SmtpAccount) throws  -> StoredSmtpAccount
+    
+    /**
+     * "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
+     * UTF-8, labels in `language`). Returns the number of rows.
+     */
+    func writeIncomingReportCsv(filter: IncomingReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
+    
+    /**
+     * "Print report": the whole filtered incoming report as a printable standalone HTML page
+     * in the file at `path`. Returns the number of rows.
+     */
+    func writeIncomingReportHtml(filter: IncomingReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
+    
+    /**
+     * "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`]).
+     */
+    func writeSmtpReportCsv(filter: SmtpReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
+    
+    /**
+     * "Print report" of the SMTP report (see [`Store::write_incoming_report_html`]).
+     */
+    func writeSmtpReportHtml(filter: SmtpReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
     
 }
 /**
@@ -1431,7 +1464,7 @@ open class Store: StoreProtocol, @unchecked Sendable {
      * store never asks for a secret. Throws `Storage` for a file that is not a mail-settings
      * database (it is left untouched) or has a newer schema.
      */
-public static func `open`(path: String, credentials: CredentialProvider?)throws  -> Store  {
+public static func `open`(path: String, credentials: CredentialProvider? = nil)throws  -> Store  {
     return try  FfiConverterTypeStore_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_constructor_store_open(
@@ -1444,7 +1477,7 @@ public static func `open`(path: String, credentials: CredentialProvider?)throws 
     /**
      * A store in memory, gone when the object is (tests, previews).
      */
-public static func openInMemory(credentials: CredentialProvider?)throws  -> Store  {
+public static func openInMemory(credentials: CredentialProvider? = nil)throws  -> Store  {
     return try  FfiConverterTypeStore_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_constructor_store_open_in_memory(
@@ -1600,6 +1633,22 @@ open func importDocument(document: SettingsDocument)throws  -> ImportSummary  {
 }
     
     /**
+     * One page of the incoming (IMAP/POP3) report: `page` from 1, `page_size` rows (30 by
+     * default, at most 1000), in id order. A page past the end is empty.
+     */
+open func incomingReport(filter: IncomingReportFilter? = nil, page: UInt32 = UInt32(1), pageSize: UInt32 = UInt32(30))throws  -> IncomingReportPage  {
+    return try  FfiConverterTypeIncomingReportPage_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_incoming_report(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeIncomingReportFilter.lower(filter),
+        FfiConverterUInt32.lower(page),
+        FfiConverterUInt32.lower(pageSize),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Every incoming account, by id (for large stores use the report).
      */
 open func listIncomingAccounts()throws  -> [StoredIncomingAccount]  {
@@ -1648,6 +1697,21 @@ open func path() -> String?  {
 }
     
     /**
+     * One page of the SMTP report (see [`Store::incoming_report`]).
+     */
+open func smtpReport(filter: SmtpReportFilter? = nil, page: UInt32 = UInt32(1), pageSize: UInt32 = UInt32(30))throws  -> SmtpReportPage  {
+    return try  FfiConverterTypeSmtpReportPage_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_smtp_report(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeSmtpReportFilter.lower(filter),
+        FfiConverterUInt32.lower(page),
+        FfiConverterUInt32.lower(pageSize),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
      */
 open func updateIncomingAccount(id: Int64, expectedVersion: Int64, account: IncomingAccount)throws  -> StoredIncomingAccount  {
@@ -1689,6 +1753,68 @@ open func updateSmtpAccount(id: Int64, expectedVersion: Int64, account: SmtpAcco
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),
         FfiConverterTypeSmtpAccount_lower(account),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
+     * UTF-8, labels in `language`). Returns the number of rows.
+     */
+open func writeIncomingReportCsv(filter: IncomingReportFilter, language: ReportLanguage, path: String)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_incoming_report_csv(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeIncomingReportFilter_lower(filter),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Print report": the whole filtered incoming report as a printable standalone HTML page
+     * in the file at `path`. Returns the number of rows.
+     */
+open func writeIncomingReportHtml(filter: IncomingReportFilter, language: ReportLanguage, path: String)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_incoming_report_html(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeIncomingReportFilter_lower(filter),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`]).
+     */
+open func writeSmtpReportCsv(filter: SmtpReportFilter, language: ReportLanguage, path: String)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_smtp_report_csv(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSmtpReportFilter_lower(filter),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Print report" of the SMTP report (see [`Store::write_incoming_report_html`]).
+     */
+open func writeSmtpReportHtml(filter: SmtpReportFilter, language: ReportLanguage, path: String)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_smtp_report_html(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSmtpReportFilter_lower(filter),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),uniffiCallStatus
     )
 })
 }
@@ -2074,6 +2200,334 @@ public func FfiConverterTypeIncomingAccount_lift(_ buf: RustBuffer) throws -> In
 #endif
 public func FfiConverterTypeIncomingAccount_lower(_ value: IncomingAccount) -> RustBuffer {
     return FfiConverterTypeIncomingAccount.lower(value)
+}
+
+
+/**
+ * Filters of the incoming (IMAP/POP3) report; empty means "any". They combine with AND.
+ */
+public struct IncomingReportFilter: Equatable, Hashable {
+    /**
+     * The name contains this text (case-insensitive, literal).
+     */
+    public var nameContains: String?
+    /**
+     * Uses a secure connection (SSL or TLS).
+     */
+    public var secureConnection: Bool?
+    /**
+     * Automatic check is on.
+     */
+    public var automaticCheck: Bool?
+    /**
+     * Keeps a copy on the server.
+     */
+    public var keepCopy: Bool?
+    /**
+     * Enabled or disabled.
+     */
+    public var status: AccountStatus?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name contains this text (case-insensitive, literal).
+         */nameContains: String? = nil, 
+        /**
+         * Uses a secure connection (SSL or TLS).
+         */secureConnection: Bool? = nil, 
+        /**
+         * Automatic check is on.
+         */automaticCheck: Bool? = nil, 
+        /**
+         * Keeps a copy on the server.
+         */keepCopy: Bool? = nil, 
+        /**
+         * Enabled or disabled.
+         */status: AccountStatus? = nil) {
+        self.nameContains = nameContains
+        self.secureConnection = secureConnection
+        self.automaticCheck = automaticCheck
+        self.keepCopy = keepCopy
+        self.status = status
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncomingReportFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncomingReportFilter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncomingReportFilter {
+        return
+            try IncomingReportFilter(
+                nameContains: FfiConverterOptionString.read(from: &buf), 
+                secureConnection: FfiConverterOptionBool.read(from: &buf), 
+                automaticCheck: FfiConverterOptionBool.read(from: &buf), 
+                keepCopy: FfiConverterOptionBool.read(from: &buf), 
+                status: FfiConverterOptionTypeAccountStatus.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncomingReportFilter, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.nameContains, into: &buf)
+        FfiConverterOptionBool.write(value.secureConnection, into: &buf)
+        FfiConverterOptionBool.write(value.automaticCheck, into: &buf)
+        FfiConverterOptionBool.write(value.keepCopy, into: &buf)
+        FfiConverterOptionTypeAccountStatus.write(value.status, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncomingReportFilter_lift(_ buf: RustBuffer) throws -> IncomingReportFilter {
+    return try FfiConverterTypeIncomingReportFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncomingReportFilter_lower(_ value: IncomingReportFilter) -> RustBuffer {
+    return FfiConverterTypeIncomingReportFilter.lower(value)
+}
+
+
+/**
+ * One page of the incoming report.
+ */
+public struct IncomingReportPage: Equatable, Hashable {
+    /**
+     * The rows, in id order.
+     */
+    public var rows: [IncomingReportRow]
+    /**
+     * The page number (from 1) as served.
+     */
+    public var page: UInt32
+    /**
+     * The page size as served.
+     */
+    public var pageSize: UInt32
+    /**
+     * Rows matching the filters, over all pages.
+     */
+    public var total: UInt64
+    /**
+     * Number of pages (0 when nothing matches).
+     */
+    public var pageCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The rows, in id order.
+         */rows: [IncomingReportRow], 
+        /**
+         * The page number (from 1) as served.
+         */page: UInt32, 
+        /**
+         * The page size as served.
+         */pageSize: UInt32, 
+        /**
+         * Rows matching the filters, over all pages.
+         */total: UInt64, 
+        /**
+         * Number of pages (0 when nothing matches).
+         */pageCount: UInt64) {
+        self.rows = rows
+        self.page = page
+        self.pageSize = pageSize
+        self.total = total
+        self.pageCount = pageCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncomingReportPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncomingReportPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncomingReportPage {
+        return
+            try IncomingReportPage(
+                rows: FfiConverterSequenceTypeIncomingReportRow.read(from: &buf), 
+                page: FfiConverterUInt32.read(from: &buf), 
+                pageSize: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf), 
+                pageCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncomingReportPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeIncomingReportRow.write(value.rows, into: &buf)
+        FfiConverterUInt32.write(value.page, into: &buf)
+        FfiConverterUInt32.write(value.pageSize, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterUInt64.write(value.pageCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncomingReportPage_lift(_ buf: RustBuffer) throws -> IncomingReportPage {
+    return try FfiConverterTypeIncomingReportPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncomingReportPage_lower(_ value: IncomingReportPage) -> RustBuffer {
+    return FfiConverterTypeIncomingReportPage.lower(value)
+}
+
+
+/**
+ * A row of the incoming report: ID, Name, Secure connection, Connection type, Protocol, Port
+ * (effective), Automatic check, Keep copy in server.
+ */
+public struct IncomingReportRow: Equatable, Hashable {
+    /**
+     * ID.
+     */
+    public var id: Int64
+    /**
+     * Name.
+     */
+    public var name: String
+    /**
+     * Secure connection.
+     */
+    public var secureConnection: Bool
+    /**
+     * `SSL` or `TLS`; empty when not secure.
+     */
+    public var connectionType: SecureConnectionType?
+    /**
+     * Protocol.
+     */
+    public var `protocol`: Protocol
+    /**
+     * The effective port (typed, or SPEC.md's default).
+     */
+    public var port: UInt16
+    /**
+     * Automatic check.
+     */
+    public var automaticCheck: Bool
+    /**
+     * Keep copy in server.
+     */
+    public var keepCopyOnServer: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * ID.
+         */id: Int64, 
+        /**
+         * Name.
+         */name: String, 
+        /**
+         * Secure connection.
+         */secureConnection: Bool, 
+        /**
+         * `SSL` or `TLS`; empty when not secure.
+         */connectionType: SecureConnectionType?, 
+        /**
+         * Protocol.
+         */`protocol`: Protocol, 
+        /**
+         * The effective port (typed, or SPEC.md's default).
+         */port: UInt16, 
+        /**
+         * Automatic check.
+         */automaticCheck: Bool, 
+        /**
+         * Keep copy in server.
+         */keepCopyOnServer: Bool) {
+        self.id = id
+        self.name = name
+        self.secureConnection = secureConnection
+        self.connectionType = connectionType
+        self.`protocol` = `protocol`
+        self.port = port
+        self.automaticCheck = automaticCheck
+        self.keepCopyOnServer = keepCopyOnServer
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IncomingReportRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIncomingReportRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncomingReportRow {
+        return
+            try IncomingReportRow(
+                id: FfiConverterInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                secureConnection: FfiConverterBool.read(from: &buf), 
+                connectionType: FfiConverterOptionTypeSecureConnectionType.read(from: &buf), 
+                protocol: FfiConverterTypeProtocol.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                automaticCheck: FfiConverterBool.read(from: &buf), 
+                keepCopyOnServer: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IncomingReportRow, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterBool.write(value.secureConnection, into: &buf)
+        FfiConverterOptionTypeSecureConnectionType.write(value.connectionType, into: &buf)
+        FfiConverterTypeProtocol.write(value.`protocol`, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterBool.write(value.automaticCheck, into: &buf)
+        FfiConverterBool.write(value.keepCopyOnServer, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncomingReportRow_lift(_ buf: RustBuffer) throws -> IncomingReportRow {
+    return try FfiConverterTypeIncomingReportRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIncomingReportRow_lower(_ value: IncomingReportRow) -> RustBuffer {
+    return FfiConverterTypeIncomingReportRow.lower(value)
 }
 
 
@@ -3120,6 +3574,353 @@ public func FfiConverterTypeSmtpAccount_lower(_ value: SmtpAccount) -> RustBuffe
 
 
 /**
+ * Filters of the SMTP report; empty means "any". They combine with AND.
+ */
+public struct SmtpReportFilter: Equatable, Hashable {
+    /**
+     * The name contains this text (case-insensitive, literal).
+     */
+    public var nameContains: String?
+    /**
+     * Uses a secure connection (SSL or TLS).
+     */
+    public var secureConnection: Bool?
+    /**
+     * Enabled or disabled.
+     */
+    public var status: AccountStatus?
+    /**
+     * Uses authentication.
+     */
+    public var authentication: Bool?
+    /**
+     * Is the default account.
+     */
+    public var defaultAccount: Bool?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name contains this text (case-insensitive, literal).
+         */nameContains: String? = nil, 
+        /**
+         * Uses a secure connection (SSL or TLS).
+         */secureConnection: Bool? = nil, 
+        /**
+         * Enabled or disabled.
+         */status: AccountStatus? = nil, 
+        /**
+         * Uses authentication.
+         */authentication: Bool? = nil, 
+        /**
+         * Is the default account.
+         */defaultAccount: Bool? = nil) {
+        self.nameContains = nameContains
+        self.secureConnection = secureConnection
+        self.status = status
+        self.authentication = authentication
+        self.defaultAccount = defaultAccount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SmtpReportFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSmtpReportFilter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmtpReportFilter {
+        return
+            try SmtpReportFilter(
+                nameContains: FfiConverterOptionString.read(from: &buf), 
+                secureConnection: FfiConverterOptionBool.read(from: &buf), 
+                status: FfiConverterOptionTypeAccountStatus.read(from: &buf), 
+                authentication: FfiConverterOptionBool.read(from: &buf), 
+                defaultAccount: FfiConverterOptionBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SmtpReportFilter, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.nameContains, into: &buf)
+        FfiConverterOptionBool.write(value.secureConnection, into: &buf)
+        FfiConverterOptionTypeAccountStatus.write(value.status, into: &buf)
+        FfiConverterOptionBool.write(value.authentication, into: &buf)
+        FfiConverterOptionBool.write(value.defaultAccount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpReportFilter_lift(_ buf: RustBuffer) throws -> SmtpReportFilter {
+    return try FfiConverterTypeSmtpReportFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpReportFilter_lower(_ value: SmtpReportFilter) -> RustBuffer {
+    return FfiConverterTypeSmtpReportFilter.lower(value)
+}
+
+
+/**
+ * One page of the SMTP report.
+ */
+public struct SmtpReportPage: Equatable, Hashable {
+    /**
+     * The rows, in id order.
+     */
+    public var rows: [SmtpReportRow]
+    /**
+     * The page number (from 1) as served.
+     */
+    public var page: UInt32
+    /**
+     * The page size as served.
+     */
+    public var pageSize: UInt32
+    /**
+     * Rows matching the filters, over all pages.
+     */
+    public var total: UInt64
+    /**
+     * Number of pages (0 when nothing matches).
+     */
+    public var pageCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The rows, in id order.
+         */rows: [SmtpReportRow], 
+        /**
+         * The page number (from 1) as served.
+         */page: UInt32, 
+        /**
+         * The page size as served.
+         */pageSize: UInt32, 
+        /**
+         * Rows matching the filters, over all pages.
+         */total: UInt64, 
+        /**
+         * Number of pages (0 when nothing matches).
+         */pageCount: UInt64) {
+        self.rows = rows
+        self.page = page
+        self.pageSize = pageSize
+        self.total = total
+        self.pageCount = pageCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SmtpReportPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSmtpReportPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmtpReportPage {
+        return
+            try SmtpReportPage(
+                rows: FfiConverterSequenceTypeSmtpReportRow.read(from: &buf), 
+                page: FfiConverterUInt32.read(from: &buf), 
+                pageSize: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf), 
+                pageCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SmtpReportPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeSmtpReportRow.write(value.rows, into: &buf)
+        FfiConverterUInt32.write(value.page, into: &buf)
+        FfiConverterUInt32.write(value.pageSize, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterUInt64.write(value.pageCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpReportPage_lift(_ buf: RustBuffer) throws -> SmtpReportPage {
+    return try FfiConverterTypeSmtpReportPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpReportPage_lower(_ value: SmtpReportPage) -> RustBuffer {
+    return FfiConverterTypeSmtpReportPage.lower(value)
+}
+
+
+/**
+ * A row of the SMTP report.
+ */
+public struct SmtpReportRow: Equatable, Hashable {
+    /**
+     * ID.
+     */
+    public var id: Int64
+    /**
+     * Name.
+     */
+    public var name: String
+    /**
+     * Enabled.
+     */
+    public var enabled: Bool
+    /**
+     * Sender e-mail.
+     */
+    public var sender: String
+    /**
+     * SMTP host.
+     */
+    public var host: String
+    /**
+     * The effective port.
+     */
+    public var port: UInt16
+    /**
+     * Secure connection.
+     */
+    public var secureConnection: Bool
+    /**
+     * `SSL` or `TLS`; empty when not secure.
+     */
+    public var connectionType: SecureConnectionType?
+    /**
+     * Uses authentication.
+     */
+    public var authentication: Bool
+    /**
+     * Is the default account.
+     */
+    public var defaultAccount: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * ID.
+         */id: Int64, 
+        /**
+         * Name.
+         */name: String, 
+        /**
+         * Enabled.
+         */enabled: Bool, 
+        /**
+         * Sender e-mail.
+         */sender: String, 
+        /**
+         * SMTP host.
+         */host: String, 
+        /**
+         * The effective port.
+         */port: UInt16, 
+        /**
+         * Secure connection.
+         */secureConnection: Bool, 
+        /**
+         * `SSL` or `TLS`; empty when not secure.
+         */connectionType: SecureConnectionType?, 
+        /**
+         * Uses authentication.
+         */authentication: Bool, 
+        /**
+         * Is the default account.
+         */defaultAccount: Bool) {
+        self.id = id
+        self.name = name
+        self.enabled = enabled
+        self.sender = sender
+        self.host = host
+        self.port = port
+        self.secureConnection = secureConnection
+        self.connectionType = connectionType
+        self.authentication = authentication
+        self.defaultAccount = defaultAccount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SmtpReportRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSmtpReportRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmtpReportRow {
+        return
+            try SmtpReportRow(
+                id: FfiConverterInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf), 
+                sender: FfiConverterString.read(from: &buf), 
+                host: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                secureConnection: FfiConverterBool.read(from: &buf), 
+                connectionType: FfiConverterOptionTypeSecureConnectionType.read(from: &buf), 
+                authentication: FfiConverterBool.read(from: &buf), 
+                defaultAccount: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SmtpReportRow, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterString.write(value.sender, into: &buf)
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterBool.write(value.secureConnection, into: &buf)
+        FfiConverterOptionTypeSecureConnectionType.write(value.connectionType, into: &buf)
+        FfiConverterBool.write(value.authentication, into: &buf)
+        FfiConverterBool.write(value.defaultAccount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpReportRow_lift(_ buf: RustBuffer) throws -> SmtpReportRow {
+    return try FfiConverterTypeSmtpReportRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpReportRow_lower(_ value: SmtpReportRow) -> RustBuffer {
+    return FfiConverterTypeSmtpReportRow.lower(value)
+}
+
+
+/**
  * An incoming account as stored: its id, its version (to base an update or a delete on) and
  * the account with `id` filled in.
  */
@@ -3465,6 +4266,81 @@ public func FfiConverterTypeValidationResult_lift(_ buf: RustBuffer) throws -> V
 public func FfiConverterTypeValidationResult_lower(_ value: ValidationResult) -> RustBuffer {
     return FfiConverterTypeValidationResult.lower(value)
 }
+
+
+/**
+ * The report's status filter.
+ */
+
+public enum AccountStatus: Equatable, Hashable {
+    
+    /**
+     * Enabled accounts only.
+     */
+    case enabled
+    /**
+     * Disabled accounts only.
+     */
+    case disabled
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AccountStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
+    typealias SwiftType = AccountStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enabled
+        
+        case 2: return .disabled
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AccountStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .enabled:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .disabled:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountStatus_lift(_ buf: RustBuffer) throws -> AccountStatus {
+    return try FfiConverterTypeAccountStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountStatus_lower(_ value: AccountStatus) -> RustBuffer {
+    return FfiConverterTypeAccountStatus.lower(value)
+}
+
 
 
 /**
@@ -4367,6 +5243,81 @@ public func FfiConverterTypeProxyHop_lower(_ value: ProxyHop) -> RustBuffer {
 
 
 /**
+ * The language of report labels and yes/no words.
+ */
+
+public enum ReportLanguage: Equatable, Hashable {
+    
+    /**
+     * English.
+     */
+    case en
+    /**
+     * Brazilian Portuguese.
+     */
+    case ptBr
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ReportLanguage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReportLanguage: FfiConverterRustBuffer {
+    typealias SwiftType = ReportLanguage
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReportLanguage {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .en
+        
+        case 2: return .ptBr
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ReportLanguage, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .en:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .ptBr:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportLanguage_lift(_ buf: RustBuffer) throws -> ReportLanguage {
+    return try FfiConverterTypeReportLanguage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportLanguage_lower(_ value: ReportLanguage) -> RustBuffer {
+    return FfiConverterTypeReportLanguage.lower(value)
+}
+
+
+
+/**
  * The seeds' "secure connection type": `SSL` is implicit TLS, `TLS` is STARTTLS (which never
  * falls back to clear text).
  */
@@ -4917,6 +5868,30 @@ fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -4965,6 +5940,30 @@ fileprivate struct FfiConverterOptionTypeCredentialProvider: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeIncomingReportFilter: FfiConverterRustBuffer {
+    typealias SwiftType = IncomingReportFilter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIncomingReportFilter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIncomingReportFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeNetworkTimeouts: FfiConverterRustBuffer {
     typealias SwiftType = NetworkTimeouts?
 
@@ -4981,6 +5980,54 @@ fileprivate struct FfiConverterOptionTypeNetworkTimeouts: FfiConverterRustBuffer
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeNetworkTimeouts.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSmtpReportFilter: FfiConverterRustBuffer {
+    typealias SwiftType = SmtpReportFilter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSmtpReportFilter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSmtpReportFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAccountStatus: FfiConverterRustBuffer {
+    typealias SwiftType = AccountStatus?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAccountStatus.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAccountStatus.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5061,6 +6108,30 @@ fileprivate struct FfiConverterOptionTypeProxyHop: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSecureConnectionType: FfiConverterRustBuffer {
+    typealias SwiftType = SecureConnectionType?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSecureConnectionType.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSecureConnectionType.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -5103,6 +6174,31 @@ fileprivate struct FfiConverterSequenceTypeIncomingAccount: FfiConverterRustBuff
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIncomingAccount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeIncomingReportRow: FfiConverterRustBuffer {
+    typealias SwiftType = [IncomingReportRow]
+
+    public static func write(_ value: [IncomingReportRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeIncomingReportRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [IncomingReportRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [IncomingReportRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeIncomingReportRow.read(from: &buf))
         }
         return seq
     }
@@ -5228,6 +6324,31 @@ fileprivate struct FfiConverterSequenceTypeSmtpAccount: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSmtpAccount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSmtpReportRow: FfiConverterRustBuffer {
+    typealias SwiftType = [SmtpReportRow]
+
+    public static func write(_ value: [SmtpReportRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSmtpReportRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SmtpReportRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SmtpReportRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSmtpReportRow.read(from: &buf))
         }
         return seq
     }
@@ -5425,7 +6546,7 @@ public func settingsDocumentToString(document: SettingsDocument, format: Documen
  * `network_connector` may name; `credentials`, when given, is asked whether its credential id
  * exists (never for the secret). Paths are field names (`host`, `port`).
  */
-public func validateIncomingAccount(account: IncomingAccount, connectors: [NetworkConnector], credentials: CredentialProvider?) -> [ValidationResult]  {
+public func validateIncomingAccount(account: IncomingAccount, connectors: [NetworkConnector] = [], credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_incoming_account(
@@ -5438,7 +6559,7 @@ public func validateIncomingAccount(account: IncomingAccount, connectors: [Netwo
 /**
  * Validates one network connector: every problem at once.
  */
-public func validateNetworkConnector(connector: NetworkConnector, credentials: CredentialProvider?) -> [ValidationResult]  {
+public func validateNetworkConnector(connector: NetworkConnector, credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_network_connector(
@@ -5452,7 +6573,7 @@ public func validateNetworkConnector(connector: NetworkConnector, credentials: C
  * names, one default SMTP account, connector references). Paths name the record
  * (`incoming_accounts[2].host`).
  */
-public func validateSettingsDocument(document: SettingsDocument, credentials: CredentialProvider?) -> [ValidationResult]  {
+public func validateSettingsDocument(document: SettingsDocument, credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_settings_document(
@@ -5464,7 +6585,7 @@ public func validateSettingsDocument(document: SettingsDocument, credentials: Cr
 /**
  * Validates one SMTP account: every problem at once (see [`validate_incoming_account`]).
  */
-public func validateSmtpAccount(account: SmtpAccount, connectors: [NetworkConnector], credentials: CredentialProvider?) -> [ValidationResult]  {
+public func validateSmtpAccount(account: SmtpAccount, connectors: [NetworkConnector] = [], credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_smtp_account(
@@ -5499,16 +6620,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_func_settings_document_to_string() != 53564) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_incoming_account() != 26606) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_incoming_account() != 24149) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_network_connector() != 50442) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_network_connector() != 23044) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_settings_document() != 139) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_settings_document() != 56072) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 56474) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 54931) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_credential_is_oauth2() != 24332) {
@@ -5562,6 +6683,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_import_document() != 23755) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_store_incoming_report() != 64431) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_store_list_incoming_accounts() != 47324) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5574,6 +6698,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_path() != 9503) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_store_smtp_report() != 41897) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_store_update_incoming_account() != 17880) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5581,6 +6708,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_update_smtp_account() != 57852) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_incoming_report_csv() != 26045) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_incoming_report_html() != 37652) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_smtp_report_csv() != 61537) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_smtp_report_html() != 60441) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_constructor_credential_oauth2() != 28426) {
@@ -5592,10 +6731,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_constructor_mailer_new() != 7390) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_constructor_store_open() != 52564) {
+    if (uniffi_mail_settings_ffi_checksum_constructor_store_open() != 40153) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_constructor_store_open_in_memory() != 63539) {
+    if (uniffi_mail_settings_ffi_checksum_constructor_store_open_in_memory() != 34843) {
         return InitializationResult.apiChecksumMismatch
     }
 

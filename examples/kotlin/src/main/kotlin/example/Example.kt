@@ -1,0 +1,117 @@
+// A runnable example of the Kotlin bindings of mail-settings, against the repository's local
+// test servers (tests/servers/): run it with `bash examples/kotlin/run.sh`.
+//
+// What a host application does: keep its credentials in its own vault (here a map; on Android
+// the Keystore) behind a CredentialProvider, keep the accounts in a Store, validate what a person
+// typed, send the "Test configuration" message, and tell failures apart by their type.
+package example
+
+import kotlinx.coroutines.runBlocking
+import mailsettings.Credential
+import mailsettings.CredentialProvider
+import mailsettings.IncomingAccount
+import mailsettings.IncomingReportFilter
+import mailsettings.Mailer
+import mailsettings.MailSettingsException
+import mailsettings.NetworkTimeouts
+import mailsettings.Protocol
+import mailsettings.SecureConnectionType
+import mailsettings.SmtpAccount
+import mailsettings.Store
+import mailsettings.validateIncomingAccount
+import java.io.File
+import kotlin.system.exitProcess
+
+/** The host's vault: answers the library's questions without ever logging a secret. */
+class AppVault(private val entries: Map<String, Pair<String, String>>) : CredentialProvider {
+    override fun credential(id: String): Credential {
+        val (user, secret) = entries[id] ?: throw MailSettingsException.NotFound("no credential \"$id\" in the vault")
+        return Credential.password(user, secret)
+    }
+
+    override fun contains(id: String) = entries.containsKey(id)
+}
+
+fun main(args: Array<String>) = runBlocking {
+    val portsEnv = File(args.firstOrNull() ?: "../../tests/servers/ports.env")
+    val env = portsEnv.readLines()
+        .filter { it.isNotBlank() && !it.startsWith("#") && it.contains('=') }
+        .associate { it.substringBefore('=') to it.substringAfter('=') }
+    val domain = env.getValue("MS_MAIL_DOMAIN")
+    val caFile = File(System.getenv("MS_SERVERS_DIR") ?: env.getValue("MS_SERVERS_DIR"), "certs/ca.pem").path
+    val helpdesk = "helpdesk-example-${ProcessHandle.current().pid()}@$domain"
+    val vault = AppVault(
+        mapOf(
+            "helpdesk" to (helpdesk to env.getValue("MS_MAIL_PASSWORD")),
+            "helpdesk-old" to (helpdesk to "an-old-password"),
+        ),
+    )
+
+    // 1. Validation: every problem at once, in English and Brazilian Portuguese.
+    val typed = IncomingAccount(
+        name = "Helpdesk",
+        protocol = Protocol.IMAP,
+        host = "imap://localhost",
+        port = 99999,
+        credential = "helpdsk",
+        secureConnectionType = SecureConnectionType.SSL,
+    )
+    println("validation of what was typed:")
+    for (r in validateIncomingAccount(typed, credentials = vault)) {
+        println("  ${r.severity} ${r.path} ${r.codeName}: ${r.message} / ${r.messagePtBr}")
+    }
+
+    // 2. The store (a file; several processes may share it) and its report.
+    val dbFile = File.createTempFile("mail-settings-example", ".db").apply { delete(); deleteOnExit() }
+    Store.open(dbFile.path, vault).use { store ->
+        val imap = store.createIncomingAccount(
+            typed.copy(host = "localhost", port = env.getValue("MS_IMAPS_PORT").toLong(), credential = "helpdesk", caFile = caFile),
+        )
+        store.createIncomingAccount(
+            typed.copy(
+                name = "Helpdesk POP3",
+                protocol = Protocol.POP3,
+                host = "localhost",
+                port = env.getValue("MS_POP3_PORT").toLong(),
+                credential = "helpdesk",
+                secureConnectionType = SecureConnectionType.TLS,
+                caFile = caFile,
+            ),
+        )
+        val smtp = store.createSmtpAccount(
+            SmtpAccount(
+                name = "Notifications",
+                host = "localhost",
+                senderEmail = helpdesk,
+                credential = "helpdesk",
+                port = env.getValue("MS_SMTPS_PORT").toLong(),
+                defaultAccount = true,
+                secureConnectionType = SecureConnectionType.SSL,
+                caFile = caFile,
+            ),
+        )
+        println("stored incoming account ${imap.id} (version ${imap.version}) and SMTP account ${smtp.id}")
+        val report = store.incomingReport(IncomingReportFilter(nameContains = "helpdesk"))
+        println("incoming report, page ${report.page} of ${report.pageCount} (${report.total} rows):")
+        for (row in report.rows) {
+            println("  ${row.id} ${row.name} ${row.protocol} port ${row.port} ${row.connectionType ?: "-"}")
+        }
+
+        // 3. "Test configuration": a suspend call, off the calling thread.
+        Mailer(store, vault, NetworkTimeouts(connectSecs = 10u, ioSecs = 30u)).use { mailer ->
+            val sent = mailer.sendTest(helpdesk)
+            println("test message sent to $helpdesk: ${sent.serverReply}")
+
+            // 4. Failures are typed: a stale password is an Auth error, not a string to parse.
+            val stale = store.updateSmtpAccount(smtp.id, smtp.version, smtp.account.copy(credential = "helpdesk-old"))
+            try {
+                mailer.sendTest(helpdesk, accountId = stale.id)
+                println("unexpected: a wrong password was accepted")
+                exitProcess(1)
+            } catch (e: MailSettingsException.Auth) {
+                println("wrong password, as expected: ${e.detail}")
+            }
+        }
+    }
+    println("example finished")
+}

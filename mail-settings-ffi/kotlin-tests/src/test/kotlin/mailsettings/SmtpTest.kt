@@ -1,0 +1,194 @@
+package mailsettings
+
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.asCoroutineDispatcher
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+
+/** Sending through the local Postfix submission service (SASL through Dovecot). */
+class SmtpTest {
+    private val timeouts = NetworkTimeouts(connectSecs = 10u, ioSecs = 30u)
+
+    @Test
+    fun `the test message goes through implicit TLS and arrives`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val to = Servers.uniqueMailbox("kt-to")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            store.createSmtpAccount(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
+            Mailer(store, vault, timeouts).use { mailer ->
+                val report = mailer.sendTest(to)
+                assertEquals(listOf(to), report.accepted)
+                assertTrue(report.rejected.isEmpty())
+                assertTrue(report.serverReply.startsWith("250"), report.serverReply)
+                assertTrue(report.messageId?.isNotBlank() == true)
+            }
+        }
+        // The provider was asked for the account's credential id only, on a worker thread.
+        assertEquals(listOf(sender), vault.asked.toList())
+        assertFalse(Thread.currentThread().name in vault.threads, vault.threads.toString())
+        assertEquals(1, Servers.awaitDelivery(to, 1))
+    }
+
+    @Test
+    fun `a message through STARTTLS with the account's footer`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val to = Servers.uniqueMailbox("kt-to")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            val account = store.createSmtpAccount(
+                smtp("Starttls", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS)
+                    .copy(enableFooter = true, footer = "-- sent by the Kotlin tests"),
+            )
+            Mailer(store, vault, timeouts).use { mailer ->
+                val report = mailer.send(
+                    OutgoingMessage(to = listOf(to), subject = "Kotlin notification", text = "Hello from Kotlin"),
+                    accountId = account.id,
+                )
+                assertEquals(listOf(to), report.accepted)
+            }
+        }
+        assertEquals(1, Servers.awaitDelivery(to, 1))
+        val stored = Servers.dir.resolve("mail/${to.substringAfter('@')}/${to.substringBefore('@')}/Maildir")
+            .walk().filter { it.isFile && it.parentFile.name in setOf("new", "cur") }.single().readText()
+        assertTrue(stored.contains("Subject: Kotlin notification"), stored)
+        assertTrue(stored.contains("-- sent by the Kotlin tests"), stored)
+        assertTrue(stored.contains("From: $sender"), stored)
+    }
+
+    @Test
+    fun `a wrong password throws Auth without the password`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            val a = store.createSmtpAccount(smtp("Wrong", "MS_SMTPS_PORT", "wrong-password", sender))
+            Mailer(store, vault, timeouts).use { mailer ->
+                val e = assertThrows<MailSettingsException.Auth> {
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                }
+                assertFalse(e.detail.contains("not-the-password"), e.detail)
+                assertFalse(e.message!!.contains("not-the-password"), e.message)
+            }
+        }
+    }
+
+    @Test
+    fun `bad certificates throw Certificate`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            Mailer(store, vault, timeouts).use { mailer ->
+                for (key in listOf("MS_SMTPS_SELFSIGNED_PORT", "MS_SMTPS_EXPIRED_PORT", "MS_SMTPS_WRONGHOST_PORT")) {
+                    val a = store.createSmtpAccount(smtp(key, key, sender, sender))
+                    val e = assertThrows<MailSettingsException.Certificate>(key) {
+                        runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                    }
+                    assertTrue(e.detail.isNotBlank())
+                }
+            }
+        }
+    }
+
+    @Test
+    fun `STARTTLS not offered throws Tls, never clear text`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            val a = store.createSmtpAccount(
+                smtp("NoTls", "MS_SMTP_NOTLS_PORT", sender, sender, type = SecureConnectionType.TLS),
+            )
+            Mailer(store, vault, timeouts).use { mailer ->
+                assertThrows<MailSettingsException.Tls> {
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                }
+            }
+        }
+    }
+
+    @Test
+    fun `the credential provider's own errors come back as Credential`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val locked = object : CredentialProvider {
+            override fun credential(id: String): Credential =
+                throw MailSettingsException.Credential("the keystore is locked")
+            override fun contains(id: String) = true
+        }
+        val broken = object : CredentialProvider {
+            override fun credential(id: String): Credential =
+                throw IllegalStateException("hunter2 leaked into an exception")
+            override fun contains(id: String) = true
+        }
+        Store.openInMemory().use { store ->
+            val a = store.createSmtpAccount(smtp("Locked", "MS_SMTPS_PORT", sender, sender))
+            Mailer(store, locked, timeouts).use { mailer ->
+                val e = assertThrows<MailSettingsException.Credential> {
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                }
+                assertTrue(e.detail.contains("the keystore is locked"), e.detail)
+            }
+            Mailer(store, broken, timeouts).use { mailer ->
+                val e = assertThrows<MailSettingsException.Credential> {
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                }
+                // A host exception's text is never carried into the error: it might hold a secret.
+                assertFalse(e.detail.contains("hunter2"), e.detail)
+            }
+        }
+    }
+
+    @Test
+    fun `no account and no default throws NotFound`() = runBlocking {
+        Store.openInMemory().use { store ->
+            Mailer(store, Vault(), timeouts).use { mailer ->
+                assertThrows<MailSettingsException.NotFound> {
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to")) }
+                }
+            }
+        }
+    }
+
+    /**
+     * A send suspends rather than blocking its thread: on a dispatcher of ONE thread (a UI
+     * thread's shape), the credential provider (called by the send) waits for a latch that only
+     * another coroutine on that same thread opens. A blocking send would hold the thread and the
+     * latch would never open (the provider then gives up after 20 s and the send fails).
+     */
+    @Test
+    fun `a send does not block the calling thread`() {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val to = Servers.uniqueMailbox("kt-to")
+        val latch = CountDownLatch(1)
+        val vault = object : CredentialProvider {
+            override fun credential(id: String): Credential {
+                if (!latch.await(20, TimeUnit.SECONDS)) {
+                    throw MailSettingsException.Credential("the calling thread was blocked")
+                }
+                return Credential.password(sender, Servers.password)
+            }
+            override fun contains(id: String) = true
+        }
+        val ui = Executors.newSingleThreadExecutor { Thread(it, "ui") }.asCoroutineDispatcher()
+        ui.use {
+            runBlocking(ui) {
+                Store.openInMemory().use { store ->
+                    store.createSmtpAccount(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
+                    Mailer(store, vault, timeouts).use { mailer ->
+                        val send = async { mailer.sendTest(to) }
+                        val opener = async { latch.countDown(); Thread.currentThread().name }
+                        assertTrue(opener.await().startsWith("ui"))
+                        assertEquals(listOf(to), send.await().accepted)
+                    }
+                }
+            }
+        }
+        assertEquals(1, Servers.awaitDelivery(to, 1))
+    }
+}
