@@ -83,4 +83,21 @@ done
 run test-smtp "Password expiry (STARTTLS via SOCKS5)" --to "$(mb helpdesk)" \
     --subject "Your password expires in 3 days" --message "Change it at the portal." --credentials "$creds" --format json
 
+say "5. Collect: the messages above, over IMAP and POP3, with and without keep copy"
+sleep 1  # Postfix hands the messages to Dovecot within a moment
+run collect --once --credentials "$creds"
+say "   A second run fetches nothing new; the accounts without keep copy emptied their server mailbox"
+run collect --once --credentials "$creds"
+run status
+for account in "Helpdesk IMAP, no copy (STARTTLS via HTTP proxy)" "Alerts POP3S, no copy"; do
+    run check "$account" --kind incoming --credentials "$creds" | grep -E 'mailbox|check' 
+done
+
+say "6. View inbox (seed 000) and read a message"
+run inbox "Helpdesk IMAP"
+run inbox ALL --page-size 5 --format json | grep -E '"(total|pages|page|page_size)"'
+first=$("$ms" inbox "Helpdesk IMAP" --format json | sed -n 's/^ *"id": \([0-9]*\),$/\1/p' | head -1)
+run show "$first"
+run inbox "Helpdesk IMAP" --unread
+
 say "Tour done. Store: $MAIL_SETTINGS_DB; files: $work"

@@ -89,6 +89,33 @@ pub fn run(cli: Cli) -> ExitCode {
             timeout,
             format,
         } => crate::wire::check(&ctx, account, *kind, *timeout, *format),
+        Command::Collect {
+            once,
+            accounts,
+            format,
+        } => crate::collect::collect(&ctx, *once, accounts, *format),
+        Command::Status { format } => crate::collect::status(&ctx, *format),
+        Command::Inbox {
+            account,
+            search,
+            unread,
+            page,
+            page_size,
+            format,
+        } => crate::collect::inbox(
+            &ctx,
+            account,
+            search.as_deref(),
+            *unread,
+            *page,
+            *page_size,
+            *format,
+        ),
+        Command::Show {
+            message,
+            raw,
+            format,
+        } => crate::collect::show(&ctx, *message, *raw, *format),
         Command::TestSmtp {
             account,
             to,

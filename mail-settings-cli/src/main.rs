@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod collect;
 mod commands;
 mod output;
 mod report;
@@ -198,6 +199,57 @@ pub enum Command {
         #[arg(long, default_value_t = 15)]
         timeout: u64,
         /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Collect mail into the inbox. With --once, check the accounts once and exit (exit 1 when
+    /// any failed); without, run the collector (every enabled account with automatic check,
+    /// every check_interval_secs) until interrupted. Needs --credentials.
+    Collect {
+        /// Check once and exit.
+        #[arg(long)]
+        once: bool,
+        /// Accounts (names or ids); none: every enabled account with automatic check.
+        accounts: Vec<String>,
+        /// Output format of the results (with --once).
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// The collector's status of every incoming account: last check, last success, last error,
+    /// messages fetched, skipped and pending.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// List an account's inbox ("View inbox"), newest first; ALL lists every account's.
+    Inbox {
+        /// The incoming account (name or id), or ALL.
+        account: String,
+        /// From or subject contains.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only unread messages.
+        #[arg(long)]
+        unread: bool,
+        /// Page number, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        /// Messages a page.
+        #[arg(long, default_value_t = 30)]
+        page_size: u32,
+        /// Output format (JSON carries the page and the total count).
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+    },
+    /// Show one stored message (by its inbox id), parsed, and mark it read.
+    Show {
+        /// The message id (from `inbox`).
+        message: i64,
+        /// Print the raw message instead.
+        #[arg(long)]
+        raw: bool,
+        /// Output format of the parsed view.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },

@@ -1,0 +1,325 @@
+//! `collect`, `status`, `inbox` and `show`: the collector and the inbox.
+
+use crate::commands::{store_failure, Ctx};
+use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
+use crate::TextOrJson;
+use mail_settings_core::collector::{
+    AccountStatus, CancelHandle, Collector, Progress, ProgressListener, RunControl,
+};
+use mail_settings_core::inbox::{Inbox, InboxQuery};
+use mail_settings_core::report::format_utc;
+use mail_settings_core::store::Store;
+use mail_settings_core::validate::name_key;
+use mail_settings_core::{CredentialProvider, RecordId};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn when(secs: Option<i64>) -> String {
+    match secs.and_then(|s| u64::try_from(s).ok()) {
+        Some(s) => format_utc(UNIX_EPOCH + Duration::from_secs(s)),
+        None => "-".to_owned(),
+    }
+}
+
+/// The id of an incoming account named by name (case-insensitive) or id.
+fn incoming_id(store: &Store, name: &str) -> Result<RecordId, ExitCode> {
+    let all = store.list_incoming().map_err(|e| store_failure(&e))?;
+    let by_id = name
+        .parse::<RecordId>()
+        .ok()
+        .and_then(|id| all.iter().find(|a| a.id == id));
+    let key = name_key(name);
+    by_id
+        .or_else(|| all.iter().find(|a| name_key(&a.record.name) == key))
+        .map(|a| a.id)
+        .ok_or_else(|| output::fail(EXIT_USAGE, format!("no incoming account named \"{name}\"")))
+}
+
+/// A progress line on a terminal: `\r` and the counts, one line per account.
+struct Bar;
+
+impl ProgressListener for Bar {
+    fn on_progress(&self, p: &Progress) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r{:<40.40} {:>6}/{:<6} messages {:>10.1} MB",
+            p.account_name,
+            p.done,
+            p.total,
+            p.bytes as f64 / 1e6
+        );
+        if p.total > 0 && p.done >= p.total {
+            let _ = writeln!(err);
+        }
+        let _ = err.flush();
+    }
+}
+
+fn collector(ctx: &Ctx<'_>, command: &str) -> Result<Collector, ExitCode> {
+    let Some(creds) = ctx.credentials.clone() else {
+        return Err(output::fail(
+            EXIT_USAGE,
+            format!("{command} needs --credentials FILE to log in"),
+        ));
+    };
+    let store = Arc::new(ctx.store()?);
+    Ok(Collector::new(store, creds as Arc<dyn CredentialProvider>))
+}
+
+/// `mail-settings collect [--once] [ACCOUNT…]`.
+pub fn collect(
+    ctx: &Ctx<'_>,
+    once: bool,
+    names: &[String],
+    format: TextOrJson,
+) -> Result<ExitCode, ExitCode> {
+    let collector = collector(ctx, "collect")?;
+    let ids = names
+        .iter()
+        .map(|n| incoming_id(collector.store(), n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cancel = CancelHandle::new();
+    {
+        let cancel = cancel.clone();
+        // Ctrl-C stops runs at the next message boundary; what was fetched stays committed.
+        let _ = ctrlc::set_handler(move || cancel.cancel());
+    }
+    if !once {
+        if !ids.is_empty() {
+            return Err(output::fail(
+                EXIT_USAGE,
+                "the running collector checks every enabled account with automatic check: name accounts only with --once",
+            ));
+        }
+        if std::io::stderr().is_terminal() {
+            collector.add_listener(Arc::new(Bar));
+        }
+        collector
+            .start()
+            .map_err(|e| output::fail(EXIT_FAILED, e))?;
+        eprintln!("collector running; Ctrl-C stops it");
+        while !cancel.is_cancelled() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        collector.stop();
+        eprintln!("collector stopped");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let progress: Option<Arc<dyn ProgressListener>> = std::io::stderr()
+        .is_terminal()
+        .then(|| Arc::new(Bar) as Arc<dyn ProgressListener>);
+    let control = RunControl { cancel, progress };
+    let results = collector
+        .collect_once(&ids, &control)
+        .map_err(|e| output::fail(EXIT_FAILED, e))?;
+    let mut failed = false;
+    let mut json = Vec::new();
+    for (id, result) in &results {
+        match result {
+            Ok(r) => {
+                if format == TextOrJson::Text {
+                    println!(
+                        "{}: {} listed, {} fetched, {} already stored, {} duplicates, {} skipped, {} deleted on server, {} pending, {:.1} MB{}",
+                        r.account_name,
+                        r.listed,
+                        r.fetched,
+                        r.already_stored,
+                        r.duplicates,
+                        r.skipped,
+                        r.deleted_on_server,
+                        r.pending,
+                        r.bytes as f64 / 1e6,
+                        if r.cancelled { " (cancelled)" } else { "" }
+                    );
+                }
+                json.push(serde_json::json!({"account_id": id, "ok": true, "report": r}));
+            }
+            Err(e) => {
+                failed = true;
+                if format == TextOrJson::Text {
+                    println!("account {id}: FAILED ({}): {e}", e.category());
+                }
+                json.push(serde_json::json!({
+                    "account_id": id, "ok": false, "category": e.category(),
+                    "error": e.to_string(), "report": e.report(),
+                }));
+            }
+        }
+    }
+    if format == TextOrJson::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    }
+    Ok(if failed {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `mail-settings status`.
+pub fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
+    let store = ctx.store()?;
+    let statuses: Vec<AccountStatus> =
+        mail_settings_core::collector::account_statuses(&store).map_err(|e| store_failure(&e))?;
+    match format {
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&statuses).unwrap_or_default()
+        ),
+        TextOrJson::Text => {
+            println!(
+                "{:>3}  {:<40} {:<23} {:<23} {:>7} {:>7} {:>7} {:>6}  last error",
+                "ID",
+                "Name",
+                "Last check",
+                "Last success",
+                "Fetched",
+                "Skipped",
+                "Pending",
+                "Inbox"
+            );
+            for s in &statuses {
+                println!(
+                    "{:>3}  {:<40.40} {:<23} {:<23} {:>7} {:>7} {:>7} {:>6}  {}",
+                    s.account_id,
+                    s.account_name,
+                    when(s.last_check),
+                    when(s.last_success),
+                    s.fetched,
+                    s.skipped,
+                    s.pending,
+                    s.inbox_messages,
+                    s.last_error
+                        .as_ref()
+                        .map(|e| format!("{}: {}", e.category, e.message))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mail-settings inbox ACCOUNT`.
+#[allow(clippy::too_many_arguments)]
+pub fn inbox(
+    ctx: &Ctx<'_>,
+    account: &str,
+    search: Option<&str>,
+    unread: bool,
+    page: u32,
+    page_size: u32,
+    format: TextOrJson,
+) -> Result<ExitCode, ExitCode> {
+    let store = Arc::new(ctx.store()?);
+    let account = if account.eq_ignore_ascii_case("all") {
+        None
+    } else {
+        Some(incoming_id(&store, account)?)
+    };
+    let query = InboxQuery {
+        account,
+        text_contains: search.map(str::to_owned),
+        unread_only: unread,
+        page,
+        page_size,
+        ..InboxQuery::default()
+    };
+    let page = Inbox::new(store)
+        .list(&query)
+        .map_err(|e| store_failure(&e))?;
+    match format {
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&page).unwrap_or_default()
+        ),
+        TextOrJson::Text => {
+            println!(
+                "{:>5}  {:<1} {:<23} {:<32} {:<40} {:>9} {:>3}",
+                "ID", "", "Date", "From", "Subject", "Size", "Att"
+            );
+            for m in &page.messages {
+                println!(
+                    "{:>5}  {:<1} {:<23} {:<32.32} {:<40.40} {:>9} {:>3}",
+                    m.id,
+                    if m.read { " " } else { "*" },
+                    when(m.date.or(Some(m.stored_at))),
+                    m.from,
+                    m.subject.as_deref().unwrap_or("(no subject)"),
+                    m.size,
+                    m.attachment_count
+                );
+            }
+            println!(
+                "Page {} of {} ({} messages; * unread)",
+                page.page,
+                page.pages.max(1),
+                page.total
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mail-settings show MESSAGE`.
+pub fn show(ctx: &Ctx<'_>, id: i64, raw: bool, format: TextOrJson) -> Result<ExitCode, ExitCode> {
+    let store = Arc::new(ctx.store()?);
+    let inbox = Inbox::new(store);
+    if raw {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        inbox
+            .copy_raw_to(id, &mut out)
+            .map_err(|e| store_failure(&e))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let view = inbox.read_message(id).map_err(|e| store_failure(&e))?;
+    inbox.mark_read(id, true).map_err(|e| store_failure(&e))?;
+    match format {
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&view).unwrap_or_default()
+        ),
+        TextOrJson::Text => {
+            let s = &view.summary;
+            println!("Message {} in \"{}\" ({})", s.id, s.account_name, s.source);
+            println!("From:    {}", s.from);
+            println!("To:      {}", s.to);
+            if !s.cc.is_empty() {
+                println!("Cc:      {}", s.cc);
+            }
+            println!("Date:    {}", when(s.date));
+            println!(
+                "Subject: {}",
+                s.subject.as_deref().unwrap_or("(no subject)")
+            );
+            if let Some(id) = &s.message_id {
+                println!("Message-ID: <{id}>");
+            }
+            println!();
+            match (&view.body.text, &view.body.html) {
+                (Some(text), _) => println!("{}", text.trim_end()),
+                (None, Some(html)) => println!("(HTML only, {} characters)", html.len()),
+                (None, None) => println!("(no text body)"),
+            }
+            for a in &view.body.attachments {
+                println!(
+                    "[attachment] {} ({}, {} bytes)",
+                    a.name.as_deref().unwrap_or("(unnamed)"),
+                    a.content_type,
+                    a.size
+                );
+            }
+            if let Some(e) = &view.body.parse_error {
+                println!("[stored raw: {e}]");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
