@@ -100,4 +100,11 @@ first=$("$ms" inbox "Helpdesk IMAP" --format json | sed -n 's/^ *"id": \([0-9]*\
 run show "$first"
 run inbox "Helpdesk IMAP" --unread
 
+say "7. The same from Rust: the runnable files in examples/rust/"
+ex() { printf '$ cargo run --example %s\n' "$*"; cargo run --quiet -p mail-settings-core --example "$@"; }
+ex check_account "$doc" "$creds" "Alerts POP3 (STLS via SOCKS5)"
+ex send_notification "$doc" "$creds" "$(mb helpdesk)"
+sleep 1
+ex collect_inbox "$doc" "$creds" "$work/examples.sqlite3"
+
 say "Tour done. Store: $MAIL_SETTINGS_DB; files: $work"
