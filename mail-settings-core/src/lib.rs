@@ -4,20 +4,37 @@
 //! that a mail collector reads, outgoing SMTP accounts that send the application's
 //! notifications. The names, defaults and rules are those of the project's `SPEC.md`.
 //!
-//! ## Layers
-//! - [`model`]: forms, the settings as a person typed them (possibly invalid), and the shared
-//!   vocabulary (protocols, security words, default ports).
-//! - [`validate`]: every problem at once, with path, code, severity and messages in English and
-//!   Brazilian Portuguese.
-//! - [`typed`]: validated accounts, the only thing drivers take (parse, don't validate).
-//! - [`credentials`]: the host's vault behind a trait; secrets in `secrecy` types.
-//! - [`document`]: the settings document as JSON or TOML.
-//! - [`store`]: SQLite in one file (or in memory), transactional, with optimistic versions.
-//! - [`error`]: one rich error per area and the small [`error::ErrorCategory`] vocabulary.
+//! Everything is synchronous (std threads and socket timeouts): no async runtime is pulled
+//! into a host application. Every network operation is bounded by [`net::Timeouts`].
 //!
-//! ## Secrets
-//! Secrets never appear in `Debug`, `Display`, errors, logs (`tracing`), serialized settings,
-//! reports or CSV. Accounts hold only a credential id.
+//! ## What is in it
+//! | module | what |
+//! |---|---|
+//! | [`model`] | forms: the settings as a person typed them (possibly invalid); protocols, security words, default ports |
+//! | [`validate`] | every problem at once: path, code, severity, messages in English and Brazilian Portuguese |
+//! | [`typed`] | validated accounts, the only thing drivers take (parse, don't validate) |
+//! | [`credentials`] | the host's vault behind [`CredentialProvider`]; in-memory and file providers; secrets in `secrecy` types |
+//! | [`document`] | the settings document as JSON or TOML, with line and column in errors |
+//! | [`store`] | SQLite in one file (or in memory): transactions, optimistic versions, migrations, import/export |
+//! | [`report`] | the account reports of seeds 002/003: filters, paging, CSV (EN/PT-BR, formula-safe), printable HTML |
+//! | [`net`] | TCP directly or through a network connector (SOCKS5, HTTP CONNECT), TLS with native-tls, [`net::MailStream`] |
+//! | [`smtp`] | sending through an account (sender, Reply-To, Return-Path, read receipt, footer, forced configuration), pool, test message |
+//! | [`imap`] | the `imap` crate behind our own interface: STARTTLS, LOGIN/XOAUTH2, UID-only fetch, store and expunge |
+//! | [`pop3`] | our own POP3 client: CAPA, STLS, USER/PASS, AUTH PLAIN/XOAUTH2, pipelined RETR/DELE, strict parser |
+//! | [`check`] | the staged connection check an operator runs by hand, with advice |
+//! | [`collector`] | exactly-once, never-lose collection into the inbox; scheduler, progress, cancel |
+//! | [`inbox`] | the collected messages: listing, filters, parsed view, mark read, delete locally |
+//! | [`error`] | one rich error per area and the small [`ErrorCategory`] vocabulary the bindings map |
+//!
+//! There are no optional Cargo features: the SQLite store is bundled (`rusqlite/bundled`),
+//! TLS is the platform's through `native-tls` (OpenSSL on Linux, Security.framework on Apple
+//! systems, SChannel on Windows).
+//!
+//! ## Security
+//! - `SSL` is implicit TLS; `TLS` is STARTTLS and never falls back to clear text.
+//! - Certificates and host names are verified unless a person turns it off for one account.
+//! - Secrets never appear in `Debug`, `Display`, errors, logs (`tracing`), serialized
+//!   settings, reports or CSV. Accounts hold only a credential id.
 
 pub mod check;
 pub mod collector;
