@@ -1,0 +1,509 @@
+//! Collection benchmark: a 2,000-message mailbox (about 100 MB) collected over IMAPS and POP3S
+//! from the local Dovecot into the durable inbox (a fresh SQLite file, `synchronous=FULL`),
+//! beside the drivers' raw download of the same mailbox, Python's imaplib (UID FETCH in
+//! batches of 100) and poplib (a RETR loop), and mbsync when it is installed (Debian `isync`);
+//! then one 20 MB message. Every case runs in a process of its own (this binary, re-run as a
+//! child) so that its peak memory (VmHWM) is its own.
+//!
+//! Run with `cargo bench -p mail-settings-tests --bench collect`. Prints figures; asserts
+//! nothing about speed. The mailboxes are written straight into Dovecot's Maildir (owned by
+//! the mail user), which is much faster than delivering 2,000 messages through LMTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use mail_settings_core::collector::{Collector, CollectorOptions};
+use mail_settings_core::imap::{self, ImapOptions};
+use mail_settings_core::net::Timeouts;
+use mail_settings_core::pop3::Pop3Client;
+use mail_settings_core::store::Store;
+use mail_settings_core::{Credential, InMemoryCredentials, Protocol, SecureConnectionType};
+use mail_settings_tests::{incoming_account, incoming_form, servers, unique_mailbox, Cert, Via};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+const MESSAGES: usize = 2000;
+
+/// Deterministic pseudo-random bytes.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn base64_lines(rng: &mut Rng, bytes: usize, out: &mut Vec<u8>) {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let chars = bytes.div_ceil(3) * 4;
+    let mut written = 0;
+    while written < chars {
+        let n = (chars - written).min(76);
+        for _ in 0..n {
+            out.push(A[(rng.next() % 64) as usize]);
+        }
+        out.extend_from_slice(b"\r\n");
+        written += n;
+    }
+}
+
+/// A message of about `size` bytes; every fourth one carries a base64 attachment.
+fn message(i: usize, size: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut m = format!(
+        "Return-Path: <customer{i}@example.test>\r\n\
+         From: =?UTF-8?Q?Cliente_N=C3=BAmero_{i}?= <customer{i}@example.test>\r\n\
+         To: Help desk <helpdesk@example.test>\r\n\
+         Subject: =?UTF-8?B?{}?=\r\n\
+         Date: Thu, 3 Jul 2025 {:02}:{:02}:{:02} +0000\r\n\
+         Message-ID: <bench-{i}@collector.test>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n\
+         --b{i}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+        base64_encode(format!("Chamado número {i}: impressora não funciona").as_bytes()),
+        (i / 3600) % 24,
+        (i / 60) % 60,
+        i % 60
+    )
+    .into_bytes();
+    let attachment = i % 4 == 0;
+    let text_target = if attachment { size / 3 } else { size - 200 };
+    let words = [
+        "the ", "printer ", "on ", "floor ", "three ", "does ", "not ", "print ", "since ",
+        "monday ", "please ", "help ", "urgent ", "ticket ", "user ", "reports ",
+    ];
+    let mut line = 0;
+    while m.len() < text_target {
+        m.extend_from_slice(words[(rng.next() % words.len() as u64) as usize].as_bytes());
+        line += 1;
+        if line % 12 == 0 {
+            m.extend_from_slice(b"\r\n");
+        }
+    }
+    m.extend_from_slice(b"\r\n");
+    if attachment {
+        m.extend_from_slice(
+            format!(
+                "--b{i}\r\nContent-Type: application/pdf; name=\"report-{i}.pdf\"\r\n\
+                 Content-Disposition: attachment; filename=\"report-{i}.pdf\"\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let raw = (size.saturating_sub(m.len() + 40)) * 3 / 4;
+        base64_lines(rng, raw, &mut m);
+    }
+    m.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
+    m
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn id_of(name: &str, flag: &str) -> u32 {
+    let out = Command::new("id").arg(flag).arg(name).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Writes messages straight into `mailbox`'s Maildir/new, owned by the mail user; returns
+/// the total size.
+fn fill_maildir(mailbox: &str, messages: impl Iterator<Item = Vec<u8>>) -> u64 {
+    let owner = servers()
+        .env
+        .get("MS_MAIL_OWNER")
+        .cloned()
+        .unwrap_or_else(|| "mstest".to_owned());
+    let (uid, gid) = (id_of(&owner, "-u"), id_of(&owner, "-g"));
+    let (local, domain) = mailbox.split_once('@').unwrap();
+    let home = servers().dir.join("mail").join(domain).join(local);
+    let md = home.join("Maildir");
+    for d in [
+        home.clone(),
+        md.clone(),
+        md.join("new"),
+        md.join("cur"),
+        md.join("tmp"),
+    ] {
+        std::fs::create_dir_all(&d).unwrap();
+        std::os::unix::fs::chown(&d, Some(uid), Some(gid)).unwrap();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut total = 0u64;
+    for (i, m) in messages.enumerate() {
+        let name = format!("{now}.M{i}P{}.bench,S={}", std::process::id(), m.len());
+        let tmp = md.join("tmp").join(&name);
+        std::fs::write(&tmp, &m).unwrap();
+        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).unwrap();
+        std::fs::rename(&tmp, md.join("new").join(&name)).unwrap();
+        total += m.len() as u64;
+    }
+    total
+}
+
+fn status_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Default, Clone)]
+struct Figures {
+    messages: u64,
+    bytes: u64,
+    seconds: f64,
+    peak_kb: u64,
+}
+
+fn parse_result(stdout: &str) -> Figures {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("no RESULT line in:\n{stdout}"));
+    let mut f = Figures::default();
+    for kv in line["RESULT ".len()..].split_whitespace() {
+        let (k, v) = kv.split_once('=').unwrap();
+        match k {
+            "messages" => f.messages = v.parse().unwrap(),
+            "bytes" => f.bytes = v.parse().unwrap(),
+            "seconds" => f.seconds = v.parse().unwrap(),
+            "peak_kb" => f.peak_kb = v.parse().unwrap(),
+            _ => {}
+        }
+    }
+    f
+}
+
+fn result_line(messages: u64, bytes: u64, seconds: f64) {
+    println!(
+        "RESULT messages={messages} bytes={bytes} seconds={seconds:.3} peak_kb={}",
+        status_kb("VmHWM:")
+    );
+}
+
+fn password() -> String {
+    std::env::var("MS_BENCH_PASSWORD").unwrap()
+}
+
+fn account(protocol: Protocol, mailbox: &str) -> mail_settings_core::IncomingAccount {
+    incoming_account(
+        protocol,
+        mailbox,
+        Some(SecureConnectionType::Ssl),
+        Cert::Valid,
+        Via::Direct,
+        true,
+    )
+}
+
+/// Child: the IMAP driver downloads every message (UID FETCH BODY.PEEK[], 100 a request).
+fn child_raw_imap(mailbox: &str) {
+    let acc = account(Protocol::Imap, mailbox);
+    let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
+    let start = Instant::now();
+    let mut s = imap::connect(&acc, &creds, &ImapOptions::default()).unwrap();
+    s.examine("INBOX").unwrap();
+    let uids: Vec<u32> = s
+        .fetch_sizes(1, None)
+        .unwrap()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    s.set_fetch_batch(100);
+    let (mut n, mut bytes) = (0u64, 0u64);
+    s.uid_fetch_each(&uids, |m| {
+        n += 1;
+        bytes += m.raw.len() as u64;
+        Ok(())
+    })
+    .unwrap();
+    s.logout().unwrap();
+    result_line(n, bytes, start.elapsed().as_secs_f64());
+}
+
+struct Count(u64);
+impl Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Child: the POP3 driver downloads every message (pipelined RETR, streamed to a counter).
+fn child_raw_pop3(mailbox: &str) {
+    let acc = account(Protocol::Pop3, mailbox);
+    let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
+    let start = Instant::now();
+    let mut c = Pop3Client::connect(&acc, &creds, &Timeouts::default()).unwrap();
+    let numbers: Vec<u32> = c.list().unwrap().iter().map(|m| m.number).collect();
+    let mut sinks: Vec<Count> = numbers.iter().map(|_| Count(0)).collect();
+    let results = c.retr_many(&numbers, &mut sinks).unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    c.quit().unwrap();
+    let bytes = sinks.iter().map(|s| s.0).sum();
+    result_line(numbers.len() as u64, bytes, start.elapsed().as_secs_f64());
+}
+
+/// Child: one collection run into the store at `db`.
+fn child_collect(db: &str, account: i64, mailbox: &str) {
+    let store = Arc::new(Store::open(db).unwrap());
+    let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
+    let collector = Collector::with_options(store, Arc::new(creds), CollectorOptions::default());
+    let start = Instant::now();
+    let r = collector.check_now(account).unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(r.pending, 0);
+    result_line(r.fetched + r.duplicates, r.bytes, seconds);
+}
+
+fn run_child(args: &[&str]) -> Figures {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .arg("child")
+        .args(args)
+        .env("MS_BENCH_PASSWORD", servers().mail_password())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_result(&stdout)
+}
+
+fn collect_case(protocol: Protocol, mailbox: &str, dir: &Path, name: &str) -> Figures {
+    let db = dir.join(format!("{name}.db"));
+    let id = {
+        let store = Store::open(&db).unwrap();
+        let (mut form, _) = incoming_form(
+            protocol,
+            mailbox,
+            Some(SecureConnectionType::Ssl),
+            Cert::Valid,
+            Via::Direct,
+        );
+        form.keep_copy_on_server = true;
+        store.create_incoming(&form).unwrap().id
+    };
+    let f = run_child(&["collect", db.to_str().unwrap(), &id.to_string(), mailbox]);
+    // The inbox holds what was collected, durably.
+    let store = Arc::new(Store::open(&db).unwrap());
+    let n = mail_settings_core::inbox::Inbox::new(store)
+        .count(Some(id))
+        .unwrap();
+    assert_eq!(n, f.messages);
+    f
+}
+
+fn python(protocol: &str, port_key: &str, mailbox: &str) -> Option<Figures> {
+    let script = mail_settings_tests::repo_root().join("tests/benches/collect_reference.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(protocol)
+        .args(["--port", &servers().port(port_key).to_string()])
+        .args(["--user", mailbox])
+        .args(["--cafile", servers().ca_file().to_str().unwrap()])
+        .env("MS_BENCH_PASSWORD", servers().mail_password())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "python {protocol} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(parse_result(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn mbsync(mailbox: &str, dir: &Path) -> Option<Figures> {
+    let found = Command::new("mbsync").arg("--version").output().ok()?;
+    if !found.status.success() {
+        return None;
+    }
+    let local: PathBuf = dir.join("mbsync-maildir");
+    std::fs::create_dir_all(&local).unwrap();
+    let cfg = dir.join("mbsyncrc");
+    std::fs::write(
+        &cfg,
+        format!(
+            "IMAPAccount bench\nHost localhost\nPort {}\nUser {mailbox}\nPassCmd \"printenv MS_BENCH_PASSWORD\"\n\
+             SSLType IMAPS\nCertificateFile {}\n\n\
+             IMAPStore remote\nAccount bench\n\n\
+             MaildirStore local\nPath {}/\nInbox {}/INBOX\n\n\
+             Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nCreate Near\nSync Pull\nSyncState *\n",
+            servers().port("MS_IMAPS_PORT"),
+            servers().ca_file().display(),
+            local.display(),
+            local.display()
+        ),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = Command::new("mbsync")
+        .arg("-c")
+        .arg(&cfg)
+        .arg("-q")
+        .arg("bench")
+        .env("MS_BENCH_PASSWORD", servers().mail_password())
+        .output()
+        .ok()?;
+    let seconds = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        eprintln!("mbsync failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let (mut n, mut bytes) = (0u64, 0u64);
+    for d in ["new", "cur"] {
+        for e in std::fs::read_dir(local.join("INBOX").join(d))
+            .unwrap()
+            .flatten()
+        {
+            n += 1;
+            bytes += e.metadata().unwrap().len();
+        }
+    }
+    Some(Figures {
+        messages: n,
+        bytes,
+        seconds,
+        peak_kb: 0,
+    })
+}
+
+fn row(name: &str, f: &Figures) {
+    let mb = f.bytes as f64 / 1e6;
+    println!(
+        "{name:<44} {:>6} {:>8.1} {:>8.2} {:>9.0} {:>8.1} {:>8}",
+        f.messages,
+        mb,
+        f.seconds,
+        f.messages as f64 / f.seconds,
+        mb / f.seconds,
+        if f.peak_kb > 0 {
+            format!("{:.1}", f.peak_kb as f64 / 1024.0)
+        } else {
+            "-".to_owned()
+        }
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("child") {
+        match args.get(2).map(String::as_str) {
+            Some("raw-imap") => child_raw_imap(&args[3]),
+            Some("raw-pop3") => child_raw_pop3(&args[3]),
+            Some("collect") => child_collect(&args[3], args[4].parse().unwrap(), &args[5]),
+            other => panic!("unknown child {other:?}"),
+        }
+        return;
+    }
+    let s = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+
+    let mailbox = unique_mailbox("bench");
+    let total = fill_maildir(
+        &mailbox,
+        (0..MESSAGES).map(|i| {
+            let size = 10_000 + (rng.next() % 80_000) as usize;
+            message(i, size, &mut rng)
+        }),
+    );
+    let big = unique_mailbox("bench20");
+    let big_total = fill_maildir(&big, std::iter::once(message(0, 20 << 20, &mut rng)));
+    println!(
+        "mailbox: {MESSAGES} messages, {:.1} MB; single message: {:.1} MB (Dovecot {} on 127.0.0.1, TLS)",
+        total as f64 / 1e6,
+        big_total as f64 / 1e6,
+        s.value("MS_IMAPS_PORT")
+    );
+    // Let Dovecot index the new Maildirs once, outside the measurements.
+    run_child(&["raw-imap", &mailbox]);
+    run_child(&["raw-imap", &big]);
+
+    println!(
+        "\n{:<44} {:>6} {:>8} {:>8} {:>9} {:>8} {:>8}",
+        "case", "msgs", "MB", "seconds", "msg/s", "MB/s", "peak MB"
+    );
+    let raw_imap = run_child(&["raw-imap", &mailbox]);
+    row("IMAPS driver download (batches of 100)", &raw_imap);
+    let raw_pop3 = run_child(&["raw-pop3", &mailbox]);
+    row("POP3S driver download (pipelined RETR)", &raw_pop3);
+    let imaps = collect_case(Protocol::Imap, &mailbox, dir.path(), "imaps");
+    row("IMAPS collection into the durable inbox", &imaps);
+    let pop3s = collect_case(Protocol::Pop3, &mailbox, dir.path(), "pop3s");
+    row("POP3S collection into the durable inbox", &pop3s);
+    let py_imap = python("imap", "MS_IMAPS_PORT", &mailbox);
+    if let Some(f) = &py_imap {
+        row("Python imaplib, batches of 100 (no storing)", f);
+    }
+    let py_pop = python("pop3", "MS_POP3S_PORT", &mailbox);
+    if let Some(f) = &py_pop {
+        row("Python poplib RETR loop (no storing)", f);
+    }
+    let mb = mbsync(&mailbox, dir.path());
+    match &mb {
+        Some(f) => row("mbsync (isync) pull into a Maildir", f),
+        None => println!("{:<44} not installed (apt-get install isync)", "mbsync"),
+    }
+
+    println!("\nsingle 20 MB message:");
+    row("IMAPS driver download", &run_child(&["raw-imap", &big]));
+    row("POP3S driver download", &run_child(&["raw-pop3", &big]));
+    let big_imap = collect_case(Protocol::Imap, &big, dir.path(), "big-imaps");
+    row("IMAPS collection into the durable inbox", &big_imap);
+    let big_pop3 = collect_case(Protocol::Pop3, &big, dir.path(), "big-pop3s");
+    row("POP3S collection into the durable inbox", &big_pop3);
+
+    let rate = |f: &Figures| f.bytes as f64 / f.seconds;
+    println!("\ntargets:");
+    if let Some(f) = &mb {
+        println!(
+            "  IMAPS collection / mbsync:           {:.2}x (target >= 2)",
+            rate(&imaps) / rate(f)
+        );
+    }
+    if let Some(f) = &py_imap {
+        println!(
+            "  IMAPS collection / imaplib (100):    {:.2}x (target >= 1)",
+            rate(&imaps) / rate(f)
+        );
+    }
+    if let Some(f) = &py_pop {
+        println!(
+            "  POP3S collection / poplib RETR loop: {:.2}x (target >= 2)",
+            rate(&pop3s) / rate(f)
+        );
+    }
+    let peak = [&imaps, &pop3s, &big_imap, &big_pop3]
+        .iter()
+        .map(|f| f.peak_kb)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "  peak memory of the collections:      {:.1} MB (target < 64)",
+        peak as f64 / 1024.0
+    );
+    // Leave nothing behind in the shared Dovecot.
+    for m in [&mailbox, &big] {
+        let (local, domain) = m.split_once('@').unwrap();
+        let _ = std::fs::remove_dir_all(servers().dir.join("mail").join(domain).join(local));
+    }
+}
