@@ -262,7 +262,16 @@ fn child_raw_pop3(mailbox: &str) {
 fn child_collect(db: &str, account: i64, mailbox: &str) {
     let store = Arc::new(Store::open(db).unwrap());
     let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
-    let collector = Collector::with_options(store, Arc::new(creds), CollectorOptions::default());
+    let mut options = CollectorOptions::default();
+    // For experiments: MS_BENCH_COMMIT_MB sets the commit group size.
+    if let Some(mb) = std::env::var("MS_BENCH_COMMIT_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        options.commit_bytes = mb << 20;
+        options.commit_messages = usize::MAX;
+    }
+    let collector = Collector::with_options(store, Arc::new(creds), options);
     let start = Instant::now();
     let r = collector.check_now(account).unwrap();
     let seconds = start.elapsed().as_secs_f64();
@@ -286,20 +295,23 @@ fn run_child(args: &[&str]) -> Figures {
     parse_result(&stdout)
 }
 
+/// A keep-copy account for `mailbox` in a new store at `db`.
+fn new_account(protocol: Protocol, mailbox: &str, db: &Path) -> i64 {
+    let store = Store::open(db).unwrap();
+    let (mut form, _) = incoming_form(
+        protocol,
+        mailbox,
+        Some(SecureConnectionType::Ssl),
+        Cert::Valid,
+        Via::Direct,
+    );
+    form.keep_copy_on_server = true;
+    store.create_incoming(&form).unwrap().id
+}
+
 fn collect_case(protocol: Protocol, mailbox: &str, dir: &Path, name: &str) -> Figures {
     let db = dir.join(format!("{name}.db"));
-    let id = {
-        let store = Store::open(&db).unwrap();
-        let (mut form, _) = incoming_form(
-            protocol,
-            mailbox,
-            Some(SecureConnectionType::Ssl),
-            Cert::Valid,
-            Via::Direct,
-        );
-        form.keep_copy_on_server = true;
-        store.create_incoming(&form).unwrap().id
-    };
+    let id = new_account(protocol, mailbox, &db);
     let f = run_child(&["collect", db.to_str().unwrap(), &id.to_string(), mailbox]);
     // The inbox holds what was collected, durably.
     let store = Arc::new(Store::open(&db).unwrap());
@@ -410,6 +422,16 @@ fn main() {
             Some("raw-imap") => child_raw_imap(&args[3]),
             Some("raw-pop3") => child_raw_pop3(&args[3]),
             Some("collect") => child_collect(&args[3], args[4].parse().unwrap(), &args[5]),
+            Some("setup") => {
+                // For profiling by hand: `collect child setup DB imap|pop3 MAILBOX` prints the
+                // account id to use with `collect child collect DB ID MAILBOX`.
+                let protocol = if args[4] == "pop3" {
+                    Protocol::Pop3
+                } else {
+                    Protocol::Imap
+                };
+                println!("{}", new_account(protocol, &args[5], Path::new(&args[3])));
+            }
             other => panic!("unknown child {other:?}"),
         }
         return;
@@ -501,7 +523,12 @@ fn main() {
         "  peak memory of the collections:      {:.1} MB (target < 64)",
         peak as f64 / 1024.0
     );
-    // Leave nothing behind in the shared Dovecot.
+    // Leave nothing behind in the shared Dovecot (unless asked to, for profiling a child:
+    // `collect child collect DB ACCOUNT MAILBOX`).
+    if std::env::var_os("MS_BENCH_KEEP_MAILBOXES").is_some() {
+        println!("\nmailboxes kept: {mailbox} {big}");
+        return;
+    }
     for m in [&mailbox, &big] {
         let (local, domain) = m.split_once('@').unwrap();
         let _ = std::fs::remove_dir_all(servers().dir.join("mail").join(domain).join(local));

@@ -134,7 +134,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
                 .count() as u64
         };
         let expected_ms = startup + pending * per_message;
-        let delay = rng.below(expected_ms + 1);
+        let delay = rng.below(expected_ms * 4 / 5 + 1);
         let mut child = collect(&db, account, &mailbox).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {

@@ -25,10 +25,10 @@
 
 use super::progress::{CancelHandle, Progress, ProgressListener};
 use super::source::{ListedMessage, MailSource, MessageSink, SourceId};
-use super::state::{self, Outcome, ProblemKind, Staged};
+use super::state::{self, Outcome, ProblemKind};
+use super::writer::{Writer, WriterJob};
 use super::{CollectError, RunReport};
 use crate::error::ErrorCategory;
-use crate::inbox;
 use crate::model::RecordId;
 use crate::store::{Store, StoreError};
 use crate::typed::IncomingAccount;
@@ -64,9 +64,8 @@ struct Run<'a> {
     account_id: RecordId,
     account_name: String,
     scope: String,
-    label: String,
-    cfg: &'a EngineConfig,
     control: &'a Control,
+    writer: &'a Writer,
     report: RunReport,
     total: u64,
     total_bytes: u64,
@@ -74,6 +73,17 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Counts what the writer committed.
+    fn count(&mut self, outcomes: &[(SourceId, Outcome)]) {
+        for (_, outcome) in outcomes {
+            match outcome {
+                Outcome::Stored(_) => self.report.fetched += 1,
+                Outcome::Duplicate(_) => self.report.duplicates += 1,
+                Outcome::AlreadyStored => self.report.already_stored += 1,
+            }
+        }
+    }
+
     fn emit(&self) {
         let p = Progress {
             account_id: self.account_id,
@@ -92,8 +102,6 @@ impl Run<'_> {
 /// The sink of one fetch request.
 struct Batch<'r, 'a> {
     run: &'r mut Run<'a>,
-    staged: Vec<(SourceId, Staged)>,
-    staged_bytes: u64,
     /// Committed in this batch (safe to remove from the server).
     committed: Vec<SourceId>,
     delivered: HashSet<SourceId>,
@@ -107,8 +115,6 @@ impl<'r, 'a> Batch<'r, 'a> {
     fn new(run: &'r mut Run<'a>) -> Self {
         Self {
             run,
-            staged: Vec::new(),
-            staged_bytes: 0,
             committed: Vec::new(),
             delivered: HashSet::new(),
             refused: Vec::new(),
@@ -118,63 +124,22 @@ impl<'r, 'a> Batch<'r, 'a> {
         }
     }
 
-    /// Commits what is staged (one durable transaction).
+    /// Waits until everything handed to the writer is committed (durably).
     fn flush(&mut self) -> Result<(), StoreError> {
-        if self.staged.is_empty() {
-            return Ok(());
-        }
-        let (ids, staged): (Vec<SourceId>, Vec<Staged>) =
-            std::mem::take(&mut self.staged).into_iter().unzip();
-        self.staged_bytes = 0;
-        let outcomes = state::commit(
-            self.run.store,
-            self.run.account_id,
-            &self.run.scope,
-            &staged,
-        )?;
-        for (id, outcome) in ids.into_iter().zip(outcomes) {
-            match outcome {
-                Outcome::Stored(_) => self.run.report.fetched += 1,
-                Outcome::Duplicate(_) => self.run.report.duplicates += 1,
-                Outcome::AlreadyStored => self.run.report.already_stored += 1,
-            }
-            self.committed.push(id);
-        }
+        let outcomes = self.run.writer.barrier()?;
+        self.run.count(&outcomes);
+        self.committed
+            .extend(outcomes.into_iter().map(|(id, _)| id));
         Ok(())
     }
-}
 
-impl Batch<'_, '_> {
-    /// Stages a message that arrived whole; commits when the group is large enough.
+    /// Hands a message that arrived whole to the writer.
     fn accept(&mut self, id: &SourceId, raw: Vec<u8>) -> ControlFlow<()> {
-        let hash = inbox::content_hash(&raw);
-        let summary = inbox::summarize(&raw);
-        let key = id.ledger_key().unwrap_or_else(|| state::hash_key(&hash));
-        let source = match id {
-            SourceId::Number(_) => format!("{} {}", self.run.label, key),
-            other => format!("{} {}", self.run.label, other),
-        };
         self.delivered.insert(id.clone());
         self.run.report.bytes += raw.len() as u64;
         self.run.done += 1;
-        self.staged_bytes += raw.len() as u64;
-        self.staged.push((
-            id.clone(),
-            Staged {
-                key,
-                source,
-                raw,
-                hash,
-                summary,
-            },
-        ));
-        if self.staged_bytes >= self.run.cfg.commit_bytes
-            || self.staged.len() >= self.run.cfg.commit_messages
-        {
-            if let Err(e) = self.flush() {
-                self.error = Some(e);
-                return ControlFlow::Break(());
-            }
+        if !self.run.writer.push(id.clone(), raw) {
+            return ControlFlow::Break(());
         }
         self.run.emit();
         if self.run.control.cancel.is_cancelled() {
@@ -215,6 +180,15 @@ impl MessageSink for Batch<'_, '_> {
     }
 }
 
+/// Stops the writer however the run ends (the scope waits for its thread).
+struct StopWriter<'a>(&'a Writer);
+
+impl Drop for StopWriter<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// The fetch loop of a run.
 struct Fetching {
     keep: bool,
@@ -250,8 +224,14 @@ impl Fetching {
             }
             let mut sink = Batch::new(run);
             let fetched = source.fetch(&batch, &mut sink);
-            // Whatever arrived whole is committed, even when the connection broke after it.
-            let flushed = sink.flush();
+            // Without keep copy, what arrived whole is committed now (even when the connection
+            // broke after it), before anything is removed from the server. With keep copy the
+            // writer commits at its own pace and the run waits for it at the end.
+            let flushed = if self.keep || sink.run.writer.failed() {
+                Ok(())
+            } else {
+                sink.flush()
+            };
             let Batch {
                 committed,
                 delivered,
@@ -264,6 +244,10 @@ impl Fetching {
             self.processed += delivered.len() as u64;
             if let Some(e) = error.or(flushed.err()) {
                 return Err(CollectError::Store(e));
+            }
+            if run.writer.failed() {
+                // The reason comes out of the final barrier.
+                return Ok(());
             }
             for (id, reason) in &refused {
                 let attempts = state::record_problem(
@@ -464,107 +448,130 @@ pub(crate) fn run(
     // Previously interrupted messages last, least interrupted first.
     to_fetch.sort_by_key(|(interrupted, i, _)| (*interrupted, *i));
 
-    let mut run = Run {
+    let writer = Writer::new(cfg.commit_bytes);
+    let job = WriterJob {
         store,
         account_id,
-        account_name: account.name().to_owned(),
-        scope,
+        scope: scope.clone(),
         label,
-        cfg,
-        control,
-        report,
-        total: to_fetch.len() as u64,
-        total_bytes: to_fetch.iter().map(|(_, _, m)| m.size).sum(),
-        done: 0,
+        commit_bytes: cfg.commit_bytes,
+        commit_messages: cfg.commit_messages,
     };
-    run.emit();
-
-    if !keep && !already.is_empty() {
-        source.delete(&already).map_err(CollectError::Connection)?;
-        run.report.deleted_on_server += already.len() as u64;
-    }
-
-    // Batches bounded by size and count. Messages that were on the wire when an earlier
-    // connection broke come after all the others, one a request.
-    let (risky, plain): (Vec<_>, Vec<_>) = to_fetch.into_iter().partition(|(n, _, _)| *n > 0);
-    let mut batches: Vec<Vec<ListedMessage>> = Vec::new();
-    let mut current: Vec<ListedMessage> = Vec::new();
-    let mut current_bytes = 0u64;
-    for (_, _, m) in plain {
-        if !current.is_empty()
-            && (current.len() >= cfg.batch_messages || current_bytes + m.size > cfg.batch_bytes)
-        {
-            batches.push(std::mem::take(&mut current));
-            current_bytes = 0;
-        }
-        current_bytes += m.size;
-        current.push(m);
-    }
-    if !current.is_empty() {
-        batches.push(current);
-    }
-
-    let mut progress = Fetching {
-        keep,
-        processed: 0,
-        refusals_in_a_row: 0,
-    };
-    let mut failure = progress.fetch_all(
-        &mut run,
-        source,
-        batches.into_iter().map(|b| (b, false)).collect(),
-    );
-    if failure.is_none() && !run.report.cancelled && !risky.is_empty() {
-        // Without keep copy, end the session first, so that what was fetched so far leaves the
-        // server (POP3 applies DELE only at QUIT) even if the risky message breaks the
-        // connection again; then list again and try them.
-        let mut risky: Vec<ListedMessage> = risky.into_iter().map(|(_, _, m)| m).collect();
-        let reopened = if keep {
-            Ok(())
-        } else {
-            source
-                .close()
-                .and_then(|()| source.open(keep))
-                .map(|listing| {
-                    risky.retain(|m| listing.messages.iter().any(|l| l.id == m.id));
-                })
+    std::thread::scope(|threads| {
+        let _stop = StopWriter(&writer);
+        let w = &writer;
+        threads.spawn(move || w.work(job));
+        let mut run = Run {
+            store,
+            account_id,
+            account_name: account.name().to_owned(),
+            scope,
+            control,
+            writer: &writer,
+            report,
+            total: to_fetch.len() as u64,
+            total_bytes: to_fetch.iter().map(|(_, _, m)| m.size).sum(),
+            done: 0,
         };
-        failure = match reopened {
-            Ok(()) => progress.fetch_all(
-                &mut run,
-                source,
-                risky.into_iter().map(|m| (vec![m], true)).collect(),
-            ),
-            Err(e) => Some(CollectError::Connection(e)),
-        };
-    }
-    let processed = progress.processed;
-    run.report.pending = run.total.saturating_sub(processed);
-    if failure.is_none() {
-        if let Err(e) = source.close() {
-            // Nothing is lost: without keep copy, POP3 deletions are simply not applied and
-            // the next run removes those messages (they are in the ledger).
-            failure = Some(CollectError::Connection(e));
+        run.emit();
+
+        if !keep && !already.is_empty() {
+            source.delete(&already).map_err(CollectError::Connection)?;
+            run.report.deleted_on_server += already.len() as u64;
         }
-    }
-    run.report.skipped = state::skipped(store, account_id, cfg.max_failed_attempts)?.len() as u64;
-    run.emit();
-    let report = run.report;
-    tracing::info!(
-        account = account_id,
-        fetched = report.fetched,
-        duplicates = report.duplicates,
-        skipped = report.skipped,
-        pending = report.pending,
-        bytes = report.bytes,
-        error = failure.as_ref().map(|e| e.to_string()),
-        "collection run finished"
-    );
-    match failure {
-        None => Ok(report),
-        Some(error) => Err(CollectError::Interrupted {
-            report: Box::new(report),
-            error: Box::new(error),
-        }),
-    }
+
+        // Batches bounded by size and count. Messages that were on the wire when an earlier
+        // connection broke come after all the others, one a request.
+        let (risky, plain): (Vec<_>, Vec<_>) = to_fetch.into_iter().partition(|(n, _, _)| *n > 0);
+        let mut batches: Vec<Vec<ListedMessage>> = Vec::new();
+        let mut current: Vec<ListedMessage> = Vec::new();
+        let mut current_bytes = 0u64;
+        for (_, _, m) in plain {
+            if !current.is_empty()
+                && (current.len() >= cfg.batch_messages || current_bytes + m.size > cfg.batch_bytes)
+            {
+                batches.push(std::mem::take(&mut current));
+                current_bytes = 0;
+            }
+            current_bytes += m.size;
+            current.push(m);
+        }
+        if !current.is_empty() {
+            batches.push(current);
+        }
+
+        let mut progress = Fetching {
+            keep,
+            processed: 0,
+            refusals_in_a_row: 0,
+        };
+        let mut failure = progress.fetch_all(
+            &mut run,
+            source,
+            batches.into_iter().map(|b| (b, false)).collect(),
+        );
+        if failure.is_none() && !run.report.cancelled && !risky.is_empty() {
+            // Without keep copy, end the session first, so that what was fetched so far leaves the
+            // server (POP3 applies DELE only at QUIT) even if the risky message breaks the
+            // connection again; then list again and try them.
+            let mut risky: Vec<ListedMessage> = risky.into_iter().map(|(_, _, m)| m).collect();
+            let reopened = if keep {
+                Ok(())
+            } else {
+                source
+                    .close()
+                    .and_then(|()| source.open(keep))
+                    .map(|listing| {
+                        risky.retain(|m| listing.messages.iter().any(|l| l.id == m.id));
+                    })
+            };
+            failure = match reopened {
+                Ok(()) => progress.fetch_all(
+                    &mut run,
+                    source,
+                    risky.into_iter().map(|m| (vec![m], true)).collect(),
+                ),
+                Err(e) => Some(CollectError::Connection(e)),
+            };
+        }
+        // Everything received is committed before the run reports (and ends).
+        match writer.barrier() {
+            Ok(outcomes) => run.count(&outcomes),
+            Err(e) => {
+                if failure.is_none() {
+                    failure = Some(CollectError::Store(e));
+                }
+            }
+        }
+        let processed = progress.processed;
+        run.report.pending = run.total.saturating_sub(processed);
+        if failure.is_none() {
+            if let Err(e) = source.close() {
+                // Nothing is lost: without keep copy, POP3 deletions are simply not applied and
+                // the next run removes those messages (they are in the ledger).
+                failure = Some(CollectError::Connection(e));
+            }
+        }
+        run.report.skipped =
+            state::skipped(store, account_id, cfg.max_failed_attempts)?.len() as u64;
+        run.emit();
+        let report = run.report;
+        tracing::info!(
+            account = account_id,
+            fetched = report.fetched,
+            duplicates = report.duplicates,
+            skipped = report.skipped,
+            pending = report.pending,
+            bytes = report.bytes,
+            error = failure.as_ref().map(|e| e.to_string()),
+            "collection run finished"
+        );
+        match failure {
+            None => Ok(report),
+            Some(error) => Err(CollectError::Interrupted {
+                report: Box::new(report),
+                error: Box::new(error),
+            }),
+        }
+    })
 }

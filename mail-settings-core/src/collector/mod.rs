@@ -39,6 +39,7 @@ pub mod pop3_source;
 mod progress;
 pub mod source;
 mod state;
+mod writer;
 
 pub use progress::{CancelHandle, Progress, ProgressListener};
 pub use source::{
