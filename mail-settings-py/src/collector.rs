@@ -439,9 +439,7 @@ impl PyCollector {
     /// The inbox the collector fills.
     #[getter]
     fn inbox(&self) -> PyInbox {
-        PyInbox {
-            inner: Inbox::new(self.store.inner.clone()),
-        }
+        PyInbox::of(self.store.inner.clone())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -615,6 +613,15 @@ fn unix_seconds(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
 #[derive(Clone, Debug)]
 pub struct PyInbox {
     inner: Inbox,
+}
+
+impl PyInbox {
+    /// The inbox of `store`.
+    pub(crate) fn of(store: Arc<Store>) -> Self {
+        Self {
+            inner: Inbox::new(store),
+        }
+    }
 }
 
 #[pymethods]

@@ -121,8 +121,9 @@ macro_rules! form_class {
                         let k: String = k.extract()?;
                         if !me.set_field(&k, &v)? {
                             return Err(PyTypeError::new_err(format!(
-                                "{}() got an unexpected keyword argument {k:?}",
-                                $pyname
+                                "{}() got an unexpected keyword argument {}",
+                                $pyname,
+                                crate::convert::py_repr(fields.py(), &k)
                             )));
                         }
                     }

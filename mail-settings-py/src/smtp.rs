@@ -107,7 +107,7 @@ impl PyOutgoingMessage {
     /// Keyword arguments named as the properties.
     #[new]
     #[pyo3(signature = (*, to = None, cc = None, bcc = None, from_ = None, reply_to = None,
-                        return_path = None, subject = String::new(), text = None, html = None,
+                        return_path = None, subject = None, text = None, html = None,
                         attachments = None, headers = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -117,7 +117,7 @@ impl PyOutgoingMessage {
         from_: Option<String>,
         reply_to: Option<String>,
         return_path: Option<String>,
-        subject: String,
+        subject: Option<String>,
         text: Option<String>,
         html: Option<String>,
         attachments: Option<&Bound<'_, PyAny>>,
@@ -135,7 +135,7 @@ impl PyOutgoingMessage {
         inner.from = from_;
         inner.reply_to = reply_to;
         inner.return_path = return_path;
-        inner.subject = subject;
+        inner.subject = subject.unwrap_or_default();
         inner.text = text;
         inner.html = html;
         inner.attachments = attachments

@@ -197,6 +197,12 @@ impl PyStore {
         self.inner.path().map(|p| p.to_string_lossy().into_owned())
     }
 
+    /// The inbox kept in this store (the messages the collector stored).
+    #[getter]
+    fn inbox(&self) -> crate::collector::PyInbox {
+        crate::collector::PyInbox::of(self.inner.clone())
+    }
+
     /// The schema version of the open database.
     #[getter]
     fn schema_version(&self, py: Python<'_>) -> PyResult<i64> {

@@ -1,0 +1,207 @@
+"""Sending through SMTP accounts against the local Postfix: messages, the test message, pools,
+the account's rules, and every failure raised as its exception class."""
+
+from __future__ import annotations
+
+import socket
+from typing import Type
+
+import pytest
+
+import mail_settings as ms
+from conftest import FakeServer, Servers
+
+
+def collected_subjects(servers: Servers, mailbox: str, creds: ms.Credentials) -> list:
+    store = ms.Store(credentials=creds)
+    account = store.create_incoming(servers.imap_account(mailbox))
+    ms.Collector(store, timeout=20).check_now(account.id or 0)
+    return [m.subject for m in store.inbox.list(page_size=100)]
+
+
+def test_send_test_message_arrives(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    report = ms.send_test(servers.smtp_account(mailbox), mailbox, credentials=creds, timeout=20)
+    assert report.accepted == [mailbox] and report.rejected == []
+    assert report.reply_code == 250 and "queued" in report.reply_text
+    assert report.message_id and report.message_id.startswith("<")
+    assert report.to_dict()["accepted"] == [mailbox]
+    servers.wait_for_mail(mailbox, 1)
+    assert collected_subjects(servers, mailbox, creds) == ["MENSAGEM DE TESTE!"]
+
+
+def test_send_over_implicit_tls_with_attachment(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    account = servers.smtp_account(mailbox, port=servers.port("MS_SMTPS_PORT"), secure_connection_type="SSL")
+    msg = ms.OutgoingMessage(
+        to=[mailbox],
+        subject="Report attached",
+        text="see attachment",
+        attachments=[ms.Attachment("report.csv", "text/csv", b"a,b\r\n1,2\r\n")],
+        headers={"X-Ticket": "42"},
+    )
+    assert ms.send(account, msg, credentials=creds, timeout=20).accepted == [mailbox]
+    servers.wait_for_mail(mailbox, 1)
+    store = ms.Store(credentials=creds)
+    acc = store.create_incoming(servers.imap_account(mailbox))
+    ms.Collector(store, timeout=20).check_now(acc.id or 0)
+    [summary] = store.inbox.list()
+    view = store.inbox.read_message(summary.id)
+    assert view.text is not None and view.text.strip() == "see attachment"
+    assert view.attachments == [{"name": "report.csv", "content_type": "text/csv", "size": 10}]
+    assert b"X-Ticket: 42" in store.inbox.raw(summary.id)
+
+
+def test_compose_applies_the_accounts_rules(servers: Servers) -> None:
+    account = ms.SmtpAccount(
+        name="n", host="h", sender_email="noreply@example.com", credential="c",
+        reply_to="help@example.com", return_path="bounces@example.com",
+        send_read_receipt=True, confirmation_email="receipts@example.com",
+        enable_footer=True, footer="-- sent by the help desk", force_configuration=True,
+    )
+    msg = ms.OutgoingMessage(to=["a@example.com"], bcc=["hidden@example.com"], from_="other@example.com",
+                             subject="Hi", text="Hello")
+    composed = ms.compose(account, msg)
+    data = composed.data.decode()
+    assert composed.mail_from == "bounces@example.com"
+    assert composed.rcpt_to == ["a@example.com", "hidden@example.com"]
+    assert "From: noreply@example.com" in data and "other@example.com" not in data
+    assert "Reply-To: help@example.com" in data
+    assert "Disposition-Notification-To: <receipts@example.com>" in data
+    assert "hidden@example.com" not in data
+    assert "-- sent by the help desk" in data
+    assert composed.message_id in data
+    with pytest.raises(ms.ValidationError, match="to"):
+        ms.compose(account, ms.OutgoingMessage(to=["not an address"], subject="x", text="y"))
+
+
+def test_message_properties() -> None:
+    m = ms.OutgoingMessage()
+    m.to = ["a@example.com"]
+    m.cc = ("b@example.com",)  # type: ignore[assignment]
+    m.from_ = "Me <me@example.com>"
+    m.subject = "s"
+    m.html = "<p>x</p>"
+    m.headers = [("X-A", "1")]
+    m.attachments = [ms.Attachment("a.txt", "text/plain", b"x")]
+    assert (m.to, m.cc, m.from_, m.headers) == (["a@example.com"], ["b@example.com"], "Me <me@example.com>", [("X-A", "1")])
+    assert m.attachments[0].content == b"x" and "1 bytes" in repr(m.attachments[0])
+    with pytest.raises(TypeError):
+        m.to = "a@example.com"  # type: ignore[assignment]
+    t = ms.OutgoingMessage.test_message("x@example.com")
+    assert t.subject == "MENSAGEM DE TESTE!" and t.text == "ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!"
+    assert t == ms.OutgoingMessage.test_message("x@example.com", subject=" ")
+
+
+def test_send_many_and_pool(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    account = servers.smtp_account(mailbox)
+    msgs = [ms.OutgoingMessage(to=[mailbox], subject=f"m{i}", text="x") for i in range(3)]
+    msgs.insert(1, ms.OutgoingMessage(to=["broken address"], subject="bad", text="x"))
+    results = ms.send_many(account, msgs, credentials=creds, timeout=20)
+    assert [type(r).__name__ for r in results] == ["SendReport", "ValidationError", "SendReport", "SendReport"]
+    with ms.SmtpPool(account, credentials=creds, timeout=20, max_idle=2) as pool:
+        pool.send(ms.OutgoingMessage(to=[mailbox], subject="p1", text="x"))
+        pool.send(ms.OutgoingMessage(to=[mailbox], subject="p2", text="x"))
+        out = pool.send_many([ms.OutgoingMessage(to=[mailbox], subject="p3", text="x")])
+        assert isinstance(out[0], ms.SendReport)
+        assert pool.connections_opened == 1 and pool.connections_reused == 2
+        assert pool.idle_connections == 1 and pool.check_idle() == 1
+    assert pool.idle_connections == 0
+    servers.wait_for_mail(mailbox, 6)
+
+
+def test_store_send_uses_default_account(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    store = ms.Store(credentials=creds)
+    with pytest.raises(ms.NotFoundError):
+        store.send_test(mailbox, timeout=20)
+    store.create_smtp(servers.smtp_account(mailbox, name="Default", default_account=True))
+    assert store.send(ms.OutgoingMessage(to=[mailbox], subject="via default", text="x"), timeout=20).accepted
+    assert store.send_test(mailbox, account="default", subject="named", timeout=20).accepted
+    servers.wait_for_mail(mailbox, 2)
+    assert sorted(collected_subjects(servers, mailbox, creds)) == ["named", "via default"]
+
+
+@pytest.mark.parametrize(
+    "port_key,security,exc",
+    [
+        ("MS_SMTPS_SELFSIGNED_PORT", "SSL", ms.CertificateError),
+        ("MS_SMTPS_EXPIRED_PORT", "SSL", ms.CertificateError),
+        ("MS_SMTPS_WRONGHOST_PORT", "SSL", ms.CertificateError),
+        ("MS_SMTP_SELFSIGNED_PORT", "TLS", ms.CertificateError),
+        ("MS_SMTP_NOTLS_PORT", "TLS", ms.TlsError),
+    ],
+)
+def test_tls_failures(servers: Servers, mailbox: str, creds: ms.Credentials, port_key: str, security: str,
+                      exc: Type[Exception]) -> None:
+    account = servers.smtp_account(mailbox, port=servers.port(port_key), secure_connection_type=security)
+    with pytest.raises(exc) as e:
+        ms.send_test(account, mailbox, credentials=creds, timeout=20)
+    assert isinstance(e.value, ms.TlsError)
+    if exc is ms.TlsError:
+        assert "STARTTLS" in str(e.value) and not isinstance(e.value, ms.CertificateError)
+
+
+def test_wrong_password(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    with pytest.raises(ms.AuthError) as e:
+        ms.send_test(servers.smtp_account(mailbox, credential="wrong-password"), mailbox, credentials=creds, timeout=20)
+    assert e.value.category == "auth" and "not-the-password" not in str(e.value)
+
+
+def test_unknown_credential_is_credential_error(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    with pytest.raises(ms.CredentialError):
+        ms.send_test(servers.smtp_account(mailbox, credential="nobody"), mailbox, credentials=creds, timeout=20)
+
+
+def test_closed_port_and_unknown_host(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(ms.ConnectError) as e:
+        ms.send_test(servers.smtp_account(mailbox, port=port), mailbox, credentials=creds, timeout=20)
+    assert e.value.category == "connect"
+    with pytest.raises(ms.ConnectError) as dns:
+        ms.send_test(servers.smtp_account(mailbox, host="no-such-host.invalid"), mailbox, credentials=creds, timeout=20)
+    assert isinstance(dns.value, ms.DnsError) and dns.value.category == "dns"
+
+
+def test_proxy_refusal(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    proxy = ms.NetworkConnector(id=1, name="http", kind="HTTP_CONNECT", host="127.0.0.1",
+                                port=servers.port("MS_HTTP_PROXY_PORT"))
+    account = servers.smtp_account(mailbox, port=servers.port("MS_PROXY_BLOCKED_PORT"),
+                                   use_network_connector=True, network_connector=1)
+    with pytest.raises(ms.ProxyError) as e:
+        ms.send_test(account, mailbox, credentials=creds, connectors=[proxy], timeout=20)
+    assert e.value.hop == "proxy_refused"
+    ok = servers.smtp_account(mailbox, use_network_connector=True, network_connector=1)
+    assert ms.send_test(ok, mailbox, credentials=creds, connectors=[proxy], timeout=20).accepted == [mailbox]
+
+
+def test_silent_server_times_out(fake_server: type, creds: ms.Credentials, mailbox: str) -> None:
+    server: FakeServer = fake_server(lambda conn: None)  # accepts, never speaks
+    account = ms.SmtpAccount(name="silent", host="127.0.0.1", port=server.port, sender_email=mailbox,
+                             use_secure_connection=False, use_authentication=False)
+    with pytest.raises(ms.TimeoutError) as e:
+        ms.send_test(account, mailbox, timeout=0.5)
+    assert isinstance(e.value, TimeoutError)  # the builtin one too
+    assert e.value.category == "timeout"
+
+
+def test_garbage_greeting_is_protocol_error(fake_server: type, mailbox: str) -> None:
+    def garbage(conn: socket.socket) -> None:
+        conn.sendall(b"HELLO I AM NOT SMTP\r\n")
+        conn.close()
+
+    server: FakeServer = fake_server(garbage)
+    account = ms.SmtpAccount(name="odd", host="127.0.0.1", port=server.port, sender_email=mailbox,
+                             use_secure_connection=False, use_authentication=False)
+    with pytest.raises(ms.ProtocolError):
+        ms.send_test(account, mailbox, timeout=5)
+
+
+def test_disabled_and_invalid_accounts(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    with pytest.raises(ms.ValidationError, match="disabled"):
+        ms.send_test(servers.smtp_account(mailbox, enabled=False), mailbox, credentials=creds)
+    with pytest.raises(ms.ValidationError) as e:
+        ms.send_test(ms.SmtpAccount(name="x", host="h", sender_email="bad"), mailbox)
+    assert {d["code"] for d in e.value.errors()} == {"invalid_email", "credential_required"}
+    with pytest.raises(ms.ValidationError):
+        ms.SmtpPool(servers.smtp_account(mailbox, enabled=False), credentials=creds)
