@@ -6,4 +6,4 @@ cd "$(dirname "$0")/../.."
 bash mail-settings-ffi/generate.sh --kotlin >/dev/null
 bash tests/servers/start.sh >/dev/null
 cd examples/kotlin
-mvn -B -q --no-transfer-progress -Dstyle.color=never compile exec:java
+mvn -B -q --no-transfer-progress -Dstyle.color=never compile exec:java 2>&1 | sed "s/\x1b\[[0-9;]*m//g"

@@ -259,6 +259,24 @@ impl From<mscore::Error> for MailSettingsError {
     }
 }
 
+impl From<mscore::collector::CollectError> for MailSettingsError {
+    fn from(e: mscore::collector::CollectError) -> Self {
+        use mscore::collector::CollectError as C;
+        match e {
+            C::Connection(c) => c.into(),
+            C::Store(s) => s.into(),
+            C::Account(a) => a.into(),
+            // What the run did before failing is in the collector's status; the error is the
+            // failure itself.
+            C::Interrupted { error, .. } => (*error).into(),
+            other => {
+                let detail = detail_of(&other);
+                Self::from_category(other.category(), None, detail)
+            }
+        }
+    }
+}
+
 /// A foreign callback (credential provider, progress listener) threw something other than a
 /// `MailSettingsError`. Its text is left out on purpose: a host's exception could carry a
 /// secret, and errors must never show one.

@@ -14,6 +14,9 @@
 //! - [`settings`]: validation and settings documents.
 //! - [`store`]: the settings store and its reports.
 //! - [`mailer`]: sending through the SMTP accounts (and "Test configuration").
+//! - [`check`]: the connection check, stage by stage.
+//! - [`collector`]: the mail collector (scheduled and on-demand runs, progress as a foreign
+//!   trait, cancellation) and the inbox it fills.
 //!
 //! Network operations are `async` (Kotlin `suspend`, Swift `async`): they run the blocking
 //! core call on a thread of their own (see [`blocking`]) so that no host thread blocks.
@@ -21,6 +24,8 @@
 //! Generate the bindings with `bash mail-settings-ffi/generate.sh`.
 
 mod blocking;
+pub mod check;
+pub mod collector;
 pub mod credentials;
 pub mod error;
 pub mod mailer;

@@ -298,9 +298,9 @@ impl Store {
 
 // ----- reports (seeds 002 and 003) -----
 
-/// The report's status filter.
+/// The reports' status filter: enabled or disabled accounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum AccountStatus {
+pub enum StatusFilter {
     /// Enabled accounts only.
     Enabled,
     /// Disabled accounts only.
@@ -325,10 +325,10 @@ impl From<ReportLanguage> for report::Lang {
     }
 }
 
-fn status(s: Option<AccountStatus>) -> Option<report::Status> {
+fn status(s: Option<StatusFilter>) -> Option<report::Status> {
     s.map(|s| match s {
-        AccountStatus::Enabled => report::Status::Enabled,
-        AccountStatus::Disabled => report::Status::Disabled,
+        StatusFilter::Enabled => report::Status::Enabled,
+        StatusFilter::Disabled => report::Status::Disabled,
     })
 }
 
@@ -349,7 +349,7 @@ pub struct IncomingReportFilter {
     pub keep_copy: Option<bool>,
     /// Enabled or disabled.
     #[uniffi(default = None)]
-    pub status: Option<AccountStatus>,
+    pub status: Option<StatusFilter>,
 }
 
 impl From<IncomingReportFilter> for report::IncomingReportFilter {
@@ -375,7 +375,7 @@ pub struct SmtpReportFilter {
     pub secure_connection: Option<bool>,
     /// Enabled or disabled.
     #[uniffi(default = None)]
-    pub status: Option<AccountStatus>,
+    pub status: Option<StatusFilter>,
     /// Uses authentication.
     #[uniffi(default = None)]
     pub authentication: Option<bool>,

@@ -535,6 +535,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -619,6 +635,747 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
         writeBytes(&buf, value)
     }
 }
+
+
+
+
+/**
+ * Cancels a run started with it (and every run it is passed to).
+ */
+public protocol CancelTokenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Asks the runs started with this token to stop at the next message boundary.
+     */
+    func cancel() 
+    
+    /**
+     * Whether it was cancelled.
+     */
+    func isCancelled()  -> Bool
+    
+}
+/**
+ * Cancels a run started with it (and every run it is passed to).
+ */
+open class CancelToken: CancelTokenProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_canceltoken(self.handle, $0) }
+    }
+    /**
+     * A token not cancelled.
+     */
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_canceltoken_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_canceltoken(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Asks the runs started with this token to stop at the next message boundary.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_canceltoken_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether it was cancelled.
+     */
+open func isCancelled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_canceltoken_is_cancelled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCancelToken: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CancelToken
+
+    public static func lift(_ handle: UInt64) throws -> CancelToken {
+        return CancelToken(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CancelToken) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CancelToken {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CancelToken, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCancelToken_lift(_ handle: UInt64) throws -> CancelToken {
+    return try FfiConverterTypeCancelToken.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCancelToken_lower(_ value: CancelToken) -> UInt64 {
+    return FfiConverterTypeCancelToken.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The mail collector over the store's incoming accounts.
+ */
+public protocol CollectorProtocol: AnyObject, Sendable {
+    
+    /**
+     * Adds a listener that hears every run's progress (scheduled runs included).
+     */
+    func addListener(listener: ProgressListener) 
+    
+    /**
+     * Cancels the run of `account_id` in progress, if any; returns whether there was one.
+     */
+    func cancel(accountId: Int64)  -> Bool
+    
+    /**
+     * Collects account `account_id` now, whether or not the collector runs. Throws `Conflict`
+     * while a run of that account is in progress, `Validation` for a disabled account, and
+     * the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
+     */
+    func checkNow(accountId: Int64, listener: ProgressListener?, cancel: CancelToken?) async throws  -> RunReport
+    
+    /**
+     * Collects several accounts once (every enabled account with automatic check when
+     * `account_ids` is empty), a few at a time; one result per account, in order. One
+     * account's failure does not stop the others.
+     */
+    func collectOnce(accountIds: [Int64], listener: ProgressListener?, cancel: CancelToken?) async throws  -> [AccountRunResult]
+    
+    /**
+     * Whether the schedule runs.
+     */
+    func isRunning()  -> Bool
+    
+    /**
+     * Forgets why messages of `account_id` were skipped, so that the next run tries them
+     * again. Returns how many.
+     */
+    func retrySkipped(accountId: Int64) throws  -> UInt64
+    
+    /**
+     * The messages of `account_id` left on the server for good, with their reasons.
+     */
+    func skipped(accountId: Int64) throws  -> [SkippedMessage]
+    
+    /**
+     * Starts checking accounts on their schedule (every enabled account with automatic
+     * check, every `check_interval_secs`), on threads of its own; returns at once. Fetching
+     * mail works only while the collector is running (or on demand with `check_now`).
+     */
+    func start() throws 
+    
+    /**
+     * The status of one account.
+     */
+    func status(accountId: Int64) throws  -> AccountStatus
+    
+    /**
+     * The status of every incoming account.
+     */
+    func statuses() throws  -> [AccountStatus]
+    
+    /**
+     * Stops the schedule: cancels the runs it started (they stop at a message boundary) and
+     * waits for them, off the calling thread.
+     */
+    func stop() async 
+    
+}
+/**
+ * The mail collector over the store's incoming accounts.
+ */
+open class Collector: CollectorProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_collector(self.handle, $0) }
+    }
+    /**
+     * A collector over `store`'s incoming accounts, logging in with the host's credentials.
+     */
+public convenience init(store: Store, credentials: CredentialProvider, settings: CollectorSettings? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_collector_new(
+        FfiConverterTypeStore_lower(store),
+        FfiConverterTypeCredentialProvider_lower(credentials),
+        FfiConverterOptionTypeCollectorSettings.lower(settings),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_collector(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Adds a listener that hears every run's progress (scheduled runs included).
+     */
+open func addListener(listener: ProgressListener)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_add_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeProgressListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Cancels the run of `account_id` in progress, if any; returns whether there was one.
+     */
+open func cancel(accountId: Int64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_cancel(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(accountId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Collects account `account_id` now, whether or not the collector runs. Throws `Conflict`
+     * while a run of that account is in progress, `Validation` for a disabled account, and
+     * the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
+     */
+open func checkNow(accountId: Int64, listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> RunReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_collector_check_now(
+                        self.uniffiCloneHandle(),FfiConverterInt64.lower(accountId),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeRunReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Collects several accounts once (every enabled account with automatic check when
+     * `account_ids` is empty), a few at a time; one result per account, in order. One
+     * account's failure does not stop the others.
+     */
+open func collectOnce(accountIds: [Int64] = [], listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> [AccountRunResult]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_collector_collect_once(
+                        self.uniffiCloneHandle(),FfiConverterSequenceInt64.lower(accountIds),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeAccountRunResult.lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Whether the schedule runs.
+     */
+open func isRunning() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_is_running(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Forgets why messages of `account_id` were skipped, so that the next run tries them
+     * again. Returns how many.
+     */
+open func retrySkipped(accountId: Int64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_retry_skipped(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(accountId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The messages of `account_id` left on the server for good, with their reasons.
+     */
+open func skipped(accountId: Int64)throws  -> [SkippedMessage]  {
+    return try  FfiConverterSequenceTypeSkippedMessage.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_skipped(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(accountId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts checking accounts on their schedule (every enabled account with automatic
+     * check, every `check_interval_secs`), on threads of its own; returns at once. Fetching
+     * mail works only while the collector is running (or on demand with `check_now`).
+     */
+open func start()throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_start(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The status of one account.
+     */
+open func status(accountId: Int64)throws  -> AccountStatus  {
+    return try  FfiConverterTypeAccountStatus_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_status(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(accountId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The status of every incoming account.
+     */
+open func statuses()throws  -> [AccountStatus]  {
+    return try  FfiConverterSequenceTypeAccountStatus.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_collector_statuses(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stops the schedule: cancels the runs it started (they stop at a message boundary) and
+     * waits for them, off the calling thread.
+     */
+open func stop()async   {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_collector_stop(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_void,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_void,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: nil
+            
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCollector: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Collector
+
+    public static func lift(_ handle: UInt64) throws -> Collector {
+        return Collector(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Collector) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Collector {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Collector, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCollector_lift(_ handle: UInt64) throws -> Collector {
+    return try FfiConverterTypeCollector.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCollector_lower(_ value: Collector) -> UInt64 {
+    return FfiConverterTypeCollector.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Checks the store's accounts (or settings not saved yet) against their servers.
+ */
+public protocol ConnectionCheckerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Checks stored incoming account `account_id` (IMAP or POP3). Throws `NotFound` for an
+     * unknown account; a failing server is a report with `ok == false`.
+     */
+    func checkIncomingAccount(accountId: Int64) async throws  -> CheckReport
+    
+    /**
+     * Checks incoming settings not saved yet (the "Test" button of an edit screen): they are
+     * validated first, with the store's connectors and the host's credentials, and throw
+     * `Validation` with every result when they do not validate.
+     */
+    func checkIncomingSettings(account: IncomingAccount) async throws  -> CheckReport
+    
+    /**
+     * Checks stored SMTP account `account_id` (the default SMTP account when empty). Sends
+     * no message.
+     */
+    func checkSmtpAccount(accountId: Int64?) async throws  -> CheckReport
+    
+    /**
+     * Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
+     */
+    func checkSmtpSettings(account: SmtpAccount) async throws  -> CheckReport
+    
+}
+/**
+ * Checks the store's accounts (or settings not saved yet) against their servers.
+ */
+open class ConnectionChecker: ConnectionCheckerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_connectionchecker(self.handle, $0) }
+    }
+    /**
+     * A checker over `store`'s accounts with the host's credentials. `timeouts` bound every
+     * network step (default: connect 15 s, read and write 60 s).
+     */
+public convenience init(store: Store, credentials: CredentialProvider, timeouts: NetworkTimeouts? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_connectionchecker_new(
+        FfiConverterTypeStore_lower(store),
+        FfiConverterTypeCredentialProvider_lower(credentials),
+        FfiConverterOptionTypeNetworkTimeouts.lower(timeouts),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_connectionchecker(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Checks stored incoming account `account_id` (IMAP or POP3). Throws `NotFound` for an
+     * unknown account; a failing server is a report with `ok == false`.
+     */
+open func checkIncomingAccount(accountId: Int64)async throws  -> CheckReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming_account(
+                        self.uniffiCloneHandle(),FfiConverterInt64.lower(accountId)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Checks incoming settings not saved yet (the "Test" button of an edit screen): they are
+     * validated first, with the store's connectors and the host's credentials, and throw
+     * `Validation` with every result when they do not validate.
+     */
+open func checkIncomingSettings(account: IncomingAccount)async throws  -> CheckReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming_settings(
+                        self.uniffiCloneHandle(),FfiConverterTypeIncomingAccount_lower(account)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Checks stored SMTP account `account_id` (the default SMTP account when empty). Sends
+     * no message.
+     */
+open func checkSmtpAccount(accountId: Int64? = nil)async throws  -> CheckReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp_account(
+                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(accountId)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
+     */
+open func checkSmtpSettings(account: SmtpAccount)async throws  -> CheckReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp_settings(
+                        self.uniffiCloneHandle(),FfiConverterTypeSmtpAccount_lower(account)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConnectionChecker: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ConnectionChecker
+
+    public static func lift(_ handle: UInt64) throws -> ConnectionChecker {
+        return ConnectionChecker(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ConnectionChecker) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConnectionChecker {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ConnectionChecker, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectionChecker_lift(_ handle: UInt64) throws -> ConnectionChecker {
+    return try FfiConverterTypeConnectionChecker.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectionChecker_lower(_ value: ConnectionChecker) -> UInt64 {
+    return FfiConverterTypeConnectionChecker.lower(value)
+}
+
+
 
 
 
@@ -1090,6 +1847,282 @@ public func FfiConverterTypeCredentialProvider_lower(_ value: CredentialProvider
 
 
 /**
+ * The messages the collector stored ("View inbox"). Local database work: call it off the UI
+ * thread.
+ */
+public protocol InboxProtocol: AnyObject, Sendable {
+    
+    /**
+     * Messages of `account_id` (of every account when empty).
+     */
+    func count(accountId: Int64?) throws  -> UInt64
+    
+    /**
+     * Deletes message `id` from the inbox (not from the server); it is not collected again.
+     */
+    func delete(id: Int64) throws 
+    
+    /**
+     * One page of messages, newest first: `page` from 1, `page_size` (30 by default, at most
+     * 1000).
+     */
+    func list(query: InboxQuery?, page: UInt32, pageSize: UInt32) throws  -> InboxPage
+    
+    /**
+     * Marks message `id` read or unread.
+     */
+    func markRead(id: Int64, read: Bool) throws 
+    
+    /**
+     * Message `id`'s summary; throws `NotFound`.
+     */
+    func message(id: Int64) throws  -> MessageSummary
+    
+    /**
+     * Message `id` exactly as it was received.
+     */
+    func raw(id: Int64) throws  -> Data
+    
+    /**
+     * Message `id` with its bodies and attachments' names, types and sizes.
+     */
+    func readMessage(id: Int64) throws  -> MessageView
+    
+    /**
+     * Writes message `id` as received into the file at `path` (streamed, for large
+     * messages). Returns the number of bytes.
+     */
+    func writeRaw(id: Int64, path: String) throws  -> UInt64
+    
+}
+/**
+ * The messages the collector stored ("View inbox"). Local database work: call it off the UI
+ * thread.
+ */
+open class Inbox: InboxProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_inbox(self.handle, $0) }
+    }
+    /**
+     * The inbox kept in `store`.
+     */
+public convenience init(store: Store) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_inbox_new(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_inbox(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Messages of `account_id` (of every account when empty).
+     */
+open func count(accountId: Int64? = nil)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_count(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(accountId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes message `id` from the inbox (not from the server); it is not collected again.
+     */
+open func delete(id: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_delete(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * One page of messages, newest first: `page` from 1, `page_size` (30 by default, at most
+     * 1000).
+     */
+open func list(query: InboxQuery? = nil, page: UInt32 = UInt32(1), pageSize: UInt32 = UInt32(30))throws  -> InboxPage  {
+    return try  FfiConverterTypeInboxPage_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_list(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeInboxQuery.lower(query),
+        FfiConverterUInt32.lower(page),
+        FfiConverterUInt32.lower(pageSize),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Marks message `id` read or unread.
+     */
+open func markRead(id: Int64, read: Bool)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_mark_read(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterBool.lower(read),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Message `id`'s summary; throws `NotFound`.
+     */
+open func message(id: Int64)throws  -> MessageSummary  {
+    return try  FfiConverterTypeMessageSummary_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_message(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Message `id` exactly as it was received.
+     */
+open func raw(id: Int64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_raw(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Message `id` with its bodies and attachments' names, types and sizes.
+     */
+open func readMessage(id: Int64)throws  -> MessageView  {
+    return try  FfiConverterTypeMessageView_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_read_message(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Writes message `id` as received into the file at `path` (streamed, for large
+     * messages). Returns the number of bytes.
+     */
+open func writeRaw(id: Int64, path: String)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_write_raw(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInbox: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Inbox
+
+    public static func lift(_ handle: UInt64) throws -> Inbox {
+        return Inbox(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Inbox) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Inbox {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Inbox, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInbox_lift(_ handle: UInt64) throws -> Inbox {
+    return try FfiConverterTypeInbox.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInbox_lower(_ value: Inbox) -> UInt64 {
+    return FfiConverterTypeInbox.lower(value)
+}
+
+
+
+
+
+
+/**
  * Sends mail through the store's SMTP accounts, with credentials from the host's provider.
  */
 public protocol MailerProtocol: AnyObject, Sendable {
@@ -1263,6 +2296,220 @@ public func FfiConverterTypeMailer_lift(_ handle: UInt64) throws -> Mailer {
 #endif
 public func FfiConverterTypeMailer_lower(_ value: Mailer) -> UInt64 {
     return FfiConverterTypeMailer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Hears about runs as they go, implemented by the host (to update a progress bar). Called on
+ * the run's thread, never the UI thread: keep it quick, and hand the value to the UI thread
+ * yourself.
+ */
+public protocol ProgressListener: AnyObject, Sendable {
+    
+    /**
+     * A run started (`done == 0`), handled one more message, or ended.
+     */
+    func onProgress(progress: RunProgress) 
+    
+}
+/**
+ * Hears about runs as they go, implemented by the host (to update a progress bar). Called on
+ * the run's thread, never the UI thread: keep it quick, and hand the value to the UI thread
+ * yourself.
+ */
+open class ProgressListenerImpl: ProgressListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_progresslistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_progresslistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * A run started (`done == 0`), handled one more message, or ended.
+     */
+open func onProgress(progress: RunProgress)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_progresslistener_on_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeRunProgress_lower(progress),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceProgressListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceProgressListener = UniffiVTableCallbackInterfaceProgressListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeProgressListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ProgressListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeProgressListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ProgressListener: handle missing in uniffiClone")
+            }
+        },
+        onProgress: { (
+            uniffiHandle: UInt64,
+            progress: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeProgressListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onProgress(
+                     progress: try FfiConverterTypeRunProgress_lift(progress)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceProgressListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceProgressListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitProgressListener() {
+    uniffi_mail_settings_ffi_fn_init_callback_vtable_progresslistener(UniffiCallbackInterfaceProgressListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProgressListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ProgressListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ProgressListener
+
+    public static func lift(_ handle: UInt64) throws -> ProgressListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ProgressListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ProgressListener) -> UInt64 {
+         if let rustImpl = value as? ProgressListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProgressListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ProgressListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProgressListener_lift(_ handle: UInt64) throws -> ProgressListener {
+    return try FfiConverterTypeProgressListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) -> UInt64 {
+    return FfiConverterTypeProgressListener.lower(value)
 }
 
 
@@ -1868,6 +3115,742 @@ public func FfiConverterTypeStore_lower(_ value: Store) -> UInt64 {
 
 
 /**
+ * The outcome of one account's run in [`Collector::collect_once`].
+ */
+public struct AccountRunResult: Equatable, Hashable {
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * What the run did, when it succeeded.
+     */
+    public var report: RunReport?
+    /**
+     * Why it failed, when it did.
+     */
+    public var failure: RunFailure?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * What the run did, when it succeeded.
+         */report: RunReport?, 
+        /**
+         * Why it failed, when it did.
+         */failure: RunFailure?) {
+        self.accountId = accountId
+        self.report = report
+        self.failure = failure
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccountRunResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountRunResult: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountRunResult {
+        return
+            try AccountRunResult(
+                accountId: FfiConverterInt64.read(from: &buf), 
+                report: FfiConverterOptionTypeRunReport.read(from: &buf), 
+                failure: FfiConverterOptionTypeRunFailure.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccountRunResult, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterOptionTypeRunReport.write(value.report, into: &buf)
+        FfiConverterOptionTypeRunFailure.write(value.failure, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountRunResult_lift(_ buf: RustBuffer) throws -> AccountRunResult {
+    return try FfiConverterTypeAccountRunResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountRunResult_lower(_ value: AccountRunResult) -> RustBuffer {
+    return FfiConverterTypeAccountRunResult.lower(value)
+}
+
+
+/**
+ * Where an account stands with the collector.
+ */
+public struct AccountStatus: Equatable, Hashable {
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * Its name.
+     */
+    public var accountName: String
+    /**
+     * A run is in progress in this process.
+     */
+    public var running: Bool
+    /**
+     * When it was last checked (Unix seconds).
+     */
+    public var lastCheck: Int64?
+    /**
+     * When a check last succeeded (Unix seconds).
+     */
+    public var lastSuccess: Int64?
+    /**
+     * The error of the last check, if it failed.
+     */
+    public var lastError: LastError?
+    /**
+     * Checks failed in a row.
+     */
+    public var consecutiveFailures: UInt32
+    /**
+     * Runs so far.
+     */
+    public var runs: UInt64
+    /**
+     * Messages stored, all runs together.
+     */
+    public var fetched: UInt64
+    /**
+     * Duplicates recognised, all runs together.
+     */
+    public var duplicates: UInt64
+    /**
+     * Messages left on the server for good.
+     */
+    public var skipped: UInt64
+    /**
+     * Messages the last run did not get to.
+     */
+    public var pending: UInt64
+    /**
+     * Messages the last run stored.
+     */
+    public var lastRunFetched: UInt64
+    /**
+     * Messages in the account's inbox now.
+     */
+    public var inboxMessages: UInt64
+    /**
+     * When the running collector will check it next (Unix seconds).
+     */
+    public var nextCheck: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * Its name.
+         */accountName: String, 
+        /**
+         * A run is in progress in this process.
+         */running: Bool, 
+        /**
+         * When it was last checked (Unix seconds).
+         */lastCheck: Int64?, 
+        /**
+         * When a check last succeeded (Unix seconds).
+         */lastSuccess: Int64?, 
+        /**
+         * The error of the last check, if it failed.
+         */lastError: LastError?, 
+        /**
+         * Checks failed in a row.
+         */consecutiveFailures: UInt32, 
+        /**
+         * Runs so far.
+         */runs: UInt64, 
+        /**
+         * Messages stored, all runs together.
+         */fetched: UInt64, 
+        /**
+         * Duplicates recognised, all runs together.
+         */duplicates: UInt64, 
+        /**
+         * Messages left on the server for good.
+         */skipped: UInt64, 
+        /**
+         * Messages the last run did not get to.
+         */pending: UInt64, 
+        /**
+         * Messages the last run stored.
+         */lastRunFetched: UInt64, 
+        /**
+         * Messages in the account's inbox now.
+         */inboxMessages: UInt64, 
+        /**
+         * When the running collector will check it next (Unix seconds).
+         */nextCheck: Int64?) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.running = running
+        self.lastCheck = lastCheck
+        self.lastSuccess = lastSuccess
+        self.lastError = lastError
+        self.consecutiveFailures = consecutiveFailures
+        self.runs = runs
+        self.fetched = fetched
+        self.duplicates = duplicates
+        self.skipped = skipped
+        self.pending = pending
+        self.lastRunFetched = lastRunFetched
+        self.inboxMessages = inboxMessages
+        self.nextCheck = nextCheck
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccountStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountStatus {
+        return
+            try AccountStatus(
+                accountId: FfiConverterInt64.read(from: &buf), 
+                accountName: FfiConverterString.read(from: &buf), 
+                running: FfiConverterBool.read(from: &buf), 
+                lastCheck: FfiConverterOptionInt64.read(from: &buf), 
+                lastSuccess: FfiConverterOptionInt64.read(from: &buf), 
+                lastError: FfiConverterOptionTypeLastError.read(from: &buf), 
+                consecutiveFailures: FfiConverterUInt32.read(from: &buf), 
+                runs: FfiConverterUInt64.read(from: &buf), 
+                fetched: FfiConverterUInt64.read(from: &buf), 
+                duplicates: FfiConverterUInt64.read(from: &buf), 
+                skipped: FfiConverterUInt64.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf), 
+                lastRunFetched: FfiConverterUInt64.read(from: &buf), 
+                inboxMessages: FfiConverterUInt64.read(from: &buf), 
+                nextCheck: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccountStatus, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.accountName, into: &buf)
+        FfiConverterBool.write(value.running, into: &buf)
+        FfiConverterOptionInt64.write(value.lastCheck, into: &buf)
+        FfiConverterOptionInt64.write(value.lastSuccess, into: &buf)
+        FfiConverterOptionTypeLastError.write(value.lastError, into: &buf)
+        FfiConverterUInt32.write(value.consecutiveFailures, into: &buf)
+        FfiConverterUInt64.write(value.runs, into: &buf)
+        FfiConverterUInt64.write(value.fetched, into: &buf)
+        FfiConverterUInt64.write(value.duplicates, into: &buf)
+        FfiConverterUInt64.write(value.skipped, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterUInt64.write(value.lastRunFetched, into: &buf)
+        FfiConverterUInt64.write(value.inboxMessages, into: &buf)
+        FfiConverterOptionInt64.write(value.nextCheck, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountStatus_lift(_ buf: RustBuffer) throws -> AccountStatus {
+    return try FfiConverterTypeAccountStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountStatus_lower(_ value: AccountStatus) -> RustBuffer {
+    return FfiConverterTypeAccountStatus.lower(value)
+}
+
+
+/**
+ * An attachment of a stored message.
+ */
+public struct AttachmentInfo: Equatable, Hashable {
+    /**
+     * The file name the message gives.
+     */
+    public var name: String?
+    /**
+     * The MIME type.
+     */
+    public var contentType: String
+    /**
+     * Decoded size in bytes.
+     */
+    public var size: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The file name the message gives.
+         */name: String?, 
+        /**
+         * The MIME type.
+         */contentType: String, 
+        /**
+         * Decoded size in bytes.
+         */size: UInt64) {
+        self.name = name
+        self.contentType = contentType
+        self.size = size
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AttachmentInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentInfo {
+        return
+            try AttachmentInfo(
+                name: FfiConverterOptionString.read(from: &buf), 
+                contentType: FfiConverterString.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AttachmentInfo, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterString.write(value.contentType, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentInfo_lift(_ buf: RustBuffer) throws -> AttachmentInfo {
+    return try FfiConverterTypeAttachmentInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentInfo_lower(_ value: AttachmentInfo) -> RustBuffer {
+    return FfiConverterTypeAttachmentInfo.lower(value)
+}
+
+
+/**
+ * The whole check of one account.
+ */
+public struct CheckReport: Equatable, Hashable {
+    /**
+     * The account's name.
+     */
+    public var account: String
+    /**
+     * `IMAP`, `POP3` or `SMTP`.
+     */
+    public var `protocol`: String
+    /**
+     * `host:port`.
+     */
+    public var server: String
+    /**
+     * How the connection is protected.
+     */
+    public var security: Security
+    /**
+     * `direct`, or the network connector.
+     */
+    public var route: String
+    /**
+     * Whether every stage succeeded.
+     */
+    public var ok: Bool
+    /**
+     * The stages run, in order; the last one failed when `ok` is false.
+     */
+    public var stages: [CheckStage]
+    /**
+     * TLS facts, when TLS was used.
+     */
+    public var tls: TlsSummary?
+    /**
+     * What the server offered (capabilities / EHLO keywords).
+     */
+    public var capabilities: [String]
+    /**
+     * Login mechanisms offered.
+     */
+    public var mechanisms: [String]
+    /**
+     * Mailbox facts (IMAP, POP3).
+     */
+    public var mailbox: MailboxSummary?
+    /**
+     * SMTP SIZE limit in bytes (0: SIZE without a limit).
+     */
+    public var sizeLimit: UInt64?
+    /**
+     * The report as text for people (what the CLI prints).
+     */
+    public var text: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account's name.
+         */account: String, 
+        /**
+         * `IMAP`, `POP3` or `SMTP`.
+         */`protocol`: String, 
+        /**
+         * `host:port`.
+         */server: String, 
+        /**
+         * How the connection is protected.
+         */security: Security, 
+        /**
+         * `direct`, or the network connector.
+         */route: String, 
+        /**
+         * Whether every stage succeeded.
+         */ok: Bool, 
+        /**
+         * The stages run, in order; the last one failed when `ok` is false.
+         */stages: [CheckStage], 
+        /**
+         * TLS facts, when TLS was used.
+         */tls: TlsSummary?, 
+        /**
+         * What the server offered (capabilities / EHLO keywords).
+         */capabilities: [String], 
+        /**
+         * Login mechanisms offered.
+         */mechanisms: [String], 
+        /**
+         * Mailbox facts (IMAP, POP3).
+         */mailbox: MailboxSummary?, 
+        /**
+         * SMTP SIZE limit in bytes (0: SIZE without a limit).
+         */sizeLimit: UInt64?, 
+        /**
+         * The report as text for people (what the CLI prints).
+         */text: String) {
+        self.account = account
+        self.`protocol` = `protocol`
+        self.server = server
+        self.security = security
+        self.route = route
+        self.ok = ok
+        self.stages = stages
+        self.tls = tls
+        self.capabilities = capabilities
+        self.mechanisms = mechanisms
+        self.mailbox = mailbox
+        self.sizeLimit = sizeLimit
+        self.text = text
+    }
+
+    
+    /**
+     * The failed stage, if any.
+     */
+public func failure() -> CheckStage?  {
+    return try!  FfiConverterOptionTypeCheckStage.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_checkreport_failure(
+            FfiConverterTypeCheckReport_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckReport {
+        return
+            try CheckReport(
+                account: FfiConverterString.read(from: &buf), 
+                protocol: FfiConverterString.read(from: &buf), 
+                server: FfiConverterString.read(from: &buf), 
+                security: FfiConverterTypeSecurity.read(from: &buf), 
+                route: FfiConverterString.read(from: &buf), 
+                ok: FfiConverterBool.read(from: &buf), 
+                stages: FfiConverterSequenceTypeCheckStage.read(from: &buf), 
+                tls: FfiConverterOptionTypeTlsSummary.read(from: &buf), 
+                capabilities: FfiConverterSequenceString.read(from: &buf), 
+                mechanisms: FfiConverterSequenceString.read(from: &buf), 
+                mailbox: FfiConverterOptionTypeMailboxSummary.read(from: &buf), 
+                sizeLimit: FfiConverterOptionUInt64.read(from: &buf), 
+                text: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.account, into: &buf)
+        FfiConverterString.write(value.`protocol`, into: &buf)
+        FfiConverterString.write(value.server, into: &buf)
+        FfiConverterTypeSecurity.write(value.security, into: &buf)
+        FfiConverterString.write(value.route, into: &buf)
+        FfiConverterBool.write(value.ok, into: &buf)
+        FfiConverterSequenceTypeCheckStage.write(value.stages, into: &buf)
+        FfiConverterOptionTypeTlsSummary.write(value.tls, into: &buf)
+        FfiConverterSequenceString.write(value.capabilities, into: &buf)
+        FfiConverterSequenceString.write(value.mechanisms, into: &buf)
+        FfiConverterOptionTypeMailboxSummary.write(value.mailbox, into: &buf)
+        FfiConverterOptionUInt64.write(value.sizeLimit, into: &buf)
+        FfiConverterString.write(value.text, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckReport_lift(_ buf: RustBuffer) throws -> CheckReport {
+    return try FfiConverterTypeCheckReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckReport_lower(_ value: CheckReport) -> RustBuffer {
+    return FfiConverterTypeCheckReport.lower(value)
+}
+
+
+/**
+ * One stage's outcome.
+ */
+public struct CheckStage: Equatable, Hashable {
+    /**
+     * Which stage.
+     */
+    public var name: CheckStageName
+    /**
+     * Whether it succeeded.
+     */
+    public var ok: Bool
+    /**
+     * How long it took, in milliseconds.
+     */
+    public var durationMs: Double
+    /**
+     * What was found (on success) or what went wrong (on failure).
+     */
+    public var detail: String
+    /**
+     * On failure: the category (dns, connect, proxy, tls, certificate, auth, protocol…).
+     */
+    public var category: ErrorCategory?
+    /**
+     * On failure through a proxy: which hop failed.
+     */
+    public var hop: ProxyHop?
+    /**
+     * On failure: what to change.
+     */
+    public var advice: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Which stage.
+         */name: CheckStageName, 
+        /**
+         * Whether it succeeded.
+         */ok: Bool, 
+        /**
+         * How long it took, in milliseconds.
+         */durationMs: Double, 
+        /**
+         * What was found (on success) or what went wrong (on failure).
+         */detail: String, 
+        /**
+         * On failure: the category (dns, connect, proxy, tls, certificate, auth, protocol…).
+         */category: ErrorCategory?, 
+        /**
+         * On failure through a proxy: which hop failed.
+         */hop: ProxyHop?, 
+        /**
+         * On failure: what to change.
+         */advice: String?) {
+        self.name = name
+        self.ok = ok
+        self.durationMs = durationMs
+        self.detail = detail
+        self.category = category
+        self.hop = hop
+        self.advice = advice
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckStage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckStage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckStage {
+        return
+            try CheckStage(
+                name: FfiConverterTypeCheckStageName.read(from: &buf), 
+                ok: FfiConverterBool.read(from: &buf), 
+                durationMs: FfiConverterDouble.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf), 
+                category: FfiConverterOptionTypeErrorCategory.read(from: &buf), 
+                hop: FfiConverterOptionTypeProxyHop.read(from: &buf), 
+                advice: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckStage, into buf: inout [UInt8]) {
+        FfiConverterTypeCheckStageName.write(value.name, into: &buf)
+        FfiConverterBool.write(value.ok, into: &buf)
+        FfiConverterDouble.write(value.durationMs, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+        FfiConverterOptionTypeErrorCategory.write(value.category, into: &buf)
+        FfiConverterOptionTypeProxyHop.write(value.hop, into: &buf)
+        FfiConverterOptionString.write(value.advice, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckStage_lift(_ buf: RustBuffer) throws -> CheckStage {
+    return try FfiConverterTypeCheckStage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckStage_lower(_ value: CheckStage) -> RustBuffer {
+    return FfiConverterTypeCheckStage.lower(value)
+}
+
+
+/**
+ * How the collector works: network bounds and how many accounts run at once.
+ */
+public struct CollectorSettings: Equatable, Hashable {
+    /**
+     * Accounts collected at once by the running collector (default 4).
+     */
+    public var maxConcurrentAccounts: UInt32
+    /**
+     * Network bounds (default: connect 15 s, read and write 60 s).
+     */
+    public var timeouts: NetworkTimeouts?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Accounts collected at once by the running collector (default 4).
+         */maxConcurrentAccounts: UInt32 = UInt32(4), 
+        /**
+         * Network bounds (default: connect 15 s, read and write 60 s).
+         */timeouts: NetworkTimeouts? = nil) {
+        self.maxConcurrentAccounts = maxConcurrentAccounts
+        self.timeouts = timeouts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CollectorSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCollectorSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CollectorSettings {
+        return
+            try CollectorSettings(
+                maxConcurrentAccounts: FfiConverterUInt32.read(from: &buf), 
+                timeouts: FfiConverterOptionTypeNetworkTimeouts.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CollectorSettings, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.maxConcurrentAccounts, into: &buf)
+        FfiConverterOptionTypeNetworkTimeouts.write(value.timeouts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCollectorSettings_lift(_ buf: RustBuffer) throws -> CollectorSettings {
+    return try FfiConverterTypeCollectorSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCollectorSettings_lower(_ value: CollectorSettings) -> RustBuffer {
+    return FfiConverterTypeCollectorSettings.lower(value)
+}
+
+
+/**
  * What an import did, record by record.
  */
 public struct ImportSummary: Equatable, Hashable {
@@ -1953,6 +3936,224 @@ public func FfiConverterTypeImportSummary_lift(_ buf: RustBuffer) throws -> Impo
 #endif
 public func FfiConverterTypeImportSummary_lower(_ value: ImportSummary) -> RustBuffer {
     return FfiConverterTypeImportSummary.lower(value)
+}
+
+
+/**
+ * One page of a listing, newest first.
+ */
+public struct InboxPage: Equatable, Hashable {
+    /**
+     * The messages.
+     */
+    public var messages: [MessageSummary]
+    /**
+     * This page's number, from 1.
+     */
+    public var page: UInt32
+    /**
+     * Messages a page.
+     */
+    public var pageSize: UInt32
+    /**
+     * Messages matching the query, on all pages.
+     */
+    public var total: UInt64
+    /**
+     * Number of pages (0 when nothing matches).
+     */
+    public var pages: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The messages.
+         */messages: [MessageSummary], 
+        /**
+         * This page's number, from 1.
+         */page: UInt32, 
+        /**
+         * Messages a page.
+         */pageSize: UInt32, 
+        /**
+         * Messages matching the query, on all pages.
+         */total: UInt64, 
+        /**
+         * Number of pages (0 when nothing matches).
+         */pages: UInt64) {
+        self.messages = messages
+        self.page = page
+        self.pageSize = pageSize
+        self.total = total
+        self.pages = pages
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InboxPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInboxPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InboxPage {
+        return
+            try InboxPage(
+                messages: FfiConverterSequenceTypeMessageSummary.read(from: &buf), 
+                page: FfiConverterUInt32.read(from: &buf), 
+                pageSize: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf), 
+                pages: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InboxPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeMessageSummary.write(value.messages, into: &buf)
+        FfiConverterUInt32.write(value.page, into: &buf)
+        FfiConverterUInt32.write(value.pageSize, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterUInt64.write(value.pages, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInboxPage_lift(_ buf: RustBuffer) throws -> InboxPage {
+    return try FfiConverterTypeInboxPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInboxPage_lower(_ value: InboxPage) -> RustBuffer {
+    return FfiConverterTypeInboxPage.lower(value)
+}
+
+
+/**
+ * What to list: filters combine with AND; empty means "any".
+ */
+public struct InboxQuery: Equatable, Hashable {
+    /**
+     * Only this account's messages.
+     */
+    public var accountId: Int64?
+    /**
+     * `From` contains this (case-insensitive).
+     */
+    public var fromContains: String?
+    /**
+     * Subject contains this (case-insensitive).
+     */
+    public var subjectContains: String?
+    /**
+     * `From` or subject contains this.
+     */
+    public var textContains: String?
+    /**
+     * Dated at or after this (Unix seconds).
+     */
+    public var since: Int64?
+    /**
+     * Dated before this (Unix seconds).
+     */
+    public var until: Int64?
+    /**
+     * Only messages not marked read.
+     */
+    public var unreadOnly: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Only this account's messages.
+         */accountId: Int64? = nil, 
+        /**
+         * `From` contains this (case-insensitive).
+         */fromContains: String? = nil, 
+        /**
+         * Subject contains this (case-insensitive).
+         */subjectContains: String? = nil, 
+        /**
+         * `From` or subject contains this.
+         */textContains: String? = nil, 
+        /**
+         * Dated at or after this (Unix seconds).
+         */since: Int64? = nil, 
+        /**
+         * Dated before this (Unix seconds).
+         */until: Int64? = nil, 
+        /**
+         * Only messages not marked read.
+         */unreadOnly: Bool = false) {
+        self.accountId = accountId
+        self.fromContains = fromContains
+        self.subjectContains = subjectContains
+        self.textContains = textContains
+        self.since = since
+        self.until = until
+        self.unreadOnly = unreadOnly
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InboxQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInboxQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InboxQuery {
+        return
+            try InboxQuery(
+                accountId: FfiConverterOptionInt64.read(from: &buf), 
+                fromContains: FfiConverterOptionString.read(from: &buf), 
+                subjectContains: FfiConverterOptionString.read(from: &buf), 
+                textContains: FfiConverterOptionString.read(from: &buf), 
+                since: FfiConverterOptionInt64.read(from: &buf), 
+                until: FfiConverterOptionInt64.read(from: &buf), 
+                unreadOnly: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InboxQuery, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.accountId, into: &buf)
+        FfiConverterOptionString.write(value.fromContains, into: &buf)
+        FfiConverterOptionString.write(value.subjectContains, into: &buf)
+        FfiConverterOptionString.write(value.textContains, into: &buf)
+        FfiConverterOptionInt64.write(value.since, into: &buf)
+        FfiConverterOptionInt64.write(value.until, into: &buf)
+        FfiConverterBool.write(value.unreadOnly, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInboxQuery_lift(_ buf: RustBuffer) throws -> InboxQuery {
+    return try FfiConverterTypeInboxQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInboxQuery_lower(_ value: InboxQuery) -> RustBuffer {
+    return FfiConverterTypeInboxQuery.lower(value)
 }
 
 
@@ -2226,7 +4427,7 @@ public struct IncomingReportFilter: Equatable, Hashable {
     /**
      * Enabled or disabled.
      */
-    public var status: AccountStatus?
+    public var status: StatusFilter?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2245,7 +4446,7 @@ public struct IncomingReportFilter: Equatable, Hashable {
          */keepCopy: Bool? = nil, 
         /**
          * Enabled or disabled.
-         */status: AccountStatus? = nil) {
+         */status: StatusFilter? = nil) {
         self.nameContains = nameContains
         self.secureConnection = secureConnection
         self.automaticCheck = automaticCheck
@@ -2273,7 +4474,7 @@ public struct FfiConverterTypeIncomingReportFilter: FfiConverterRustBuffer {
                 secureConnection: FfiConverterOptionBool.read(from: &buf), 
                 automaticCheck: FfiConverterOptionBool.read(from: &buf), 
                 keepCopy: FfiConverterOptionBool.read(from: &buf), 
-                status: FfiConverterOptionTypeAccountStatus.read(from: &buf)
+                status: FfiConverterOptionTypeStatusFilter.read(from: &buf)
         )
     }
 
@@ -2282,7 +4483,7 @@ public struct FfiConverterTypeIncomingReportFilter: FfiConverterRustBuffer {
         FfiConverterOptionBool.write(value.secureConnection, into: &buf)
         FfiConverterOptionBool.write(value.automaticCheck, into: &buf)
         FfiConverterOptionBool.write(value.keepCopy, into: &buf)
-        FfiConverterOptionTypeAccountStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeStatusFilter.write(value.status, into: &buf)
     }
 }
 
@@ -2532,6 +4733,144 @@ public func FfiConverterTypeIncomingReportRow_lower(_ value: IncomingReportRow) 
 
 
 /**
+ * The last error of an account.
+ */
+public struct LastError: Equatable, Hashable {
+    /**
+     * Its category.
+     */
+    public var category: ErrorCategory
+    /**
+     * Its message (never a secret).
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its category.
+         */category: ErrorCategory, 
+        /**
+         * Its message (never a secret).
+         */message: String) {
+        self.category = category
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LastError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLastError: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LastError {
+        return
+            try LastError(
+                category: FfiConverterTypeErrorCategory.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LastError, into buf: inout [UInt8]) {
+        FfiConverterTypeErrorCategory.write(value.category, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLastError_lift(_ buf: RustBuffer) throws -> LastError {
+    return try FfiConverterTypeLastError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLastError_lower(_ value: LastError) -> RustBuffer {
+    return FfiConverterTypeLastError.lower(value)
+}
+
+
+/**
+ * Mailbox facts (IMAP, POP3).
+ */
+public struct MailboxSummary: Equatable, Hashable {
+    /**
+     * Messages.
+     */
+    public var messages: UInt64
+    /**
+     * Total size in bytes.
+     */
+    public var size: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Messages.
+         */messages: UInt64, 
+        /**
+         * Total size in bytes.
+         */size: UInt64) {
+        self.messages = messages
+        self.size = size
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MailboxSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMailboxSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MailboxSummary {
+        return
+            try MailboxSummary(
+                messages: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MailboxSummary, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.messages, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMailboxSummary_lift(_ buf: RustBuffer) throws -> MailboxSummary {
+    return try FfiConverterTypeMailboxSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMailboxSummary_lower(_ value: MailboxSummary) -> RustBuffer {
+    return FfiConverterTypeMailboxSummary.lower(value)
+}
+
+
+/**
  * A file attached to an outgoing message.
  */
 public struct MessageAttachment: Equatable, Hashable {
@@ -2676,6 +5015,304 @@ public func FfiConverterTypeMessageHeader_lift(_ buf: RustBuffer) throws -> Mess
 #endif
 public func FfiConverterTypeMessageHeader_lower(_ value: MessageHeader) -> RustBuffer {
     return FfiConverterTypeMessageHeader.lower(value)
+}
+
+
+/**
+ * One message in a listing ("inbox summary").
+ */
+public struct MessageSummary: Equatable, Hashable {
+    /**
+     * The message's id in the inbox.
+     */
+    public var id: Int64
+    /**
+     * The incoming account that received it.
+     */
+    public var accountId: Int64
+    /**
+     * That account's name.
+     */
+    public var accountName: String
+    /**
+     * Decoded subject.
+     */
+    public var subject: String?
+    /**
+     * Decoded `From`.
+     */
+    public var from: String
+    /**
+     * Decoded `To`.
+     */
+    public var to: String
+    /**
+     * Decoded `Cc`.
+     */
+    public var cc: String
+    /**
+     * The `Date` header, as Unix seconds (UTC).
+     */
+    public var date: Int64?
+    /**
+     * When the collector stored it, Unix seconds.
+     */
+    public var storedAt: Int64
+    /**
+     * `Message-ID` without angle brackets.
+     */
+    public var messageId: String?
+    /**
+     * Size of the raw message in bytes.
+     */
+    public var size: UInt64
+    /**
+     * Number of attachments.
+     */
+    public var attachmentCount: UInt32
+    /**
+     * Whether it was marked read.
+     */
+    public var read: Bool
+    /**
+     * How many more times the same message arrived and was not stored again.
+     */
+    public var duplicates: UInt32
+    /**
+     * Where it came from, e.g. `IMAP INBOX UIDVALIDITY 7 UID 42`.
+     */
+    public var source: String
+    /**
+     * Why the message could not be parsed (it is stored raw all the same).
+     */
+    public var parseError: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The message's id in the inbox.
+         */id: Int64, 
+        /**
+         * The incoming account that received it.
+         */accountId: Int64, 
+        /**
+         * That account's name.
+         */accountName: String, 
+        /**
+         * Decoded subject.
+         */subject: String?, 
+        /**
+         * Decoded `From`.
+         */from: String, 
+        /**
+         * Decoded `To`.
+         */to: String, 
+        /**
+         * Decoded `Cc`.
+         */cc: String, 
+        /**
+         * The `Date` header, as Unix seconds (UTC).
+         */date: Int64?, 
+        /**
+         * When the collector stored it, Unix seconds.
+         */storedAt: Int64, 
+        /**
+         * `Message-ID` without angle brackets.
+         */messageId: String?, 
+        /**
+         * Size of the raw message in bytes.
+         */size: UInt64, 
+        /**
+         * Number of attachments.
+         */attachmentCount: UInt32, 
+        /**
+         * Whether it was marked read.
+         */read: Bool, 
+        /**
+         * How many more times the same message arrived and was not stored again.
+         */duplicates: UInt32, 
+        /**
+         * Where it came from, e.g. `IMAP INBOX UIDVALIDITY 7 UID 42`.
+         */source: String, 
+        /**
+         * Why the message could not be parsed (it is stored raw all the same).
+         */parseError: String?) {
+        self.id = id
+        self.accountId = accountId
+        self.accountName = accountName
+        self.subject = subject
+        self.from = from
+        self.to = to
+        self.cc = cc
+        self.date = date
+        self.storedAt = storedAt
+        self.messageId = messageId
+        self.size = size
+        self.attachmentCount = attachmentCount
+        self.read = read
+        self.duplicates = duplicates
+        self.source = source
+        self.parseError = parseError
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MessageSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageSummary {
+        return
+            try MessageSummary(
+                id: FfiConverterInt64.read(from: &buf), 
+                accountId: FfiConverterInt64.read(from: &buf), 
+                accountName: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterOptionString.read(from: &buf), 
+                from: FfiConverterString.read(from: &buf), 
+                to: FfiConverterString.read(from: &buf), 
+                cc: FfiConverterString.read(from: &buf), 
+                date: FfiConverterOptionInt64.read(from: &buf), 
+                storedAt: FfiConverterInt64.read(from: &buf), 
+                messageId: FfiConverterOptionString.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                attachmentCount: FfiConverterUInt32.read(from: &buf), 
+                read: FfiConverterBool.read(from: &buf), 
+                duplicates: FfiConverterUInt32.read(from: &buf), 
+                source: FfiConverterString.read(from: &buf), 
+                parseError: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MessageSummary, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.accountName, into: &buf)
+        FfiConverterOptionString.write(value.subject, into: &buf)
+        FfiConverterString.write(value.from, into: &buf)
+        FfiConverterString.write(value.to, into: &buf)
+        FfiConverterString.write(value.cc, into: &buf)
+        FfiConverterOptionInt64.write(value.date, into: &buf)
+        FfiConverterInt64.write(value.storedAt, into: &buf)
+        FfiConverterOptionString.write(value.messageId, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterUInt32.write(value.attachmentCount, into: &buf)
+        FfiConverterBool.write(value.read, into: &buf)
+        FfiConverterUInt32.write(value.duplicates, into: &buf)
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterOptionString.write(value.parseError, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageSummary_lift(_ buf: RustBuffer) throws -> MessageSummary {
+    return try FfiConverterTypeMessageSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageSummary_lower(_ value: MessageSummary) -> RustBuffer {
+    return FfiConverterTypeMessageSummary.lower(value)
+}
+
+
+/**
+ * A message as a person reads it.
+ */
+public struct MessageView: Equatable, Hashable {
+    /**
+     * The summary.
+     */
+    public var summary: MessageSummary
+    /**
+     * The plain-text body.
+     */
+    public var text: String?
+    /**
+     * The HTML body.
+     */
+    public var html: String?
+    /**
+     * Attachments, in message order.
+     */
+    public var attachments: [AttachmentInfo]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The summary.
+         */summary: MessageSummary, 
+        /**
+         * The plain-text body.
+         */text: String?, 
+        /**
+         * The HTML body.
+         */html: String?, 
+        /**
+         * Attachments, in message order.
+         */attachments: [AttachmentInfo]) {
+        self.summary = summary
+        self.text = text
+        self.html = html
+        self.attachments = attachments
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MessageView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageView {
+        return
+            try MessageView(
+                summary: FfiConverterTypeMessageSummary.read(from: &buf), 
+                text: FfiConverterOptionString.read(from: &buf), 
+                html: FfiConverterOptionString.read(from: &buf), 
+                attachments: FfiConverterSequenceTypeAttachmentInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MessageView, into buf: inout [UInt8]) {
+        FfiConverterTypeMessageSummary.write(value.summary, into: &buf)
+        FfiConverterOptionString.write(value.text, into: &buf)
+        FfiConverterOptionString.write(value.html, into: &buf)
+        FfiConverterSequenceTypeAttachmentInfo.write(value.attachments, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageView_lift(_ buf: RustBuffer) throws -> MessageView {
+    return try FfiConverterTypeMessageView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageView_lower(_ value: MessageView) -> RustBuffer {
+    return FfiConverterTypeMessageView.lower(value)
 }
 
 
@@ -3099,6 +5736,373 @@ public func FfiConverterTypeRejectedRecipient_lower(_ value: RejectedRecipient) 
 
 
 /**
+ * Why a run of one account failed, in a result of several runs.
+ */
+public struct RunFailure: Equatable, Hashable {
+    /**
+     * What kind of failure (auth, certificate, connect...).
+     */
+    public var category: ErrorCategory
+    /**
+     * What failed, for people (never a secret).
+     */
+    public var detail: String
+    /**
+     * What the run did before it failed, when it got that far (its commits stay committed).
+     */
+    public var partial: RunReport?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What kind of failure (auth, certificate, connect...).
+         */category: ErrorCategory, 
+        /**
+         * What failed, for people (never a secret).
+         */detail: String, 
+        /**
+         * What the run did before it failed, when it got that far (its commits stay committed).
+         */partial: RunReport?) {
+        self.category = category
+        self.detail = detail
+        self.partial = partial
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunFailure: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunFailure {
+        return
+            try RunFailure(
+                category: FfiConverterTypeErrorCategory.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf), 
+                partial: FfiConverterOptionTypeRunReport.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunFailure, into buf: inout [UInt8]) {
+        FfiConverterTypeErrorCategory.write(value.category, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+        FfiConverterOptionTypeRunReport.write(value.partial, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunFailure_lift(_ buf: RustBuffer) throws -> RunFailure {
+    return try FfiConverterTypeRunFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunFailure_lower(_ value: RunFailure) -> RustBuffer {
+    return FfiConverterTypeRunFailure.lower(value)
+}
+
+
+/**
+ * Where a run is: messages and bytes handled so far, out of what it is to fetch.
+ */
+public struct RunProgress: Equatable, Hashable {
+    /**
+     * The account being collected.
+     */
+    public var accountId: Int64
+    /**
+     * Its name.
+     */
+    public var accountName: String
+    /**
+     * Messages handled so far in this run.
+     */
+    public var done: UInt64
+    /**
+     * Messages this run is to fetch.
+     */
+    public var total: UInt64
+    /**
+     * Bytes received so far.
+     */
+    public var bytes: UInt64
+    /**
+     * Bytes this run is to fetch (as the server announced them).
+     */
+    public var totalBytes: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account being collected.
+         */accountId: Int64, 
+        /**
+         * Its name.
+         */accountName: String, 
+        /**
+         * Messages handled so far in this run.
+         */done: UInt64, 
+        /**
+         * Messages this run is to fetch.
+         */total: UInt64, 
+        /**
+         * Bytes received so far.
+         */bytes: UInt64, 
+        /**
+         * Bytes this run is to fetch (as the server announced them).
+         */totalBytes: UInt64) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.done = done
+        self.total = total
+        self.bytes = bytes
+        self.totalBytes = totalBytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunProgress {
+        return
+            try RunProgress(
+                accountId: FfiConverterInt64.read(from: &buf), 
+                accountName: FfiConverterString.read(from: &buf), 
+                done: FfiConverterUInt64.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf), 
+                bytes: FfiConverterUInt64.read(from: &buf), 
+                totalBytes: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunProgress, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.accountName, into: &buf)
+        FfiConverterUInt64.write(value.done, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterUInt64.write(value.bytes, into: &buf)
+        FfiConverterUInt64.write(value.totalBytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunProgress_lift(_ buf: RustBuffer) throws -> RunProgress {
+    return try FfiConverterTypeRunProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunProgress_lower(_ value: RunProgress) -> RustBuffer {
+    return FfiConverterTypeRunProgress.lower(value)
+}
+
+
+/**
+ * What one run did.
+ */
+public struct RunReport: Equatable, Hashable {
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * Its name.
+     */
+    public var accountName: String
+    /**
+     * Messages the server listed.
+     */
+    public var listed: UInt64
+    /**
+     * Messages stored in the inbox by this run.
+     */
+    public var fetched: UInt64
+    /**
+     * Messages fetched that were already in the inbox (same content and Message-ID).
+     */
+    public var duplicates: UInt64
+    /**
+     * Messages an earlier run stored already.
+     */
+    public var alreadyStored: UInt64
+    /**
+     * Messages left on the server for good: too large, or refused too often.
+     */
+    public var skipped: UInt64
+    /**
+     * Messages the server refused in this run (retried later).
+     */
+    public var refused: UInt64
+    /**
+     * Messages removed from the server (without keep copy).
+     */
+    public var deletedOnServer: UInt64
+    /**
+     * Messages this run was to fetch and did not get to (cancelled or cut).
+     */
+    public var pending: UInt64
+    /**
+     * Bytes received.
+     */
+    public var bytes: UInt64
+    /**
+     * The run was cancelled (it stopped cleanly at a message boundary).
+     */
+    public var cancelled: Bool
+    /**
+     * The IMAP UIDVALIDITY had changed: the run resynchronised.
+     */
+    public var resynced: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * Its name.
+         */accountName: String, 
+        /**
+         * Messages the server listed.
+         */listed: UInt64, 
+        /**
+         * Messages stored in the inbox by this run.
+         */fetched: UInt64, 
+        /**
+         * Messages fetched that were already in the inbox (same content and Message-ID).
+         */duplicates: UInt64, 
+        /**
+         * Messages an earlier run stored already.
+         */alreadyStored: UInt64, 
+        /**
+         * Messages left on the server for good: too large, or refused too often.
+         */skipped: UInt64, 
+        /**
+         * Messages the server refused in this run (retried later).
+         */refused: UInt64, 
+        /**
+         * Messages removed from the server (without keep copy).
+         */deletedOnServer: UInt64, 
+        /**
+         * Messages this run was to fetch and did not get to (cancelled or cut).
+         */pending: UInt64, 
+        /**
+         * Bytes received.
+         */bytes: UInt64, 
+        /**
+         * The run was cancelled (it stopped cleanly at a message boundary).
+         */cancelled: Bool, 
+        /**
+         * The IMAP UIDVALIDITY had changed: the run resynchronised.
+         */resynced: Bool) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.listed = listed
+        self.fetched = fetched
+        self.duplicates = duplicates
+        self.alreadyStored = alreadyStored
+        self.skipped = skipped
+        self.refused = refused
+        self.deletedOnServer = deletedOnServer
+        self.pending = pending
+        self.bytes = bytes
+        self.cancelled = cancelled
+        self.resynced = resynced
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunReport {
+        return
+            try RunReport(
+                accountId: FfiConverterInt64.read(from: &buf), 
+                accountName: FfiConverterString.read(from: &buf), 
+                listed: FfiConverterUInt64.read(from: &buf), 
+                fetched: FfiConverterUInt64.read(from: &buf), 
+                duplicates: FfiConverterUInt64.read(from: &buf), 
+                alreadyStored: FfiConverterUInt64.read(from: &buf), 
+                skipped: FfiConverterUInt64.read(from: &buf), 
+                refused: FfiConverterUInt64.read(from: &buf), 
+                deletedOnServer: FfiConverterUInt64.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf), 
+                bytes: FfiConverterUInt64.read(from: &buf), 
+                cancelled: FfiConverterBool.read(from: &buf), 
+                resynced: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunReport, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.accountName, into: &buf)
+        FfiConverterUInt64.write(value.listed, into: &buf)
+        FfiConverterUInt64.write(value.fetched, into: &buf)
+        FfiConverterUInt64.write(value.duplicates, into: &buf)
+        FfiConverterUInt64.write(value.alreadyStored, into: &buf)
+        FfiConverterUInt64.write(value.skipped, into: &buf)
+        FfiConverterUInt64.write(value.refused, into: &buf)
+        FfiConverterUInt64.write(value.deletedOnServer, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterUInt64.write(value.bytes, into: &buf)
+        FfiConverterBool.write(value.cancelled, into: &buf)
+        FfiConverterBool.write(value.resynced, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunReport_lift(_ buf: RustBuffer) throws -> RunReport {
+    return try FfiConverterTypeRunReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunReport_lower(_ value: RunReport) -> RustBuffer {
+    return FfiConverterTypeRunReport.lower(value)
+}
+
+
+/**
  * What happened to a message the server took.
  */
 public struct SendReport: Equatable, Hashable {
@@ -3273,6 +6277,115 @@ public func FfiConverterTypeSettingsDocument_lift(_ buf: RustBuffer) throws -> S
 #endif
 public func FfiConverterTypeSettingsDocument_lower(_ value: SettingsDocument) -> RustBuffer {
     return FfiConverterTypeSettingsDocument.lower(value)
+}
+
+
+/**
+ * A message left on the server for good, and why.
+ */
+public struct SkippedMessage: Equatable, Hashable {
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * UID, UIDL, or `#n`.
+     */
+    public var key: String
+    /**
+     * Larger than the account's limit (otherwise: refused by the server too often).
+     */
+    public var tooLarge: Bool
+    /**
+     * Its size as the server announced it.
+     */
+    public var size: UInt64?
+    /**
+     * Why it was skipped.
+     */
+    public var reason: String
+    /**
+     * Times it was seen or tried.
+     */
+    public var attempts: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * UID, UIDL, or `#n`.
+         */key: String, 
+        /**
+         * Larger than the account's limit (otherwise: refused by the server too often).
+         */tooLarge: Bool, 
+        /**
+         * Its size as the server announced it.
+         */size: UInt64?, 
+        /**
+         * Why it was skipped.
+         */reason: String, 
+        /**
+         * Times it was seen or tried.
+         */attempts: UInt32) {
+        self.accountId = accountId
+        self.key = key
+        self.tooLarge = tooLarge
+        self.size = size
+        self.reason = reason
+        self.attempts = attempts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SkippedMessage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSkippedMessage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SkippedMessage {
+        return
+            try SkippedMessage(
+                accountId: FfiConverterInt64.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                tooLarge: FfiConverterBool.read(from: &buf), 
+                size: FfiConverterOptionUInt64.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                attempts: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SkippedMessage, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterBool.write(value.tooLarge, into: &buf)
+        FfiConverterOptionUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterUInt32.write(value.attempts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkippedMessage_lift(_ buf: RustBuffer) throws -> SkippedMessage {
+    return try FfiConverterTypeSkippedMessage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkippedMessage_lower(_ value: SkippedMessage) -> RustBuffer {
+    return FfiConverterTypeSkippedMessage.lower(value)
 }
 
 
@@ -3588,7 +6701,7 @@ public struct SmtpReportFilter: Equatable, Hashable {
     /**
      * Enabled or disabled.
      */
-    public var status: AccountStatus?
+    public var status: StatusFilter?
     /**
      * Uses authentication.
      */
@@ -3609,7 +6722,7 @@ public struct SmtpReportFilter: Equatable, Hashable {
          */secureConnection: Bool? = nil, 
         /**
          * Enabled or disabled.
-         */status: AccountStatus? = nil, 
+         */status: StatusFilter? = nil, 
         /**
          * Uses authentication.
          */authentication: Bool? = nil, 
@@ -3641,7 +6754,7 @@ public struct FfiConverterTypeSmtpReportFilter: FfiConverterRustBuffer {
             try SmtpReportFilter(
                 nameContains: FfiConverterOptionString.read(from: &buf), 
                 secureConnection: FfiConverterOptionBool.read(from: &buf), 
-                status: FfiConverterOptionTypeAccountStatus.read(from: &buf), 
+                status: FfiConverterOptionTypeStatusFilter.read(from: &buf), 
                 authentication: FfiConverterOptionBool.read(from: &buf), 
                 defaultAccount: FfiConverterOptionBool.read(from: &buf)
         )
@@ -3650,7 +6763,7 @@ public struct FfiConverterTypeSmtpReportFilter: FfiConverterRustBuffer {
     public static func write(_ value: SmtpReportFilter, into buf: inout [UInt8]) {
         FfiConverterOptionString.write(value.nameContains, into: &buf)
         FfiConverterOptionBool.write(value.secureConnection, into: &buf)
-        FfiConverterOptionTypeAccountStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeStatusFilter.write(value.status, into: &buf)
         FfiConverterOptionBool.write(value.authentication, into: &buf)
         FfiConverterOptionBool.write(value.defaultAccount, into: &buf)
     }
@@ -4159,6 +7272,115 @@ public func FfiConverterTypeStoredSmtpAccount_lower(_ value: StoredSmtpAccount) 
 
 
 /**
+ * The TLS facts of the connection.
+ */
+public struct TlsSummary: Equatable, Hashable {
+    /**
+     * `TLS 1.3`, `TLS 1.2`…
+     */
+    public var version: String?
+    /**
+     * The cipher suite's IANA name, when known.
+     */
+    public var cipherSuite: String?
+    /**
+     * Certificate subject.
+     */
+    public var subject: String?
+    /**
+     * Certificate issuer.
+     */
+    public var issuer: String?
+    /**
+     * Certificate expiry (UTC).
+     */
+    public var notAfter: String?
+    /**
+     * Whether chain and host name were verified (false when the check was skipped).
+     */
+    public var verified: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `TLS 1.3`, `TLS 1.2`…
+         */version: String?, 
+        /**
+         * The cipher suite's IANA name, when known.
+         */cipherSuite: String?, 
+        /**
+         * Certificate subject.
+         */subject: String?, 
+        /**
+         * Certificate issuer.
+         */issuer: String?, 
+        /**
+         * Certificate expiry (UTC).
+         */notAfter: String?, 
+        /**
+         * Whether chain and host name were verified (false when the check was skipped).
+         */verified: Bool) {
+        self.version = version
+        self.cipherSuite = cipherSuite
+        self.subject = subject
+        self.issuer = issuer
+        self.notAfter = notAfter
+        self.verified = verified
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TlsSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTlsSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TlsSummary {
+        return
+            try TlsSummary(
+                version: FfiConverterOptionString.read(from: &buf), 
+                cipherSuite: FfiConverterOptionString.read(from: &buf), 
+                subject: FfiConverterOptionString.read(from: &buf), 
+                issuer: FfiConverterOptionString.read(from: &buf), 
+                notAfter: FfiConverterOptionString.read(from: &buf), 
+                verified: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TlsSummary, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.version, into: &buf)
+        FfiConverterOptionString.write(value.cipherSuite, into: &buf)
+        FfiConverterOptionString.write(value.subject, into: &buf)
+        FfiConverterOptionString.write(value.issuer, into: &buf)
+        FfiConverterOptionString.write(value.notAfter, into: &buf)
+        FfiConverterBool.write(value.verified, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTlsSummary_lift(_ buf: RustBuffer) throws -> TlsSummary {
+    return try FfiConverterTypeTlsSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTlsSummary_lower(_ value: TlsSummary) -> RustBuffer {
+    return FfiConverterTypeTlsSummary.lower(value)
+}
+
+
+/**
  * One validation result: the field, SPEC.md's code, the severity and the message in English
  * and in Brazilian Portuguese.
  */
@@ -4269,19 +7491,59 @@ public func FfiConverterTypeValidationResult_lower(_ value: ValidationResult) ->
 
 
 /**
- * The report's status filter.
+ * The stages of a check, in order.
  */
 
-public enum AccountStatus: Equatable, Hashable {
+public enum CheckStageName: Equatable, Hashable {
     
     /**
-     * Enabled accounts only.
+     * The account's own settings (a disabled account is never contacted).
      */
-    case enabled
+    case settings
     /**
-     * Disabled accounts only.
+     * Name resolution.
      */
-    case disabled
+    case resolve
+    /**
+     * TCP connection.
+     */
+    case connect
+    /**
+     * Proxy handshake.
+     */
+    case proxy
+    /**
+     * TLS handshake (implicit or STARTTLS).
+     */
+    case tls
+    /**
+     * The server's greeting.
+     */
+    case greeting
+    /**
+     * Capabilities / EHLO.
+     */
+    case capabilities
+    /**
+     * Login mechanisms offered.
+     */
+    case mechanisms
+    /**
+     * Authentication.
+     */
+    case authentication
+    /**
+     * Mailbox size (IMAP, POP3).
+     */
+    case mailbox
+    /**
+     * EHLO extensions (SMTP).
+     */
+    case extensions
+    /**
+     * A stage newer than these bindings.
+     */
+    case unknown
 
 
 
@@ -4290,37 +7552,97 @@ public enum AccountStatus: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension AccountStatus: Sendable {}
+extension CheckStageName: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
-    typealias SwiftType = AccountStatus
+public struct FfiConverterTypeCheckStageName: FfiConverterRustBuffer {
+    typealias SwiftType = CheckStageName
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountStatus {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckStageName {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .enabled
+        case 1: return .settings
         
-        case 2: return .disabled
+        case 2: return .resolve
+        
+        case 3: return .connect
+        
+        case 4: return .proxy
+        
+        case 5: return .tls
+        
+        case 6: return .greeting
+        
+        case 7: return .capabilities
+        
+        case 8: return .mechanisms
+        
+        case 9: return .authentication
+        
+        case 10: return .mailbox
+        
+        case 11: return .extensions
+        
+        case 12: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
 
-    public static func write(_ value: AccountStatus, into buf: inout [UInt8]) {
+    public static func write(_ value: CheckStageName, into buf: inout [UInt8]) {
         switch value {
         
         
-        case .enabled:
+        case .settings:
             writeInt(&buf, Int32(1))
         
         
-        case .disabled:
+        case .resolve:
             writeInt(&buf, Int32(2))
+        
+        
+        case .connect:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .proxy:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .tls:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .greeting:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .capabilities:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .mechanisms:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .authentication:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .mailbox:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .extensions:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(12))
         
         }
     }
@@ -4330,15 +7652,15 @@ public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeAccountStatus_lift(_ buf: RustBuffer) throws -> AccountStatus {
-    return try FfiConverterTypeAccountStatus.lift(buf)
+public func FfiConverterTypeCheckStageName_lift(_ buf: RustBuffer) throws -> CheckStageName {
+    return try FfiConverterTypeCheckStageName.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeAccountStatus_lower(_ value: AccountStatus) -> RustBuffer {
-    return FfiConverterTypeAccountStatus.lower(value)
+public func FfiConverterTypeCheckStageName_lower(_ value: CheckStageName) -> RustBuffer {
+    return FfiConverterTypeCheckStageName.lower(value)
 }
 
 
@@ -5554,6 +8876,81 @@ public func FfiConverterTypeSeverity_lower(_ value: Severity) -> RustBuffer {
 
 
 /**
+ * The reports' status filter: enabled or disabled accounts.
+ */
+
+public enum StatusFilter: Equatable, Hashable {
+    
+    /**
+     * Enabled accounts only.
+     */
+    case enabled
+    /**
+     * Disabled accounts only.
+     */
+    case disabled
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StatusFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatusFilter: FfiConverterRustBuffer {
+    typealias SwiftType = StatusFilter
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatusFilter {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enabled
+        
+        case 2: return .disabled
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StatusFilter, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .enabled:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .disabled:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusFilter_lift(_ buf: RustBuffer) throws -> StatusFilter {
+    return try FfiConverterTypeStatusFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatusFilter_lower(_ value: StatusFilter) -> RustBuffer {
+    return FfiConverterTypeStatusFilter.lower(value)
+}
+
+
+
+/**
  * SPEC.md's validation codes.
  */
 
@@ -5844,6 +9241,30 @@ fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
     typealias SwiftType = Int64?
 
@@ -5916,6 +9337,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCancelToken: FfiConverterRustBuffer {
+    typealias SwiftType = CancelToken?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCancelToken.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCancelToken.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeCredentialProvider: FfiConverterRustBuffer {
     typealias SwiftType = CredentialProvider?
 
@@ -5932,6 +9377,102 @@ fileprivate struct FfiConverterOptionTypeCredentialProvider: FfiConverterRustBuf
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeCredentialProvider.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeProgressListener: FfiConverterRustBuffer {
+    typealias SwiftType = ProgressListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeProgressListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeProgressListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCheckStage: FfiConverterRustBuffer {
+    typealias SwiftType = CheckStage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCheckStage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCheckStage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCollectorSettings: FfiConverterRustBuffer {
+    typealias SwiftType = CollectorSettings?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCollectorSettings.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCollectorSettings.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeInboxQuery: FfiConverterRustBuffer {
+    typealias SwiftType = InboxQuery?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeInboxQuery.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeInboxQuery.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5964,6 +9505,54 @@ fileprivate struct FfiConverterOptionTypeIncomingReportFilter: FfiConverterRustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLastError: FfiConverterRustBuffer {
+    typealias SwiftType = LastError?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLastError.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLastError.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMailboxSummary: FfiConverterRustBuffer {
+    typealias SwiftType = MailboxSummary?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMailboxSummary.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMailboxSummary.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeNetworkTimeouts: FfiConverterRustBuffer {
     typealias SwiftType = NetworkTimeouts?
 
@@ -5980,6 +9569,54 @@ fileprivate struct FfiConverterOptionTypeNetworkTimeouts: FfiConverterRustBuffer
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeNetworkTimeouts.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRunFailure: FfiConverterRustBuffer {
+    typealias SwiftType = RunFailure?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRunFailure.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRunFailure.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRunReport: FfiConverterRustBuffer {
+    typealias SwiftType = RunReport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRunReport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRunReport.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6012,8 +9649,8 @@ fileprivate struct FfiConverterOptionTypeSmtpReportFilter: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeAccountStatus: FfiConverterRustBuffer {
-    typealias SwiftType = AccountStatus?
+fileprivate struct FfiConverterOptionTypeTlsSummary: FfiConverterRustBuffer {
+    typealias SwiftType = TlsSummary?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -6021,13 +9658,13 @@ fileprivate struct FfiConverterOptionTypeAccountStatus: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterTypeAccountStatus.write(value, into: &buf)
+        FfiConverterTypeTlsSummary.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterTypeAccountStatus.read(from: &buf)
+        case 1: return try FfiConverterTypeTlsSummary.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6052,6 +9689,30 @@ fileprivate struct FfiConverterOptionTypeConnectorKind: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeConnectorKind.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeErrorCategory: FfiConverterRustBuffer {
+    typealias SwiftType = ErrorCategory?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeErrorCategory.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeErrorCategory.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6132,6 +9793,55 @@ fileprivate struct FfiConverterOptionTypeSecureConnectionType: FfiConverterRustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeStatusFilter: FfiConverterRustBuffer {
+    typealias SwiftType = StatusFilter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStatusFilter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStatusFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [Int64]
+
+    public static func write(_ value: [Int64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Int64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Int64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterInt64.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -6149,6 +9859,106 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAccountRunResult: FfiConverterRustBuffer {
+    typealias SwiftType = [AccountRunResult]
+
+    public static func write(_ value: [AccountRunResult], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAccountRunResult.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AccountRunResult] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AccountRunResult]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAccountRunResult.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAccountStatus: FfiConverterRustBuffer {
+    typealias SwiftType = [AccountStatus]
+
+    public static func write(_ value: [AccountStatus], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAccountStatus.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AccountStatus] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AccountStatus]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAccountStatus.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAttachmentInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [AttachmentInfo]
+
+    public static func write(_ value: [AttachmentInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAttachmentInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AttachmentInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AttachmentInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAttachmentInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCheckStage: FfiConverterRustBuffer {
+    typealias SwiftType = [CheckStage]
+
+    public static func write(_ value: [CheckStage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCheckStage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CheckStage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CheckStage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCheckStage.read(from: &buf))
         }
         return seq
     }
@@ -6257,6 +10067,31 @@ fileprivate struct FfiConverterSequenceTypeMessageHeader: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMessageSummary: FfiConverterRustBuffer {
+    typealias SwiftType = [MessageSummary]
+
+    public static func write(_ value: [MessageSummary], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessageSummary.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MessageSummary] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MessageSummary]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessageSummary.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeNetworkConnector: FfiConverterRustBuffer {
     typealias SwiftType = [NetworkConnector]
 
@@ -6299,6 +10134,31 @@ fileprivate struct FfiConverterSequenceTypeRejectedRecipient: FfiConverterRustBu
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeRejectedRecipient.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSkippedMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [SkippedMessage]
+
+    public static func write(_ value: [SkippedMessage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSkippedMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SkippedMessage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SkippedMessage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSkippedMessage.read(from: &buf))
         }
         return seq
     }
@@ -6632,6 +10492,84 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 54931) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_account() != 24145) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_settings() != 5603) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_account() != 2851) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_settings() != 41664) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_canceltoken_cancel() != 10246) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_canceltoken_is_cancelled() != 3791) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_add_listener() != 45048) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_cancel() != 40198) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_check_now() != 62362) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_collect_once() != 27831) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_is_running() != 64819) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_retry_skipped() != 58087) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_skipped() != 4441) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_start() != 16094) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_status() != 18544) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_statuses() != 59147) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_collector_stop() != 54628) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_count() != 49674) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_delete() != 38548) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_list() != 17807) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_mark_read() != 12215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_message() != 55422) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_raw() != 9889) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_read_message() != 5199) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_write_raw() != 59566) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_progresslistener_on_progress() != 11577) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_credential_is_oauth2() != 24332) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6722,6 +10660,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_write_smtp_report_html() != 60441) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_constructor_connectionchecker_new() != 54565) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_constructor_canceltoken_new() != 33370) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_constructor_collector_new() != 24861) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_constructor_inbox_new() != 17092) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_constructor_credential_oauth2() != 28426) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6739,6 +10689,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitCredentialProvider()
+    uniffiCallbackInitProgressListener()
     return InitializationResult.ok
 }()
 

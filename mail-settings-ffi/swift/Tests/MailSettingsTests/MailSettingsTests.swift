@@ -150,6 +150,56 @@ final class MailSettingsTests: XCTestCase {
         }
     }
 
+    func testImapCheckPassesEveryStage() async throws {
+        let mailbox = Servers.uniqueMailbox("swift-check")
+        let vault = Vault.forMailbox(mailbox)
+        let store = try Store.openInMemory(credentials: vault)
+        let a = try store.createIncomingAccount(account: IncomingAccount(
+            name: "IMAPS", protocol: .imap, host: "localhost", port: Servers.port("MS_IMAPS_PORT"),
+            credential: mailbox, secureConnectionType: .ssl, caFile: Servers.caFile))
+        let checker = ConnectionChecker(store: store, credentials: vault, timeouts: timeouts)
+        let report = try await checker.checkIncomingAccount(accountId: a.id)
+        XCTAssertTrue(report.ok, report.text)
+        XCTAssertEqual(report.tls?.verified, true)
+        XCTAssertTrue(report.stages.contains { $0.name == .authentication && $0.ok })
+    }
+
+    func testPop3WrongPasswordFailsAtAuthentication() async throws {
+        let mailbox = Servers.uniqueMailbox("swift-check")
+        let vault = Vault.forMailbox(mailbox)
+        let store = try Store.openInMemory(credentials: vault)
+        let a = try store.createIncomingAccount(account: IncomingAccount(
+            name: "POP3S", protocol: .pop3, host: "localhost", port: Servers.port("MS_POP3S_PORT"),
+            credential: "wrong-password", secureConnectionType: .ssl, caFile: Servers.caFile))
+        let checker = ConnectionChecker(store: store, credentials: vault, timeouts: timeouts)
+        let report = try await checker.checkIncomingAccount(accountId: a.id)
+        XCTAssertFalse(report.ok)
+        XCTAssertEqual(report.failure()?.name, .authentication)
+        XCTAssertEqual(report.failure()?.category, .auth)
+    }
+
+    func testCollectorFetchesIntoTheInbox() async throws {
+        let mailbox = Servers.uniqueMailbox("swift-collect")
+        let vault = Vault.forMailbox(mailbox)
+        let store = try Store.openInMemory(credentials: vault)
+        _ = try store.createSmtpAccount(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: mailbox,
+                                                             sender: mailbox, isDefault: true))
+        let imap = try store.createIncomingAccount(account: IncomingAccount(
+            name: "IMAPS", protocol: .imap, host: "localhost", port: Servers.port("MS_IMAPS_PORT"),
+            credential: mailbox, secureConnectionType: .ssl, caFile: Servers.caFile))
+        _ = try await Mailer(store: store, credentials: vault, timeouts: timeouts).sendTest(sendTo: mailbox)
+        let collector = Collector(store: store, credentials: vault,
+                                  settings: CollectorSettings(maxConcurrentAccounts: 1, timeouts: timeouts))
+        var fetched: UInt64 = 0
+        for _ in 0..<40 where fetched == 0 {  // delivery into the mailbox takes a moment
+            fetched += try await collector.checkNow(accountId: imap.id).fetched
+            if fetched == 0 { try await Task.sleep(nanoseconds: 500_000_000) }
+        }
+        XCTAssertEqual(fetched, 1)
+        let page = try Inbox(store: store).list(query: InboxQuery(accountId: imap.id))
+        XCTAssertEqual(page.messages.first?.subject, "MENSAGEM DE TESTE!")
+    }
+
     func testCredentialTextNeverShowsTheSecret() {
         let c = Credential.password(username: "alice", password: "pa55-word-7")
         XCTAssertFalse(String(describing: c).contains("pa55-word-7"))

@@ -3,18 +3,27 @@
 //
 // What a host application does: keep its credentials in its own vault (here a map; on Android
 // the Keystore) behind a CredentialProvider, keep the accounts in a Store, validate what a person
-// typed, send the "Test configuration" message, and tell failures apart by their type.
+// typed, test the connections, send the "Test configuration" message, collect the mail into
+// the inbox, and tell failures apart by their type.
 package example
 
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import mailsettings.Collector
+import mailsettings.CollectorSettings
+import mailsettings.ConnectionChecker
 import mailsettings.Credential
 import mailsettings.CredentialProvider
+import mailsettings.Inbox
+import mailsettings.InboxQuery
 import mailsettings.IncomingAccount
 import mailsettings.IncomingReportFilter
 import mailsettings.Mailer
 import mailsettings.MailSettingsException
 import mailsettings.NetworkTimeouts
+import mailsettings.ProgressListener
 import mailsettings.Protocol
+import mailsettings.RunProgress
 import mailsettings.SecureConnectionType
 import mailsettings.SmtpAccount
 import mailsettings.Store
@@ -110,6 +119,44 @@ fun main(args: Array<String>) = runBlocking {
                 exitProcess(1)
             } catch (e: MailSettingsException.Auth) {
                 println("wrong password, as expected: ${e.detail}")
+            }
+        }
+
+        // 5. "Test connection": every stage timed, the first failure with its advice.
+        val timeouts = NetworkTimeouts(connectSecs = 10u, ioSecs = 30u)
+        ConnectionChecker(store, vault, timeouts).use { checker ->
+            for (account in store.listIncomingAccounts()) {
+                val check = checker.checkIncomingAccount(account.id)
+                println("check of ${check.protocol} ${check.server}: ${if (check.ok) "ok" else "FAILED at ${check.failure()?.name}"}")
+                for (stage in check.stages) {
+                    println("  %-14s %7.1f ms  %s".format(stage.name, stage.durationMs, stage.detail))
+                }
+            }
+        }
+
+        // 6. The collector: fetch the test message into the inbox, with progress.
+        Collector(store, vault, CollectorSettings(timeouts = timeouts)).use { collector ->
+            val progress = object : ProgressListener {
+                override fun onProgress(progress: RunProgress) {
+                    println("  ${progress.accountName}: ${progress.done}/${progress.total} messages, ${progress.bytes} bytes")
+                }
+            }
+            // The test message was handed to the SMTP server; its delivery into the mailbox
+            // takes a moment, so check again a few times until it is there.
+            var fetched = 0UL
+            for (attempt in 1..40) {
+                val run = collector.checkNow(imap.id, progress)
+                fetched += run.fetched
+                println("run $attempt: collected ${run.fetched} of ${run.listed} message(s) from \"${run.accountName}\"")
+                if (fetched > 0UL) break
+                delay(500)
+            }
+        }
+        Inbox(store).use { inbox ->
+            val page = inbox.list(InboxQuery(accountId = imap.id))
+            println("inbox of \"${imap.account.name}\": ${page.total} message(s)")
+            for (m in page.messages) {
+                println("  #${m.id} from ${m.from}: ${m.subject} (${m.size} bytes)")
             }
         }
     }

@@ -1,0 +1,145 @@
+package mailsettings
+
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+
+/** The connection check of IMAP, POP3 and SMTP accounts against the local servers. */
+class CheckTest {
+    private val timeouts = NetworkTimeouts(connectSecs = 10u, ioSecs = 30u)
+
+    private fun <T> withChecker(vault: Vault, body: suspend (Store, ConnectionChecker) -> T): T =
+        Store.openInMemory(vault).use { store ->
+            ConnectionChecker(store, vault, timeouts).use { checker -> runBlocking { body(store, checker) } }
+        }
+
+    @Test
+    fun `an IMAP account over implicit TLS passes every stage`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        val vault = Vault.forMailbox(mailbox)
+        withChecker(vault) { store, checker ->
+            val a = store.createIncomingAccount(incoming("IMAPS", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            val r = checker.checkIncomingAccount(a.id)
+            assertTrue(r.ok, r.text)
+            assertEquals("IMAP", r.protocol)
+            assertEquals(Security.IMPLICIT_TLS, r.security)
+            assertEquals(null, r.failure())
+            val names = r.stages.map { it.name }
+            for (stage in listOf(CheckStageName.CONNECT, CheckStageName.TLS, CheckStageName.AUTHENTICATION, CheckStageName.MAILBOX)) {
+                assertTrue(stage in names, names.toString())
+            }
+            val tls = assertNotNull(r.tls).let { r.tls!! }
+            assertTrue(tls.verified)
+            assertTrue(tls.version?.startsWith("TLS") == true, tls.toString())
+            assertEquals(0UL, r.mailbox?.messages)
+            assertFalse(r.text.contains(Servers.password), r.text)
+        }
+        assertEquals(listOf(mailbox), vault.asked.toList())
+    }
+
+    @Test
+    fun `a POP3 account over STARTTLS passes`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        withChecker(Vault.forMailbox(mailbox)) { store, checker ->
+            val a = store.createIncomingAccount(
+                incoming("POP3 STLS", Protocol.POP3, "MS_POP3_PORT", mailbox, type = SecureConnectionType.TLS),
+            )
+            val r = checker.checkIncomingAccount(a.id)
+            assertTrue(r.ok, r.text)
+            assertEquals("POP3", r.protocol)
+            assertEquals(Security.START_TLS, r.security)
+            assertTrue(r.tls?.verified == true)
+        }
+    }
+
+    @Test
+    fun `a wrong password fails at authentication with category AUTH`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        withChecker(Vault.forMailbox(mailbox)) { store, checker ->
+            for (protocol in listOf(Protocol.IMAP, Protocol.POP3)) {
+                val key = if (protocol == Protocol.IMAP) "MS_IMAPS_PORT" else "MS_POP3S_PORT"
+                val a = store.createIncomingAccount(incoming("wrong $protocol", protocol, key, "wrong-password"))
+                val r = checker.checkIncomingAccount(a.id)
+                assertFalse(r.ok)
+                val failure = r.failure()!!
+                assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
+                assertEquals(ErrorCategory.AUTH, failure.category)
+                assertTrue(failure.advice?.isNotBlank() == true)
+                assertFalse(r.text.contains("not-the-password"), r.text)
+            }
+        }
+    }
+
+    @Test
+    fun `bad certificates fail at TLS with category CERTIFICATE`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        withChecker(Vault.forMailbox(mailbox)) { store, checker ->
+            for (key in listOf("MS_IMAPS_SELFSIGNED_PORT", "MS_POP3S_EXPIRED_PORT", "MS_IMAPS_WRONGHOST_PORT")) {
+                val protocol = if (key.contains("IMAP")) Protocol.IMAP else Protocol.POP3
+                val a = store.createIncomingAccount(incoming(key, protocol, key, mailbox))
+                val failure = checker.checkIncomingAccount(a.id).failure()!!
+                assertEquals(CheckStageName.TLS, failure.name, key)
+                assertEquals(ErrorCategory.CERTIFICATE, failure.category, key)
+            }
+        }
+    }
+
+    @Test
+    fun `through a SOCKS5 connector with its own credential`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        val vault = Vault.forMailbox(mailbox).put("proxy", Servers.value("MS_PROXY_USER"), Servers.value("MS_PROXY_PASSWORD"))
+        withChecker(vault) { store, checker ->
+            val c = store.createNetworkConnector(
+                NetworkConnector(
+                    name = "socks-auth",
+                    kind = ConnectorKind.SOCKS5,
+                    host = "127.0.0.1",
+                    port = Servers.port("MS_SOCKS5_AUTH_PORT"),
+                    credential = "proxy",
+                ),
+            )
+            val a = store.createIncomingAccount(
+                incoming("via SOCKS5", Protocol.IMAP, "MS_IMAPS_PORT", mailbox)
+                    .copy(useNetworkConnector = true, networkConnector = c.id),
+            )
+            val r = checker.checkIncomingAccount(a.id)
+            assertTrue(r.ok, r.text)
+            assertTrue(r.route.contains("socks-auth"), r.route)
+            assertTrue(CheckStageName.PROXY in r.stages.map { it.name })
+        }
+        assertTrue("proxy" in vault.asked, vault.asked.toString())
+    }
+
+    @Test
+    fun `the SMTP check sends nothing and reports the server`() {
+        val sender = Servers.uniqueMailbox("kt-check")
+        withChecker(Vault.forMailbox(sender)) { store, checker ->
+            store.createSmtpAccount(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
+            val r = checker.checkSmtpAccount()
+            assertTrue(r.ok, r.text)
+            assertEquals("SMTP", r.protocol)
+            assertTrue(r.mechanisms.isNotEmpty())
+            assertTrue(CheckStageName.EXTENSIONS in r.stages.map { it.name })
+        }
+        assertEquals(0, Servers.maildirCount(sender))
+    }
+
+    @Test
+    fun `unsaved settings are validated before they are checked`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        withChecker(Vault.forMailbox(mailbox)) { _, checker ->
+            val e = assertThrows<MailSettingsException.Validation> {
+                runBlocking { checker.checkIncomingSettings(incoming("", Protocol.IMAP, "MS_IMAPS_PORT", "no-such-credential")) }
+            }
+            val codes = e.results.map { it.code }
+            assertTrue(ValidationCode.REQUIRED in codes, codes.toString())
+            assertTrue(ValidationCode.UNKNOWN_CREDENTIAL in codes, codes.toString())
+            val r = checker.checkIncomingSettings(incoming("Unsaved", Protocol.IMAP, "MS_IMAP_PORT", mailbox, type = SecureConnectionType.TLS))
+            assertTrue(r.ok, r.text)
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The connection check ("Test connection"): every stage timed and reported, the first
+//! failure with a category and advice, delegated to the core's check. Nothing on the server
+//! changes: no message is fetched, deleted or sent.
+//!
+//! A check returns its report whether or not the account works (`ok` says which, and the
+//! failed stage says why): a settings screen shows the stages. Only what prevents checking at
+//! all (an unknown account, settings that do not validate) throws.
+
+use crate::blocking::run_blocking;
+use crate::credentials::{CredentialProvider, HostCredentials};
+use crate::error::Result;
+use crate::mailer::{smtp_account, timeouts, NetworkTimeouts};
+use crate::model::{ErrorCategory, IncomingAccount, ProxyHop, Security, SmtpAccount};
+use crate::store::Store;
+use mail_settings_core as mscore;
+use mail_settings_core::check::{self, CheckOptions};
+use mail_settings_core::validate::ValidationContext;
+use std::fmt;
+use std::sync::Arc;
+
+/// The stages of a check, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum CheckStageName {
+    /// The account's own settings (a disabled account is never contacted).
+    Settings,
+    /// Name resolution.
+    Resolve,
+    /// TCP connection.
+    Connect,
+    /// Proxy handshake.
+    Proxy,
+    /// TLS handshake (implicit or STARTTLS).
+    Tls,
+    /// The server's greeting.
+    Greeting,
+    /// Capabilities / EHLO.
+    Capabilities,
+    /// Login mechanisms offered.
+    Mechanisms,
+    /// Authentication.
+    Authentication,
+    /// Mailbox size (IMAP, POP3).
+    Mailbox,
+    /// EHLO extensions (SMTP).
+    Extensions,
+    /// A stage newer than these bindings.
+    Unknown,
+}
+
+impl From<check::StageName> for CheckStageName {
+    fn from(s: check::StageName) -> Self {
+        use check::StageName as S;
+        match s {
+            S::Settings => CheckStageName::Settings,
+            S::Resolve => CheckStageName::Resolve,
+            S::Connect => CheckStageName::Connect,
+            S::Proxy => CheckStageName::Proxy,
+            S::Tls => CheckStageName::Tls,
+            S::Greeting => CheckStageName::Greeting,
+            S::Capabilities => CheckStageName::Capabilities,
+            S::Mechanisms => CheckStageName::Mechanisms,
+            S::Authentication => CheckStageName::Authentication,
+            S::Mailbox => CheckStageName::Mailbox,
+            S::Extensions => CheckStageName::Extensions,
+            _ => CheckStageName::Unknown,
+        }
+    }
+}
+
+/// One stage's outcome.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct CheckStage {
+    /// Which stage.
+    pub name: CheckStageName,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// How long it took, in milliseconds.
+    pub duration_ms: f64,
+    /// What was found (on success) or what went wrong (on failure).
+    pub detail: String,
+    /// On failure: the category (dns, connect, proxy, tls, certificate, auth, protocol…).
+    pub category: Option<ErrorCategory>,
+    /// On failure through a proxy: which hop failed.
+    pub hop: Option<ProxyHop>,
+    /// On failure: what to change.
+    pub advice: Option<String>,
+}
+
+/// The TLS facts of the connection.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct TlsSummary {
+    /// `TLS 1.3`, `TLS 1.2`…
+    pub version: Option<String>,
+    /// The cipher suite's IANA name, when known.
+    pub cipher_suite: Option<String>,
+    /// Certificate subject.
+    pub subject: Option<String>,
+    /// Certificate issuer.
+    pub issuer: Option<String>,
+    /// Certificate expiry (UTC).
+    pub not_after: Option<String>,
+    /// Whether chain and host name were verified (false when the check was skipped).
+    pub verified: bool,
+}
+
+/// Mailbox facts (IMAP, POP3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct MailboxSummary {
+    /// Messages.
+    pub messages: u64,
+    /// Total size in bytes.
+    pub size: u64,
+}
+
+/// The whole check of one account.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct CheckReport {
+    /// The account's name.
+    pub account: String,
+    /// `IMAP`, `POP3` or `SMTP`.
+    pub protocol: String,
+    /// `host:port`.
+    pub server: String,
+    /// How the connection is protected.
+    pub security: Security,
+    /// `direct`, or the network connector.
+    pub route: String,
+    /// Whether every stage succeeded.
+    pub ok: bool,
+    /// The stages run, in order; the last one failed when `ok` is false.
+    pub stages: Vec<CheckStage>,
+    /// TLS facts, when TLS was used.
+    pub tls: Option<TlsSummary>,
+    /// What the server offered (capabilities / EHLO keywords).
+    pub capabilities: Vec<String>,
+    /// Login mechanisms offered.
+    pub mechanisms: Vec<String>,
+    /// Mailbox facts (IMAP, POP3).
+    pub mailbox: Option<MailboxSummary>,
+    /// SMTP SIZE limit in bytes (0: SIZE without a limit).
+    pub size_limit: Option<u64>,
+    /// The report as text for people (what the CLI prints).
+    pub text: String,
+}
+
+#[uniffi::export]
+impl CheckReport {
+    /// The failed stage, if any.
+    pub fn failure(&self) -> Option<CheckStage> {
+        self.stages.iter().find(|s| !s.ok).cloned()
+    }
+}
+
+impl TryFrom<check::CheckReport> for CheckReport {
+    type Error = crate::error::MailSettingsError;
+    fn try_from(r: check::CheckReport) -> Result<Self> {
+        let text = r.to_string();
+        Ok(CheckReport {
+            account: r.account,
+            protocol: r.protocol.to_owned(),
+            server: r.server,
+            security: r.security.try_into()?,
+            route: r.route,
+            ok: r.ok,
+            stages: r
+                .stages
+                .into_iter()
+                .map(|s| CheckStage {
+                    name: s.name.into(),
+                    ok: s.ok,
+                    duration_ms: s.duration_ms,
+                    detail: s.detail,
+                    category: s.category.map(Into::into),
+                    hop: s.hop.map(Into::into),
+                    advice: s.advice,
+                })
+                .collect(),
+            tls: r.tls.map(|t| TlsSummary {
+                version: t.version,
+                cipher_suite: t.cipher_suite,
+                subject: t.subject,
+                issuer: t.issuer,
+                not_after: t.not_after,
+                verified: t.verified,
+            }),
+            capabilities: r.capabilities,
+            mechanisms: r.mechanisms,
+            mailbox: r.mailbox.map(|m| MailboxSummary {
+                messages: m.messages,
+                size: m.size,
+            }),
+            size_limit: r.size_limit,
+            text,
+        })
+    }
+}
+
+/// Checks the store's accounts (or settings not saved yet) against their servers.
+#[derive(uniffi::Object)]
+pub struct ConnectionChecker {
+    store: Arc<mscore::store::Store>,
+    credentials: Arc<dyn mscore::CredentialProvider>,
+    options: CheckOptions,
+}
+
+impl fmt::Debug for ConnectionChecker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionChecker")
+            .field("store", &self.store)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+type Work<T> = Box<
+    dyn FnOnce(&mscore::store::Store, &dyn mscore::CredentialProvider, &CheckOptions) -> Result<T>
+        + Send,
+>;
+
+impl ConnectionChecker {
+    async fn run<T: Send + 'static>(&self, name: &str, work: Work<T>) -> Result<T> {
+        let store = self.store.clone();
+        let creds = self.credentials.clone();
+        let options = self.options.clone();
+        run_blocking(name, move || work(&store, creds.as_ref(), &options)).await
+    }
+}
+
+#[uniffi::export]
+impl ConnectionChecker {
+    /// A checker over `store`'s accounts with the host's credentials. `timeouts` bound every
+    /// network step (default: connect 15 s, read and write 60 s).
+    #[uniffi::constructor(default(timeouts = None))]
+    pub fn new(
+        store: Arc<Store>,
+        credentials: Arc<dyn CredentialProvider>,
+        timeouts: Option<NetworkTimeouts>,
+    ) -> Arc<Self> {
+        let options = CheckOptions {
+            timeouts: self::timeouts(timeouts),
+            ..CheckOptions::default()
+        };
+        Arc::new(Self {
+            store: store.inner.clone(),
+            credentials: HostCredentials::wrap(credentials),
+            options,
+        })
+    }
+
+    /// Checks stored incoming account `account_id` (IMAP or POP3). Throws `NotFound` for an
+    /// unknown account; a failing server is a report with `ok == false`.
+    pub async fn check_incoming_account(&self, account_id: i64) -> Result<CheckReport> {
+        self.run(
+            "check",
+            Box::new(move |store, creds, options| {
+                let account = store.incoming_account(account_id)?;
+                check::check_incoming(&account, creds, options).try_into()
+            }),
+        )
+        .await
+    }
+
+    /// Checks stored SMTP account `account_id` (the default SMTP account when empty). Sends
+    /// no message.
+    #[uniffi::method(default(account_id = None))]
+    pub async fn check_smtp_account(&self, account_id: Option<i64>) -> Result<CheckReport> {
+        self.run(
+            "check",
+            Box::new(move |store, creds, options| {
+                let account = smtp_account(store, account_id)?;
+                check::check_smtp(&account, creds, options).try_into()
+            }),
+        )
+        .await
+    }
+
+    /// Checks incoming settings not saved yet (the "Test" button of an edit screen): they are
+    /// validated first, with the store's connectors and the host's credentials, and throw
+    /// `Validation` with every result when they do not validate.
+    pub async fn check_incoming_settings(&self, account: IncomingAccount) -> Result<CheckReport> {
+        self.run(
+            "check",
+            Box::new(move |store, creds, options| {
+                let connectors: Vec<_> = store
+                    .list_connectors()?
+                    .into_iter()
+                    .map(|c| c.record)
+                    .collect();
+                let ctx = ValidationContext::standalone()
+                    .with_connectors(&connectors)
+                    .with_credentials(creds);
+                let form = mscore::IncomingAccountForm::from(account);
+                let typed = mscore::IncomingAccount::from_form(&form, &ctx)?;
+                check::check_incoming(&typed, creds, options).try_into()
+            }),
+        )
+        .await
+    }
+
+    /// Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
+    pub async fn check_smtp_settings(&self, account: SmtpAccount) -> Result<CheckReport> {
+        self.run(
+            "check",
+            Box::new(move |store, creds, options| {
+                let connectors: Vec<_> = store
+                    .list_connectors()?
+                    .into_iter()
+                    .map(|c| c.record)
+                    .collect();
+                let ctx = ValidationContext::standalone()
+                    .with_connectors(&connectors)
+                    .with_credentials(creds);
+                let form = mscore::SmtpAccountForm::from(account);
+                let typed = mscore::SmtpAccount::from_form(&form, &ctx)?;
+                check::check_smtp(&typed, creds, options).try_into()
+            }),
+        )
+        .await
+    }
+}
