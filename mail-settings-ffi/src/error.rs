@@ -8,7 +8,7 @@
 //! Every core error type converts through [`From`] here and nowhere else: connection errors by
 //! their [`ErrorCategory`], store errors by their kind, validation with its results.
 
-use crate::model::{ProxyHop, ValidationResult};
+use crate::model::{ErrorCategory, ProxyHop, ValidationResult};
 use mail_settings_core as mscore;
 use mail_settings_core::error::ErrorCategory as CoreCategory;
 
@@ -131,6 +131,34 @@ pub enum MailSettingsError {
         /// What failed.
         detail: String,
     },
+}
+
+#[uniffi::export]
+impl MailSettingsError {
+    /// The error's category, for logs and reports (the variant says the same; a host branches
+    /// on the variant).
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            MailSettingsError::Validation { .. } | MailSettingsError::InUse { .. } => {
+                ErrorCategory::Validation
+            }
+            MailSettingsError::Parse { .. } => ErrorCategory::Parse,
+            MailSettingsError::Conflict { .. } => ErrorCategory::Conflict,
+            MailSettingsError::NotFound { .. } => ErrorCategory::NotFound,
+            MailSettingsError::Credential { .. } => ErrorCategory::Credential,
+            MailSettingsError::Auth { .. } => ErrorCategory::Auth,
+            MailSettingsError::Tls { .. } => ErrorCategory::Tls,
+            MailSettingsError::Certificate { .. } => ErrorCategory::Certificate,
+            MailSettingsError::Timeout { .. } => ErrorCategory::Timeout,
+            MailSettingsError::Connect { dns: true, .. } => ErrorCategory::Dns,
+            MailSettingsError::Connect { dns: false, .. } => ErrorCategory::Connect,
+            MailSettingsError::Proxy { .. } => ErrorCategory::Proxy,
+            MailSettingsError::Protocol { .. } => ErrorCategory::Protocol,
+            MailSettingsError::Cancelled { .. } => ErrorCategory::Cancelled,
+            MailSettingsError::Storage { .. } => ErrorCategory::Storage,
+            MailSettingsError::Unexpected { .. } => ErrorCategory::Unknown,
+        }
+    }
 }
 
 impl MailSettingsError {
@@ -293,3 +321,117 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for MailSettingsError {
 
 /// `Result` with [`MailSettingsError`].
 pub type Result<T, E = MailSettingsError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mscore::error::ProxyHop as CoreHop;
+    use mscore::ConnectionError;
+
+    #[test]
+    fn connection_categories_map_to_their_variants() {
+        let cases = [
+            (CoreCategory::Dns, ErrorCategory::Dns),
+            (CoreCategory::Connect, ErrorCategory::Connect),
+            (CoreCategory::Tls, ErrorCategory::Tls),
+            (CoreCategory::Certificate, ErrorCategory::Certificate),
+            (CoreCategory::Auth, ErrorCategory::Auth),
+            (CoreCategory::Protocol, ErrorCategory::Protocol),
+            (CoreCategory::Timeout, ErrorCategory::Timeout),
+            (CoreCategory::Credential, ErrorCategory::Credential),
+            (CoreCategory::Cancelled, ErrorCategory::Cancelled),
+            (CoreCategory::NotFound, ErrorCategory::NotFound),
+            (CoreCategory::Storage, ErrorCategory::Storage),
+            (CoreCategory::Conflict, ErrorCategory::Conflict),
+            (CoreCategory::Validation, ErrorCategory::Validation),
+            (CoreCategory::Parse, ErrorCategory::Parse),
+        ];
+        for (core_category, category) in cases {
+            let e: MailSettingsError =
+                ConnectionError::new(core_category, format!("{core_category} failed")).into();
+            assert_eq!(e.category(), category, "{e:?}");
+            assert_eq!(ErrorCategory::from(core_category), category);
+            assert_eq!(e.to_string(), format!("{core_category} failed"));
+        }
+        assert!(matches!(
+            MailSettingsError::from(ConnectionError::new(CoreCategory::Dns, "no such host")),
+            MailSettingsError::Connect { dns: true, .. }
+        ));
+        let proxy: MailSettingsError =
+            ConnectionError::proxy(CoreHop::ProxyAuth, "the proxy wants a password").into();
+        assert_eq!(
+            proxy,
+            MailSettingsError::Proxy {
+                hop: Some(ProxyHop::ProxyAuth),
+                detail: "the proxy wants a password".into()
+            }
+        );
+    }
+
+    #[test]
+    fn sources_are_kept_in_the_detail() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by peer");
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Connect, "IMAP x:993")
+            .with_source(io)
+            .into();
+        match e {
+            MailSettingsError::Connect { detail, .. } => {
+                assert_eq!(detail, "IMAP x:993: refused by peer")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn store_errors_keep_their_structure() {
+        use mscore::store::StoreError;
+        let conflict: MailSettingsError = StoreError::Conflict {
+            kind: "incoming account",
+            id: 3,
+            expected: 1,
+            found: 2,
+        }
+        .into();
+        assert!(matches!(conflict, MailSettingsError::Conflict { .. }));
+        let in_use: MailSettingsError = StoreError::InUse {
+            kind: "network connector",
+            id: 1,
+            used_by: vec!["incoming account 3 \"Helpdesk\"".into()],
+        }
+        .into();
+        match in_use {
+            MailSettingsError::InUse { used_by, detail } => {
+                assert_eq!(used_by.len(), 1);
+                assert!(detail.contains("Helpdesk"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn collector_errors_unwrap_to_their_cause() {
+        use mscore::collector::CollectError;
+        let busy: MailSettingsError = CollectError::Busy { account: 4 }.into();
+        assert!(matches!(busy, MailSettingsError::Conflict { .. }));
+        let interrupted: MailSettingsError = CollectError::Interrupted {
+            report: Box::default(),
+            error: Box::new(CollectError::Connection(ConnectionError::new(
+                CoreCategory::Timeout,
+                "timed out after 30000 ms while reading",
+            ))),
+        }
+        .into();
+        assert!(matches!(interrupted, MailSettingsError::Timeout { .. }));
+    }
+
+    #[test]
+    fn a_host_exception_text_never_reaches_the_error() {
+        let e: MailSettingsError = uniffi::UnexpectedUniFFICallbackError {
+            reason: "java.lang.IllegalStateException: password=hunter2".into(),
+        }
+        .into();
+        assert!(matches!(e, MailSettingsError::Credential { .. }));
+        assert!(!e.to_string().contains("hunter2"));
+        assert!(!format!("{e:?}").contains("hunter2"));
+    }
+}

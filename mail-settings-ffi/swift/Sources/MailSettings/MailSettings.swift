@@ -8194,6 +8194,19 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
     )
 
     
+    /**
+     * The error's category, for logs and reports (the variant says the same; a host branches
+     * on the variant).
+     */
+public func category() -> ErrorCategory  {
+    return try!  FfiConverterTypeErrorCategory_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_mailsettingserror_category(
+            FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
 
     
 

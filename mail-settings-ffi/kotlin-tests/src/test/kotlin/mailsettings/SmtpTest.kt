@@ -76,6 +76,7 @@ class SmtpTest {
                 }
                 assertFalse(e.detail.contains("not-the-password"), e.detail)
                 assertFalse(e.message!!.contains("not-the-password"), e.message)
+                assertEquals(ErrorCategory.AUTH, e.category())
             }
         }
     }
