@@ -185,12 +185,21 @@ pub fn seed_mailbox_with_sizes(
 }
 
 /// Deletes `mailbox`'s whole home (Maildir, Dovecot's indexes): every message in it is gone.
-/// A mailbox that does not exist is not an error. Log every client out of it first.
+/// A mailbox that does not exist is not an error. Log every client out of it and let pending
+/// deliveries finish first; a file that appears meanwhile (Dovecot finishing an index write, a
+/// late delivery) is retried for up to a second.
 pub fn remove_mailbox(mailbox: &str) -> io::Result<()> {
     let home = mailbox_home(mailbox)?;
-    match fs::remove_dir_all(&home) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
+    let mut attempt = 0;
+    loop {
+        match fs::remove_dir_all(&home) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
     }
 }
 
