@@ -60,13 +60,15 @@ fn series(
     deliver(&mut expected, 3);
     let r = collector.check_now(account).unwrap();
     assert_eq!(r.fetched, 3, "{context}");
-    let clean = *proxy.connections().last().unwrap();
+    let clean = proxy.connections().last().unwrap().clone();
     assert!(
         !clean.cut && clean.up > 0 && clean.down > 0,
         "{context}: {clean:?}"
     );
 
     let mut cuts = 0;
+    let mut failed_runs = 0;
+    let mut phases = std::collections::BTreeMap::<String, usize>::new();
     for direction in [Direction::Up, Direction::Down] {
         let total = match direction {
             Direction::Up => clean.up,
@@ -74,19 +76,24 @@ fn series(
         };
         for j in 0..offsets_per_direction {
             let after = j * total / offsets_per_direction + (j * 7) % 5;
-            deliver(&mut expected, 2);
+            deliver(&mut expected, 3);
             let before = proxy.connections().len();
-            proxy.cut_next(Cut { direction, after });
+            proxy.cut_next(Cut::At { direction, after });
             let result = collector.check_now(account);
             proxy.clear();
             let conns = proxy.connections();
             let fired = conns[before..].iter().any(|c| c.cut);
+            for c in &conns[before..] {
+                if let Some(p) = &c.cut_during {
+                    *phases.entry(p.clone()).or_insert(0) += 1;
+                }
+            }
             if fired {
+                // (A cut after the last byte of a session can leave the run whole.)
                 cuts += 1;
-                assert!(
-                    result.is_err(),
-                    "{context}: cut {direction:?} after {after} bytes and the run succeeded: {result:?}"
-                );
+                if result.is_err() {
+                    failed_runs += 1;
+                }
             }
             assert_none_lost(
                 &inbox_ids(&store, account),
@@ -94,6 +101,80 @@ fn series(
                 &expected,
                 &format!("{context} after a cut {direction:?} at byte {after}"),
             );
+        }
+    }
+
+    // Cuts during each command of a session, and in its answer (after 0 bytes: the server
+    // acted on it and the client never heard back).
+    let mut commands: Vec<(&str, usize)> = match protocol {
+        Protocol::Imap => vec![
+            ("LOGIN", 1),
+            (if keep { "EXAMINE" } else { "SELECT" }, 1),
+            ("UID FETCH", 1),
+            ("UID FETCH", 2),
+            ("LOGOUT", 1),
+        ],
+        _ => vec![
+            ("AUTH", 1),
+            ("LIST", 1),
+            ("UIDL", 1),
+            ("RETR", 1),
+            ("RETR", 2),
+            ("QUIT", 1),
+        ],
+    };
+    if !keep {
+        match protocol {
+            Protocol::Imap => commands.extend([("UID STORE", 1), ("UID EXPUNGE", 1)]),
+            _ => commands.extend([("DELE", 1), ("DELE", 2)]),
+        }
+    }
+    if security.is_none() {
+        for (verb, nth) in &commands {
+            for (direction, after) in [
+                (Direction::Up, 0),
+                (Direction::Down, 0),
+                (Direction::Down, 7),
+                (Direction::Down, 40),
+            ] {
+                deliver(&mut expected, 3);
+                let before = proxy.connections().len();
+                proxy.cut_next(Cut::During {
+                    verb: (*verb).to_owned(),
+                    nth: *nth,
+                    direction,
+                    after,
+                });
+                let result = collector.check_now(account);
+                proxy.clear();
+                let conns = proxy.connections();
+                let fired = conns[before..].iter().any(|c| c.cut);
+                // A command is always sent, so a cut in it or right at its answer always
+                // happens; further into the answer only if the answer is that long.
+                assert!(
+                    fired || after > 0,
+                    "{context}: the run sent no {verb} #{nth} to cut ({result:?}); sent: {:?}",
+                    conns[before..]
+                        .iter()
+                        .map(|c| c.verbs.clone())
+                        .collect::<Vec<_>>()
+                );
+                if !fired {
+                    continue;
+                }
+                cuts += 1;
+                for c in &conns[before..] {
+                    if let Some(p) = &c.cut_during {
+                        *phases.entry(p.clone()).or_insert(0) += 1;
+                    }
+                }
+                assert_none_lost(
+                    &inbox_ids(&store, account),
+                    &server_ids(&mailbox),
+                    &expected,
+                    &format!("{context} after a cut {direction:?} during {verb} #{nth} (+{after})"),
+                );
+            }
         }
     }
 
@@ -130,8 +211,39 @@ fn series(
     }
     let r = collector.check_now(account).unwrap();
     assert_eq!((r.fetched, r.duplicates), (0, 0), "{context}");
+    if security.is_none() {
+        // In clear text the cuts are known to have hit every step of a session.
+        for (verb, _) in &commands {
+            assert!(
+                phases.contains_key(*verb),
+                "{context}: no cut during {verb}: {phases:?}"
+            );
+        }
+        // Keep copy: the server was never asked to change anything.
+        if keep {
+            let sent: std::collections::BTreeSet<String> = proxy
+                .connections()
+                .iter()
+                .flat_map(|c| c.verbs.keys().cloned())
+                .collect();
+            for forbidden in [
+                "DELE",
+                "UID STORE",
+                "UID EXPUNGE",
+                "STORE",
+                "EXPUNGE",
+                "SELECT",
+            ] {
+                assert!(
+                    !sent.contains(forbidden),
+                    "{context}: sent {forbidden}: {sent:?}"
+                );
+            }
+        }
+    }
+    println!("{context}: cuts by client command: {phases:?}");
     println!(
-        "{context}: {cuts} faults injected over {} offsets per direction (clean session: {} bytes up, {} down); {} messages, each stored once",
+        "{context}: {cuts} faults injected ({failed_runs} runs cut short) over {} offsets per direction (clean session: {} bytes up, {} down); {} messages, each stored once",
         offsets_per_direction,
         clean.up,
         clean.down,

@@ -1,9 +1,18 @@
 //! A fault-injecting TCP proxy: forwards connections to a target port and, when told to, cuts
-//! the next connection after exactly N bytes in one direction (the first N bytes pass, then
-//! both sides are shut down). It also counts the bytes of every connection, so that a test
-//! can learn how long a clean session is and spread its cuts over the whole of it.
+//! the next connection
+//! - after exactly N bytes in one direction ([`Cut::At`]: the first N bytes pass, then both
+//!   sides are shut down), or
+//! - during a given client command ([`Cut::During`], clear text only): upwards just before the
+//!   command line's final LF (the server never gets the whole command), or downwards after N
+//!   bytes of what the server sends once it has the command (N = 0: the server acted on it —
+//!   applied a `DELE` at `QUIT`, say — but the client never hears back).
+//!
+//! It counts the bytes of every connection (so that a test can spread byte offsets over a
+//! whole session), records which client command each cut fell in, and every command verb
+//! the client sent. Only verbs are kept, never arguments, so no password is ever recorded.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,16 +30,30 @@ pub enum Direction {
 }
 
 /// A cut for the next connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cut {
-    /// Direction.
-    pub direction: Direction,
-    /// Bytes let through in that direction before the cut.
-    pub after: u64,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// After `after` bytes in `direction`, counted from the start of the connection.
+    At {
+        /// Direction.
+        direction: Direction,
+        /// Bytes let through in that direction before the cut.
+        after: u64,
+    },
+    /// During the `nth` (from 1) client command whose verb is `verb` (see [`verb`]).
+    During {
+        /// E.g. `DELE`, `UID EXPUNGE`, `QUIT`.
+        verb: String,
+        /// Which one of them.
+        nth: usize,
+        /// `Up`: the command line is cut before its LF; `Down`: the answer after `after` bytes.
+        direction: Direction,
+        /// Bytes of the answer let through (downwards only).
+        after: u64,
+    },
 }
 
 /// What happened on one connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnStats {
     /// Bytes client → server.
     pub up: u64,
@@ -38,6 +61,38 @@ pub struct ConnStats {
     pub down: u64,
     /// The connection was cut by the proxy.
     pub cut: bool,
+    /// The client command the cut fell in (cut upwards) or whose answer it fell in (cut
+    /// downwards); `(greeting)` before any command. Meaningful in clear text only.
+    pub cut_during: Option<String>,
+    /// Every command verb the client sent whole, with how many times (clear text only).
+    pub verbs: BTreeMap<String, usize>,
+    partial: Vec<u8>,
+    last_line: Vec<u8>,
+    /// Downwards cut armed by a `During` command: cut when `down` reaches it.
+    down_target: Option<u64>,
+}
+
+/// The verb of a client line: IMAP `tag VERB` (`tag UID VERB`), POP3 `VERB`; anything else
+/// (a SASL continuation) is `(continuation)`.
+pub fn verb(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let is_pop3 = words
+        .first()
+        .is_some_and(|w| (3..=4).contains(&w.len()) && w.chars().all(|c| c.is_ascii_uppercase()));
+    let verb = if is_pop3 {
+        words.first().map(|w| (*w).to_owned())
+    } else {
+        match words.get(1) {
+            Some(w) if w.eq_ignore_ascii_case("UID") => words
+                .get(2)
+                .map(|v| format!("UID {}", v.to_ascii_uppercase())),
+            Some(w) => Some(w.to_ascii_uppercase()),
+            None => None,
+        }
+    };
+    verb.filter(|v| v.chars().all(|c| c.is_ascii_alphabetic() || c == ' '))
+        .unwrap_or_else(|| "(continuation)".to_owned())
 }
 
 #[derive(Default)]
@@ -113,7 +168,7 @@ impl FaultProxy {
             .unwrap()
             .conns
             .iter()
-            .map(|c| *c.lock().unwrap())
+            .map(|c| c.lock().unwrap().clone())
             .collect()
     }
 }
@@ -125,6 +180,62 @@ impl Drop for FaultProxy {
             let _ = t.join();
         }
     }
+}
+
+fn mark_cut(s: &mut ConnStats, upward: bool) {
+    s.cut = true;
+    let line = if upward && !s.partial.is_empty() {
+        s.partial.clone()
+    } else {
+        s.last_line.clone()
+    };
+    s.cut_during = Some(if line.is_empty() {
+        "(greeting)".to_owned()
+    } else {
+        verb(&line)
+    });
+}
+
+/// How many bytes of `buf` (client → server) may pass; `Some` when the cut falls inside.
+fn scan_up(s: &mut ConnStats, buf: &[u8], cut: &Option<Cut>) -> Option<usize> {
+    for (i, &b) in buf.iter().enumerate() {
+        if let Some(Cut::At {
+            direction: Direction::Up,
+            after,
+        }) = cut
+        {
+            if s.up + i as u64 == *after {
+                return Some(i);
+            }
+        }
+        if b == b'\n' {
+            let line = std::mem::take(&mut s.partial);
+            let v = verb(&line);
+            let count = s.verbs.get(&v).copied().unwrap_or(0) + 1;
+            if let Some(Cut::During {
+                verb: want,
+                nth,
+                direction,
+                after,
+            }) = cut
+            {
+                if *want == v && count == *nth {
+                    match direction {
+                        Direction::Up => {
+                            s.partial = line;
+                            return Some(i);
+                        }
+                        Direction::Down => s.down_target = Some(s.down + after),
+                    }
+                }
+            }
+            s.verbs.insert(v, count);
+            s.last_line = line;
+        } else if s.partial.len() < 64 {
+            s.partial.push(b);
+        }
+    }
+    None
 }
 
 fn spawn_pumps(
@@ -153,34 +264,49 @@ fn spawn_pumps(
     ];
     let ends = Arc::new((client, server));
     for (dir, mut from, mut to) in pairs {
-        let limit = cut.filter(|c| c.direction == dir).map(|c| c.after);
         let stats = stats.clone();
         let ends = ends.clone();
+        let cut = cut.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 16 * 1024];
-            let mut passed = 0u64;
             loop {
                 let n = match from.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
-                let allowed = match limit {
-                    Some(l) => (l.saturating_sub(passed)).min(n as u64) as usize,
-                    None => n,
-                };
-                if allowed > 0 && to.write_all(&buf[..allowed]).is_err() {
-                    break;
-                }
-                passed += allowed as u64;
-                {
+                let (allowed, cutting) = {
                     let mut s = stats.lock().unwrap();
+                    let limit = match dir {
+                        Direction::Up => scan_up(&mut s, &buf[..n], &cut),
+                        Direction::Down => {
+                            let target = match &cut {
+                                Some(Cut::At {
+                                    direction: Direction::Down,
+                                    after,
+                                }) => Some(*after),
+                                _ => s.down_target,
+                            };
+                            target
+                                .map(|t| t.saturating_sub(s.down).min(n as u64) as usize)
+                                .filter(|allowed| {
+                                    *allowed < n || s.down + n as u64 == target.unwrap_or(u64::MAX)
+                                })
+                        }
+                    };
+                    let allowed = limit.unwrap_or(n);
                     match dir {
                         Direction::Up => s.up += allowed as u64,
                         Direction::Down => s.down += allowed as u64,
                     }
+                    if limit.is_some() {
+                        mark_cut(&mut s, dir == Direction::Up);
+                    }
+                    (allowed, limit.is_some())
+                };
+                if allowed > 0 && to.write_all(&buf[..allowed]).is_err() {
+                    break;
                 }
-                if allowed < n || limit == Some(passed) {
-                    stats.lock().unwrap().cut = true;
+                if cutting {
                     let _ = to.flush();
                     let _ = ends.0.shutdown(Shutdown::Both);
                     let _ = ends.1.shutdown(Shutdown::Both);
