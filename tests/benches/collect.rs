@@ -456,9 +456,22 @@ fn main() {
         big_total as f64 / 1e6,
         s.value("MS_IMAPS_PORT")
     );
+    let many = unique_mailbox("bench10k");
+    let many_total = fill_maildir(
+        &many,
+        (0..10_000).map(|i| {
+            let size = 2_000 + (rng.next() % 6_000) as usize;
+            message(i, size, &mut rng)
+        }),
+    );
+    println!(
+        "many small messages: 10000 messages, {:.1} MB",
+        many_total as f64 / 1e6
+    );
     // Let Dovecot index the new Maildirs once, outside the measurements.
     run_child(&["raw-imap", &mailbox]);
     run_child(&["raw-imap", &big]);
+    run_child(&["raw-imap", &many]);
 
     println!(
         "\n{:<44} {:>6} {:>8} {:>8} {:>9} {:>8} {:>8}",
@@ -494,6 +507,12 @@ fn main() {
     let big_pop3 = collect_case(Protocol::Pop3, &big, dir.path(), "big-pop3s");
     row("POP3S collection into the durable inbox", &big_pop3);
 
+    println!("\n10,000 small messages (memory must not grow with the count):");
+    let many_imap = collect_case(Protocol::Imap, &many, dir.path(), "many-imaps");
+    row("IMAPS collection into the durable inbox", &many_imap);
+    let many_pop3 = collect_case(Protocol::Pop3, &many, dir.path(), "many-pop3s");
+    row("POP3S collection into the durable inbox", &many_pop3);
+
     let rate = |f: &Figures| f.bytes as f64 / f.seconds;
     println!("\ntargets:");
     if let Some(f) = &mb {
@@ -514,7 +533,7 @@ fn main() {
             rate(&pop3s) / rate(f)
         );
     }
-    let peak = [&imaps, &pop3s, &big_imap, &big_pop3]
+    let peak = [&imaps, &pop3s, &big_imap, &big_pop3, &many_imap, &many_pop3]
         .iter()
         .map(|f| f.peak_kb)
         .max()
@@ -526,10 +545,10 @@ fn main() {
     // Leave nothing behind in the shared Dovecot (unless asked to, for profiling a child:
     // `collect child collect DB ACCOUNT MAILBOX`).
     if std::env::var_os("MS_BENCH_KEEP_MAILBOXES").is_some() {
-        println!("\nmailboxes kept: {mailbox} {big}");
+        println!("\nmailboxes kept: {mailbox} {big} {many}");
         return;
     }
-    for m in [&mailbox, &big] {
+    for m in [&mailbox, &big, &many] {
         let (local, domain) = m.split_once('@').unwrap();
         let _ = std::fs::remove_dir_all(servers().dir.join("mail").join(domain).join(local));
     }
