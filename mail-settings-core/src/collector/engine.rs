@@ -9,11 +9,12 @@
 //!    before it could remove it), too large (recorded as skipped, left on the server), refused
 //!    too often (skipped), or to fetch. Messages that were being fetched when an earlier
 //!    connection broke go last, one at a time, so one bad message never blocks the others.
-//! 3. **Fetch** in batches bounded by size and count. Each message is hashed and summarised as
-//!    it arrives and staged; staged messages are **committed** (one durable transaction per
-//!    group: message, raw bytes, ledger key) when the group is large enough and at the end of
-//!    each batch.
-//! 4. **Change the server** only for committed messages (without keep copy): IMAP
+//! 3. **Fetch** in batches bounded by size and count. Each message, as it arrives, is handed to
+//!    the run's storing thread ([`super::writer`]), which hashes and summarises it and
+//!    **commits** in groups (one durable transaction per group: messages, raw bytes, ledger
+//!    keys), so that storing overlaps receiving. The hand-over is bounded in bytes.
+//! 4. **Change the server** only for committed messages (without keep copy, the run first waits
+//!    until everything handed over is committed): IMAP
 //!    `UID STORE +FLAGS.SILENT (\Deleted)` + `UID EXPUNGE`, POP3 `DELE` and, at the end,
 //!    `QUIT`. Keep copy never changes the server (IMAP `EXAMINE`, bodies by `BODY.PEEK[]`).
 //!
@@ -460,7 +461,11 @@ pub(crate) fn run(
     std::thread::scope(|threads| {
         let _stop = StopWriter(&writer);
         let w = &writer;
-        threads.spawn(move || w.work(job));
+        threads.spawn(move || {
+            // A panic in the storing thread (a bug) must fail this run, not the caller: the
+            // writer then reports an error to the run, and the scope does not re-raise it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.work(job)));
+        });
         let mut run = Run {
             store,
             account_id,
