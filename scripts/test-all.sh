@@ -28,6 +28,20 @@ cargo test --workspace --no-fail-fast 2>&1 | tee target/rust-tests.log
 rust_status=${PIPESTATUS[0]}
 set -e
 
+step "Python package (mail-settings-py)"
+# mail-settings-py/test.sh: fresh venv under target/, the abi3 wheel built with maturin and
+# pip-installed, pytest against the local servers, mypy --strict on examples/python; ends with
+# "python: N passed, M failed".
+set +e
+bash mail-settings-py/test.sh 2>&1 | tee target/python-stage.log
+py_status=${PIPESTATUS[0]}
+set -e
+py_passed=$(sed -nE 's/^python: ([0-9]+) passed, ([0-9]+) failed$/\1/p' target/python-stage.log | tail -1)
+py_failed=$(sed -nE 's/^python: ([0-9]+) passed, ([0-9]+) failed$/\2/p' target/python-stage.log | tail -1)
+py_passed=${py_passed:-0}
+py_failed=${py_failed:-0}
+if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then py_failed=1; fi
+
 step "Kotlin and Swift bindings (UniFFI)"
 # mail-settings-ffi/test.sh: Swift package current, Kotlin tests (Maven) against the local
 # servers, the Kotlin example; ends with "ffi: N passed, M failed".
@@ -45,8 +59,9 @@ step "tally"
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/rust-tests.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/rust-tests.log | awk '{s+=$1} END {print s+0}')
 echo "rust: ${passed} passed, ${failed} failed"
+echo "python: ${py_passed} passed, ${py_failed} failed"
 echo "kotlin/swift: ${ffi_passed} passed, ${ffi_failed} failed"
 echo "took $(($(date +%s) - start))s"
-echo "total: $((passed + ffi_passed)) passed, $((failed + ffi_failed)) failed"
-if [ "$rust_status" -ne 0 ] || [ "$ffi_status" -ne 0 ]; then exit 1; fi
+echo "total: $((passed + py_passed + ffi_passed)) passed, $((failed + py_failed + ffi_failed)) failed"
+if [ "$rust_status" -ne 0 ] || [ "$py_status" -ne 0 ] || [ "$ffi_status" -ne 0 ]; then exit 1; fi
 exit 0
