@@ -98,6 +98,8 @@ struct Measure {
     machine_busy: f64,
     /// CPU time the main Dovecot instance used meanwhile (downloads only).
     server_cpu_seconds: f64,
+    /// SMTP on one connection: the time to open it (connect, TLS, EHLO, AUTH).
+    setup_seconds: f64,
 }
 
 impl Measure {
@@ -137,6 +139,7 @@ impl Measure {
                 "seconds" => m.seconds = v.parse().ok()?,
                 "peak_kb" => m.peak_kb = v.parse().ok()?,
                 "cpu_seconds" => m.cpu_seconds = v.parse().ok()?,
+                "setup_seconds" => m.setup_seconds = v.parse().ok()?,
                 _ => {}
             }
         }
@@ -560,8 +563,8 @@ impl Bench {
             setups[setups.len() / 2]
         );
         println!(
-            "{:<9} {:<28} {:>11} {:>13} {:>12}  target",
-            "security", "case", "ours msg/s", "python msg/s", "ours/python"
+            "{:<9} {:<28} {:>11} {:>13} {:>12} {:>13}  target",
+            "security", "case", "ours msg/s", "python msg/s", "ours/python", "machine o/p"
         );
         for (si, &sec) in secs.iter().enumerate() {
             for (ci, case) in cases.iter().enumerate() {
@@ -576,15 +579,44 @@ impl Bench {
                     _ => String::new(),
                 };
                 println!(
-                    "{:<9} {:<28} {:>11.1} {:>13} {:>12}  {}",
+                    "{:<9} {:<28} {:>11.1} {:>13} {:>12} {:>13}  {}",
                     sec_name(sec),
                     case,
                     o.rate(),
                     p.map_or("-".into(), |p| format!("{:.1}", p.rate())),
                     ratio.map_or("-".into(), |r| format!("{r:.2}x")),
+                    format!(
+                        "{:.0}/{}%",
+                        o.machine_busy * 100.0,
+                        p.map_or("-".into(), |p| format!("{:.0}", p.machine_busy * 100.0))
+                    ),
                     target
                 );
             }
+        }
+        println!(
+            "(machine o/p: how busy the whole machine was during our run / Python's, 100 % = every CPU: client, Postfix, Dovecot and anything else)"
+        );
+        // Where one connection's time goes: opening it, then each message.
+        for (si, &sec) in secs.iter().enumerate() {
+            let o = median(&ours[si][0]);
+            let split = |m: &Measure| {
+                format!(
+                    "opening {:.1} ms, then {:.2} ms a message",
+                    m.setup_seconds * 1e3,
+                    (m.seconds - m.setup_seconds) * 1e3 / m.messages as f64
+                )
+            };
+            println!(
+                "{} one connection: ours {}; python {}",
+                sec_name(sec),
+                split(&o),
+                if py[si][0].is_empty() {
+                    "-".to_owned()
+                } else {
+                    split(&median(&py[si][0]))
+                }
+            );
         }
     }
 
@@ -814,11 +846,15 @@ fn wait_delivered(mailbox: &str, n: usize) {
 }
 
 fn measure_smtp(n: usize, f: impl FnOnce()) -> Measure {
+    let (b0, t0) = machine_jiffies();
     let t = Instant::now();
     f();
+    let seconds = secs_since(t);
+    let (b1, t1) = machine_jiffies();
     Measure {
         messages: n as u64,
-        seconds: secs_since(t),
+        seconds,
+        machine_busy: (b1 - b0) as f64 / (t1 - t0).max(1) as f64,
         ..Measure::default()
     }
 }
@@ -828,14 +864,19 @@ fn smtp_one_connection(
     creds: &dyn CredentialProvider,
     msgs: &[ComposedMessage],
 ) -> Measure {
-    measure_smtp(msgs.len(), || {
+    let t = Instant::now();
+    let mut setup = 0.0;
+    let mut m = measure_smtp(msgs.len(), || {
         let mut c = smtp::connect(account, creds, &SmtpOptions::default()).unwrap();
+        setup = secs_since(t);
         for m in msgs {
             c.send(&m.envelope, &m.data).unwrap();
         }
         let mut stream = c.quit().unwrap();
         let _ = stream.shutdown();
-    })
+    });
+    m.setup_seconds = setup;
+    m
 }
 
 fn smtp_pool(
