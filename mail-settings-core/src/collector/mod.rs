@@ -32,6 +32,52 @@
 //! Two processes collecting the same account at once (say, the application and the CLI) are
 //! safe too: the ledger check and the insert happen in one write transaction, so the second
 //! one finds the key and stores nothing.
+//!
+//! ## Example
+//! With an in-memory server standing in for IMAP (a real deployment uses
+//! [`Collector::new`] with the host's credential provider):
+//!
+//! ```
+//! use mail_settings_core::collector::{
+//!     Collector, CollectorOptions, MailSource, MemoryProtocol, MemoryServer, Progress, RunControl,
+//! };
+//! use mail_settings_core::inbox::{Inbox, InboxQuery};
+//! use mail_settings_core::store::Store;
+//! use mail_settings_core::{IncomingAccount, IncomingAccountForm, Protocol};
+//! use std::sync::Arc;
+//!
+//! let store = Arc::new(Store::open_in_memory()?);
+//! let account = store
+//!     .create_incoming(&IncomingAccountForm {
+//!         name: "Help desk".into(),
+//!         host: "imap.example.com".into(),
+//!         protocol: Some(Protocol::Imap),
+//!         credential: Some("helpdesk".into()),
+//!         keep_copy_on_server: false,
+//!         ..IncomingAccountForm::default()
+//!     })?
+//!     .id;
+//! let server = MemoryServer::new(MemoryProtocol::Imap);
+//! server.add(&b"Subject: Printer\r\nMessage-ID: <1@example.com>\r\n\r\nIt jams.\r\n"[..]);
+//! let s = server.clone();
+//! let collector = Collector::with_sources(
+//!     store.clone(),
+//!     Arc::new(move |_: &IncomingAccount| Ok(Box::new(s.source()) as Box<dyn MailSource>)),
+//!     CollectorOptions::default(),
+//! );
+//! let control = RunControl {
+//!     progress: Some(Arc::new(|p: &Progress| println!("{}/{} ({} bytes)", p.done, p.total, p.bytes))),
+//!     ..RunControl::default()
+//! };
+//! let report = collector.check_now_with(account, &control)?;
+//! assert_eq!((report.fetched, report.deleted_on_server), (1, 1));
+//! assert!(server.is_empty()); // stored first, then removed from the server
+//!
+//! let page = Inbox::new(store).list(&InboxQuery::account(account))?;
+//! assert_eq!(page.total, 1);
+//! assert_eq!(page.messages[0].subject.as_deref(), Some("Printer"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod engine;
 pub mod imap_source;
