@@ -247,9 +247,9 @@ pub(crate) fn check_options(
 #[pyo3(signature = (account, *, credentials = None, connectors = None, timeout = None, mailbox = None))]
 pub fn check_incoming(
     py: Python<'_>,
-    account: PyRef<'_, PyIncomingAccount>,
+    account: PyIncomingAccount,
     credentials: Option<PyRef<'_, PyCredentials>>,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
     timeout: Option<f64>,
     mailbox: Option<String>,
 ) -> PyResult<PyCheckReport> {
@@ -268,9 +268,9 @@ pub fn check_incoming(
 #[pyo3(signature = (account, *, credentials = None, connectors = None, timeout = None))]
 pub fn check_smtp(
     py: Python<'_>,
-    account: PyRef<'_, PySmtpAccount>,
+    account: PySmtpAccount,
     credentials: Option<PyRef<'_, PyCredentials>>,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
     timeout: Option<f64>,
 ) -> PyResult<PyCheckReport> {
     let connectors = connector_forms(connectors);

@@ -243,10 +243,12 @@ impl PySettingsDocument {
     /// Writes the document to a file: TOML when the name ends in `.toml` (or
     /// `format="toml"`), JSON otherwise.
     #[pyo3(signature = (path, *, format = None))]
-    fn save(&self, py: Python<'_>, path: &Bound<'_, PyAny>, format: Option<&str>) -> PyResult<()> {
+    fn save(slf: &Bound<'_, Self>, path: &Bound<'_, PyAny>, format: Option<&str>) -> PyResult<()> {
+        let py = slf.py();
         let path = fspath(path)?;
         let format = format_of(format, Path::new(&path))?;
-        let doc = self.to_core(py);
+        // Borrowed only while copied: other threads may change the document during the write.
+        let doc = slf.borrow().to_core(py);
         py.allow_threads(|| std::fs::write(&path, doc.to_string(format)))?;
         Ok(())
     }

@@ -43,10 +43,12 @@ fn form_from_dict<T: serde::de::DeserializeOwned>(value: &Bound<'_, PyAny>) -> P
 }
 
 /// The forms of a list of Python connectors.
+/// (Arguments are extracted by copy, so no borrow of a Python object outlives the call's start:
+/// another thread may change the objects while the GIL is released.)
 pub(crate) fn connector_forms(
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
 ) -> Option<Vec<NetworkConnectorForm>> {
-    connectors.map(|cs| cs.iter().map(|c| c.inner.clone()).collect())
+    connectors.map(|cs| cs.into_iter().map(|c| c.inner).collect())
 }
 
 /// The core's validation context from Python arguments.
@@ -268,7 +270,7 @@ form_class! {
         #[pyo3(signature = (*, connectors = None, credentials = None))]
         fn validate(
             &self,
-            connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+            connectors: Option<Vec<PyNetworkConnector>>,
             credentials: Option<PyRef<'_, PyCredentials>>,
         ) -> PyValidation {
             let connectors = connector_forms(connectors);
@@ -336,7 +338,7 @@ form_class! {
         #[pyo3(signature = (*, connectors = None, credentials = None))]
         fn validate(
             &self,
-            connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+            connectors: Option<Vec<PyNetworkConnector>>,
             credentials: Option<PyRef<'_, PyCredentials>>,
         ) -> PyValidation {
             let connectors = connector_forms(connectors);

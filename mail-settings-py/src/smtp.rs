@@ -412,7 +412,7 @@ pub(crate) fn options(timeout: Option<f64>, partial_delivery: bool) -> PyResult<
 
 fn typed(
     account: &PySmtpAccount,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
 ) -> PyResult<SmtpAccount> {
     let connectors = connector_forms(connectors);
     account.typed(connectors.as_deref())
@@ -423,10 +423,10 @@ fn typed(
 #[pyo3(signature = (account, message, *, credentials = None, connectors = None, timeout = None, partial_delivery = false))]
 pub fn send(
     py: Python<'_>,
-    account: PyRef<'_, PySmtpAccount>,
-    message: PyRef<'_, PyOutgoingMessage>,
+    account: PySmtpAccount,
+    message: PyOutgoingMessage,
     credentials: Option<PyRef<'_, PyCredentials>>,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
     timeout: Option<f64>,
     partial_delivery: bool,
 ) -> PyResult<PySendReport> {
@@ -445,10 +445,10 @@ pub fn send(
 #[pyo3(signature = (account, messages, *, credentials = None, connectors = None, timeout = None, partial_delivery = false))]
 pub fn send_many(
     py: Python<'_>,
-    account: PyRef<'_, PySmtpAccount>,
-    messages: Vec<PyRef<'_, PyOutgoingMessage>>,
+    account: PySmtpAccount,
+    messages: Vec<PyOutgoingMessage>,
     credentials: Option<PyRef<'_, PyCredentials>>,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
     timeout: Option<f64>,
     partial_delivery: bool,
 ) -> PyResult<Vec<PyObject>> {
@@ -481,12 +481,12 @@ fn results_to_py(
 #[allow(clippy::too_many_arguments)]
 pub fn send_test(
     py: Python<'_>,
-    account: PyRef<'_, PySmtpAccount>,
+    account: PySmtpAccount,
     send_to: String,
     subject: Option<String>,
     message: Option<String>,
     credentials: Option<PyRef<'_, PyCredentials>>,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    connectors: Option<Vec<PyNetworkConnector>>,
     timeout: Option<f64>,
 ) -> PyResult<PySendReport> {
     let account = typed(&account, connectors)?;
@@ -510,9 +510,9 @@ pub fn send_test(
 #[pyfunction]
 #[pyo3(signature = (account, message, *, connectors = None))]
 pub fn compose(
-    account: PyRef<'_, PySmtpAccount>,
-    message: PyRef<'_, PyOutgoingMessage>,
-    connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+    account: PySmtpAccount,
+    message: PyOutgoingMessage,
+    connectors: Option<Vec<PyNetworkConnector>>,
 ) -> PyResult<PyComposedMessage> {
     let account = typed(&account, connectors)?;
     smtp::compose(&account, &message.inner)
@@ -535,9 +535,9 @@ impl PySmtpPool {
     #[new]
     #[pyo3(signature = (account, *, credentials = None, connectors = None, timeout = None, max_idle = 4, idle_timeout = 60.0))]
     fn new(
-        account: PyRef<'_, PySmtpAccount>,
+        account: PySmtpAccount,
         credentials: Option<PyRef<'_, PyCredentials>>,
-        connectors: Option<Vec<PyRef<'_, PyNetworkConnector>>>,
+        connectors: Option<Vec<PyNetworkConnector>>,
         timeout: Option<f64>,
         max_idle: usize,
         idle_timeout: f64,
@@ -558,11 +558,7 @@ impl PySmtpPool {
     }
 
     /// Sends one message, reusing an idle session when one answers.
-    fn send(
-        &self,
-        py: Python<'_>,
-        message: PyRef<'_, PyOutgoingMessage>,
-    ) -> PyResult<PySendReport> {
+    fn send(&self, py: Python<'_>, message: PyOutgoingMessage) -> PyResult<PySendReport> {
         let pool = self.inner.clone();
         let message = message.inner.clone();
         py.allow_threads(move || pool.send(&message))
@@ -574,7 +570,7 @@ impl PySmtpPool {
     fn send_many(
         &self,
         py: Python<'_>,
-        messages: Vec<PyRef<'_, PyOutgoingMessage>>,
+        messages: Vec<PyOutgoingMessage>,
     ) -> PyResult<Vec<PyObject>> {
         let pool = self.inner.clone();
         let messages: Vec<OutgoingMessage> = messages.iter().map(|m| m.inner.clone()).collect();

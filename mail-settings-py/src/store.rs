@@ -217,7 +217,7 @@ impl PyStore {
     fn create_connector(
         &self,
         py: Python<'_>,
-        connector: PyRef<'_, PyNetworkConnector>,
+        connector: PyNetworkConnector,
     ) -> PyResult<PyNetworkConnector> {
         let form = connector.inner.clone();
         let store = self.inner.clone();
@@ -247,7 +247,7 @@ impl PyStore {
     fn update_connector(
         &self,
         py: Python<'_>,
-        connector: PyRef<'_, PyNetworkConnector>,
+        connector: PyNetworkConnector,
     ) -> PyResult<PyNetworkConnector> {
         let (id, version) = id_version("network connector", connector.inner.id, connector.version)?;
         let form = connector.inner.clone();
@@ -271,7 +271,7 @@ impl PyStore {
     fn create_incoming(
         &self,
         py: Python<'_>,
-        account: PyRef<'_, PyIncomingAccount>,
+        account: PyIncomingAccount,
     ) -> PyResult<PyIncomingAccount> {
         let form = account.inner.clone();
         let store = self.inner.clone();
@@ -300,7 +300,7 @@ impl PyStore {
     fn update_incoming(
         &self,
         py: Python<'_>,
-        account: PyRef<'_, PyIncomingAccount>,
+        account: PyIncomingAccount,
     ) -> PyResult<PyIncomingAccount> {
         let (id, version) = id_version("incoming account", account.inner.id, account.version)?;
         let form = account.inner.clone();
@@ -320,11 +320,7 @@ impl PyStore {
     // ----- SMTP accounts -----
 
     /// Creates an SMTP account; making it the default clears the previous default.
-    fn create_smtp(
-        &self,
-        py: Python<'_>,
-        account: PyRef<'_, PySmtpAccount>,
-    ) -> PyResult<PySmtpAccount> {
+    fn create_smtp(&self, py: Python<'_>, account: PySmtpAccount) -> PyResult<PySmtpAccount> {
         let form = account.inner.clone();
         let store = self.inner.clone();
         py.allow_threads(move || store.create_smtp(&form))
@@ -349,11 +345,7 @@ impl PyStore {
     }
 
     /// Stores the changed account (read from this store); `ConflictError` if it changed since.
-    fn update_smtp(
-        &self,
-        py: Python<'_>,
-        account: PyRef<'_, PySmtpAccount>,
-    ) -> PyResult<PySmtpAccount> {
+    fn update_smtp(&self, py: Python<'_>, account: PySmtpAccount) -> PyResult<PySmtpAccount> {
         let (id, version) = id_version("SMTP account", account.inner.id, account.version)?;
         let form = account.inner.clone();
         let store = self.inner.clone();
@@ -390,6 +382,7 @@ impl PyStore {
         document: PyRef<'_, PySettingsDocument>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let doc = document.to_core(py);
+        drop(document);
         let store = self.inner.clone();
         let summary = py
             .allow_threads(move || store.import(&doc))
@@ -406,7 +399,7 @@ impl PyStore {
     fn send(
         &self,
         py: Python<'_>,
-        message: PyRef<'_, PyOutgoingMessage>,
+        message: PyOutgoingMessage,
         account: Option<&Bound<'_, PyAny>>,
         credentials: Option<PyRef<'_, PyCredentials>>,
         timeout: Option<f64>,

@@ -192,3 +192,25 @@ def test_too_large_messages_are_skipped(servers: Servers, mailbox: str, creds: m
     assert (report.fetched, report.skipped) == (0, 1)
     [skipped] = collector.skipped(account.id or 0)
     assert skipped["too_large"] is True and skipped["size"] > 1024
+
+
+def test_result_objects_as_dicts(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    servers.lmtp_deliver(mailbox, message("dict"))
+    store, account = setup(servers, mailbox, creds)
+    seen: List[ms.Progress] = []
+    collector = ms.Collector(store, timeout=20)
+    collector.check_now(account.id or 0, on_progress=seen.append)
+    assert seen[-1].to_dict() == {
+        "account_id": account.id, "account_name": account.name, "done": 1, "total": 1,
+        "bytes": seen[-1].bytes, "total_bytes": seen[-1].total_bytes,
+    }
+    assert seen[0] != seen[-1] and seen[-1] == seen[-1]
+    page = store.inbox.list()
+    d = page.to_dict()
+    assert d["total"] == 1 and d["messages"][0]["subject"] == "dict"
+    assert page[0].to_dict()["from"] == "Sender <sender@example.test>"
+    view = store.inbox.read_message(page[0].id)
+    assert view.to_dict()["summary"]["id"] == page[0].id
+    assert collector.status(account.id or 0).to_dict()["runs"] == 1
+    assert "InboxPage(page=1 of 1" in repr(page) and "MessageView(id=" in repr(view)
+    assert "MessageSummary(id=" in repr(page[0]) and "AccountStatus(" in repr(collector.status(account.id or 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 import pytest
@@ -116,3 +117,51 @@ def test_objects_shared_between_threads(servers: Servers, mailbox: str, creds: m
     assert sum(fetched) == 4  # exactly once, whatever the interleaving
     assert all(isinstance(r[1], int) or r[1] == "busy" for r in results)
     assert store.inbox.count() == 4
+
+
+def test_objects_can_change_while_a_call_uses_them(
+    fake_server: Callable[[Callable[[socket.socket], None]], FakeServer], mailbox: str
+) -> None:
+    """A call copies its arguments before releasing the GIL: another thread may change the
+    account, the message and the document meanwhile (no "Already borrowed")."""
+    account = ms.SmtpAccount(name="slow", host="127.0.0.1", sender_email=mailbox,
+                             use_secure_connection=False, use_authentication=False)
+    msg = ms.OutgoingMessage(to=[mailbox], subject="s", text="t")
+    document = ms.SettingsDocument(smtp_accounts=[account])
+    changed: List[str] = []
+
+    def handler(conn: socket.socket) -> None:
+        account.name = "changed while in use"
+        msg.subject = "changed too"
+        document.smtp_accounts = []
+        changed.append(account.name)
+        conn.sendall(b"554 go away\r\n")
+        conn.close()
+
+    server = fake_server(handler)
+    account.port = server.port
+    with pytest.raises(ms.ProtocolError):
+        ms.send(account, msg, timeout=60)
+    assert changed == ["changed while in use"] and msg.subject == "changed too"
+
+
+def test_interpreter_exit_with_a_running_collector(servers: Servers, mailbox: str, tmp_path: "Path") -> None:
+    """A script that starts a collector and ends without stopping it exits cleanly: the
+    package stops running collectors at exit, before the interpreter goes away."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import mail_settings as ms\n"
+        f"store = ms.Store(credentials=ms.Credentials({{{mailbox!r}: ({mailbox!r}, {servers.password!r})}}))\n"
+        f"store.create_incoming(ms.IncomingAccount(name='a', protocol='IMAP', host='localhost', "
+        f"port={servers.port('MS_IMAPS_PORT')}, credential={mailbox!r}, ca_file={servers.ca_file!r}))\n"
+        "def progress(p):\n    print('progress', p.done, flush=True)\n"
+        "c = ms.Collector(store, timeout=20, on_progress=progress)\n"
+        "c.start()\n"
+        "print('started', flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("started") and "Fatal" not in out.stderr
