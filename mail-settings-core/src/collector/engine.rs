@@ -27,7 +27,7 @@
 use super::progress::{CancelHandle, Progress, ProgressListener};
 use super::source::{ListedMessage, MailSource, MessageSink, SourceId};
 use super::state::{self, Outcome, ProblemKind};
-use super::writer::{Writer, WriterJob};
+use super::writer::{self, Item, Writer, WriterJob};
 use super::{CollectError, RunReport};
 use crate::error::ErrorCategory;
 use crate::model::RecordId;
@@ -65,6 +65,7 @@ struct Run<'a> {
     account_id: RecordId,
     account_name: String,
     scope: String,
+    label: String,
     control: &'a Control,
     writer: &'a Writer,
     report: RunReport,
@@ -139,7 +140,12 @@ impl<'r, 'a> Batch<'r, 'a> {
         self.delivered.insert(id.clone());
         self.run.report.bytes += raw.len() as u64;
         self.run.done += 1;
-        if !self.run.writer.push(id.clone(), raw) {
+        let item = if self.run.writer.behind() {
+            Item::Staged(writer::stage(&self.run.label, id, raw))
+        } else {
+            Item::Raw(raw)
+        };
+        if !self.run.writer.push(id.clone(), item) {
             return ControlFlow::Break(());
         }
         self.run.emit();
@@ -454,7 +460,7 @@ pub(crate) fn run(
         store,
         account_id,
         scope: scope.clone(),
-        label,
+        label: label.clone(),
         commit_bytes: cfg.commit_bytes,
         commit_messages: cfg.commit_messages,
     };
@@ -471,6 +477,7 @@ pub(crate) fn run(
             account_id,
             account_name: account.name().to_owned(),
             scope,
+            label,
             control,
             writer: &writer,
             report,

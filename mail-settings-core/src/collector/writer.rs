@@ -16,9 +16,24 @@ use crate::store::{Store, StoreError};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+/// A message handed over: raw, or already hashed and summarised by the network half.
+pub(crate) enum Item {
+    Raw(Vec<u8>),
+    Staged(Staged),
+}
+
+impl Item {
+    fn len(&self) -> u64 {
+        match self {
+            Item::Raw(r) => r.len() as u64,
+            Item::Staged(s) => s.raw.len() as u64,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(SourceId, Vec<u8>)>,
+    queue: VecDeque<(SourceId, Item)>,
     queued_bytes: u64,
     /// A barrier is asked for: commit everything, then clear it.
     flush: bool,
@@ -76,12 +91,20 @@ impl Writer {
         }
     }
 
+    /// Whether the storing thread is behind (messages wait in the queue): the network half
+    /// then hashes and summarises the next message itself ([`stage`]), which balances the two
+    /// halves whichever is the slower (POP3 receives faster than SQLite writes; the IMAP
+    /// driver is slower at receiving).
+    pub(crate) fn behind(&self) -> bool {
+        !lock(&self.shared.0).queue.is_empty()
+    }
+
     /// Hands a message over; waits while the queue is full. Returns `false` when storing
     /// has failed (the run must stop; [`Writer::barrier`] says why).
-    pub(crate) fn push(&self, id: SourceId, raw: Vec<u8>) -> bool {
+    pub(crate) fn push(&self, id: SourceId, item: Item) -> bool {
         let (m, cv) = &*self.shared;
         let mut s = lock(m);
-        let len = raw.len() as u64;
+        let len = item.len();
         while s.error.is_none()
             && !s.dead
             && !s.queue.is_empty()
@@ -93,7 +116,7 @@ impl Writer {
             return false;
         }
         s.queued_bytes += len;
-        s.queue.push_back((id, raw));
+        s.queue.push_back((id, item));
         drop(s);
         cv.notify_all();
         true
@@ -146,10 +169,10 @@ impl Writer {
             let item = {
                 let mut s = lock(m);
                 loop {
-                    if let Some((id, raw)) = s.queue.pop_front() {
-                        s.queued_bytes -= raw.len() as u64;
+                    if let Some((id, item)) = s.queue.pop_front() {
+                        s.queued_bytes -= item.len();
                         cv.notify_all();
-                        break Some((id, raw));
+                        break Some((id, item));
                     }
                     if s.flush || s.stop {
                         break None;
@@ -158,12 +181,16 @@ impl Writer {
                 }
             };
             match item {
-                Some((id, raw)) => {
+                Some((id, item)) => {
                     if lock(m).error.is_some() {
                         continue;
                     }
-                    group_bytes += raw.len() as u64;
-                    group.push((id.clone(), stage(&job, &id, raw)));
+                    group_bytes += item.len();
+                    let staged = match item {
+                        Item::Raw(raw) => stage(&job.label, &id, raw),
+                        Item::Staged(staged) => staged,
+                    };
+                    group.push((id, staged));
                     if group_bytes >= job.commit_bytes || group.len() >= job.commit_messages {
                         commit(&job, m, &mut group);
                         group_bytes = 0;
@@ -188,14 +215,15 @@ impl Writer {
     }
 }
 
-/// Hashes and summarises a message.
-fn stage(job: &WriterJob<'_>, id: &SourceId, raw: Vec<u8>) -> Staged {
+/// Hashes and summarises a message; `label` says where it came from (`IMAP INBOX
+/// UIDVALIDITY 7`).
+pub(crate) fn stage(label: &str, id: &SourceId, raw: Vec<u8>) -> Staged {
     let hash = inbox::content_hash(&raw);
     let summary = inbox::summarize(&raw);
     let key = id.ledger_key().unwrap_or_else(|| state::hash_key(&hash));
     let source = match id {
-        SourceId::Number(_) => format!("{} {}", job.label, key),
-        other => format!("{} {}", job.label, other),
+        SourceId::Number(_) => format!("{label} {key}"),
+        other => format!("{label} {other}"),
     };
     Staged {
         key,
