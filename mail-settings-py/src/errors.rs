@@ -124,8 +124,13 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("category", err.category().as_str())?;
     let class = classify(py, &kwargs, err)?;
+    let message = match err {
+        // A dict has no lines: say where without "line 0, column 0".
+        Error::Parse(p) if p.line == 0 => format!("{}: {}", p.format, p.message),
+        _ => err.to_string(),
+    };
     let cls = exception_class(py, class)?;
-    let exc = cls.call((err.to_string(),), Some(&kwargs))?;
+    let exc = cls.call((message,), Some(&kwargs))?;
     Ok(PyErr::from_value(exc))
 }
 
