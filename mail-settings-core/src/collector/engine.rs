@@ -141,7 +141,7 @@ impl<'r, 'a> Batch<'r, 'a> {
         self.run.report.bytes += raw.len() as u64;
         self.run.done += 1;
         let item = if self.run.writer.behind() {
-            Item::Staged(writer::stage(&self.run.label, id, raw))
+            Item::Staged(Box::new(writer::stage(&self.run.label, id, raw)))
         } else {
             Item::Raw(raw)
         };

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 /// A message handed over: raw, or already hashed and summarised by the network half.
 pub(crate) enum Item {
     Raw(Vec<u8>),
-    Staged(Staged),
+    Staged(Box<Staged>),
 }
 
 impl Item {
@@ -188,7 +188,7 @@ impl Writer {
                     group_bytes += item.len();
                     let staged = match item {
                         Item::Raw(raw) => stage(&job.label, &id, raw),
-                        Item::Staged(staged) => staged,
+                        Item::Staged(staged) => *staged,
                     };
                     group.push((id, staged));
                     if group_bytes >= job.commit_bytes || group.len() >= job.commit_messages {
