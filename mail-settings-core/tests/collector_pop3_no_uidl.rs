@@ -21,6 +21,8 @@ struct Maildrop {
     drop_next_quit: bool,
     sessions: usize,
     retrieved: usize,
+    /// LIST announces at most this many bytes (a server that lies about sizes).
+    announce_at_most: Option<usize>,
 }
 
 fn serve(mut stream: TcpStream, drop: Arc<Mutex<Maildrop>>) {
@@ -61,10 +63,11 @@ fn serve(mut stream: TcpStream, drop: Arc<Mutex<Maildrop>>) {
                 );
             }
             Some("LIST") => {
+                let cap = drop.lock().unwrap().announce_at_most.unwrap_or(usize::MAX);
                 let mut out = String::from("+OK\r\n");
                 for (i, m) in snapshot.iter().enumerate() {
                     if !deleted[i] {
-                        out.push_str(&format!("{} {}\r\n", i + 1, m.len()));
+                        out.push_str(&format!("{} {}\r\n", i + 1, m.len().min(cap)));
                     }
                 }
                 out.push_str(".\r\n");
@@ -146,6 +149,13 @@ fn message(i: usize) -> Vec<u8> {
 }
 
 fn setup(keep: bool) -> (Arc<Store>, RecordId, Collector, Arc<Mutex<Maildrop>>) {
+    setup_with(keep, |_| {})
+}
+
+fn setup_with(
+    keep: bool,
+    tweak: impl FnOnce(&mut IncomingAccountForm),
+) -> (Arc<Store>, RecordId, Collector, Arc<Mutex<Maildrop>>) {
     let drop = Arc::new(Mutex::new(Maildrop::default()));
     let port = start_server(drop.clone());
     let store = Arc::new(Store::open_in_memory().unwrap());
@@ -159,6 +169,8 @@ fn setup(keep: bool) -> (Arc<Store>, RecordId, Collector, Arc<Mutex<Maildrop>>) 
         keep_copy_on_server: keep,
         ..IncomingAccountForm::default()
     };
+    let mut form = form;
+    tweak(&mut form);
     let account = store.create_incoming(&form).unwrap().id;
     let creds = InMemoryCredentials::new().with("desk", Credential::password("desk", "pw"));
     let mut options = CollectorOptions::default();
@@ -248,4 +260,27 @@ fn without_keep_copy_a_lost_quit_still_stores_each_message_once() {
     assert_eq!(collector.check_now(account).unwrap().fetched, 1);
     assert_eq!(subjects(&store, account), expected(8));
     assert!(drop.lock().unwrap().messages.is_empty());
+}
+
+#[test]
+fn a_message_larger_than_announced_is_never_held_past_the_limit() {
+    let (store, account, collector, drop) = setup_with(false, |f| f.max_message_size = 2048);
+    {
+        let mut d = drop.lock().unwrap();
+        d.messages.push(message(0));
+        let mut big = message(1);
+        big.extend(std::iter::repeat_n(b'x', 5000));
+        big.extend_from_slice(b"\r\n");
+        d.messages.push(big);
+        d.messages.push(message(2));
+        d.announce_at_most = Some(200);
+    }
+    let r = collector.check_now(account).unwrap();
+    assert_eq!((r.fetched, r.refused), (2, 1), "{r:?}");
+    assert_eq!(subjects(&store, account), ["No UIDL 0", "No UIDL 2"]);
+    assert_eq!(
+        drop.lock().unwrap().messages.len(),
+        1,
+        "the large one stays on the server"
+    );
 }

@@ -140,6 +140,8 @@ impl MailSource for Pop3Source {
             .iter()
             .filter_map(|m| self.number(&m.id).map(|n| (n, m)))
             .collect();
+        // A server may send more than it announced: never hold more than the account's limit.
+        let limit = self.account.max_message_size();
         let client = self.client()?;
         let mut start = 0;
         while start < wanted.len() {
@@ -155,17 +157,20 @@ impl MailSource for Pop3Source {
             }
             let window = &wanted[start..end];
             let numbers: Vec<u32> = window.iter().map(|(n, _)| *n).collect();
-            let mut sinks: Vec<Vec<u8>> = window
+            let mut sinks: Vec<Bounded> = window
                 .iter()
-                .map(|(_, m)| {
-                    Vec::with_capacity(usize::try_from(m.size.min(64 << 20) + 1024).unwrap_or(0))
+                .map(|(_, m)| Bounded {
+                    buf: Vec::with_capacity(
+                        usize::try_from(m.size.min(limit).min(64 << 20) + 1024).unwrap_or(0),
+                    ),
+                    limit,
                 })
                 .collect();
             let results = client.retr_many(&numbers, &mut sinks)?;
             for (((_, m), result), raw) in window.iter().zip(results).zip(sinks) {
                 match result {
                     Ok(_) => {
-                        if sink.message_bytes(&m.id, raw).is_break() {
+                        if sink.message_bytes(&m.id, raw.buf).is_break() {
                             return Ok(());
                         }
                     }
@@ -197,5 +202,28 @@ impl MailSource for Pop3Source {
             Some(c) => c.quit(),
             None => Ok(()),
         }
+    }
+}
+
+/// A message buffer that refuses to grow past the account's size limit.
+struct Bounded {
+    buf: Vec<u8>,
+    limit: u64,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() as u64 + data.len() as u64 > self.limit {
+            return Err(std::io::Error::other(format!(
+                "the message is larger than the account's limit of {} bytes, although the server announced less",
+                self.limit
+            )));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
