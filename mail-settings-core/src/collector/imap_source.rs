@@ -103,10 +103,22 @@ impl MailSource for ImapSource {
         if uids.is_empty() {
             return Ok(());
         }
+        let limit = self.account.max_message_size();
         let session = self.session()?;
         session.set_fetch_batch(uids.len());
         let mut stopped = false;
         let r = session.uid_fetch_each(&uids, |m| {
+            if m.raw.len() as u64 > limit {
+                // The server announced less: never store past the account's limit.
+                sink.refused(
+                    &SourceId::Uid(m.uid),
+                    &format!(
+                        "the message is {} bytes, larger than the account's limit of {limit} bytes, although the server announced less",
+                        m.raw.len()
+                    ),
+                );
+                return Ok(());
+            }
             match sink.message_bytes(&SourceId::Uid(m.uid), m.raw) {
                 ControlFlow::Continue(()) => Ok(()),
                 ControlFlow::Break(()) => {
