@@ -57,7 +57,7 @@ if [ "$ffi_status" -ne 0 ] && [ "$ffi_failed" -eq 0 ]; then ffi_failed=1; fi
 
 step "tally"
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/rust-tests.log | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' target/rust-tests.log | awk '{s+=$1} END {print s+0}')
+failed=$(grep -E '^test result:' target/rust-tests.log | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 echo "rust: ${passed} passed, ${failed} failed"
 echo "python: ${py_passed} passed, ${py_failed} failed"
 echo "kotlin/swift: ${ffi_passed} passed, ${ffi_failed} failed"
