@@ -549,7 +549,6 @@ fn main() {
         return;
     }
     for m in [&mailbox, &big, &many] {
-        let (local, domain) = m.split_once('@').unwrap();
-        let _ = std::fs::remove_dir_all(servers().dir.join("mail").join(domain).join(local));
+        let _ = mail_settings_tests::seed::remove_mailbox(m);
     }
 }

@@ -110,6 +110,7 @@ fn series(protocol: Protocol, keep: bool, security: Option<SecureConnectionType>
     assert_eq!(status.fetched, 9, "{context}");
     assert_eq!(status.inbox_messages, 9);
     assert!(status.last_error.is_none() && status.last_success.is_some());
+    let _ = mail_settings_tests::seed::remove_mailbox(&mailbox);
 }
 
 #[test]

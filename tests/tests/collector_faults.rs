@@ -249,6 +249,7 @@ fn series(
         clean.down,
         expected.len()
     );
+    let _ = mail_settings_tests::seed::remove_mailbox(&mailbox);
     cuts
 }
 

@@ -185,6 +185,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
         "{context}: {running} SIGKILLs during a run ({finished} runs had already finished), a run of 40 messages took {full} ms, start-up {startup} ms; {} messages, each stored once",
         expected.len()
     );
+    let _ = mail_settings_tests::seed::remove_mailbox(&mailbox);
     (running, finished)
 }
 
