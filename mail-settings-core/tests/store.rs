@@ -668,8 +668,15 @@ fn a_truncated_database_is_refused() {
     }
     // Same size, but pages in the middle overwritten: found when the file is opened.
     let mut scribbled = full.clone();
-    let middle = full.len() / 2 / 4096 * 4096;
-    for (i, b) in scribbled[middle..middle + 3 * 4096].iter_mut().enumerate() {
+    // The page size is in the header (bytes 16-17, big-endian; 1 means 65536).
+    let page = match u16::from_be_bytes([full[16], full[17]]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    let middle = (full.len() / 2 / page * page).max(page);
+    let end = (middle + 3 * page).min(full.len());
+    assert!(end > middle, "the store file has more than one page");
+    for (i, b) in scribbled[middle..end].iter_mut().enumerate() {
         *b = (i * 7 + 13) as u8;
     }
     let damaged = dir.path().join("scribbled.sqlite3");
@@ -1065,7 +1072,8 @@ fn smtp_strategy() -> impl Strategy<Value = SmtpAccountForm> {
                 Just(SecureConnectionType::Tls)
             ],
             "[a-z-]{1,10}",
-            "[ -~]{1,40}",
+            // Printable, and never blank: a blank footer with enable_footer is invalid.
+            "[!-~][ -~]{0,39}",
         ),
     )
         .prop_map(
@@ -1193,4 +1201,23 @@ fn sorted_by_given_id<T>(items: &[T], id: impl Fn(&T) -> Option<i64>) -> Vec<&T>
     with.sort_by_key(|t| id(t));
     with.extend(items.iter().filter(|t| id(t).is_none()));
     with
+}
+
+#[test]
+fn a_new_store_file_uses_64_kib_pages_and_an_old_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite3");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let size: i64 = conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(size, mail_settings_core::store::PAGE_SIZE);
+    drop(conn);
+    // Reopening (and any file made before this setting) keeps the file's page size.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        mail_settings_core::store::SCHEMA_VERSION
+    );
 }

@@ -54,6 +54,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+/// Page size of a new store file (64 KiB: the inbox holds whole messages).
+pub const PAGE_SIZE: i64 = 65_536;
+
 /// How long a change waits for another process's transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -313,6 +316,11 @@ impl Store {
                     "it is another application's SQLite database (it has tables but no mail-settings application_id)".to_owned(),
                 ));
             }
+            // A new database: 64 KiB pages before anything is written (the page size is fixed
+            // once the file has content, and WAL fixes it too). The inbox keeps raw messages in
+            // 256 KiB chunks; with SQLite's default 4 KiB pages, storing them ran at about a
+            // third of the speed (measured: 117 vs 377 MB/s of blob inserts).
+            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         } else {
             return Err(not_a_database(
                 &shown,
