@@ -22,7 +22,11 @@
 //!   `retr_many` with PIPELINING, against poplib's RETR loop), each run in a process of its own
 //!   (this binary again, or Python) that reports its time and its peak resident set (VmHWM).
 //!
-//! Figures are medians over `WIRE_ROUNDS` rounds with ours and Python's runs interleaved.
+//! Figures are medians over `WIRE_ROUNDS` rounds with ours and Python's runs interleaved. The
+//! servers share the machine's CPUs with the clients, and so does whatever else runs: the
+//! output says how busy the machine was before the run and during each case, and splits each
+//! download's CPU between the client, Dovecot and everything else, so that a figure skewed by
+//! other work can be told from a slow client.
 //! Knobs (environment): `WIRE_SMTP_MESSAGES` (200), `WIRE_SMTP_NEW_MESSAGES` (50, for a
 //! new connection per message), `WIRE_MAILBOX_MESSAGES` (2000),
 //! `WIRE_ROUNDS` (5), `WIRE_ONLY` (`smtp` or `download`), `WIRE_PYTHON` (`python3`).
@@ -709,11 +713,19 @@ impl Bench {
             m
         };
 
-        // IMAP batch sweep, one run each.
-        println!("IMAPS uid_fetch_each, batch sweep (ours, one run each):");
+        // IMAP batch sweep: two passes, each batch size's faster run kept.
+        println!("IMAPS uid_fetch_each, batch sweep (ours, faster of two runs each):");
+        let mut sweep: Vec<Option<Measure>> = vec![None; IMAP_BATCHES.len()];
+        for _pass in 0..2 {
+            for (i, b) in IMAP_BATCHES.into_iter().enumerate() {
+                let m = ours_child("imap", b);
+                if sweep[i].is_none_or(|s| m.seconds < s.seconds) {
+                    sweep[i] = Some(m);
+                }
+            }
+        }
         let mut best = (0usize, f64::MAX);
-        for b in IMAP_BATCHES {
-            let m = ours_child("imap", b);
+        for (b, m) in IMAP_BATCHES.into_iter().zip(sweep.into_iter().flatten()) {
             println!(
                 "  batch {b:>4}: {:>7.1} msg/s {:>6.1} MB/s  peak {:>6.1} MB  CPU: client {:>3.0}% Dovecot {:>3.0}% other {:>3.0}%",
                 m.rate(),
