@@ -19,6 +19,13 @@
 //! - **UIDs only**: messages are addressed by UID (`UID FETCH`, `UID STORE`, `UID EXPUNGE`),
 //!   never by sequence number, which changes when other clients expunge. Bodies are fetched with
 //!   `BODY.PEEK[]`, which does not set `\Seen`.
+//! - **Reading fetched bodies**: the crate's parser reads a literal line by line and parses the
+//!   response again after each line, and copies each body twice. [`ImapSession::uid_fetch_each`]
+//!   sends its `UID FETCH` (tagged `msf1`, `msf2`, …) and reads the responses itself: each
+//!   literal is read exactly, into a vector of its size. The crate and this reader share one
+//!   read buffer, which hands the crate at most one line per read so that no bytes are left in
+//!   the crate's own buffer. Response lines between literals are bounded (64 KiB), and so are
+//!   literals (1 GiB); anything else is an [`ErrorCategory::Protocol`] error, never a panic.
 //! - **No blind EXPUNGE**: [`ImapSession::uid_expunge`] needs UIDPLUS (RFC 4315); without it the
 //!   call is refused, since a plain EXPUNGE would also remove messages another client marked
 //!   `\Deleted`.
@@ -33,15 +40,26 @@ use crate::net::{self, MailStream, Timeouts, TlsInfo};
 use crate::smtp::wire::Wire;
 use crate::typed::IncomingAccount;
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Longest line accepted during our STARTTLS exchange.
 const MAX_LINE: usize = 8192;
 /// The tag of our own STARTTLS command (the crate numbers its tags `a1`, `a2`, …).
 const STARTTLS_TAG: &str = "ms1";
+/// The prefix of the tags of our own `UID FETCH` commands (`msf1`, `msf2`, …).
+const FETCH_TAG_PREFIX: &str = "msf";
+/// Longest piece of a response line (between literals) our fetch reader accepts.
+const MAX_RESPONSE_LINE: usize = 64 * 1024;
+/// Largest literal (a message body) our fetch reader accepts.
+const MAX_LITERAL: usize = 1 << 30;
+/// Deepest nesting of parenthesised lists skipped in a FETCH response.
+const MAX_DEPTH: usize = 32;
+/// Size of the shared read buffer.
+const READ_BUF: usize = 64 * 1024;
 
 /// How to connect and fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,9 +341,555 @@ pub fn uid_set(uids: &[u32]) -> Option<String> {
     Some(out)
 }
 
+/// The stream with a read buffer, shared by the crate (through [`Tap`]) and our own fetch
+/// reader, so that no byte the server sent is ever left behind in a buffer the other side does
+/// not see.
+struct Buffered<S> {
+    stream: S,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+/// What went wrong while reading a response ourselves.
+#[derive(Debug)]
+enum ReadError {
+    Io(io::Error),
+    /// The stream ended.
+    Eof,
+    /// The stream ended after an untagged BYE with this text.
+    Bye(String),
+    /// The reply breaks the grammar or our bounds.
+    Protocol(String),
+    /// A tagged NO or BAD: the status and the text.
+    Refused(String),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            Self::Eof
+        } else {
+            Self::Io(e)
+        }
+    }
+}
+
+fn bad_reply(what: impl Into<String>) -> ReadError {
+    ReadError::Protocol(what.into())
+}
+
+impl<S: Read> Buffered<S> {
+    fn new(stream: S) -> Self {
+        Self {
+            stream,
+            buf: vec![0u8; READ_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Makes sure bytes are buffered; `false` at the end of the stream.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.start < self.end {
+            return Ok(true);
+        }
+        self.start = 0;
+        self.end = 0;
+        loop {
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.end = n.min(self.buf.len());
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One line into `out`, without its line ending (CRLF or a bare LF); at most
+    /// [`MAX_RESPONSE_LINE`] bytes.
+    fn read_line(&mut self, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        out.clear();
+        loop {
+            if !self.fill()? {
+                return Err(ReadError::Eof);
+            }
+            let avail = &self.buf[self.start..self.end];
+            let (take, done) = match avail.iter().position(|&b| b == b'\n') {
+                Some(pos) => (pos, true),
+                None => (avail.len(), false),
+            };
+            if out.len() + take > MAX_RESPONSE_LINE + 1 {
+                return Err(bad_reply(format!(
+                    "a response line longer than {MAX_RESPONSE_LINE} bytes"
+                )));
+            }
+            out.extend_from_slice(&avail[..take]);
+            if done {
+                self.start += take + 1;
+                if out.last() == Some(&b'\r') {
+                    out.pop();
+                }
+                return Ok(());
+            }
+            self.start = self.end;
+        }
+    }
+
+    /// Exactly `n` bytes: kept in a vector of capacity `n`, or dropped.
+    fn read_literal(&mut self, n: usize, keep: bool) -> Result<Option<Vec<u8>>, ReadError> {
+        let mut out = if keep {
+            Vec::with_capacity(n)
+        } else {
+            Vec::new()
+        };
+        let mut left = n;
+        while left > 0 && self.start < self.end {
+            let take = left.min(self.end - self.start);
+            if keep {
+                out.extend_from_slice(&self.buf[self.start..self.start + take]);
+            }
+            self.start += take;
+            left -= take;
+        }
+        if left == 0 {
+            return Ok(keep.then_some(out));
+        }
+        if keep {
+            // The buffer is empty: read the rest straight into place.
+            let want = u64::try_from(left).map_err(|_| bad_reply("a literal too large"))?;
+            (&mut self.stream).take(want).read_to_end(&mut out)?;
+            if out.len() != n {
+                return Err(ReadError::Eof);
+            }
+            Ok(Some(out))
+        } else {
+            while left > 0 {
+                if !self.fill()? {
+                    return Err(ReadError::Eof);
+                }
+                let take = left.min(self.end - self.start);
+                self.start += take;
+                left -= take;
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The stream as the crate sees it: reads come from the shared buffer, at most up to the end of
+/// a line, so the crate's own line buffer never holds bytes past the line it asked for.
+struct Tap<S>(Arc<Mutex<Buffered<S>>>);
+
+impl<S> Clone for Tap<S> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<S: Read> Tap<S> {
+    fn new(stream: S) -> Self {
+        Self(Arc::new(Mutex::new(Buffered::new(stream))))
+    }
+}
+
+impl<S> Tap<S> {
+    fn lock(&self) -> MutexGuard<'_, Buffered<S>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The stream back, when this is the last handle and nothing unread is buffered.
+    fn into_inner(self) -> Option<S> {
+        let b = Arc::try_unwrap(self.0)
+            .ok()?
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        (b.start >= b.end).then_some(b.stream)
+    }
+}
+
+impl<S: Read> Read for Tap<S> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut b = self.lock();
+        if !b.fill()? {
+            return Ok(0);
+        }
+        let avail = &b.buf[b.start..b.end];
+        let line = avail
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(avail.len(), |i| i + 1);
+        let n = line.min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        b.start += n;
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for Tap<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.lock().stream.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.lock().stream.flush()
+    }
+}
+
+/// One `* n FETCH (…)` response as our reader saw it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct FetchItem {
+    uid: Option<u32>,
+    size: Option<u32>,
+    flags: Option<Vec<String>>,
+    /// `BODY[]`; `None` when absent or NIL.
+    body: Option<Vec<u8>>,
+}
+
+/// A response being read: the current piece of line (between literals) and a position in it.
+struct Resp<'a, S> {
+    rd: &'a mut Buffered<S>,
+    line: Vec<u8>,
+    pos: usize,
+}
+
+fn is_delim(c: u8) -> bool {
+    matches!(c, b' ' | b'(' | b')')
+}
+
+impl<S: Read> Resp<'_, S> {
+    fn next_line(&mut self) -> Result<(), ReadError> {
+        self.pos = 0;
+        self.rd.read_line(&mut self.line)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.line.get(self.pos).copied()
+    }
+
+    fn rest(&self) -> &[u8] {
+        self.line.get(self.pos..).unwrap_or_default()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.eat(b' ') {}
+    }
+
+    /// Bytes up to a space or parenthesis.
+    fn atom(&mut self) -> Vec<u8> {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| !is_delim(c)) {
+            self.pos += 1;
+        }
+        self.line[start..self.pos].to_vec()
+    }
+
+    fn number(&mut self) -> Result<u32, ReadError> {
+        let a = self.atom();
+        std::str::from_utf8(&a)
+            .ok()
+            .filter(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(|| {
+                bad_reply(format!(
+                    "\"{}\" where a number was expected",
+                    clean(&String::from_utf8_lossy(&a))
+                ))
+            })
+    }
+
+    /// An attribute name such as `UID` or `BODY[HEADER.FIELDS (FROM)]<0>`, upper-cased.
+    fn name(&mut self) -> Result<Vec<u8>, ReadError> {
+        let start = self.pos;
+        let mut depth = 0usize;
+        while let Some(c) = self.peek() {
+            match c {
+                b'[' => depth += 1,
+                b']' => depth = depth.saturating_sub(1),
+                c if depth == 0 && is_delim(c) => break,
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        if depth != 0 || self.pos == start {
+            return Err(bad_reply("a FETCH attribute without a proper name"));
+        }
+        Ok(self.line[start..self.pos].to_ascii_uppercase())
+    }
+
+    /// At `{`: the literal's header `{n}` (or `{n+}`), which must end the line, then its bytes,
+    /// then the next piece of line.
+    fn literal(&mut self, keep: bool) -> Result<Option<Vec<u8>>, ReadError> {
+        let rest = self.rest();
+        let ok = rest.len() >= 3 && rest[0] == b'{' && rest[rest.len() - 1] == b'}';
+        let digits = if ok {
+            &rest[1..rest.len() - 1]
+        } else {
+            &[][..]
+        };
+        let digits = digits.strip_suffix(b"+").unwrap_or(digits);
+        let n = std::str::from_utf8(digits)
+            .ok()
+            .filter(|d| !d.is_empty() && d.len() <= 10 && d.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse::<usize>().ok())
+            .ok_or_else(|| bad_reply("a malformed literal"))?;
+        if n > MAX_LITERAL {
+            return Err(bad_reply(format!(
+                "a literal of {n} bytes (more than {MAX_LITERAL})"
+            )));
+        }
+        let bytes = self.rd.read_literal(n, keep)?;
+        self.next_line()?;
+        Ok(bytes)
+    }
+
+    fn quoted(&mut self, keep: bool) -> Result<Option<Vec<u8>>, ReadError> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                None => return Err(bad_reply("an unterminated quoted string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(keep.then_some(out));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let c = self
+                        .peek()
+                        .ok_or_else(|| bad_reply("an unterminated quoted string"))?;
+                    out.push(c);
+                    self.pos += 1;
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// NIL, a quoted string or a literal.
+    fn nstring(&mut self, keep: bool) -> Result<Option<Vec<u8>>, ReadError> {
+        match self.peek() {
+            Some(b'"') => self.quoted(keep),
+            Some(b'{') => self.literal(keep),
+            _ => {
+                let a = self.atom();
+                if a.eq_ignore_ascii_case(b"NIL") {
+                    Ok(None)
+                } else {
+                    Err(bad_reply(
+                        "a body that is neither NIL, a string nor a literal",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Any value (atom, number, NIL, string, literal, list), dropped.
+    fn skip_value(&mut self, depth: usize) -> Result<(), ReadError> {
+        match self.peek() {
+            None | Some(b')') | Some(b' ') => Err(bad_reply("a FETCH attribute without a value")),
+            Some(b'"') => self.quoted(false).map(drop),
+            Some(b'{') => self.literal(false).map(drop),
+            Some(b'(') => {
+                if depth >= MAX_DEPTH {
+                    return Err(bad_reply("lists nested too deeply"));
+                }
+                self.pos += 1;
+                loop {
+                    self.skip_spaces();
+                    if self.eat(b')') {
+                        return Ok(());
+                    }
+                    self.skip_value(depth + 1)?;
+                }
+            }
+            Some(_) => {
+                self.atom();
+                Ok(())
+            }
+        }
+    }
+
+    fn flags(&mut self) -> Result<Vec<String>, ReadError> {
+        if !self.eat(b'(') {
+            return Err(bad_reply("FLAGS without a list"));
+        }
+        let mut out = Vec::new();
+        loop {
+            self.skip_spaces();
+            if self.eat(b')') {
+                return Ok(out);
+            }
+            let a = self.atom();
+            if a.is_empty() {
+                return Err(bad_reply("a malformed FLAGS list"));
+            }
+            out.push(String::from_utf8_lossy(&a).into_owned());
+        }
+    }
+
+    /// After `* n FETCH (`: the attributes, in any order, up to the closing parenthesis.
+    fn fetch_attributes(&mut self) -> Result<FetchItem, ReadError> {
+        let mut item = FetchItem::default();
+        loop {
+            self.skip_spaces();
+            if self.eat(b')') {
+                break;
+            }
+            if self.peek().is_none() {
+                return Err(bad_reply("an unterminated FETCH response"));
+            }
+            let name = self.name()?;
+            if !self.eat(b' ') {
+                return Err(bad_reply("a FETCH attribute without a value"));
+            }
+            self.skip_spaces();
+            match name.as_slice() {
+                b"UID" => item.uid = Some(self.number()?),
+                b"RFC822.SIZE" => item.size = Some(self.number()?),
+                b"FLAGS" => item.flags = Some(self.flags()?),
+                b"BODY[]" | b"BODY[]<0>" => item.body = self.nstring(true)?,
+                _ => self.skip_value(0)?,
+            }
+        }
+        if self.rest().iter().any(|&c| c != b' ') {
+            return Err(bad_reply("bytes after the end of a FETCH response"));
+        }
+        Ok(item)
+    }
+
+    /// The rest of an untagged response we do not use, literals included.
+    fn skip_untagged(&mut self) -> Result<(), ReadError> {
+        loop {
+            let rest = self.rest();
+            let literal = rest.ends_with(b"}")
+                && rest.iter().rposition(|&c| c == b'{').is_some_and(|open| {
+                    let d = &rest[open + 1..rest.len() - 1];
+                    let d = d.strip_suffix(b"+").unwrap_or(d);
+                    !d.is_empty() && d.iter().all(u8::is_ascii_digit)
+                });
+            if !literal {
+                return Ok(());
+            }
+            if let Some(open) = rest.iter().rposition(|&c| c == b'{') {
+                self.pos += open;
+            }
+            self.literal(false)?;
+        }
+    }
+}
+
+/// Reads the responses to our command tagged `tag` up to its tagged OK, handing each
+/// `* n FETCH (…)` to `each`; other untagged responses are skipped.
+fn read_fetch<S: Read>(
+    rd: &mut Buffered<S>,
+    tag: &[u8],
+    mut each: impl FnMut(FetchItem),
+) -> Result<(), ReadError> {
+    let mut r = Resp {
+        rd,
+        line: Vec::new(),
+        pos: 0,
+    };
+    let mut bye: Option<String> = None;
+    loop {
+        match r.next_line() {
+            Ok(()) => {}
+            Err(ReadError::Eof) => {
+                return Err(bye.map_or(ReadError::Eof, ReadError::Bye));
+            }
+            Err(e) => return Err(e),
+        }
+        if r.line.is_empty() {
+            continue;
+        }
+        if r.line.starts_with(tag) && r.line.get(tag.len()) == Some(&b' ') {
+            r.pos = tag.len() + 1;
+            let status = r.atom().to_ascii_uppercase();
+            let text = String::from_utf8_lossy(r.rest()).trim().to_owned();
+            return match status.as_slice() {
+                b"OK" => Ok(()),
+                b"NO" | b"BAD" => Err(ReadError::Refused(format!(
+                    "{} {text}",
+                    String::from_utf8_lossy(&status)
+                ))),
+                _ => Err(bad_reply(format!(
+                    "an unknown status: \"{}\"",
+                    clean(&String::from_utf8_lossy(&r.line))
+                ))),
+            };
+        }
+        if !r.line.starts_with(b"* ") {
+            return Err(bad_reply(format!(
+                "an unexpected line: \"{}\"",
+                clean(&String::from_utf8_lossy(&r.line))
+            )));
+        }
+        r.pos = 2;
+        let first = r.atom();
+        if !first.is_empty() && first.iter().all(u8::is_ascii_digit) && r.eat(b' ') {
+            let start = r.pos;
+            let word = r.atom();
+            if word.eq_ignore_ascii_case(b"FETCH") {
+                if !(r.eat(b' ') && r.eat(b'(')) {
+                    return Err(bad_reply("a FETCH response without its list"));
+                }
+                each(r.fetch_attributes()?);
+                continue;
+            }
+            r.pos = start;
+        } else if first.eq_ignore_ascii_case(b"BYE") {
+            bye = Some(String::from_utf8_lossy(r.rest()).trim().to_owned());
+        }
+        r.skip_untagged()?;
+    }
+}
+
+/// Maps an error of our own reader that happened while `doing`, as [`map_err`] does for the
+/// crate's.
+fn read_err(e: ReadError, doing: &str, bound: Duration) -> ConnectionError {
+    match e {
+        ReadError::Io(io) => io_err(io, doing, bound),
+        ReadError::Eof => ConnectionError::new(
+            ErrorCategory::Connect,
+            format!("the server closed the connection while {doing}"),
+        ),
+        ReadError::Bye(text) => ConnectionError::new(
+            ErrorCategory::Connect,
+            format!(
+                "the server ended the session while {doing}: BYE {}",
+                clean(&text)
+            ),
+        ),
+        ReadError::Protocol(what) => protocol(format!(
+            "the server sent a reply that cannot be parsed while {doing}: {what}"
+        )),
+        ReadError::Refused(text) => protocol(format!(
+            "the server refused while {doing}: {}",
+            clean(&text)
+        )),
+    }
+}
+
 /// An IMAP connection before login: greeting read, capabilities known on demand.
 pub struct ImapClient<S: Read + Write> {
-    client: ::imap::Client<S>,
+    client: ::imap::Client<Tap<S>>,
+    /// Our handle on the stream the crate reads through.
+    stream: Tap<S>,
     greeting: String,
     capabilities: Option<ImapCapabilities>,
     encrypted: bool,
@@ -346,7 +910,8 @@ impl<S: Read + Write> ImapClient<S> {
     /// Reads the greeting. `encrypted` tells whether `stream` is already TLS; `bound` is the
     /// stream's read timeout, named in timeout errors. A `* BYE` greeting is refused.
     pub fn new(stream: S, encrypted: bool, bound: Duration) -> Result<Self, ConnectionError> {
-        let mut client = ::imap::Client::new(stream);
+        let stream = Tap::new(stream);
+        let mut client = ::imap::Client::new(stream.clone());
         let raw = client
             .read_greeting()
             .map_err(|e| map_err(e, "reading the greeting", bound))?;
@@ -367,6 +932,7 @@ impl<S: Read + Write> ImapClient<S> {
         }
         Ok(Self {
             client,
+            stream,
             greeting,
             capabilities: None,
             encrypted,
@@ -422,10 +988,17 @@ impl<S: Read + Write> ImapClient<S> {
             ));
         }
         let bound = self.bound;
-        let stream = self
+        let tap = self
             .client
             .into_inner()
             .map_err(|e| map_err(e, "asking for STARTTLS", bound))?;
+        drop(self.stream);
+        let stream = tap.into_inner().ok_or_else(|| {
+            ConnectionError::new(
+                ErrorCategory::Tls,
+                "the server sent data before STARTTLS was asked for; the connection was dropped",
+            )
+        })?;
         let mut wire = Wire::new(stream);
         let doing = "asking for STARTTLS";
         wire.write_all(format!("{STARTTLS_TAG} STARTTLS\r\n").as_bytes())
@@ -463,12 +1036,13 @@ impl<S: Read + Write> ImapClient<S> {
                  (a sign of command injection); the connection was dropped",
             )
         })?;
-        let tls = upgrade(stream)?;
-        let mut client = ::imap::Client::new(tls);
+        let tls = Tap::new(upgrade(stream)?);
+        let mut client = ::imap::Client::new(tls.clone());
         // The greeting came before STARTTLS; there is none after it.
         client.greeting_read = true;
         Ok(ImapClient {
             client,
+            stream: tls,
             greeting: self.greeting,
             capabilities: None,
             encrypted: true,
@@ -523,6 +1097,8 @@ impl<S: Read + Write> ImapClient<S> {
                 tracing::debug!(mechanism, "IMAP login accepted");
                 Ok(ImapSession {
                     session,
+                    stream: self.stream,
+                    fetch_tag: 0,
                     capabilities: None,
                     selected: None,
                     bound,
@@ -599,7 +1175,11 @@ impl ::imap::Authenticator for SaslOnce {
 
 /// A logged-in IMAP session.
 pub struct ImapSession<S: Read + Write> {
-    session: ::imap::Session<S>,
+    session: ::imap::Session<Tap<S>>,
+    /// Our handle on the stream, for the commands whose responses we read ourselves.
+    stream: Tap<S>,
+    /// The number of our last `UID FETCH` tag.
+    fetch_tag: u32,
     capabilities: Option<ImapCapabilities>,
     selected: Option<MailboxInfo>,
     bound: Duration,
@@ -830,29 +1410,40 @@ impl<S: Read + Write> ImapSession<S> {
             .collect::<BTreeSet<u32>>()
             .into_iter()
             .collect();
+        let doing = "fetching messages";
+        let bound = self.bound;
         for chunk in sorted.chunks(self.fetch_batch.max(1)) {
             let Some(set) = uid_set(chunk) else { continue };
             let wanted: BTreeSet<u32> = chunk.iter().copied().collect();
-            let fetches = self
-                .session
-                .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
-                .map_err(|e| map_err(e, "fetching messages", self.bound))?;
-            let mut batch: Vec<FetchedMessage> = fetches
-                .iter()
-                .filter_map(|f| {
-                    let uid = f.uid.filter(|u| wanted.contains(u))?;
-                    Some(FetchedMessage {
-                        uid,
-                        size: f.size,
-                        raw: f.body()?.to_vec(),
-                    })
+            // The responses are read here rather than by the crate, whose parser reads a literal
+            // line by line and parses the response again after each line.
+            self.fetch_tag = self.fetch_tag.wrapping_add(1);
+            let tag = format!("{FETCH_TAG_PREFIX}{}", self.fetch_tag);
+            let mut batch: BTreeMap<u32, FetchedMessage> = BTreeMap::new();
+            {
+                let mut rd = self.stream.lock();
+                rd.stream
+                    .write_all(
+                        format!("{tag} UID FETCH {set} (UID RFC822.SIZE BODY.PEEK[])\r\n")
+                            .as_bytes(),
+                    )
+                    .and_then(|()| rd.stream.flush())
+                    .map_err(|e| io_err(e, doing, bound))?;
+                read_fetch(&mut rd, tag.as_bytes(), |f| {
+                    let (Some(uid), Some(raw)) = (f.uid, f.body) else {
+                        return;
+                    };
+                    if wanted.contains(&uid) {
+                        batch.entry(uid).or_insert(FetchedMessage {
+                            uid,
+                            size: f.size,
+                            raw,
+                        });
+                    }
                 })
-                .collect();
-            drop(fetches);
-            self.drain();
-            batch.sort_unstable_by_key(|m| m.uid);
-            batch.dedup_by_key(|m| m.uid);
-            for m in batch {
+                .map_err(|e| read_err(e, doing, bound))?;
+            }
+            for m in batch.into_values() {
                 each(m)?;
             }
         }
@@ -1273,7 +1864,7 @@ mod tests {
         let body = "Subject: hi\r\n\r\nline one\r\n.dot\r\n";
         let (mut s, log) = session(&format!(
             "* 2 EXISTS\n* OK [UIDVALIDITY 77] ok\n* OK [UIDNEXT 13] ok\na3 OK [READ-WRITE] selected\n\
-             * 2 FETCH (UID 12 RFC822.SIZE {len} BODY[] {{{len}}}\n{body})\na4 OK fetched\n",
+             * 2 FETCH (UID 12 RFC822.SIZE {len} BODY[] {{{len}}}\n{body})\nmsf1 OK fetched\n",
             len = body.len(),
             body = body.replace("\r\n", "\n"),
         ));
@@ -1285,7 +1876,7 @@ mod tests {
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].uid, 12);
         assert_eq!(m[0].raw, body.as_bytes());
-        assert!(sent(&log).ends_with("a4 UID FETCH 12 (UID RFC822.SIZE BODY.PEEK[])\r\n"));
+        assert!(sent(&log).ends_with("msf1 UID FETCH 12 (UID RFC822.SIZE BODY.PEEK[])\r\n"));
     }
 
     #[test]
@@ -1308,5 +1899,326 @@ mod tests {
         let (mut s, _) = session("");
         assert!(s.uids().unwrap_err().is_protocol());
         assert!(s.uid_fetch(&[1]).unwrap_err().is_protocol());
+    }
+
+    /// Hands out its bytes in reads of the sizes given (cycling), then the rest one read at a time.
+    struct Chunked {
+        data: Vec<u8>,
+        pos: usize,
+        sizes: Vec<usize>,
+        turn: usize,
+    }
+
+    impl Chunked {
+        fn new(data: &[u8], sizes: Vec<usize>) -> Self {
+            Self {
+                data: data.to_vec(),
+                pos: 0,
+                sizes,
+                turn: 0,
+            }
+        }
+    }
+
+    impl Read for Chunked {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let size = if self.sizes.is_empty() {
+                usize::MAX
+            } else {
+                self.sizes[self.turn % self.sizes.len()].max(1)
+            };
+            self.turn += 1;
+            let n = size.min(buf.len()).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn parse_with(input: &[u8], sizes: Vec<usize>) -> Result<Vec<FetchItem>, ReadError> {
+        let mut rd = Buffered::new(Chunked::new(input, sizes));
+        let mut out = Vec::new();
+        read_fetch(&mut rd, b"msf1", |f| out.push(f))?;
+        Ok(out)
+    }
+
+    /// Parses `input` whole, one byte per read, and split in two at every byte; every way must
+    /// give the same result, which is returned.
+    fn parse(input: &[u8]) -> Result<Vec<FetchItem>, ReadError> {
+        let whole = parse_with(input, Vec::new());
+        let shown = |r: &Result<Vec<FetchItem>, ReadError>| format!("{r:?}");
+        assert_eq!(shown(&parse_with(input, vec![1])), shown(&whole));
+        for k in 1..input.len() {
+            assert_eq!(
+                shown(&parse_with(input, vec![k, usize::MAX])),
+                shown(&whole),
+                "split at {k}"
+            );
+        }
+        whole
+    }
+
+    fn item(uid: u32, size: Option<u32>, body: Option<&[u8]>) -> FetchItem {
+        FetchItem {
+            uid: Some(uid),
+            size,
+            flags: None,
+            body: body.map(<[u8]>::to_vec),
+        }
+    }
+
+    #[test]
+    fn fetch_reader_takes_attributes_in_any_order_and_bodies_byte_exact() {
+        let body = b"Subject: x\r\n\r\n{3}\r\n* 1 FETCH (UID 9)\r\nmsf1 OK no\r\n)";
+        let input = [
+            format!(
+                "* 1 FETCH (UID 7 RFC822.SIZE {n} BODY[] {{{n}}}\r\n",
+                n = body.len()
+            )
+            .as_bytes(),
+            body,
+            b")\r\n",
+            format!("* 2 FETCH (BODY[] {{{n}}}\r\n", n = body.len()).as_bytes(),
+            body,
+            b" UID 8 FLAGS (\\Seen $Junk) RFC822.SIZE 3)\r\n",
+            b"* 3 fetch (rfc822.size 3 uid 10 body[] {3}\r\nabc)\r\n",
+            b"msf1 OK done\r\n",
+        ]
+        .concat();
+        let got = parse(&input).unwrap();
+        let mut second = item(8, Some(3), Some(body));
+        second.flags = Some(vec!["\\Seen".into(), "$Junk".into()]);
+        assert_eq!(
+            got,
+            vec![
+                item(7, Some(body.len() as u32), Some(body)),
+                second,
+                item(10, Some(3), Some(b"abc")),
+            ]
+        );
+        assert_eq!(got[0].body.as_ref().unwrap().capacity(), body.len());
+    }
+
+    #[test]
+    fn fetch_reader_skips_interleaved_untagged_responses() {
+        let input = b"* 3 EXISTS\r\n\
+            * 2 EXPUNGE\r\n\
+            * 1 FETCH (FLAGS (\\Seen))\r\n\
+            * OK [ALERT] hello (there\r\n\
+            * LIST () \"/\" {3}\r\nfoo\r\n\
+            * 4 FETCH (UID 9 MODSEQ (12) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
+              ENVELOPE (NIL \"a \\\"b\\\" (c\" ((NIL NIL \"x\" \"y\")) {2}\r\nzz) \
+              BODY[HEADER.FIELDS (FROM TO)] {4}\r\nab\r\n BODY[] {3}\r\nabc)\r\n\
+            * 5 RECENT\r\n\
+            msf1 OK done\r\n";
+        assert_eq!(
+            parse(input).unwrap(),
+            vec![
+                FetchItem {
+                    flags: Some(vec!["\\Seen".into()]),
+                    ..FetchItem::default()
+                },
+                item(9, None, Some(b"abc")),
+            ]
+        );
+    }
+
+    #[test]
+    fn fetch_reader_nil_and_quoted_bodies() {
+        let input = b"* 1 FETCH (UID 1 BODY[] NIL)\r\n\
+            * 2 FETCH (UID 2 BODY[] \"a \\\"q\\\" \\\\ b\")\r\n\
+            * 3 FETCH (UID 3 BODY[] {0}\r\n)\r\n\
+            msf1 OK done\r\n";
+        assert_eq!(
+            parse(input).unwrap(),
+            vec![
+                item(1, None, None),
+                item(2, None, Some(b"a \"q\" \\ b")),
+                item(3, None, Some(b"")),
+            ]
+        );
+    }
+
+    #[test]
+    fn fetch_reader_errors_never_panic() {
+        let eof = |r: Result<Vec<FetchItem>, ReadError>| matches!(r, Err(ReadError::Eof));
+        let bad = |r: Result<Vec<FetchItem>, ReadError>| matches!(r, Err(ReadError::Protocol(_)));
+        // Cut in the middle of a literal, of a line, before the tagged reply.
+        assert!(eof(parse(b"* 1 FETCH (UID 1 BODY[] {10}\r\nabc")));
+        assert!(eof(parse(b"* 1 FETCH (UID 1 BODY[] {10}\r\n0123456789")));
+        assert!(eof(parse(b"* 1 FETCH (UID 1")));
+        assert!(eof(parse(b"* 1 EXISTS\r\n")));
+        assert!(eof(parse(b"")));
+        // An untagged BYE, then the end.
+        assert!(matches!(
+            parse(b"* BYE shutting down\r\n"),
+            Err(ReadError::Bye(t)) if t == "shutting down"
+        ));
+        // Refusals.
+        assert!(
+            matches!(parse(b"msf1 NO [LIMIT] too much\r\n"), Err(ReadError::Refused(t)) if t == "NO [LIMIT] too much")
+        );
+        assert!(
+            matches!(parse(b"msf1 bad what\r\n"), Err(ReadError::Refused(t)) if t == "BAD what")
+        );
+        // Grammar and bounds.
+        for input in [
+            &b"msf1 MAYBE\r\n"[..],
+            b"a9 OK not ours\r\n",
+            b"+ go on\r\n",
+            b"* 1 FETCH UID 1\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID x)\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 99999999999)\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[] {5}x\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[] {-5}\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[] {2000000000}\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[] {99999999999999999999}\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[] \"open\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[] ATOM)\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1 BODY[ {1}\r\nx)\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID 1) trailing\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (UID)\r\nmsf1 OK\r\n",
+            b"* 1 FETCH (FLAGS \\Seen)\r\nmsf1 OK\r\n",
+        ] {
+            assert!(
+                bad(parse_with(input, Vec::new())),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let deep = format!(
+            "* 1 FETCH (X {}{})\r\nmsf1 OK\r\n",
+            "(".repeat(100),
+            ")".repeat(100)
+        );
+        assert!(bad(parse_with(deep.as_bytes(), Vec::new())));
+    }
+
+    #[test]
+    fn fetch_reader_bounds_line_length() {
+        let long = format!("* OK {}\r\nmsf1 OK\r\n", "x".repeat(MAX_RESPONSE_LINE + 10));
+        assert!(matches!(
+            parse_with(long.as_bytes(), Vec::new()),
+            Err(ReadError::Protocol(_))
+        ));
+        assert!(matches!(
+            parse_with(long.as_bytes(), vec![1000]),
+            Err(ReadError::Protocol(_))
+        ));
+        // A line that never ends is refused once it passes the bound, not buffered forever.
+        struct Endless;
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                buf.fill(b'x');
+                Ok(buf.len())
+            }
+        }
+        let mut rd = Buffered::new(Endless);
+        assert!(matches!(
+            read_fetch(&mut rd, b"msf1", |_| {}),
+            Err(ReadError::Protocol(_))
+        ));
+        // Exactly at the bound is fine.
+        let max = format!("* OK {}\r\nmsf1 OK\r\n", "x".repeat(MAX_RESPONSE_LINE - 5));
+        assert!(parse_with(max.as_bytes(), vec![777]).is_ok());
+    }
+
+    #[test]
+    fn fetch_reader_errors_map_like_the_rest_of_the_module() {
+        let doing = "fetching messages";
+        assert!(read_err(ReadError::Eof, doing, SEC).is_connect());
+        assert!(read_err(ReadError::Bye("x".into()), doing, SEC).is_connect());
+        assert!(read_err(ReadError::Protocol("x".into()), doing, SEC).is_protocol());
+        assert!(read_err(ReadError::Refused("NO x".into()), doing, SEC).is_protocol());
+        let t = io::Error::new(io::ErrorKind::WouldBlock, "slow");
+        assert!(read_err(ReadError::Io(t), doing, SEC).is_timeout());
+    }
+
+    /// The whole script in one buffer, read as much at a time as asked: the crate and our reader
+    /// must not lose bytes to each other.
+    struct Blob(Cursor<Vec<u8>>, Vec<u8>);
+    impl Read for Blob {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl Write for Blob {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.1.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn fetch_in_batches_between_crate_commands_over_one_buffer() {
+        let script = "* OK ready\r\n* CAPABILITY IMAP4rev1\r\na1 OK done\r\na2 OK logged in\r\n\
+            * 3 EXISTS\r\na3 OK [READ-WRITE] selected\r\n\
+            * 1 FETCH (UID 5 RFC822.SIZE 3 BODY[] {3}\r\none)\r\n* 9 FETCH (UID 99 BODY[] {1}\r\nx)\r\nmsf1 OK\r\n\
+            * 2 FETCH (BODY[] {3}\r\ntwo UID 6)\r\n* 2 FETCH (UID 6 BODY[] {5}\r\nagain)\r\nmsf2 OK\r\n\
+            * 4 EXISTS\r\nmsf3 OK\r\n\
+            a4 OK noop\r\n\
+            * 3 FETCH (UID 8 BODY[] NIL)\r\nmsf4 NO [SERVERBUG] oops\r\n";
+        let c = ImapClient::new(
+            Blob(Cursor::new(script.as_bytes().to_vec()), Vec::new()),
+            true,
+            SEC,
+        )
+        .unwrap();
+        let mut s = c.login(&Credential::password("u", "p")).unwrap();
+        s.set_fetch_batch(1);
+        s.select("INBOX").unwrap();
+        let got = s.uid_fetch(&[7, 6, 5, 0]).unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|m| (m.uid, m.size, m.raw.clone()))
+                .collect::<Vec<_>>(),
+            vec![(5, Some(3), b"one".to_vec()), (6, None, b"two".to_vec())]
+        );
+        s.noop().unwrap();
+        let e = s.uid_fetch(&[8]).unwrap_err();
+        assert!(e.is_protocol(), "{e}");
+        assert!(e.message().contains("NO [SERVERBUG] oops"), "{e}");
+        drop(s);
+    }
+
+    #[test]
+    fn fetch_sends_uid_fetch_with_peek_in_batches() {
+        let (mut s, log) = session("* 3 EXISTS\na3 OK selected\nmsf1 OK\nmsf2 OK\n");
+        s.set_fetch_batch(2);
+        s.select("INBOX").unwrap();
+        let before = sent(&log).len();
+        assert!(s.uid_fetch(&[3, 1, 2]).unwrap().is_empty());
+        assert_eq!(
+            &sent(&log)[before..],
+            "msf1 UID FETCH 1:2 (UID RFC822.SIZE BODY.PEEK[])\r\nmsf2 UID FETCH 3 (UID RFC822.SIZE BODY.PEEK[])\r\n"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fetch_reader_never_panics_on_arbitrary_bytes(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            sizes in proptest::collection::vec(1usize..64, 0..4),
+        ) {
+            let _ = parse_with(&data, sizes.clone());
+            let prefixed = [&b"* 1 FETCH ("[..], &data].concat();
+            let _ = parse_with(&prefixed, sizes);
+        }
+
+        #[test]
+        fn fetch_reader_never_panics_on_near_miss_responses(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "* ", "1 ", "FETCH ", "(", ")", "UID ", "7", " ", "BODY[] ", "{3}\r\n", "{0}\r\n",
+                "abc", "NIL", "\"q\\\"\"", "\r\n", "RFC822.SIZE ", "FLAGS (\\Seen)", "BODY[",
+                "]", "msf1 ", "OK", "NO", "{", "}", "* BYE x\r\n", "\n", "\\",
+            ]), 0..40),
+            sizes in proptest::collection::vec(1usize..16, 0..3),
+        ) {
+            let input = parts.concat();
+            let _ = parse_with(input.as_bytes(), sizes);
+        }
     }
 }

@@ -360,3 +360,58 @@ fn xoauth2_with_a_valid_token_logs_in_and_an_expired_one_is_auth() {
     assert!(e.is_auth(), "{e}");
     assert!(!format!("{e} {e:?}").contains(&expired));
 }
+
+#[test]
+fn large_and_small_bodies_stream_byte_exact_between_other_commands() {
+    let mb = unique_mailbox("imap-stream");
+    // A body of ~3 MB whose lines look like IMAP (tags, literals, parentheses), so a reader that
+    // lost its place in the literal would show it.
+    let mut big = String::new();
+    let mut i = 0;
+    while big.len() < 3_000_000 {
+        big.push_str(&format!(
+            "msf{i} OK {{12}} * {i} FETCH (UID {i} BODY[] NIL) \"quoted\\\" ) (\r\n"
+        ));
+        i += 1;
+    }
+    let bodies = [
+        message("small", "tiny\r\n"),
+        message("big", &big),
+        message("empty-ish", ""),
+    ];
+    for b in &bodies {
+        deliver(&mb, b);
+    }
+    for (port, security) in [("MS_IMAPS_PORT", SSL), ("MS_IMAP_PORT", TLS)] {
+        let a = account(&mb, port, security, true, Via::Direct);
+        let mut s = imap::connect(&a, &creds(&mb), &options()).unwrap();
+        s.select("INBOX").unwrap();
+        let uids = s.uids().unwrap();
+        assert_eq!(uids.len(), 3);
+        s.set_fetch_batch(2);
+        // Unknown UIDs mixed in are left out; the crate's commands keep working in between.
+        let mut asked = uids.clone();
+        asked.push(uids[2] + 50);
+        let mut seen = Vec::new();
+        s.uid_fetch_each(&asked, |m| {
+            seen.push(m);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.iter().map(|m| m.uid).collect::<Vec<_>>(), uids);
+        for (m, sent) in seen.iter().zip(&bodies) {
+            assert!(m.raw.ends_with(sent), "UID {} is not byte exact", m.uid);
+            assert_eq!(m.size, Some(m.raw.len() as u32));
+        }
+        s.noop().unwrap();
+        let sizes = s.fetch_sizes(1, None).unwrap();
+        assert_eq!(
+            sizes.iter().map(|m| m.size as usize).collect::<Vec<_>>(),
+            seen.iter().map(|m| m.raw.len()).collect::<Vec<_>>()
+        );
+        let again = s.uid_fetch(&[uids[1]]).unwrap();
+        assert_eq!(again[0].raw, seen[1].raw);
+        assert!(s.flags(&uids).unwrap().iter().all(|f| !f.has("\\Seen")));
+        s.logout().unwrap();
+    }
+}
