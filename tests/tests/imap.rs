@@ -7,48 +7,15 @@
 use mail_settings_core::imap::{self, ImapOptions};
 use mail_settings_core::net::Timeouts;
 use mail_settings_core::{
-    ConnectorKind, InMemoryCredentials, IncomingAccount, IncomingAccountForm, NetworkConnectorForm,
-    Protocol, SecureConnectionType, ValidationContext,
+    InMemoryCredentials, IncomingAccount, IncomingAccountForm, NetworkConnectorForm, Protocol,
+    SecureConnectionType, ValidationContext,
 };
-use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox};
+use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox, Via};
 
 fn deliver(mailbox: &str, raw: &[u8]) {
     lmtp_deliver("sender@example.test", mailbox, raw);
 }
 use std::time::Duration;
-
-/// How an account reaches the server.
-#[derive(Clone, Copy, Debug)]
-enum Via {
-    Direct,
-    Socks5,
-    Socks5Auth,
-    Http,
-    HttpAuth,
-}
-
-fn connector(via: Via) -> Option<NetworkConnectorForm> {
-    let (kind, key, credential) = match via {
-        Via::Direct => return None,
-        Via::Socks5 => (ConnectorKind::Socks5, "MS_SOCKS5_PORT", None),
-        Via::Socks5Auth => (ConnectorKind::Socks5, "MS_SOCKS5_AUTH_PORT", Some("proxy")),
-        Via::Http => (ConnectorKind::HttpConnect, "MS_HTTP_PROXY_PORT", None),
-        Via::HttpAuth => (
-            ConnectorKind::HttpConnect,
-            "MS_HTTP_PROXY_AUTH_PORT",
-            Some("proxy"),
-        ),
-    };
-    Some(NetworkConnectorForm {
-        id: Some(1),
-        name: format!("{via:?}"),
-        kind: Some(kind),
-        host: "127.0.0.1".into(),
-        port: Some(i64::from(servers().port(key))),
-        credential: credential.map(str::to_owned),
-        ..NetworkConnectorForm::default()
-    })
-}
 
 /// `None` security = clear text.
 fn account(
@@ -58,7 +25,7 @@ fn account(
     verify: bool,
     via: Via,
 ) -> IncomingAccount {
-    let conn = connector(via);
+    let conn = via.connector();
     let form = IncomingAccountForm {
         name: format!("imap {port_key} {via:?}"),
         protocol: Some(Protocol::Imap),

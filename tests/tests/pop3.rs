@@ -5,7 +5,9 @@
 //! a silent server).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use base64::Engine as _;
+#[path = "common/oauth2.rs"]
+mod oauth2;
+
 use mail_settings_core::net::{MailStream, Timeouts};
 use mail_settings_core::pop3::{LoginMethod, Pop3Client};
 use mail_settings_core::{
@@ -390,7 +392,7 @@ fn a_large_message_is_streamed() {
 #[test]
 fn xoauth2_with_a_token_dovecot_accepts_and_one_it_refuses() {
     let mailbox = unique_mailbox("pop3-oauth");
-    let token = mint_token(&mailbox, 3600);
+    let token = oauth2::token(&mailbox, 3600);
     let account = Acct::new("MS_POP3S_PORT", Sec::Implicit, &mailbox)
         .credential("oauth")
         .build();
@@ -399,47 +401,11 @@ fn xoauth2_with_a_token_dovecot_accepts_and_one_it_refuses() {
     assert!(c.is_logged_in());
     c.quit().unwrap();
 
-    let expired = mint_token(&mailbox, -3600);
+    let expired = oauth2::token(&mailbox, -3600);
     let creds = InMemoryCredentials::new().with("oauth", Credential::oauth2(&mailbox, &expired));
     let err = Pop3Client::connect(&account, &creds, &Timeouts::default()).unwrap_err();
     assert!(err.is_auth(), "{err}");
     assert!(!format!("{err} {err:?}").contains(&expired));
-}
-
-/// An HS256 JWT for the local Dovecot (see `$MS_SERVERS_DIR/oauth2.env`).
-fn mint_token(user: &str, ttl: i64) -> String {
-    use sha2::{Digest, Sha256};
-    let dir = &servers().dir;
-    let key_text = std::fs::read_to_string(dir.join("oauth2/keys/default/HS256/default")).unwrap();
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(key_text.trim())
-        .unwrap();
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = b64(format!(r#"{{"sub":"{user}","exp":{}}}"#, now + ttl).as_bytes());
-    let signing_input = format!("{header}.{claims}");
-    // HMAC-SHA256 (RFC 2104).
-    let mut k = if key.len() > 64 {
-        Sha256::digest(&key).to_vec()
-    } else {
-        key
-    };
-    k.resize(64, 0);
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&ipad)
-        .chain_update(signing_input.as_bytes())
-        .finalize();
-    let mac = Sha256::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize();
-    format!("{signing_input}.{}", b64(&mac))
 }
 
 #[test]

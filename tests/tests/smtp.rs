@@ -8,45 +8,13 @@ use mail_settings_core::imap::{self, FetchedMessage, ImapOptions};
 use mail_settings_core::net::Timeouts;
 use mail_settings_core::smtp::{self, OutgoingMessage, PoolConfig, SmtpOptions, SmtpPool};
 use mail_settings_core::{
-    ConnectorKind, InMemoryCredentials, IncomingAccount, IncomingAccountForm, NetworkConnectorForm,
-    Protocol, SecureConnectionType, SmtpAccount, SmtpAccountForm, ValidationContext,
+    InMemoryCredentials, IncomingAccount, IncomingAccountForm, NetworkConnectorForm, Protocol,
+    SecureConnectionType, SmtpAccount, SmtpAccountForm, ValidationContext,
 };
-use mail_settings_tests::{servers, unique_mailbox};
+use mail_settings_tests::{servers, unique_mailbox, Via};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[derive(Clone, Copy, Debug)]
-enum Via {
-    Direct,
-    Socks5,
-    Socks5Auth,
-    Http,
-    HttpAuth,
-}
-
-fn connector(via: Via) -> Option<NetworkConnectorForm> {
-    let (kind, key, credential) = match via {
-        Via::Direct => return None,
-        Via::Socks5 => (ConnectorKind::Socks5, "MS_SOCKS5_PORT", None),
-        Via::Socks5Auth => (ConnectorKind::Socks5, "MS_SOCKS5_AUTH_PORT", Some("proxy")),
-        Via::Http => (ConnectorKind::HttpConnect, "MS_HTTP_PROXY_PORT", None),
-        Via::HttpAuth => (
-            ConnectorKind::HttpConnect,
-            "MS_HTTP_PROXY_AUTH_PORT",
-            Some("proxy"),
-        ),
-    };
-    Some(NetworkConnectorForm {
-        id: Some(7),
-        name: format!("{via:?}"),
-        kind: Some(kind),
-        host: "127.0.0.1".into(),
-        port: Some(i64::from(servers().port(key))),
-        credential: credential.map(str::to_owned),
-        ..NetworkConnectorForm::default()
-    })
-}
 
 const SSL: Option<SecureConnectionType> = Some(SecureConnectionType::Ssl);
 const TLS: Option<SecureConnectionType> = Some(SecureConnectionType::Tls);
@@ -60,7 +28,7 @@ fn account(
     via: Via,
     customize: impl FnOnce(&mut SmtpAccountForm),
 ) -> SmtpAccount {
-    let conn = connector(via);
+    let conn = via.connector();
     let mut form = SmtpAccountForm {
         name: format!("smtp {port_key} {via:?}"),
         sender_email: sender.to_owned(),
