@@ -140,7 +140,7 @@ impl<'r, 'a> Batch<'r, 'a> {
         self.delivered.insert(id.clone());
         self.run.report.bytes += raw.len() as u64;
         self.run.done += 1;
-        let item = if self.run.writer.behind() {
+        let item = if self.run.writer.full(raw.len() as u64) {
             Item::Staged(Box::new(writer::stage(&self.run.label, id, raw)))
         } else {
             Item::Raw(raw)
@@ -455,7 +455,9 @@ pub(crate) fn run(
     // Previously interrupted messages last, least interrupted first.
     to_fetch.sort_by_key(|(interrupted, i, _)| (*interrupted, *i));
 
-    let writer = Writer::new(cfg.commit_bytes);
+    // Two commit groups' worth: the network half keeps receiving while a group is committed
+    // (its fsync), without holding more than that in memory.
+    let writer = Writer::new(cfg.commit_bytes.saturating_mul(2));
     let job = WriterJob {
         store,
         account_id,

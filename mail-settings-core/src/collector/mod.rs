@@ -300,7 +300,8 @@ pub struct CollectorOptions {
     /// Staged messages are committed once they hold this many bytes (default 4 MiB), and at
     /// the end of every request anyway.
     pub commit_bytes: u64,
-    /// … or this many messages (default 100).
+    /// … or this many messages (default 1000: small messages are committed in groups of
+    /// about `commit_bytes` too, not 100 at a time with an fsync each).
     pub commit_messages: usize,
     /// Refusals of one message by the server before it is skipped for good (default 3).
     pub max_failed_attempts: u32,
@@ -319,7 +320,7 @@ impl Default for CollectorOptions {
             batch_bytes: 8 << 20,
             batch_messages: 100,
             commit_bytes: 4 << 20,
-            commit_messages: 100,
+            commit_messages: 1000,
             max_failed_attempts: 3,
             max_backoff: Duration::from_secs(3600),
             rescan_interval: Duration::from_secs(30),

@@ -91,12 +91,15 @@ impl Writer {
         }
     }
 
-    /// Whether the storing thread is behind (messages wait in the queue): the network half
-    /// then hashes and summarises the next message itself ([`stage`]), which balances the two
-    /// halves whichever is the slower (POP3 receives faster than SQLite writes; the IMAP
-    /// driver is slower at receiving).
-    pub(crate) fn behind(&self) -> bool {
-        !lock(&self.shared.0).queue.is_empty()
+    /// Whether handing over a message of `len` bytes would have to wait (the queue is full).
+    /// The network half then hashes and summarises it itself ([`stage`]) rather than wait
+    /// idle; otherwise the storing thread does it. The network half is usually the slower
+    /// one (it shares the CPU with TLS and, locally, with the server), so it must not take on
+    /// work the storing thread has time for: staging whenever the queue merely held a message
+    /// (the storing thread was in a commit) put most of the hashing and parsing on it.
+    pub(crate) fn full(&self, len: u64) -> bool {
+        let s = lock(&self.shared.0);
+        !s.queue.is_empty() && s.queued_bytes + len > self.limit
     }
 
     /// Hands a message over; waits while the queue is full. Returns `false` when storing
