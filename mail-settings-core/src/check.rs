@@ -503,17 +503,6 @@ fn recorder<'a>(
     }
 }
 
-fn upgrade(
-    plain: MailStream,
-    settings: &ConnectionSettings,
-    timeouts: &Timeouts,
-    info: &mut Option<TlsInfo>,
-) -> Result<MailStream, ConnectionError> {
-    let (tls, i) = plain.upgrade_to_tls(&settings.endpoint.host, &settings.tls, timeouts)?;
-    *info = Some(i);
-    Ok(tls)
-}
-
 /// Checks an incoming (IMAP or POP3) account, stage by stage. Never changes the server.
 pub fn check_incoming(
     account: &IncomingAccount,
@@ -569,7 +558,7 @@ fn check_imap(
     if settings.security == Security::StartTls {
         let mut info = None;
         let Some(c) = r.stage(StageName::Tls, || {
-            let c = client.starttls(|plain| upgrade(plain, settings, t, &mut info))?;
+            let c = client.starttls(net::starttls_upgrade(settings, t, &mut info))?;
             Ok((c, String::new()))
         }) else {
             return;
@@ -800,7 +789,7 @@ pub fn check_smtp(
         let mut info = None;
         let Some(c) = r.stage(StageName::Tls, || {
             Ok((
-                client.starttls(|plain| upgrade(plain, settings, t, &mut info))?,
+                client.starttls(net::starttls_upgrade(settings, t, &mut info))?,
                 String::new(),
             ))
         }) else {

@@ -293,6 +293,21 @@ pub fn connect(
     }
 }
 
+/// The STARTTLS step for a protocol client's `starttls(upgrade)`: upgrades the plain stream as
+/// `settings` say (host name, certificate options) and keeps the handshake's facts in `info`.
+/// One place for what IMAP, SMTP and the connection check all do after their STARTTLS command.
+pub fn starttls_upgrade<'a>(
+    settings: &'a ConnectionSettings,
+    timeouts: &'a Timeouts,
+    info: &'a mut Option<TlsInfo>,
+) -> impl FnOnce(MailStream) -> Result<MailStream, ConnectionError> + 'a {
+    move |plain| {
+        let (tls, i) = plain.upgrade_to_tls(&settings.endpoint.host, &settings.tls, timeouts)?;
+        *info = Some(i);
+        Ok(tls)
+    }
+}
+
 /// A connection to a mail server: clear TCP, or TLS over TCP.
 #[non_exhaustive]
 pub enum MailStream {

@@ -202,15 +202,11 @@ pub fn open(
         Security::StartTls => {
             let mut info = None;
             let client = client
-                .starttls(|plain| {
-                    let (tls, i) = plain.upgrade_to_tls(
-                        &settings.endpoint.host,
-                        &settings.tls,
-                        &options.timeouts,
-                    )?;
-                    info = Some(i);
-                    Ok(tls)
-                })
+                .starttls(net::starttls_upgrade(
+                    settings,
+                    &options.timeouts,
+                    &mut info,
+                ))
                 .map_err(|e| e.context(label(account)))?;
             Ok((client, info))
         }
