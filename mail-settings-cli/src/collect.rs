@@ -59,12 +59,7 @@ impl ProgressListener for Bar {
 }
 
 fn collector(ctx: &Ctx<'_>, command: &str) -> Result<Collector, ExitCode> {
-    let Some(creds) = ctx.credentials.clone() else {
-        return Err(output::fail(
-            EXIT_USAGE,
-            format!("{command} needs --credentials FILE to log in"),
-        ));
-    };
+    let creds = ctx.require_credentials(command)?;
     let store = Arc::new(ctx.store()?);
     Ok(Collector::new(store, creds as Arc<dyn CredentialProvider>))
 }

@@ -37,6 +37,16 @@ impl Ctx<'_> {
         })
     }
 
+    /// The credentials file, required by commands that log in: a usage error without it.
+    pub fn require_credentials(&self, command: &str) -> Result<Arc<CredentialsFile>, ExitCode> {
+        self.credentials.clone().ok_or_else(|| {
+            output::fail(
+                EXIT_USAGE,
+                format!("{command} needs --credentials FILE to log in"),
+            )
+        })
+    }
+
     /// The provider as a trait object, when there is one.
     pub fn provider(&self) -> Option<&dyn CredentialProvider> {
         self.credentials

@@ -7,7 +7,7 @@ use mail_settings_core::check::{check_incoming, check_smtp, CheckOptions};
 use mail_settings_core::net::Timeouts;
 use mail_settings_core::smtp::{self, SmtpOptions};
 use mail_settings_core::store::Store;
-use mail_settings_core::{CredentialProvider, Error, IncomingAccount, SmtpAccount};
+use mail_settings_core::{Error, IncomingAccount, SmtpAccount};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -86,15 +86,6 @@ pub fn find_account(
     }
 }
 
-fn provider<'a>(ctx: &'a Ctx<'_>, command: &str) -> Result<&'a dyn CredentialProvider, ExitCode> {
-    ctx.provider().ok_or_else(|| {
-        output::fail(
-            EXIT_USAGE,
-            format!("{command} needs --credentials FILE to log in"),
-        )
-    })
-}
-
 /// `mail-settings check ACCOUNT`.
 pub fn check(
     ctx: &Ctx<'_>,
@@ -103,7 +94,8 @@ pub fn check(
     timeout: u64,
     format: TextOrJson,
 ) -> Result<ExitCode, ExitCode> {
-    let creds = provider(ctx, "check")?;
+    let creds = ctx.require_credentials("check")?;
+    let creds = creds.as_ref();
     let store = ctx.store()?;
     let options = CheckOptions {
         timeouts: Timeouts::uniform(Duration::from_secs(timeout.max(1))),
@@ -134,7 +126,8 @@ pub fn test_smtp(
     timeout: u64,
     format: TextOrJson,
 ) -> Result<ExitCode, ExitCode> {
-    let creds = provider(ctx, "test-smtp")?;
+    let creds = ctx.require_credentials("test-smtp")?;
+    let creds = creds.as_ref();
     let store = ctx.store()?;
     let Account::Smtp(account) = find_account(&store, name, Some(ReportKind::Smtp))? else {
         return Err(output::fail(
