@@ -104,47 +104,11 @@ fn base64_encode(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-fn id_of(name: &str, flag: &str) -> u32 {
-    let out = Command::new("id").arg(flag).arg(name).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
 /// Writes messages straight into `mailbox`'s Maildir/new, owned by the mail user; returns
 /// the total size.
 fn fill_maildir(mailbox: &str, messages: impl Iterator<Item = Vec<u8>>) -> u64 {
-    let owner = servers()
-        .env
-        .get("MS_MAIL_OWNER")
-        .cloned()
-        .unwrap_or_else(|| "mstest".to_owned());
-    let (uid, gid) = (id_of(&owner, "-u"), id_of(&owner, "-g"));
-    let (local, domain) = mailbox.split_once('@').unwrap();
-    let home = servers().dir.join("mail").join(domain).join(local);
-    let md = home.join("Maildir");
-    for d in [
-        home.clone(),
-        md.clone(),
-        md.join("new"),
-        md.join("cur"),
-        md.join("tmp"),
-    ] {
-        std::fs::create_dir_all(&d).unwrap();
-        std::os::unix::fs::chown(&d, Some(uid), Some(gid)).unwrap();
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let mut total = 0u64;
-    for (i, m) in messages.enumerate() {
-        let name = format!("{now}.M{i}P{}.bench,S={}", std::process::id(), m.len());
-        let tmp = md.join("tmp").join(&name);
-        std::fs::write(&tmp, &m).unwrap();
-        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).unwrap();
-        std::fs::rename(&tmp, md.join("new").join(&name)).unwrap();
-        total += m.len() as u64;
-    }
-    total
+    let mut writer = mail_settings_tests::seed::MaildirWriter::open(mailbox).unwrap();
+    messages.map(|m| writer.add(&m, None).unwrap()).sum()
 }
 
 fn status_kb(key: &str) -> u64 {

@@ -118,39 +118,88 @@ pub fn seed_mailbox(mailbox: &str, count: usize, seed: u64) -> io::Result<Seeded
     seed_mailbox_with_sizes(mailbox, &mixed_sizes(count, seed), seed)
 }
 
-/// Writes one message per entry of `sizes` (bytes, CRLF form) into `mailbox`'s INBOX as
-/// Maildir files in `new/`, owned by the mail owner (`mstest`) when this process may change
-/// owners (it runs as root like the servers); adds to what the mailbox already holds. Dovecot
-/// sees them the next time a client opens the mailbox (the first open indexes them, which a
-/// benchmark should do before it starts timing).
+/// Writes messages into one mailbox's INBOX as Dovecot's own Maildir files: each goes to
+/// `tmp/` and is renamed into `new/`, owned by the mail owner (`mstest`) when this process may
+/// change owners (it runs as root like the servers). Dovecot sees them the next time a client
+/// opens the mailbox (the first open indexes them, which a benchmark should do before timing).
+#[derive(Debug)]
+pub struct MaildirWriter {
+    maildir: PathBuf,
+    owner: Option<(u32, u32)>,
+    now: std::time::Duration,
+    written: usize,
+}
+
+impl MaildirWriter {
+    /// Creates the mailbox's home and Maildir folders (all the owner's) when missing; adds to
+    /// what the mailbox already holds.
+    pub fn open(mailbox: &str) -> io::Result<Self> {
+        let home = mailbox_home(mailbox)?;
+        let maildir = home.join("Maildir");
+        let owner = mail_owner();
+        // The domain directory, the home, the Maildir and its three folders, all the owner's.
+        let domain_dir = home.parent().map(Path::to_path_buf);
+        for dir in domain_dir
+            .iter()
+            .cloned()
+            .chain([home.clone(), maildir.clone()])
+            .chain(["tmp", "new", "cur"].map(|d| maildir.join(d)))
+        {
+            if !dir.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)?;
+                chown(&dir, owner)?;
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(Self {
+            maildir,
+            owner,
+            now,
+            written: 0,
+        })
+    }
+
+    /// Writes one message as it is stored (`bytes`); `wire_len` is its size in CRLF form when
+    /// that differs (Dovecot's `W=`). Returns the stored size.
+    pub fn add(&mut self, bytes: &[u8], wire_len: Option<usize>) -> io::Result<u64> {
+        let stored = bytes.len();
+        let wire = wire_len.map(|w| format!(",W={w}")).unwrap_or_default();
+        // Dovecot's own Maildir names: <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>,W=<vsize>.
+        let name = format!(
+            "{}.M{}P{}Q{}.seed,S={stored}{wire}",
+            self.now.as_secs(),
+            self.now.subsec_micros(),
+            std::process::id(),
+            self.written
+        );
+        let tmp = self.maildir.join("tmp").join(&name);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        drop(f);
+        chown(&tmp, self.owner)?;
+        fs::rename(&tmp, self.maildir.join("new").join(&name))?;
+        self.written += 1;
+        Ok(stored as u64)
+    }
+}
+
+/// Writes one message per entry of `sizes` (bytes, CRLF form) into `mailbox`'s INBOX with a
+/// [`MaildirWriter`]; adds to what the mailbox already holds.
 pub fn seed_mailbox_with_sizes(
     mailbox: &str,
     sizes: &[usize],
     seed: u64,
 ) -> io::Result<SeededMailbox> {
-    let home = mailbox_home(mailbox)?;
-    let maildir = home.join("Maildir");
-    let owner = mail_owner();
-    // The domain directory, the home, the Maildir and its three folders, all the owner's.
-    let domain_dir = home.parent().map(Path::to_path_buf);
-    for dir in domain_dir
-        .iter()
-        .cloned()
-        .chain([home.clone(), maildir.clone()])
-        .chain(["tmp", "new", "cur"].map(|d| maildir.join(d)))
-    {
-        if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)?;
-            chown(&dir, owner)?;
-        }
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let pid = std::process::id();
+    let mut writer = MaildirWriter::open(mailbox)?;
     let mut seeded = SeededMailbox {
         mailbox: mailbox.to_owned(),
         sizes: Vec::with_capacity(sizes.len()),
@@ -159,27 +208,9 @@ pub fn seed_mailbox_with_sizes(
     };
     for (index, &size) in sizes.iter().enumerate() {
         let built = build(mailbox, index, size, seed, b"\n");
-        let stored = built.bytes.len() as u64;
-        let wire = built.wire_len as u64;
-        // Dovecot's own Maildir names: <secs>.M<usecs>P<pid>Q<n>.<host>,S=<size>,W=<vsize>.
-        let name = format!(
-            "{}.M{}P{pid}Q{index}.seed,S={stored},W={wire}",
-            now.as_secs(),
-            now.subsec_micros()
-        );
-        let tmp = maildir.join("tmp").join(&name);
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&built.bytes)?;
-        drop(f);
-        chown(&tmp, owner)?;
-        fs::rename(&tmp, maildir.join("new").join(&name))?;
-        seeded.sizes.push(wire);
+        seeded.stored_bytes += writer.add(&built.bytes, Some(built.wire_len))?;
+        seeded.sizes.push(built.wire_len as u64);
         seeded.message_ids.push(built.message_id);
-        seeded.stored_bytes += stored;
     }
     Ok(seeded)
 }
