@@ -18,13 +18,35 @@ use std::net::TcpStream;
 /// How many bytes of the server's first flight are kept to find the ServerHello.
 const RECORD_LIMIT: usize = 4096;
 
+/// How many bytes one read from the socket under TLS may take at once.
+const TRANSPORT_BUF: usize = 128 * 1024;
+
+/// A read from the socket shorter than this means a conversation (a reply, a handshake
+/// flight), not a bulk download: quick ACKs are asked for before the next read.
+const INTERACTIVE_READ: usize = 16 * 1024;
+
 /// The TCP stream under a TLS session. During the handshake it records the server's first
-/// bytes (for [`TlsInfo::version`]) and bounds the handshake as a whole; afterwards it is a
-/// plain pass-through.
+/// bytes (for [`TlsInfo::version`]) and bounds the handshake as a whole.
+///
+/// Reads are buffered: OpenSSL asks for a record's 5-byte header and then its body, so an
+/// unbuffered socket took about two `recv` calls (and two `TCP_QUICKACK` requests) per 16 KiB
+/// record — some 100,000 system calls for a 100 MB download, measured with `strace -c`. One
+/// `recv` now takes whatever the socket holds, up to [`TRANSPORT_BUF`]. Buffering here is
+/// safe: everything read is TLS input (plaintext injected before a STARTTLS upgrade never
+/// reaches this buffer; it is only created for the TLS session).
+///
+/// Quick ACKs ([`super::quickack`]) are asked for only while the conversation is interactive
+/// (the last read was short): during a bulk download every request sent an ACK at once and
+/// woke the server for it, ~3 % of the collector's CPU (measured with `perf`), while the
+/// kernel's own delayed ACKs keep a bulk stream flowing.
 pub struct Transport {
     tcp: TcpStream,
     recording: Option<Vec<u8>>,
     deadline: Option<Deadline>,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    interactive: bool,
 }
 
 impl fmt::Debug for Transport {
@@ -41,7 +63,34 @@ impl Transport {
             tcp,
             recording: Some(Vec::new()),
             deadline: Some(Deadline::after(timeouts.read, timeouts.read)),
+            buf: vec![0u8; TRANSPORT_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            interactive: true,
         }
+    }
+
+    /// One `recv` from the socket into `into`.
+    fn recv(
+        tcp: &mut TcpStream,
+        deadline: Option<&Deadline>,
+        recording: Option<&mut Vec<u8>>,
+        interactive: &mut bool,
+        into: &mut [u8],
+    ) -> io::Result<usize> {
+        if let Some(d) = deadline {
+            d.arm(tcp)?;
+        }
+        if *interactive {
+            super::quickack(tcp);
+        }
+        let n = tcp.read(into)?;
+        *interactive = n < INTERACTIVE_READ;
+        if let Some(rec) = recording {
+            let room = RECORD_LIMIT.saturating_sub(rec.len());
+            rec.extend_from_slice(&into[..n.min(room)]);
+        }
+        Ok(n)
     }
 
     /// The TCP socket.
@@ -51,16 +100,29 @@ impl Transport {
 }
 
 impl Read for Transport {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(d) = &self.deadline {
-            d.arm(&self.tcp)?;
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.end {
+            if out.len() >= self.buf.len() {
+                return Self::recv(
+                    &mut self.tcp,
+                    self.deadline.as_ref(),
+                    self.recording.as_mut(),
+                    &mut self.interactive,
+                    out,
+                );
+            }
+            self.start = 0;
+            self.end = Self::recv(
+                &mut self.tcp,
+                self.deadline.as_ref(),
+                self.recording.as_mut(),
+                &mut self.interactive,
+                &mut self.buf,
+            )?;
         }
-        super::quickack(&self.tcp);
-        let n = self.tcp.read(buf)?;
-        if let Some(rec) = &mut self.recording {
-            let room = RECORD_LIMIT.saturating_sub(rec.len());
-            rec.extend_from_slice(&buf[..n.min(room)]);
-        }
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
         Ok(n)
     }
 }
