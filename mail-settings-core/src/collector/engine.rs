@@ -458,7 +458,10 @@ pub(crate) fn run(
     // Two commit groups' worth: the network half keeps receiving while a group is committed
     // (its fsync), without holding more than that in memory.
     let writer = Writer::new(cfg.commit_bytes.saturating_mul(2));
+    // WAL checkpoints run beside the commits, not inside them (see `store::checkpoint`).
+    let bulk = store.bulk();
     let job = WriterJob {
+        bulk: &bulk,
         store,
         account_id,
         scope: scope.clone(),

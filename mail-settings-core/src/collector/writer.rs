@@ -12,6 +12,7 @@ use super::source::SourceId;
 use super::state::{self, Outcome, Staged};
 use crate::inbox;
 use crate::model::RecordId;
+use crate::store::checkpoint::Bulk;
 use crate::store::{Store, StoreError};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -53,6 +54,8 @@ pub(crate) struct Writer {
 /// What the storing thread needs to know.
 pub(crate) struct WriterJob<'a> {
     pub(crate) store: &'a Store,
+    /// Told what each commit wrote.
+    pub(crate) bulk: &'a Bulk<'a>,
     pub(crate) account_id: RecordId,
     pub(crate) scope: String,
     pub(crate) label: String,
@@ -241,6 +244,10 @@ pub(crate) fn stage(label: &str, id: &SourceId, raw: Vec<u8>) -> Staged {
 fn commit(job: &WriterJob<'_>, m: &Mutex<State>, group: &mut Vec<(SourceId, Staged)>) {
     let (ids, staged): (Vec<SourceId>, Vec<Staged>) = std::mem::take(group).into_iter().unzip();
     let result = state::commit(job.store, job.account_id, &job.scope, &staged);
+    if result.is_ok() {
+        job.bulk
+            .committed(staged.iter().map(|s| s.raw.len() as u64).sum());
+    }
     drop(staged);
     let mut s = lock(m);
     match result {

@@ -34,6 +34,7 @@
 //! Reports over the store (filtered, paged, CSV, HTML) are in [`crate::report`]; settings
 //! documents go in and out with [`Store::import`] and [`Store::export`].
 
+pub(crate) mod checkpoint;
 mod migrations;
 pub(crate) mod records;
 mod transfer;
@@ -205,6 +206,7 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
     credentials: Option<Arc<dyn CredentialProvider>>,
+    checkpoints: Arc<checkpoint::Checkpoints>,
 }
 
 impl fmt::Debug for Store {
@@ -344,6 +346,7 @@ impl Store {
             conn: Mutex::new(conn),
             path,
             credentials: None,
+            checkpoints: Arc::default(),
         })
     }
 
