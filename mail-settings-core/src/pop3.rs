@@ -44,6 +44,7 @@ use base64::Engine as _;
 use secrecy::zeroize::Zeroize;
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 
 /// Longest status or listing line accepted, line end included.
 pub const MAX_LINE: usize = 8192;
@@ -483,10 +484,12 @@ impl<S: Read + Write> Pop3Client<S> {
                 at_line_start = false;
                 continue;
             }
+            // Everything up to the next line that starts with a dot is copied as it is (one
+            // write per buffer, not per line); that line is looked at above.
             let avail = &self.buf[self.start..self.end];
-            let (chunk_len, line_end) = match avail.iter().position(|&b| b == b'\n') {
+            let (chunk_len, line_end) = match memchr::memmem::find(avail, b"\n.") {
                 Some(i) => (i + 1, true),
-                None => (avail.len(), false),
+                None => (avail.len(), avail.last() == Some(&b'\n')),
             };
             if sink_error.is_none() {
                 if let Err(e) = sink.write_all(&avail[..chunk_len]) {
@@ -868,28 +871,53 @@ impl<S: Read + Write> Pop3Client<S> {
         }
         let mut results = Vec::with_capacity(numbers.len());
         let mut sinks = sinks.iter_mut();
-        self.pipelined(numbers, "RETR", |c, n, s| {
-            let sink = sinks.next();
-            match (s.ok, sink) {
-                (true, Some(sink)) => {
-                    let r = c.read_body_into(sink, &format!("message {n}"));
-                    match r {
-                        Err(e) if e.category() != ErrorCategory::Storage => return Err(e),
-                        r => results.push(r),
-                    }
-                }
-                (true, None) => {
-                    let r = c.read_body_into(&mut io::sink(), &format!("message {n}"));
-                    r?;
-                }
-                (false, _) => results.push(Err(protocol(format!(
-                    "the POP3 server refused RETR {n}: -ERR {}",
-                    s.text
-                )))),
-            }
-            Ok(())
-        })?;
+        self.retr_each(
+            numbers,
+            |_| Slot(sinks.next()),
+            |_, _, r| {
+                results.push(r);
+                ControlFlow::Continue(())
+            },
+        )?;
         Ok(results)
+    }
+
+    /// `RETR` of several messages, pipelined like [`Pop3Client::retr_many`], handing each one
+    /// over as soon as it is read: `sink_for(i)` gives the sink for `numbers[i]` when its body
+    /// starts, and `done(i, sink, result)` gets the sink back with the outcome (the byte count,
+    /// or why the server refused it or the sink failed). The pipeline stays full across the
+    /// whole list, and nothing is held back for the messages after.
+    ///
+    /// When `done` breaks, no further command is sent; answers to those already sent are read
+    /// and dropped, so the session stays usable.
+    pub fn retr_each<W: Write>(
+        &mut self,
+        numbers: &[u32],
+        mut sink_for: impl FnMut(usize) -> W,
+        mut done: impl FnMut(usize, W, Result<u64, ConnectionError>) -> ControlFlow<()>,
+    ) -> Result<(), ConnectionError> {
+        let mut stopped = false;
+        self.pipelined(numbers, "RETR", |c, i, n, s| {
+            if stopped {
+                if s.ok {
+                    c.read_body_into(&mut io::sink(), &format!("message {n}"))?;
+                }
+                return Ok(ControlFlow::Break(()));
+            }
+            let flow = if s.ok {
+                let mut sink = sink_for(i);
+                let r = c.read_body_into(&mut sink, &format!("message {n}"));
+                match r {
+                    Err(e) if e.category() != ErrorCategory::Storage => return Err(e),
+                    r => done(i, sink, r),
+                }
+            } else {
+                let e = protocol(format!("the POP3 server refused RETR {n}: -ERR {}", s.text));
+                done(i, sink_for(i), Err(e))
+            };
+            stopped = flow.is_break();
+            Ok(flow)
+        })
     }
 
     /// `DELE` of several messages (pipelined when offered). The outer error is a broken
@@ -899,7 +927,7 @@ impl<S: Read + Write> Pop3Client<S> {
         numbers: &[u32],
     ) -> Result<Vec<Result<(), ConnectionError>>, ConnectionError> {
         let mut results = Vec::with_capacity(numbers.len());
-        self.pipelined(numbers, "DELE", |_, n, s| {
+        self.pipelined(numbers, "DELE", |_, _, n, s| {
             results.push(if s.ok {
                 Ok(())
             } else {
@@ -908,16 +936,25 @@ impl<S: Read + Write> Pop3Client<S> {
                     s.text
                 )))
             });
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         })?;
         Ok(results)
     }
 
+    /// Sends `verb n` for each of `numbers`, at most a window ahead of the answers, and hands
+    /// each answer (its index, number and status) to `on_reply`, which reads what follows it.
+    /// Once `on_reply` breaks, nothing more is sent; the answers already on their way are
+    /// still handed over (it must drain them).
     fn pipelined(
         &mut self,
         numbers: &[u32],
         verb: &str,
-        mut on_reply: impl FnMut(&mut Self, u32, Status) -> Result<(), ConnectionError>,
+        mut on_reply: impl FnMut(
+            &mut Self,
+            usize,
+            u32,
+            Status,
+        ) -> Result<ControlFlow<()>, ConnectionError>,
     ) -> Result<(), ConnectionError> {
         let window = if self
             .capabilities
@@ -929,10 +966,14 @@ impl<S: Read + Write> Pop3Client<S> {
             1
         };
         let mut sent = 0;
+        let mut end = numbers.len();
         for (answered, &n) in numbers.iter().enumerate() {
-            while sent < numbers.len() && sent < answered + window {
+            if answered >= end {
+                break;
+            }
+            while sent < end && sent < answered + window {
                 let mut batch = String::new();
-                while sent < numbers.len() && sent < answered + window {
+                while sent < end && sent < answered + window {
                     batch.push_str(&format!("{verb} {}\r\n", numbers[sent]));
                     sent += 1;
                 }
@@ -941,9 +982,29 @@ impl<S: Read + Write> Pop3Client<S> {
                 self.write_raw(batch.as_bytes(), verb)?;
             }
             let s = self.read_status(&format!("waiting for the answer to {verb} {n}"))?;
-            on_reply(self, n, s)?;
+            if on_reply(self, answered, n, s)?.is_break() {
+                end = sent;
+            }
         }
         Ok(())
+    }
+}
+
+/// One of [`Pop3Client::retr_many`]'s sinks (always there: the counts were checked).
+struct Slot<'a, W>(Option<&'a mut W>);
+
+impl<W: Write> Write for Slot<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            Some(w) => w.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.0 {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -1156,6 +1217,52 @@ mod tests {
             c.noop().unwrap();
             assert_eq!(c.stream.output, b"RETR 1\r\nNOOP\r\n");
         }
+    }
+
+    #[test]
+    fn retr_each_hands_over_as_read_and_a_break_drains_what_was_sent() {
+        let mut server = b"+OK\r\n+OK\r\nPIPELINING\r\n.\r\n".to_vec();
+        for n in 1..=PIPELINE_WINDOW + 1 {
+            server.extend_from_slice(format!("+OK\r\nbody {n}\r\n..dot\r\n.\r\n").as_bytes());
+        }
+        server.extend_from_slice(b"+OK\r\n");
+        let mut c = client(&server, 7).unwrap();
+        c.capa().unwrap();
+        let numbers: Vec<u32> = (1..=40).collect();
+        let mut got: Vec<(usize, Vec<u8>)> = Vec::new();
+        c.retr_each(
+            &numbers,
+            |_| Vec::new(),
+            |i, body, r| {
+                assert_eq!(r.unwrap(), body.len() as u64);
+                got.push((i, body));
+                if i == 1 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (0, b"body 1\r\n.dot\r\n".to_vec()),
+                (1, b"body 2\r\n.dot\r\n".to_vec())
+            ]
+        );
+        // A window was sent, and one more after the first answer; nothing after the break.
+        // Those answers were read and dropped: the session is still in step.
+        c.noop().unwrap();
+        let mut expected = b"CAPA\r\n".to_vec();
+        for n in 1..=PIPELINE_WINDOW + 1 {
+            expected.extend_from_slice(format!("RETR {n}\r\n").as_bytes());
+        }
+        expected.extend_from_slice(b"NOOP\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&c.stream.output),
+            String::from_utf8_lossy(&expected)
+        );
     }
 
     #[test]

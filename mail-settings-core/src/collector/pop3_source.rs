@@ -1,19 +1,18 @@
 //! The collector's POP3 source, over [`crate::pop3`]: `LIST` for sizes, `UIDL` for stable
 //! ids (a server without it falls back to message numbers, and the collector to content
-//! hashes), pipelined `RETR` in windows bounded by size, `DELE` (applied by `QUIT` only).
+//! hashes), one pipelined `RETR` stream per batch (each message handed
+//! over as soon as it is read), `DELE` (applied by `QUIT` only).
 
 use super::source::{ListedMessage, Listing, MailSource, MessageSink, SourceId};
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::net::{MailStream, Timeouts};
-use crate::pop3::{Pop3Client, PIPELINE_WINDOW};
+use crate::pop3::Pop3Client;
 use crate::typed::IncomingAccount;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
-
-/// Most bytes (as `LIST` announces them) asked for in one pipelined window.
-const WINDOW_BYTES: u64 = 4 << 20;
 
 /// A POP3 session for the collector.
 pub struct Pop3Source {
@@ -143,43 +142,28 @@ impl MailSource for Pop3Source {
         // A server may send more than it announced: never hold more than the account's limit.
         let limit = self.account.max_message_size();
         let client = self.client()?;
-        let mut start = 0;
-        while start < wanted.len() {
-            // A window: at most PIPELINE_WINDOW messages and WINDOW_BYTES (at least one).
-            let mut end = start;
-            let mut bytes = 0u64;
-            while end < wanted.len()
-                && end - start < PIPELINE_WINDOW
-                && (end == start || bytes + wanted[end].1.size <= WINDOW_BYTES)
-            {
-                bytes += wanted[end].1.size;
-                end += 1;
-            }
-            let window = &wanted[start..end];
-            let numbers: Vec<u32> = window.iter().map(|(n, _)| *n).collect();
-            let mut sinks: Vec<Bounded> = window
-                .iter()
-                .map(|(_, m)| Bounded {
-                    buf: Vec::with_capacity(
-                        usize::try_from(m.size.min(limit).min(64 << 20) + 1024).unwrap_or(0),
-                    ),
-                    limit,
-                })
-                .collect();
-            let results = client.retr_many(&numbers, &mut sinks)?;
-            for (((_, m), result), raw) in window.iter().zip(results).zip(sinks) {
+        // One pipeline over the whole batch; each message goes to the sink as soon as it is
+        // read, so only the one being read is held here.
+        let numbers: Vec<u32> = wanted.iter().map(|(n, _)| *n).collect();
+        client.retr_each(
+            &numbers,
+            |i| Bounded {
+                buf: Vec::with_capacity(
+                    usize::try_from(wanted[i].1.size.min(limit).min(64 << 20) + 1024).unwrap_or(0),
+                ),
+                limit,
+            },
+            |i, raw, result| {
+                let id = &wanted[i].1.id;
                 match result {
-                    Ok(_) => {
-                        if sink.message_bytes(&m.id, raw.buf).is_break() {
-                            return Ok(());
-                        }
+                    Ok(_) => sink.message_bytes(id, raw.buf),
+                    Err(e) => {
+                        sink.refused(id, e.message());
+                        ControlFlow::Continue(())
                     }
-                    Err(e) => sink.refused(&m.id, e.message()),
                 }
-            }
-            start = end;
-        }
-        Ok(())
+            },
+        )
     }
 
     fn delete(&mut self, ids: &[SourceId]) -> Result<(), ConnectionError> {
