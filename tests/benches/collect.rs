@@ -121,12 +121,89 @@ fn status_kb(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time so far, in seconds: this process (all threads), and the whole machine busy and
+/// in all (busy + idle, every core), from `/proc` (clock ticks of 10 ms).
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    own: f64,
+    busy: f64,
+    all: f64,
+    /// Of the children this process waited for (`cutime` + `cstime`).
+    children: f64,
+}
+
+fn cpu_now() -> Cpu {
+    const TICK: f64 = 0.01; // USER_HZ is 100 on Linux
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the command name.
+    let own = (f[11] + f[12]) * TICK;
+    let children = (f[13] + f[14]) * TICK;
+    let machine = std::fs::read_to_string("/proc/stat").unwrap();
+    let t: Vec<f64> = machine
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let idle = t[3] + t[4];
+    let busy = t[0] + t[1] + t[2] + t[5] + t[6] + t.get(7).copied().unwrap_or(0.0);
+    Cpu {
+        own,
+        busy: busy * TICK,
+        all: (busy + idle) * TICK,
+        children,
+    }
+}
+
+/// A measured window: wall time and CPU.
+struct Timer {
+    start: Instant,
+    cpu: Cpu,
+}
+
+impl Timer {
+    fn start() -> Self {
+        Self {
+            cpu: cpu_now(),
+            start: Instant::now(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// Prints the RESULT line the parent reads.
+    fn result(&self, messages: u64, bytes: u64) {
+        let seconds = self.seconds();
+        let now = cpu_now();
+        println!(
+            "RESULT messages={messages} bytes={bytes} seconds={seconds:.3} peak_kb={} \
+             cpu_own={:.2} cpu_busy={:.2} cpu_all={:.2}",
+            status_kb("VmHWM:"),
+            now.own - self.cpu.own,
+            now.busy - self.cpu.busy,
+            now.all - self.cpu.all,
+        );
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 struct Figures {
     messages: u64,
     bytes: u64,
     seconds: f64,
     peak_kb: u64,
+    /// CPU seconds of the client process in the window, of the machine (busy), and in all.
+    cpu: Option<Cpu>,
 }
 
 fn parse_result(stdout: &str) -> Figures {
@@ -143,17 +220,20 @@ fn parse_result(stdout: &str) -> Figures {
             "bytes" => f.bytes = v.parse().unwrap(),
             "seconds" => f.seconds = v.parse().unwrap(),
             "peak_kb" => f.peak_kb = v.parse().unwrap(),
+            "cpu_own" => f.cpu.get_or_insert_with(Cpu::default).own = v.parse().unwrap(),
+            "cpu_busy" => f.cpu.get_or_insert_with(Cpu::default).busy = v.parse().unwrap(),
+            "cpu_all" => f.cpu.get_or_insert_with(Cpu::default).all = v.parse().unwrap(),
             _ => {}
         }
     }
     f
 }
 
-fn result_line(messages: u64, bytes: u64, seconds: f64) {
-    println!(
-        "RESULT messages={messages} bytes={bytes} seconds={seconds:.3} peak_kb={}",
-        status_kb("VmHWM:")
-    );
+/// Builds (and caches, for this process) the account's TLS connector before a timer starts,
+/// as the Python references create their SSL context before theirs: loading the system CA
+/// bundle is a once-per-process cost, not part of downloading or collecting a mailbox.
+fn warm_tls(acc: &mail_settings_core::IncomingAccount) {
+    mail_settings_core::net::tls::connector(&acc.connection().tls).unwrap();
 }
 
 fn password() -> String {
@@ -175,7 +255,8 @@ fn account(protocol: Protocol, mailbox: &str) -> mail_settings_core::IncomingAcc
 fn child_raw_imap(mailbox: &str) {
     let acc = account(Protocol::Imap, mailbox);
     let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
-    let start = Instant::now();
+    warm_tls(&acc);
+    let timer = Timer::start();
     let mut s = imap::connect(&acc, &creds, &ImapOptions::default()).unwrap();
     s.examine("INBOX").unwrap();
     let uids: Vec<u32> = s
@@ -193,7 +274,7 @@ fn child_raw_imap(mailbox: &str) {
     })
     .unwrap();
     s.logout().unwrap();
-    result_line(n, bytes, start.elapsed().as_secs_f64());
+    timer.result(n, bytes);
 }
 
 struct Count(u64);
@@ -211,7 +292,8 @@ impl Write for Count {
 fn child_raw_pop3(mailbox: &str) {
     let acc = account(Protocol::Pop3, mailbox);
     let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
-    let start = Instant::now();
+    warm_tls(&acc);
+    let timer = Timer::start();
     let mut c = Pop3Client::connect(&acc, &creds, &Timeouts::default()).unwrap();
     let numbers: Vec<u32> = c.list().unwrap().iter().map(|m| m.number).collect();
     let mut sinks: Vec<Count> = numbers.iter().map(|_| Count(0)).collect();
@@ -219,7 +301,7 @@ fn child_raw_pop3(mailbox: &str) {
     assert!(results.iter().all(Result::is_ok));
     c.quit().unwrap();
     let bytes = sinks.iter().map(|s| s.0).sum();
-    result_line(numbers.len() as u64, bytes, start.elapsed().as_secs_f64());
+    timer.result(numbers.len() as u64, bytes);
 }
 
 /// Child: one collection run into the store at `db`.
@@ -235,12 +317,12 @@ fn child_collect(db: &str, account: i64, mailbox: &str) {
         options.commit_bytes = mb << 20;
         options.commit_messages = usize::MAX;
     }
+    warm_tls(&store.incoming_account(account).unwrap());
     let collector = Collector::with_options(store, Arc::new(creds), options);
-    let start = Instant::now();
+    let timer = Timer::start();
     let r = collector.check_now(account).unwrap();
-    let seconds = start.elapsed().as_secs_f64();
     assert_eq!(r.pending, 0);
-    result_line(r.fetched + r.duplicates, r.bytes, seconds);
+    timer.result(r.fetched + r.duplicates, r.bytes);
 }
 
 fn run_child(args: &[&str]) -> Figures {
@@ -330,6 +412,7 @@ fn mbsync(mailbox: &str, dir: &Path) -> Option<Figures> {
         ),
     )
     .unwrap();
+    let before = cpu_now();
     let start = Instant::now();
     let out = Command::new("mbsync")
         .arg("-c")
@@ -340,6 +423,7 @@ fn mbsync(mailbox: &str, dir: &Path) -> Option<Figures> {
         .output()
         .ok()?;
     let seconds = start.elapsed().as_secs_f64();
+    let after = cpu_now();
     if !out.status.success() {
         eprintln!("mbsync failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
@@ -359,13 +443,19 @@ fn mbsync(mailbox: &str, dir: &Path) -> Option<Figures> {
         bytes,
         seconds,
         peak_kb: 0,
+        cpu: Some(Cpu {
+            own: after.children - before.children,
+            busy: after.busy - before.busy,
+            all: after.all - before.all,
+            children: 0.0,
+        }),
     })
 }
 
 fn row(name: &str, f: &Figures) {
     let mb = f.bytes as f64 / 1e6;
     println!(
-        "{name:<44} {:>6} {:>8.1} {:>8.2} {:>9.0} {:>8.1} {:>8}",
+        "{name:<44} {:>6} {:>8.1} {:>8.2} {:>9.0} {:>8.1} {:>8} {:>6} {:>6} {:>5}",
         f.messages,
         mb,
         f.seconds,
@@ -375,7 +465,16 @@ fn row(name: &str, f: &Figures) {
             format!("{:.1}", f.peak_kb as f64 / 1024.0)
         } else {
             "-".to_owned()
-        }
+        },
+        f.cpu.map_or("-".to_owned(), |c| format!("{:.2}", c.own)),
+        f.cpu.map_or("-".to_owned(), |c| format!(
+            "{:.2}",
+            (c.busy - c.own).max(0.0)
+        )),
+        f.cpu.map_or("-".to_owned(), |c| format!(
+            "{:.0}",
+            100.0 * (1.0 - c.busy / c.all.max(0.01)).max(0.0)
+        )),
     );
 }
 
@@ -438,8 +537,13 @@ fn main() {
     run_child(&["raw-imap", &many]);
 
     println!(
-        "\n{:<44} {:>6} {:>8} {:>8} {:>9} {:>8} {:>8}",
-        "case", "msgs", "MB", "seconds", "msg/s", "MB/s", "peak MB"
+        "\n{:<44} {:>6} {:>8} {:>8} {:>9} {:>8} {:>8} {:>6} {:>6} {:>5}",
+        "case", "msgs", "MB", "seconds", "msg/s", "MB/s", "peak MB", "client", "others", "idle%"
+    );
+    println!(
+        "{:<44} (client/others: CPU seconds of the client process and of everything else on the \
+         machine, mostly the server, in the measured window; idle%: of all cores)",
+        ""
     );
     let raw_imap = run_child(&["raw-imap", &mailbox]);
     row("IMAPS driver download (batches of 100)", &raw_imap);

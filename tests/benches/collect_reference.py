@@ -8,7 +8,10 @@ time, then dropped): nothing is parsed or stored, so these are upper bounds for 
 collector. collect.rs runs this script once per case in its own process and reads its last
 line:
 
-    RESULT messages=<n> bytes=<n> seconds=<float> peak_kb=<VmHWM>
+    RESULT messages=<n> bytes=<n> seconds=<float> peak_kb=<VmHWM> cpu_own=<s> cpu_busy=<s> cpu_all=<s>
+
+(cpu_*: CPU seconds of this process, of the whole machine busy, and of all its cores, over
+the download.)
 
 The password comes from the environment (MS_BENCH_PASSWORD). Usage:
 
@@ -31,6 +34,19 @@ def peak_kb():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
+
+
+def cpu_now():
+    """CPU seconds: this process, the machine busy, the machine in all (every core)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/self/stat") as f:
+        after = f.read().rsplit(")", 1)[1].split()
+    own = (int(after[11]) + int(after[12])) / tick
+    with open("/proc/stat") as f:
+        t = [int(v) for v in f.readline().split()[1:9]]
+    idle = t[3] + t[4]
+    busy = t[0] + t[1] + t[2] + t[5] + t[6] + t[7]
+    return own, busy / tick, (busy + idle) / tick
 
 
 def imap(args, ctx, password):
@@ -77,8 +93,14 @@ def main():
     args = ap.parse_args()
     password = os.environ["MS_BENCH_PASSWORD"]
     ctx = ssl.create_default_context(cafile=args.cafile)
+    before = cpu_now()
     count, total, seconds = (imap if args.protocol == "imap" else pop3)(args, ctx, password)
-    print(f"RESULT messages={count} bytes={total} seconds={seconds:.3f} peak_kb={peak_kb()}")
+    after = cpu_now()
+    own, busy, every = (a - b for a, b in zip(after, before))
+    print(
+        f"RESULT messages={count} bytes={total} seconds={seconds:.3f} peak_kb={peak_kb()} "
+        f"cpu_own={own:.2f} cpu_busy={busy:.2f} cpu_all={every:.2f}"
+    )
     return 0
 
 
