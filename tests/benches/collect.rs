@@ -16,6 +16,7 @@ use mail_settings_core::net::Timeouts;
 use mail_settings_core::pop3::Pop3Client;
 use mail_settings_core::store::Store;
 use mail_settings_core::{Credential, InMemoryCredentials, Protocol, SecureConnectionType};
+use mail_settings_tests::procfs;
 use mail_settings_tests::{incoming_account, incoming_form, servers, unique_mailbox, Cert, Via};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -111,16 +112,6 @@ fn fill_maildir(mailbox: &str, messages: impl Iterator<Item = Vec<u8>>) -> u64 {
     messages.map(|m| writer.add(&m, None).unwrap()).sum()
 }
 
-fn status_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// CPU time so far, in seconds: this process (all threads), and the whole machine busy and
 /// in all (busy + idle, every core), from `/proc` (clock ticks of 10 ms).
 #[derive(Debug, Default, Clone, Copy)]
@@ -133,33 +124,12 @@ struct Cpu {
 }
 
 fn cpu_now() -> Cpu {
-    const TICK: f64 = 0.01; // USER_HZ is 100 on Linux
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the command name.
-    let own = (f[11] + f[12]) * TICK;
-    let children = (f[13] + f[14]) * TICK;
-    let machine = std::fs::read_to_string("/proc/stat").unwrap();
-    let t: Vec<f64> = machine
-        .lines()
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .skip(1)
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    // user nice system idle iowait irq softirq steal
-    let idle = t[3] + t[4];
-    let busy = t[0] + t[1] + t[2] + t[5] + t[6] + t.get(7).copied().unwrap_or(0.0);
+    let (busy, all) = procfs::machine_jiffies();
     Cpu {
-        own,
-        busy: busy * TICK,
-        all: (busy + idle) * TICK,
-        children,
+        own: procfs::cpu_seconds(),
+        busy: busy as f64 / procfs::TICKS_PER_SECOND,
+        all: all as f64 / procfs::TICKS_PER_SECOND,
+        children: procfs::children_cpu_seconds(),
     }
 }
 
@@ -188,7 +158,7 @@ impl Timer {
         println!(
             "RESULT messages={messages} bytes={bytes} seconds={seconds:.3} peak_kb={} \
              cpu_own={:.2} cpu_busy={:.2} cpu_all={:.2}",
-            status_kb("VmHWM:"),
+            procfs::vm_hwm_kb(),
             now.own - self.cpu.own,
             now.busy - self.cpu.busy,
             now.all - self.cpu.all,

@@ -44,6 +44,7 @@ use mail_settings_core::smtp::{
     self, ComposedMessage, OutgoingMessage, PoolConfig, SmtpOptions, SmtpPool,
 };
 use mail_settings_core::{CredentialProvider, Protocol, SecureConnectionType, SmtpAccount};
+use mail_settings_tests::procfs::{self, cpu_seconds, machine_jiffies, vm_hwm_kb};
 use mail_settings_tests::{
     incoming_account, maildir_count, repo_root, seed, servers, smtp_account, unique_mailbox, Cert,
     Via,
@@ -225,23 +226,6 @@ fn target_text(ratio: f64, needed: f64) -> String {
     }
 }
 
-/// (busy, total) jiffies of all CPUs, from the first line of /proc/stat.
-fn machine_jiffies() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: u64 = v.iter().take(8).sum();
-    // idle and iowait are fields 4 and 5.
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (total - idle, total)
-}
-
 /// CPU seconds (user + system) used so far by the main Dovecot instance: its master, its live
 /// children (login, imap, pop3, auth processes) and the children it has reaped.
 fn dovecot_cpu_seconds() -> f64 {
@@ -249,16 +233,7 @@ fn dovecot_cpu_seconds() -> f64 {
         return 0.0;
     };
     let master: u32 = pid.trim().parse().unwrap_or(0);
-    let fields = |pid: &str| -> Option<Vec<u64>> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let rest = stat.rsplit_once(')')?.1;
-        Some(
-            rest.split_whitespace()
-                .map(|v| v.parse().unwrap_or(0))
-                .collect(),
-        )
-    };
-    // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+    let fields = procfs::stat_fields;
     let mut ticks = 0u64;
     if let Some(f) = fields(&master.to_string()) {
         ticks += f[11] + f[12] + f[13] + f[14];
@@ -275,7 +250,7 @@ fn dovecot_cpu_seconds() -> f64 {
             }
         }
     }
-    ticks as f64 / 100.0
+    ticks as f64 / procfs::TICKS_PER_SECOND
 }
 
 /// What the parent samples when a child starts and ends its timed part.
@@ -958,26 +933,6 @@ impl Write for Count<'_> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-fn vm_hwm_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// User + system CPU time of this process so far (/proc/self/stat, clock ticks of 1/100 s).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the line; 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// `__wire_child <imap|pop3-retr|pop3-pipelined> <mailbox> <imap batch>`: downloads the whole
