@@ -12,7 +12,7 @@ use super::{nonzero, Deadline, Timeouts};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::typed::{Host, TlsOptions};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 
 /// How many bytes of the server's first flight are kept to find the ServerHello.
@@ -28,111 +28,87 @@ const INTERACTIVE_READ: usize = 16 * 1024;
 /// The TCP stream under a TLS session. During the handshake it records the server's first
 /// bytes (for [`TlsInfo::version`]) and bounds the handshake as a whole.
 ///
-/// Reads are buffered: OpenSSL asks for a record's 5-byte header and then its body, so an
-/// unbuffered socket took about two `recv` calls (and two `TCP_QUICKACK` requests) per 16 KiB
-/// record — some 100,000 system calls for a 100 MB download, measured with `strace -c`. One
-/// `recv` now takes whatever the socket holds, up to [`TRANSPORT_BUF`]. Buffering here is
-/// safe: everything read is TLS input (plaintext injected before a STARTTLS upgrade never
-/// reaches this buffer; it is only created for the TLS session).
+/// Reads are buffered (a [`BufReader`]): OpenSSL asks for a record's 5-byte header and then
+/// its body, so an unbuffered socket took about two `recv` calls (and two `TCP_QUICKACK`
+/// requests) per 16 KiB record — some 100,000 system calls for a 100 MB download, measured
+/// with `strace -c`. One `recv` now takes whatever the socket holds, up to
+/// [`TRANSPORT_BUF`]. Buffering here is safe: everything read is TLS input (plaintext
+/// injected before a STARTTLS upgrade never reaches this buffer; it is only created for the
+/// TLS session).
 ///
 /// Quick ACKs ([`super::quickack`]) are asked for only while the conversation is interactive
 /// (the last read was short): during a bulk download every request sent an ACK at once and
 /// woke the server for it, ~3 % of the collector's CPU (measured with `perf`), while the
 /// kernel's own delayed ACKs keep a bulk stream flowing.
 pub struct Transport {
+    socket: BufReader<Socket>,
+}
+
+/// The socket itself, read by the buffer.
+struct Socket {
     tcp: TcpStream,
     recording: Option<Vec<u8>>,
     deadline: Option<Deadline>,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
     interactive: bool,
 }
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("peer", &self.tcp.peer_addr().ok())
+            .field("peer", &self.tcp().peer_addr().ok())
             .finish()
     }
 }
 
 impl Transport {
     fn handshaking(tcp: TcpStream, timeouts: &Timeouts) -> Self {
-        Self {
+        let socket = Socket {
             tcp,
             recording: Some(Vec::new()),
             deadline: Some(Deadline::after(timeouts.read, timeouts.read)),
-            buf: vec![0u8; TRANSPORT_BUF].into_boxed_slice(),
-            start: 0,
-            end: 0,
             interactive: true,
+        };
+        Self {
+            socket: BufReader::with_capacity(TRANSPORT_BUF, socket),
         }
     }
 
-    /// One `recv` from the socket into `into`.
-    fn recv(
-        tcp: &mut TcpStream,
-        deadline: Option<&Deadline>,
-        recording: Option<&mut Vec<u8>>,
-        interactive: &mut bool,
-        into: &mut [u8],
-    ) -> io::Result<usize> {
-        if let Some(d) = deadline {
-            d.arm(tcp)?;
+    /// The TCP socket.
+    pub fn tcp(&self) -> &TcpStream {
+        &self.socket.get_ref().tcp
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
+        if let Some(d) = &self.deadline {
+            d.arm(&self.tcp)?;
         }
-        if *interactive {
-            super::quickack(tcp);
+        if self.interactive {
+            super::quickack(&self.tcp);
         }
-        let n = tcp.read(into)?;
-        *interactive = n < INTERACTIVE_READ;
-        if let Some(rec) = recording {
+        let n = self.tcp.read(into)?;
+        self.interactive = n < INTERACTIVE_READ;
+        if let Some(rec) = &mut self.recording {
             let room = RECORD_LIMIT.saturating_sub(rec.len());
             rec.extend_from_slice(&into[..n.min(room)]);
         }
         Ok(n)
     }
-
-    /// The TCP socket.
-    pub fn tcp(&self) -> &TcpStream {
-        &self.tcp
-    }
 }
 
 impl Read for Transport {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.start == self.end {
-            if out.len() >= self.buf.len() {
-                return Self::recv(
-                    &mut self.tcp,
-                    self.deadline.as_ref(),
-                    self.recording.as_mut(),
-                    &mut self.interactive,
-                    out,
-                );
-            }
-            self.start = 0;
-            self.end = Self::recv(
-                &mut self.tcp,
-                self.deadline.as_ref(),
-                self.recording.as_mut(),
-                &mut self.interactive,
-                &mut self.buf,
-            )?;
-        }
-        let n = out.len().min(self.end - self.start);
-        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
-        self.start += n;
-        Ok(n)
+        self.socket.read(out)
     }
 }
 
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tcp.write(buf)
+        self.socket.get_mut().tcp.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
+        self.socket.get_mut().tcp.flush()
     }
 }
 
@@ -420,10 +396,10 @@ pub fn handshake(
             return Err(classify(e, host, timeouts));
         }
     };
-    let transport = stream.get_mut();
-    let recorded = transport.recording.take().unwrap_or_default();
-    transport.deadline = None;
-    transport
+    let socket = stream.get_mut().socket.get_mut();
+    let recorded = socket.recording.take().unwrap_or_default();
+    socket.deadline = None;
+    socket
         .tcp
         .set_read_timeout(Some(nonzero(timeouts.read)))
         .map_err(|e| super::io_error(e, "setting the read timeout", timeouts.read))?;
