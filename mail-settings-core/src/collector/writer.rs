@@ -198,13 +198,13 @@ impl Writer {
                     };
                     group.push((id, staged));
                     if group_bytes >= job.commit_bytes || group.len() >= job.commit_messages {
-                        commit(&job, m, &mut group);
+                        commit(&job, m, &mut group, group_bytes);
                         group_bytes = 0;
                     }
                 }
                 None => {
                     if !group.is_empty() {
-                        commit(&job, m, &mut group);
+                        commit(&job, m, &mut group, group_bytes);
                         group_bytes = 0;
                     }
                     let mut s = lock(m);
@@ -240,13 +240,13 @@ pub(crate) fn stage(label: &str, id: &SourceId, raw: Vec<u8>) -> Staged {
     }
 }
 
-/// Commits the group in one durable transaction and records the outcomes (or the error).
-fn commit(job: &WriterJob<'_>, m: &Mutex<State>, group: &mut Vec<(SourceId, Staged)>) {
+/// Commits the group (`bytes` of messages) in one durable transaction and records the
+/// outcomes (or the error).
+fn commit(job: &WriterJob<'_>, m: &Mutex<State>, group: &mut Vec<(SourceId, Staged)>, bytes: u64) {
     let (ids, staged): (Vec<SourceId>, Vec<Staged>) = std::mem::take(group).into_iter().unzip();
     let result = state::commit(job.store, job.account_id, &job.scope, &staged);
     if result.is_ok() {
-        job.bulk
-            .committed(staged.iter().map(|s| s.raw.len() as u64).sum());
+        job.bulk.committed(bytes);
     }
     drop(staged);
     let mut s = lock(m);

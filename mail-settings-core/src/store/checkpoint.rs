@@ -55,24 +55,25 @@ impl Checkpoints {
 /// A bulk writer at work; see the module documentation. Dropping it ends its part.
 pub(crate) struct Bulk<'a> {
     store: &'a Store,
-    shared: Arc<Checkpoints>,
 }
 
 impl Bulk<'_> {
     /// Tells the checkpointing thread that `bytes` more were committed.
     pub(crate) fn committed(&self, bytes: u64) {
-        let mut s = self.shared.lock();
+        let shared = &self.store.checkpoints;
+        let mut s = shared.lock();
         s.pending = s.pending.saturating_add(bytes);
         if s.pending >= CHECKPOINT_BYTES {
             drop(s);
-            self.shared.wake.notify_all();
+            shared.wake.notify_all();
         }
     }
 }
 
 impl Drop for Bulk<'_> {
     fn drop(&mut self) {
-        let mut s = self.shared.lock();
+        let shared = &self.store.checkpoints;
+        let mut s = shared.lock();
         s.users = s.users.saturating_sub(1);
         if s.users > 0 {
             return;
@@ -83,7 +84,7 @@ impl Drop for Bulk<'_> {
             i.interrupt();
         }
         drop(s);
-        self.shared.wake.notify_all();
+        shared.wake.notify_all();
         if let Some(t) = thread {
             let _ = t.join();
         }
@@ -98,14 +99,14 @@ impl Store {
     /// Starts a bulk writer's part: see [the module documentation](self). In memory, or when
     /// the second connection cannot be opened, nothing changes (SQLite checkpoints by itself).
     pub(crate) fn bulk(&self) -> Bulk<'_> {
-        let shared = Arc::clone(&self.checkpoints);
+        let shared = &self.checkpoints;
         let mut s = shared.lock();
         s.users += 1;
         if s.users == 1 {
             if let Some(path) = &self.path {
                 s.stop = false;
                 s.pending = 0;
-                match self.start_checkpoints(path, &shared) {
+                match self.start_checkpoints(path, shared) {
                     Ok((thread, interrupt)) => {
                         s.thread = Some(thread);
                         s.interrupt = Some(interrupt);
@@ -118,10 +119,7 @@ impl Store {
             }
         }
         drop(s);
-        Bulk {
-            store: self,
-            shared,
-        }
+        Bulk { store: self }
     }
 
     /// Opens the second connection, turns the automatic checkpoint off and starts the thread.
