@@ -3,7 +3,8 @@
 //! beside the drivers' raw download of the same mailbox, Python's imaplib (UID FETCH in
 //! batches of 100) and poplib (a RETR loop), and mbsync when it is installed (Debian `isync`);
 //! then one 20 MB message. Every case runs in a process of its own (this binary, re-run as a
-//! child) so that its peak memory (VmHWM) is its own.
+//! child) so that its peak memory (VmHWM) is its own. Every case runs twice and the second run
+//! is kept (see `warmed`), after a `sync` (see `settle`).
 //!
 //! Run with `cargo bench -p mail-settings-tests --bench collect`. Prints figures; asserts
 //! nothing about speed. The mailboxes are written straight into Dovecot's Maildir (owned by
