@@ -405,6 +405,49 @@ fn typed_access_for_drivers() {
     assert!(e.to_string().contains("nope"), "{e}");
 }
 
+#[test]
+fn stored_forms_by_name_ignore_case_and_surrounding_spaces() {
+    let store = Store::open_in_memory().unwrap();
+    store.create_incoming(&incoming("Other")).unwrap();
+    let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
+    let a = store.update_incoming(a.id, a.version, &a.record).unwrap();
+    let found = store.get_incoming_by_name("  helpDESK ").unwrap();
+    assert_eq!(found, store.get_incoming(a.id).unwrap());
+    assert_eq!((found.id, found.version), (a.id, a.version));
+    assert_eq!(found.record.name, "Helpdesk");
+
+    store.create_smtp(&smtp("Other")).unwrap();
+    let s = store.create_smtp(&smtp("Notifications")).unwrap();
+    let found = store.get_smtp_by_name("\tNOTIFICATIONS  ").unwrap();
+    assert_eq!(found, store.get_smtp(s.id).unwrap());
+    assert_eq!((found.id, found.version), (s.id, s.version));
+
+    // Each kind has its own names.
+    assert!(matches!(
+        store.get_smtp_by_name("helpdesk"),
+        Err(StoreError::NameNotFound { .. })
+    ));
+    match store.get_incoming_by_name(" nope ").unwrap_err() {
+        StoreError::NameNotFound { kind, name } => {
+            assert_eq!(kind, "incoming account");
+            assert_eq!(name, "nope");
+        }
+        other => panic!("expected NameNotFound, got {other:?}"),
+    }
+    let e = store.get_smtp_by_name("nope").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::NameNotFound {
+                kind: "SMTP account",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.category(), ErrorCategory::NotFound);
+}
+
 fn sample_document() -> SettingsDocument {
     SettingsDocument::from_json(
         r#"{

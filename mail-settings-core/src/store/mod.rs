@@ -576,6 +576,15 @@ impl Store {
         self.get(id)
     }
 
+    /// The incoming account named `name` (compared case-insensitively, trimmed), as a form
+    /// with its id and version; [`StoreError::NameNotFound`] when there is none.
+    pub fn get_incoming_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Stored<IncomingAccountForm>, StoreError> {
+        self.read(|c| by_name(c, name))
+    }
+
     /// Every incoming account, by id. For large stores use [`Store::incoming_report`].
     pub fn list_incoming(&self) -> Result<Vec<Stored<IncomingAccountForm>>, StoreError> {
         self.list()
@@ -614,6 +623,12 @@ impl Store {
     /// The SMTP account `id`, as a form.
     pub fn get_smtp(&self, id: RecordId) -> Result<Stored<SmtpAccountForm>, StoreError> {
         self.get(id)
+    }
+
+    /// The SMTP account named `name` (compared case-insensitively, trimmed), as a form with
+    /// its id and version; [`StoreError::NameNotFound`] when there is none.
+    pub fn get_smtp_by_name(&self, name: &str) -> Result<Stored<SmtpAccountForm>, StoreError> {
+        self.read(|c| by_name(c, name))
     }
 
     /// Every SMTP account, by id.
@@ -660,7 +675,7 @@ impl Store {
     /// The incoming account named `name` (case-insensitive, trimmed), validated for a driver.
     pub fn incoming_account_by_name(&self, name: &str) -> crate::Result<IncomingAccount> {
         let (form, connectors) = self.read(|c| {
-            let form = by_name::<IncomingAccountForm>(c, name)?;
+            let form = by_name::<IncomingAccountForm>(c, name)?.record;
             let connectors = referenced_connector(c, form.network_connector)?;
             Ok((form, connectors))
         })?;
@@ -685,7 +700,7 @@ impl Store {
     /// The SMTP account named `name` (case-insensitive, trimmed), validated for a driver.
     pub fn smtp_account_by_name(&self, name: &str) -> crate::Result<SmtpAccount> {
         let (form, connectors) = self.read(|c| {
-            let form = by_name::<SmtpAccountForm>(c, name)?;
+            let form = by_name::<SmtpAccountForm>(c, name)?.record;
             let connectors = referenced_connector(c, form.network_connector)?;
             Ok((form, connectors))
         })?;
@@ -828,10 +843,11 @@ pub(crate) fn list_rows<R: Record>(c: &Connection) -> Result<Vec<Stored<R>>, Sto
     Ok(out)
 }
 
-fn by_name<R: Record>(c: &Connection, name: &str) -> Result<R, StoreError> {
+/// The record of kind `R` named `name` (by [`name_key`]), or [`StoreError::NameNotFound`].
+fn by_name<R: Record>(c: &Connection, name: &str) -> Result<Stored<R>, StoreError> {
     let sql = format!("{} WHERE name_key = ?1", records::select_sql::<R>());
     c.prepare_cached(&sql)?
-        .query_row([name_key(name)], |r| Ok(R::from_row(r)))
+        .query_row([name_key(name)], |r| Ok(stored_from_row::<R>(r)))
         .optional()?
         .transpose()?
         .ok_or_else(|| StoreError::NameNotFound {
