@@ -209,6 +209,11 @@ impl Store {
         stored_incoming(self.inner.get_incoming(id)?)
     }
 
+    /// The incoming account named `name` (case-insensitive, trimmed); throws `NotFound`.
+    pub fn get_incoming_account_by_name(&self, name: String) -> Result<StoredIncomingAccount> {
+        stored_incoming(self.inner.get_incoming_by_name(&name)?)
+    }
+
     /// Every incoming account, by id (for large stores use the report).
     pub fn list_incoming_accounts(&self) -> Result<Vec<StoredIncomingAccount>> {
         self.inner
@@ -246,6 +251,11 @@ impl Store {
     /// SMTP account `id`; throws `NotFound`.
     pub fn get_smtp_account(&self, id: i64) -> Result<StoredSmtpAccount> {
         stored_smtp(self.inner.get_smtp(id)?)
+    }
+
+    /// The SMTP account named `name` (case-insensitive, trimmed); throws `NotFound`.
+    pub fn get_smtp_account_by_name(&self, name: String) -> Result<StoredSmtpAccount> {
+        stored_smtp(self.inner.get_smtp_by_name(&name)?)
     }
 
     /// Every SMTP account, by id.
@@ -688,6 +698,22 @@ mod tests {
             store.get_incoming_account(a.id),
             Err(MailSettingsError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn by_name_gives_the_stored_account_or_not_found() {
+        let store = Store::open_in_memory(None).unwrap();
+        let a = store.create_incoming_account(account("Helpdesk")).unwrap();
+        assert_eq!(
+            store
+                .get_incoming_account_by_name(" HELPdesk ".into())
+                .unwrap(),
+            a
+        );
+        match store.get_smtp_account_by_name("Helpdesk".into()) {
+            Err(MailSettingsError::NotFound { detail }) => assert!(detail.contains("Helpdesk")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -2564,6 +2564,11 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func getIncomingAccount(id: Int64) throws  -> StoredIncomingAccount
     
     /**
+     * The incoming account named `name` (case-insensitive, trimmed); throws `NotFound`.
+     */
+    func getIncomingAccountByName(name: String) throws  -> StoredIncomingAccount
+    
+    /**
      * Connector `id`; throws `NotFound`.
      */
     func getNetworkConnector(id: Int64) throws  -> StoredNetworkConnector
@@ -2572,6 +2577,11 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * SMTP account `id`; throws `NotFound`.
      */
     func getSmtpAccount(id: Int64) throws  -> StoredSmtpAccount
+    
+    /**
+     * The SMTP account named `name` (case-insensitive, trimmed); throws `NotFound`.
+     */
+    func getSmtpAccountByName(name: String) throws  -> StoredSmtpAccount
     
     /**
      * Makes the store hold exactly the document's settings, in one transaction: records are
@@ -2839,6 +2849,19 @@ open func getIncomingAccount(id: Int64)throws  -> StoredIncomingAccount  {
 }
     
     /**
+     * The incoming account named `name` (case-insensitive, trimmed); throws `NotFound`.
+     */
+open func getIncomingAccountByName(name: String)throws  -> StoredIncomingAccount  {
+    return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_incoming_account_by_name(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Connector `id`; throws `NotFound`.
      */
 open func getNetworkConnector(id: Int64)throws  -> StoredNetworkConnector  {
@@ -2860,6 +2883,19 @@ open func getSmtpAccount(id: Int64)throws  -> StoredSmtpAccount  {
     uniffi_mail_settings_ffi_fn_method_store_get_smtp_account(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The SMTP account named `name` (case-insensitive, trimmed); throws `NotFound`.
+     */
+open func getSmtpAccountByName(name: String)throws  -> StoredSmtpAccount  {
+    return try  FfiConverterTypeStoredSmtpAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_smtp_account_by_name(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
     )
 })
 }
@@ -10625,10 +10661,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_get_incoming_account() != 5176) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_incoming_account_by_name() != 35787) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_store_get_network_connector() != 62124) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_get_smtp_account() != 8177) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_smtp_account_by_name() != 36507) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_import_document() != 23755) {

@@ -46,6 +46,38 @@ class StoreTest {
     }
 
     @Test
+    fun `incoming accounts are found by name ignoring case and surrounding spaces`() {
+        Store.openInMemory().use { store ->
+            store.createIncomingAccount(account("Other"))
+            val a = store.createIncomingAccount(account("Helpdesk"))
+            val b = store.updateIncomingAccount(a.id, a.version, a.account.copy(port = 10993))
+            val found = store.getIncomingAccountByName("  helpDESK ")
+            assertEquals(store.getIncomingAccount(a.id), found)
+            assertEquals(b.id, found.id)
+            assertEquals(b.version, found.version)
+            assertEquals("Helpdesk", found.account.name)
+            val e = assertThrows<MailSettingsException.NotFound> { store.getIncomingAccountByName("nope") }
+            assertTrue(e.detail.contains("nope"), e.detail)
+        }
+    }
+
+    @Test
+    fun `SMTP accounts are found by name ignoring case and surrounding spaces`() {
+        Store.openInMemory().use { store ->
+            store.createSmtpAccount(smtpAccount("Other"))
+            val s = store.createSmtpAccount(smtpAccount("Notifications", default = true))
+            val found = store.getSmtpAccountByName(" NOTIFICATIONS\t")
+            assertEquals(store.getSmtpAccount(s.id), found)
+            assertEquals(s.id, found.id)
+            assertEquals(s.version, found.version)
+            // Names are per kind: an incoming account's name finds no SMTP account.
+            store.createIncomingAccount(account("Helpdesk"))
+            val e = assertThrows<MailSettingsException.NotFound> { store.getSmtpAccountByName("Helpdesk") }
+            assertTrue(e.detail.contains("Helpdesk"), e.detail)
+        }
+    }
+
+    @Test
     fun `invalid writes throw Validation with every result`() {
         Store.openInMemory(Vault().put("helpdesk", "h", "x")).use { store ->
             store.createIncomingAccount(account("Helpdesk"))
