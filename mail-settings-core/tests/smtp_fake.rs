@@ -351,6 +351,83 @@ fn a_pooled_connection_the_server_dropped_is_replaced() {
 }
 
 #[test]
+fn a_full_pool_makes_a_message_wait_and_then_fail_with_timeout() {
+    // One session at most. The server takes 1.5 s to accept the first message's content, so a
+    // second message waits for the session, gives up after 0.3 s, and says why.
+    let fake = Fake::start(1, "220 fake ESMTP", |session, cmd| {
+        if cmd == "DATA-CONTENT:" && session == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        friendly(session, cmd)
+    });
+    let a = account(fake.port, None);
+    let config = PoolConfig::with_max_idle(1)
+        .max_open(1)
+        .wait_timeout(Duration::from_millis(300));
+    let pool = Arc::new(SmtpPool::new(a, Arc::new(creds()), options(), config).unwrap());
+    let first = {
+        let pool = Arc::clone(&pool);
+        std::thread::spawn(move || pool.send(&msg("one@example.test")))
+    };
+    // Wait until the first message holds the only session.
+    let start = std::time::Instant::now();
+    while pool.open_connections() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no session opened"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let waited = std::time::Instant::now();
+    let e = pool.send(&msg("two@example.test")).unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(e.to_string().contains("all 1 sessions of the pool"), "{e}");
+    assert!(waited.elapsed() >= Duration::from_millis(300));
+    assert_eq!(pool.open_connections(), 1);
+    // The first message went through; its session came back and serves the next one.
+    first.join().unwrap().unwrap();
+    pool.send(&msg("three@example.test")).unwrap();
+    assert_eq!(pool.connections_opened(), 1);
+    assert_eq!(pool.connections_reused(), 1);
+    pool.close_idle();
+    assert_eq!(pool.open_connections(), 0);
+    let log = fake.finish();
+    assert!(
+        !log.iter().any(|l| l.contains("two@example.test")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l == "0:RCPT TO:<three@example.test>"),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn a_session_the_server_broke_frees_its_place_in_the_pool() {
+    // Session 0 answers the message and closes; with room for one session, the next message
+    // must be able to open a new one (the broken session gave its place back).
+    let fake = Fake::start(2, "220 fake ESMTP", |session, cmd| {
+        if session == 0 && cmd == "DATA-CONTENT:" {
+            Act::SayAndClose("250 2.0.0 Ok: queued as S0\r\n".into())
+        } else {
+            friendly(session, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let config = PoolConfig::with_max_idle(1)
+        .max_open(1)
+        .wait_timeout(Duration::from_secs(2));
+    let pool = SmtpPool::new(a, Arc::new(creds()), options(), config).unwrap();
+    pool.send(&msg("one@example.test")).unwrap();
+    pool.send(&msg("two@example.test")).unwrap();
+    assert_eq!(pool.connections_opened(), 2);
+    assert_eq!(pool.open_connections(), 1);
+    pool.close_idle();
+    assert_eq!(pool.open_connections(), 0);
+    fake.finish();
+}
+
+#[test]
 fn a_message_over_the_advertised_size_is_refused_before_mail_from() {
     let fake = Fake::start(1, "220 fake ESMTP", friendly);
     let a = account(fake.port, None);

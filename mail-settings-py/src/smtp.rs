@@ -533,7 +533,8 @@ impl PySmtpPool {
     /// A pool for `account`; nothing is opened until the first message. A disabled or invalid
     /// account is refused.
     #[new]
-    #[pyo3(signature = (account, *, credentials = None, connectors = None, timeout = None, max_idle = 4, idle_timeout = 60.0))]
+    #[pyo3(signature = (account, *, credentials = None, connectors = None, timeout = None, max_idle = 4, idle_timeout = 60.0, max_open = 10, wait_timeout = 60.0))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         account: PySmtpAccount,
         credentials: Option<PyRef<'_, PyCredentials>>,
@@ -541,16 +542,28 @@ impl PySmtpPool {
         timeout: Option<f64>,
         max_idle: usize,
         idle_timeout: f64,
+        max_open: usize,
+        wait_timeout: f64,
     ) -> PyResult<Self> {
         let account = typed(&account, connectors)?;
         let provider = provider_or_empty(credentials.as_deref());
         let opts = options(timeout, false)?;
-        if !(idle_timeout.is_finite() && idle_timeout >= 0.0) {
-            return Err(PyValueError::new_err(
-                "idle_timeout must be seconds, 0 or more",
-            ));
+        for (name, value) in [
+            ("idle_timeout", idle_timeout),
+            ("wait_timeout", wait_timeout),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(PyValueError::new_err(format!(
+                    "{name} must be seconds, 0 or more"
+                )));
+            }
         }
-        let mut config = PoolConfig::with_max_idle(max_idle);
+        if max_open == 0 {
+            return Err(PyValueError::new_err("max_open must be 1 or more"));
+        }
+        let mut config = PoolConfig::with_max_idle(max_idle)
+            .max_open(max_open)
+            .wait_timeout(Duration::from_secs_f64(wait_timeout));
         config.idle_timeout = Duration::from_secs_f64(idle_timeout);
         SmtpPool::new(account, provider, opts, config)
             .map(|p| Self { inner: Arc::new(p) })
@@ -595,6 +608,11 @@ impl PySmtpPool {
     #[getter]
     fn idle_connections(&self) -> usize {
         self.inner.idle_connections()
+    }
+    /// Sessions open now: idle, in use, or being opened (at most `max_open`).
+    #[getter]
+    fn open_connections(&self) -> usize {
+        self.inner.open_connections()
     }
     /// Sessions opened since the pool was made.
     #[getter]

@@ -108,6 +108,37 @@ def test_send_many_and_pool(servers: Servers, mailbox: str, creds: ms.Credential
     servers.wait_for_mail(mailbox, 6)
 
 
+def test_pool_bounds_open_sessions(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    import threading
+
+    account = servers.smtp_account(mailbox)
+    with pytest.raises(ValueError, match="max_open"):
+        ms.SmtpPool(account, credentials=creds, max_open=0)
+    with pytest.raises(ValueError, match="wait_timeout"):
+        ms.SmtpPool(account, credentials=creds, wait_timeout=-1)
+    with ms.SmtpPool(account, credentials=creds, timeout=20, max_open=1, wait_timeout=30) as pool:
+        errors: list = []
+
+        def send(t: int) -> None:
+            try:
+                for i in range(2):
+                    pool.send(ms.OutgoingMessage(to=[mailbox], subject=f"b{t}-{i}", text="x"))
+            except Exception as e:  # pragma: no cover - reported by the assert below
+                errors.append(e)
+
+        threads = [threading.Thread(target=send, args=(t,)) for t in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        # One session for all six messages: the threads waited for it instead of opening more.
+        assert pool.connections_opened == 1 and pool.connections_reused == 5
+        assert pool.open_connections == 1
+    assert pool.open_connections == 0
+    servers.wait_for_mail(mailbox, 6)
+
+
 def test_store_send_uses_default_account(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
     store = ms.Store(credentials=creds)
     with pytest.raises(ms.NotFoundError):

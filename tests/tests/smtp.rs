@@ -490,6 +490,54 @@ fn a_pool_is_shared_by_threads() {
 }
 
 #[test]
+fn a_pool_never_opens_more_than_max_open_sessions() {
+    let sender = unique_mailbox("smtp-pool-bound-sender");
+    let to = unique_mailbox("smtp-pool-bound-to");
+    let a = account(&sender, "MS_SMTP_PORT", TLS, true, Via::Direct, |_| {});
+    // Six threads, two sessions: the others wait for one instead of opening their own.
+    let pool = Arc::new(
+        SmtpPool::new(
+            a,
+            Arc::new(creds(&sender)),
+            options(),
+            PoolConfig::with_max_idle(2).max_open(2),
+        )
+        .unwrap(),
+    );
+    let most_open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handles: Vec<_> = (0..6)
+        .map(|t| {
+            let (pool, to, most_open) = (Arc::clone(&pool), to.clone(), Arc::clone(&most_open));
+            std::thread::spawn(move || {
+                for i in 0..3 {
+                    let msg = OutgoingMessage::new()
+                        .to(&to)
+                        .subject(format!("bound t{t} m{i}"))
+                        .text("x");
+                    pool.send(&msg).unwrap();
+                    most_open.fetch_max(
+                        pool.open_connections(),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    // Two sessions at most (one, if the threads never overlapped), each message on one.
+    let opened = pool.connections_opened();
+    assert!((1..=2).contains(&opened), "{opened}");
+    assert_eq!(opened + pool.connections_reused(), 18);
+    assert!(most_open.load(std::sync::atomic::Ordering::Relaxed) <= 2);
+    assert_eq!(pool.open_connections() as u64, opened);
+    assert_eq!(inbox(&to, 18).len(), 18);
+    pool.close_idle();
+    assert_eq!(pool.open_connections(), 0);
+}
+
+#[test]
 fn send_many_uses_one_connection_and_reports_each_message() {
     let sender = unique_mailbox("smtp-many-sender");
     let to = unique_mailbox("smtp-many-to");

@@ -7,18 +7,21 @@
 //! a connection the server closed meanwhile costs nothing but a reconnect. Sessions idle longer
 //! than [`PoolConfig::idle_timeout`] are closed rather than reused (servers close idle clients
 //! after a few minutes). The pool is `Send + Sync`: threads share it; each message takes a
-//! session of its own, opening one when none is idle.
+//! session of its own, opening one when none is idle, and never more than
+//! [`PoolConfig::max_open`] at once (servers limit connections per client: Postfix answers
+//! `421` past 50 by default, many providers far sooner). A message that finds every session in
+//! use waits for one, at most [`PoolConfig::wait_timeout`].
 
 use super::{
     close, compose, connect, ensure_enabled, label, send_on, ComposedMessage, OutgoingMessage,
     SendReport, SmtpConnection, SmtpOptions,
 };
 use crate::credentials::CredentialProvider;
-use crate::error::ConnectionError;
+use crate::error::{ConnectionError, ErrorCategory};
 use crate::typed::SmtpAccount;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Limits of a pool.
@@ -29,6 +32,12 @@ pub struct PoolConfig {
     pub max_idle: usize,
     /// A session idle longer than this is closed instead of reused (default 60 s).
     pub idle_timeout: Duration,
+    /// Most sessions open at once, in use or idle (default 10, as lettre's pool; 0 is taken
+    /// as 1).
+    pub max_open: usize,
+    /// How long a message waits for a session when `max_open` are in use; then it fails with
+    /// category `timeout` (default 60 s).
+    pub wait_timeout: Duration,
 }
 
 impl Default for PoolConfig {
@@ -36,6 +45,8 @@ impl Default for PoolConfig {
         Self {
             max_idle: 4,
             idle_timeout: Duration::from_secs(60),
+            max_open: 10,
+            wait_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -48,11 +59,32 @@ impl PoolConfig {
             ..Self::default()
         }
     }
+
+    /// These limits with at most `max_open` sessions open at once.
+    pub fn max_open(self, max_open: usize) -> Self {
+        Self { max_open, ..self }
+    }
+
+    /// These limits with messages waiting at most `wait_timeout` for a session.
+    pub fn wait_timeout(self, wait_timeout: Duration) -> Self {
+        Self {
+            wait_timeout,
+            ..self
+        }
+    }
 }
 
 struct Idle {
     client: SmtpConnection,
     since: Instant,
+}
+
+/// The sessions: those waiting for a message, and how many are open in all.
+#[derive(Default)]
+struct Sessions {
+    idle: Vec<Idle>,
+    /// Idle, in use, or being opened.
+    open: usize,
 }
 
 /// Reusable sessions to one SMTP account.
@@ -61,7 +93,9 @@ pub struct SmtpPool {
     creds: Arc<dyn CredentialProvider>,
     options: SmtpOptions,
     config: PoolConfig,
-    idle: Mutex<Vec<Idle>>,
+    sessions: Mutex<Sessions>,
+    /// Signalled when a session goes back idle or a place to open one frees up.
+    released: Condvar,
     opened: AtomicU64,
     reused: AtomicU64,
 }
@@ -73,8 +107,39 @@ impl fmt::Debug for SmtpPool {
             .field("endpoint", &self.account.connection().endpoint)
             .field("config", &self.config)
             .field("idle", &self.idle_connections())
+            .field("open", &self.open_connections())
             .field("opened", &self.connections_opened())
             .finish()
+    }
+}
+
+/// A session taken from the pool for one message. Handed back with [`Lease::finish`]; dropped
+/// otherwise (a panic while sending), it is closed and its place freed.
+struct Lease<'a> {
+    pool: &'a SmtpPool,
+    client: Option<SmtpConnection>,
+}
+
+impl Lease<'_> {
+    fn client(&mut self) -> &mut SmtpConnection {
+        self.client
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("a lease holds its session until it is finished"))
+    }
+
+    fn finish(mut self) {
+        if let Some(client) = self.client.take() {
+            self.pool.checkin(client);
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            close(client);
+            self.pool.free_place();
+        }
     }
 }
 
@@ -92,8 +157,12 @@ impl SmtpPool {
             account,
             creds,
             options,
-            config,
-            idle: Mutex::new(Vec::new()),
+            config: PoolConfig {
+                max_open: config.max_open.max(1),
+                ..config
+            },
+            sessions: Mutex::default(),
+            released: Condvar::new(),
             opened: AtomicU64::new(0),
             reused: AtomicU64::new(0),
         })
@@ -104,9 +173,19 @@ impl SmtpPool {
         &self.account
     }
 
+    /// The limits in force (`max_open` at least 1).
+    pub fn config(&self) -> PoolConfig {
+        self.config
+    }
+
     /// Sessions open and waiting for a message.
     pub fn idle_connections(&self) -> usize {
-        self.lock().len()
+        self.lock().idle.len()
+    }
+
+    /// Sessions open now: idle, in use, or being opened (at most `max_open`).
+    pub fn open_connections(&self) -> usize {
+        self.lock().open
     }
 
     /// Sessions opened since the pool was made.
@@ -119,54 +198,119 @@ impl SmtpPool {
         self.reused.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Idle>> {
-        match self.idle.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+    fn lock(&self) -> MutexGuard<'_, Sessions> {
+        // Nothing panics while holding this lock; if something did, the counts are still whole.
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// An idle session that answers RSET, or a new one.
-    fn checkout(&self) -> Result<SmtpConnection, ConnectionError> {
+    /// One session fewer is open (it was closed, or never opened): a waiting message may open
+    /// one.
+    fn free_place(&self) {
+        self.free_places(1);
+    }
+
+    fn free_places(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut s = self.lock();
+        s.open = s.open.saturating_sub(n);
+        drop(s);
+        self.released.notify_all();
+    }
+
+    /// An idle session that answers RSET, or a new one; waits while `max_open` are in use.
+    fn checkout(&self) -> Result<Lease<'_>, ConnectionError> {
+        let deadline = Instant::now() + self.config.wait_timeout;
         loop {
-            let next = self.lock().pop();
-            let Some(idle) = next else { break };
+            let idle = {
+                let mut s = self.lock();
+                loop {
+                    if let Some(idle) = s.idle.pop() {
+                        break Some(idle);
+                    }
+                    if s.open < self.config.max_open {
+                        // This place is ours: the session is opened outside the lock.
+                        s.open += 1;
+                        break None;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(ConnectionError::new(
+                            ErrorCategory::Timeout,
+                            format!(
+                                "{}: all {} sessions of the pool were in use for {:.1} s",
+                                self.label(),
+                                self.config.max_open,
+                                self.config.wait_timeout.as_secs_f64()
+                            ),
+                        ));
+                    }
+                    s = self
+                        .released
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            };
+            let Some(idle) = idle else {
+                return match connect(&self.account, self.creds.as_ref(), &self.options) {
+                    Ok(client) => {
+                        self.opened.fetch_add(1, Ordering::Relaxed);
+                        Ok(Lease {
+                            pool: self,
+                            client: Some(client),
+                        })
+                    }
+                    Err(e) => {
+                        self.free_place();
+                        Err(e)
+                    }
+                };
+            };
             let mut client = idle.client;
             if idle.since.elapsed() > self.config.idle_timeout {
                 close(client);
+                self.free_place();
                 continue;
             }
             match client.rset() {
                 Ok(()) => {
                     self.reused.fetch_add(1, Ordering::Relaxed);
-                    return Ok(client);
+                    return Ok(Lease {
+                        pool: self,
+                        client: Some(client),
+                    });
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "idle SMTP session failed RSET; replacing it");
                     if let Ok(mut s) = client.quit() {
                         let _ = s.shutdown();
                     }
+                    self.free_place();
                 }
             }
         }
-        let client = connect(&self.account, self.creds.as_ref(), &self.options)?;
-        self.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(client)
     }
 
     fn checkin(&self, client: SmtpConnection) {
         if !client.is_usable() {
+            drop(client);
+            self.free_place();
             return;
         }
-        let mut idle = self.lock();
-        if idle.len() < self.config.max_idle {
-            idle.push(Idle {
+        let mut s = self.lock();
+        if s.idle.len() < self.config.max_idle {
+            s.idle.push(Idle {
                 client,
                 since: Instant::now(),
             });
+            drop(s);
+            self.released.notify_all();
         } else {
-            drop(idle);
+            drop(s);
             close(client);
+            self.free_place();
         }
     }
 
@@ -178,9 +322,9 @@ impl SmtpPool {
 
     /// Sends a composed message.
     pub fn send_composed(&self, composed: &ComposedMessage) -> Result<SendReport, ConnectionError> {
-        let mut client = self.checkout()?;
-        let result = send_on(&mut client, &self.account, composed);
-        self.checkin(client);
+        let mut lease = self.checkout()?;
+        let result = send_on(lease.client(), &self.account, composed);
+        lease.finish();
         result
     }
 
@@ -194,30 +338,38 @@ impl SmtpPool {
 
     /// Checks the idle sessions with NOOP, dropping those that fail; returns how many are left.
     pub fn check_idle(&self) -> usize {
-        let taken: Vec<Idle> = std::mem::take(&mut *self.lock());
+        let taken: Vec<Idle> = std::mem::take(&mut self.lock().idle);
         let mut kept = Vec::with_capacity(taken.len());
+        let mut closed = 0;
         for mut i in taken {
             if i.since.elapsed() <= self.config.idle_timeout && i.client.noop().is_ok() {
                 kept.push(i);
             } else {
                 close(i.client);
+                closed += 1;
             }
         }
-        let mut idle = self.lock();
-        idle.extend(kept);
-        idle.len()
+        let mut s = self.lock();
+        s.idle.extend(kept);
+        let left = s.idle.len();
+        drop(s);
+        self.released.notify_all();
+        self.free_places(closed);
+        left
     }
 
     /// Closes every idle session (QUIT). Sessions in use are closed when they come back only
     /// if the pool is full; the pool stays usable.
     pub fn close_idle(&self) {
-        let taken: Vec<Idle> = std::mem::take(&mut *self.lock());
+        let taken: Vec<Idle> = std::mem::take(&mut self.lock().idle);
+        let closed = taken.len();
         for i in taken {
             // Do not wait long for a server that no longer answers.
             let short = self.options.timeouts.read.min(Duration::from_secs(2));
             let _ = i.client.stream().set_read_timeout(Some(short));
             close(i.client);
         }
+        self.free_places(closed);
     }
 
     /// `"SMTP host:port"`, for messages.
