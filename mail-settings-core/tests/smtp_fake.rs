@@ -159,6 +159,16 @@ fn friendly(_session: usize, cmd: &str) -> Act {
     }
 }
 
+/// [`friendly`], except that session 0 closes the connection right after accepting its first
+/// message (as a server that restarts would): the client only learns it on its next command.
+fn first_session_closes_after_its_message(session: usize, cmd: &str) -> Act {
+    if session == 0 && cmd == "DATA-CONTENT:" {
+        Act::SayAndClose("250 2.0.0 Ok: queued as S0\r\n".into())
+    } else {
+        friendly(session, cmd)
+    }
+}
+
 fn account(port: u16, security: Option<SecureConnectionType>) -> SmtpAccount {
     let form = SmtpAccountForm {
         name: "fake".into(),
@@ -318,13 +328,7 @@ fn rejected_credentials_are_auth_and_the_secret_is_not_shown() {
 #[test]
 fn a_pooled_connection_the_server_dropped_is_replaced() {
     // Session 0 closes right after its first message; session 1 stays.
-    let fake = Fake::start(2, "220 fake ESMTP", |session, cmd| {
-        if session == 0 && cmd == "DATA-CONTENT:" {
-            Act::SayAndClose("250 2.0.0 Ok: queued as S0\r\n".into())
-        } else {
-            friendly(session, cmd)
-        }
-    });
+    let fake = Fake::start(2, "220 fake ESMTP", first_session_closes_after_its_message);
     let a = account(fake.port, None);
     let pool = SmtpPool::new(
         a,
@@ -406,13 +410,7 @@ fn a_full_pool_makes_a_message_wait_and_then_fail_with_timeout() {
 fn a_session_the_server_broke_frees_its_place_in_the_pool() {
     // Session 0 answers the message and closes; with room for one session, the next message
     // must be able to open a new one (the broken session gave its place back).
-    let fake = Fake::start(2, "220 fake ESMTP", |session, cmd| {
-        if session == 0 && cmd == "DATA-CONTENT:" {
-            Act::SayAndClose("250 2.0.0 Ok: queued as S0\r\n".into())
-        } else {
-            friendly(session, cmd)
-        }
-    });
+    let fake = Fake::start(2, "220 fake ESMTP", first_session_closes_after_its_message);
     let a = account(fake.port, None);
     let config = PoolConfig::with_max_idle(1)
         .max_open(1)
