@@ -114,7 +114,8 @@ impl fmt::Debug for SmtpPool {
 }
 
 /// A session taken from the pool for one message. Handed back with [`Lease::finish`]; dropped
-/// otherwise (a panic while sending), it is closed and its place freed.
+/// otherwise (a panic while sending), its connection is dropped (no QUIT: the session is in an
+/// unknown state, and a slow server must not hold up the unwinding) and its place freed.
 struct Lease<'a> {
     pool: &'a SmtpPool,
     client: Option<SmtpConnection>,
@@ -137,7 +138,7 @@ impl Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            close(client);
+            drop(client);
             self.pool.free_place();
         }
     }
