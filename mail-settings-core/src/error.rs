@@ -95,12 +95,19 @@ pub enum ProxyHop {
 }
 
 /// Anything that went wrong on the wire: connecting, proxying, TLS, authenticating, talking.
+///
+/// When a server's SMTP reply caused the error, its code and enhanced status code are kept
+/// ([`Self::reply_code`], [`Self::enhanced_code`]), so that an application can tell a refusal
+/// worth retrying later ([`Self::is_transient`], 4xx) from one that will never succeed
+/// ([`Self::is_permanent`], 5xx) without reading the message.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ConnectionError {
     category: ErrorCategory,
     hop: Option<ProxyHop>,
     message: String,
+    reply_code: Option<u16>,
+    enhanced_code: Option<String>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -112,6 +119,8 @@ impl ConnectionError {
             category,
             hop: None,
             message: message.into(),
+            reply_code: None,
+            enhanced_code: None,
             source: None,
         }
     }
@@ -123,6 +132,8 @@ impl ConnectionError {
             category,
             hop: Some(hop),
             message: message.into(),
+            reply_code: None,
+            enhanced_code: None,
             source: None,
         }
     }
@@ -138,6 +149,16 @@ impl ConnectionError {
     /// Attaches the underlying error.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Attaches the server reply that caused the error: its three-digit code (e.g. 550) and,
+    /// when the reply started with one, its enhanced status code (RFC 3463, e.g. `5.1.1`).
+    /// Only codes are kept, never the reply's text (the message already holds what may be
+    /// shown of it).
+    pub fn with_reply(mut self, code: u16, enhanced_code: Option<&str>) -> Self {
+        self.reply_code = Some(code);
+        self.enhanced_code = enhanced_code.map(str::to_owned);
         self
     }
 
@@ -158,6 +179,26 @@ impl ConnectionError {
     /// The message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+    /// The code of the server reply that caused the error (SMTP: e.g. 550); `None` when no
+    /// reply did (a timeout, a refused connection, TLS, a reply that could not be read).
+    pub fn reply_code(&self) -> Option<u16> {
+        self.reply_code
+    }
+    /// The enhanced status code (RFC 3463, e.g. `5.1.1`) of the reply that caused the error,
+    /// when the reply started with one.
+    pub fn enhanced_code(&self) -> Option<&str> {
+        self.enhanced_code.as_deref()
+    }
+    /// The server refused for now (a 4xx reply, e.g. `450 4.2.0 Mailbox busy` or a 421
+    /// closing the connection): the same message may succeed if tried again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.reply_code, Some(400..=499))
+    }
+    /// The server refused for good (a 5xx reply, e.g. `550 5.1.1 User unknown` or rejected
+    /// credentials): trying the same message again will fail again.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self.reply_code, Some(500..=599))
     }
     /// The server rejected the credentials.
     pub fn is_auth(&self) -> bool {

@@ -1,7 +1,7 @@
 //! The SMTP driver against in-process fake servers, for what a real server will not do on
 //! demand: hide STARTTLS (and prove no AUTH was sent), cut a reply at an exact byte, send a
-//! malformed reply, drop a pooled connection between messages, refuse a recipient, close with
-//! 421. Everything a real server does is tested in `tests/tests/smtp.rs`.
+//! malformed reply, drop a pooled connection between messages, refuse a recipient (for good or
+//! for now), close with 421. Everything a real server does is tested in `tests/tests/smtp.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mail_settings_core::net::Timeouts;
@@ -215,6 +215,10 @@ fn a_refused_recipient_is_protocol_with_the_address_and_nothing_is_sent() {
     assert!(e.is_protocol(), "{e}");
     assert!(e.message().contains("<bad@example.test>"), "{e}");
     assert!(e.message().contains("550 5.1.1"), "{e}");
+    // A refusal for good: retrying cannot help.
+    assert_eq!(e.reply_code(), Some(550));
+    assert_eq!(e.enhanced_code(), Some("5.1.1"));
+    assert!(e.is_permanent() && !e.is_transient());
     let log = fake.finish();
     assert!(log.iter().any(|l| l == "0:RSET"), "{log:?}");
     assert!(!log.iter().any(|l| l == "0:DATA"), "{log:?}");
@@ -273,6 +277,9 @@ fn a_reply_cut_at_an_exact_byte_is_a_lost_connection() {
     let a = account(fake.port, None);
     let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
     assert!(e.is_connect(), "{e}");
+    // No reply caused it: nothing says whether trying later helps.
+    assert_eq!((e.reply_code(), e.enhanced_code()), (None, None));
+    assert!(!e.is_transient() && !e.is_permanent());
     fake.finish();
 }
 
@@ -289,6 +296,7 @@ fn a_malformed_reply_is_protocol() {
     let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
     assert!(e.is_protocol(), "{e}");
     assert!(e.message().contains("25O"), "{e}");
+    assert_eq!(e.reply_code(), None);
     fake.finish();
 }
 
@@ -304,7 +312,56 @@ fn a_421_in_the_middle_fails_the_message() {
     let a = account(fake.port, None);
     let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
     assert!(e.message().contains("421 4.3.2"), "{e}");
+    assert_eq!(e.reply_code(), Some(421));
+    assert_eq!(e.enhanced_code(), Some("4.3.2"));
+    assert!(e.is_transient() && !e.is_permanent());
     fake.finish();
+}
+
+#[test]
+fn a_421_greeting_is_transient() {
+    let fake = Fake::start(
+        1,
+        "421 4.3.2 Too many connections, try again later",
+        friendly,
+    );
+    let a = account(fake.port, None);
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
+    assert!(e.is_protocol(), "{e}");
+    assert_eq!(e.reply_code(), Some(421));
+    assert_eq!(e.enhanced_code(), Some("4.3.2"));
+    assert!(e.is_transient() && !e.is_permanent());
+    assert_eq!(
+        fake.finish(),
+        Vec::<String>::new(),
+        "nothing after the greeting"
+    );
+}
+
+#[test]
+fn temporary_refusals_are_transient() {
+    // Session 0: a busy mailbox at RCPT. Session 1: the content refused for now.
+    let fake = Fake::start(2, "220 fake ESMTP", |session, cmd| {
+        if session == 0 && cmd.starts_with("RCPT") {
+            say("450 4.2.0 <to@example.test>: Recipient address rejected: Mailbox busy")
+        } else if session == 1 && cmd == "DATA-CONTENT:" {
+            say("451 4.3.0 Error: queue file write error")
+        } else {
+            friendly(session, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    for (code, enhanced, what) in [(450, "4.2.0", "Mailbox busy"), (451, "4.3.0", "queue file")] {
+        let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
+        assert!(e.is_protocol(), "{e}");
+        assert!(e.message().contains(what), "{e}");
+        assert_eq!(e.reply_code(), Some(code), "{e}");
+        assert_eq!(e.enhanced_code(), Some(enhanced), "{e}");
+        assert!(e.is_transient() && !e.is_permanent(), "{e}");
+    }
+    let log = fake.finish();
+    assert!(!log.iter().any(|l| l == "0:DATA"), "{log:?}");
+    assert!(log.iter().any(|l| l == "1:DATA"), "{log:?}");
 }
 
 #[test]
@@ -321,6 +378,9 @@ fn rejected_credentials_are_auth_and_the_secret_is_not_shown() {
     assert!(e.is_auth(), "{e}");
     assert!(e.message().contains("535 5.7.8"), "{e}");
     assert!(!format!("{e} {e:?}").contains("fake-Secret-99"));
+    assert_eq!(e.reply_code(), Some(535));
+    assert_eq!(e.enhanced_code(), Some("5.7.8"));
+    assert!(e.is_permanent() && !e.is_transient());
     let log = fake.finish();
     assert!(!log.iter().any(|l| l.contains("MAIL")), "{log:?}");
 }

@@ -309,6 +309,10 @@ fn a_wrong_password_is_auth() {
         .unwrap_err();
         assert!(e.is_auth(), "{key}: {e}");
         assert!(!format!("{e} {e:?}").contains("not-the-password"));
+        // Postfix (SASL through Dovecot): 535 5.7.8, a refusal for good.
+        assert_eq!(e.reply_code(), Some(535), "{key}: {e}");
+        assert_eq!(e.enhanced_code(), Some("5.7.8"), "{key}: {e}");
+        assert!(e.is_permanent() && !e.is_transient(), "{key}: {e}");
     }
 }
 
@@ -386,6 +390,8 @@ fn a_closed_port_is_connect() {
     )
     .unwrap_err();
     assert!(e.is_connect(), "{e}");
+    assert_eq!((e.reply_code(), e.enhanced_code()), (None, None));
+    assert!(!e.is_transient() && !e.is_permanent());
 }
 
 #[test]
@@ -403,6 +409,8 @@ fn a_server_that_never_answers_is_a_timeout_within_the_bound() {
     .unwrap_err();
     assert!(e.is_timeout(), "{e}");
     assert!(e.message().contains("700 ms"), "{e}");
+    assert_eq!(e.reply_code(), None);
+    assert!(!e.is_transient() && !e.is_permanent());
     drop(listener);
 }
 

@@ -284,6 +284,20 @@ fn protocol(message: impl Into<String>) -> ConnectionError {
     ConnectionError::new(ErrorCategory::Protocol, message)
 }
 
+/// An error caused by `reply`: it carries the reply's code and enhanced status code.
+fn from_reply(
+    category: ErrorCategory,
+    reply: &Reply,
+    message: impl Into<String>,
+) -> ConnectionError {
+    ConnectionError::new(category, message).with_reply(reply.code, reply.enhanced_code())
+}
+
+/// An [`ErrorCategory::Protocol`] error caused by `reply`.
+fn refused(reply: &Reply, message: impl Into<String>) -> ConnectionError {
+    from_reply(ErrorCategory::Protocol, reply, message)
+}
+
 /// Maps an I/O error on an open connection: a line too long is [`ErrorCategory::Protocol`],
 /// a socket timeout [`ErrorCategory::Timeout`], anything else [`ErrorCategory::Connect`] (the
 /// connection was lost), as `net::io_error` does.
@@ -318,10 +332,10 @@ impl<S: Read + Write> SmtpClient<S> {
         let greeting = read_reply(&mut wire, "reading the greeting", config.io_timeout)?;
         tracing::debug!(code = greeting.code, "SMTP greeting");
         if greeting.code != 220 {
-            return Err(protocol(format!(
-                "the server refused the session: {}",
-                greeting.summary()
-            )));
+            return Err(refused(
+                &greeting,
+                format!("the server refused the session: {}", greeting.summary()),
+            ));
         }
         let mut client = Self {
             wire,
@@ -352,15 +366,15 @@ impl<S: Read + Write> SmtpClient<S> {
                 self.ehlo = Some(reply);
                 return Ok(());
             }
-            return Err(protocol(format!(
-                "the server refused HELO: {}",
-                reply.summary()
-            )));
+            return Err(refused(
+                &reply,
+                format!("the server refused HELO: {}", reply.summary()),
+            ));
         }
-        Err(protocol(format!(
-            "the server refused EHLO: {}",
-            reply.summary()
-        )))
+        Err(refused(
+            &reply,
+            format!("the server refused EHLO: {}", reply.summary()),
+        ))
     }
 
     /// The greeting.
@@ -427,8 +441,9 @@ impl<S: Read + Write> SmtpClient<S> {
         }
         let reply = self.command("STARTTLS", "asking for STARTTLS")?;
         if reply.code != 220 {
-            return Err(ConnectionError::new(
+            return Err(from_reply(
                 ErrorCategory::Tls,
+                &reply,
                 format!("the server refused STARTTLS: {}", reply.summary()),
             ));
         }
@@ -540,7 +555,8 @@ impl<S: Read + Write> SmtpClient<S> {
             rounds += 1;
             if rounds > 4 {
                 self.broken = true;
-                return Err(protocol(
+                return Err(refused(
+                    &reply,
                     "the server kept asking for more during AUTH; the exchange was abandoned",
                 ));
             }
@@ -568,14 +584,18 @@ impl<S: Read + Write> SmtpClient<S> {
             ),
             _ => format!("AUTH {mech} failed: {shown}"),
         };
-        Err(ConnectionError::new(category, message))
+        // The codes only: the enhanced code is digits and dots, never text we sent.
+        Err(from_reply(category, &reply, message))
     }
 
     /// Sends one message: MAIL FROM (with SIZE when offered), RCPT TO for every recipient, DATA
     /// with the content dot-stuffed and streamed. A refused recipient fails the message (nothing
     /// is sent) unless [`ClientConfig::partial_delivery`]; the error is
-    /// [`ErrorCategory::Protocol`] with each address and the server's reply. After a refusal the
-    /// transaction is reset, so the connection can send the next message.
+    /// [`ErrorCategory::Protocol`] with each address and the server's reply, and carries the
+    /// code of the first permanent (5xx) refusal, else of the first refusal
+    /// ([`ConnectionError::reply_code`]). A 421 (the server is closing) ends the transaction at
+    /// once. After a refusal the transaction is reset, so the connection can send the next
+    /// message.
     pub fn send(
         &mut self,
         envelope: &Envelope,
@@ -630,25 +650,36 @@ impl<S: Read + Write> SmtpClient<S> {
         let reply = self.command(&format!("MAIL FROM:<{from}>{params}"), "sending MAIL FROM")?;
         if !reply.is_positive() {
             self.reset_after_failure();
-            return Err(protocol(format!(
-                "the server refused the sender <{from}>: {}",
-                reply.summary()
-            )));
+            return Err(refused(
+                &reply,
+                format!(
+                    "the server refused the sender <{from}>: {}",
+                    reply.summary()
+                ),
+            ));
         }
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
+        let mut closing = false;
         for rcpt in &envelope.rcpt_to {
             let reply = self.command(&format!("RCPT TO:<{rcpt}>"), "sending RCPT TO")?;
             if reply.is_positive() {
                 accepted.push(rcpt.clone());
             } else {
+                // 421: the server is closing the connection; asking on would only lose its
+                // reply to a read error.
+                closing = reply.code == 421;
                 rejected.push(RejectedRecipient {
                     address: rcpt.clone(),
                     reply,
                 });
+                if closing {
+                    break;
+                }
             }
         }
-        if accepted.is_empty() || (!rejected.is_empty() && !self.config.partial_delivery) {
+        if closing || accepted.is_empty() || (!rejected.is_empty() && !self.config.partial_delivery)
+        {
             self.reset_after_failure();
             let list = rejected
                 .iter()
@@ -660,15 +691,26 @@ impl<S: Read + Write> SmtpClient<S> {
             } else {
                 "the server refused some recipients and the message was not sent"
             };
-            return Err(protocol(format!("{what}: {list}")));
+            // The reply an application decides on: a permanent refusal outweighs a temporary one
+            // (trying later cannot help that recipient).
+            let cause = rejected
+                .iter()
+                .map(|r| &r.reply)
+                .find(|r| r.is_permanent())
+                .or_else(|| rejected.first().map(|r| &r.reply));
+            let e = protocol(format!("{what}: {list}"));
+            return Err(match cause {
+                Some(r) => e.with_reply(r.code, r.enhanced_code()),
+                None => e,
+            });
         }
         let reply = self.command("DATA", "sending DATA")?;
         if reply.code != 354 {
             self.reset_after_failure();
-            return Err(protocol(format!(
-                "the server refused DATA: {}",
-                reply.summary()
-            )));
+            return Err(refused(
+                &reply,
+                format!("the server refused DATA: {}", reply.summary()),
+            ));
         }
         let bound = self.config.io_timeout;
         let written = {
@@ -681,10 +723,10 @@ impl<S: Read + Write> SmtpClient<S> {
         }
         let reply = self.read("waiting for the server to accept the message")?;
         if !reply.is_positive() {
-            return Err(protocol(format!(
-                "the server did not accept the message: {}",
-                reply.summary()
-            )));
+            return Err(refused(
+                &reply,
+                format!("the server did not accept the message: {}", reply.summary()),
+            ));
         }
         tracing::debug!(
             recipients = accepted.len(),
@@ -713,10 +755,10 @@ impl<S: Read + Write> SmtpClient<S> {
             Ok(())
         } else {
             self.broken = true;
-            Err(protocol(format!(
-                "the server refused RSET: {}",
-                reply.summary()
-            )))
+            Err(refused(
+                &reply,
+                format!("the server refused RSET: {}", reply.summary()),
+            ))
         }
     }
 
@@ -727,10 +769,10 @@ impl<S: Read + Write> SmtpClient<S> {
             Ok(())
         } else {
             self.broken = true;
-            Err(protocol(format!(
-                "the server refused NOOP: {}",
-                reply.summary()
-            )))
+            Err(refused(
+                &reply,
+                format!("the server refused NOOP: {}", reply.summary()),
+            ))
         }
     }
 
@@ -738,10 +780,10 @@ impl<S: Read + Write> SmtpClient<S> {
     pub fn quit(mut self) -> Result<S, ConnectionError> {
         let reply = self.command("QUIT", "sending QUIT")?;
         if reply.code != 221 {
-            return Err(protocol(format!(
-                "unexpected reply to QUIT: {}",
-                reply.summary()
-            )));
+            return Err(refused(
+                &reply,
+                format!("unexpected reply to QUIT: {}", reply.summary()),
+            ));
         }
         Ok(self.wire.into_stream())
     }

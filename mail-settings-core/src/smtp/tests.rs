@@ -96,6 +96,9 @@ fn a_refusing_greeting_is_a_protocol_error() {
     .unwrap_err();
     assert!(e.is_protocol(), "{e}");
     assert!(e.message().contains("554 5.3.2 no service for you"), "{e}");
+    assert_eq!(e.reply_code(), Some(554));
+    assert_eq!(e.enhanced_code(), Some("5.3.2"));
+    assert!(e.is_permanent() && !e.is_transient());
 }
 
 #[test]
@@ -118,6 +121,9 @@ fn garbage_and_mixed_codes_are_protocol_errors() {
     .unwrap_err();
     assert!(e.is_protocol());
     assert!(e.message().contains("mixed reply codes"), "{e}");
+    // Not a reply: no code to decide on.
+    assert_eq!(e.reply_code(), None);
+    assert!(!e.is_transient() && !e.is_permanent());
 }
 
 #[test]
@@ -125,6 +131,8 @@ fn a_cut_connection_is_a_connect_error() {
     let e =
         SmtpClient::connect(Scripted::new("220-a\n"), ClientConfig::default(), false).unwrap_err();
     assert!(e.is_connect(), "{e}");
+    assert_eq!((e.reply_code(), e.enhanced_code()), (None, None));
+    assert!(!e.is_transient() && !e.is_permanent());
 }
 
 #[test]
@@ -261,6 +269,9 @@ fn rejected_credentials_are_auth_and_never_echo_what_was_sent() {
     assert!(!shown.contains(&payload), "{shown}");
     assert!(!shown.contains("secret-pw"), "{shown}");
     assert!(shown.contains("535 5.7.8"), "{shown}");
+    assert_eq!(e.reply_code(), Some(535));
+    assert_eq!(e.enhanced_code(), Some("5.7.8"));
+    assert!(e.is_permanent() && !e.is_transient());
     // A plain reply is kept.
     let mut c = client(&format!("{EHLO}535 5.7.8 Error: authentication failed\n"));
     let e = c
@@ -337,6 +348,9 @@ fn a_refused_recipient_fails_the_message_and_resets() {
     assert!(e.message().contains("bad@y"), "{e}");
     assert!(e.message().contains("550 5.1.1"), "{e}");
     assert!(!e.message().contains("<good@y>"), "{e}");
+    assert_eq!(e.reply_code(), Some(550));
+    assert_eq!(e.enhanced_code(), Some("5.1.1"));
+    assert!(e.is_permanent());
     let s = sent(&c);
     assert!(s.ends_with("RSET\r\n"), "{s}");
     assert!(!s.contains("DATA"));
@@ -367,7 +381,171 @@ fn partial_delivery_sends_to_the_accepted_and_reports_the_refused() {
 #[test]
 fn a_421_marks_the_connection_unusable() {
     let mut c = client(&format!("{EHLO}421 4.4.2 timeout, closing\n"));
-    assert!(c.noop().is_err());
+    let e = c.noop().unwrap_err();
+    assert!(!c.is_usable());
+    assert_eq!(e.reply_code(), Some(421));
+    assert_eq!(e.enhanced_code(), Some("4.4.2"));
+    assert!(e.is_transient() && !e.is_permanent());
+}
+
+#[test]
+fn every_refusal_carries_its_reply() {
+    type Step = fn(SmtpClient<Scripted>) -> Result<(), ConnectionError>;
+    let send: Step = |mut c| c.send(&env("a@x", &["b@y"]), b"x").map(drop);
+    let starttls: Step = |c| c.starttls(Ok).map(drop);
+    let auth: Step = |mut c| c.authenticate(&Credential::password("user@x", "pw-1234"));
+    let rset: Step = |mut c| c.rset();
+    let noop: Step = |mut c| c.noop();
+    let quit: Step = |c| c.quit().map(drop);
+    let starttls_ehlo = "220 x\n250-x\n250 STARTTLS\n";
+    let ok3 = format!("{EHLO}250 Ok\n250 Ok\n");
+    // What is refused: the replies before the refusal, the refusal, the replies after it (to
+    // RSET), what the client does, and the error's category.
+    let cases: [(&str, &str, &str, &str, Step, ErrorCategory); 11] = [
+        (
+            "EHLO",
+            "220 x\n",
+            "554 5.7.1 go away",
+            "",
+            noop,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "HELO",
+            "220 x\n502 no\n",
+            "550 5.7.1 not you",
+            "",
+            noop,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "STARTTLS",
+            starttls_ehlo,
+            "454 4.7.0 TLS not available",
+            "",
+            starttls,
+            ErrorCategory::Tls,
+        ),
+        (
+            "AUTH",
+            EHLO,
+            "454 4.7.0 Temporary authentication failure",
+            "",
+            auth,
+            ErrorCategory::Auth,
+        ),
+        (
+            "AUTH mechanism",
+            EHLO,
+            "504 5.5.4 Unrecognized mechanism",
+            "",
+            auth,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "MAIL FROM",
+            EHLO,
+            "451 4.3.0 try later",
+            "250 Ok\n",
+            send,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "DATA",
+            &ok3,
+            "554 5.5.1 no valid recipients",
+            "250 Ok\n",
+            send,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "the content",
+            &format!("{ok3}354 go\n"),
+            "451 4.3.0 queue full",
+            "",
+            send,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "RSET",
+            EHLO,
+            "500 5.5.1 what",
+            "",
+            rset,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "NOOP",
+            EHLO,
+            "502 5.5.1 no",
+            "",
+            noop,
+            ErrorCategory::Protocol,
+        ),
+        (
+            "QUIT",
+            EHLO,
+            "250 no bye",
+            "",
+            quit,
+            ErrorCategory::Protocol,
+        ),
+    ];
+    for (what, before, refusal, after, step, category) in cases {
+        let script = format!("{before}{refusal}\n{after}");
+        let e = SmtpClient::connect(Scripted::new(&script), ClientConfig::default(), false)
+            .and_then(step)
+            .unwrap_err();
+        assert_eq!(e.category(), category, "{what}: {e}");
+        assert!(e.message().contains(refusal), "{what}: {e}");
+        let code: u16 = refusal[..3].parse().unwrap();
+        assert_eq!(e.reply_code(), Some(code), "{what}: {e:?}");
+        let enhanced = refusal.split(' ').nth(1).filter(|w| w.contains('.'));
+        assert_eq!(e.enhanced_code(), enhanced, "{what}: {e:?}");
+        assert_eq!(e.is_transient(), refusal.starts_with('4'), "{what}");
+        assert_eq!(e.is_permanent(), refusal.starts_with('5'), "{what}");
+    }
+}
+
+#[test]
+fn several_refused_recipients_report_the_first_permanent_refusal() {
+    let send = |replies: &str| {
+        let mut c = client(&format!("{EHLO}250 Ok\n{replies}250 Ok\n"));
+        c.send(&env("a@x", &["a@y", "b@y", "c@y"]), b"x")
+            .unwrap_err()
+    };
+    // A permanent refusal wins: trying later cannot help that recipient.
+    let e = send("450 4.2.0 Mailbox busy\n550 5.1.1 User unknown\n250 Ok\n");
+    assert_eq!(e.reply_code(), Some(550));
+    assert_eq!(e.enhanced_code(), Some("5.1.1"));
+    assert!(e.is_permanent());
+    // Only temporary refusals: the first one.
+    let e = send("250 Ok\n452 4.2.2 Over quota\n450 4.2.0 Mailbox busy\n");
+    assert_eq!(e.reply_code(), Some(452));
+    assert_eq!(e.enhanced_code(), Some("4.2.2"));
+    assert!(e.is_transient());
+    assert!(e.message().contains("<b@y>: 452 4.2.2"), "{e}");
+    assert!(e.message().contains("<c@y>: 450 4.2.0"), "{e}");
+}
+
+#[test]
+fn a_421_at_rcpt_stops_the_transaction_with_its_reply() {
+    let config = ClientConfig {
+        partial_delivery: true,
+        ..ClientConfig::default()
+    };
+    let script = format!("{EHLO}250 Ok\n250 Ok\n421 4.3.2 shutting down\n");
+    let mut c = SmtpClient::connect(Scripted::new(&script), config, true).unwrap();
+    let e = c
+        .send(&env("a@x", &["a@y", "b@y", "c@y"]), b"x")
+        .unwrap_err();
+    assert!(e.is_protocol(), "{e}");
+    assert_eq!(e.reply_code(), Some(421));
+    assert_eq!(e.enhanced_code(), Some("4.3.2"));
+    assert!(e.is_transient());
+    // Nothing more is asked of a server that is closing; partial delivery cannot go on.
+    let s = sent(&c);
+    assert!(!s.contains("<c@y>") && !s.contains("DATA"), "{s}");
     assert!(!c.is_usable());
 }
 
@@ -394,6 +572,8 @@ fn a_timeout_names_its_bound() {
     let e = SmtpClient::connect(Stalls, config, false).unwrap_err();
     assert!(e.is_timeout());
     assert!(e.message().contains("1500 ms"), "{e}");
+    assert_eq!((e.reply_code(), e.enhanced_code()), (None, None));
+    assert!(!e.is_transient() && !e.is_permanent());
 }
 
 // ---- composition ----
