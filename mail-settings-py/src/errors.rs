@@ -238,6 +238,8 @@ fn connection_kwargs(kwargs: &Bound<'_, PyDict>, c: &ConnectionError) -> PyResul
         || class == "ConnectionError"
     {
         kwargs.set_item("hop", c.hop().map(hop_word))?;
+        kwargs.set_item("reply_code", c.reply_code())?;
+        kwargs.set_item("enhanced_code", c.enhanced_code())?;
     }
     Ok(class)
 }

@@ -174,6 +174,8 @@ def test_wrong_password(servers: Servers, mailbox: str, creds: ms.Credentials) -
     with pytest.raises(ms.AuthError) as e:
         ms.send_test(servers.smtp_account(mailbox, credential="wrong-password"), mailbox, credentials=creds, timeout=20)
     assert e.value.category == "auth" and "not-the-password" not in str(e.value)
+    # Postfix's reply: a refusal for good, never worth retrying.
+    assert e.value.reply_code == 535 and e.value.enhanced_code == "5.7.8"
 
 
 def test_unknown_credential_is_credential_error(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
@@ -189,6 +191,7 @@ def test_closed_port_and_unknown_host(servers: Servers, mailbox: str, creds: ms.
     with pytest.raises(ms.ConnectError) as e:
         ms.send_test(servers.smtp_account(mailbox, port=port), mailbox, credentials=creds, timeout=20)
     assert e.value.category == "connect"
+    assert e.value.reply_code is None and e.value.enhanced_code is None
     with pytest.raises(ms.ConnectError) as dns:
         ms.send_test(servers.smtp_account(mailbox, host="no-such-host.invalid"), mailbox, credentials=creds, timeout=20)
     assert isinstance(dns.value, ms.DnsError) and dns.value.category == "dns"
@@ -213,7 +216,7 @@ def test_silent_server_times_out(fake_server: type, creds: ms.Credentials, mailb
     with pytest.raises(ms.TimeoutError) as e:
         ms.send_test(account, mailbox, timeout=0.5)
     assert isinstance(e.value, TimeoutError)  # the builtin one too
-    assert e.value.category == "timeout"
+    assert e.value.category == "timeout" and e.value.reply_code is None
 
 
 def test_garbage_greeting_is_protocol_error(fake_server: type, mailbox: str) -> None:
@@ -224,8 +227,24 @@ def test_garbage_greeting_is_protocol_error(fake_server: type, mailbox: str) -> 
     server: FakeServer = fake_server(garbage)
     account = ms.SmtpAccount(name="odd", host="127.0.0.1", port=server.port, sender_email=mailbox,
                              use_secure_connection=False, use_authentication=False)
-    with pytest.raises(ms.ProtocolError):
+    with pytest.raises(ms.ProtocolError) as e:
         ms.send_test(account, mailbox, timeout=5)
+    assert e.value.reply_code is None  # not a reply at all
+
+
+def test_busy_greeting_is_transient(fake_server: type, mailbox: str) -> None:
+    def busy(conn: socket.socket) -> None:
+        conn.sendall(b"421 4.3.2 Too many connections, try again later\r\n")
+        conn.close()
+
+    server: FakeServer = fake_server(busy)
+    account = ms.SmtpAccount(name="busy", host="127.0.0.1", port=server.port, sender_email=mailbox,
+                             use_secure_connection=False, use_authentication=False)
+    with pytest.raises(ms.ProtocolError) as e:
+        ms.send_test(account, mailbox, timeout=5)
+    assert e.value.category == "protocol"
+    assert e.value.reply_code == 421 and e.value.enhanced_code == "4.3.2"
+    assert "421 4.3.2" in str(e.value)
 
 
 def test_disabled_and_invalid_accounts(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:

@@ -17,7 +17,8 @@ Hierarchy::
     ├── NotFoundError (also LookupError)        no such record: .kind, .id, .name
     ├── StorageError                            the local store failed
     ├── CancelledError                          the work was cancelled
-    └── ConnectionError                         on the wire: .hop (proxy only)
+    └── ConnectionError                         on the wire: .hop (proxy only), .reply_code,
+                                                .enhanced_code (SMTP replies)
         ├── AuthError                           the server rejected the credentials
         ├── TlsError                            TLS failed (incl. STARTTLS not offered)
         │   └── CertificateError                the certificate was rejected
@@ -235,15 +236,30 @@ class CancelledError(MailSettingsError):
 class ConnectionError(MailSettingsError):
     """Something on the wire failed. ``category`` says what; ``hop`` says which hop of a
     proxied connection failed (``proxy_unreachable``, ``proxy_auth``, ``proxy_refused``,
-    ``target_unreachable``) and is ``None`` otherwise."""
+    ``target_unreachable``) and is ``None`` otherwise.
+
+    When an SMTP server's reply caused the error, ``reply_code`` is its code (e.g. ``550``) and
+    ``enhanced_code`` its enhanced status code (RFC 3463, e.g. ``"5.1.1"``) when the reply had
+    one; both are ``None`` otherwise (timeouts, refused connections, TLS). A 4xx code means the
+    server asks to try again later, a 5xx code that trying again will fail again."""
 
     hop: Optional[str]
+    reply_code: Optional[int]
+    enhanced_code: Optional[str]
 
     def __init__(
-        self, message: str, *, category: str = "connect", hop: Optional[str] = None
+        self,
+        message: str,
+        *,
+        category: str = "connect",
+        hop: Optional[str] = None,
+        reply_code: Optional[int] = None,
+        enhanced_code: Optional[str] = None,
     ) -> None:
         super().__init__(message, category=category)
         self.hop = hop
+        self.reply_code = reply_code
+        self.enhanced_code = enhanced_code
 
 
 class AuthError(ConnectionError):
