@@ -65,12 +65,22 @@ pub enum MailSettingsError {
     /// The server rejected the credentials.
     #[error("{detail}")]
     Auth {
+        /// The code of the server's reply (SMTP: 535 for rejected credentials, 454 for a
+        /// temporary failure); absent for IMAP and POP3, which have no reply codes.
+        reply_code: Option<u16>,
+        /// The reply's enhanced status code (RFC 3463, e.g. `5.7.8`), when it had one.
+        enhanced_code: Option<String>,
         /// Which server, and what it said (never the credentials).
         detail: String,
     },
     /// TLS failed: the handshake, or STARTTLS not offered (never a fallback to clear text).
     #[error("{detail}")]
     Tls {
+        /// The code of the reply that refused STARTTLS (SMTP, e.g. 454); absent when the
+        /// TLS handshake itself failed.
+        reply_code: Option<u16>,
+        /// The reply's enhanced status code (RFC 3463, e.g. `4.7.0`), when it had one.
+        enhanced_code: Option<String>,
         /// Which server, and what failed.
         detail: String,
     },
@@ -106,6 +116,12 @@ pub enum MailSettingsError {
     /// The server said something unexpected, or refused a command.
     #[error("{detail}")]
     Protocol {
+        /// The code of the SMTP reply that refused (e.g. 550, 451, 421); a 4xx code asks to
+        /// try again later, a 5xx code will fail again. Absent when no reply caused the error
+        /// (a malformed reply, IMAP, POP3).
+        reply_code: Option<u16>,
+        /// The reply's enhanced status code (RFC 3463, e.g. `5.1.1`), when it had one.
+        enhanced_code: Option<String>,
         /// Which server, and its reply.
         detail: String,
     },
@@ -159,9 +175,30 @@ impl MailSettingsError {
             MailSettingsError::Unexpected { .. } => ErrorCategory::Unknown,
         }
     }
+
+    /// The server refused for now (an SMTP 4xx reply: `reply_code` of `Auth`, `Tls` or
+    /// `Protocol`): the same message may succeed if sent again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.reply_code(), Some(400..=499))
+    }
+
+    /// The server refused for good (an SMTP 5xx reply): sending the same message again will
+    /// fail again.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self.reply_code(), Some(500..=599))
+    }
 }
 
 impl MailSettingsError {
+    fn reply_code(&self) -> Option<u16> {
+        match self {
+            MailSettingsError::Auth { reply_code, .. }
+            | MailSettingsError::Tls { reply_code, .. }
+            | MailSettingsError::Protocol { reply_code, .. } => *reply_code,
+            _ => None,
+        }
+    }
+
     /// An error for a failed internal step (a worker thread that could not start or stopped).
     pub(crate) fn internal(detail: impl Into<String>) -> Self {
         MailSettingsError::Unexpected {
@@ -170,16 +207,34 @@ impl MailSettingsError {
         }
     }
 
-    /// The variant for a core category and a detail (the one table of categories).
-    fn from_category(category: CoreCategory, hop: Option<ProxyHop>, detail: String) -> Self {
+    /// The variant for a core category and a detail (the one table of categories); `wire` is
+    /// what a connection error adds (the proxy hop, the server's reply codes).
+    fn from_category(category: CoreCategory, wire: Wire, detail: String) -> Self {
+        let Wire {
+            hop,
+            reply_code,
+            enhanced_code,
+        } = wire;
         match category {
             CoreCategory::Dns => MailSettingsError::Connect { dns: true, detail },
             CoreCategory::Connect => MailSettingsError::Connect { dns: false, detail },
             CoreCategory::Proxy => MailSettingsError::Proxy { hop, detail },
-            CoreCategory::Tls => MailSettingsError::Tls { detail },
+            CoreCategory::Tls => MailSettingsError::Tls {
+                detail,
+                reply_code,
+                enhanced_code,
+            },
             CoreCategory::Certificate => MailSettingsError::Certificate { detail },
-            CoreCategory::Auth => MailSettingsError::Auth { detail },
-            CoreCategory::Protocol => MailSettingsError::Protocol { detail },
+            CoreCategory::Auth => MailSettingsError::Auth {
+                detail,
+                reply_code,
+                enhanced_code,
+            },
+            CoreCategory::Protocol => MailSettingsError::Protocol {
+                detail,
+                reply_code,
+                enhanced_code,
+            },
             CoreCategory::Timeout => MailSettingsError::Timeout { detail },
             CoreCategory::Credential => MailSettingsError::Credential { detail },
             CoreCategory::Cancelled => MailSettingsError::Cancelled { detail },
@@ -201,6 +256,14 @@ impl MailSettingsError {
             },
         }
     }
+}
+
+/// What a connection error carries besides its category and text.
+#[derive(Default)]
+struct Wire {
+    hop: Option<ProxyHop>,
+    reply_code: Option<u16>,
+    enhanced_code: Option<String>,
 }
 
 /// The error's text with its causes, as the core wrote them (the core never puts a secret in
@@ -249,8 +312,12 @@ impl From<mscore::CredentialError> for MailSettingsError {
 
 impl From<mscore::ConnectionError> for MailSettingsError {
     fn from(e: mscore::ConnectionError) -> Self {
-        let hop = e.hop().map(Into::into);
-        Self::from_category(e.category(), hop, detail_of(&e))
+        let wire = Wire {
+            hop: e.hop().map(Into::into),
+            reply_code: e.reply_code(),
+            enhanced_code: e.enhanced_code().map(str::to_owned),
+        };
+        Self::from_category(e.category(), wire, detail_of(&e))
     }
 }
 
@@ -265,7 +332,7 @@ impl From<mscore::store::StoreError> for MailSettingsError {
             },
             other => {
                 let detail = detail_of(&other);
-                Self::from_category(other.category(), None, detail)
+                Self::from_category(other.category(), Wire::default(), detail)
             }
         }
     }
@@ -281,7 +348,7 @@ impl From<mscore::Error> for MailSettingsError {
             mscore::Error::Connection(c) => c.into(),
             other => {
                 let detail = detail_of(&other);
-                Self::from_category(other.category(), None, detail)
+                Self::from_category(other.category(), Wire::default(), detail)
             }
         }
     }
@@ -299,7 +366,7 @@ impl From<mscore::collector::CollectError> for MailSettingsError {
             C::Interrupted { error, .. } => (*error).into(),
             other => {
                 let detail = detail_of(&other);
-                Self::from_category(other.category(), None, detail)
+                Self::from_category(other.category(), Wire::default(), detail)
             }
         }
     }
@@ -327,6 +394,7 @@ mod tests {
     use super::*;
     use mscore::error::ProxyHop as CoreHop;
     use mscore::ConnectionError;
+    use std::time::Duration;
 
     #[test]
     fn connection_categories_map_to_their_variants() {
@@ -366,6 +434,54 @@ mod tests {
                 detail: "the proxy wants a password".into()
             }
         );
+    }
+
+    #[test]
+    fn reply_codes_go_with_the_variants_that_come_from_replies() {
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Auth, "535 5.7.8 no")
+            .with_reply(535, Some("5.7.8"))
+            .into();
+        assert_eq!(
+            e,
+            MailSettingsError::Auth {
+                reply_code: Some(535),
+                enhanced_code: Some("5.7.8".into()),
+                detail: "535 5.7.8 no".into()
+            }
+        );
+        assert!(e.is_permanent() && !e.is_transient());
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Protocol, "busy")
+            .with_reply(450, Some("4.2.0"))
+            .into();
+        assert!(matches!(
+            &e,
+            MailSettingsError::Protocol { reply_code: Some(450), enhanced_code: Some(c), .. } if c == "4.2.0"
+        ));
+        assert!(e.is_transient() && !e.is_permanent());
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Tls, "refused STARTTLS")
+            .with_reply(454, None)
+            .into();
+        assert!(matches!(
+            e,
+            MailSettingsError::Tls {
+                reply_code: Some(454),
+                enhanced_code: None,
+                ..
+            }
+        ));
+        // No reply: neither.
+        let e: MailSettingsError =
+            ConnectionError::timeout("reading", Duration::from_secs(1)).into();
+        assert!(!e.is_transient() && !e.is_permanent());
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Protocol, "garbage").into();
+        assert!(matches!(
+            e,
+            MailSettingsError::Protocol {
+                reply_code: None,
+                enhanced_code: None,
+                ..
+            }
+        ));
     }
 
     #[test]

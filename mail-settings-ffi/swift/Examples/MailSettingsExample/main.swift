@@ -51,7 +51,7 @@ do {
     print("stored SMTP account \(stored.id) (version \(stored.version)), port \(stored.account.effectivePort() ?? 0)")
     let report = try await Mailer(store: store, credentials: vault, timeouts: nil).sendTest(sendTo: mailbox)
     print("sent: \(report.serverReply)")
-} catch MailSettingsError.Auth(let detail) {
+} catch MailSettingsError.Auth(_, _, let detail) {
     print("the server refused the credentials: \(detail)")
 } catch MailSettingsError.Certificate(let detail) {
     print("the certificate was refused: \(detail)")

@@ -8141,6 +8141,13 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
      */
     case Auth(
         /**
+         * The code of the server's reply (SMTP: 535 for rejected credentials, 454 for a
+         * temporary failure); absent for IMAP and POP3, which have no reply codes.
+         */replyCode: UInt16?, 
+        /**
+         * The reply's enhanced status code (RFC 3463, e.g. `5.7.8`), when it had one.
+         */enhancedCode: String?, 
+        /**
          * Which server, and what it said (never the credentials).
          */detail: String
     )
@@ -8148,6 +8155,13 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
      * TLS failed: the handshake, or STARTTLS not offered (never a fallback to clear text).
      */
     case Tls(
+        /**
+         * The code of the reply that refused STARTTLS (SMTP, e.g. 454); absent when the
+         * TLS handshake itself failed.
+         */replyCode: UInt16?, 
+        /**
+         * The reply's enhanced status code (RFC 3463, e.g. `4.7.0`), when it had one.
+         */enhancedCode: String?, 
         /**
          * Which server, and what failed.
          */detail: String
@@ -8196,6 +8210,14 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
      */
     case Protocol(
         /**
+         * The code of the SMTP reply that refused (e.g. 550, 451, 421); a 4xx code asks to
+         * try again later, a 5xx code will fail again. Absent when no reply caused the error
+         * (a malformed reply, IMAP, POP3).
+         */replyCode: UInt16?, 
+        /**
+         * The reply's enhanced status code (RFC 3463, e.g. `5.1.1`), when it had one.
+         */enhancedCode: String?, 
+        /**
          * Which server, and its reply.
          */detail: String
     )
@@ -8238,6 +8260,32 @@ public func category() -> ErrorCategory  {
     return try!  FfiConverterTypeErrorCategory_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_method_mailsettingserror_category(
+            FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server refused for good (an SMTP 5xx reply): sending the same message again will
+     * fail again.
+     */
+public func isPermanent() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_mailsettingserror_is_permanent(
+            FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server refused for now (an SMTP 4xx reply: `reply_code` of `Auth`, `Tls` or
+     * `Protocol`): the same message may succeed if sent again later.
+     */
+public func isTransient() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_mailsettingserror_is_transient(
             FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
     )
 })
@@ -8293,9 +8341,13 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             detail: try FfiConverterString.read(from: &buf)
             )
         case 7: return .Auth(
+            replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
+            enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 8: return .Tls(
+            replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
+            enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 9: return .Certificate(
@@ -8313,6 +8365,8 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             detail: try FfiConverterString.read(from: &buf)
             )
         case 13: return .Protocol(
+            replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
+            enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 14: return .Cancelled(
@@ -8371,13 +8425,17 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Auth(detail):
+        case let .Auth(replyCode,enhancedCode,detail):
             writeInt(&buf, Int32(7))
+            FfiConverterOptionUInt16.write(replyCode, into: &buf)
+            FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Tls(detail):
+        case let .Tls(replyCode,enhancedCode,detail):
             writeInt(&buf, Int32(8))
+            FfiConverterOptionUInt16.write(replyCode, into: &buf)
+            FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
@@ -8403,8 +8461,10 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Protocol(detail):
+        case let .Protocol(replyCode,enhancedCode,detail):
             writeInt(&buf, Int32(13))
+            FfiConverterOptionUInt16.write(replyCode, into: &buf)
+            FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         

@@ -131,8 +131,11 @@ final class MailSettingsTests: XCTestCase {
         do {
             _ = try await mailer.sendTest(sendTo: Servers.uniqueMailbox("swift-to"), accountId: a.id)
             XCTFail("a wrong password was accepted")
-        } catch MailSettingsError.Auth(let detail) {
+        } catch MailSettingsError.Auth(let replyCode, let enhancedCode, let detail) {
             XCTAssertFalse(detail.contains("not-the-password"))
+            // Postfix's reply: 535 5.7.8, a refusal for good.
+            XCTAssertEqual(replyCode, 535)
+            XCTAssertEqual(enhancedCode, "5.7.8")
         }
     }
 

@@ -126,6 +126,7 @@ class CollectorTest {
             Collector(store, vault, settings).use { collector ->
                 val auth = assertThrows<MailSettingsException.Auth> { runBlocking { collector.checkNow(wrong.id) } }
                 assertFalse(auth.detail.contains("not-the-password"), auth.detail)
+                assertNull(auth.replyCode) // IMAP has no reply codes
                 assertThrows<MailSettingsException.Certificate> { runBlocking { collector.checkNow(selfSigned.id) } }
                 assertThrows<MailSettingsException.Validation> { runBlocking { collector.checkNow(disabled.id) } }
                 assertThrows<MailSettingsException.NotFound> { runBlocking { collector.checkNow(9999) } }

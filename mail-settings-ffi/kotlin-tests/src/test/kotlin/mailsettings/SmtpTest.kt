@@ -77,6 +77,11 @@ class SmtpTest {
                 assertFalse(e.detail.contains("not-the-password"), e.detail)
                 assertFalse(e.message!!.contains("not-the-password"), e.message)
                 assertEquals(ErrorCategory.AUTH, e.category())
+                // Postfix's reply: 535 5.7.8, a refusal for good.
+                assertEquals(535.toUShort(), e.replyCode)
+                assertEquals("5.7.8", e.enhancedCode)
+                assertTrue(e.isPermanent())
+                assertFalse(e.isTransient())
             }
         }
     }
