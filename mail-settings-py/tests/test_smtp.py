@@ -176,6 +176,7 @@ def test_wrong_password(servers: Servers, mailbox: str, creds: ms.Credentials) -
     assert e.value.category == "auth" and "not-the-password" not in str(e.value)
     # Postfix's reply: a refusal for good, never worth retrying.
     assert e.value.reply_code == 535 and e.value.enhanced_code == "5.7.8"
+    assert e.value.is_permanent and not e.value.is_transient
 
 
 def test_unknown_credential_is_credential_error(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
@@ -192,6 +193,7 @@ def test_closed_port_and_unknown_host(servers: Servers, mailbox: str, creds: ms.
         ms.send_test(servers.smtp_account(mailbox, port=port), mailbox, credentials=creds, timeout=20)
     assert e.value.category == "connect"
     assert e.value.reply_code is None and e.value.enhanced_code is None
+    assert not e.value.is_transient and not e.value.is_permanent  # no reply to judge by
     with pytest.raises(ms.ConnectError) as dns:
         ms.send_test(servers.smtp_account(mailbox, host="no-such-host.invalid"), mailbox, credentials=creds, timeout=20)
     assert isinstance(dns.value, ms.DnsError) and dns.value.category == "dns"
@@ -244,6 +246,7 @@ def test_busy_greeting_is_transient(fake_server: type, mailbox: str) -> None:
         ms.send_test(account, mailbox, timeout=5)
     assert e.value.category == "protocol"
     assert e.value.reply_code == 421 and e.value.enhanced_code == "4.3.2"
+    assert e.value.is_transient and not e.value.is_permanent
     assert "421 4.3.2" in str(e.value)
 
 

@@ -261,6 +261,17 @@ class ConnectionError(MailSettingsError):
         self.reply_code = reply_code
         self.enhanced_code = enhanced_code
 
+    @property
+    def is_transient(self) -> bool:
+        """The server answered 4xx: the same request may succeed later (as the core's
+        ``ConnectionError::is_transient``). ``False`` when no reply caused the error."""
+        return self.reply_code is not None and 400 <= self.reply_code < 500
+
+    @property
+    def is_permanent(self) -> bool:
+        """The server answered 5xx: trying the same request again will fail again."""
+        return self.reply_code is not None and 500 <= self.reply_code < 600
+
 
 class AuthError(ConnectionError):
     """The server rejected the credentials. Change the credential, not the connection."""
