@@ -743,7 +743,9 @@ impl<S: Read + Write> SmtpClient<S> {
     }
 
     fn reset_after_failure(&mut self) {
-        if self.rset().is_err() {
+        // A connection already known broken (a 421, a cut) gets no RSET: the server has gone
+        // or is going, and the write would only fail.
+        if self.broken || self.rset().is_err() {
             self.broken = true;
         }
     }

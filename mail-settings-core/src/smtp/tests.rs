@@ -546,6 +546,10 @@ fn a_421_at_rcpt_stops_the_transaction_with_its_reply() {
     // Nothing more is asked of a server that is closing; partial delivery cannot go on.
     let s = sent(&c);
     assert!(!s.contains("<c@y>") && !s.contains("DATA"), "{s}");
+    assert!(
+        !s.contains("RSET"),
+        "no RSET to a server that said it is closing: {s}"
+    );
     assert!(!c.is_usable());
 }
 
