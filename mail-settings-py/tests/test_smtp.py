@@ -19,6 +19,12 @@ def collected_subjects(servers: Servers, mailbox: str, creds: ms.Credentials) ->
     return [m.subject for m in store.inbox.list(page_size=100)]
 
 
+def plain_account(server: FakeServer, name: str, mailbox: str) -> ms.SmtpAccount:
+    """An account for a fake server on loopback: clear text, no login."""
+    return ms.SmtpAccount(name=name, host="127.0.0.1", port=server.port, sender_email=mailbox,
+                          use_secure_connection=False, use_authentication=False)
+
+
 def test_send_test_message_arrives(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
     report = ms.send_test(servers.smtp_account(mailbox), mailbox, credentials=creds, timeout=20)
     assert report.accepted == [mailbox] and report.rejected == []
@@ -213,8 +219,7 @@ def test_proxy_refusal(servers: Servers, mailbox: str, creds: ms.Credentials) ->
 
 def test_silent_server_times_out(fake_server: type, creds: ms.Credentials, mailbox: str) -> None:
     server: FakeServer = fake_server(lambda conn: None)  # accepts, never speaks
-    account = ms.SmtpAccount(name="silent", host="127.0.0.1", port=server.port, sender_email=mailbox,
-                             use_secure_connection=False, use_authentication=False)
+    account = plain_account(server, "silent", mailbox)
     with pytest.raises(ms.TimeoutError) as e:
         ms.send_test(account, mailbox, timeout=0.5)
     assert isinstance(e.value, TimeoutError)  # the builtin one too
@@ -227,8 +232,7 @@ def test_garbage_greeting_is_protocol_error(fake_server: type, mailbox: str) -> 
         conn.close()
 
     server: FakeServer = fake_server(garbage)
-    account = ms.SmtpAccount(name="odd", host="127.0.0.1", port=server.port, sender_email=mailbox,
-                             use_secure_connection=False, use_authentication=False)
+    account = plain_account(server, "odd", mailbox)
     with pytest.raises(ms.ProtocolError) as e:
         ms.send_test(account, mailbox, timeout=5)
     assert e.value.reply_code is None  # not a reply at all
@@ -240,8 +244,7 @@ def test_busy_greeting_is_transient(fake_server: type, mailbox: str) -> None:
         conn.close()
 
     server: FakeServer = fake_server(busy)
-    account = ms.SmtpAccount(name="busy", host="127.0.0.1", port=server.port, sender_email=mailbox,
-                             use_secure_connection=False, use_authentication=False)
+    account = plain_account(server, "busy", mailbox)
     with pytest.raises(ms.ProtocolError) as e:
         ms.send_test(account, mailbox, timeout=5)
     assert e.value.category == "protocol"
