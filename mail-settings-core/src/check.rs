@@ -118,6 +118,13 @@ pub struct Stage {
     /// On failure, for proxies: which hop failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hop: Option<ProxyHop>,
+    /// On failure caused by an SMTP reply: its code (`535`), as
+    /// [`ConnectionError::reply_code`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_code: Option<u16>,
+    /// On failure caused by an SMTP reply that had one: its enhanced status code (`5.7.8`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enhanced_code: Option<String>,
     /// On failure: what to change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
@@ -227,6 +234,34 @@ impl CheckReport {
         self.stages.iter().find(|s| !s.ok)
     }
 
+    /// The failed stage as the error the same failure raises outside a check: its category,
+    /// hop and SMTP reply, and a message naming the server and the stage, followed by what to
+    /// change. `None` when every stage passed.
+    pub fn failure_error(&self) -> Option<ConnectionError> {
+        let stage = self.failure()?;
+        let mut message = format!(
+            "{} {} ({} stage): {}",
+            self.protocol,
+            self.server,
+            stage.name.as_str(),
+            stage.detail
+        );
+        if let Some(advice) = &stage.advice {
+            message.push(' ');
+            message.push_str(advice);
+        }
+        let err = match (stage.hop, stage.category) {
+            (Some(hop), _) => ConnectionError::proxy(hop, message),
+            (None, category) => {
+                ConnectionError::new(category.unwrap_or(ErrorCategory::Protocol), message)
+            }
+        };
+        Some(match stage.reply_code {
+            Some(code) => err.with_reply(code, stage.enhanced_code.as_deref()),
+            None => err,
+        })
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
@@ -254,7 +289,15 @@ impl fmt::Display for CheckReport {
                 s.detail
             )?;
             if let Some(category) = s.category {
-                writeln!(f, "       category: {category}")?;
+                match (s.reply_code, &s.enhanced_code) {
+                    (Some(code), Some(enhanced)) => {
+                        writeln!(f, "       category: {category} (reply {code} {enhanced})")?
+                    }
+                    (Some(code), None) => {
+                        writeln!(f, "       category: {category} (reply {code})")?
+                    }
+                    _ => writeln!(f, "       category: {category}")?,
+                }
             }
             if let Some(advice) = &s.advice {
                 writeln!(f, "       what to change: {advice}")?;
@@ -345,6 +388,8 @@ impl Recorder<'_> {
                     detail,
                     category: None,
                     hop: None,
+                    reply_code: None,
+                    enhanced_code: None,
                     advice: None,
                 });
                 Some(value)
@@ -359,6 +404,8 @@ impl Recorder<'_> {
                     detail: e.message().to_owned(),
                     category: Some(e.category()),
                     hop: e.hop(),
+                    reply_code: e.reply_code(),
+                    enhanced_code: e.enhanced_code().map(str::to_owned),
                     advice: Some(advice),
                 });
                 self.report.ok = false;

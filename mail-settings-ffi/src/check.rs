@@ -82,6 +82,10 @@ pub struct CheckStage {
     pub category: Option<ErrorCategory>,
     /// On failure through a proxy: which hop failed.
     pub hop: Option<ProxyHop>,
+    /// On failure caused by an SMTP reply: its code (`535`).
+    pub reply_code: Option<u16>,
+    /// On failure caused by an SMTP reply that had one: its enhanced status code (`5.7.8`).
+    pub enhanced_code: Option<String>,
     /// On failure: what to change.
     pub advice: Option<String>,
 }
@@ -172,6 +176,8 @@ impl TryFrom<check::CheckReport> for CheckReport {
                     detail: s.detail,
                     category: s.category.map(Into::into),
                     hop: s.hop.map(Into::into),
+                    reply_code: s.reply_code,
+                    enhanced_code: s.enhanced_code,
                     advice: s.advice,
                 })
                 .collect(),

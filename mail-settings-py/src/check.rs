@@ -9,11 +9,10 @@ use crate::forms::{connector_forms, PyIncomingAccount, PyNetworkConnector, PySmt
 use crate::records::serde_to_py;
 use crate::smtp::provider_or_empty;
 use mail_settings_core::check::{self, CheckOptions, CheckReport, Stage};
-use mail_settings_core::error::ConnectionError;
 use pyo3::prelude::*;
 
 /// One stage of a check: `name`, `ok`, `duration_ms`, `detail`, and on failure `category`,
-/// `hop` (proxies) and `advice`.
+/// `hop` (proxies), `reply_code` and `enhanced_code` (an SMTP reply) and `advice`.
 #[pyclass(name = "CheckStage", module = "mail_settings", frozen)]
 #[derive(Clone, Debug)]
 pub struct PyCheckStage {
@@ -53,6 +52,16 @@ impl PyCheckStage {
     #[getter]
     fn hop(&self) -> Option<&'static str> {
         self.inner.hop.map(hop_word)
+    }
+    /// On failure caused by an SMTP reply: its code (e.g. `535`).
+    #[getter]
+    fn reply_code(&self) -> Option<u16> {
+        self.inner.reply_code
+    }
+    /// On failure caused by an SMTP reply that had one: its enhanced status code (`"5.7.8"`).
+    #[getter]
+    fn enhanced_code(&self) -> Option<&str> {
+        self.inner.enhanced_code.as_deref()
     }
     /// On failure: what to change.
     #[getter]
@@ -169,33 +178,10 @@ impl PyCheckReport {
     /// `ProxyError`...), with the stage's detail and advice as its message; does nothing when
     /// the check passed.
     fn raise_for_failure(&self) -> PyResult<()> {
-        let Some(stage) = self.inner.failure() else {
-            return Ok(());
-        };
-        let message = match &stage.advice {
-            Some(a) => format!(
-                "{} {} ({} stage): {} {a}",
-                self.inner.protocol,
-                self.inner.server,
-                stage.name.as_str(),
-                stage.detail
-            ),
-            None => format!(
-                "{} {} ({} stage): {}",
-                self.inner.protocol,
-                self.inner.server,
-                stage.name.as_str(),
-                stage.detail
-            ),
-        };
-        let err = match (stage.hop, stage.category) {
-            (Some(hop), _) => ConnectionError::proxy(hop, message),
-            (None, Some(category)) => ConnectionError::new(category, message),
-            (None, None) => {
-                ConnectionError::new(mail_settings_core::ErrorCategory::Protocol, message)
-            }
-        };
-        Err(to_py_err(err))
+        match self.inner.failure_error() {
+            Some(err) => Err(to_py_err(err)),
+            None => Ok(()),
+        }
     }
     fn __bool__(&self) -> bool {
         self.inner.ok

@@ -106,9 +106,16 @@ def test_wrong_password_is_auth_error(servers: Servers, mailbox: str, creds: ms.
     with pytest.raises(ms.AuthError) as e:
         report.raise_for_failure()
     assert e.value.category == "auth" and e.value.hop is None
+    assert e.value.reply_code is None  # IMAP has no reply codes
     smtp = ms.check_smtp(servers.smtp_account(mailbox, credential="wrong-password"), credentials=creds, timeout=20)
-    with pytest.raises(ms.AuthError):
+    failure = smtp.failure
+    assert failure is not None and failure.name == "authentication"
+    # Postfix's refusal, kept by the report as by the exception it raises.
+    assert failure.reply_code == 535 and failure.enhanced_code == "5.7.8"
+    assert failure.to_dict()["reply_code"] == 535
+    with pytest.raises(ms.AuthError) as smtp_e:
         smtp.raise_for_failure()
+    assert smtp_e.value.reply_code == 535 and smtp_e.value.is_permanent
 
 
 def test_closed_port_is_connect_error(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:

@@ -25,7 +25,7 @@ fn names(r: &CheckReport) -> Vec<StageName> {
 
 fn assert_ok(r: &CheckReport) {
     assert!(r.ok, "check failed:\n{r}");
-    assert!(r.failure().is_none());
+    assert!(r.failure().is_none() && r.failure_error().is_none());
 }
 
 fn assert_failed_at(r: &CheckReport, stage: StageName, category: ErrorCategory) {
@@ -183,6 +183,8 @@ fn wrong_password_fails_at_authentication() {
         let a = mail_settings_core::IncomingAccount::from_form(&form, &ctx).unwrap();
         let r = check_incoming(&a, &creds, &options());
         assert_failed_at(&r, StageName::Authentication, ErrorCategory::Auth);
+        assert_eq!(r.failure().unwrap().reply_code, None, "{r}");
+        assert!(r.failure_error().unwrap().is_auth());
         assert!(r
             .failure()
             .unwrap()
@@ -192,6 +194,45 @@ fn wrong_password_fails_at_authentication() {
             .contains("wrong-password"));
         assert!(!r.to_json().contains(servers().mail_password()));
     }
+}
+
+#[test]
+fn an_smtp_refusal_keeps_its_reply_in_the_report() {
+    let mailbox = unique_mailbox("check-smtp-auth");
+    let creds = servers().credentials_for(&mailbox);
+    let form = mail_settings_core::SmtpAccountForm {
+        name: "wrong password".into(),
+        host: "localhost".into(),
+        port: Some(i64::from(servers().port("MS_SMTP_PORT"))),
+        sender_email: mailbox.clone(),
+        credential: Some("wrong-password".into()),
+        use_secure_connection: true,
+        secure_connection_type: SecureConnectionType::Tls,
+        ca_file: Some(servers().ca_file()),
+        ..Default::default()
+    };
+    let a = mail_settings_core::SmtpAccount::from_form(&form, &Default::default()).unwrap();
+    let r = check_smtp(&a, &creds, &options());
+    assert_failed_at(&r, StageName::Authentication, ErrorCategory::Auth);
+    let failure = r.failure().unwrap();
+    // Postfix's refusal (SASL through Dovecot).
+    assert_eq!(failure.reply_code, Some(535), "{r}");
+    assert_eq!(failure.enhanced_code.as_deref(), Some("5.7.8"), "{r}");
+    assert!(
+        r.to_string().contains("category: auth (reply 535 5.7.8)"),
+        "{r}"
+    );
+    assert!(
+        r.to_json().contains("\"reply_code\": 535"),
+        "{}",
+        r.to_json()
+    );
+    // The error the report stands for is the one sending would have raised.
+    let e = r.failure_error().unwrap();
+    assert!(e.is_auth() && e.is_permanent(), "{e}");
+    assert_eq!(e.enhanced_code(), Some("5.7.8"));
+    assert!(e.message().contains("authentication stage"), "{e}");
+    assert!(!format!("{r} {} {e}", r.to_json()).contains(servers().mail_password()));
 }
 
 #[test]

@@ -644,6 +644,12 @@ class CheckStage:
     @property
     def hop(self) -> Optional[Hop]: ...
     @property
+    def reply_code(self) -> Optional[int]:
+        """On a failure an SMTP reply caused: its code (``535``)."""
+    @property
+    def enhanced_code(self) -> Optional[str]:
+        """On a failure an SMTP reply caused, when it had one: ``"5.7.8"``."""
+    @property
     def advice(self) -> Optional[str]: ...
     def to_dict(self) -> Dict[str, Any]: ...
 

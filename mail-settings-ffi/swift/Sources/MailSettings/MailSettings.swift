@@ -3727,6 +3727,14 @@ public struct CheckStage: Equatable, Hashable {
      */
     public var hop: ProxyHop?
     /**
+     * On failure caused by an SMTP reply: its code (`535`).
+     */
+    public var replyCode: UInt16?
+    /**
+     * On failure caused by an SMTP reply that had one: its enhanced status code (`5.7.8`).
+     */
+    public var enhancedCode: String?
+    /**
      * On failure: what to change.
      */
     public var advice: String?
@@ -3753,6 +3761,12 @@ public struct CheckStage: Equatable, Hashable {
          * On failure through a proxy: which hop failed.
          */hop: ProxyHop?, 
         /**
+         * On failure caused by an SMTP reply: its code (`535`).
+         */replyCode: UInt16?, 
+        /**
+         * On failure caused by an SMTP reply that had one: its enhanced status code (`5.7.8`).
+         */enhancedCode: String?, 
+        /**
          * On failure: what to change.
          */advice: String?) {
         self.name = name
@@ -3761,6 +3775,8 @@ public struct CheckStage: Equatable, Hashable {
         self.detail = detail
         self.category = category
         self.hop = hop
+        self.replyCode = replyCode
+        self.enhancedCode = enhancedCode
         self.advice = advice
     }
 
@@ -3786,6 +3802,8 @@ public struct FfiConverterTypeCheckStage: FfiConverterRustBuffer {
                 detail: FfiConverterString.read(from: &buf), 
                 category: FfiConverterOptionTypeErrorCategory.read(from: &buf), 
                 hop: FfiConverterOptionTypeProxyHop.read(from: &buf), 
+                replyCode: FfiConverterOptionUInt16.read(from: &buf), 
+                enhancedCode: FfiConverterOptionString.read(from: &buf), 
                 advice: FfiConverterOptionString.read(from: &buf)
         )
     }
@@ -3797,6 +3815,8 @@ public struct FfiConverterTypeCheckStage: FfiConverterRustBuffer {
         FfiConverterString.write(value.detail, into: &buf)
         FfiConverterOptionTypeErrorCategory.write(value.category, into: &buf)
         FfiConverterOptionTypeProxyHop.write(value.hop, into: &buf)
+        FfiConverterOptionUInt16.write(value.replyCode, into: &buf)
+        FfiConverterOptionString.write(value.enhancedCode, into: &buf)
         FfiConverterOptionString.write(value.advice, into: &buf)
     }
 }

@@ -4,6 +4,7 @@ import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
@@ -69,8 +70,18 @@ class CheckTest {
                 assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
                 assertEquals(ErrorCategory.AUTH, failure.category)
                 assertTrue(failure.advice?.isNotBlank() == true)
+                assertNull(failure.replyCode, "IMAP and POP3 have no reply codes")
                 assertFalse(r.text.contains("not-the-password"), r.text)
             }
+            // SMTP: the report keeps Postfix's refusal, as the exception outside a check does.
+            val smtp = store.createSmtpAccount(smtp("wrong SMTP", "MS_SMTP_PORT", "wrong-password", mailbox, type = SecureConnectionType.TLS))
+            val r = checker.checkSmtpAccount(smtp.id)
+            val failure = r.failure()!!
+            assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
+            assertEquals(ErrorCategory.AUTH, failure.category)
+            assertEquals(535.toUShort(), failure.replyCode)
+            assertEquals("5.7.8", failure.enhancedCode)
+            assertTrue(r.text.contains("reply 535 5.7.8"), r.text)
         }
     }
 
