@@ -3,6 +3,10 @@
 //!
 //! Every send is an `async` function (Kotlin `suspend`, Swift `async`): the blocking core call
 //! runs on a thread of its own, bounded by the mailer's timeouts.
+//!
+//! [`Mailer`] opens a session per call (`send_many`: one session for the whole list).
+//! [`SmtpPool`] keeps sessions to one account open between calls and shares them between
+//! coroutines or tasks, as the core's `smtp::SmtpPool` (which it wraps) does between threads.
 
 use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
@@ -10,7 +14,7 @@ use crate::error::{MailSettingsError, Result};
 use crate::store::Store;
 use mail_settings_core as mscore;
 use mail_settings_core::net::Timeouts;
-use mail_settings_core::smtp::{self, SmtpOptions};
+use mail_settings_core::smtp::{self, PoolConfig, SmtpOptions};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,6 +137,29 @@ impl From<smtp::SendReport> for SendReport {
             message_id: r.message_id,
         }
     }
+}
+
+/// What happened to one message of a list: sent, or the error that stopped it (the others are
+/// sent all the same).
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum SendOutcome {
+    /// The server took the message.
+    Sent { report: SendReport },
+    /// The message was not sent; `error` says why (`Auth`, `Protocol` with the server's
+    /// `replyCode`, `Timeout`...).
+    Failed { error: MailSettingsError },
+}
+
+fn outcomes(results: Vec<Result<smtp::SendReport, mscore::ConnectionError>>) -> Vec<SendOutcome> {
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(report) => SendOutcome::Sent {
+                report: report.into(),
+            },
+            Err(e) => SendOutcome::Failed { error: e.into() },
+        })
+        .collect()
 }
 
 /// Timeouts for a connection: `connect_secs` bounds name resolution and each TCP connect,
@@ -270,5 +297,208 @@ impl Mailer {
             Ok(smtp::send(&account, creds, &message.into(), options)?.into())
         })
         .await
+    }
+
+    /// Sends `messages` over one session (RSET between them; a session that breaks is
+    /// replaced for the messages after it) through account `account_id` (the default SMTP
+    /// account when empty). One outcome per message, in order. Throws only when the account
+    /// cannot be found.
+    #[uniffi::method(default(account_id = None))]
+    pub async fn send_many(
+        &self,
+        messages: Vec<OutgoingMessage>,
+        account_id: Option<i64>,
+    ) -> Result<Vec<SendOutcome>> {
+        self.run("send-many", move |store, creds, options| {
+            let account = smtp_account(store, account_id)?;
+            let messages: Vec<smtp::OutgoingMessage> =
+                messages.into_iter().map(Into::into).collect();
+            Ok(outcomes(smtp::send_many(
+                &account, creds, &messages, options,
+            )))
+        })
+        .await
+    }
+}
+
+/// Limits of an [`SmtpPool`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PoolLimits {
+    /// Most sessions kept open between messages (default 4).
+    #[uniffi(default = 4)]
+    pub max_idle: u32,
+    /// Seconds a session may stay idle and still be reused (default 60).
+    #[uniffi(default = 60)]
+    pub idle_timeout_secs: u32,
+    /// Most sessions open at once, in use or idle (default 10; 0 is taken as 1).
+    #[uniffi(default = 10)]
+    pub max_open: u32,
+    /// Seconds a message waits for a session when `max_open` are in use; then it throws
+    /// `Timeout` (default 60).
+    #[uniffi(default = 60)]
+    pub wait_timeout_secs: u32,
+}
+
+impl From<PoolLimits> for PoolConfig {
+    fn from(l: PoolLimits) -> Self {
+        let mut config = PoolConfig::with_max_idle(l.max_idle as usize)
+            .max_open(l.max_open as usize)
+            .wait_timeout(Duration::from_secs(u64::from(l.wait_timeout_secs)));
+        config.idle_timeout = Duration::from_secs(u64::from(l.idle_timeout_secs));
+        config
+    }
+}
+
+/// Sessions to one SMTP account, kept open and reused (RSET between messages), shared by every
+/// coroutine or task that holds it: an application that sends many notifications keeps one per
+/// account. The account is read from the store when the pool is made; make a new pool after
+/// the account is edited.
+#[derive(uniffi::Object)]
+pub struct SmtpPool {
+    inner: Arc<smtp::SmtpPool>,
+}
+
+impl fmt::Debug for SmtpPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl SmtpPool {
+    async fn run<T: Send + 'static>(
+        &self,
+        name: &str,
+        work: impl FnOnce(&smtp::SmtpPool) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let pool = self.inner.clone();
+        run_blocking(name, move || work(&pool)).await
+    }
+}
+
+#[uniffi::export]
+impl SmtpPool {
+    /// A pool for account `account_id` of `store` (the default SMTP account when empty).
+    /// Nothing is opened until the first message. Throws `NotFound` for an unknown account and
+    /// `Protocol` for a disabled one.
+    #[uniffi::constructor(default(account_id = None, timeouts = None, limits = None))]
+    pub fn new(
+        store: Arc<Store>,
+        credentials: Arc<dyn CredentialProvider>,
+        account_id: Option<i64>,
+        timeouts: Option<NetworkTimeouts>,
+        limits: Option<PoolLimits>,
+    ) -> Result<Arc<Self>> {
+        let account = smtp_account(&store.inner, account_id)?;
+        let config = limits.map(PoolConfig::from).unwrap_or_default();
+        let pool = smtp::SmtpPool::new(
+            account,
+            HostCredentials::wrap(credentials),
+            SmtpOptions::with_timeouts(self::timeouts(timeouts)),
+            config,
+        )?;
+        Ok(Arc::new(Self {
+            inner: Arc::new(pool),
+        }))
+    }
+
+    /// Sends `message` over an idle session, or a new one.
+    pub async fn send(&self, message: OutgoingMessage) -> Result<SendReport> {
+        self.run("pool-send", move |pool| {
+            Ok(pool.send(&message.into())?.into())
+        })
+        .await
+    }
+
+    /// Sends `messages` one after another over the pool's sessions. One outcome per message,
+    /// in order.
+    pub async fn send_many(&self, messages: Vec<OutgoingMessage>) -> Vec<SendOutcome> {
+        let pool = self.inner.clone();
+        let run = run_blocking("pool-send-many", move || {
+            let messages: Vec<smtp::OutgoingMessage> =
+                messages.into_iter().map(Into::into).collect();
+            Ok(outcomes(pool.send_many(&messages)))
+        });
+        run.await
+            .unwrap_or_else(|e| vec![SendOutcome::Failed { error: e }])
+    }
+
+    /// Asks every idle session for NOOP and closes those that do not answer or have been idle
+    /// too long; returns how many are left.
+    pub async fn check_idle(&self) -> u64 {
+        let pool = self.inner.clone();
+        run_blocking("pool-check-idle", move || Ok(pool.check_idle() as u64))
+            .await
+            .unwrap_or(0)
+    }
+
+    /// Closes the idle sessions (QUIT, waiting at most 2 s for each answer); the pool stays
+    /// usable and opens new sessions as messages need them.
+    pub async fn close_idle(&self) {
+        let pool = self.inner.clone();
+        let _ = run_blocking("pool-close-idle", move || {
+            pool.close_idle();
+            Ok(())
+        })
+        .await;
+    }
+
+    /// Sessions open and waiting for a message.
+    pub fn idle_connections(&self) -> u64 {
+        self.inner.idle_connections() as u64
+    }
+
+    /// Sessions open, in use or idle (at most `maxOpen`).
+    pub fn open_connections(&self) -> u64 {
+        self.inner.open_connections() as u64
+    }
+
+    /// Sessions opened since the pool was made.
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.connections_opened()
+    }
+
+    /// Messages sent over a session that was already open.
+    pub fn connections_reused(&self) -> u64 {
+        self.inner.connections_reused()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_limits_become_the_core_config() {
+        let c = PoolConfig::from(PoolLimits {
+            max_idle: 2,
+            idle_timeout_secs: 30,
+            max_open: 3,
+            wait_timeout_secs: 5,
+        });
+        assert_eq!(c.max_idle, 2);
+        assert_eq!(c.idle_timeout, Duration::from_secs(30));
+        assert_eq!(c.max_open, 3);
+        assert_eq!(c.wait_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn each_result_becomes_its_outcome_in_order() {
+        let refused = mscore::ConnectionError::new(mscore::ErrorCategory::Protocol, "refused")
+            .with_reply(550, Some("5.1.1"));
+        let out = outcomes(vec![Err(refused)]);
+        match &out[..] {
+            [SendOutcome::Failed {
+                error:
+                    MailSettingsError::Protocol {
+                        reply_code,
+                        enhanced_code,
+                        ..
+                    },
+            }] => {
+                assert_eq!(*reply_code, Some(550));
+                assert_eq!(enhanced_code.as_deref(), Some("5.1.1"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -2133,6 +2133,14 @@ public protocol MailerProtocol: AnyObject, Sendable {
     func send(message: OutgoingMessage, accountId: Int64?) async throws  -> SendReport
     
     /**
+     * Sends `messages` over one session (RSET between them; a session that breaks is
+     * replaced for the messages after it) through account `account_id` (the default SMTP
+     * account when empty). One outcome per message, in order. Throws only when the account
+     * cannot be found.
+     */
+    func sendMany(messages: [OutgoingMessage], accountId: Int64?) async throws  -> [SendOutcome]
+    
+    /**
      * "Test configuration" (seed 004): sends the test message to `send_to` through account
      * `account_id` (the default SMTP account when empty), with `subject` and `message` or the
      * defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
@@ -2227,6 +2235,28 @@ open func send(message: OutgoingMessage, accountId: Int64? = nil)async throws  -
             completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeSendReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Sends `messages` over one session (RSET between them; a session that breaks is
+     * replaced for the messages after it) through account `account_id` (the default SMTP
+     * account when empty). One outcome per message, in order. Throws only when the account
+     * cannot be found.
+     */
+open func sendMany(messages: [OutgoingMessage], accountId: Int64? = nil)async throws  -> [SendOutcome]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_mailer_send_many(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeOutgoingMessage.lower(messages),FfiConverterOptionInt64.lower(accountId)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSendOutcome.lift,
             errorHandler: FfiConverterTypeMailSettingsError_lift
         )
 }
@@ -2510,6 +2540,315 @@ public func FfiConverterTypeProgressListener_lift(_ handle: UInt64) throws -> Pr
 #endif
 public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) -> UInt64 {
     return FfiConverterTypeProgressListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Sessions to one SMTP account, kept open and reused (RSET between messages), shared by every
+ * coroutine or task that holds it: an application that sends many notifications keeps one per
+ * account. The account is read from the store when the pool is made; make a new pool after
+ * the account is edited.
+ */
+public protocol SmtpPoolProtocol: AnyObject, Sendable {
+    
+    /**
+     * Asks every idle session for NOOP and closes those that do not answer or have been idle
+     * too long; returns how many are left.
+     */
+    func checkIdle() async  -> UInt64
+    
+    /**
+     * Closes the idle sessions (QUIT, waiting at most 2 s for each answer); the pool stays
+     * usable and opens new sessions as messages need them.
+     */
+    func closeIdle() async 
+    
+    /**
+     * Sessions opened since the pool was made.
+     */
+    func connectionsOpened()  -> UInt64
+    
+    /**
+     * Messages sent over a session that was already open.
+     */
+    func connectionsReused()  -> UInt64
+    
+    /**
+     * Sessions open and waiting for a message.
+     */
+    func idleConnections()  -> UInt64
+    
+    /**
+     * Sessions open, in use or idle (at most `maxOpen`).
+     */
+    func openConnections()  -> UInt64
+    
+    /**
+     * Sends `message` over an idle session, or a new one.
+     */
+    func send(message: OutgoingMessage) async throws  -> SendReport
+    
+    /**
+     * Sends `messages` one after another over the pool's sessions. One outcome per message,
+     * in order.
+     */
+    func sendMany(messages: [OutgoingMessage]) async  -> [SendOutcome]
+    
+}
+/**
+ * Sessions to one SMTP account, kept open and reused (RSET between messages), shared by every
+ * coroutine or task that holds it: an application that sends many notifications keeps one per
+ * account. The account is read from the store when the pool is made; make a new pool after
+ * the account is edited.
+ */
+open class SmtpPool: SmtpPoolProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_smtppool(self.handle, $0) }
+    }
+    /**
+     * A pool for account `account_id` of `store` (the default SMTP account when empty).
+     * Nothing is opened until the first message. Throws `NotFound` for an unknown account and
+     * `Protocol` for a disabled one.
+     */
+public convenience init(store: Store, credentials: CredentialProvider, accountId: Int64? = nil, timeouts: NetworkTimeouts? = nil, limits: PoolLimits? = nil)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_smtppool_new(
+        FfiConverterTypeStore_lower(store),
+        FfiConverterTypeCredentialProvider_lower(credentials),
+        FfiConverterOptionInt64.lower(accountId),
+        FfiConverterOptionTypeNetworkTimeouts.lower(timeouts),
+        FfiConverterOptionTypePoolLimits.lower(limits),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_smtppool(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Asks every idle session for NOOP and closes those that do not answer or have been idle
+     * too long; returns how many are left.
+     */
+open func checkIdle()async  -> UInt64  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_smtppool_check_idle(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_u64,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_u64,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterUInt64.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * Closes the idle sessions (QUIT, waiting at most 2 s for each answer); the pool stays
+     * usable and opens new sessions as messages need them.
+     */
+open func closeIdle()async   {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_smtppool_close_idle(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_void,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_void,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * Sessions opened since the pool was made.
+     */
+open func connectionsOpened() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_smtppool_connections_opened(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Messages sent over a session that was already open.
+     */
+open func connectionsReused() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_smtppool_connections_reused(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sessions open and waiting for a message.
+     */
+open func idleConnections() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_smtppool_idle_connections(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sessions open, in use or idle (at most `maxOpen`).
+     */
+open func openConnections() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_smtppool_open_connections(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sends `message` over an idle session, or a new one.
+     */
+open func send(message: OutgoingMessage)async throws  -> SendReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_smtppool_send(
+                        self.uniffiCloneHandle(),FfiConverterTypeOutgoingMessage_lower(message)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSendReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Sends `messages` one after another over the pool's sessions. One outcome per message,
+     * in order.
+     */
+open func sendMany(messages: [OutgoingMessage])async  -> [SendOutcome]  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_smtppool_send_many(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeOutgoingMessage.lower(messages)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSendOutcome.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSmtpPool: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SmtpPool
+
+    public static func lift(_ handle: UInt64) throws -> SmtpPool {
+        return SmtpPool(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SmtpPool) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmtpPool {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SmtpPool, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpPool_lift(_ handle: UInt64) throws -> SmtpPool {
+    return try FfiConverterTypeSmtpPool.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmtpPool_lower(_ value: SmtpPool) -> UInt64 {
+    return FfiConverterTypeSmtpPool.lower(value)
 }
 
 
@@ -5723,6 +6062,97 @@ public func FfiConverterTypeOutgoingMessage_lower(_ value: OutgoingMessage) -> R
 
 
 /**
+ * Limits of an [`SmtpPool`].
+ */
+public struct PoolLimits: Equatable, Hashable {
+    /**
+     * Most sessions kept open between messages (default 4).
+     */
+    public var maxIdle: UInt32
+    /**
+     * Seconds a session may stay idle and still be reused (default 60).
+     */
+    public var idleTimeoutSecs: UInt32
+    /**
+     * Most sessions open at once, in use or idle (default 10; 0 is taken as 1).
+     */
+    public var maxOpen: UInt32
+    /**
+     * Seconds a message waits for a session when `max_open` are in use; then it throws
+     * `Timeout` (default 60).
+     */
+    public var waitTimeoutSecs: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Most sessions kept open between messages (default 4).
+         */maxIdle: UInt32 = UInt32(4), 
+        /**
+         * Seconds a session may stay idle and still be reused (default 60).
+         */idleTimeoutSecs: UInt32 = UInt32(60), 
+        /**
+         * Most sessions open at once, in use or idle (default 10; 0 is taken as 1).
+         */maxOpen: UInt32 = UInt32(10), 
+        /**
+         * Seconds a message waits for a session when `max_open` are in use; then it throws
+         * `Timeout` (default 60).
+         */waitTimeoutSecs: UInt32 = UInt32(60)) {
+        self.maxIdle = maxIdle
+        self.idleTimeoutSecs = idleTimeoutSecs
+        self.maxOpen = maxOpen
+        self.waitTimeoutSecs = waitTimeoutSecs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PoolLimits: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePoolLimits: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PoolLimits {
+        return
+            try PoolLimits(
+                maxIdle: FfiConverterUInt32.read(from: &buf), 
+                idleTimeoutSecs: FfiConverterUInt32.read(from: &buf), 
+                maxOpen: FfiConverterUInt32.read(from: &buf), 
+                waitTimeoutSecs: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PoolLimits, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.maxIdle, into: &buf)
+        FfiConverterUInt32.write(value.idleTimeoutSecs, into: &buf)
+        FfiConverterUInt32.write(value.maxOpen, into: &buf)
+        FfiConverterUInt32.write(value.waitTimeoutSecs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolLimits_lift(_ buf: RustBuffer) throws -> PoolLimits {
+    return try FfiConverterTypePoolLimits.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePoolLimits_lower(_ value: PoolLimits) -> RustBuffer {
+    return FfiConverterTypePoolLimits.lower(value)
+}
+
+
+/**
  * A recipient the server refused.
  */
 public struct RejectedRecipient: Equatable, Hashable {
@@ -8930,6 +9360,89 @@ public func FfiConverterTypeSecurity_lower(_ value: Security) -> RustBuffer {
 
 
 /**
+ * What happened to one message of a list: sent, or the error that stopped it (the others are
+ * sent all the same).
+ */
+
+public enum SendOutcome: Equatable, Hashable {
+    
+    /**
+     * The server took the message.
+     */
+    case sent(report: SendReport
+    )
+    /**
+     * The message was not sent; `error` says why (`Auth`, `Protocol` with the server's
+     * `replyCode`, `Timeout`...).
+     */
+    case failed(error: MailSettingsError
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SendOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSendOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = SendOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SendOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .sent(report: try FfiConverterTypeSendReport.read(from: &buf)
+        )
+        
+        case 2: return .failed(error: try FfiConverterTypeMailSettingsError.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SendOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .sent(report):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeSendReport.write(report, into: &buf)
+            
+        
+        case let .failed(error):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeMailSettingsError.write(error, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSendOutcome_lift(_ buf: RustBuffer) throws -> SendOutcome {
+    return try FfiConverterTypeSendOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSendOutcome_lower(_ value: SendOutcome) -> RustBuffer {
+    return FfiConverterTypeSendOutcome.lower(value)
+}
+
+
+
+/**
  * `Error` blocks use of an account; `Warning` never does.
  */
 
@@ -9706,6 +10219,30 @@ fileprivate struct FfiConverterOptionTypeNetworkTimeouts: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePoolLimits: FfiConverterRustBuffer {
+    typealias SwiftType = PoolLimits?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePoolLimits.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePoolLimits.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeRunFailure: FfiConverterRustBuffer {
     typealias SwiftType = RunFailure?
 
@@ -10246,6 +10783,31 @@ fileprivate struct FfiConverterSequenceTypeNetworkConnector: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeOutgoingMessage: FfiConverterRustBuffer {
+    typealias SwiftType = [OutgoingMessage]
+
+    public static func write(_ value: [OutgoingMessage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOutgoingMessage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OutgoingMessage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OutgoingMessage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOutgoingMessage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRejectedRecipient: FfiConverterRustBuffer {
     typealias SwiftType = [RejectedRecipient]
 
@@ -10438,6 +11000,31 @@ fileprivate struct FfiConverterSequenceTypeValidationResult: FfiConverterRustBuf
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeValidationResult.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSendOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [SendOutcome]
+
+    public static func write(_ value: [SendOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSendOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SendOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SendOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSendOutcome.read(from: &buf))
         }
         return seq
     }
@@ -10714,7 +11301,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_mailer_send() != 19043) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_many() != 55403) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_mailer_send_test() != 54172) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_check_idle() != 16613) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_close_idle() != 33932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_connections_opened() != 25367) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_connections_reused() != 60698) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_idle_connections() != 30871) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_open_connections() != 17651) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_send() != 15122) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_smtppool_send_many() != 36700) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_create_incoming_account() != 597) {
@@ -10814,6 +11428,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_constructor_mailer_new() != 7390) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_constructor_smtppool_new() != 64828) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_constructor_store_open() != 40153) {

@@ -139,6 +139,30 @@ final class MailSettingsTests: XCTestCase {
         }
     }
 
+    func testPoolReusesItsSession() async throws {
+        let sender = Servers.uniqueMailbox("swift-sender")
+        let to = Servers.uniqueMailbox("swift-to")
+        let vault = Vault.forMailbox(sender)
+        let store = try Store.openInMemory(credentials: vault)
+        _ = try store.createSmtpAccount(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: sender,
+                                                             sender: sender, isDefault: true))
+        let pool = try SmtpPool(store: store, credentials: vault, timeouts: timeouts,
+                                limits: PoolLimits(maxIdle: 2, maxOpen: 1))
+        let outcomes = await pool.sendMany(messages: [
+            OutgoingMessage(to: [to], subject: "swift pool 1", text: "x"),
+            OutgoingMessage(to: ["broken address"], subject: "bad", text: "x"),
+            OutgoingMessage(to: [to], subject: "swift pool 2", text: "x"),
+        ])
+        XCTAssertEqual(outcomes.count, 3)
+        guard case .sent(let report) = outcomes[0] else { return XCTFail("\(outcomes[0])") }
+        XCTAssertEqual(report.accepted, [to])
+        guard case .failed = outcomes[1] else { return XCTFail("\(outcomes[1])") }
+        XCTAssertEqual(pool.connectionsOpened(), 1)
+        XCTAssertEqual(pool.openConnections(), 1)
+        await pool.closeIdle()
+        XCTAssertEqual(pool.openConnections(), 0)
+    }
+
     func testSelfSignedCertificateThrowsCertificate() async throws {
         let sender = Servers.uniqueMailbox("swift-sender")
         let vault = Vault.forMailbox(sender)

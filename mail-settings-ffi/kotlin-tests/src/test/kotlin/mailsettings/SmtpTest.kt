@@ -197,4 +197,72 @@ class SmtpTest {
         }
         assertEquals(1, Servers.awaitDelivery(to, 1))
     }
+
+    @Test
+    fun `sendMany reports each message, one failing without stopping the others`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val to = Servers.uniqueMailbox("kt-to")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            store.createSmtpAccount(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
+            Mailer(store, vault, timeouts).use { mailer ->
+                val messages = (0 until 3).map { OutgoingMessage(to = listOf(to), subject = "many $it", text = "x") }
+                    .toMutableList()
+                messages.add(1, OutgoingMessage(to = listOf("broken address"), subject = "bad", text = "x"))
+                val out = mailer.sendMany(messages)
+                assertEquals(4, out.size)
+                assertTrue(out[1] is SendOutcome.Failed, out.toString())
+                val error = (out[1] as SendOutcome.Failed).error
+                assertTrue(error is MailSettingsException.Validation, error.toString())
+                for (i in listOf(0, 2, 3)) {
+                    val sent = out[i] as SendOutcome.Sent
+                    assertEquals(listOf(to), sent.report.accepted)
+                }
+            }
+        }
+        assertEquals(3, Servers.awaitDelivery(to, 3))
+    }
+
+    @Test
+    fun `a pool reuses its sessions and never opens more than maxOpen`() {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val to = Servers.uniqueMailbox("kt-to")
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            store.createSmtpAccount(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
+            val limits = PoolLimits(maxIdle = 2u, idleTimeoutSecs = 60u, maxOpen = 1u, waitTimeoutSecs = 30u)
+            SmtpPool(store, vault, timeouts = timeouts, limits = limits).use { pool ->
+                // Six messages from three coroutines on three threads at once: one session for all.
+                val workers = Executors.newFixedThreadPool(3).asCoroutineDispatcher()
+                workers.use {
+                    runBlocking(workers) {
+                        (0 until 3).map { t ->
+                            async {
+                                (0 until 2).map { i ->
+                                    pool.send(OutgoingMessage(to = listOf(to), subject = "pool $t-$i", text = "x"))
+                                }
+                            }
+                        }.forEach { job -> job.await().forEach { assertEquals(listOf(to), it.accepted) } }
+                    }
+                }
+                assertEquals(1uL, pool.connectionsOpened())
+                assertEquals(5uL, pool.connectionsReused())
+                assertEquals(1uL, pool.openConnections())
+                val more = runBlocking { pool.sendMany(listOf(OutgoingMessage(to = listOf(to), subject = "pool 7", text = "x"))) }
+                assertTrue(more.single() is SendOutcome.Sent, more.toString())
+                assertEquals(1uL, runBlocking { pool.checkIdle() })
+                runBlocking { pool.closeIdle() }
+                assertEquals(0uL, pool.idleConnections())
+                assertEquals(0uL, pool.openConnections())
+            }
+        }
+        assertEquals(7, Servers.awaitDelivery(to, 7))
+    }
+
+    @Test
+    fun `a pool for a missing account throws NotFound`() {
+        Store.openInMemory(Vault()).use { store ->
+            assertThrows<MailSettingsException.NotFound> { SmtpPool(store, Vault()) }
+        }
+    }
 }
