@@ -16,6 +16,12 @@
 //! - SMTP report columns: ID, Name, Enabled, Sender, Host, Port (effective), Secure connection,
 //!   Connection type, Authentication, Default.
 //!
+//! CSV is RFC 4180 in UTF-8 with CRLF line ends and a header line of labels in the chosen
+//! language. It has no byte-order mark unless [`CsvOptions`] asks for one
+//! (`CsvOptions::default().bom(true)`, with [`Store::write_incoming_csv_with`] and
+//! [`Store::write_smtp_csv_with`]): Excel on Windows needs the mark to read the file as UTF-8
+//! (without it, "Conexão" shows as mojibake), while pipelines and most other tools do not want it.
+//!
 //! Filters combine with AND; "name contains" is case-insensitive over the trimmed name and
 //! takes its text literally (no wildcard: `%` and `_` match themselves). Rows are in id order;
 //! pages are numbered from 1, [`DEFAULT_PAGE_SIZE`] rows by default, and a page past the end is
@@ -38,6 +44,36 @@ pub const DEFAULT_PAGE_SIZE: u32 = 30;
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Rows an export reads from the store at a time.
 pub const EXPORT_CHUNK: u32 = 500;
+
+/// The UTF-8 byte-order mark (U+FEFF), written first when [`CsvOptions::bom`] is on.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How a CSV export is written. The default is plain RFC 4180 UTF-8 with no byte-order mark;
+/// set options with the builder methods:
+///
+/// ```
+/// use mail_settings_core::report::CsvOptions;
+///
+/// let excel = CsvOptions::default().bom(true); // for Excel on Windows
+/// assert!(excel.bom && !CsvOptions::default().bom);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CsvOptions {
+    /// Start the file with the UTF-8 byte-order mark (EF BB BF), once, before the header line.
+    /// Excel on Windows reads the file as UTF-8 only with it. Off by default: pipelines and
+    /// most other tools do not want it.
+    pub bom: bool,
+}
+
+impl CsvOptions {
+    /// These options with the byte-order mark on or off (see the `bom` field).
+    #[must_use]
+    pub fn bom(mut self, bom: bool) -> Self {
+        self.bom = bom;
+        self
+    }
+}
 
 /// The language of labels and yes/no words.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -695,9 +731,13 @@ fn write_csv<Q: ReportQuery>(
     store: &Store,
     filter: &Q,
     lang: Lang,
+    options: CsvOptions,
     writer: impl Write,
 ) -> Result<u64, StoreError> {
     let mut w = io::BufWriter::new(writer);
+    if options.bom {
+        w.write_all(UTF8_BOM)?;
+    }
     let mut line = String::new();
     csv_line(&mut line, Q::Row::labels(lang).iter().copied());
     w.write_all(line.as_bytes())?;
@@ -902,26 +942,53 @@ impl Store {
         self.read(|c| page(c, filter, page_request))
     }
 
-    /// The whole filtered incoming report as CSV (RFC 4180, UTF-8, CRLF, a header of labels
-    /// in `lang`, formula-like cells prefixed with `'`), streamed to `writer`. Returns the
-    /// number of rows.
+    /// The whole filtered incoming report as CSV (RFC 4180, UTF-8 without a byte-order mark,
+    /// CRLF, a header of labels in `lang`, formula-like cells prefixed with `'`), streamed to
+    /// `writer`. Returns the number of rows. Same as [`Store::write_incoming_csv_with`] with
+    /// the default [`CsvOptions`].
     pub fn write_incoming_csv(
         &self,
         filter: &IncomingReportFilter,
         lang: Lang,
         writer: impl Write,
     ) -> Result<u64, StoreError> {
-        write_csv(self, filter, lang, writer)
+        self.write_incoming_csv_with(filter, lang, CsvOptions::default(), writer)
     }
 
-    /// The whole filtered SMTP report as CSV (see [`Store::write_incoming_csv`]).
+    /// The whole filtered incoming report as CSV (see [`Store::write_incoming_csv`]), written
+    /// as `options` say: `CsvOptions::default().bom(true)` starts it with the UTF-8
+    /// byte-order mark, for Excel on Windows. Returns the number of rows.
+    pub fn write_incoming_csv_with(
+        &self,
+        filter: &IncomingReportFilter,
+        lang: Lang,
+        options: CsvOptions,
+        writer: impl Write,
+    ) -> Result<u64, StoreError> {
+        write_csv(self, filter, lang, options, writer)
+    }
+
+    /// The whole filtered SMTP report as CSV (see [`Store::write_incoming_csv`]), without a
+    /// byte-order mark.
     pub fn write_smtp_csv(
         &self,
         filter: &SmtpReportFilter,
         lang: Lang,
         writer: impl Write,
     ) -> Result<u64, StoreError> {
-        write_csv(self, filter, lang, writer)
+        self.write_smtp_csv_with(filter, lang, CsvOptions::default(), writer)
+    }
+
+    /// The whole filtered SMTP report as CSV, written as `options` say (see
+    /// [`Store::write_incoming_csv_with`]).
+    pub fn write_smtp_csv_with(
+        &self,
+        filter: &SmtpReportFilter,
+        lang: Lang,
+        options: CsvOptions,
+        writer: impl Write,
+    ) -> Result<u64, StoreError> {
+        write_csv(self, filter, lang, options, writer)
     }
 
     /// The whole filtered incoming report as a printable standalone HTML page (inline CSS with
@@ -985,5 +1052,87 @@ mod tests {
             l,
             "a,\"b,c\",\"say \"\"hi\"\"\",'=1+1,'-2,'@x,'\tt,\"x\ny\",\"'+\"\"q\"\"\"\r\n"
         );
+    }
+
+    /// A store with one incoming and one SMTP account whose names need UTF-8.
+    fn accented_store() -> Store {
+        use crate::model::{IncomingAccountForm, SmtpAccountForm};
+        let store = Store::open_in_memory().unwrap();
+        store
+            .create_incoming(&IncomingAccountForm {
+                name: "Conexão São Paulo".into(),
+                host: "imap.example.com".into(),
+                protocol: Some(Protocol::Imap),
+                credential: Some("mailbox".into()),
+                ..IncomingAccountForm::default()
+            })
+            .unwrap();
+        store
+            .create_smtp(&SmtpAccountForm {
+                name: "Notificações".into(),
+                host: "smtp.example.com".into(),
+                sender_email: "noreply@example.com".into(),
+                credential: Some("smtp-notify".into()),
+                ..SmtpAccountForm::default()
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn csv_options_default_has_no_bom() {
+        assert!(!CsvOptions::default().bom);
+        assert!(CsvOptions::default().bom(true).bom);
+        assert!(!CsvOptions::default().bom(true).bom(false).bom);
+    }
+
+    #[test]
+    fn csv_bom_is_written_once_before_the_header() {
+        let store = accented_store();
+        let f = IncomingReportFilter::default();
+        let mut plain = Vec::new();
+        let mut default = Vec::new();
+        let mut bom = Vec::new();
+        assert_eq!(
+            store
+                .write_incoming_csv(&f, Lang::PtBr, &mut plain)
+                .unwrap(),
+            1
+        );
+        store
+            .write_incoming_csv_with(&f, Lang::PtBr, CsvOptions::default(), &mut default)
+            .unwrap();
+        assert_eq!(
+            store
+                .write_incoming_csv_with(&f, Lang::PtBr, CsvOptions::default().bom(true), &mut bom)
+                .unwrap(),
+            1
+        );
+        assert!(
+            plain.starts_with(b"ID,Nome,Conex\xC3\xA3o segura"),
+            "{plain:?}"
+        );
+        assert_eq!(default, plain);
+        assert_eq!(&bom[..3], [0xEF, 0xBB, 0xBF]);
+        assert_eq!(&bom[3..], &plain[..]);
+        let text = String::from_utf8(bom).unwrap();
+        assert_eq!(text.matches('\u{FEFF}').count(), 1);
+        assert!(text.contains("Conexão São Paulo"));
+    }
+
+    #[test]
+    fn smtp_csv_bom_only_when_asked() {
+        let store = accented_store();
+        let f = SmtpReportFilter::default();
+        let mut plain = Vec::new();
+        let mut bom = Vec::new();
+        store.write_smtp_csv(&f, Lang::PtBr, &mut plain).unwrap();
+        store
+            .write_smtp_csv_with(&f, Lang::PtBr, CsvOptions::default().bom(true), &mut bom)
+            .unwrap();
+        assert!(plain.starts_with(b"ID,Nome,Ativo"), "{plain:?}");
+        assert_eq!(&bom[..3], UTF8_BOM);
+        assert_eq!(&bom[3..], &plain[..]);
+        assert!(String::from_utf8(plain).unwrap().contains("Notificações"));
     }
 }
