@@ -159,6 +159,10 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Start the CSV with a UTF-8 byte-order mark, which Excel on Windows needs to read accents
+    /// (with --format csv only).
+    #[arg(long)]
+    pub bom: bool,
 }
 
 /// The subcommands.

@@ -1,11 +1,11 @@
 //! `mail-settings report incoming|smtp`: a page as text or JSON, or the whole filtered report
-//! as CSV or printable HTML.
+//! as CSV (with a UTF-8 byte-order mark for Excel when `--bom` is given) or printable HTML.
 
 use crate::commands::{store_failure, Ctx};
 use crate::output::{self, EXIT_USAGE};
 use crate::{ReportArgs, ReportFormat, ReportKind, Status};
 use mail_settings_core::report::{
-    self, IncomingReportFilter, PageRequest, SmtpReportFilter, Status as CoreStatus,
+    self, CsvOptions, IncomingReportFilter, PageRequest, SmtpReportFilter, Status as CoreStatus,
 };
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,6 +29,13 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
             ),
         ));
     }
+    if args.bom && args.format != ReportFormat::Csv {
+        return Err(output::fail(
+            EXIT_USAGE,
+            "--bom goes with --format csv only",
+        ));
+    }
+    let csv = CsvOptions::default().bom(args.bom);
     let lang = ctx.cli.lang.core();
     let store = ctx.store()?;
     let page = PageRequest {
@@ -59,7 +66,9 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
                 ReportFormat::Json => store
                     .incoming_report(&filter, page)
                     .map(|p| println!("{}", to_json(&p))),
-                ReportFormat::Csv => store.write_incoming_csv(&filter, lang, &mut out).map(drop),
+                ReportFormat::Csv => store
+                    .write_incoming_csv_with(&filter, lang, csv, &mut out)
+                    .map(drop),
                 ReportFormat::Html => store
                     .write_incoming_html(&filter, lang, SystemTime::now(), &mut out)
                     .map(drop),
@@ -86,7 +95,9 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
                 ReportFormat::Json => store
                     .smtp_report(&filter, page)
                     .map(|p| println!("{}", to_json(&p))),
-                ReportFormat::Csv => store.write_smtp_csv(&filter, lang, &mut out).map(drop),
+                ReportFormat::Csv => store
+                    .write_smtp_csv_with(&filter, lang, csv, &mut out)
+                    .map(drop),
                 ReportFormat::Html => store
                     .write_smtp_html(&filter, lang, SystemTime::now(), &mut out)
                     .map(drop),

@@ -249,6 +249,44 @@ fn import_export_round_trip_and_reports() {
 }
 
 #[test]
+fn csv_byte_order_mark_only_with_bom() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("settings.sqlite3");
+    let db = db.to_str().unwrap();
+    let good = examples().join("helpdesk.json");
+    let o = run(&["--db", db, "import", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    for kind in ["incoming", "smtp"] {
+        let csv = [
+            "--db", db, "--lang", "pt-BR", "report", kind, "--format", "csv",
+        ];
+        let plain = run(&csv);
+        assert_eq!(plain.status.code(), Some(0), "{}", text(&plain));
+        assert!(plain.stdout.starts_with(b"ID,Nome,"), "{}", text(&plain));
+        let with_bom = run(&[&csv[..], &["--bom"]].concat());
+        assert_eq!(with_bom.status.code(), Some(0), "{}", text(&with_bom));
+        assert!(
+            with_bom.stdout.starts_with(&[0xEF, 0xBB, 0xBF]),
+            "{kind}: {:?}",
+            &with_bom.stdout[..with_bom.stdout.len().min(8)]
+        );
+        assert_eq!(&with_bom.stdout[3..], &plain.stdout[..], "{kind}");
+    }
+
+    for format in ["text", "json", "html"] {
+        let o = run(&[
+            "--db", db, "report", "incoming", "--format", format, "--bom",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{format}: {}", text(&o));
+        assert!(text(&o).contains("--bom"), "{format}: {}", text(&o));
+        assert!(o.stdout.is_empty(), "{format}: {}", text(&o));
+    }
+    let o = run(&["report", "--help"]);
+    assert!(text(&o).contains("--bom"), "{}", text(&o));
+}
+
+#[test]
 fn an_invalid_document_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("settings.sqlite3");
