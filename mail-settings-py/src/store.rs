@@ -13,6 +13,7 @@ use crate::report;
 use crate::smtp::{PyOutgoingMessage, PySendReport};
 use mail_settings_core::check;
 use mail_settings_core::credentials::CredentialProvider;
+use mail_settings_core::report::CsvOptions;
 use mail_settings_core::smtp::{self, OutgoingMessage, SendReport};
 use mail_settings_core::store::{ImportSummary, Store};
 use mail_settings_core::{ConnectionError, SmtpAccount};
@@ -577,15 +578,18 @@ impl PyStore {
 
     /// The whole filtered incoming report as CSV (RFC 4180, UTF-8, CRLF, labels in `lang`).
     /// `dest`: a path or a binary file object (returns the number of rows), or None (returns
-    /// the CSV text).
-    #[pyo3(signature = (dest = None, *, lang = "en", name_contains = None, secure_connection = None,
-                        automatic_check = None, keep_copy = None, status = None))]
+    /// the CSV text). `bom=True` starts it with the UTF-8 byte-order mark (the text then starts
+    /// with U+FEFF), which Excel on Windows needs to read accents; off by default.
+    #[pyo3(signature = (dest = None, *, lang = "en", bom = false, name_contains = None,
+                        secure_connection = None, automatic_check = None, keep_copy = None,
+                        status = None))]
     #[allow(clippy::too_many_arguments)]
     fn incoming_csv(
         &self,
         py: Python<'_>,
         dest: Option<&Bound<'_, PyAny>>,
         lang: &str,
+        bom: bool,
         name_contains: Option<String>,
         secure_connection: Option<bool>,
         automatic_check: Option<bool>,
@@ -602,19 +606,21 @@ impl PyStore {
         let lang = report::lang_from(lang)?;
         let store = self.inner.clone();
         report::export(py, report::destination(dest)?, move |w| {
-            store.write_incoming_csv(&filter, lang, w)
+            store.write_incoming_csv_with(&filter, lang, CsvOptions::default().bom(bom), w)
         })
     }
 
-    /// The whole filtered SMTP report as CSV (see `incoming_csv`).
-    #[pyo3(signature = (dest = None, *, lang = "en", name_contains = None, secure_connection = None,
-                        status = None, authentication = None, default_account = None))]
+    /// The whole filtered SMTP report as CSV (see `incoming_csv`, also for `bom`).
+    #[pyo3(signature = (dest = None, *, lang = "en", bom = false, name_contains = None,
+                        secure_connection = None, status = None, authentication = None,
+                        default_account = None))]
     #[allow(clippy::too_many_arguments)]
     fn smtp_csv(
         &self,
         py: Python<'_>,
         dest: Option<&Bound<'_, PyAny>>,
         lang: &str,
+        bom: bool,
         name_contains: Option<String>,
         secure_connection: Option<bool>,
         status: Option<&str>,
@@ -631,7 +637,7 @@ impl PyStore {
         let lang = report::lang_from(lang)?;
         let store = self.inner.clone();
         report::export(py, report::destination(dest)?, move |w| {
-            store.write_smtp_csv(&filter, lang, w)
+            store.write_smtp_csv_with(&filter, lang, CsvOptions::default().bom(bom), w)
         })
     }
 

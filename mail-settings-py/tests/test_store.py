@@ -236,6 +236,32 @@ def test_csv_and_html_exports(tmp_path: Path) -> None:
         store.smtp_csv(tmp_path / "no-such-dir" / "x.csv")
 
 
+def test_csv_byte_order_mark_only_when_asked(tmp_path: Path) -> None:
+    store = ms.Store()
+    store.create_incoming(incoming("Conexão São Paulo"))
+    store.create_smtp(smtp("Notificações"))
+    bom = b"\xef\xbb\xbf"
+
+    assert store.incoming_csv(tmp_path / "plain.csv", lang="pt-BR") == 1
+    plain = (tmp_path / "plain.csv").read_bytes()
+    assert plain.startswith("ID,Nome,Conexão segura".encode())
+    assert store.incoming_csv(tmp_path / "excel.csv", lang="pt-BR", bom=True) == 1
+    excel = (tmp_path / "excel.csv").read_bytes()
+    assert excel[:3] == bom
+    assert excel[3:] == plain
+    assert store.incoming_csv(tmp_path / "off.csv", lang="pt-BR", bom=False) == 1
+    assert (tmp_path / "off.csv").read_bytes() == plain
+
+    buf = io.BytesIO()
+    assert store.smtp_csv(buf, lang="pt-BR", bom=True) == 1
+    assert buf.getvalue()[:3] == bom
+    assert buf.getvalue()[3:] == store.smtp_csv(lang="pt-BR").encode()
+    assert not store.smtp_csv().startswith("\ufeff")
+    text = store.incoming_csv(bom=True)
+    assert text.startswith("\ufeffID,Name,") and text.count("\ufeff") == 1
+    assert "Conexão São Paulo" in text
+
+
 def test_store_is_shared_between_threads(tmp_path: Path) -> None:
     store = ms.Store(tmp_path / "threads.db")
     errors: List[BaseException] = []
