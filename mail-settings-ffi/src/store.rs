@@ -588,30 +588,43 @@ impl Store {
     }
 
     /// "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
-    /// UTF-8, labels in `language`). Returns the number of rows.
+    /// UTF-8, labels in `language`). `bom` (false by default) starts the file with the UTF-8
+    /// byte-order mark, which Excel on Windows needs to read accents. Returns the number of
+    /// rows.
+    #[uniffi::method(default(bom = false))]
     pub fn write_incoming_report_csv(
         &self,
         filter: IncomingReportFilter,
         language: ReportLanguage,
         path: String,
+        bom: bool,
     ) -> Result<u64> {
         let out = report_file(&path)?;
-        Ok(self
-            .inner
-            .write_incoming_csv(&filter.into(), language.into(), out)?)
+        Ok(self.inner.write_incoming_csv_with(
+            &filter.into(),
+            language.into(),
+            report::CsvOptions::default().bom(bom),
+            out,
+        )?)
     }
 
-    /// "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`]).
+    /// "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`], also for
+    /// `bom`).
+    #[uniffi::method(default(bom = false))]
     pub fn write_smtp_report_csv(
         &self,
         filter: SmtpReportFilter,
         language: ReportLanguage,
         path: String,
+        bom: bool,
     ) -> Result<u64> {
         let out = report_file(&path)?;
-        Ok(self
-            .inner
-            .write_smtp_csv(&filter.into(), language.into(), out)?)
+        Ok(self.inner.write_smtp_csv_with(
+            &filter.into(),
+            language.into(),
+            report::CsvOptions::default().bom(bom),
+            out,
+        )?)
     }
 
     /// "Print report": the whole filtered incoming report as a printable standalone HTML page
@@ -839,11 +852,28 @@ mod tests {
                 },
                 ReportLanguage::PtBr,
                 csv.to_string_lossy().into_owned(),
+                false,
             )
             .unwrap();
         assert_eq!(n, 18);
         let text = std::fs::read_to_string(&csv).unwrap();
         assert_eq!(text.lines().count(), 19, "{text}");
+        assert!(text.starts_with("ID,Nome,"), "{text}");
+        let excel = dir.path().join("excel.csv");
+        store
+            .write_incoming_report_csv(
+                IncomingReportFilter {
+                    automatic_check: Some(true),
+                    ..Default::default()
+                },
+                ReportLanguage::PtBr,
+                excel.to_string_lossy().into_owned(),
+                true,
+            )
+            .unwrap();
+        let excel = std::fs::read(&excel).unwrap();
+        assert_eq!(&excel[..3], [0xEF, 0xBB, 0xBF]);
+        assert_eq!(&excel[3..], text.as_bytes());
         let html = dir.path().join("r.html");
         store
             .write_incoming_report_html(

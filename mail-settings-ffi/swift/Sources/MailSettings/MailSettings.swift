@@ -2978,9 +2978,11 @@ public protocol StoreProtocol: AnyObject, Sendable {
     
     /**
      * "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
-     * UTF-8, labels in `language`). Returns the number of rows.
+     * UTF-8, labels in `language`). `bom` (false by default) starts the file with the UTF-8
+     * byte-order mark, which Excel on Windows needs to read accents. Returns the number of
+     * rows.
      */
-    func writeIncomingReportCsv(filter: IncomingReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
+    func writeIncomingReportCsv(filter: IncomingReportFilter, language: ReportLanguage, path: String, bom: Bool) throws  -> UInt64
     
     /**
      * "Print report": the whole filtered incoming report as a printable standalone HTML page
@@ -2989,9 +2991,10 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func writeIncomingReportHtml(filter: IncomingReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
     
     /**
-     * "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`]).
+     * "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`], also for
+     * `bom`).
      */
-    func writeSmtpReportCsv(filter: SmtpReportFilter, language: ReportLanguage, path: String) throws  -> UInt64
+    func writeSmtpReportCsv(filter: SmtpReportFilter, language: ReportLanguage, path: String, bom: Bool) throws  -> UInt64
     
     /**
      * "Print report" of the SMTP report (see [`Store::write_incoming_report_html`]).
@@ -3381,16 +3384,19 @@ open func updateSmtpAccount(id: Int64, expectedVersion: Int64, account: SmtpAcco
     
     /**
      * "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
-     * UTF-8, labels in `language`). Returns the number of rows.
+     * UTF-8, labels in `language`). `bom` (false by default) starts the file with the UTF-8
+     * byte-order mark, which Excel on Windows needs to read accents. Returns the number of
+     * rows.
      */
-open func writeIncomingReportCsv(filter: IncomingReportFilter, language: ReportLanguage, path: String)throws  -> UInt64  {
+open func writeIncomingReportCsv(filter: IncomingReportFilter, language: ReportLanguage, path: String, bom: Bool = false)throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_method_store_write_incoming_report_csv(
             self.uniffiCloneHandle(),
         FfiConverterTypeIncomingReportFilter_lower(filter),
         FfiConverterTypeReportLanguage_lower(language),
-        FfiConverterString.lower(path),uniffiCallStatus
+        FfiConverterString.lower(path),
+        FfiConverterBool.lower(bom),uniffiCallStatus
     )
 })
 }
@@ -3412,16 +3418,18 @@ open func writeIncomingReportHtml(filter: IncomingReportFilter, language: Report
 }
     
     /**
-     * "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`]).
+     * "Export CSV" of the SMTP report (see [`Store::write_incoming_report_csv`], also for
+     * `bom`).
      */
-open func writeSmtpReportCsv(filter: SmtpReportFilter, language: ReportLanguage, path: String)throws  -> UInt64  {
+open func writeSmtpReportCsv(filter: SmtpReportFilter, language: ReportLanguage, path: String, bom: Bool = false)throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_method_store_write_smtp_report_csv(
             self.uniffiCloneHandle(),
         FfiConverterTypeSmtpReportFilter_lower(filter),
         FfiConverterTypeReportLanguage_lower(language),
-        FfiConverterString.lower(path),uniffiCallStatus
+        FfiConverterString.lower(path),
+        FfiConverterBool.lower(bom),uniffiCallStatus
     )
 })
 }
@@ -11397,13 +11405,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_update_smtp_account() != 57852) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_write_incoming_report_csv() != 26045) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_incoming_report_csv() != 17833) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_write_incoming_report_html() != 37652) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_write_smtp_report_csv() != 61537) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_smtp_report_csv() != 40941) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_write_smtp_report_html() != 60441) {

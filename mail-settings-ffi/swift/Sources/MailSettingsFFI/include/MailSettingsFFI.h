@@ -771,7 +771,7 @@ RustBuffer uniffi_mail_settings_ffi_fn_method_store_update_smtp_account(uint64_t
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MAIL_SETTINGS_FFI_FN_METHOD_STORE_WRITE_INCOMING_REPORT_CSV
 #define UNIFFI_FFIDEF_UNIFFI_MAIL_SETTINGS_FFI_FN_METHOD_STORE_WRITE_INCOMING_REPORT_CSV
-uint64_t uniffi_mail_settings_ffi_fn_method_store_write_incoming_report_csv(uint64_t ptr, RustBuffer filter, RustBuffer language, RustBuffer path, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_mail_settings_ffi_fn_method_store_write_incoming_report_csv(uint64_t ptr, RustBuffer filter, RustBuffer language, RustBuffer path, int8_t bom, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MAIL_SETTINGS_FFI_FN_METHOD_STORE_WRITE_INCOMING_REPORT_HTML
@@ -781,7 +781,7 @@ uint64_t uniffi_mail_settings_ffi_fn_method_store_write_incoming_report_html(uin
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MAIL_SETTINGS_FFI_FN_METHOD_STORE_WRITE_SMTP_REPORT_CSV
 #define UNIFFI_FFIDEF_UNIFFI_MAIL_SETTINGS_FFI_FN_METHOD_STORE_WRITE_SMTP_REPORT_CSV
-uint64_t uniffi_mail_settings_ffi_fn_method_store_write_smtp_report_csv(uint64_t ptr, RustBuffer filter, RustBuffer language, RustBuffer path, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_mail_settings_ffi_fn_method_store_write_smtp_report_csv(uint64_t ptr, RustBuffer filter, RustBuffer language, RustBuffer path, int8_t bom, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_MAIL_SETTINGS_FFI_FN_METHOD_STORE_WRITE_SMTP_REPORT_HTML

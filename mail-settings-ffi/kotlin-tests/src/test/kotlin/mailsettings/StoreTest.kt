@@ -119,6 +119,23 @@ class StoreTest {
     }
 
     @Test
+    fun `the SMTP report exports CSV with a byte-order mark only when asked`() {
+        Store.openInMemory().use { store ->
+            store.createSmtpAccount(smtpAccount("Notificações"))
+            val plain = File(dir, "smtp.csv")
+            assertEquals(1UL, store.writeSmtpReportCsv(SmtpReportFilter(), ReportLanguage.PT_BR, plain.path))
+            val excel = File(dir, "smtp-excel.csv")
+            assertEquals(1UL, store.writeSmtpReportCsv(SmtpReportFilter(), ReportLanguage.PT_BR, excel.path, true))
+            val plainBytes = plain.readBytes()
+            val excelBytes = excel.readBytes()
+            assertTrue(plainBytes.decodeToString().startsWith("ID,Nome,Ativo"), plainBytes.decodeToString())
+            assertEquals(listOf(0xEF, 0xBB, 0xBF), excelBytes.take(3).map { it.toInt() and 0xFF })
+            assertTrue(excelBytes.drop(3).toByteArray().contentEquals(plainBytes))
+            assertTrue(excelBytes.decodeToString().contains("Notificações"))
+        }
+    }
+
+    @Test
     fun `documents go in and out of the store`() {
         Store.openInMemory().use { store ->
             val doc = SettingsDocument(
@@ -179,6 +196,14 @@ class StoreTest {
             assertEquals(6, lines.size, lines.toString())
             assertTrue(lines[1].contains("Account 10"), lines[1])
             assertTrue(lines.drop(1).all { it.contains("Sim") }, lines.toString())
+            val plain = csv.readBytes()
+            assertTrue(plain.decodeToString().startsWith("ID,Nome,Conexão segura"), plain.decodeToString())
+
+            val excel = File(dir, "excel.csv")
+            assertEquals(5UL, store.writeIncomingReportCsv(filter, ReportLanguage.PT_BR, excel.path, bom = true))
+            val bytes = excel.readBytes()
+            assertEquals(listOf(0xEF, 0xBB, 0xBF), bytes.take(3).map { it.toInt() and 0xFF })
+            assertTrue(bytes.drop(3).toByteArray().contentEquals(plain), bytes.decodeToString())
 
             val html = File(dir, "report.html")
             assertEquals(45UL, store.writeIncomingReportHtml(IncomingReportFilter(), ReportLanguage.EN, html.path))
