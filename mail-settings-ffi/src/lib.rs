@@ -19,7 +19,7 @@
 //!   trait, cancellation) and the inbox it fills.
 //!
 //! Network operations are `async` (Kotlin `suspend`, Swift `async`): they run the blocking
-//! core call on a thread of their own (see [`blocking`]) so that no host thread blocks.
+//! core call on a thread of their own (see `blocking.rs`) so that no host thread blocks.
 //!
 //! Generate the bindings with `bash mail-settings-ffi/generate.sh`.
 

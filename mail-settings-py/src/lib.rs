@@ -3,7 +3,7 @@
 //! The native half of the Python package `mail_settings` (PyO3). It only translates: every
 //! rule, default, check and driver lives in `mail-settings-core`; this crate turns Python
 //! values into the core's types and back, maps the core's errors onto the package's exception
-//! classes in one place ([`errors`]), and releases the GIL around network and disk work.
+//! classes in one place (`errors.rs`), and releases the GIL around network and disk work.
 //!
 //! The pure-Python package (`python/mail_settings/`) re-exports these classes with the
 //! exceptions of `_errors.py`; `_native.pyi` describes them for type checkers.

@@ -32,11 +32,11 @@ const INTERACTIVE_READ: usize = 16 * 1024;
 /// its body, so an unbuffered socket took about two `recv` calls (and two `TCP_QUICKACK`
 /// requests) per 16 KiB record — some 100,000 system calls for a 100 MB download, measured
 /// with `strace -c`. One `recv` now takes whatever the socket holds, up to
-/// [`TRANSPORT_BUF`]. Buffering here is safe: everything read is TLS input (plaintext
+/// `TRANSPORT_BUF`. Buffering here is safe: everything read is TLS input (plaintext
 /// injected before a STARTTLS upgrade never reaches this buffer; it is only created for the
 /// TLS session).
 ///
-/// Quick ACKs ([`super::quickack`]) are asked for only while the conversation is interactive
+/// Quick ACKs (`net::quickack`) are asked for only while the conversation is interactive
 /// (the last read was short): during a bulk download every request sent an ACK at once and
 /// woke the server for it, ~3 % of the collector's CPU (measured with `perf`), while the
 /// kernel's own delayed ACKs keep a bulk stream flowing.
