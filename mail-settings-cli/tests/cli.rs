@@ -189,15 +189,23 @@ fn usage_errors_print_help_and_exit_2() {
     }
 }
 
-#[test]
-fn import_export_round_trip_and_reports() {
+/// A store in a temporary directory with `examples/settings/helpdesk.json` imported (its six
+/// records created); the directory lives as long as the first value.
+fn imported_store() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("settings.sqlite3");
-    let db = db.to_str().unwrap();
+    let db = db.to_str().unwrap().to_owned();
     let good = examples().join("helpdesk.json");
-    let o = run(&["--db", db, "import", good.to_str().unwrap()]);
+    let o = run(&["--db", &db, "import", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("6 created"));
+    assert!(text(&o).contains("6 created"), "{}", text(&o));
+    (dir, db)
+}
+
+#[test]
+fn import_export_round_trip_and_reports() {
+    let (dir, db) = imported_store();
+    let db = db.as_str();
 
     let o = run(&["--db", db, "export", "--format", "toml"]);
     assert_eq!(o.status.code(), Some(0));
@@ -250,12 +258,8 @@ fn import_export_round_trip_and_reports() {
 
 #[test]
 fn csv_byte_order_mark_only_with_bom() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("settings.sqlite3");
-    let db = db.to_str().unwrap();
-    let good = examples().join("helpdesk.json");
-    let o = run(&["--db", db, "import", good.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_dir, db) = imported_store();
+    let db = db.as_str();
 
     for kind in ["incoming", "smtp"] {
         let csv = [
