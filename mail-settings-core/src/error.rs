@@ -94,6 +94,17 @@ pub enum ProxyHop {
     TargetUnreachable,
 }
 
+/// A reply code of class 4xx (RFC 5321 §4.2.1): a temporary refusal, trying later may work.
+/// The one definition used by SMTP replies, [`ConnectionError::is_transient`] and the bindings.
+pub fn is_transient_reply(code: u16) -> bool {
+    (400..500).contains(&code)
+}
+
+/// A reply code of class 5xx: a permanent refusal, the same request will fail again.
+pub fn is_permanent_reply(code: u16) -> bool {
+    (500..600).contains(&code)
+}
+
 /// Anything that went wrong on the wire: connecting, proxying, TLS, authenticating, talking.
 ///
 /// When a server's SMTP reply caused the error, its code and enhanced status code are kept
@@ -193,12 +204,12 @@ impl ConnectionError {
     /// The server refused for now (a 4xx reply, e.g. `450 4.2.0 Mailbox busy` or a 421
     /// closing the connection): the same message may succeed if tried again later.
     pub fn is_transient(&self) -> bool {
-        matches!(self.reply_code, Some(400..=499))
+        self.reply_code.is_some_and(is_transient_reply)
     }
     /// The server refused for good (a 5xx reply, e.g. `550 5.1.1 User unknown` or rejected
     /// credentials): trying the same message again will fail again.
     pub fn is_permanent(&self) -> bool {
-        matches!(self.reply_code, Some(500..=599))
+        self.reply_code.is_some_and(is_permanent_reply)
     }
     /// The server rejected the credentials.
     pub fn is_auth(&self) -> bool {

@@ -179,13 +179,15 @@ impl MailSettingsError {
     /// The server refused for now (an SMTP 4xx reply: `reply_code` of `Auth`, `Tls` or
     /// `Protocol`): the same message may succeed if sent again later.
     pub fn is_transient(&self) -> bool {
-        matches!(self.reply_code(), Some(400..=499))
+        self.reply_code()
+            .is_some_and(mscore::error::is_transient_reply)
     }
 
     /// The server refused for good (an SMTP 5xx reply): sending the same message again will
     /// fail again.
     pub fn is_permanent(&self) -> bool {
-        matches!(self.reply_code(), Some(500..=599))
+        self.reply_code()
+            .is_some_and(mscore::error::is_permanent_reply)
     }
 }
 

@@ -79,12 +79,12 @@ impl Reply {
 
     /// 4xx: a temporary failure, trying later may work.
     pub fn is_transient(&self) -> bool {
-        (400..500).contains(&self.code)
+        crate::error::is_transient_reply(self.code)
     }
 
     /// 5xx: a permanent failure.
     pub fn is_permanent(&self) -> bool {
-        (500..600).contains(&self.code)
+        crate::error::is_permanent_reply(self.code)
     }
 
     /// Code and text on one line, with control characters removed and the text shortened, for
