@@ -285,9 +285,7 @@ impl SmtpPool {
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "idle SMTP session failed RSET; replacing it");
-                    if let Ok(mut s) = client.quit() {
-                        let _ = s.shutdown();
-                    }
+                    close(client);
                     self.free_place();
                 }
             }
