@@ -412,21 +412,19 @@ impl SmtpPool {
     /// Sends `messages` one after another over the pool's sessions. One outcome per message,
     /// in order.
     pub async fn send_many(&self, messages: Vec<OutgoingMessage>) -> Vec<SendOutcome> {
-        let pool = self.inner.clone();
-        let run = run_blocking("pool-send-many", move || {
+        self.run("pool-send-many", move |pool| {
             let messages: Vec<smtp::OutgoingMessage> =
                 messages.into_iter().map(Into::into).collect();
             Ok(outcomes(pool.send_many(&messages)))
-        });
-        run.await
-            .unwrap_or_else(|e| vec![SendOutcome::Failed { error: e }])
+        })
+        .await
+        .unwrap_or_else(|e| vec![SendOutcome::Failed { error: e }])
     }
 
     /// Asks every idle session for NOOP and closes those that do not answer or have been idle
     /// too long; returns how many are left.
     pub async fn check_idle(&self) -> u64 {
-        let pool = self.inner.clone();
-        run_blocking("pool-check-idle", move || Ok(pool.check_idle() as u64))
+        self.run("pool-check-idle", |pool| Ok(pool.check_idle() as u64))
             .await
             .unwrap_or(0)
     }
@@ -434,12 +432,12 @@ impl SmtpPool {
     /// Closes the idle sessions (QUIT, waiting at most 2 s for each answer); the pool stays
     /// usable and opens new sessions as messages need them.
     pub async fn close_idle(&self) {
-        let pool = self.inner.clone();
-        let _ = run_blocking("pool-close-idle", move || {
-            pool.close_idle();
-            Ok(())
-        })
-        .await;
+        let _ = self
+            .run("pool-close-idle", |pool| {
+                pool.close_idle();
+                Ok(())
+            })
+            .await;
     }
 
     /// Sessions open and waiting for a message.
