@@ -26,15 +26,11 @@ const MAX_PROBLEMS: usize = 5;
 /// What `quick_check` finds in every table except [`MAIL_TABLES`] (and their indexes): empty
 /// when nothing is wrong.
 pub(crate) fn problems(c: &Connection) -> rusqlite::Result<Vec<String>> {
-    let tables: Vec<String> = c
-        .prepare(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' \
-             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
     let mut found = Vec::new();
-    for table in tables.iter().filter(|t| !MAIL_TABLES.contains(&t.as_str())) {
+    for table in tables(c)?
+        .iter()
+        .filter(|t| !MAIL_TABLES.contains(&t.as_str()))
+    {
         let sql = format!("PRAGMA quick_check(\"{}\")", table.replace('"', "\"\""));
         let rows: Vec<String> = c
             .prepare(&sql)?
@@ -49,6 +45,16 @@ pub(crate) fn problems(c: &Connection) -> rusqlite::Result<Vec<String>> {
     Ok(found)
 }
 
+/// The database's own tables (not SQLite's), by name.
+fn tables(c: &Connection) -> rusqlite::Result<Vec<String>> {
+    c.prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )?
+    .query_map([], |r| r.get(0))?
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,15 +63,7 @@ mod tests {
     fn the_mail_tables_exist_in_the_schema() {
         // A renamed table would silently be checked on every open again.
         let store = crate::store::Store::open_in_memory().unwrap();
-        let names: Vec<String> = store
-            .read(|c| {
-                Ok(
-                    c.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")?
-                        .query_map([], |r| r.get(0))?
-                        .collect::<Result<_, _>>()?,
-                )
-            })
-            .unwrap();
+        let names = store.read(|c| Ok(tables(c)?)).unwrap();
         for t in MAIL_TABLES {
             assert!(names.iter().any(|n| n == t), "{t} not in {names:?}");
         }
