@@ -361,16 +361,16 @@ fn new_account(protocol: Protocol, mailbox: &str, db: &Path) -> i64 {
 }
 
 fn collect_case(protocol: Protocol, mailbox: &str, dir: &Path, name: &str) -> Figures {
-    // As `warmed` does: one unmeasured collection first, into a store that is then deleted.
-    let warm = dir.join(format!("warm-{name}.db"));
-    let id = new_account(protocol, mailbox, &warm);
-    run_child(&["collect", warm.to_str().unwrap(), &id.to_string(), mailbox]);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", warm.display()));
-    }
     let db = dir.join(format!("{name}.db"));
-    let id = new_account(protocol, mailbox, &db);
-    let f = run_child(&["collect", db.to_str().unwrap(), &id.to_string(), mailbox]);
+    // Each run collects into a fresh store; the first run's store is deleted before the second.
+    let (id, f) = warmed(|| {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let id = new_account(protocol, mailbox, &db);
+        let f = run_child(&["collect", db.to_str().unwrap(), &id.to_string(), mailbox]);
+        (id, f)
+    });
     // The inbox holds what was collected, durably.
     let store = Arc::new(Store::open(&db).unwrap());
     let n = mail_settings_core::inbox::Inbox::new(store)
