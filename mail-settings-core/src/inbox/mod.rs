@@ -17,6 +17,7 @@
 
 mod parse;
 pub(crate) mod schema;
+mod skeleton;
 
 pub(crate) use parse::{content_hash, summarize, Summary};
 pub use parse::{AttachmentInfo, ParsedBody};
