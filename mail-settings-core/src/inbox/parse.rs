@@ -301,14 +301,17 @@ AAECAw==\r\n\
         lines.iter().map(|l| format!("{l}{eol}")).collect()
     }
 
+    /// Text: plain words (lines a skeleton may leave out) or, half the time, with `=3D` and
+    /// `--` among them (lines it keeps).
     fn words(rng: &mut Rng, n: usize, eol: &str) -> String {
+        let plain = rng.chance(50);
         const W: [&str; 10] = [
             "the ", "printer ", "does ", "not ", "print ", "Monday ", "please ", "=3D ", "-- ",
             "ok ",
         ];
         let mut s = String::new();
         for i in 0..n {
-            s.push_str(W[rng.below(W.len())]);
+            s.push_str(W[rng.below(if plain { 7 } else { W.len() })]);
             if i % 9 == 8 {
                 s.push_str(eol);
             }
@@ -400,7 +403,8 @@ AAECAw==\r\n\
                         h.push_str(&format!(
                             "Content-Transfer-Encoding: quoted-printable{eol}{eol}"
                         ));
-                        let mut body = words(rng, 200, eol);
+                        let n = [200, 1500][rng.below(2)];
+                        let mut body = words(rng, n, eol);
                         if rng.chance(10) {
                             body.push_str(&format!("=ZZ{eol}"));
                         }
@@ -408,7 +412,7 @@ AAECAw==\r\n\
                     }
                     _ => {
                         h.push_str(eol);
-                        let n = 20 + rng.below(400);
+                        let n = [20, 300, 1500][rng.below(3)] + rng.below(100);
                         h + &words(rng, n, eol)
                     }
                 }

@@ -1,6 +1,7 @@
-//! The *skeleton* of a raw message: the message with the middle of every long run of
-//! base64 lines left out, so that the summary (headers and MIME structure, see
-//! [`super::parse::summarize`]) never decodes an attachment.
+//! The *skeleton* of a raw message: the message with the middle of every long run of lines
+//! of plain letters (base64 lines, and plain words in text parts) left out, so that the
+//! summary (headers and MIME structure, see [`super::parse::summarize`]) never decodes an
+//! attachment and hardly reads a body.
 //!
 //! Why this and not a MIME scanner of our own: the summary's attachment count is
 //! `mail-parser`'s count, which rests on its exact rules (which part is a body and which an
@@ -9,12 +10,13 @@
 //! only a shorter input, from which nothing it counts with was taken:
 //!
 //! - Only whole lines are left out, and only lines made of base64 letters
-//!   (`A–Z a–z 0–9 + /`, a `CR` before the `LF` allowed): no `-` (so no boundary, and no `--`
-//!   that a decoder stops at), no `=` (no padding, no quoted-printable escape), no `:` (no
-//!   header), no white space at the start (no folded header line), never an empty line (an
-//!   empty line ends a header section). A header section skips such a line on its own, a
-//!   multipart preamble or epilogue is skipped whole, and a body of any transfer encoding reads
-//!   it as plain letters.
+//!   (`A–Z a–z 0–9 + /`) with spaces or tabs between them (a `CR` before the `LF` allowed): no
+//!   `-` (so no boundary, and no `--` that a decoder stops at), no `=` (no padding, no
+//!   quoted-printable escape), no `:` (no header), no other byte a base64 decoder rejects, no
+//!   white space at the start (no folded header line), never an empty line (an empty line ends
+//!   a header section). A header section skips such a line on its own (no name, no colon), a
+//!   multipart preamble or epilogue is skipped whole, a base64 decoder skips the spaces and
+//!   reads the letters, and any other transfer encoding reads plain text.
 //! - A run starts right after an empty line (the end of a header section, so never inside the
 //!   message's own header), and its first and last lines stay; what is left out in between is
 //!   replaced by one line of `A`s as long as the left-out letters modulo 4, so a base64 decoder
@@ -37,13 +39,20 @@ use std::borrow::Cow;
 /// decoding them.
 pub(crate) const MIN_ELIDED: usize = 4096;
 
-/// Base64 letters (not `=`, which is padding).
-const LETTERS: [bool; 256] = {
-    let mut t = [false; 256];
+/// What a byte is to [`letters`]: 1 a base64 letter (not `=`, which is padding), 2 a space or
+/// a tab, 0 anything else.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+        t[b] = if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            1
+        } else if c == b' ' || c == b'\t' {
+            2
+        } else {
+            0
+        };
         b += 1;
     }
     t
@@ -55,12 +64,20 @@ fn content(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn is_letters(content: &[u8]) -> bool {
+/// How many base64 letters the line holds, when it is a line that may be left out: letters,
+/// and spaces or tabs after the first letter (a base64 decoder skips them; a line that starts
+/// with one would continue a header).
+fn letters(content: &[u8]) -> Option<usize> {
+    let (&first, _) = content.split_first()?;
+    if CLASS[usize::from(first)] != 1 {
+        return None;
+    }
     // No early exit: the loop stays branch-free, and lines are short.
-    !content.is_empty()
-        && content
-            .iter()
-            .fold(true, |ok, &b| ok & LETTERS[usize::from(b)])
+    let (ok, n) = content.iter().fold((true, 0usize), |(ok, n), &b| {
+        let class = CLASS[usize::from(b)];
+        (ok & (class != 0), n + usize::from(class == 1))
+    });
+    ok.then_some(n)
 }
 
 /// A run of letter lines that may be shortened: `keep_to` ends its first line, `skip_to` starts
@@ -85,7 +102,7 @@ pub(crate) fn skeleton(raw: &[u8]) -> Cow<'_, [u8]> {
         let end = pos + nl + 1;
         let line = &raw[pos..end];
         let c = content(line);
-        if !after_empty || !is_letters(c) {
+        if !after_empty || letters(c).is_none() {
             after_empty = c.is_empty();
             pos = end;
             continue;
@@ -94,31 +111,31 @@ pub(crate) fn skeleton(raw: &[u8]) -> Cow<'_, [u8]> {
         let first_end = end;
         let crlf = line.ends_with(b"\r\n");
         let mut last_start = pos;
-        let mut letters = 0usize;
-        let mut prev_len = 0usize;
+        let mut left_out_letters = 0usize;
+        let mut prev_letters = 0usize;
         let mut p = end;
         let mut next_after_empty = false;
         while let Some(nl) = memchr::memchr(b'\n', &raw[p..]) {
             let e = p + nl + 1;
             let c = content(&raw[p..e]);
-            if !is_letters(c) {
+            let Some(n) = letters(c) else {
                 next_after_empty = c.is_empty();
                 p = e;
                 break;
-            }
+            };
             // The line before this one is now in the middle of the run.
             if last_start != pos {
-                letters += prev_len;
+                left_out_letters += prev_letters;
             }
             last_start = p;
-            prev_len = c.len();
+            prev_letters = n;
             p = e;
         }
         if last_start != pos && last_start - first_end >= MIN_ELIDED {
             cuts.push(Cut {
                 keep_to: first_end,
                 skip_to: last_start,
-                letters,
+                letters: left_out_letters,
                 crlf,
             });
         }
@@ -186,12 +203,29 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_plain_words_are_left_out_too_but_not_a_folded_line() {
+        let words = "the printer does not print\r\n".repeat(300);
+        let raw = format!("Subject: x\r\n\r\n{words}-- \r\nBob\r\n");
+        let s = String::from_utf8(skeleton(raw.as_bytes()).into_owned()).unwrap();
+        // 298 lines of 22 letters in the middle: 6,556 letters, 0 modulo 4.
+        assert_eq!(
+            s,
+            "Subject: x\r\n\r\nthe printer does not print\r\nthe printer does not print\r\n\
+             -- \r\nBob\r\n"
+        );
+        // A line that starts with white space would continue a header: it ends the run.
+        let folded = " the printer does not print\r\n".repeat(300);
+        let raw = format!("Subject: x\r\n\r\n{folded}");
+        assert!(matches!(skeleton(raw.as_bytes()), Cow::Borrowed(_)));
+    }
+
+    #[test]
     fn runs_not_after_an_empty_line_or_broken_by_other_bytes_stay() {
         // Right after a header line (no empty line before): kept.
         let raw = format!("Subject: x\r\n{}\r\n", lines(200, 76, "\r\n"));
         assert!(matches!(skeleton(raw.as_bytes()), Cow::Borrowed(_)));
-        // Every line broken by a `=`, `-`, space or empty line: no run long enough.
-        for sep in ["=\r\n", "--\r\n", " x\r\n", "\r\n\r\n"] {
+        // Every line broken by a `=`, `-`, comma or empty line: no run long enough.
+        for sep in ["=\r\n", "--\r\n", ", x\r\n", "\r\n\r\n"] {
             let body: String = (0..200)
                 .map(|_| format!("{}{sep}", lines(1, 76, "")))
                 .collect();
