@@ -248,6 +248,65 @@ fn a_large_message_is_stored_in_chunks_and_read_back_whole() {
     assert_eq!(out, raw);
 }
 
+/// Base64 of `n` pseudo-random bytes, in lines of 76.
+fn base64_lines(n: usize) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let letters: Vec<u8> = (0..n.div_ceil(3) * 4)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            A[(x % 64) as usize]
+        })
+        .collect();
+    letters
+        .chunks(76)
+        .map(|l| format!("{}\r\n", String::from_utf8_lossy(l)))
+        .collect()
+}
+
+#[test]
+fn large_attachments_are_counted_from_the_structure_and_stored_byte_for_byte() {
+    // The summary reads a skeleton of the message (long base64 and plain-word runs left out):
+    // the count must be the one `show` lists, and the stored bytes the message's own.
+    let f = fixture(&["Desk"]);
+    let (id, server) = &f.accounts[0];
+    let words = "the printer on floor three does not print since monday\r\n".repeat(4000);
+    let raw = format!(
+        "From: a@example.test\r\nTo: desk@example.test\r\nSubject: big parts\r\n\
+         Message-ID: <big-parts@example.test>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+         --m\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{words}\
+         --r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\
+         --r--\r\n\
+         --m\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\
+         --m\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"log.txt\"\r\n\r\n{words}\
+         --m--\r\n",
+        base64_lines(300_000),
+        base64_lines(999_999),
+    )
+    .into_bytes();
+    server.add(raw.clone());
+    f.collector.check_now(*id).unwrap();
+    let m = f.inbox.list(&InboxQuery::account(*id)).unwrap().messages[0].clone();
+    let view = f.inbox.read_message(m.id).unwrap();
+    assert_eq!(view.body.parse_error, None);
+    assert_eq!(
+        view.body.attachments.len(),
+        3,
+        "{:?}",
+        view.body.attachments
+    );
+    assert_eq!(m.attachment_count, 3);
+    assert_eq!(view.body.attachments[1].size, 999_999);
+    assert_eq!(m.subject.as_deref(), Some("big parts"));
+    assert_eq!(m.size, raw.len() as u64);
+    assert_eq!(f.inbox.raw(m.id).unwrap(), raw);
+}
+
 #[test]
 fn deleting_locally_hides_the_message_and_never_collects_it_again() {
     let f = fixture(&["Desk"]);
