@@ -494,7 +494,7 @@ impl Recorder<'_> {
         }
     }
 
-    /// Refuses a disabled account before anything is sent: SPEC.md says a disabled account is
+    /// Refuses a disabled account before anything is sent: docs/SETTINGS.md says a disabled account is
     /// never contacted. `true` when the account may be checked.
     fn enabled(&mut self, enabled: bool) -> bool {
         if !enabled {

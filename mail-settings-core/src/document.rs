@@ -1,5 +1,5 @@
 //! The settings document: the interchange form of a whole set of settings, as JSON or TOML
-//! with the same shape (SPEC.md "Settings document"). Secrets are never part of it.
+//! with the same shape (docs/SETTINGS.md "Settings document"). Secrets are never part of it.
 //!
 //! Reading never panics; unknown fields and wrong types are [`ParseError`]s with line and
 //! column. Values a person could type out of range (a port of 70000) parse, and are then

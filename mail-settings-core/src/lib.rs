@@ -2,7 +2,9 @@
 //!
 //! Keep an application's e-mail account settings and use them: incoming IMAP/POP3 accounts
 //! that a mail collector reads, outgoing SMTP accounts that send the application's
-//! notifications. The names, defaults and rules are those of the project's `SPEC.md`.
+//! notifications. The names, defaults and rules are those of the settings reference,
+//! `docs/SETTINGS.md` in the repository; the layers and which may use which are drawn in its
+//! `ARCHITECTURE.md`.
 //!
 //! Everything is synchronous (std threads and socket timeouts): no async runtime is pulled
 //! into a host application. Every network operation is bounded by [`net::Timeouts`].
@@ -26,9 +28,11 @@
 //! | [`inbox`] | the collected messages: listing, filters, parsed view, mark read, delete locally |
 //! | [`error`] | one rich error per area and the small [`ErrorCategory`] vocabulary the bindings map |
 //!
-//! There are no optional Cargo features: the SQLite store is bundled (`rusqlite/bundled`),
-//! TLS is the platform's through `native-tls` (OpenSSL on Linux, Security.framework on Apple
-//! systems, SChannel on Windows).
+//! The SQLite store is bundled (`rusqlite/bundled`); TLS is the platform's through `native-tls`
+//! (OpenSSL on Linux, Security.framework on Apple systems, SChannel on Windows). One optional
+//! Cargo feature, off by default: `vendored-openssl` builds OpenSSL from source and links it
+//! statically (`native-tls/vendored`) for portable Linux builds (the Python wheels), Android
+//! and other cross builds.
 //!
 //! ## Security
 //! - `SSL` is implicit TLS; `TLS` is STARTTLS and never falls back to clear text.

@@ -1,6 +1,6 @@
 //! Settings as a person typed them ("forms") and the vocabulary they share.
 //!
-//! A form is the shape of SPEC.md's tables: every field, every default, possibly invalid. It is
+//! A form is the shape of docs/SETTINGS.md's tables: every field, every default, possibly invalid. It is
 //! what a settings document, the store and the bindings carry. Forms never reach a driver: they
 //! are validated into the typed accounts of [`crate::typed`] first (parse, don't validate).
 //!
@@ -27,7 +27,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The SPEC.md word: `IMAP` or `POP3`.
+    /// The docs/SETTINGS.md word: `IMAP` or `POP3`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Imap => "IMAP",
@@ -56,7 +56,7 @@ pub enum SecureConnectionType {
 }
 
 impl SecureConnectionType {
-    /// The SPEC.md word: `SSL` or `TLS`.
+    /// The docs/SETTINGS.md word: `SSL` or `TLS`.
     pub fn as_str(self) -> &'static str {
         match self {
             SecureConnectionType::Ssl => "SSL",
@@ -123,7 +123,7 @@ pub enum ConnectorKind {
 }
 
 impl ConnectorKind {
-    /// The SPEC.md word: `SOCKS5` or `HTTP_CONNECT`.
+    /// The docs/SETTINGS.md word: `SOCKS5` or `HTTP_CONNECT`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectorKind::Socks5 => "SOCKS5",
@@ -159,7 +159,7 @@ impl From<Protocol> for Service {
     }
 }
 
-/// SPEC.md's default ports: clear text or `TLS` (STARTTLS) vs `SSL` (implicit TLS).
+/// docs/SETTINGS.md's default ports: clear text or `TLS` (STARTTLS) vs `SSL` (implicit TLS).
 pub fn default_port(service: Service, security: Security) -> u16 {
     let implicit = matches!(security, Security::ImplicitTls);
     match (service, implicit) {
@@ -204,7 +204,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// An incoming (IMAP/POP3) account as typed: SPEC.md "Incoming account".
+/// An incoming (IMAP/POP3) account as typed: docs/SETTINGS.md "Incoming account".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncomingAccountForm {
@@ -287,7 +287,7 @@ impl Default for IncomingAccountForm {
 }
 
 impl IncomingAccountForm {
-    /// The port a connection would use: the typed one, or SPEC.md's default for the protocol
+    /// The port a connection would use: the typed one, or docs/SETTINGS.md's default for the protocol
     /// and security. `None` only when the protocol is missing or the port is out of range.
     pub fn effective_port(&self) -> Option<u16> {
         match self.port {
@@ -304,7 +304,7 @@ impl IncomingAccountForm {
     }
 }
 
-/// An outgoing (SMTP) account as typed: SPEC.md "Outgoing account".
+/// An outgoing (SMTP) account as typed: docs/SETTINGS.md "Outgoing account".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpAccountForm {
@@ -420,7 +420,7 @@ impl SmtpAccountForm {
     }
 }
 
-/// A network connector (proxy) as typed: SPEC.md "Network connector and credential".
+/// A network connector (proxy) as typed: docs/SETTINGS.md "Network connector and credential".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConnectorForm {

@@ -11,7 +11,7 @@
 //! Reports never show a secret, nor even a credential id: only the columns below.
 //!
 //! - Incoming report columns: ID, Name, Secure connection, Connection type (`SSL`/`TLS`,
-//!   empty when not secure), Protocol, Port (the effective port: the typed one or SPEC.md's
+//!   empty when not secure), Protocol, Port (the effective port: the typed one or docs/SETTINGS.md's
 //!   default for the protocol and security), Automatic check, Keep copy in server.
 //! - SMTP report columns: ID, Name, Enabled, Sender, Host, Port (effective), Secure connection,
 //!   Connection type, Authentication, Default.

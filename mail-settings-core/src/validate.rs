@@ -1,4 +1,4 @@
-//! Validation: every problem at once, with SPEC.md's `path`, `code`, `severity` and a message in
+//! Validation: every problem at once, with docs/SETTINGS.md's `path`, `code`, `severity` and a message in
 //! English and Brazilian Portuguese.
 //!
 //! Single-record rules live in [`validate_incoming`], [`validate_smtp`] and
@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// SPEC.md's validation codes.
+/// docs/SETTINGS.md's validation codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -55,7 +55,7 @@ pub enum Code {
     FooterRequired,
     /// Two records of one kind share a name (case-insensitive, trimmed).
     DuplicateName,
-    /// Two records of one kind share an id in one document (not in SPEC.md's list: an import
+    /// Two records of one kind share an id in one document (ours, not the seeds': an import
     /// could otherwise silently merge them).
     DuplicateId,
     /// More than one SMTP account is `default_account` in one document.
@@ -67,7 +67,7 @@ pub enum Code {
 }
 
 impl Code {
-    /// The snake_case code of SPEC.md.
+    /// The snake_case code of docs/SETTINGS.md.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Required => "required",
@@ -117,7 +117,7 @@ impl Code {
         Code::CleartextCredentials,
     ];
 
-    /// The severity SPEC.md gives the code.
+    /// The severity docs/SETTINGS.md gives the code.
     pub fn severity(self) -> Severity {
         match self {
             Code::CertificateCheckDisabled | Code::CleartextCredentials => Severity::Warning,
@@ -164,7 +164,7 @@ impl fmt::Display for Severity {
 pub struct ValidationResult {
     /// The field: `host` for one record, `incoming_accounts[2].host` in a document.
     pub path: String,
-    /// SPEC.md's code.
+    /// docs/SETTINGS.md's code.
     pub code: Code,
     /// `error` or `warning`.
     pub severity: Severity,
@@ -927,7 +927,7 @@ fn cross_record_rules<'a>(
     }
 }
 
-/// A host as SPEC.md allows it: a host name, an IPv4 literal or an IPv6 literal (bare or in
+/// A host as docs/SETTINGS.md allows it: a host name, an IPv4 literal or an IPv6 literal (bare or in
 /// brackets). `None` for anything else: a scheme, a port, a path, spaces, empty labels.
 pub fn parse_host(input: &str) -> Option<crate::typed::Host> {
     use crate::typed::Host;

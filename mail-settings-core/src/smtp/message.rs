@@ -1,4 +1,4 @@
-//! Outgoing messages, and the account rules of `SPEC.md` applied to them.
+//! Outgoing messages, and the account rules of `docs/SETTINGS.md` applied to them.
 //!
 //! The MIME structure, transfer encodings (7bit, quoted-printable, base64), RFC 2047 header
 //! encoding and line folding come from `lettre`'s message builder, a well-kept crate; this module
@@ -30,9 +30,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The subject of the test message (SPEC.md "Test configuration", seed 004).
+/// The subject of the test message (docs/SETTINGS.md "Test configuration", seed 004).
 pub const TEST_SUBJECT: &str = "MENSAGEM DE TESTE!";
-/// The text of the test message (SPEC.md "Test configuration", seed 004).
+/// The text of the test message (docs/SETTINGS.md "Test configuration", seed 004).
 pub const TEST_MESSAGE: &str = "ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!";
 
 /// Extra headers a message may bring (besides any `X-…` header).

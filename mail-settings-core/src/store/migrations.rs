@@ -24,7 +24,7 @@
 //! Schema notes: every record has `version`, an optimistic-concurrency stamp taken from
 //! `store_sequence` (strictly increasing across the whole store, so a deleted and re-created id
 //! never repeats a version); `name_key` is `validate::name_key(name)` under a UNIQUE index;
-//! booleans are 0/1 integers; enums are SPEC.md's words (`IMAP`, `SSL`, `SOCKS5`…).
+//! booleans are 0/1 integers; enums are docs/SETTINGS.md's words (`IMAP`, `SSL`, `SOCKS5`…).
 
 /// `PRAGMA application_id` of a mail-settings database: "MSET" in ASCII.
 pub const APPLICATION_ID: i32 = 0x4D53_4554;

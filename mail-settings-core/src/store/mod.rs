@@ -19,7 +19,7 @@
 //!   index), at most one default SMTP account (making one default clears the others in the
 //!   same transaction), and a connector that accounts use can be neither deleted nor
 //!   **disabled** ([`StoreError::InUse`], naming the accounts): an account may only use an
-//!   enabled connector (SPEC.md), so disabling one under its accounts would leave them
+//!   enabled connector (docs/SETTINGS.md), so disabling one under its accounts would leave them
 //!   unusable and the store no longer exportable as a valid document. To stop traffic through
 //!   a connector, disable or move its accounts first.
 //! - **No secrets.** Accounts and connectors hold credential *ids*; the store never asks the

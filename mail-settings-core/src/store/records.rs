@@ -38,7 +38,7 @@ pub(crate) trait Record: Clone + PartialEq + Sized {
     fn values(&self) -> Vec<Value>;
     /// Reads a form from a row of `SELECT id, version, COLUMNS…` (so the columns start at 2).
     fn from_row(row: &Row<'_>) -> Result<Self, StoreError>;
-    /// SPEC.md's single-record rules.
+    /// docs/SETTINGS.md's single-record rules.
     fn validate(&self, ctx: &ValidationContext<'_>) -> Validation;
 }
 
