@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=never
+# The servers are started below: tests that need them run (mail-settings-cli/tests/cli_servers.rs).
+export MS_SERVERS=1
 
 start=$(date +%s)
 step() { printf '\n=== %s (%ss)\n' "$*" "$(($(date +%s) - start))"; }
