@@ -5,7 +5,12 @@
 #   3. bindings generated from the built library (generate.sh --check): the Kotlin sources for
 #      the Maven projects, and a check that the committed Swift package is current;
 #   4. the Kotlin tests (mail-settings-ffi/kotlin-tests, Maven + JUnit 5) against the servers;
-#   5. the Kotlin example (examples/kotlin) run against the servers.
+#   5. the Kotlin example (examples/kotlin) run against the servers;
+#   6. the Maven artifact mailsettings:mail-settings-kotlin built and `mvn install`ed into the
+#      local repository (mail-settings-ffi/kotlin/install.sh), its jar checked for the compiled
+#      Kotlin and linux-x86-64/libmail_settings_ffi.so;
+#   7. the sample project (examples/kotlin-sample), which depends on the artifact by its
+#      coordinates only, run against the servers; it must load the library out of the jar.
 # Prints Surefire's summary line, then one tally line "ffi: N passed, M failed"; exits non-zero
 # when anything failed. The Swift package is generated but not compiled here: there is no Swift
 # toolchain on this machine.
@@ -66,6 +71,35 @@ if [ -f examples/kotlin/pom.xml ]; then
         tail -40 "$example_log"
         fail "examples/kotlin (see $example_log)"
     fi
+fi
+
+artifact_log=target/ffi-kotlin-artifact.log
+if bash mail-settings-ffi/kotlin/install.sh >"$artifact_log" 2>&1; then
+    cat "$artifact_log"
+    pass "mvn install of mailsettings:mail-settings-kotlin:0.1.0"
+    jar="$HOME/.m2/repository/mailsettings/mail-settings-kotlin/0.1.0/mail-settings-kotlin-0.1.0.jar"
+    pom="${jar%.jar}.pom"
+    listing=$(unzip -l "$jar" 2>/dev/null)
+    if grep -q ' linux-x86-64/libmail_settings_ffi\.so$' <<<"$listing" \
+        && grep -q ' mailsettings/ConnectionChecker\.class$' <<<"$listing" \
+        && grep -q '<artifactId>kotlin-stdlib</artifactId>' "$pom" \
+        && grep -q '<artifactId>jna</artifactId>' "$pom" \
+        && grep -q '<artifactId>kotlinx-coroutines-core-jvm</artifactId>' "$pom"; then
+        pass "the jar holds the compiled Kotlin and linux-x86-64/libmail_settings_ffi.so; the POM names kotlin-stdlib, jna, kotlinx-coroutines"
+    else
+        fail "the installed jar or POM misses the classes, the native library or a dependency"
+    fi
+    sample_log=target/ffi-kotlin-sample.log
+    if bash examples/kotlin-sample/run.sh >"$sample_log" 2>&1; then
+        cat "$sample_log"
+        pass "examples/kotlin-sample (the artifact by its coordinates) against the servers"
+    else
+        tail -40 "$sample_log"
+        fail "examples/kotlin-sample (see $sample_log)"
+    fi
+else
+    tail -40 "$artifact_log"
+    fail "building or installing the Maven artifact (see $artifact_log)"
 fi
 
 echo "ffi: ${passed} passed, ${failed} failed"
