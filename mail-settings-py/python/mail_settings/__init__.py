@@ -2,8 +2,8 @@
 
 Incoming IMAP/POP3 accounts read by a mail collector, outgoing SMTP accounts sending
 notifications, and the network connectors (proxies) they reach their servers through: kept in
-a settings store, validated with SPEC.md's rules, exported as reports, checked against their
-servers, used to send and to collect mail.
+a settings store, validated with the rules of the settings reference (docs/SETTINGS.md),
+exported as reports, checked against their servers, used to send and to collect mail.
 
 Everything here is a thin layer over the Rust library ``mail-settings-core`` (the native module
 ``mail_settings._native``); the exceptions are in :mod:`mail_settings._errors` and re-exported

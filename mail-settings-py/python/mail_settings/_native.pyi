@@ -47,7 +47,7 @@ Instant = Union[int, datetime.datetime]
 
 @final
 class IncomingAccount:
-    """An incoming (IMAP/POP3) account: SPEC.md "Incoming account"."""
+    """An incoming (IMAP/POP3) account: docs/SETTINGS.md "Incoming account"."""
 
     def __new__(
         cls,
@@ -113,7 +113,7 @@ class IncomingAccount:
 
 @final
 class SmtpAccount:
-    """An outgoing (SMTP) account: SPEC.md "Outgoing account"."""
+    """An outgoing (SMTP) account: docs/SETTINGS.md "Outgoing account"."""
 
     def __new__(
         cls,
