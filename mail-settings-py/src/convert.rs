@@ -1,7 +1,7 @@
 //! Conversions between Python values and the core's field types.
 //!
 //! Why a module of its own: every class of the binding reads and writes the same handful of
-//! field types (text, flags, numbers, SPEC.md's words such as `IMAP` or `SSL`, paths), and
+//! field types (text, flags, numbers, docs/SETTINGS.md's words such as `IMAP` or `SSL`, paths), and
 //! `to_dict`/`from_dict` go through the core's own serde shapes. Keeping the conversions here
 //! means a Python value is accepted or refused the same way by a constructor, a property and a
 //! dict.
@@ -107,7 +107,7 @@ impl<T: FieldValue> FieldValue for Option<T> {
     }
 }
 
-/// One of SPEC.md's words (`IMAP`, `SSL`, `SOCKS5`...), read and written through the core's
+/// One of docs/SETTINGS.md's words (`IMAP`, `SSL`, `SOCKS5`...), read and written through the core's
 /// serde names so that Python, documents and the store spell them alike.
 macro_rules! spec_word {
     ($ty:ty, $choices:literal) => {

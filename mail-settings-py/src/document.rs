@@ -1,4 +1,4 @@
-//! The settings document (SPEC.md "Settings document") as a Python class: a whole set of
+//! The settings document (docs/SETTINGS.md "Settings document") as a Python class: a whole set of
 //! connectors and accounts, read from and written to JSON or TOML strings and files, and
 //! validated with the rules across records.
 //!

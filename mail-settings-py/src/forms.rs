@@ -2,7 +2,7 @@
 //!
 //! Each class wraps the core's form ([`IncomingAccountForm`], [`SmtpAccountForm`],
 //! [`NetworkConnectorForm`]): the settings as a person typed them, possibly invalid, with
-//! SPEC.md's field names and the core's defaults. Properties read and write the form's fields;
+//! docs/SETTINGS.md's field names and the core's defaults. Properties read and write the form's fields;
 //! `validate()` runs the core's rules; the typed (validated) accounts a driver needs are built
 //! by the core when an account is used, and an invalid one raises `ValidationError` there.
 //!
@@ -112,7 +112,7 @@ macro_rules! form_class {
 
         #[pymethods]
         impl $py {
-            /// Keyword arguments named as the fields; every field left out takes SPEC.md's
+            /// Keyword arguments named as the fields; every field left out takes docs/SETTINGS.md's
             /// default. `id` may be given (documents carry ids); the store gives it otherwise.
             #[new]
             #[pyo3(signature = (**fields))]
@@ -222,7 +222,7 @@ macro_rules! form_class {
 }
 
 form_class! {
-    /// An incoming (IMAP/POP3) account: SPEC.md "Incoming account".
+    /// An incoming (IMAP/POP3) account: docs/SETTINGS.md "Incoming account".
     PyIncomingAccount("IncomingAccount") wraps IncomingAccountForm {
         /// Account name: required, 1–100 characters after trimming, unique.
         name / set_name: String,
@@ -258,7 +258,7 @@ form_class! {
         max_message_size / set_max_message_size: i64,
     }
     extra {
-        /// The port a connection would use: the typed one or SPEC.md's default; None when the
+        /// The port a connection would use: the typed one or docs/SETTINGS.md's default; None when the
         /// protocol is missing or the port is out of range.
         #[getter]
         fn effective_port(&self) -> Option<u16> {
@@ -282,7 +282,7 @@ form_class! {
 }
 
 form_class! {
-    /// An outgoing (SMTP) account: SPEC.md "Outgoing account".
+    /// An outgoing (SMTP) account: docs/SETTINGS.md "Outgoing account".
     PySmtpAccount("SmtpAccount") wraps SmtpAccountForm {
         /// Account name: required, 1–100 characters, unique.
         name / set_name: String,

@@ -2,7 +2,7 @@
 //! as frozen Python classes.
 //!
 //! Each wraps one of the core's `Serialize` structs; one macro gives it a property per field
-//! (the value as the core serializes it: SPEC.md's words, numbers, `None`), `to_dict()`,
+//! (the value as the core serializes it: docs/SETTINGS.md's words, numbers, `None`), `to_dict()`,
 //! equality and a `repr`, so every result object of the package behaves alike.
 
 use crate::convert::json_to_py;

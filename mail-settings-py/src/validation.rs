@@ -29,7 +29,7 @@ impl PyValidationResult {
     fn path(&self) -> &str {
         &self.inner.path
     }
-    /// SPEC.md's code, e.g. `invalid_port`.
+    /// docs/SETTINGS.md's code, e.g. `invalid_port`.
     #[getter]
     fn code(&self) -> &'static str {
         self.inner.code.as_str()
