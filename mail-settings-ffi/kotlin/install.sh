@@ -34,6 +34,7 @@ echo "kotlin: native library $(du -k "$native/libmail_settings_ffi.so" | cut -f1
 
 cd mail-settings-ffi/kotlin
 mvn -B -q --no-transfer-progress -Dstyle.color=never \
-    -Dworkspace.target="$target_dir" clean install
+    -Dworkspace.target="$target_dir" clean install 2>&1 | sed "s/\x1b\[[0-9;]*m//g"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "kotlin: mvn install failed" >&2; exit 1; }
 jar=$(ls "$HOME"/.m2/repository/mailsettings/mail-settings-kotlin/0.1.0/mail-settings-kotlin-0.1.0.jar)
 echo "kotlin: installed $jar ($(du -k "$jar" | cut -f1) KiB)"
