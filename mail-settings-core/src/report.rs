@@ -1017,6 +1017,24 @@ impl Store {
     }
 }
 
+// ----- for report schedules (crate::schedule) -----
+
+impl IncomingReportFilter {
+    /// The filters set, as (label, value) pairs in `lang`, as the HTML page lists them.
+    pub fn describe_filters(&self, lang: Lang) -> Vec<(&'static str, String)> {
+        ReportQuery::describe(self, lang)
+    }
+}
+
+impl SmtpReportFilter {
+    /// The filters set, as (label, value) pairs in `lang`, as the HTML page lists them.
+    pub fn describe_filters(&self, lang: Lang) -> Vec<(&'static str, String)> {
+        ReportQuery::describe(self, lang)
+    }
+}
+
+// ----- end of report schedules -----
+
 #[cfg(test)]
 mod tests {
     use super::*;
