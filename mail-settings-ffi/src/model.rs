@@ -101,6 +101,15 @@ pub enum ValidationCode {
     CertificateCheckDisabled,
     /// A credential would cross the network without TLS (warning).
     CleartextCredentials,
+    // ----- report schedules -----
+    /// Not a time `HH:MM` between 00:00 and 23:59.
+    InvalidTime,
+    /// Not an IANA time zone name.
+    InvalidTimeZone,
+    /// The named SMTP account does not exist.
+    UnknownSmtpAccount,
+    /// The named SMTP account is disabled.
+    SmtpAccountDisabled,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -468,6 +477,11 @@ impl From<mscore::Code> for ValidationCode {
             C::MultipleDefaultAccounts => ValidationCode::MultipleDefaultAccounts,
             C::CertificateCheckDisabled => ValidationCode::CertificateCheckDisabled,
             C::CleartextCredentials => ValidationCode::CleartextCredentials,
+            // report schedules
+            C::InvalidTime => ValidationCode::InvalidTime,
+            C::InvalidTimeZone => ValidationCode::InvalidTimeZone,
+            C::UnknownSmtpAccount => ValidationCode::UnknownSmtpAccount,
+            C::SmtpAccountDisabled => ValidationCode::SmtpAccountDisabled,
             _ => ValidationCode::Unknown,
         }
     }

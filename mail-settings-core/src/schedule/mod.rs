@@ -57,7 +57,7 @@ pub use record::{
 };
 pub use runner::{
     build_report, BuiltReport, PeriodRecord, PeriodStatus, ReportSender, RunOutcome, RunResult,
-    ScheduleRunner, SmtpReportSender, CLAIM_LEASE, RETRY_AFTER,
+    ScheduleRunner, SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,
 };
 
 use crate::model::{RecordId, SmtpAccountForm, EMAIL_MAX_CHARS, NAME_MAX_CHARS};

@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime};
 pub const CLAIM_LEASE: Duration = Duration::from_secs(30 * 60);
 /// A period whose send failed is tried again by a run at least this long after.
 pub const RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
+/// How often `mail-settings collect` (without `--once`) looks for due schedules.
+pub const CHECK_EVERY: Duration = Duration::from_secs(30);
 
 /// What became of a claimed period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -371,6 +373,36 @@ impl ScheduleRunner {
             });
         }
         Ok(out)
+    }
+
+    /// Runs [`ScheduleRunner::run_due`] on a thread of its own every `every` (and once at
+    /// once) until `cancel` is cancelled: what a host runs beside its collector. Failures are
+    /// logged; the thread ends within 200 ms of the cancel (or when the send in progress ends).
+    pub fn spawn(
+        self,
+        every: Duration,
+        cancel: crate::collector::CancelHandle,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("report-schedules".into())
+            .spawn(move || {
+                let tick = Duration::from_millis(200);
+                while !cancel.is_cancelled() {
+                    match self.run_due() {
+                        Ok(out) => {
+                            for o in out {
+                                tracing::info!(id = o.schedule_id, period = ?o.period, sent = o.result.is_sent(), "report schedule run");
+                            }
+                        }
+                        Err(e) => tracing::warn!("report schedules could not be read: {e}"),
+                    }
+                    let mut waited = Duration::ZERO;
+                    while waited < every && !cancel.is_cancelled() {
+                        std::thread::sleep(tick);
+                        waited += tick;
+                    }
+                }
+            })
     }
 
     /// Sends schedule `id` at once, enabled or not, claiming no period: the period's own send
