@@ -95,6 +95,12 @@ pub fn collect(
         collector
             .start()
             .map_err(|e| output::fail(EXIT_FAILED, e))?;
+        // Report schedules run beside the collector (not with --once).
+        crate::schedule::background(
+            collector.store().clone(),
+            ctx.require_credentials("collect")? as Arc<dyn CredentialProvider>,
+            cancel.clone(),
+        );
         eprintln!("collector running; Ctrl-C stops it");
         while !cancel.is_cancelled() {
             std::thread::sleep(Duration::from_millis(200));

@@ -126,6 +126,7 @@ pub fn run(cli: Cli) -> ExitCode {
             raw,
             format,
         } => crate::collect::show(&ctx, *message, *raw, *format),
+        Command::Schedule(c) => crate::schedule::run(&ctx, c),
         Command::TestSmtp {
             account,
             to,

@@ -13,6 +13,7 @@ mod collect;
 mod commands;
 mod output;
 mod report;
+mod schedule;
 mod wire;
 
 /// Keep and use e-mail account settings (IMAP/POP3 incoming, SMTP outgoing).
@@ -257,6 +258,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// Report schedules: add, list, show, remove, run-now, run-due.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Send the test message of an SMTP account (seed 004, "Test configuration"). Needs
     /// --credentials.
     TestSmtp {
