@@ -22,7 +22,7 @@ use std::time::Duration;
 #[derive(Debug, clap::Subcommand)]
 pub enum ScheduleCommand {
     /// Add a report schedule. Prints its id.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the report schedules, with their next run and last send.
     List {
         /// Output format.

@@ -405,8 +405,10 @@ fn import_and_export_all_or_nothing() {
 
 // ---------- periods ----------
 
-/// (zone, local date, time of day, the instant it runs).
-const DST_TABLE: &[(&str, (i16, i8, i8), &str, &str)] = &[
+/// Zone, local date (year, month, day), time of day, the instant it runs.
+type Case = (&'static str, (i16, i8, i8), &'static str, &'static str);
+
+const DST_TABLE: &[Case] = &[
     // Berlin, spring: 02:00 → 03:00. 02:30 does not exist: the next valid minute, 03:00 CEST.
     (
         "Europe/Berlin",
