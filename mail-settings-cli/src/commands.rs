@@ -112,6 +112,7 @@ pub fn run(cli: Cli) -> ExitCode {
             page,
             page_size,
             format,
+            bom,
         } => crate::collect::inbox(
             &ctx,
             account,
@@ -119,7 +120,7 @@ pub fn run(cli: Cli) -> ExitCode {
             *unread,
             *page,
             *page_size,
-            *format,
+            (*format, *bom),
         ),
         Command::Show {
             message,

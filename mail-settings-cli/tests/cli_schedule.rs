@@ -324,4 +324,44 @@ fn a_scheduled_report_arrives_and_matches_the_command_export() {
         schedule_periods(&db, &creds, "Contas diárias")[0]["attempts"],
         1
     );
+
+    // The inbox report: the listing of what was collected, as CSV and HTML.
+    let o = run(
+        &db,
+        &creds,
+        &[
+            "--lang",
+            "pt-BR",
+            "inbox",
+            "Caixa São Paulo",
+            "--format",
+            "csv",
+            "--bom",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        csv.starts_with("\u{FEFF}ID,Conta,Data,De,Assunto,Tamanho,Anexos,Lida\r\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.matches("\r\n").count(), 1 + raw.len(), "{csv}");
+    assert!(
+        csv.contains("Contas diárias") && csv.contains("Weekly SMTP"),
+        "{csv}"
+    );
+    let o = run(
+        &db,
+        &creds,
+        &["inbox", "Caixa São Paulo", "--format", "html"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        page.contains("<h1>Inbox</h1>") && page.contains("Account: Caixa São Paulo"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("Rows: {}", raw.len())), "{page}");
+    let o = run(&db, &creds, &["inbox", "ALL", "--format", "html", "--bom"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
