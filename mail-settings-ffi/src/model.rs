@@ -350,6 +350,9 @@ pub struct SettingsDocument {
     /// SMTP accounts.
     #[uniffi(default = [])]
     pub smtp_accounts: Vec<SmtpAccount>,
+    /// Report schedules.
+    #[uniffi(default = [])]
+    pub report_schedules: Vec<crate::schedule::ReportSchedule>,
 }
 
 // ----- enum conversions -----
@@ -687,6 +690,7 @@ impl From<SettingsDocument> for mscore::SettingsDocument {
             network_connectors: d.network_connectors.into_iter().map(Into::into).collect(),
             incoming_accounts: d.incoming_accounts.into_iter().map(Into::into).collect(),
             smtp_accounts: d.smtp_accounts.into_iter().map(Into::into).collect(),
+            report_schedules: crate::schedule::to_core_all(d.report_schedules),
         }
     }
 }
@@ -707,6 +711,7 @@ impl TryFrom<mscore::SettingsDocument> for SettingsDocument {
             network_connectors: convert_all(d.network_connectors)?,
             incoming_accounts: convert_all(d.incoming_accounts)?,
             smtp_accounts: convert_all(d.smtp_accounts)?,
+            report_schedules: crate::schedule::from_core_all(d.report_schedules)?,
         })
     }
 }

@@ -44,6 +44,19 @@ fn form_from(value: &Bound<'_, PyAny>) -> PyResult<ReportScheduleForm> {
     })
 }
 
+/// Schedules (an iterable of dicts) for a settings document.
+pub(crate) fn forms_from(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<ReportScheduleForm>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value.try_iter()?.map(|item| form_from(&item?)).collect()
+}
+
+/// A document's schedules as dicts.
+pub(crate) fn forms_to_py(py: Python<'_>, forms: &[ReportScheduleForm]) -> PyResult<Vec<PyObject>> {
+    forms.iter().map(|f| to_py(py, f)).collect()
+}
+
 fn stored_to_py(py: Python<'_>, s: &Stored<ReportScheduleForm>) -> PyResult<PyObject> {
     let mut json = serde_json::to_value(&s.record).unwrap_or_default();
     if let Some(map) = json.as_object_mut() {

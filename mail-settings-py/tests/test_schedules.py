@@ -50,6 +50,12 @@ def test_store_crud_versions_and_references() -> None:
     used = schedules.create(daily("uses n", "ops@example.com", smtp_account=account.id))
     with pytest.raises(ms.InUseError):
         store.delete_smtp(account.id or 0, account.version or 0)
+    # Documents carry the schedules: export then import changes nothing.
+    doc = store.export()
+    assert [d["name"] for d in doc.report_schedules] == ["Diário", "uses n"]
+    assert ms.SettingsDocument.from_json(doc.to_json()).report_schedules == doc.report_schedules
+    assert store.import_document(doc)["unchanged"] == 3
+    assert len(schedules.list()) == 2
     schedules.delete(used["id"], used["version"])
     schedules.delete(changed["id"], changed["version"])
     assert schedules.list() == []

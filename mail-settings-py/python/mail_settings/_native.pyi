@@ -276,7 +276,10 @@ class SettingsDocument:
         network_connectors: Optional[Sequence[NetworkConnector]] = None,
         incoming_accounts: Optional[Sequence[IncomingAccount]] = None,
         smtp_accounts: Optional[Sequence[SmtpAccount]] = None,
+        report_schedules: Optional[Sequence[Dict[str, Any]]] = None,
     ) -> "SettingsDocument": ...
+    @property
+    def report_schedules(self) -> List[Dict[str, Any]]: ...
     @property
     def network_connectors(self) -> List[NetworkConnector]: ...
     @network_connectors.setter
