@@ -29,6 +29,7 @@ pub mod check;
 pub mod collector;
 pub mod credentials;
 pub mod error;
+pub mod inbox_report;
 pub mod mailer;
 pub mod model;
 pub mod schedule;

@@ -85,3 +85,16 @@ def test_run_due_sends_once_and_run_now_again(servers: Servers, mailbox: str, cr
     journal = schedules.create(daily("Journal", mailbox, report="COLLECTION_JOURNAL"))
     failed = schedules.run_now(journal["id"])
     assert failed["result"]["status"] == "failed" and "not built yet" in failed["result"]["message"]
+
+
+def test_the_inbox_report_exports_like_the_account_reports(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    ms.send_test(servers.smtp_account(mailbox), mailbox, subject="=1+1 chamado", credentials=creds, timeout=20)
+    servers.wait_for_mail(mailbox, 1)
+    store = ms.Store(credentials=creds)
+    account = store.create_incoming(servers.imap_account(mailbox))
+    ms.Collector(store, timeout=20).check_now(account.id or 0)
+    text = store.inbox.csv(lang="pt-BR", bom=True, account=account.id)
+    assert text.startswith("\ufeffID,Conta,Data,De,Assunto,Tamanho,Anexos,Lida\r\n")
+    assert ",'=1+1 chamado," in text and text.count("\r\n") == 2
+    page = store.inbox.html(account=account.id)
+    assert "<h1>Inbox</h1>" in page and "Rows: 1" in page

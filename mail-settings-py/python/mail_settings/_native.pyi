@@ -1116,6 +1116,48 @@ class Inbox:
         page: int = 1,
         page_size: int = 30,
     ) -> InboxPage: ...
+    @overload
+    def csv(
+        self,
+        dest: None = None,
+        *,
+        lang: Lang = "en",
+        bom: bool = False,
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> str: ...
+    @overload
+    def csv(
+        self,
+        dest: ExportDestination,
+        *,
+        lang: Lang = "en",
+        bom: bool = False,
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> int: ...
+    @overload
+    def html(
+        self,
+        dest: None = None,
+        *,
+        lang: Lang = "en",
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> str: ...
+    @overload
+    def html(
+        self,
+        dest: ExportDestination,
+        *,
+        lang: Lang = "en",
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> int: ...
     def count(self, account: Optional[int] = None) -> int: ...
     def message(self, id: int) -> MessageSummary: ...
     def read_message(self, id: int) -> MessageView: ...

@@ -78,4 +78,22 @@ class ScheduleTest {
         }
         assertEquals(2, Servers.awaitDelivery(mailbox, 2))
     }
+
+    @Test
+    fun `the inbox report writes CSV and printable HTML`() {
+        Store.openInMemory().use { store ->
+            Inbox(store).use { inbox ->
+                val csv = kotlin.io.path.createTempFile(suffix = ".csv").toFile()
+                assertEquals(0uL, inbox.writeReportCsv(ReportLanguage.PT_BR, csv.path, bom = true))
+                val bytes = csv.readBytes()
+                assertEquals(listOf(0xEF, 0xBB, 0xBF), bytes.take(3).map { it.toInt() and 0xFF })
+                assertEquals("ID,Conta,Data,De,Assunto,Tamanho,Anexos,Lida\r\n", String(bytes.drop(3).toByteArray()))
+                val html = kotlin.io.path.createTempFile(suffix = ".html").toFile()
+                assertEquals(0uL, inbox.writeReportHtml(ReportLanguage.PT_BR, html.path))
+                assertTrue(html.readText().contains("<h1>Caixa de Entrada</h1>"))
+                csv.delete()
+                html.delete()
+            }
+        }
+    }
 }
