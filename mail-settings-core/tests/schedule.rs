@@ -967,3 +967,37 @@ fn no_default_account_is_a_clear_failure() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A store of the previous schema (3: no schedule tables) gains them when opened, keeping
+/// everything else.
+#[test]
+fn a_store_of_the_previous_schema_gains_the_schedule_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.sqlite3");
+    {
+        let store = Store::open(&path).unwrap();
+        store_with_accounts(&store);
+    }
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE report_schedule_periods; DROP TABLE report_schedules;")
+            .unwrap();
+        c.pragma_update(None, "user_version", 3).unwrap();
+    }
+    let store = Arc::new(Store::open(&path).unwrap());
+    assert_eq!(
+        store.schema_version().unwrap(),
+        mail_settings_core::store::SCHEMA_VERSION
+    );
+    assert_eq!(store.list_incoming().unwrap().len(), 1);
+    let id = store
+        .create_schedule(&daily("After the upgrade"))
+        .unwrap()
+        .id;
+    let cap = Arc::new(Capture::default());
+    let clock = Arc::new(ManualClock::new(ts("2026-12-07T09:00:00Z")));
+    assert_eq!(
+        runner(&store, &cap, &clock).run_due().unwrap()[0].schedule_id,
+        id
+    );
+}
