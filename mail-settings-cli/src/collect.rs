@@ -95,6 +95,12 @@ pub fn collect(
         collector
             .start()
             .map_err(|e| output::fail(EXIT_FAILED, e))?;
+        // Report schedules run beside the collector (not with --once).
+        crate::schedule::background(
+            collector.store().clone(),
+            ctx.require_credentials("collect")? as Arc<dyn CredentialProvider>,
+            cancel.clone(),
+        );
         eprintln!("collector running; Ctrl-C stops it");
         while !cancel.is_cancelled() {
             std::thread::sleep(Duration::from_millis(200));
@@ -210,8 +216,14 @@ pub fn inbox(
     unread: bool,
     page: u32,
     page_size: u32,
-    format: TextOrJson,
+    (format, bom): (crate::ReportFormat, bool),
 ) -> Result<ExitCode, ExitCode> {
+    if bom && format != crate::ReportFormat::Csv {
+        return Err(output::fail(
+            EXIT_USAGE,
+            "--bom goes with --format csv only",
+        ));
+    }
     let store = Arc::new(ctx.store()?);
     let account = if account.eq_ignore_ascii_case("all") {
         None
@@ -226,9 +238,36 @@ pub fn inbox(
         page_size,
         ..InboxQuery::default()
     };
-    let page = Inbox::new(store)
-        .list(&query)
-        .map_err(|e| store_failure(&e))?;
+    let inbox = Inbox::new(store);
+    // The inbox report: CSV and HTML of the whole filtered listing.
+    let lang = ctx.cli.lang.core();
+    match format {
+        crate::ReportFormat::Csv => {
+            let options = mail_settings_core::report::CsvOptions::default().bom(bom);
+            inbox
+                .write_csv(&query, lang, options, std::io::stdout().lock())
+                .map_err(|e| store_failure(&e))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        crate::ReportFormat::Html => {
+            inbox
+                .write_html(
+                    &query,
+                    lang,
+                    std::time::SystemTime::now(),
+                    std::io::stdout().lock(),
+                )
+                .map_err(|e| store_failure(&e))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        crate::ReportFormat::Text | crate::ReportFormat::Json => {}
+    }
+    let format = if format == crate::ReportFormat::Json {
+        TextOrJson::Json
+    } else {
+        TextOrJson::Text
+    };
+    let page = inbox.list(&query).map_err(|e| store_failure(&e))?;
     match format {
         TextOrJson::Json => println!(
             "{}",

@@ -112,6 +112,7 @@ pub fn run(cli: Cli) -> ExitCode {
             page,
             page_size,
             format,
+            bom,
         } => crate::collect::inbox(
             &ctx,
             account,
@@ -119,13 +120,14 @@ pub fn run(cli: Cli) -> ExitCode {
             *unread,
             *page,
             *page_size,
-            *format,
+            (*format, *bom),
         ),
         Command::Show {
             message,
             raw,
             format,
         } => crate::collect::show(&ctx, *message, *raw, *format),
+        Command::Schedule(c) => crate::schedule::run(&ctx, c),
         Command::TestSmtp {
             account,
             to,

@@ -13,6 +13,7 @@ mod collect;
 mod commands;
 mod output;
 mod report;
+mod schedule;
 mod wire;
 
 /// Keep and use e-mail account settings (IMAP/POP3 incoming, SMTP outgoing).
@@ -242,9 +243,13 @@ pub enum Command {
         /// Messages a page.
         #[arg(long, default_value_t = 30)]
         page_size: u32,
-        /// Output format (JSON carries the page and the total count).
-        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
-        format: TextOrJson,
+        /// Output format (JSON carries the page and the total count; CSV and HTML are the
+        /// whole filtered listing, as the account reports export theirs).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Start the CSV with a UTF-8 byte-order mark, for Excel on Windows (--format csv only).
+        #[arg(long)]
+        bom: bool,
     },
     /// Show one stored message (by its inbox id), parsed, and mark it read.
     Show {
@@ -257,6 +262,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// Report schedules: add, list, show, remove, run-now, run-due.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
     /// Send the test message of an SMTP account (seed 004, "Test configuration"). Needs
     /// --credentials.
     TestSmtp {

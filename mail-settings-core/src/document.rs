@@ -6,6 +6,7 @@
 //! reported by [`crate::validate::validate_document`].
 
 use crate::model::{IncomingAccountForm, NetworkConnectorForm, SmtpAccountForm};
+use crate::schedule::ReportScheduleForm;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -28,6 +29,9 @@ pub struct SettingsDocument {
     /// Outgoing (SMTP) accounts.
     #[serde(default)]
     pub smtp_accounts: Vec<SmtpAccountForm>,
+    /// Report schedules (SPEC.md "Report schedules"); absent from documents that have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub report_schedules: Vec<ReportScheduleForm>,
 }
 
 impl Default for SettingsDocument {
@@ -37,6 +41,7 @@ impl Default for SettingsDocument {
             network_connectors: Vec::new(),
             incoming_accounts: Vec::new(),
             smtp_accounts: Vec::new(),
+            report_schedules: Vec::new(),
         }
     }
 }

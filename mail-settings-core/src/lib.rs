@@ -18,6 +18,7 @@
 //! | [`credentials`] | the host's vault behind [`CredentialProvider`]; in-memory and file providers; secrets in `secrecy` types |
 //! | [`document`] | the settings document as JSON or TOML, with line and column in errors |
 //! | [`store`] | SQLite in one file (or in memory): transactions, optimistic versions, migrations, import/export |
+//! | [`schedule`] | report schedules: the record, periods in IANA time zones, sending once per period |
 //! | [`report`] | the account reports of seeds 002/003: filters, paging, CSV (EN/PT-BR, formula-safe, an optional UTF-8 byte-order mark for Excel), printable HTML |
 //! | [`net`] | TCP directly or through a network connector (SOCKS5, HTTP CONNECT), TLS with native-tls, [`net::MailStream`] |
 //! | [`smtp`] | sending through an account (sender, Reply-To, Return-Path, read receipt, footer, forced configuration), pool, test message |
@@ -51,6 +52,7 @@ pub mod model;
 pub mod net;
 pub mod pop3;
 pub mod report;
+pub mod schedule;
 pub mod smtp;
 pub mod store;
 pub mod typed;

@@ -107,7 +107,7 @@ impl Lang {
         }
     }
 
-    fn pick(self, en: &'static str, pt: &'static str) -> &'static str {
+    pub(crate) fn pick(self, en: &'static str, pt: &'static str) -> &'static str {
         match self {
             Lang::En => en,
             Lang::PtBr => pt,
@@ -1016,6 +1016,133 @@ impl Store {
         write_html(self, filter, lang, generated_at, writer)
     }
 }
+
+// ----- for report schedules (crate::schedule) -----
+
+impl IncomingReportFilter {
+    /// The filters set, as (label, value) pairs in `lang`, as the HTML page lists them.
+    pub fn describe_filters(&self, lang: Lang) -> Vec<(&'static str, String)> {
+        ReportQuery::describe(self, lang)
+    }
+}
+
+impl SmtpReportFilter {
+    /// The filters set, as (label, value) pairs in `lang`, as the HTML page lists them.
+    pub fn describe_filters(&self, lang: Lang) -> Vec<(&'static str, String)> {
+        ReportQuery::describe(self, lang)
+    }
+}
+
+// ----- end of report schedules -----
+
+// ----- shared with the inbox report (crate::inbox::report) -----
+
+/// A CSV export written row by row, exactly as the account reports write theirs (RFC 4180,
+/// CRLF, formula-like cells neutralised, the optional byte-order mark).
+pub(crate) struct CsvTable<W: Write> {
+    w: io::BufWriter<W>,
+    line: String,
+}
+
+impl<W: Write> CsvTable<W> {
+    pub(crate) fn start(writer: W, options: CsvOptions, labels: &[&str]) -> io::Result<Self> {
+        let mut w = io::BufWriter::new(writer);
+        if options.bom {
+            w.write_all(UTF8_BOM)?;
+        }
+        let mut line = String::new();
+        csv_line(&mut line, labels.iter().copied());
+        w.write_all(line.as_bytes())?;
+        Ok(Self { w, line })
+    }
+
+    pub(crate) fn row(&mut self, cells: &[String]) -> io::Result<()> {
+        csv_line(&mut self.line, cells.iter().map(String::as_str));
+        self.w.write_all(self.line.as_bytes())
+    }
+
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// A printable HTML page written row by row, as the account reports write theirs.
+pub(crate) struct HtmlTable<W: Write> {
+    w: io::BufWriter<W>,
+    lang: Lang,
+    numeric: &'static [bool],
+    line: String,
+}
+
+impl<W: Write> HtmlTable<W> {
+    pub(crate) fn start(
+        writer: W,
+        lang: Lang,
+        title: &str,
+        filters: &[(&str, String)],
+        generated_at: SystemTime,
+        labels: &[&str],
+        numeric: &'static [bool],
+    ) -> io::Result<Self> {
+        let mut w = io::BufWriter::new(writer);
+        let title = html_escape(title);
+        let filters_text = if filters.is_empty() {
+            lang.pick("none", "nenhum").to_owned()
+        } else {
+            filters
+                .iter()
+                .map(|(label, value)| format!("{}: {}", html_escape(label), html_escape(value)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut head = String::new();
+        let _ = write!(
+            head,
+            "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <title>{title}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n\
+             <h1>{title}</h1>\n<p class=\"meta filters\">{}: {filters_text}</p>\n\
+             <p class=\"meta generated\">{}: {}</p>\n<table>\n<thead><tr>",
+            lang.as_str(),
+            lang.pick("Filters", "Filtros"),
+            lang.pick("Generated", "Gerado em"),
+            format_utc(generated_at),
+        );
+        for label in labels {
+            let _ = write!(head, "<th scope=\"col\">{}</th>", html_escape(label));
+        }
+        head.push_str("</tr></thead>\n<tbody>\n");
+        w.write_all(head.as_bytes())?;
+        Ok(Self {
+            w,
+            lang,
+            numeric,
+            line: String::new(),
+        })
+    }
+
+    pub(crate) fn row(&mut self, cells: &[String]) -> io::Result<()> {
+        self.line.clear();
+        self.line.push_str("<tr>");
+        for (i, cell) in cells.iter().enumerate() {
+            let numeric = self.numeric.get(i).copied().unwrap_or(false);
+            let class = if numeric { " class=\"num\"" } else { "" };
+            let _ = write!(self.line, "<td{class}>{}</td>", html_escape(cell));
+        }
+        self.line.push_str("</tr>\n");
+        self.w.write_all(self.line.as_bytes())
+    }
+
+    pub(crate) fn finish(mut self, rows: u64) -> io::Result<()> {
+        let tail = format!(
+            "</tbody>\n</table>\n<p class=\"meta total\">{}: {rows}</p>\n</body>\n</html>\n",
+            self.lang.pick("Rows", "Registros")
+        );
+        self.w.write_all(tail.as_bytes())?;
+        self.w.flush()
+    }
+}
+
+// ----- end of the inbox report's share -----
 
 #[cfg(test)]
 mod tests {

@@ -64,6 +64,15 @@ pub enum Code {
     CertificateCheckDisabled,
     /// A credential would cross the network without TLS.
     CleartextCredentials,
+    // ----- report schedules (SPEC.md "Report schedules") -----
+    /// Not a time `HH:MM` between 00:00 and 23:59.
+    InvalidTime,
+    /// Not an IANA time zone name.
+    InvalidTimeZone,
+    /// The named SMTP account does not exist.
+    UnknownSmtpAccount,
+    /// The named SMTP account is disabled.
+    SmtpAccountDisabled,
 }
 
 impl Code {
@@ -90,11 +99,16 @@ impl Code {
             Code::MultipleDefaultAccounts => "multiple_default_accounts",
             Code::CertificateCheckDisabled => "certificate_check_disabled",
             Code::CleartextCredentials => "cleartext_credentials",
+            // report schedules
+            Code::InvalidTime => "invalid_time",
+            Code::InvalidTimeZone => "invalid_time_zone",
+            Code::UnknownSmtpAccount => "unknown_smtp_account",
+            Code::SmtpAccountDisabled => "smtp_account_disabled",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 24] = [
         Code::Required,
         Code::TooLong,
         Code::InvalidHost,
@@ -115,6 +129,11 @@ impl Code {
         Code::MultipleDefaultAccounts,
         Code::CertificateCheckDisabled,
         Code::CleartextCredentials,
+        // report schedules
+        Code::InvalidTime,
+        Code::InvalidTimeZone,
+        Code::UnknownSmtpAccount,
+        Code::SmtpAccountDisabled,
     ];
 
     /// The severity docs/SETTINGS.md gives the code.
@@ -299,6 +318,15 @@ pub(crate) enum Field {
     MaxMessageSize,
     CaFile,
     Id,
+    // ----- report schedules -----
+    ScheduleName,
+    Report,
+    Recipients,
+    SmtpAccount,
+    Frequency,
+    TimeOfDay,
+    DayOfMonth,
+    TimeZone,
 }
 
 impl Field {
@@ -324,6 +352,15 @@ impl Field {
             Field::MaxMessageSize => "max_message_size",
             Field::CaFile => "ca_file",
             Field::Id => "id",
+            // report schedules
+            Field::ScheduleName => "name",
+            Field::Report => "report",
+            Field::Recipients => "recipients",
+            Field::SmtpAccount => "smtp_account",
+            Field::Frequency => "frequency",
+            Field::TimeOfDay => "time_of_day",
+            Field::DayOfMonth => "day_of_month",
+            Field::TimeZone => "time_zone",
         }
     }
 
@@ -357,6 +394,15 @@ impl Field {
             Field::MaxMessageSize => ("Maximum message size", "Tamanho máximo da mensagem"),
             Field::CaFile => ("CA file", "Arquivo de CA"),
             Field::Id => ("ID", "ID"),
+            // report schedules
+            Field::ScheduleName => ("Schedule name", "Nome do agendamento"),
+            Field::Report => ("Report", "Relatório"),
+            Field::Recipients => ("Recipients", "Destinatários"),
+            Field::SmtpAccount => ("SMTP account", "Conta SMTP"),
+            Field::Frequency => ("Frequency", "Frequência"),
+            Field::TimeOfDay => ("Time of day", "Horário"),
+            Field::DayOfMonth => ("Day of the month", "Dia do mês"),
+            Field::TimeZone => ("Time zone", "Fuso horário"),
         }
     }
 }
@@ -487,6 +533,35 @@ fn messages(code: Code, field: Field, detail: Detail<'_>) -> (String, String) {
             "The credential would cross the network in clear text: turn on Use secure connection.".to_owned(),
             "A credencial trafegaria pela rede em texto claro: ative Usar conexão segura.".to_owned(),
         ),
+        // ----- report schedules -----
+        Code::InvalidTime => (
+            format!("{en} must be a time HH:MM between 00:00 and 23:59."),
+            format!("{pt} deve ser um horário HH:MM entre 00:00 e 23:59."),
+        ),
+        Code::InvalidTimeZone => (
+            format!("{en} is not an IANA time zone name (for example America/Sao_Paulo or UTC)."),
+            format!("{pt} não é um nome de fuso horário IANA (por exemplo America/Sao_Paulo ou UTC)."),
+        ),
+        Code::UnknownSmtpAccount => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("SMTP account {id} does not exist."),
+                format!("A conta SMTP {id} não existe."),
+            )
+        }
+        Code::SmtpAccountDisabled => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("SMTP account {id} is disabled."),
+                format!("A conta SMTP {id} está desativada."),
+            )
+        }
     }
 }
 
@@ -885,6 +960,17 @@ pub fn validate_document(
             );
         }
     }
+    // ----- report schedules -----
+    for (i, s) in doc.report_schedules.iter().enumerate() {
+        out.extend(crate::schedule::validate_schedule(
+            s,
+            &format!("report_schedules[{i}]"),
+            Some(&doc.smtp_accounts),
+        ));
+    }
+    let schedules = doc.report_schedules.iter().map(|s| (s.id, s.name.as_str()));
+    cross_record_rules(&mut out, "report_schedules", Field::ScheduleName, schedules);
+    // ----- end of report schedules -----
     out
 }
 

@@ -368,7 +368,8 @@ fn a_store_of_the_previous_schema_gains_the_inbox() {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
             "DROP TABLE inbox_chunks; DROP TABLE inbox_messages; DROP TABLE collector_mailboxes;
-             DROP TABLE collector_ledger; DROP TABLE collector_problems; DROP TABLE collector_status;",
+             DROP TABLE collector_ledger; DROP TABLE collector_problems; DROP TABLE collector_status;
+             DROP TABLE report_schedule_periods; DROP TABLE report_schedules;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();

@@ -716,8 +716,14 @@ fn a_truncated_database_is_refused() {
         1 => 65_536,
         n => usize::from(n),
     };
-    let middle = (full.len() / 2 / page * page).max(page);
-    let end = (middle + 3 * page).min(full.len());
+    // The pages holding account rows (where the middle of the file falls depends on how
+    // many tables the schema has, and empty mail tables are not checked on open).
+    let at = full
+        .windows(11)
+        .position(|w| w == b"account 200")
+        .expect("the rows are in the file");
+    let middle = (at / page * page).max(page);
+    let end = (middle + page).min(full.len());
     assert!(end > middle, "the store file has more than one page");
     for (i, b) in scribbled[middle..end].iter_mut().enumerate() {
         *b = (i * 7 + 13) as u8;

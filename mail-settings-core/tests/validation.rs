@@ -608,6 +608,29 @@ fn every_code_can_be_triggered() {
             .iter()
             .map(|r| r.code),
     );
+    // Report schedules' own codes.
+    let schedule = mail_settings_core::schedule::ReportScheduleForm {
+        time_of_day: "25:00".into(),
+        time_zone: "Nowhere/City".into(),
+        smtp_account: Some(3),
+        ..Default::default()
+    };
+    let accounts = [
+        SmtpAccountForm {
+            id: Some(3),
+            enabled: false,
+            ..smtp()
+        },
+        SmtpAccountForm {
+            id: Some(4),
+            ..smtp()
+        },
+    ];
+    for (i, accounts) in [&accounts[..], &accounts[1..]].into_iter().enumerate() {
+        let v = mail_settings_core::schedule::validate_schedule(&schedule, "", Some(accounts));
+        seen.extend(v.results().iter().map(|r| r.code));
+        assert!(!v.is_empty(), "case {i}");
+    }
     for code in Code::ALL {
         assert!(seen.contains(&code), "no case triggers {code}");
     }

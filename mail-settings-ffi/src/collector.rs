@@ -593,7 +593,7 @@ pub struct InboxPage {
 /// thread.
 #[derive(Debug, uniffi::Object)]
 pub struct Inbox {
-    inner: inbox::Inbox,
+    pub(crate) inner: inbox::Inbox,
 }
 
 #[uniffi::export]

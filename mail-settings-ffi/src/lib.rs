@@ -14,6 +14,7 @@
 //! - [`settings`]: validation and settings documents.
 //! - [`store`]: the settings store and its reports.
 //! - [`mailer`]: sending through the SMTP accounts (and "Test configuration").
+//! - [`schedule`]: report schedules (the record, store CRUD, `ReportScheduler`).
 //! - [`check`]: the connection check, stage by stage.
 //! - [`collector`]: the mail collector (scheduled and on-demand runs, progress as a foreign
 //!   trait, cancellation) and the inbox it fills.
@@ -28,8 +29,10 @@ pub mod check;
 pub mod collector;
 pub mod credentials;
 pub mod error;
+pub mod inbox_report;
 pub mod mailer;
 pub mod model;
+pub mod schedule;
 pub mod settings;
 pub mod store;
 

@@ -101,6 +101,15 @@ pub enum ValidationCode {
     CertificateCheckDisabled,
     /// A credential would cross the network without TLS (warning).
     CleartextCredentials,
+    // ----- report schedules -----
+    /// Not a time `HH:MM` between 00:00 and 23:59.
+    InvalidTime,
+    /// Not an IANA time zone name.
+    InvalidTimeZone,
+    /// The named SMTP account does not exist.
+    UnknownSmtpAccount,
+    /// The named SMTP account is disabled.
+    SmtpAccountDisabled,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -341,6 +350,9 @@ pub struct SettingsDocument {
     /// SMTP accounts.
     #[uniffi(default = [])]
     pub smtp_accounts: Vec<SmtpAccount>,
+    /// Report schedules.
+    #[uniffi(default = [])]
+    pub report_schedules: Vec<crate::schedule::ReportSchedule>,
 }
 
 // ----- enum conversions -----
@@ -468,6 +480,11 @@ impl From<mscore::Code> for ValidationCode {
             C::MultipleDefaultAccounts => ValidationCode::MultipleDefaultAccounts,
             C::CertificateCheckDisabled => ValidationCode::CertificateCheckDisabled,
             C::CleartextCredentials => ValidationCode::CleartextCredentials,
+            // report schedules
+            C::InvalidTime => ValidationCode::InvalidTime,
+            C::InvalidTimeZone => ValidationCode::InvalidTimeZone,
+            C::UnknownSmtpAccount => ValidationCode::UnknownSmtpAccount,
+            C::SmtpAccountDisabled => ValidationCode::SmtpAccountDisabled,
             _ => ValidationCode::Unknown,
         }
     }
@@ -673,6 +690,7 @@ impl From<SettingsDocument> for mscore::SettingsDocument {
             network_connectors: d.network_connectors.into_iter().map(Into::into).collect(),
             incoming_accounts: d.incoming_accounts.into_iter().map(Into::into).collect(),
             smtp_accounts: d.smtp_accounts.into_iter().map(Into::into).collect(),
+            report_schedules: crate::schedule::to_core_all(d.report_schedules),
         }
     }
 }
@@ -693,6 +711,7 @@ impl TryFrom<mscore::SettingsDocument> for SettingsDocument {
             network_connectors: convert_all(d.network_connectors)?,
             incoming_accounts: convert_all(d.incoming_accounts)?,
             smtp_accounts: convert_all(d.smtp_accounts)?,
+            report_schedules: crate::schedule::from_core_all(d.report_schedules)?,
         })
     }
 }

@@ -212,6 +212,7 @@ mod tests {
             network_connectors: vec![],
             incoming_accounts: vec![account()],
             smtp_accounts: vec![],
+            report_schedules: vec![],
         };
         let json = settings_document_to_string(doc.clone(), DocumentFormat::Json);
         assert_eq!(
@@ -249,6 +250,7 @@ mod tests {
             network_connectors: vec![],
             incoming_accounts: vec![account(), second],
             smtp_accounts: vec![],
+            report_schedules: vec![],
         };
         let r = validate_settings_document(doc, None);
         assert!(

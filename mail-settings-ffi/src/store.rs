@@ -783,6 +783,7 @@ mod tests {
             network_connectors: vec![],
             incoming_accounts: vec![account("A"), account("B")],
             smtp_accounts: vec![],
+            report_schedules: vec![],
         };
         let s = store.import_document(doc).unwrap();
         assert_eq!((s.created, s.updated, s.deleted), (2, 0, 0));

@@ -669,6 +669,59 @@ impl PyInbox {
             .map_err(to_py_err)
     }
 
+    /// The inbox report as CSV: every message the filters match (all pages), newest first, as
+    /// the account reports export (formula-safe; `bom=True` for Excel). `dest` as for
+    /// `Store.incoming_csv`: a path or binary file (returns the rows), or None (the text).
+    #[pyo3(signature = (dest = None, *, lang = "en", bom = false, account = None, text_contains = None, unread_only = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn csv(
+        &self,
+        py: Python<'_>,
+        dest: Option<&Bound<'_, PyAny>>,
+        lang: &str,
+        bom: bool,
+        account: Option<i64>,
+        text_contains: Option<String>,
+        unread_only: bool,
+    ) -> PyResult<PyObject> {
+        let query = InboxQuery {
+            account,
+            text_contains,
+            unread_only,
+            ..InboxQuery::default()
+        };
+        let lang = crate::report::lang_from(lang)?;
+        let inbox = self.inner.clone();
+        let options = mail_settings_core::report::CsvOptions::default().bom(bom);
+        crate::report::export(py, crate::report::destination(dest)?, move |w| {
+            inbox.write_csv(&query, lang, options, w)
+        })
+    }
+
+    /// The inbox report as a printable standalone HTML page (see `csv`).
+    #[pyo3(signature = (dest = None, *, lang = "en", account = None, text_contains = None, unread_only = false))]
+    fn html(
+        &self,
+        py: Python<'_>,
+        dest: Option<&Bound<'_, PyAny>>,
+        lang: &str,
+        account: Option<i64>,
+        text_contains: Option<String>,
+        unread_only: bool,
+    ) -> PyResult<PyObject> {
+        let query = InboxQuery {
+            account,
+            text_contains,
+            unread_only,
+            ..InboxQuery::default()
+        };
+        let lang = crate::report::lang_from(lang)?;
+        let inbox = self.inner.clone();
+        crate::report::export(py, crate::report::destination(dest)?, move |w| {
+            inbox.write_html(&query, lang, std::time::SystemTime::now(), w)
+        })
+    }
+
     /// Number of messages of one account (id), or of all.
     #[pyo3(signature = (account = None))]
     fn count(&self, py: Python<'_>, account: Option<i64>) -> PyResult<u64> {

@@ -26,6 +26,8 @@ pub struct PySettingsDocument {
     network_connectors: Vec<Py<PyNetworkConnector>>,
     incoming_accounts: Vec<Py<PyIncomingAccount>>,
     smtp_accounts: Vec<Py<PySmtpAccount>>,
+    /// Report schedules, carried as the core's forms (dicts in Python).
+    report_schedules: Vec<mail_settings_core::schedule::ReportScheduleForm>,
 }
 
 fn items<T: pyo3::PyClass + pyo3::type_object::PyTypeInfo>(
@@ -65,6 +67,7 @@ impl PySettingsDocument {
                 .into_iter()
                 .map(|f| Py::new(py, PySmtpAccount::from_form(f)))
                 .collect::<PyResult<_>>()?,
+            report_schedules: doc.report_schedules,
         })
     }
 
@@ -86,6 +89,7 @@ impl PySettingsDocument {
                 .iter()
                 .map(|c| c.borrow(py).inner.clone())
                 .collect(),
+            report_schedules: self.report_schedules.clone(),
             ..SettingsDocument::default()
         }
     }
@@ -118,17 +122,25 @@ impl PySettingsDocument {
 
     /// A document of the given connectors and accounts (each an iterable of objects).
     #[new]
-    #[pyo3(signature = (*, network_connectors = None, incoming_accounts = None, smtp_accounts = None))]
+    #[pyo3(signature = (*, network_connectors = None, incoming_accounts = None, smtp_accounts = None, report_schedules = None))]
     fn new(
         network_connectors: Option<&Bound<'_, PyAny>>,
         incoming_accounts: Option<&Bound<'_, PyAny>>,
         smtp_accounts: Option<&Bound<'_, PyAny>>,
+        report_schedules: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         Ok(Self {
             network_connectors: items(network_connectors, "network_connectors")?,
             incoming_accounts: items(incoming_accounts, "incoming_accounts")?,
             smtp_accounts: items(smtp_accounts, "smtp_accounts")?,
+            report_schedules: crate::schedule::forms_from(report_schedules)?,
         })
+    }
+
+    /// The report schedules, as dicts (a new list; build a new document to change them).
+    #[getter]
+    fn report_schedules(&self, py: Python<'_>) -> PyResult<Vec<PyObject>> {
+        crate::schedule::forms_to_py(py, &self.report_schedules)
     }
 
     /// The network connectors (a new list of the document's own objects; assign a list to
@@ -237,6 +249,12 @@ impl PySettingsDocument {
             list.append(c.bind(py).call_method0("to_dict")?)?;
         }
         d.set_item("smtp_accounts", list)?;
+        if !self.report_schedules.is_empty() {
+            d.set_item(
+                "report_schedules",
+                crate::schedule::forms_to_py(py, &self.report_schedules)?,
+            )?;
+        }
         Ok(d)
     }
 

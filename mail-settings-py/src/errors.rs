@@ -223,6 +223,12 @@ fn store_class(
             kwargs.set_item("used_by", used_by.clone())?;
             "InUseError"
         }
+        StoreError::UsedBySchedules { id, schedules } => {
+            kwargs.set_item("kind", "SMTP account")?;
+            kwargs.set_item("id", *id)?;
+            kwargs.set_item("used_by", schedules.clone())?;
+            "InUseError"
+        }
         _ => "StorageError",
     })
 }

@@ -17,6 +17,7 @@ mod errors;
 mod forms;
 mod records;
 mod report;
+mod schedule;
 mod smtp;
 mod store;
 mod validation;
@@ -40,5 +41,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     report::register(m)?;
     check::register(m)?;
     collector::register(m)?;
+    schedule::register(m)?;
     Ok(())
 }

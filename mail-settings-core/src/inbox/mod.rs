@@ -14,8 +14,12 @@
 //! be read raw or parsed (text and HTML bodies, attachments' names, types and sizes), marked
 //! read, and deleted locally. A locally deleted message leaves a tombstone (its content hash
 //! and Message-ID, nothing a person wrote) so that it is not collected again.
+//!
+//! The listing is also a report: [`Inbox::write_csv`] and [`Inbox::write_html`] export it as
+//! the account reports export theirs (see `inbox/report.rs`).
 
 mod parse;
+mod report;
 pub(crate) mod schema;
 mod skeleton;
 

@@ -141,6 +141,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
         description: crate::inbox::schema::DESCRIPTION,
         sql: crate::inbox::schema::SQL,
     },
+    Migration {
+        version: 4,
+        description: super::schedules::DESCRIPTION,
+        sql: super::schedules::SQL,
+    },
 ];
 
 /// The newest schema version this library knows: the last migration's.

@@ -39,9 +39,11 @@ pub(crate) mod checkpoint;
 mod migrations;
 mod open_check;
 pub(crate) mod records;
+pub(crate) mod schedules;
 mod transfer;
 
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub(crate) use schedules::Claim;
 pub use transfer::ImportSummary;
 
 use crate::credentials::CredentialProvider;
@@ -114,6 +116,17 @@ pub enum StoreError {
         /// The accounts that use it, e.g. `incoming account 3 "Helpdesk"`.
         used_by: Vec<String>,
     },
+    /// An SMTP account cannot be deleted or disabled while report schedules send through it.
+    #[error(
+        "SMTP account {id} sends {}: point those schedules at another SMTP account (or at the default account) first",
+        name_list(schedules)
+    )]
+    UsedBySchedules {
+        /// The SMTP account.
+        id: RecordId,
+        /// The schedules, e.g. `report schedule 2 "Weekly accounts"`.
+        schedules: Vec<String>,
+    },
     /// The file is damaged or is not a mail-settings database.
     #[error("{path}: not a usable mail-settings database: {reason}")]
     NotADatabase {
@@ -168,7 +181,9 @@ impl StoreError {
     /// The category.
     pub fn category(&self) -> ErrorCategory {
         match self {
-            StoreError::Invalid(_) | StoreError::InUse { .. } => ErrorCategory::Validation,
+            StoreError::Invalid(_)
+            | StoreError::InUse { .. }
+            | StoreError::UsedBySchedules { .. } => ErrorCategory::Validation,
             StoreError::Conflict { .. } => ErrorCategory::Conflict,
             StoreError::NotFound { .. } | StoreError::NameNotFound { .. } => {
                 ErrorCategory::NotFound
@@ -645,6 +660,9 @@ impl Store {
         form: &SmtpAccountForm,
     ) -> Result<Stored<SmtpAccountForm>, StoreError> {
         self.update(id, expected_version, form, |c, version, form| {
+            if !form.enabled {
+                schedules::refuse_if_scheduled(c, id)?;
+            }
             clear_other_defaults(c, version, form.default_account, Some(id))
         })
     }
@@ -652,7 +670,9 @@ impl Store {
     /// Deletes SMTP account `id` if it is still at `expected_version`. Deleting the default
     /// account leaves no default.
     pub fn delete_smtp(&self, id: RecordId, expected_version: i64) -> Result<(), StoreError> {
-        self.delete::<SmtpAccountForm>(id, expected_version, |_| Ok(()))
+        self.delete::<SmtpAccountForm>(id, expected_version, |c| {
+            schedules::refuse_if_scheduled(c, id)
+        })
     }
 
     // ----- typed access for drivers -----

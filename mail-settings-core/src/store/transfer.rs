@@ -12,12 +12,13 @@ use super::records::Record;
 use super::{insert_row, list_rows, next_version, update_row, Store, StoreError};
 use crate::document::SettingsDocument;
 use crate::model::{IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm};
+use crate::schedule::ReportScheduleForm;
 use crate::validate::{name_key, validate_document};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
-/// What an import did, counted over connectors and accounts together.
+/// What an import did, counted over connectors, accounts and report schedules together.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
     /// Records that were not in the store.
@@ -48,6 +49,7 @@ impl Store {
                 network_connectors: records::<NetworkConnectorForm>(c)?,
                 incoming_accounts: records::<IncomingAccountForm>(c)?,
                 smtp_accounts: records::<SmtpAccountForm>(c)?,
+                report_schedules: records::<ReportScheduleForm>(c)?,
                 ..SettingsDocument::default()
             })
         })
@@ -72,6 +74,7 @@ impl Store {
             summary.add(replace_all(c, version, &doc.network_connectors)?);
             summary.add(replace_all(c, version, &doc.incoming_accounts)?);
             summary.add(replace_all(c, version, &doc.smtp_accounts)?);
+            summary.add(replace_all(c, version, &doc.report_schedules)?);
             tracing::info!(
                 created = summary.created,
                 updated = summary.updated,

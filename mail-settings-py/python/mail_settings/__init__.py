@@ -53,6 +53,7 @@ from ._native import (
     OutgoingMessage,
     Progress,
     ReportPage,
+    ReportSchedules,
     RunReport,
     SendReport,
     SettingsDocument,
@@ -69,6 +70,7 @@ from ._native import (
     send,
     send_many,
     send_test,
+    validate_schedule,
 )
 
 __all__ = [
@@ -88,6 +90,8 @@ __all__ = [
     "ReportPage",
     "IncomingReportRow",
     "SmtpReportRow",
+    "ReportSchedules",
+    "validate_schedule",
     # connection checks
     "check_incoming",
     "check_smtp",

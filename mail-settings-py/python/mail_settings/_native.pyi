@@ -276,7 +276,10 @@ class SettingsDocument:
         network_connectors: Optional[Sequence[NetworkConnector]] = None,
         incoming_accounts: Optional[Sequence[IncomingAccount]] = None,
         smtp_accounts: Optional[Sequence[SmtpAccount]] = None,
+        report_schedules: Optional[Sequence[Dict[str, Any]]] = None,
     ) -> "SettingsDocument": ...
+    @property
+    def report_schedules(self) -> List[Dict[str, Any]]: ...
     @property
     def network_connectors(self) -> List[NetworkConnector]: ...
     @network_connectors.setter
@@ -1113,6 +1116,48 @@ class Inbox:
         page: int = 1,
         page_size: int = 30,
     ) -> InboxPage: ...
+    @overload
+    def csv(
+        self,
+        dest: None = None,
+        *,
+        lang: Lang = "en",
+        bom: bool = False,
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> str: ...
+    @overload
+    def csv(
+        self,
+        dest: ExportDestination,
+        *,
+        lang: Lang = "en",
+        bom: bool = False,
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> int: ...
+    @overload
+    def html(
+        self,
+        dest: None = None,
+        *,
+        lang: Lang = "en",
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> str: ...
+    @overload
+    def html(
+        self,
+        dest: ExportDestination,
+        *,
+        lang: Lang = "en",
+        account: Optional[int] = None,
+        text_contains: Optional[str] = None,
+        unread_only: bool = False,
+    ) -> int: ...
     def count(self, account: Optional[int] = None) -> int: ...
     def message(self, id: int) -> MessageSummary: ...
     def read_message(self, id: int) -> MessageView: ...
@@ -1120,3 +1165,38 @@ class Inbox:
     def save_raw(self, id: int, path: StrPath) -> int: ...
     def mark_read(self, id: int, read: bool = True) -> None: ...
     def delete(self, id: int) -> None: ...
+
+
+# ----- report schedules -----
+
+#: A report schedule as a dict with SPEC.md's field names (``name``, ``enabled``, ``report``,
+#: ``filters``, ``format``, ``language``, ``recipients``, ``smtp_account``, ``frequency``,
+#: ``time_of_day``, ``weekday``, ``day_of_month``, ``time_zone``); from the store also ``id``
+#: and ``version``.
+ScheduleDict = Dict[str, Any]
+
+@final
+class ReportSchedules:
+    """The report schedules of a store: CRUD with optimistic versions, and sending."""
+
+    def __new__(cls, store: Store) -> "ReportSchedules": ...
+    def create(self, schedule: ScheduleDict) -> ScheduleDict: ...
+    def get(self, schedule: Union[int, str]) -> ScheduleDict: ...
+    def list(self) -> List[ScheduleDict]: ...
+    def update(self, id: int, version: int, schedule: ScheduleDict) -> ScheduleDict: ...
+    def delete(self, id: int, version: int) -> None: ...
+    def periods(self, schedule: Union[int, str]) -> List[Dict[str, Any]]: ...
+    def run_due(
+        self, *, credentials: Optional[Credentials] = None, timeout: Optional[float] = None
+    ) -> List[Dict[str, Any]]: ...
+    def run_now(
+        self,
+        schedule: Union[int, str],
+        *,
+        credentials: Optional[Credentials] = None,
+        timeout: Optional[float] = None,
+    ) -> Dict[str, Any]: ...
+
+def validate_schedule(
+    schedule: ScheduleDict, smtp_accounts: Optional[Sequence[SmtpAccount]] = None
+) -> Validation: ...
