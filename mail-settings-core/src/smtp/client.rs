@@ -298,6 +298,23 @@ fn refused(reply: &Reply, message: impl Into<String>) -> ConnectionError {
     from_reply(ErrorCategory::Protocol, reply, message)
 }
 
+/// The message was sent whole and no final reply came (the connection closed, failed or timed
+/// out): the server may have delivered it. Keeps the category (connect, timeout), adds the
+/// outcome-unknown mark and says not to resend blindly.
+fn outcome_unknown(e: ConnectionError) -> ConnectionError {
+    let message = format!(
+        "{}; the whole message had been sent, so it may have been delivered: the outcome is \
+         unknown, do not resend it blindly (a resend may deliver it twice)",
+        e.message()
+    );
+    let mut out = ConnectionError::new(e.category(), message).with_outcome_unknown();
+    out = out.with_advice(
+        "check whether the message arrived (the recipient's mailbox, the server's log) before \
+         sending it again",
+    );
+    out.with_source(e)
+}
+
 /// Maps an I/O error on an open connection: a line too long is [`ErrorCategory::Protocol`],
 /// a socket timeout [`ErrorCategory::Timeout`], anything else [`ErrorCategory::Connect`] (the
 /// connection was lost), as `net::io_error` does.
@@ -452,8 +469,14 @@ impl<S: Read + Write> SmtpClient<S> {
         let stream = self.wire.into_inner().map_err(|_| {
             ConnectionError::new(
                 ErrorCategory::Tls,
-                "the server sent data after accepting STARTTLS and before the TLS handshake \
-                 (a sign of command injection); the connection was dropped",
+                "a response was injected before TLS: bytes followed the server's 220 to STARTTLS \
+                 before the TLS handshake (a sign of command injection, a possible attack); the \
+                 connection was refused and nothing was sent",
+            )
+            .with_advice(
+                "something between this machine and the server (or the server itself) injected \
+                 a response before TLS: this is a possible attack, not a missing STARTTLS; check \
+                 the network path (proxy, middlebox) and the server, and do not turn security off",
             )
         })?;
         let tls = upgrade(stream)?;
@@ -715,13 +738,24 @@ impl<S: Read + Write> SmtpClient<S> {
         let bound = self.config.io_timeout;
         let written = {
             let mut stuffer = DotStuffer::new(self.wire.get_mut());
-            stuffer.write(data).and_then(|()| stuffer.finish())
+            // Until `finish`, the end-of-data line has not been written: a failure leaves the
+            // message undelivered. A failure in `finish` may come after the final `.` left.
+            match stuffer.write(data) {
+                Ok(()) => stuffer.finish().map_err(|e| (e, true)),
+                Err(e) => Err((e, false)),
+            }
         };
-        if let Err(e) = written {
+        if let Err((e, maybe_whole)) = written {
             self.broken = true;
-            return Err(io_err(e, "sending the message content", bound));
+            let e = io_err(e, "sending the message content", bound);
+            return Err(if maybe_whole { outcome_unknown(e) } else { e });
         }
-        let reply = self.read("waiting for the server to accept the message")?;
+        let reply = match self.read("waiting for the server to accept the message") {
+            Ok(reply) => reply,
+            // The whole message went out and no reply (or no readable one) says what became of
+            // it: a lost connection, a timeout, a garbled or oversized reply.
+            Err(e) => return Err(outcome_unknown(e)),
+        };
         if !reply.is_positive() {
             return Err(refused(
                 &reply,

@@ -22,6 +22,16 @@
 //! - [`resolve_account`]: the named account, or the default one when none is named.
 //!
 //! A disabled account sends nothing. AUTH exchanges are never logged nor echoed into errors.
+//!
+//! ## When the outcome is unknown
+//! A message is delivered once the server has its final `.`; the client learns it from the
+//! reply that follows. When the connection closes, fails or times out between the two (or the
+//! reply cannot be read), the message may have been delivered or not: the error then says
+//! [`ConnectionError::is_outcome_unknown`] (neither [`ConnectionError::is_transient`] nor
+//! [`ConnectionError::is_permanent`]) and names the message's Message-ID. Nothing here sends
+//! such a message again — not [`send_many`], not the [`SmtpPool`] — and a host should not
+//! either without checking first (a resend may deliver it twice). A failure before the final
+//! `.` left is an ordinary error: the server discards an unfinished message.
 
 mod client;
 mod message;
@@ -244,7 +254,16 @@ fn send_on(
 ) -> Result<SendReport, ConnectionError> {
     let mut report = client
         .send(&composed.envelope, &composed.data)
-        .map_err(|e| e.context(label(account)))?;
+        .map_err(|e| {
+            let e = e.context(label(account));
+            if e.is_outcome_unknown() {
+                // Names the message, so that the host can look for it before resending.
+                let id = summarize_text(&composed.message_id);
+                e.context(format!("message {id}"))
+            } else {
+                e
+            }
+        })?;
     report.message_id = Some(composed.message_id.clone());
     Ok(report)
 }
