@@ -604,6 +604,12 @@ pub(crate) fn parse_server_hello(bytes: &[u8]) -> Option<ServerHello> {
     })
 }
 
+/// Fuzzing entry point (not API): [`parse_server_hello`], as (version, cipher suite).
+#[doc(hidden)]
+pub fn fuzz_server_hello(bytes: &[u8]) -> Option<(u16, u16)> {
+    parse_server_hello(bytes).map(|h| (h.version, h.cipher_suite))
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
