@@ -22,8 +22,13 @@
 //! 40 ms on Nagle's algorithm) and read and write timeouts. A handshake (proxy or TLS) as a whole
 //! must finish within [`Timeouts::read`], not only each of its reads.
 
+pub mod deadline;
 pub mod proxy;
+pub mod reader;
 pub mod tls;
+
+pub use deadline::{deadline_exceeded, DeadlineExceeded, OpDeadline};
+pub use reader::{BoundedReader, ReadError};
 
 pub use tls::{CertificateInfo, TlsInfo, TlsVersion, Transport};
 
@@ -88,6 +93,9 @@ pub fn is_timeout_error(e: &io::Error) -> bool {
 /// timeouts become [`ErrorCategory::Timeout`] (after `bound`), anything else
 /// [`ErrorCategory::Connect`] (the connection was lost). For drivers.
 pub fn io_error(e: io::Error, doing: &str, bound: Duration) -> ConnectionError {
+    if let Some(d) = deadline_exceeded(&e) {
+        return d.error(doing).with_source(e);
+    }
     if is_timeout_error(&e) {
         return ConnectionError::timeout(doing, bound).with_source(e);
     }
