@@ -637,3 +637,51 @@ fn the_pool_does_not_resend_a_message_whose_outcome_is_unknown() {
     assert_eq!(rcpt_count(&log, "one@example.test"), 1, "{log:?}");
     assert_eq!(rcpt_count(&log, "two@example.test"), 1, "{log:?}");
 }
+
+/// Sends `ehlo_reply` (raw bytes) in answer to EHLO, through `smtp::send`; returns the error.
+fn ehlo_answered_with(ehlo_reply: String) -> mail_settings_core::ConnectionError {
+    let reply = Arc::new(ehlo_reply);
+    let fake = Fake::start(1, "220 fake ESMTP", move |_, cmd| {
+        if cmd.starts_with("EHLO") {
+            Act::SayAndClose(reply.as_str().to_owned())
+        } else {
+            friendly(0, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
+    fake.finish();
+    e
+}
+
+#[test]
+fn replies_are_bounded_per_line_in_lines_and_in_bytes() {
+    // One line that never ends.
+    let e = ehlo_answered_with(format!("250-{}", "a".repeat(1 << 20)));
+    assert!(e.is_protocol(), "{e}");
+    assert!(e.message().contains("longer than 4096 bytes"), "{e}");
+    // Endless continuation lines.
+    let e = ehlo_answered_with("250-X\r\n".repeat(100_000));
+    assert!(e.is_protocol(), "{e}");
+    assert!(e.message().contains("more than 256 lines"), "{e}");
+    // Few lines, each within the line limit, too many bytes together.
+    let e = ehlo_answered_with(format!("250-{}\r\n", "b".repeat(4000)).repeat(40));
+    assert!(e.is_protocol(), "{e}");
+    assert!(e.message().contains("more than 65536 bytes"), "{e}");
+    // Within every bound: accepted.
+    let fake = Fake::start(1, "220 fake ESMTP", |_, cmd| {
+        if cmd.starts_with("EHLO") {
+            let mut r = "250-fake\r\n".to_owned();
+            for i in 0..200 {
+                r.push_str(&format!("250-X-EXT{i} {}\r\n", "p".repeat(200)));
+            }
+            r.push_str("250 AUTH PLAIN\r\n");
+            Act::Say(r)
+        } else {
+            friendly(0, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap();
+    fake.finish();
+}

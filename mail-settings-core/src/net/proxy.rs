@@ -7,10 +7,14 @@
 //! [`ErrorCategory::Proxy`] errors naming the [`ProxyHop`] that failed and the proxy (`SOCKS5
 //! proxy 127.0.0.1:11081 rejected the user name and password`), never the password.
 //!
-//! Nothing past the proxy's reply is read: the HTTP response head is read with `peek` and only
-//! its own bytes are consumed, so a server greeting that arrives in the same packet stays in
-//! the socket for the protocol driver.
+//! Replies are read through the shared bounded reader ([`super::reader`]) with a one-byte
+//! buffer, so nothing past the proxy's reply is read: a server greeting that arrives in the same
+//! packet stays in the socket for the protocol driver. SOCKS5 replies have fixed sizes (at most
+//! 4 + 1 + 255 + 2 bytes); an HTTP response head is at most [`MAX_HTTP_RESPONSE_HEAD`] bytes,
+//! and one that runs on is refused as too large. The whole handshake is bounded by
+//! [`Timeouts::read`].
 
+use super::reader::{BoundedReader, ReadError};
 use super::{connect_tcp, nonzero, resolve, Deadline, Timeouts};
 use crate::credentials::{Credential, CredentialProvider, Secret};
 use crate::error::{ConnectionError, ErrorCategory, ProxyHop};
@@ -128,22 +132,29 @@ fn run_handshake<S: HandshakeStream>(
     }
 }
 
-/// What a handshake needs of its connection: reads and writes bounded by the handshake's
-/// deadline, and a look at received bytes without taking them (the HTTP head is consumed up to
-/// its end and not one byte further).
+/// What a handshake needs of its connection: reads and writes, each read bounded by what is
+/// left of the handshake's deadline.
 pub(crate) trait HandshakeStream: Read + Write {
     /// Bounds the next read by what is left of `deadline`.
     fn arm(&mut self, deadline: &Deadline) -> io::Result<()>;
-    /// Received bytes, left in place.
-    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
 impl HandshakeStream for TcpStream {
     fn arm(&mut self, deadline: &Deadline) -> io::Result<()> {
         deadline.arm(self)
     }
-    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::peek(self, buf)
+}
+
+/// A handshake stream as a plain `Read` whose every read is armed with the deadline first.
+struct Armed<'s, S: HandshakeStream> {
+    tcp: &'s mut S,
+    deadline: Deadline,
+}
+
+impl<S: HandshakeStream> Read for Armed<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.arm(&self.deadline)?;
+        self.tcp.read(buf)
     }
 }
 
@@ -175,11 +186,6 @@ impl Write for Scripted<'_> {
 impl HandshakeStream for Scripted<'_> {
     fn arm(&mut self, _deadline: &Deadline) -> io::Result<()> {
         Ok(())
-    }
-    fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(self.chunk).min(self.input.len());
-        buf[..n].copy_from_slice(&self.input[..n]);
-        Ok(n)
     }
 }
 
@@ -291,18 +297,24 @@ impl<S: HandshakeStream> Handshake<'_, S> {
             .map_err(|e| hs_io_error(self.label, e, self.timeouts))
     }
 
+    /// The proxy's bytes through the shared bounded reader, with a one-byte buffer: it never
+    /// reads past what the handshake asks for, so the server's first bytes stay in the socket
+    /// for the protocol driver. Each read is bounded by what is left of the deadline.
+    fn reader(&mut self) -> BoundedReader<Armed<'_, S>> {
+        BoundedReader::with_capacity(
+            Armed {
+                tcp: &mut *self.tcp,
+                deadline: self.deadline,
+            },
+            1,
+        )
+    }
+
     fn recv_exact(&mut self, buf: &mut [u8]) -> Result<(), ConnectionError> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            self.tcp.arm(&self.deadline).map_err(|e| self.io(e))?;
-            match self.tcp.read(&mut buf[filled..]) {
-                Ok(0) => return Err(self.io(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io(e)),
-            }
-        }
-        Ok(())
+        let n = buf.len() as u64;
+        let mut out: &mut [u8] = buf;
+        let r = self.reader().copy_exact(n, &mut out);
+        r.map_err(|e| self.io(e.into()))
     }
 
     fn not_socks(&self) -> ConnectionError {
@@ -510,38 +522,29 @@ impl<S: HandshakeStream> Handshake<'_, S> {
         }
     }
 
-    /// Reads the response head up to and including the empty line, and not one byte more.
+    /// Reads the response head up to and including the empty line, and not one byte more,
+    /// line by line through the shared bounded reader: at most [`MAX_HTTP_RESPONSE_HEAD`]
+    /// bytes in all. Returns the head's lines, each ended by CRLF.
     fn read_http_head(&mut self) -> Result<Vec<u8>, ConnectionError> {
         let mut head: Vec<u8> = Vec::with_capacity(256);
-        let mut chunk = [0u8; 1024];
-        loop {
-            self.tcp.arm(&self.deadline).map_err(|e| self.io(e))?;
-            let n = match self.tcp.peek(&mut chunk) {
-                Ok(0) => return Err(self.io(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io(e)),
-            };
-            let mut take = n;
-            let mut done = false;
-            for (i, &b) in chunk[..n].iter().enumerate() {
-                head.push(b);
-                if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") {
-                    take = i + 1;
-                    done = true;
-                    break;
+        let mut line = Vec::new();
+        let mut reader = self.reader();
+        let result = loop {
+            let left = MAX_HTTP_RESPONSE_HEAD.saturating_sub(head.len() + 2);
+            match reader.read_line_into(&mut line, left) {
+                Ok(()) if line.is_empty() && !head.is_empty() => break Ok(()),
+                Ok(()) => {
+                    head.extend_from_slice(&line);
+                    head.extend_from_slice(b"\r\n");
                 }
+                Err(e) => break Err(e),
             }
-            // Consume exactly the bytes that belong to the head.
-            self.tcp
-                .read_exact(&mut chunk[..take])
-                .map_err(|e| hs_io_error(self.label, e, self.timeouts))?;
-            if done {
-                return Ok(head);
-            }
-            if head.len() > MAX_HTTP_RESPONSE_HEAD {
-                return Err(too_large(self.label));
-            }
+        };
+        drop(reader);
+        match result {
+            Ok(()) => Ok(head),
+            Err(ReadError::TooLong { .. }) => Err(too_large(self.label)),
+            Err(e) => Err(self.io(e.into())),
         }
     }
 }

@@ -5,9 +5,10 @@
 //! in-memory stream in tests. Every read and write is bounded by the stream's own timeouts; the
 //! client only names the bound in its errors.
 
-use super::wire::{DotStuffer, Wire};
+use super::wire::{DotStuffer, BUF_SIZE};
 use crate::credentials::{Credential, Secret};
 use crate::error::{ConnectionError, ErrorCategory};
+use crate::net::reader::BoundedReader;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -16,9 +17,11 @@ use std::io::{self, Read, Write};
 use std::time::Duration;
 
 /// Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; some servers send more).
-const MAX_LINE: usize = 4096;
+pub const MAX_LINE: usize = 4096;
 /// Most lines in one reply (an EHLO reply has one per extension).
-const MAX_REPLY_LINES: usize = 256;
+pub const MAX_REPLY_LINES: usize = 256;
+/// Most bytes in one reply, all its lines together (an EHLO reply is a few hundred bytes).
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 /// Longest piece of server text kept in an error message.
 const MAX_ERROR_TEXT: usize = 400;
 
@@ -258,7 +261,7 @@ impl Default for ClientConfig {
 
 /// A connected SMTP client, past the greeting and EHLO.
 pub struct SmtpClient<S> {
-    wire: Wire<S>,
+    wire: BoundedReader<S>,
     config: ClientConfig,
     greeting: Reply,
     ehlo: Option<Reply>,
@@ -345,7 +348,7 @@ impl<S: Read + Write> SmtpClient<S> {
         config: ClientConfig,
         encrypted: bool,
     ) -> Result<Self, ConnectionError> {
-        let mut wire = Wire::new(stream);
+        let mut wire = BoundedReader::with_capacity(stream, BUF_SIZE);
         let greeting = read_reply(&mut wire, "reading the greeting", config.io_timeout)?;
         tracing::debug!(code = greeting.code, "SMTP greeting");
         if greeting.code != 220 {
@@ -481,7 +484,7 @@ impl<S: Read + Write> SmtpClient<S> {
         })?;
         let tls = upgrade(stream)?;
         let mut client = SmtpClient {
-            wire: Wire::new(tls),
+            wire: BoundedReader::with_capacity(tls, BUF_SIZE),
             config,
             greeting,
             ehlo: None,
@@ -860,18 +863,27 @@ impl<S: Read + Write> SmtpClient<S> {
     }
 }
 
-/// Reads one (possibly multi-line) reply.
-fn read_reply<S: Read + Write>(
-    wire: &mut Wire<S>,
+/// Reads one (possibly multi-line) reply through the shared bounded reader: each line at most
+/// [`MAX_LINE`] bytes, at most [`MAX_REPLY_LINES`] lines and [`MAX_REPLY_BYTES`] in all; a
+/// reply past a bound is [`ErrorCategory::Protocol`] and nothing more of it is read.
+fn read_reply<S: Read>(
+    wire: &mut BoundedReader<S>,
     doing: &str,
     bound: Duration,
 ) -> Result<Reply, ConnectionError> {
     let mut code: Option<u16> = None;
     let mut lines = Vec::new();
+    let mut raw = Vec::new();
+    let mut total = 0usize;
     loop {
-        let raw = wire
-            .read_line(MAX_LINE)
-            .map_err(|e| io_err(e, doing, bound))?;
+        wire.read_line_into(&mut raw, MAX_LINE)
+            .map_err(|e| e.into_connection_error(doing, bound))?;
+        total += raw.len() + 2;
+        if total > MAX_REPLY_BYTES {
+            return Err(protocol(format!(
+                "the server sent a reply of more than {MAX_REPLY_BYTES} bytes while {doing}"
+            )));
+        }
         let line = String::from_utf8_lossy(&raw);
         let bytes = line.as_bytes();
         let valid = bytes.len() >= 3

@@ -1,127 +1,51 @@
-//! A line-oriented, buffered view of a stream, shared by the SMTP client and the IMAP STARTTLS
-//! prelude.
+//! DATA dot-stuffing for the SMTP client, and [`Wire`], a thin line-reading view kept for the
+//! IMAP STARTTLS prelude.
 //!
-//! It exists (rather than `std::io::BufReader`) for one reason: before a STARTTLS handshake the
-//! caller must know that nothing the server sent is still waiting in the buffer, since bytes
-//! sent before the handshake would otherwise be read as if they had come over TLS (the
-//! "STARTTLS command injection" class of bugs, CVE-2011-0411). [`Wire::into_inner`] refuses to
-//! give the stream back while unread bytes are buffered.
+//! Every read goes through the one bounded reader of [`crate::net::reader`]: the SMTP client
+//! holds a [`BoundedReader`] itself, and [`Wire`] only gives the IMAP prelude the
+//! `io::Result` interface it was written against. Its [`Wire::into_inner`] (the reader's)
+//! refuses to give the stream back while unread bytes are buffered: bytes sent before a
+//! STARTTLS handshake would otherwise be read as if they had come over TLS (the "STARTTLS
+//! command injection" class of bugs, CVE-2011-0411).
 
+use crate::net::reader::BoundedReader;
 use std::io::{self, Read, Write};
 
 /// Size of the read buffer and of the largest write done at once.
 pub(crate) const BUF_SIZE: usize = 8 * 1024;
 
-/// A stream with a read buffer, read line by line.
-pub(crate) struct Wire<S> {
-    stream: S,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
-}
+/// A stream read line by line through the shared bounded reader.
+pub(crate) struct Wire<S>(BoundedReader<S>);
 
 impl<S> Wire<S> {
     /// Wraps a stream.
     pub(crate) fn new(stream: S) -> Self {
-        Self {
-            stream,
-            buf: vec![0u8; BUF_SIZE].into_boxed_slice(),
-            start: 0,
-            end: 0,
-        }
-    }
-
-    /// Whether bytes the server sent are buffered and not yet read.
-    pub(crate) fn has_buffered(&self) -> bool {
-        self.start < self.end
-    }
-
-    /// The stream.
-    pub(crate) fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The stream, mutably.
-    pub(crate) fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// The stream back, dropping whatever was buffered (after QUIT, where nothing matters).
-    pub(crate) fn into_stream(self) -> S {
-        self.stream
+        Self(BoundedReader::with_capacity(stream, BUF_SIZE))
     }
 
     /// The stream back, only when nothing unread is buffered; else the wire itself.
     pub(crate) fn into_inner(self) -> Result<S, Self> {
-        if self.has_buffered() {
-            Err(self)
-        } else {
-            Ok(self.stream)
-        }
+        self.0.into_inner().map_err(Self)
     }
 }
 
 impl<S: Read + Write> Wire<S> {
     /// Reads one line, without its line ending (CRLF, or a bare LF). A line longer than `max`
-    /// bytes is an `InvalidData` error; the end of the stream before a line ending is
-    /// `UnexpectedEof`.
+    /// bytes is an `InvalidData` error (never buffered past `max + 1` bytes); the end of the
+    /// stream before a line ending is `UnexpectedEof`.
     pub(crate) fn read_line(&mut self, max: usize) -> io::Result<Vec<u8>> {
-        let mut line = Vec::new();
-        loop {
-            if self.start == self.end {
-                self.start = 0;
-                self.end = 0;
-                let n = loop {
-                    match self.stream.read(&mut self.buf) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
-                    }
-                };
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the connection was closed by the server",
-                    ));
-                }
-                self.end = n;
-            }
-            let avail = &self.buf[self.start..self.end];
-            if let Some(pos) = avail.iter().position(|&b| b == b'\n') {
-                line.extend_from_slice(&avail[..pos]);
-                self.start += pos + 1;
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                if line.len() > max {
-                    return Err(line_too_long(max));
-                }
-                return Ok(line);
-            }
-            line.extend_from_slice(avail);
-            self.start = self.end;
-            if line.len() > max + 1 {
-                return Err(line_too_long(max));
-            }
-        }
+        self.0.read_line(max).map_err(io::Error::from)
     }
 
     /// Writes all of `data` (not flushed).
     pub(crate) fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.stream.write_all(data)
+        self.0.write_all(data)
     }
 
     /// Flushes the stream.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
+        self.0.flush()
     }
-}
-
-fn line_too_long(max: usize) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("the server sent a line longer than {max} bytes"),
-    )
 }
 
 /// Writes a message body as SMTP DATA content (RFC 5321 §4.5.2): a `.` that starts a line is
@@ -238,7 +162,7 @@ mod tests {
         // Cursor reads everything at once: the injected line is buffered.
         let mut buf = Vec::new();
         buf.extend(w.read_line(100).unwrap());
-        assert!(w.has_buffered());
+        assert!(w.0.has_buffered());
         assert!(w.into_inner().is_err());
         let mut w = Wire::new(Cursor::new(b"220 go ahead\r\n".to_vec()));
         w.read_line(100).unwrap();
