@@ -21,6 +21,8 @@
 use crate::error::{ConnectionError, ErrorCategory};
 use std::fmt;
 use std::io;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How late past its deadline a read or write may end before the socket timeout is re-armed.
@@ -161,6 +163,163 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+const UNARMED: u64 = u64::MAX;
+
+fn nanos(d: Option<Duration>) -> u64 {
+    // 0 stands for "no timeout"; a real bound is at least 1 ms (see `nonzero`).
+    d.map_or(0, |d| {
+        u64::try_from(d.as_nanos()).unwrap_or(UNARMED - 1).max(1)
+    })
+}
+
+fn duration(n: u64) -> Option<Duration> {
+    (n != 0).then(|| Duration::from_nanos(n))
+}
+
+/// Arms a socket's read and write timeouts against an optional deadline. Lives beside the
+/// socket (in the plain stream, or in the TLS transport, so that every socket read OpenSSL
+/// makes is bounded too). The per-read and per-write bounds are atomics so that
+/// [`MailStream::set_read_timeout`](super::MailStream::set_read_timeout) keeps working through a
+/// shared reference.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    deadline: Option<OpDeadline>,
+    per_read: AtomicU64,
+    per_write: AtomicU64,
+    armed_read: AtomicU64,
+    armed_write: AtomicU64,
+    read_by_deadline: AtomicBool,
+    write_by_deadline: AtomicBool,
+}
+
+impl Clock {
+    /// A clock for a socket whose timeouts are set as `tcp` has them now.
+    pub(crate) fn for_socket(tcp: &TcpStream) -> Self {
+        let r = tcp.read_timeout().ok().flatten();
+        let w = tcp.write_timeout().ok().flatten();
+        Self {
+            deadline: None,
+            per_read: AtomicU64::new(nanos(r)),
+            per_write: AtomicU64::new(nanos(w)),
+            armed_read: AtomicU64::new(nanos(r)),
+            armed_write: AtomicU64::new(nanos(w)),
+            read_by_deadline: AtomicBool::new(false),
+            write_by_deadline: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn deadline(&self) -> Option<OpDeadline> {
+        self.deadline
+    }
+
+    pub(crate) fn set_deadline(&mut self, d: Option<OpDeadline>) {
+        self.deadline = d;
+        self.armed_read.store(UNARMED, Ordering::Relaxed);
+        self.armed_write.store(UNARMED, Ordering::Relaxed);
+    }
+
+    /// A new per-read bound, set on the socket at once.
+    pub(crate) fn set_read_timeout(&self, tcp: &TcpStream, t: Option<Duration>) -> io::Result<()> {
+        self.per_read.store(nanos(t), Ordering::Relaxed);
+        self.armed_read.store(UNARMED, Ordering::Relaxed);
+        self.before_read(tcp)
+            .or_else(|e| match deadline_exceeded(&e) {
+                // The deadline has passed: the next read says so.
+                Some(_) => Ok(()),
+                None => Err(e),
+            })
+    }
+
+    /// A new per-write bound, set on the socket at once.
+    pub(crate) fn set_write_timeout(&self, tcp: &TcpStream, t: Option<Duration>) -> io::Result<()> {
+        self.per_write.store(nanos(t), Ordering::Relaxed);
+        self.armed_write.store(UNARMED, Ordering::Relaxed);
+        self.before_write(tcp)
+            .or_else(|e| match deadline_exceeded(&e) {
+                Some(_) => Ok(()),
+                None => Err(e),
+            })
+    }
+
+    pub(crate) fn before_read(&self, tcp: &TcpStream) -> io::Result<()> {
+        self.arm(
+            &self.per_read,
+            &self.armed_read,
+            &self.read_by_deadline,
+            |t| tcp.set_read_timeout(t),
+        )
+    }
+
+    pub(crate) fn before_write(&self, tcp: &TcpStream) -> io::Result<()> {
+        self.arm(
+            &self.per_write,
+            &self.armed_write,
+            &self.write_by_deadline,
+            |t| tcp.set_write_timeout(t),
+        )
+    }
+
+    fn arm(
+        &self,
+        per: &AtomicU64,
+        armed: &AtomicU64,
+        by_deadline: &AtomicBool,
+        set: impl FnOnce(Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let per_d = duration(per.load(Ordering::Relaxed));
+        let current = armed.load(Ordering::Relaxed);
+        let Some(d) = self.deadline else {
+            if current != per.load(Ordering::Relaxed) {
+                set(per_d.map(super::nonzero))?;
+                armed.store(nanos(per_d), Ordering::Relaxed);
+                by_deadline.store(false, Ordering::Relaxed);
+            }
+            return Ok(());
+        };
+        let left = d.left();
+        if left.is_zero() {
+            return Err(d.exceeded().into());
+        }
+        // UNARMED is larger than any deadline, and 0 (no timeout) is armed at once.
+        let overshoots = duration(current).is_none_or(|a| a > left + SLACK);
+        if overshoots {
+            let (want, limited) = match per_d {
+                Some(p) if p <= left => (p, false),
+                _ => (left, true),
+            };
+            let want = super::nonzero(want);
+            set(Some(want))?;
+            armed.store(nanos(Some(want)), Ordering::Relaxed);
+            by_deadline.store(limited, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// A read error, turned into a [`DeadlineExceeded`] when it is a socket timeout that the
+    /// deadline (not the per-read bound) armed.
+    pub(crate) fn read_error(&self, e: io::Error) -> io::Error {
+        self.classify(e, &self.read_by_deadline)
+    }
+
+    /// As [`read_error`](Self::read_error), for writes.
+    pub(crate) fn write_error(&self, e: io::Error) -> io::Error {
+        self.classify(e, &self.write_by_deadline)
+    }
+
+    fn classify(&self, e: io::Error, by_deadline: &AtomicBool) -> io::Error {
+        match self.deadline {
+            Some(d)
+                if deadline_exceeded(&e).is_none()
+                    && super::is_timeout_error(&e)
+                    && (by_deadline.load(Ordering::Relaxed) || d.left() <= SLACK) =>
+            {
+                d.exceeded().into()
+            }
+            _ => e,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -189,6 +348,89 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         assert_eq!(deadline_exceeded(&e).map(|x| x.what), Some("the send"));
         assert!(deadline_exceeded(&io::Error::from(io::ErrorKind::TimedOut)).is_none());
+    }
+
+    /// A server that sends one short line every 100 ms, for ever (per-read timeouts never
+    /// fire).
+    fn dripping_server() -> TcpStream {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            while std::io::Write::write_all(&mut s, b"* OK still here\r\n").is_ok() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp
+    }
+
+    #[test]
+    fn a_dripping_server_is_stopped_by_the_deadline() {
+        let mut stream = super::super::MailStream::plain(dripping_server());
+        stream.set_deadline(Some(OpDeadline::after(
+            Duration::from_millis(600),
+            "the check",
+        )));
+        let mut r = super::super::BoundedReader::new(stream);
+        let started = Instant::now();
+        let mut lines = 0;
+        let e = loop {
+            match r.read_line(100) {
+                Ok(_) => lines += 1,
+                Err(e) => break e,
+            }
+        };
+        let took = started.elapsed();
+        assert!(lines >= 3, "{lines} lines");
+        assert!(matches!(e, super::super::ReadError::Deadline(_)), "{e:?}");
+        assert!(took < Duration::from_millis(1500), "{took:?}");
+        let c = e.into_connection_error("reading the greeting", Duration::from_secs(5));
+        assert_eq!(c.category(), ErrorCategory::Timeout);
+        assert!(
+            c.to_string()
+                .contains("the check took longer than its 600 ms budget"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn a_silent_server_times_out_at_the_deadline_not_the_per_read_bound() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let keep = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+            drop(s);
+        });
+        let tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut stream = super::super::MailStream::plain(tcp);
+        stream.set_deadline(Some(OpDeadline::after(
+            Duration::from_millis(300),
+            "the send",
+        )));
+        let started = Instant::now();
+        let mut buf = [0u8; 16];
+        let e = io::Read::read(&mut stream, &mut buf).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(deadline_exceeded(&e).map(|d| d.what), Some("the send"));
+        // Without the deadline the per-read bound is back.
+        stream.set_deadline(None);
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let e = io::Read::read(&mut stream, &mut buf).unwrap_err();
+        assert!(super::super::is_timeout_error(&e));
+        assert!(deadline_exceeded(&e).is_none());
+        drop(stream);
+        keep.join().unwrap();
     }
 
     #[test]
