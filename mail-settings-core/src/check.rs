@@ -27,6 +27,14 @@
 //! the code that raised it knew the precise cause (a response injected before TLS, a proxy
 //! that is not the kind configured, a reply too large), else by category and stage.
 //!
+//! The whole check has one budget, [`Timeouts::check`] (default 120 s): every step (resolving,
+//! connecting, the proxy and TLS handshakes) is bounded by what is left of it, and the stream
+//! carries it as an operation deadline ([`crate::net::MailStream::set_deadline`]), so a server
+//! that drips its greeting one line at a time, or never stops listing, ends the check at the
+//! budget with category `timeout` at the stage it reached ("timed out while reading the
+//! greeting: the check took longer than its 5 s budget"). The CLI's `check --timeout N` sets
+//! both each step's bound and this budget to N seconds.
+//!
 //! Nothing here changes the server: IMAP opens folders with EXAMINE (read-only), POP3 ends with
 //! QUIT without DELE, SMTP ends with QUIT without MAIL.
 
@@ -35,7 +43,7 @@ use crate::error::{ConnectionError, ErrorCategory, ProxyHop};
 use crate::imap::ImapClient;
 use crate::model::{Protocol, Security};
 use crate::net::tls::{self, TlsInfo};
-use crate::net::{self, proxy, MailStream, Timeouts};
+use crate::net::{self, proxy, MailStream, OpDeadline, Timeouts};
 use crate::pop3::Pop3Client;
 use crate::smtp::{ClientConfig, SmtpClient};
 use crate::typed::{ConnectionSettings, CredentialId, IncomingAccount, Route, SmtpAccount};
@@ -412,6 +420,8 @@ struct Ctx<'a> {
 struct Recorder<'a> {
     ctx: Ctx<'a>,
     report: CheckReport,
+    /// The whole check ends by then ([`Timeouts::check`]).
+    deadline: OpDeadline,
 }
 
 impl Recorder<'_> {
@@ -422,7 +432,27 @@ impl Recorder<'_> {
         f: impl FnOnce() -> Result<(T, String), ConnectionError>,
     ) -> Option<T> {
         let started = Instant::now();
-        let result = f();
+        let result = if self.deadline.expired() {
+            Err(self
+                .deadline
+                .exceeded()
+                .error(&format!("starting the {} stage", name.as_str())))
+        } else {
+            f()
+        };
+        let result = result.map_err(|e| {
+            if e.is_timeout() && self.deadline.expired() && e.advice().is_none() {
+                let budget = self.deadline.budget().as_secs_f64();
+                e.with_advice(format!(
+                    "the whole check has a budget of {budget:.0} s (the command's --timeout) and \
+                     the server used it up by the {} stage, answering too slowly or without end; \
+                     check the server, or allow more time if it is only slow",
+                    name.as_str()
+                ))
+            } else {
+                e
+            }
+        });
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
             Ok((value, detail)) => {
@@ -472,11 +502,28 @@ impl Recorder<'_> {
         creds: &dyn CredentialProvider,
         timeouts: &Timeouts,
     ) -> Option<MailStream> {
+        let mut stream = self.transport_steps(creds, timeouts)?;
+        // Every read and write from here on, STARTTLS included, ends by the check's deadline.
+        stream.set_deadline(Some(self.deadline));
+        Some(stream)
+    }
+
+    /// `timeouts` with each step bounded by what is left of the check's budget.
+    fn left(&self, timeouts: &Timeouts) -> Timeouts {
+        crate::smtp::within(timeouts, Some(self.deadline))
+    }
+
+    fn transport_steps(
+        &mut self,
+        creds: &dyn CredentialProvider,
+        timeouts: &Timeouts,
+    ) -> Option<MailStream> {
         let settings = self.ctx.settings;
         let tcp = match &settings.route {
             Route::Direct => {
+                let t = self.left(timeouts);
                 let addrs = self.stage(StageName::Resolve, || {
-                    let a = net::resolve(&settings.endpoint, timeouts)?;
+                    let a = net::resolve(&settings.endpoint, &t)?;
                     let text = a
                         .iter()
                         .map(ToString::to_string)
@@ -484,15 +531,17 @@ impl Recorder<'_> {
                         .join(", ");
                     Ok((a, text))
                 })?;
+                let t = self.left(timeouts);
                 self.stage(StageName::Connect, || {
-                    let tcp = net::connect_tcp(&addrs, timeouts)?;
+                    let tcp = net::connect_tcp(&addrs, &t)?;
                     let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
                     Ok((tcp, format!("connected to {peer}")))
                 })?
             }
             Route::Proxy(connector) => {
+                let t = self.left(timeouts);
                 let addrs = self.stage(StageName::Resolve, || {
-                    let a = proxy::resolve_proxy(connector, timeouts)?;
+                    let a = proxy::resolve_proxy(connector, &t)?;
                     let text = a
                         .iter()
                         .map(ToString::to_string)
@@ -500,21 +549,23 @@ impl Recorder<'_> {
                         .join(", ");
                     Ok((a, format!("{}: {text}", proxy::describe(connector))))
                 })?;
+                let t = self.left(timeouts);
                 let mut tcp = self.stage(StageName::Connect, || {
-                    let tcp = proxy::connect_proxy(connector, &addrs, timeouts)?;
+                    let tcp = proxy::connect_proxy(connector, &addrs, &t)?;
                     Ok((tcp, format!("connected to {}", proxy::describe(connector))))
                 })?;
+                let t = self.left(timeouts);
                 self.stage(StageName::Proxy, || {
-                    proxy::handshake(&mut tcp, connector, &settings.endpoint, creds, timeouts)?;
+                    proxy::handshake(&mut tcp, connector, &settings.endpoint, creds, &t)?;
                     Ok(((), format!("tunnel to {} open", settings.endpoint)))
                 })?;
                 tcp
             }
         };
         if settings.security == Security::ImplicitTls {
+            let t = self.left(timeouts);
             let (stream, info) = self.stage(StageName::Tls, || {
-                let (s, info) =
-                    tls::handshake(tcp, &settings.endpoint.host, &settings.tls, timeouts)?;
+                let (s, info) = tls::handshake(tcp, &settings.endpoint.host, &settings.tls, &t)?;
                 Ok(((s, info), String::new()))
             })?;
             let text = self.note_tls(&info);
@@ -571,8 +622,10 @@ fn recorder<'a>(
     protocol: &'static str,
     settings: &'a ConnectionSettings,
     credential: Option<&'a CredentialId>,
+    timeouts: &Timeouts,
 ) -> Recorder<'a> {
     Recorder {
+        deadline: timeouts.check_deadline(),
         ctx: Ctx {
             settings,
             credential,
@@ -608,6 +661,7 @@ pub fn check_incoming(
         protocol,
         settings,
         Some(account.credential()),
+        &options.timeouts,
     );
     if !r.enabled(account.enabled()) {
         return r.finish();
@@ -886,7 +940,13 @@ pub fn check_smtp(
     options: &CheckOptions,
 ) -> CheckReport {
     let settings = account.connection();
-    let mut r = recorder(account.name(), "SMTP", settings, account.credential());
+    let mut r = recorder(
+        account.name(),
+        "SMTP",
+        settings,
+        account.credential(),
+        &options.timeouts,
+    );
     if !r.enabled(account.enabled()) {
         return r.finish();
     }

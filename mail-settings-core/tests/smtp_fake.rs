@@ -22,6 +22,8 @@ enum Act {
     Say(String),
     /// Writes these bytes and closes the connection.
     SayAndClose(String),
+    /// Writes each of these, one at a time, this far apart.
+    Drip(Vec<String>, Duration),
 }
 
 fn say(s: &str) -> Act {
@@ -129,6 +131,14 @@ fn serve(
             Act::SayAndClose(s) => {
                 let _ = w.write_all(s.as_bytes());
                 return;
+            }
+            Act::Drip(lines, every) => {
+                for l in lines {
+                    if w.write_all(l.as_bytes()).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(every);
+                }
             }
         }
     }
@@ -683,5 +693,38 @@ fn replies_are_bounded_per_line_in_lines_and_in_bytes() {
     });
     let a = account(fake.port, None);
     smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap();
+    fake.finish();
+}
+
+#[test]
+fn one_send_has_one_budget_however_the_server_drips() {
+    // The final reply comes as continuation lines, one every 200 ms: each read is quick, the
+    // whole never ends. The send's budget stops it.
+    let fake = Fake::start(1, "220 fake ESMTP", |session, cmd| {
+        if cmd == "DATA-CONTENT:" {
+            Act::Drip(
+                (0..50)
+                    .map(|i| format!("250-queued part {i}\r\n"))
+                    .collect(),
+                Duration::from_millis(200),
+            )
+        } else {
+            friendly(session, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let mut timeouts = Timeouts::uniform(Duration::from_secs(5));
+    timeouts.send = Duration::from_millis(800);
+    let opts = SmtpOptions::with_timeouts(timeouts);
+    let started = std::time::Instant::now();
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &opts).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.message().contains("the send took longer than"), "{e}");
+    assert!(e.is_outcome_unknown(), "{e}");
     fake.finish();
 }

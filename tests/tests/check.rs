@@ -692,3 +692,70 @@ fn a_proxy_that_is_not_the_kind_configured_is_named_as_such() {
         assert!(advice.contains("kind"), "{advice}");
     }
 }
+
+/// A server that writes `lines` one at a time, `every` apart, then stays silent.
+fn dripping(lines: Vec<String>, every: Duration) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut tcp, _)) = listener.accept() else {
+            return;
+        };
+        for l in lines {
+            if tcp.write_all(l.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(every);
+        }
+    });
+    port
+}
+
+#[test]
+fn the_whole_check_ends_at_its_budget_however_the_server_drips() {
+    let mailbox = unique_mailbox("check-drip");
+    let creds = servers().credentials_for(&mailbox);
+    // Each line comes well within the per-read bound; the whole never ends.
+    let mut quick = Timeouts::uniform(Duration::from_secs(2));
+    quick.check = Duration::from_secs(2);
+    let options = CheckOptions {
+        timeouts: quick,
+        ..CheckOptions::default()
+    };
+    // SMTP: a greeting of endless continuation lines.
+    let port = dripping(
+        (0..100).map(|i| format!("220-line {i}\r\n")).collect(),
+        Duration::from_millis(300),
+    );
+    let form = mail_settings_core::SmtpAccountForm {
+        name: "drip".into(),
+        host: "127.0.0.1".into(),
+        port: Some(i64::from(port)),
+        sender_email: mailbox.clone(),
+        credential: Some(mailbox.clone()),
+        use_secure_connection: false,
+        ..Default::default()
+    };
+    let a = mail_settings_core::SmtpAccount::from_form(&form, &Default::default()).unwrap();
+    let started = std::time::Instant::now();
+    let r = check_smtp(&a, &creds, &options);
+    let took = started.elapsed();
+    eprintln!("SMTP greeting dripped: the check ended after {took:?}");
+    assert_failed_at(&r, StageName::Greeting, ErrorCategory::Timeout);
+    assert!(took < Duration::from_millis(3500), "{took:?}\n{r}");
+    let f = r.failure().unwrap();
+    assert!(f.detail.contains("2 s budget"), "{r}");
+    assert!(f.advice.as_deref().unwrap().contains("--timeout"), "{r}");
+    // POP3: a greeting, then a CAPA answer that never ends.
+    let mut lines = vec!["+OK fake\r\n".to_owned(), "+OK\r\n".to_owned()];
+    lines.extend((0..100).map(|i| format!("X-CAP-{i}\r\n")));
+    let port = dripping(lines, Duration::from_millis(300));
+    let a = fake_pop3_account(port, &mailbox);
+    let started = std::time::Instant::now();
+    let r = check_incoming(&a, &creds, &options);
+    let took = started.elapsed();
+    eprintln!("POP3 CAPA dripped: the check ended after {took:?}");
+    assert_failed_at(&r, StageName::Capabilities, ErrorCategory::Timeout);
+    assert!(took < Duration::from_millis(3500), "{took:?}\n{r}");
+}

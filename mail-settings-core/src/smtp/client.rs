@@ -432,6 +432,12 @@ impl<S: Read + Write> SmtpClient<S> {
         self.wire.get_ref()
     }
 
+    /// The stream, mutably (e.g. to set an operation's deadline on a
+    /// [`MailStream`](crate::net::MailStream)). Reading from it directly would skip the buffer.
+    pub fn stream_mut(&mut self) -> &mut S {
+        self.wire.get_mut()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.config
