@@ -200,7 +200,7 @@ pub enum Command {
         /// Which kind of account, when a name or id exists in both.
         #[arg(long, value_enum)]
         kind: Option<ReportKind>,
-        /// Bound of every network operation, in seconds.
+        /// Bound of the whole check, and of each network step in it, in seconds.
         #[arg(long, default_value_t = 15)]
         timeout: u64,
         /// Output format.

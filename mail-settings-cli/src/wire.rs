@@ -97,8 +97,13 @@ pub fn check(
     let creds = ctx.require_credentials("check")?;
     let creds = creds.as_ref();
     let store = ctx.store()?;
+    // `--timeout` bounds the whole check, not only each step of it: a server that answers a
+    // line at a time, each within the step's bound, still ends the check at `--timeout`.
+    let bound = Duration::from_secs(timeout.max(1));
+    let mut timeouts = Timeouts::uniform(bound);
+    timeouts.check = bound;
     let options = CheckOptions {
-        timeouts: Timeouts::uniform(Duration::from_secs(timeout.max(1))),
+        timeouts,
         ..CheckOptions::default()
     };
     let report = match find_account(&store, name, kind)? {

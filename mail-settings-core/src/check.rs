@@ -10,21 +10,40 @@
 //! 4. `tls`: implicit TLS (`SSL`) right after connecting, or STARTTLS (`TLS`) after the
 //!    greeting: protocol version, certificate subject, issuer, expiry, verification result.
 //! 5. `greeting`: the server's first words.
-//! 6. `capabilities`: what the server offers (IMAP CAPABILITY, POP3 CAPA, SMTP EHLO).
+//! 6. `capabilities`: what the server offers (IMAP CAPABILITY, POP3 CAPA, SMTP EHLO). With
+//!    STARTTLS it appears twice: before the upgrade, and again after it (what the server offers
+//!    over TLS, which the rest of the check goes by: AUTH often appears only then).
 //! 7. `mechanisms`: whether a login mechanism fits the credential (password or OAuth2 token).
 //! 8. `authentication`: logging in with the account's credential.
-//! 9. `mailbox` (IMAP, POP3): message count and total size of INBOX; `extensions` (SMTP): the
-//!    EHLO extensions, SIZE among them.
+//! 9. `mailbox` (IMAP, POP3): what collecting asks first, with the same driver calls, so that
+//!    a server that passes the check is not one the collector then fails on. IMAP: for each
+//!    folder collected (INBOX) and for [`CheckOptions::mailbox`] when it is another, EXAMINE
+//!    and the sizes by `UID FETCH 1:* (UID RFC822.SIZE)`, one stage each. POP3: STAT, LIST and
+//!    UIDL (a missing or unreadable UIDL passes, noted: the collector then recognises messages by
+//!    their content; a UIDL that leaves out a listed message fails, as it fails collecting).
+//!    `extensions` (SMTP): the EHLO extensions, SIZE among them.
 //!
-//! Nothing here changes the server: IMAP uses EXAMINE-free STATUS/SELECT read paths of the
-//! driver, POP3 ends with QUIT without DELE, SMTP ends with QUIT without MAIL.
+//! Advice ("what to change") names a cause only when it is known: the error's own advice when
+//! the code that raised it knew the precise cause (a response injected before TLS, a proxy
+//! that is not the kind configured, a reply too large), else by category and stage.
+//!
+//! The whole check has one budget, [`Timeouts::check`] (default 120 s): every step (resolving,
+//! connecting, the proxy and TLS handshakes) is bounded by what is left of it, and the stream
+//! carries it as an operation deadline ([`crate::net::MailStream::set_deadline`]), so a server
+//! that drips its greeting one line at a time, or never stops listing, ends the check at the
+//! budget with category `timeout` at the stage it reached ("timed out while reading the
+//! greeting: the check took longer than its 5 s budget"). The CLI's `check --timeout N` sets
+//! both each step's bound and this budget to N seconds.
+//!
+//! Nothing here changes the server: IMAP opens folders with EXAMINE (read-only), POP3 ends with
+//! QUIT without DELE, SMTP ends with QUIT without MAIL.
 
 use crate::credentials::{Credential, CredentialProvider};
 use crate::error::{ConnectionError, ErrorCategory, ProxyHop};
 use crate::imap::ImapClient;
 use crate::model::{Protocol, Security};
 use crate::net::tls::{self, TlsInfo};
-use crate::net::{self, proxy, MailStream, Timeouts};
+use crate::net::{self, proxy, MailStream, OpDeadline, Timeouts};
 use crate::pop3::Pop3Client;
 use crate::smtp::{ClientConfig, SmtpClient};
 use crate::typed::{ConnectionSettings, CredentialId, IncomingAccount, Route, SmtpAccount};
@@ -39,7 +58,8 @@ pub struct CheckOptions {
     pub timeouts: Timeouts,
     /// The name sent with SMTP EHLO.
     pub client_name: String,
-    /// The IMAP mailbox whose size is reported.
+    /// The IMAP mailbox whose size is reported (`report.mailbox`); checked besides the folders
+    /// the collector collects when it is another one.
     pub mailbox: String,
 }
 
@@ -323,36 +343,69 @@ fn security_words(s: Security) -> &'static str {
     }
 }
 
-/// What to change, by category, for this kind of connection.
-fn advice(e: &ConnectionError, ctx: &Ctx<'_>) -> String {
+/// What to change. The error's own advice when the code that raised it knew the precise cause
+/// ([`ConnectionError::advice`]: a STARTTLS injection, a proxy that is not SOCKS5, an outcome
+/// left unknown); else by category, for this kind of connection and the stage that failed. A
+/// text names a cause only when the category and stage prove it; otherwise it points at the
+/// detail above it.
+fn advice(e: &ConnectionError, ctx: &Ctx<'_>, stage: StageName) -> String {
+    if let Some(a) = e.advice() {
+        return a.to_owned();
+    }
     let port = ctx.settings.endpoint.port;
+    let stage_name = stage.as_str();
+    // Stages before the server has said anything of its protocol.
+    let opening = matches!(
+        stage,
+        StageName::Resolve
+            | StageName::Connect
+            | StageName::Proxy
+            | StageName::Tls
+            | StageName::Greeting
+    );
     match e.category() {
         ErrorCategory::Dns => "check the host name (Address / SMTP host): it does not resolve from this machine".to_owned(),
-        ErrorCategory::Connect => format!(
+        ErrorCategory::Connect if matches!(stage, StageName::Resolve | StageName::Connect) => format!(
             "check the host and port {port}, that the server runs and that no firewall is in the way; through a connector, check that the proxy may reach it"
+        ),
+        ErrorCategory::Connect => format!(
+            "the connection was opened, then lost during the {stage_name} stage (see above): the server may refuse this client (too many connections, a block list) or port {port} may speak another protocol; check the server's log"
         ),
         ErrorCategory::Proxy => match e.hop() {
             Some(ProxyHop::ProxyUnreachable) => "check the Network Connector's host and port, and that the proxy runs".to_owned(),
             Some(ProxyHop::ProxyAuth) => "check the Network Connector's credential (user name and password)".to_owned(),
-            Some(ProxyHop::ProxyRefused) => "the proxy's rules refuse this destination: allow the server's host and port on the proxy".to_owned(),
+            Some(ProxyHop::ProxyRefused) => "the proxy refused the tunnel to the server (see above): if its rules forbid this destination, allow the server's host and port on the proxy; its log says which rule".to_owned(),
             Some(ProxyHop::TargetUnreachable) => format!("the proxy cannot reach the server: check the host and port {port} as seen from the proxy"),
             _ => "check the Network Connector".to_owned(),
         },
         ErrorCategory::Certificate => "the server's certificate was rejected: fix the server's certificate, or trust its CA with ca_file; turn on Skip certificate only as a last resort".to_owned(),
+        ErrorCategory::Tls if stage == StageName::Mechanisms => {
+            "the server accepts no password on a connection without TLS: turn on the secure connection (SSL or TLS)".to_owned()
+        }
         ErrorCategory::Tls => match ctx.settings.security {
-            Security::StartTls => format!("the server on port {port} does not do STARTTLS: choose SSL (implicit TLS) and its port, or a server that offers STARTTLS"),
-            Security::ImplicitTls => format!("no TLS handshake on port {port}: if it is a STARTTLS port, choose TLS instead of SSL"),
+            Security::StartTls => format!("STARTTLS on port {port} did not succeed (see above): if the server does not offer it, choose SSL (implicit TLS) and its port; if the handshake failed, check the server's TLS set-up"),
+            Security::ImplicitTls => format!("the TLS handshake on port {port} failed (see above): if it is a STARTTLS port, choose TLS instead of SSL"),
             Security::Clear => "check the Secure connection settings".to_owned(),
         },
+        ErrorCategory::Auth if stage == StageName::Mechanisms => format!(
+            "no login mechanism the server offers here fits credential \"{}\" (see above): use the kind of credential it accepts (password or OAuth2 token), or turn on TLS if it offers more over TLS",
+            ctx.credential.map(CredentialId::as_str).unwrap_or("?")
+        ),
         ErrorCategory::Auth => format!(
             "the server refused the login: check the user name and secret of credential \"{}\"",
             ctx.credential.map(CredentialId::as_str).unwrap_or("?")
         ),
         ErrorCategory::Credential => "the credential provider could not give the credential: check the credential id and the vault".to_owned(),
-        ErrorCategory::Timeout => format!(
+        ErrorCategory::Timeout if opening => format!(
             "the server did not answer in time: check the port {port} and the security setting (SSL on a STARTTLS port, or the reverse, waits forever)"
         ),
-        ErrorCategory::Protocol => format!("the server did not answer as {} should: check the protocol and port", ctx.protocol),
+        ErrorCategory::Timeout => format!(
+            "the server stopped answering in time during the {stage_name} stage: it may be overloaded or the mailbox very large; try again, or allow a longer timeout"
+        ),
+        ErrorCategory::Protocol if opening || stage == StageName::Capabilities => format!("the server did not answer as {} should: check the protocol and port", ctx.protocol),
+        ErrorCategory::Protocol => format!(
+            "the server refused or garbled its answer during the {stage_name} stage (see above): the collector would fail the same way; check the server's log"
+        ),
         ErrorCategory::Validation => "enable the account (Enabled = Yes) to check it".to_owned(),
         _ => e.message().to_owned(),
     }
@@ -367,6 +420,8 @@ struct Ctx<'a> {
 struct Recorder<'a> {
     ctx: Ctx<'a>,
     report: CheckReport,
+    /// The whole check ends by then ([`Timeouts::check`]).
+    deadline: OpDeadline,
 }
 
 impl Recorder<'_> {
@@ -377,7 +432,27 @@ impl Recorder<'_> {
         f: impl FnOnce() -> Result<(T, String), ConnectionError>,
     ) -> Option<T> {
         let started = Instant::now();
-        let result = f();
+        let result = if self.deadline.expired() {
+            Err(self
+                .deadline
+                .exceeded()
+                .error(&format!("starting the {} stage", name.as_str())))
+        } else {
+            f()
+        };
+        let result = result.map_err(|e| {
+            if e.is_timeout() && self.deadline.expired() && e.advice().is_none() {
+                let budget = self.deadline.budget().as_secs_f64();
+                e.with_advice(format!(
+                    "the whole check has a budget of {budget:.0} s (the command's --timeout) and \
+                     the server used it up by the {} stage, answering too slowly or without end; \
+                     check the server, or allow more time if it is only slow",
+                    name.as_str()
+                ))
+            } else {
+                e
+            }
+        });
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
             Ok((value, detail)) => {
@@ -396,7 +471,7 @@ impl Recorder<'_> {
             }
             Err(e) => {
                 tracing::debug!(stage = name.as_str(), category = %e.category(), "check stage failed");
-                let advice = advice(&e, &self.ctx);
+                let advice = advice(&e, &self.ctx, name);
                 self.report.stages.push(Stage {
                     name,
                     ok: false,
@@ -427,11 +502,28 @@ impl Recorder<'_> {
         creds: &dyn CredentialProvider,
         timeouts: &Timeouts,
     ) -> Option<MailStream> {
+        let mut stream = self.transport_steps(creds, timeouts)?;
+        // Every read and write from here on, STARTTLS included, ends by the check's deadline.
+        stream.set_deadline(Some(self.deadline));
+        Some(stream)
+    }
+
+    /// `timeouts` with each step bounded by what is left of the check's budget.
+    fn left(&self, timeouts: &Timeouts) -> Timeouts {
+        crate::smtp::within(timeouts, Some(self.deadline))
+    }
+
+    fn transport_steps(
+        &mut self,
+        creds: &dyn CredentialProvider,
+        timeouts: &Timeouts,
+    ) -> Option<MailStream> {
         let settings = self.ctx.settings;
         let tcp = match &settings.route {
             Route::Direct => {
+                let t = self.left(timeouts);
                 let addrs = self.stage(StageName::Resolve, || {
-                    let a = net::resolve(&settings.endpoint, timeouts)?;
+                    let a = net::resolve(&settings.endpoint, &t)?;
                     let text = a
                         .iter()
                         .map(ToString::to_string)
@@ -439,15 +531,17 @@ impl Recorder<'_> {
                         .join(", ");
                     Ok((a, text))
                 })?;
+                let t = self.left(timeouts);
                 self.stage(StageName::Connect, || {
-                    let tcp = net::connect_tcp(&addrs, timeouts)?;
+                    let tcp = net::connect_tcp(&addrs, &t)?;
                     let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
                     Ok((tcp, format!("connected to {peer}")))
                 })?
             }
             Route::Proxy(connector) => {
+                let t = self.left(timeouts);
                 let addrs = self.stage(StageName::Resolve, || {
-                    let a = proxy::resolve_proxy(connector, timeouts)?;
+                    let a = proxy::resolve_proxy(connector, &t)?;
                     let text = a
                         .iter()
                         .map(ToString::to_string)
@@ -455,30 +549,32 @@ impl Recorder<'_> {
                         .join(", ");
                     Ok((a, format!("{}: {text}", proxy::describe(connector))))
                 })?;
+                let t = self.left(timeouts);
                 let mut tcp = self.stage(StageName::Connect, || {
-                    let tcp = proxy::connect_proxy(connector, &addrs, timeouts)?;
+                    let tcp = proxy::connect_proxy(connector, &addrs, &t)?;
                     Ok((tcp, format!("connected to {}", proxy::describe(connector))))
                 })?;
+                let t = self.left(timeouts);
                 self.stage(StageName::Proxy, || {
-                    proxy::handshake(&mut tcp, connector, &settings.endpoint, creds, timeouts)?;
+                    proxy::handshake(&mut tcp, connector, &settings.endpoint, creds, &t)?;
                     Ok(((), format!("tunnel to {} open", settings.endpoint)))
                 })?;
                 tcp
             }
         };
         if settings.security == Security::ImplicitTls {
+            let t = self.left(timeouts);
             let (stream, info) = self.stage(StageName::Tls, || {
-                let (s, info) =
-                    tls::handshake(tcp, &settings.endpoint.host, &settings.tls, timeouts)?;
+                let (s, info) = tls::handshake(tcp, &settings.endpoint.host, &settings.tls, &t)?;
                 Ok(((s, info), String::new()))
             })?;
             let text = self.note_tls(&info);
             if let Some(last) = self.report.stages.last_mut() {
                 last.detail = text;
             }
-            Some(MailStream::Tls(Box::new(stream)))
+            Some(MailStream::tls(stream))
         } else {
-            Some(MailStream::Plain(tcp))
+            Some(MailStream::plain(tcp))
         }
     }
 
@@ -526,8 +622,10 @@ fn recorder<'a>(
     protocol: &'static str,
     settings: &'a ConnectionSettings,
     credential: Option<&'a CredentialId>,
+    timeouts: &Timeouts,
 ) -> Recorder<'a> {
     Recorder {
+        deadline: timeouts.check_deadline(),
         ctx: Ctx {
             settings,
             credential,
@@ -563,6 +661,7 @@ pub fn check_incoming(
         protocol,
         settings,
         Some(account.credential()),
+        &options.timeouts,
     );
     if !r.enabled(account.enabled()) {
         return r.finish();
@@ -617,13 +716,15 @@ fn check_imap(
                 last.detail = format!("STARTTLS: {text}");
             }
         }
-        match client.capabilities() {
-            Ok(caps) => r.report.capabilities = caps.iter().map(str::to_owned).collect(),
-            Err(e) => {
-                r.stage::<()>(StageName::Capabilities, || Err(e));
-                return;
-            }
-        }
+        // The capabilities over TLS, which the rest of the check goes by.
+        let Some(words) = r.stage(StageName::Capabilities, || {
+            let words: Vec<String> = client.capabilities()?.iter().map(str::to_owned).collect();
+            let text = format!("after STARTTLS: {}", words.join(" "));
+            Ok((words, text))
+        }) else {
+            return;
+        };
+        r.report.capabilities = words;
     }
     let Some(credential) = r.credential(creds) else {
         return;
@@ -666,22 +767,70 @@ fn check_imap(
     }) else {
         return;
     };
-    if let Some(stats) = r.stage(StageName::Mailbox, || {
-        let s = session.mailbox_stats(&options.mailbox)?;
-        Ok((
-            s,
-            format!(
-                "{}: {} messages, {} bytes",
-                options.mailbox, s.messages, s.total_size
-            ),
-        ))
-    }) {
-        r.report.mailbox = Some(MailboxSummary {
-            messages: u64::from(stats.messages),
-            size: stats.total_size,
-        });
+    // Every folder the collector collects, then the one asked for if it is another: opened and
+    // sized with the driver calls the collector makes (EXAMINE, `UID FETCH 1:* (UID
+    // RFC822.SIZE)`), so a server the collector would fail on fails here the same way.
+    let mut folders: Vec<&str> = COLLECTED_IMAP_FOLDERS.to_vec();
+    if !folders
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(&options.mailbox))
+    {
+        folders.push(&options.mailbox);
+    }
+    for folder in folders {
+        let Some(stats) = r.stage(StageName::Mailbox, || {
+            let s = session.mailbox_stats(folder)?;
+            Ok((
+                s,
+                format!(
+                    "{folder}: {} messages, {} bytes (sizes by UID FETCH 1:* RFC822.SIZE, as \
+                     collecting does)",
+                    s.messages, s.total_size
+                ),
+            ))
+        }) else {
+            break;
+        };
+        if folder.eq_ignore_ascii_case(&options.mailbox) {
+            r.report.mailbox = Some(MailboxSummary {
+                messages: u64::from(stats.messages),
+                size: stats.total_size,
+            });
+        }
     }
     let _ = session.logout();
+}
+
+/// The folders the collector collects from an IMAP account.
+const COLLECTED_IMAP_FOLDERS: &[&str] = &[crate::collector::imap_source::MAILBOX];
+
+/// What the collector asks a POP3 server before fetching (see
+/// [`crate::collector::pop3_source`]), with the same driver calls and the same tolerance: `LIST`
+/// must be read whole; `UIDL` may be missing or unreadable (the collector then recognises
+/// messages by their content), but when it answers it must name every listed message.
+fn pop3_listing(client: &mut Pop3Client<MailStream>) -> Result<String, ConnectionError> {
+    let sizes = client.list()?;
+    let uid_note = match client.uidl() {
+        Ok(uids) => {
+            let numbers: std::collections::HashSet<u32> = uids.iter().map(|u| u.number).collect();
+            if let Some(m) = sizes.iter().find(|m| !numbers.contains(&m.number)) {
+                return Err(ConnectionError::new(
+                    ErrorCategory::Protocol,
+                    format!(
+                        "the server's UIDL answer has no entry for message {}",
+                        m.number
+                    ),
+                ));
+            }
+            format!("UIDL: {} ids", uids.len())
+        }
+        Err(e) if e.is_protocol() && client.is_usable() => format!(
+            "no usable UIDL ({}): messages will be recognised by their content",
+            e.message()
+        ),
+        Err(e) => return Err(e),
+    };
+    Ok(format!("LIST: {} sizes; {uid_note}", sizes.len()))
 }
 
 fn check_pop3(
@@ -724,7 +873,10 @@ fn check_pop3(
             }
         }
         if let Ok(caps) = client.capabilities() {
-            r.report.capabilities = caps.names().map(str::to_owned).collect();
+            let names: Vec<String> = caps.names().map(str::to_owned).collect();
+            let text = format!("after STLS: {}", names.join(" "));
+            r.stage(StageName::Capabilities, || Ok(((), text)));
+            r.report.capabilities = names;
         }
     }
     let Some(credential) = r.credential(creds) else {
@@ -767,7 +919,11 @@ fn check_pop3(
     };
     if let Some(stat) = r.stage(StageName::Mailbox, || {
         let s = client.stat()?;
-        Ok((s, format!("{} messages, {} bytes", s.count, s.size)))
+        let listing = pop3_listing(&mut client)?;
+        Ok((
+            s,
+            format!("{} messages, {} bytes; {listing}", s.count, s.size),
+        ))
     }) {
         r.report.mailbox = Some(MailboxSummary {
             messages: u64::from(stat.count),
@@ -784,7 +940,13 @@ pub fn check_smtp(
     options: &CheckOptions,
 ) -> CheckReport {
     let settings = account.connection();
-    let mut r = recorder(account.name(), "SMTP", settings, account.credential());
+    let mut r = recorder(
+        account.name(),
+        "SMTP",
+        settings,
+        account.credential(),
+        &options.timeouts,
+    );
     if !r.enabled(account.enabled()) {
         return r.finish();
     }
@@ -828,8 +990,13 @@ pub fn check_smtp(
     };
     let words = keywords(&client);
     let text = words.join(", ");
+    let before = if settings.security == Security::StartTls {
+        " (before STARTTLS)"
+    } else {
+        ""
+    };
     r.stage(StageName::Capabilities, || {
-        Ok(((), format!("EHLO: {text}")))
+        Ok(((), format!("EHLO{before}: {text}")))
     });
     r.report.capabilities = words;
     if settings.security == Security::StartTls {
@@ -849,7 +1016,14 @@ pub fn check_smtp(
                 last.detail = format!("STARTTLS: {text}");
             }
         }
-        r.report.capabilities = keywords(&client);
+        // What counts is what the server offers over TLS (AUTH often appears only then, and
+        // STARTTLS no longer): the EHLO said again after the handshake.
+        let words = keywords(&client);
+        let text = words.join(", ");
+        r.stage(StageName::Capabilities, || {
+            Ok(((), format!("EHLO after STARTTLS: {text}")))
+        });
+        r.report.capabilities = words;
     }
     let mechanisms = client.extensions().auth_mechanisms();
     r.report.mechanisms = mechanisms.clone();

@@ -119,6 +119,8 @@ pub struct ConnectionError {
     message: String,
     reply_code: Option<u16>,
     enhanced_code: Option<String>,
+    outcome_unknown: bool,
+    advice: Option<String>,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -132,6 +134,8 @@ impl ConnectionError {
             message: message.into(),
             reply_code: None,
             enhanced_code: None,
+            outcome_unknown: false,
+            advice: None,
             source: None,
         }
     }
@@ -145,6 +149,8 @@ impl ConnectionError {
             message: message.into(),
             reply_code: None,
             enhanced_code: None,
+            outcome_unknown: false,
+            advice: None,
             source: None,
         }
     }
@@ -171,6 +177,26 @@ impl ConnectionError {
         self.reply_code = Some(code);
         self.enhanced_code = enhanced_code.map(str::to_owned);
         self
+    }
+
+    /// Marks the error as leaving the outcome unknown: the message was handed over whole (the
+    /// end of DATA was sent) and the connection failed before the server's final reply, so the
+    /// server may have delivered it. See [`Self::is_outcome_unknown`].
+    pub fn with_outcome_unknown(mut self) -> Self {
+        self.outcome_unknown = true;
+        self
+    }
+
+    /// Attaches what to change, when the cause is more precise than the category says (a
+    /// connection check shows it instead of the category's generic advice). Never a secret.
+    pub fn with_advice(mut self, advice: impl Into<String>) -> Self {
+        self.advice = Some(advice.into());
+        self
+    }
+
+    /// What to change, when the code that raised the error knew better than the category.
+    pub fn advice(&self) -> Option<&str> {
+        self.advice.as_deref()
     }
 
     /// Prefixes the message with where it happened (`"IMAP localhost:993"`).
@@ -210,6 +236,14 @@ impl ConnectionError {
     /// credentials): trying the same message again will fail again.
     pub fn is_permanent(&self) -> bool {
         self.reply_code.is_some_and(is_permanent_reply)
+    }
+    /// The message may or may not have been delivered: it was sent whole, and the connection
+    /// closed (or the wait timed out) before the server's final reply to it. Neither transient
+    /// nor permanent: sending it again may deliver it twice. A host should not resend it
+    /// blindly; it can check the recipient's mailbox or the server's log (the error names the
+    /// Message-ID when there is one), or accept a possible duplicate.
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.outcome_unknown
     }
     /// The server rejected the credentials.
     pub fn is_auth(&self) -> bool {

@@ -22,6 +22,8 @@ enum Act {
     Say(String),
     /// Writes these bytes and closes the connection.
     SayAndClose(String),
+    /// Writes each of these, one at a time, this far apart.
+    Drip(Vec<String>, Duration),
 }
 
 fn say(s: &str) -> Act {
@@ -129,6 +131,14 @@ fn serve(
             Act::SayAndClose(s) => {
                 let _ = w.write_all(s.as_bytes());
                 return;
+            }
+            Act::Drip(lines, every) => {
+                for l in lines {
+                    if w.write_all(l.as_bytes()).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(every);
+                }
             }
         }
     }
@@ -497,4 +507,224 @@ fn a_message_over_the_advertised_size_is_refused_before_mail_from() {
     assert!(e.message().contains("at most 100000"), "{e}");
     let log = fake.finish();
     assert!(!log.iter().any(|l| l.contains("MAIL")), "{log:?}");
+}
+
+/// [`friendly`], except that session 0 closes the connection once it has the whole message,
+/// without a final reply (a server that crashes, or a middlebox that drops the connection, after
+/// the `.`): the message may have been delivered.
+fn first_session_closes_before_its_final_reply(session: usize, cmd: &str) -> Act {
+    if session == 0 && cmd == "DATA-CONTENT:" {
+        Act::SayAndClose(String::new())
+    } else {
+        friendly(session, cmd)
+    }
+}
+
+fn rcpt_count(log: &[String], address: &str) -> usize {
+    let want = format!("RCPT TO:<{address}>");
+    log.iter().filter(|l| l.ends_with(&want)).count()
+}
+
+#[test]
+fn a_connection_closed_after_the_content_leaves_the_outcome_unknown() {
+    let fake = Fake::start(
+        1,
+        "220 fake ESMTP",
+        first_session_closes_before_its_final_reply,
+    );
+    let a = account(fake.port, None);
+    let composed = smtp::compose(&a, &msg("to@example.test")).unwrap();
+    let e = smtp::send_composed(&a, &creds(), &composed, &options()).unwrap_err();
+    assert!(e.is_outcome_unknown(), "{e:?}");
+    assert!(!e.is_transient() && !e.is_permanent(), "{e:?}");
+    assert_eq!(e.reply_code(), None);
+    assert!(e.message().contains("may have been delivered"), "{e}");
+    assert!(e.message().contains("do not resend"), "{e}");
+    assert!(e.message().contains(&composed.message_id), "{e}");
+    assert!(!e.message().contains("not sent"), "{e}");
+    assert!(e.advice().is_some());
+    // The server had the whole message.
+    assert_eq!(fake.data.lock().unwrap().len(), 1);
+    fake.finish();
+}
+
+#[test]
+fn no_final_reply_in_time_leaves_the_outcome_unknown() {
+    let fake = Fake::start(1, "220 fake ESMTP", |session, cmd| {
+        if cmd == "DATA-CONTENT:" {
+            std::thread::sleep(Duration::from_millis(1800));
+        }
+        friendly(session, cmd)
+    });
+    let a = account(fake.port, None);
+    let opts = SmtpOptions::with_timeouts(Timeouts::uniform(Duration::from_millis(600)));
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &opts).unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(e.is_outcome_unknown(), "{e:?}");
+    assert!(!e.is_transient() && !e.is_permanent());
+    fake.finish();
+}
+
+#[test]
+fn a_connection_lost_before_the_content_is_not_an_unknown_outcome() {
+    // Closed in answer to DATA: the server never had the message.
+    let fake = Fake::start(1, "220 fake ESMTP", |session, cmd| {
+        if cmd == "DATA" {
+            Act::SayAndClose(String::new())
+        } else {
+            friendly(session, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
+    assert!(e.is_connect(), "{e:?}");
+    assert!(!e.is_outcome_unknown(), "{e:?}");
+    fake.finish();
+    // A refusal of the content is a known outcome too.
+    let fake = Fake::start(1, "220 fake ESMTP", |session, cmd| {
+        if cmd == "DATA-CONTENT:" {
+            say("554 5.7.1 Rejected")
+        } else {
+            friendly(session, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
+    assert!(e.is_permanent() && !e.is_outcome_unknown(), "{e:?}");
+    fake.finish();
+}
+
+#[test]
+fn send_many_does_not_resend_a_message_whose_outcome_is_unknown() {
+    let fake = Fake::start(
+        2,
+        "220 fake ESMTP",
+        first_session_closes_before_its_final_reply,
+    );
+    let a = account(fake.port, None);
+    let results = smtp::send_many(
+        &a,
+        &creds(),
+        &[msg("one@example.test"), msg("two@example.test")],
+        &options(),
+    );
+    let e = results[0].as_ref().unwrap_err();
+    assert!(e.is_outcome_unknown(), "{e:?}");
+    results[1].as_ref().unwrap();
+    let log = fake.finish();
+    assert_eq!(rcpt_count(&log, "one@example.test"), 1, "{log:?}");
+    assert_eq!(rcpt_count(&log, "two@example.test"), 1, "{log:?}");
+    assert!(
+        log.iter().any(|l| l == "1:RCPT TO:<two@example.test>"),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn the_pool_does_not_resend_a_message_whose_outcome_is_unknown() {
+    let fake = Fake::start(
+        2,
+        "220 fake ESMTP",
+        first_session_closes_before_its_final_reply,
+    );
+    let a = account(fake.port, None);
+    let pool = SmtpPool::new(
+        a,
+        Arc::new(creds()),
+        options(),
+        PoolConfig::with_max_idle(1),
+    )
+    .unwrap();
+    let results = pool.send_many(&[msg("one@example.test"), msg("two@example.test")]);
+    let e = results[0].as_ref().unwrap_err();
+    assert!(e.is_outcome_unknown(), "{e:?}");
+    assert!(!e.is_transient() && !e.is_permanent());
+    results[1].as_ref().unwrap();
+    // The broken session was dropped, not reused; one new session for the next message.
+    assert_eq!(pool.connections_opened(), 2);
+    pool.close_idle();
+    let log = fake.finish();
+    assert_eq!(rcpt_count(&log, "one@example.test"), 1, "{log:?}");
+    assert_eq!(rcpt_count(&log, "two@example.test"), 1, "{log:?}");
+}
+
+/// Sends `ehlo_reply` (raw bytes) in answer to EHLO, through `smtp::send`; returns the error.
+fn ehlo_answered_with(ehlo_reply: String) -> mail_settings_core::ConnectionError {
+    let reply = Arc::new(ehlo_reply);
+    let fake = Fake::start(1, "220 fake ESMTP", move |_, cmd| {
+        if cmd.starts_with("EHLO") {
+            Act::SayAndClose(reply.as_str().to_owned())
+        } else {
+            friendly(0, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap_err();
+    fake.finish();
+    e
+}
+
+#[test]
+fn replies_are_bounded_per_line_in_lines_and_in_bytes() {
+    // One line that never ends.
+    let e = ehlo_answered_with(format!("250-{}", "a".repeat(1 << 20)));
+    assert!(e.is_protocol(), "{e}");
+    assert!(e.message().contains("longer than 4096 bytes"), "{e}");
+    // Endless continuation lines.
+    let e = ehlo_answered_with("250-X\r\n".repeat(100_000));
+    assert!(e.is_protocol(), "{e}");
+    assert!(e.message().contains("more than 256 lines"), "{e}");
+    // Few lines, each within the line limit, too many bytes together.
+    let e = ehlo_answered_with(format!("250-{}\r\n", "b".repeat(4000)).repeat(40));
+    assert!(e.is_protocol(), "{e}");
+    assert!(e.message().contains("more than 65536 bytes"), "{e}");
+    // Within every bound: accepted.
+    let fake = Fake::start(1, "220 fake ESMTP", |_, cmd| {
+        if cmd.starts_with("EHLO") {
+            let mut r = "250-fake\r\n".to_owned();
+            for i in 0..200 {
+                r.push_str(&format!("250-X-EXT{i} {}\r\n", "p".repeat(200)));
+            }
+            r.push_str("250 AUTH PLAIN\r\n");
+            Act::Say(r)
+        } else {
+            friendly(0, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    smtp::send(&a, &creds(), &msg("to@example.test"), &options()).unwrap();
+    fake.finish();
+}
+
+#[test]
+fn one_send_has_one_budget_however_the_server_drips() {
+    // The final reply comes as continuation lines, one every 200 ms: each read is quick, the
+    // whole never ends. The send's budget stops it.
+    let fake = Fake::start(1, "220 fake ESMTP", |session, cmd| {
+        if cmd == "DATA-CONTENT:" {
+            Act::Drip(
+                (0..50)
+                    .map(|i| format!("250-queued part {i}\r\n"))
+                    .collect(),
+                Duration::from_millis(200),
+            )
+        } else {
+            friendly(session, cmd)
+        }
+    });
+    let a = account(fake.port, None);
+    let mut timeouts = Timeouts::uniform(Duration::from_secs(5));
+    timeouts.send = Duration::from_millis(800);
+    let opts = SmtpOptions::with_timeouts(timeouts);
+    let started = std::time::Instant::now();
+    let e = smtp::send(&a, &creds(), &msg("to@example.test"), &opts).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.message().contains("the send took longer than"), "{e}");
+    assert!(e.is_outcome_unknown(), "{e}");
+    fake.finish();
 }

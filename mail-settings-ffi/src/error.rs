@@ -125,6 +125,18 @@ pub enum MailSettingsError {
         /// Which server, and its reply.
         detail: String,
     },
+    /// A message was sent whole and no final reply came (the connection closed or failed, the
+    /// wait timed out, or the reply could not be read): the server may have delivered it.
+    /// Neither transient nor permanent; do not resend it blindly, it may arrive twice (the
+    /// detail names its Message-ID). `category` says what cut the exchange (`Connect`,
+    /// `Timeout`, `Protocol`). [`MailSettingsError::is_outcome_unknown`] is true for it alone.
+    #[error("{detail}")]
+    OutcomeUnknown {
+        /// What cut the exchange.
+        category: ErrorCategory,
+        /// Which server and message, and what happened.
+        detail: String,
+    },
     /// The work was cancelled.
     #[error("{detail}")]
     Cancelled {
@@ -171,6 +183,7 @@ impl MailSettingsError {
             MailSettingsError::Proxy { .. } => ErrorCategory::Proxy,
             MailSettingsError::Protocol { .. } => ErrorCategory::Protocol,
             MailSettingsError::Cancelled { .. } => ErrorCategory::Cancelled,
+            MailSettingsError::OutcomeUnknown { category, .. } => *category,
             MailSettingsError::Storage { .. } => ErrorCategory::Storage,
             MailSettingsError::Unexpected { .. } => ErrorCategory::Unknown,
         }
@@ -188,6 +201,13 @@ impl MailSettingsError {
     pub fn is_permanent(&self) -> bool {
         self.reply_code()
             .is_some_and(mscore::error::is_permanent_reply)
+    }
+
+    /// The message may or may not have been delivered (the `OutcomeUnknown` variant): it was
+    /// sent whole and no final reply came. Neither transient nor permanent: check before sending
+    /// it again.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, MailSettingsError::OutcomeUnknown { .. })
     }
 }
 
@@ -314,6 +334,12 @@ impl From<mscore::CredentialError> for MailSettingsError {
 
 impl From<mscore::ConnectionError> for MailSettingsError {
     fn from(e: mscore::ConnectionError) -> Self {
+        if e.is_outcome_unknown() {
+            return MailSettingsError::OutcomeUnknown {
+                category: e.category().into(),
+                detail: detail_of(&e),
+            };
+        }
         let wire = Wire {
             hop: e.hop().map(Into::into),
             reply_code: e.reply_code(),
@@ -484,6 +510,24 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_unknown_outcome_has_its_own_variant() {
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Connect, "closed after DATA")
+            .with_outcome_unknown()
+            .into();
+        assert_eq!(
+            e,
+            MailSettingsError::OutcomeUnknown {
+                category: ErrorCategory::Connect,
+                detail: "closed after DATA".into()
+            }
+        );
+        assert!(e.is_outcome_unknown() && !e.is_transient() && !e.is_permanent());
+        assert_eq!(e.category(), ErrorCategory::Connect);
+        let e: MailSettingsError = ConnectionError::new(CoreCategory::Connect, "refused").into();
+        assert!(!e.is_outcome_unknown());
     }
 
     #[test]

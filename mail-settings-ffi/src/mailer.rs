@@ -148,6 +148,10 @@ pub enum SendOutcome {
     /// The message was not sent; `error` says why (`Auth`, `Protocol` with the server's
     /// `replyCode`, `Timeout`...).
     Failed { error: MailSettingsError },
+    /// The message was sent whole and no final reply came: it may have been delivered. It is
+    /// not resent (neither here nor by the pool); do not resend it blindly either. `error` is
+    /// the `OutcomeUnknown` error, naming the server and the Message-ID.
+    Unknown { error: MailSettingsError },
 }
 
 fn outcomes(results: Vec<Result<smtp::SendReport, mscore::ConnectionError>>) -> Vec<SendOutcome> {
@@ -157,6 +161,7 @@ fn outcomes(results: Vec<Result<smtp::SendReport, mscore::ConnectionError>>) -> 
             Ok(report) => SendOutcome::Sent {
                 report: report.into(),
             },
+            Err(e) if e.is_outcome_unknown() => SendOutcome::Unknown { error: e.into() },
             Err(e) => SendOutcome::Failed { error: e.into() },
         })
         .collect()
@@ -184,6 +189,7 @@ pub(crate) fn timeouts(t: Option<NetworkTimeouts>) -> Timeouts {
                 connect: Duration::from_secs(u64::from(t.connect_secs.max(1))),
                 read: io,
                 write: io,
+                ..Timeouts::default()
             }
         }
     }

@@ -246,6 +246,7 @@ fn connection_kwargs(kwargs: &Bound<'_, PyDict>, c: &ConnectionError) -> PyResul
         kwargs.set_item("hop", c.hop().map(hop_word))?;
         kwargs.set_item("reply_code", c.reply_code())?;
         kwargs.set_item("enhanced_code", c.enhanced_code())?;
+        kwargs.set_item("outcome_unknown", c.is_outcome_unknown())?;
     }
     Ok(class)
 }

@@ -440,7 +440,8 @@ pub fn send(
 }
 
 /// Sends several messages over one connection (RSET between them). Returns, per message, its
-/// `SendReport` or the exception it failed with.
+/// `SendReport` or the exception it failed with; an exception with `is_outcome_unknown` set
+/// means the message was sent whole without a final reply (maybe delivered, never resent).
 #[pyfunction]
 #[pyo3(signature = (account, messages, *, credentials = None, connectors = None, timeout = None, partial_delivery = false))]
 pub fn send_many(

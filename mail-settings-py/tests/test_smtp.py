@@ -4,7 +4,7 @@ the account's rules, and every failure raised as its exception class."""
 from __future__ import annotations
 
 import socket
-from typing import Type
+from typing import Callable, List, Type
 
 import pytest
 
@@ -261,3 +261,75 @@ def test_disabled_and_invalid_accounts(servers: Servers, mailbox: str, creds: ms
     assert {d["code"] for d in e.value.errors()} == {"invalid_email", "credential_required"}
     with pytest.raises(ms.ValidationError):
         ms.SmtpPool(servers.smtp_account(mailbox, enabled=False), credentials=creds)
+
+
+def _closes_after_the_content(first_only: List[bool]) -> Callable[[socket.socket], None]:
+    """A submission server that accepts everything, except that its first session closes once
+    it has the whole message, before its final reply (the message may have been delivered)."""
+
+    def handler(conn: socket.socket) -> None:
+        drop = first_only.pop(0) if first_only else False
+        f = conn.makefile("rb")
+        conn.sendall(b"220 fake ESMTP\r\n")
+        in_data = False
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            if in_data:
+                if line == b".\r\n":
+                    in_data = False
+                    if drop:
+                        conn.close()
+                        return
+                    conn.sendall(b"250 2.0.0 Ok: queued\r\n")
+                continue
+            cmd = line.strip().upper()
+            rcpts.append(line.strip().decode())
+            if cmd.startswith(b"EHLO"):
+                conn.sendall(b"250-fake\r\n250 8BITMIME\r\n")
+            elif cmd == b"DATA":
+                in_data = True
+                conn.sendall(b"354 go on\r\n")
+            elif cmd == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                conn.close()
+                return
+            else:
+                conn.sendall(b"250 2.0.0 Ok\r\n")
+
+    rcpts: List[str] = []
+    handler.rcpts = rcpts  # type: ignore[attr-defined]
+    return handler
+
+
+def test_a_message_without_a_final_reply_has_an_unknown_outcome(fake_server: type, mailbox: str) -> None:
+    handler = _closes_after_the_content([True])
+    server: FakeServer = fake_server(handler)
+    account = plain_account(server, "unknown", mailbox)
+    with pytest.raises(ms.ConnectionError) as e:
+        ms.send_test(account, mailbox, timeout=5)
+    assert e.value.is_outcome_unknown
+    assert not e.value.is_transient and not e.value.is_permanent
+    assert "may have been delivered" in str(e.value)
+    # An ordinary failure is not one.
+    with pytest.raises(ms.ConnectionError) as closed:
+        ms.send_test(ms.SmtpAccount(name="c", host="127.0.0.1", port=1, sender_email=mailbox,
+                                    use_secure_connection=False, use_authentication=False),
+                     mailbox, timeout=5)
+    assert not closed.value.is_outcome_unknown
+
+
+def test_send_many_reports_an_unknown_outcome_and_does_not_resend(fake_server: type, mailbox: str) -> None:
+    handler = _closes_after_the_content([True, False])
+    server: FakeServer = fake_server(handler)
+    account = plain_account(server, "unknown-many", mailbox)
+    first = ms.OutgoingMessage(to=["one@example.test"], subject="1", text="one")
+    second = ms.OutgoingMessage(to=["two@example.test"], subject="2", text="two")
+    results = ms.send_many(account, [first, second], timeout=5)
+    assert isinstance(results[0], ms.ConnectionError) and results[0].is_outcome_unknown
+    assert isinstance(results[1], ms.SendReport)
+    rcpts: List[str] = handler.rcpts  # type: ignore[attr-defined]
+    assert [r for r in rcpts if "one@example.test" in r and r.upper().startswith("RCPT")] == [
+        "RCPT TO:<one@example.test>"
+    ]

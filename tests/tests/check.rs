@@ -382,3 +382,380 @@ fn a_disabled_account_is_never_contacted() {
         "nothing may connect to a disabled account's server"
     );
 }
+
+/// A scripted server on loopback for what a real one will not do on cue: it writes `greeting`,
+/// then answers each line it reads with `answer(line)` (`None`: close the connection).
+/// Returns the port; the thread serves one connection.
+fn scripted(
+    greeting: &'static [u8],
+    answer: impl Fn(&str) -> Option<Vec<u8>> + Send + 'static,
+) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((tcp, _)) = listener.accept() else {
+            return;
+        };
+        tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = BufReader::new(tcp);
+        if w.write_all(greeting).is_err() {
+            return;
+        }
+        loop {
+            let mut line = String::new();
+            match r.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            match answer(line.trim_end()) {
+                Some(bytes) => {
+                    if w.write_all(&bytes).is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        }
+    });
+    port
+}
+
+fn fake_pop3(list: &'static str, uidl: &'static str) -> u16 {
+    scripted(b"+OK fake POP3\r\n", move |line| {
+        let upper = line.to_ascii_uppercase();
+        let answer: &str = if upper == "CAPA" {
+            "+OK\r\nUSER\r\nUIDL\r\n.\r\n"
+        } else if upper.starts_with("USER") || upper.starts_with("PASS") {
+            "+OK\r\n"
+        } else if upper == "STAT" {
+            "+OK 3 300\r\n"
+        } else if upper == "LIST" {
+            list
+        } else if upper == "UIDL" {
+            uidl
+        } else if upper == "QUIT" {
+            "+OK bye\r\n"
+        } else {
+            "-ERR unknown\r\n"
+        };
+        Some(answer.as_bytes().to_vec())
+    })
+}
+
+fn fake_pop3_account(port: u16, mailbox: &str) -> mail_settings_core::IncomingAccount {
+    let (mut form, _) = incoming_form(Protocol::Pop3, mailbox, None, Cert::Valid, Via::Direct);
+    form.host = "127.0.0.1".into();
+    form.port = Some(i64::from(port));
+    mail_settings_core::IncomingAccount::from_form(&form, &Default::default()).unwrap()
+}
+
+const GOOD_LIST: &str = "+OK\r\n1 100\r\n2 100\r\n3 100\r\n.\r\n";
+const GOOD_UIDL: &str = "+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n";
+
+#[test]
+fn the_pop3_check_asks_what_collecting_asks() {
+    let mailbox = unique_mailbox("check-pop3-listing");
+    let creds = servers().credentials_for(&mailbox);
+    // A server that lists and names every message passes, and says what it saw.
+    let r = check_incoming(
+        &fake_pop3_account(fake_pop3(GOOD_LIST, GOOD_UIDL), &mailbox),
+        &creds,
+        &options(),
+    );
+    assert_ok(&r);
+    let detail = &r.stages.last().unwrap().detail;
+    assert!(
+        detail.contains("LIST: 3 sizes") && detail.contains("UIDL: 3 ids"),
+        "{r}"
+    );
+    // A LIST line the collector cannot read fails the check at the mailbox stage.
+    let r = check_incoming(
+        &fake_pop3_account(
+            fake_pop3("+OK\r\n1 100\r\n2 -1\r\n3 100\r\n.\r\n", GOOD_UIDL),
+            &mailbox,
+        ),
+        &creds,
+        &options(),
+    );
+    assert_failed_at(&r, StageName::Mailbox, ErrorCategory::Protocol);
+    assert!(r.failure().unwrap().detail.contains("LIST"), "{r}");
+    let advice = r.failure().unwrap().advice.as_deref().unwrap();
+    assert!(!advice.contains("check the protocol and port"), "{advice}");
+    // A UIDL that leaves out a listed message fails collecting, and the check.
+    let r = check_incoming(
+        &fake_pop3_account(fake_pop3(GOOD_LIST, "+OK\r\n1 a\r\n3 c\r\n.\r\n"), &mailbox),
+        &creds,
+        &options(),
+    );
+    assert_failed_at(&r, StageName::Mailbox, ErrorCategory::Protocol);
+    assert!(r.failure().unwrap().detail.contains("message 2"), "{r}");
+    // No UIDL at all: collecting goes by content; the check passes and says so.
+    let r = check_incoming(
+        &fake_pop3_account(fake_pop3(GOOD_LIST, "-ERR not supported\r\n"), &mailbox),
+        &creds,
+        &options(),
+    );
+    assert_ok(&r);
+    assert!(
+        r.stages.last().unwrap().detail.contains("no usable UIDL"),
+        "{r}"
+    );
+}
+
+#[test]
+fn the_real_servers_pass_the_collectors_questions() {
+    let mailbox = unique_mailbox("check-collect-questions");
+    lmtp_deliver(
+        "sender@example.test",
+        &mailbox,
+        b"Subject: one\r\n\r\nbody\r\n",
+    );
+    let creds = servers().credentials_for(&mailbox);
+    let a = incoming_account(
+        Protocol::Pop3,
+        &mailbox,
+        None,
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let r = check_incoming(&a, &creds, &options());
+    assert_ok(&r);
+    let d = &r.stages.last().unwrap().detail;
+    assert!(
+        d.contains("LIST: 1 sizes") && d.contains("UIDL: 1 ids"),
+        "{r}"
+    );
+    // IMAP: the collected folder, sized as collecting sizes it.
+    let a = incoming_account(
+        Protocol::Imap,
+        &mailbox,
+        None,
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let r = check_incoming(&a, &creds, &options());
+    assert_ok(&r);
+    let d = &r.stages.last().unwrap().detail;
+    assert!(
+        d.starts_with("INBOX: 1 messages") && d.contains("RFC822.SIZE"),
+        "{r}"
+    );
+    // Another mailbox asked for is checked besides the collected one.
+    let other = CheckOptions {
+        mailbox: "No-Such-Folder".into(),
+        ..options()
+    };
+    let r = check_incoming(&a, &creds, &other);
+    assert_failed_at(&r, StageName::Mailbox, ErrorCategory::Protocol);
+    let mailbox_stages: Vec<_> = r
+        .stages
+        .iter()
+        .filter(|s| s.name == StageName::Mailbox)
+        .collect();
+    assert_eq!(mailbox_stages.len(), 2, "{r}");
+    assert!(mailbox_stages[0].ok && mailbox_stages[0].detail.starts_with("INBOX"));
+}
+
+#[test]
+fn the_smtp_check_shows_the_ehlo_after_starttls() {
+    let mailbox = unique_mailbox("check-ehlo-tls");
+    let creds = servers().credentials_for(&mailbox);
+    let a = smtp_account(
+        &mailbox,
+        Some(SecureConnectionType::Tls),
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let r = check_smtp(&a, &creds, &options());
+    assert_ok(&r);
+    let order = names(&r);
+    let tls = order.iter().position(|n| *n == StageName::Tls).unwrap();
+    let after: Vec<_> = r.stages[tls..]
+        .iter()
+        .filter(|s| s.name == StageName::Capabilities)
+        .collect();
+    assert_eq!(after.len(), 1, "one EHLO stage after STARTTLS:\n{r}");
+    let detail = &after[0].detail;
+    assert!(detail.starts_with("EHLO after STARTTLS: "), "{r}");
+    // Over TLS the server no longer offers STARTTLS, and offers AUTH.
+    assert!(
+        !detail.contains("STARTTLS,") && !detail.ends_with("STARTTLS"),
+        "{r}"
+    );
+    assert!(detail.contains("AUTH"), "{r}");
+    assert!(r.capabilities.iter().all(|c| c != "STARTTLS"), "{r}");
+    assert!(r.stages[..tls].iter().any(
+        |s| s.name == StageName::Capabilities && s.detail.starts_with("EHLO (before STARTTLS)")
+    ));
+}
+
+#[test]
+fn a_starttls_injection_is_named_as_such() {
+    let mailbox = unique_mailbox("check-injection");
+    let creds = servers().credentials_for(&mailbox);
+    // The 220 to STARTTLS comes with a forged reply in the same write.
+    let port = scripted(b"220 fake ESMTP\r\n", |line| {
+        let upper = line.to_ascii_uppercase();
+        Some(if upper.starts_with("EHLO") {
+            b"250-fake\r\n250 STARTTLS\r\n".to_vec()
+        } else if upper == "STARTTLS" {
+            b"220 2.0.0 Ready to start TLS\r\n250 injected\r\n".to_vec()
+        } else {
+            b"502 no\r\n".to_vec()
+        })
+    });
+    let form = mail_settings_core::SmtpAccountForm {
+        name: "injected".into(),
+        host: "127.0.0.1".into(),
+        port: Some(i64::from(port)),
+        sender_email: mailbox.clone(),
+        credential: Some(mailbox.clone()),
+        use_secure_connection: true,
+        secure_connection_type: SecureConnectionType::Tls,
+        ..Default::default()
+    };
+    let a = mail_settings_core::SmtpAccount::from_form(&form, &Default::default()).unwrap();
+    let r = check_smtp(&a, &creds, &options());
+    assert_failed_at(&r, StageName::Tls, ErrorCategory::Tls);
+    let f = r.failure().unwrap();
+    assert!(f.detail.contains("injected before TLS"), "{r}");
+    let advice = f.advice.as_deref().unwrap();
+    assert!(advice.contains("possible attack"), "{advice}");
+    assert!(!advice.contains("does not do STARTTLS"), "{advice}");
+    assert!(!advice.contains("does not offer"), "{advice}");
+}
+
+#[test]
+fn a_proxy_that_is_not_the_kind_configured_is_named_as_such() {
+    let mailbox = unique_mailbox("check-not-socks");
+    let creds = servers().credentials_for(&mailbox);
+    // An HTTP server where a SOCKS5 proxy was configured.
+    let not_socks = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut s, _) = l.accept().unwrap();
+            let mut b = [0u8; 3];
+            let _ = s.read_exact(&mut b);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        port
+    };
+    // An HTTP proxy whose answer to CONNECT never ends its head.
+    let flood = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut s, _) = l.accept().unwrap();
+            let mut b = [0u8; 256];
+            let _ = s.read(&mut b);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\n");
+            let line = format!("X-Pad: {}\r\n", "a".repeat(1000));
+            for _ in 0..40 {
+                if s.write_all(line.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        port
+    };
+    for (via, port, what) in [
+        (Via::Socks5, not_socks, "not a SOCKS5 server"),
+        (Via::Http, flood, "too large"),
+    ] {
+        let (form, mut connectors) = incoming_form(
+            Protocol::Imap,
+            &mailbox,
+            Some(SecureConnectionType::Ssl),
+            Cert::Valid,
+            via,
+        );
+        connectors[0].host = "127.0.0.1".into();
+        connectors[0].port = Some(i64::from(port));
+        let ctx = mail_settings_core::ValidationContext::standalone().with_connectors(&connectors);
+        let a = mail_settings_core::IncomingAccount::from_form(&form, &ctx).unwrap();
+        let r = check_incoming(&a, &creds, &options());
+        assert_failed_at(&r, StageName::Proxy, ErrorCategory::Proxy);
+        let f = r.failure().unwrap();
+        assert!(f.detail.contains(what), "{r}");
+        let advice = f.advice.as_deref().unwrap();
+        assert!(!advice.contains("rules"), "{advice}");
+        assert!(advice.contains("kind"), "{advice}");
+    }
+}
+
+/// A server that writes `lines` one at a time, `every` apart, then stays silent.
+fn dripping(lines: Vec<String>, every: Duration) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut tcp, _)) = listener.accept() else {
+            return;
+        };
+        for l in lines {
+            if tcp.write_all(l.as_bytes()).is_err() {
+                return;
+            }
+            std::thread::sleep(every);
+        }
+    });
+    port
+}
+
+#[test]
+fn the_whole_check_ends_at_its_budget_however_the_server_drips() {
+    let mailbox = unique_mailbox("check-drip");
+    let creds = servers().credentials_for(&mailbox);
+    // Each line comes well within the per-read bound; the whole never ends.
+    let mut quick = Timeouts::uniform(Duration::from_secs(2));
+    quick.check = Duration::from_secs(2);
+    let options = CheckOptions {
+        timeouts: quick,
+        ..CheckOptions::default()
+    };
+    // SMTP: a greeting of endless continuation lines.
+    let port = dripping(
+        (0..100).map(|i| format!("220-line {i}\r\n")).collect(),
+        Duration::from_millis(300),
+    );
+    let form = mail_settings_core::SmtpAccountForm {
+        name: "drip".into(),
+        host: "127.0.0.1".into(),
+        port: Some(i64::from(port)),
+        sender_email: mailbox.clone(),
+        credential: Some(mailbox.clone()),
+        use_secure_connection: false,
+        ..Default::default()
+    };
+    let a = mail_settings_core::SmtpAccount::from_form(&form, &Default::default()).unwrap();
+    let started = std::time::Instant::now();
+    let r = check_smtp(&a, &creds, &options);
+    let took = started.elapsed();
+    eprintln!("SMTP greeting dripped: the check ended after {took:?}");
+    assert_failed_at(&r, StageName::Greeting, ErrorCategory::Timeout);
+    assert!(took < Duration::from_millis(3500), "{took:?}\n{r}");
+    let f = r.failure().unwrap();
+    assert!(f.detail.contains("2 s budget"), "{r}");
+    assert!(f.advice.as_deref().unwrap().contains("--timeout"), "{r}");
+    // POP3: a greeting, then a CAPA answer that never ends.
+    let mut lines = vec!["+OK fake\r\n".to_owned(), "+OK\r\n".to_owned()];
+    lines.extend((0..100).map(|i| format!("X-CAP-{i}\r\n")));
+    let port = dripping(lines, Duration::from_millis(300));
+    let a = fake_pop3_account(port, &mailbox);
+    let started = std::time::Instant::now();
+    let r = check_incoming(&a, &creds, &options);
+    let took = started.elapsed();
+    eprintln!("POP3 CAPA dripped: the check ended after {took:?}");
+    assert_failed_at(&r, StageName::Capabilities, ErrorCategory::Timeout);
+    assert!(took < Duration::from_millis(3500), "{took:?}\n{r}");
+}

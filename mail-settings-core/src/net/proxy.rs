@@ -7,10 +7,14 @@
 //! [`ErrorCategory::Proxy`] errors naming the [`ProxyHop`] that failed and the proxy (`SOCKS5
 //! proxy 127.0.0.1:11081 rejected the user name and password`), never the password.
 //!
-//! Nothing past the proxy's reply is read: the HTTP response head is read with `peek` and only
-//! its own bytes are consumed, so a server greeting that arrives in the same packet stays in
-//! the socket for the protocol driver.
+//! Replies are read through the shared bounded reader ([`super::reader`]) with a one-byte
+//! buffer, so nothing past the proxy's reply is read: a server greeting that arrives in the same
+//! packet stays in the socket for the protocol driver. SOCKS5 replies have fixed sizes (at most
+//! 4 + 1 + 255 + 2 bytes); an HTTP response head is at most [`MAX_HTTP_RESPONSE_HEAD`] bytes,
+//! and one that runs on is refused as too large. The whole handshake is bounded by
+//! [`Timeouts::read`].
 
+use super::reader::{BoundedReader, ReadError};
 use super::{connect_tcp, nonzero, resolve, Deadline, Timeouts};
 use crate::credentials::{Credential, CredentialProvider, Secret};
 use crate::error::{ConnectionError, ErrorCategory, ProxyHop};
@@ -92,21 +96,136 @@ pub fn handshake(
     let label = describe(connector);
     let credential = proxy_credential(connector, creds, &label)?;
     let deadline = Deadline::after(timeouts.read, timeouts.read);
-    let mut hs = Handshake {
-        tcp,
-        label: &label,
+    run_handshake(
+        &mut *tcp,
+        connector.kind(),
+        &label,
         deadline,
         timeouts,
-    };
-    let result = match connector.kind() {
-        ConnectorKind::Socks5 => hs.socks5(target, credential.as_ref()),
-        _ => hs.http_connect(target, credential.as_ref()),
-    };
-    result?;
+        target,
+        credential.as_ref(),
+    )?;
     tcp.set_read_timeout(Some(nonzero(timeouts.read)))
         .map_err(|e| hs_io_error(&label, e, timeouts))?;
     tracing::debug!(proxy = %label, %target, "proxy tunnel open");
     Ok(())
+}
+
+fn run_handshake<S: HandshakeStream>(
+    tcp: &mut S,
+    kind: ConnectorKind,
+    label: &str,
+    deadline: Deadline,
+    timeouts: &Timeouts,
+    target: &Endpoint,
+    credential: Option<&Credential>,
+) -> Result<(), ConnectionError> {
+    let mut hs = Handshake {
+        tcp,
+        label,
+        deadline,
+        timeouts,
+    };
+    match kind {
+        ConnectorKind::Socks5 => hs.socks5(target, credential),
+        _ => hs.http_connect(target, credential),
+    }
+}
+
+/// What a handshake needs of its connection: reads and writes, each read bounded by what is
+/// left of the handshake's deadline.
+pub(crate) trait HandshakeStream: Read + Write {
+    /// Bounds the next read by what is left of `deadline`.
+    fn arm(&mut self, deadline: &Deadline) -> io::Result<()>;
+}
+
+impl HandshakeStream for TcpStream {
+    fn arm(&mut self, deadline: &Deadline) -> io::Result<()> {
+        deadline.arm(self)
+    }
+}
+
+/// A handshake stream as a plain `Read` whose every read is armed with the deadline first.
+struct Armed<'s, S: HandshakeStream> {
+    tcp: &'s mut S,
+    deadline: Deadline,
+}
+
+impl<S: HandshakeStream> Read for Armed<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.arm(&self.deadline)?;
+        self.tcp.read(buf)
+    }
+}
+
+/// A proxy's side of a handshake in memory, for fuzzing: its bytes are read in chunks of at
+/// most `chunk`; what the client writes is dropped.
+struct Scripted<'a> {
+    input: &'a [u8],
+    chunk: usize,
+}
+
+impl Read for Scripted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.chunk).min(self.input.len());
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input = &self.input[n..];
+        Ok(n)
+    }
+}
+
+impl Write for Scripted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl HandshakeStream for Scripted<'_> {
+    fn arm(&mut self, _deadline: &Deadline) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Fuzzing entry point (not API): runs the client side of a SOCKS5 (`http` false) or HTTP
+/// CONNECT handshake against `reply` as the proxy's bytes, read `chunk` bytes at a time, with
+/// or without a proxy credential. Returns whether the tunnel opened, and how many of the
+/// proxy's bytes were left unread (the server's first bytes, which must stay for the driver).
+#[doc(hidden)]
+pub fn fuzz_handshake(
+    http: bool,
+    reply: &[u8],
+    chunk: usize,
+    with_credential: bool,
+) -> (bool, usize) {
+    let kind = if http {
+        ConnectorKind::HttpConnect
+    } else {
+        ConnectorKind::Socks5
+    };
+    let credential = with_credential.then(|| Credential::password("user", "fuzz-secret"));
+    let target = Endpoint {
+        host: Host::Domain("mail.example.test".to_owned()),
+        port: 993,
+    };
+    let timeouts = Timeouts::default();
+    let mut stream = Scripted {
+        input: reply,
+        chunk: chunk.max(1),
+    };
+    let ok = run_handshake(
+        &mut stream,
+        kind,
+        "fuzzed proxy",
+        Deadline::after(timeouts.read, timeouts.read),
+        &timeouts,
+        &target,
+        credential.as_ref(),
+    )
+    .is_ok();
+    (ok, stream.input.len())
 }
 
 fn proxy_credential(
@@ -146,11 +265,16 @@ fn hs_io_error(label: &str, e: io::Error, timeouts: &Timeouts) -> ConnectionErro
         | io::ErrorKind::BrokenPipe => "closed the connection during the handshake".to_owned(),
         _ => format!("failed during the handshake: {e}"),
     };
-    ConnectionError::proxy(ProxyHop::ProxyRefused, format!("the {label} {what}")).with_source(e)
+    ConnectionError::proxy(ProxyHop::ProxyRefused, format!("the {label} {what}"))
+        .with_advice(
+            "the proxy ended the handshake without an answer: check the connector's kind (SOCKS5 \
+             or HTTP) and port, and the proxy's log (it may refuse this client)",
+        )
+        .with_source(e)
 }
 
-struct Handshake<'a> {
-    tcp: &'a mut TcpStream,
+struct Handshake<'a, S: HandshakeStream> {
+    tcp: &'a mut S,
     label: &'a str,
     deadline: Deadline,
     timeouts: &'a Timeouts,
@@ -161,7 +285,7 @@ const SOCKS_NO_AUTH: u8 = 0;
 const SOCKS_USER_PASS: u8 = 2;
 const SOCKS_NO_ACCEPTABLE: u8 = 0xFF;
 
-impl Handshake<'_> {
+impl<S: HandshakeStream> Handshake<'_, S> {
     fn io(&self, e: io::Error) -> ConnectionError {
         hs_io_error(self.label, e, self.timeouts)
     }
@@ -173,28 +297,28 @@ impl Handshake<'_> {
             .map_err(|e| hs_io_error(self.label, e, self.timeouts))
     }
 
+    /// The proxy's bytes through the shared bounded reader, with a one-byte buffer: it never
+    /// reads past what the handshake asks for, so the server's first bytes stay in the socket
+    /// for the protocol driver. Each read is bounded by what is left of the deadline.
+    fn reader(&mut self) -> BoundedReader<Armed<'_, S>> {
+        BoundedReader::with_capacity(
+            Armed {
+                tcp: &mut *self.tcp,
+                deadline: self.deadline,
+            },
+            1,
+        )
+    }
+
     fn recv_exact(&mut self, buf: &mut [u8]) -> Result<(), ConnectionError> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            self.deadline.arm(self.tcp).map_err(|e| self.io(e))?;
-            match self.tcp.read(&mut buf[filled..]) {
-                Ok(0) => return Err(self.io(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io(e)),
-            }
-        }
-        Ok(())
+        let n = buf.len() as u64;
+        let mut out: &mut [u8] = buf;
+        let r = self.reader().copy_exact(n, &mut out);
+        r.map_err(|e| self.io(e.into()))
     }
 
     fn not_socks(&self) -> ConnectionError {
-        ConnectionError::proxy(
-            ProxyHop::ProxyRefused,
-            format!(
-                "the {} answered with something that is not SOCKS5: check the connector's kind and port",
-                self.label
-            ),
-        )
+        not_socks(self.label)
     }
 
     fn socks5(
@@ -360,10 +484,11 @@ impl Handshake<'_> {
             return Err(ConnectionError::proxy(
                 ProxyHop::ProxyRefused,
                 format!(
-                    "the {} answered with something that is not HTTP: check the connector's kind and port",
+                    "the {} answered with something that is not HTTP: it is not an HTTP proxy",
                     self.label
                 ),
-            ));
+            )
+            .with_advice(NOT_THE_KIND));
         };
         let status = if reason.is_empty() {
             code.to_string()
@@ -397,46 +522,60 @@ impl Handshake<'_> {
         }
     }
 
-    /// Reads the response head up to and including the empty line, and not one byte more.
+    /// Reads the response head up to and including the empty line, and not one byte more,
+    /// line by line through the shared bounded reader: at most [`MAX_HTTP_RESPONSE_HEAD`]
+    /// bytes in all. Returns the head's lines, each ended by CRLF.
     fn read_http_head(&mut self) -> Result<Vec<u8>, ConnectionError> {
         let mut head: Vec<u8> = Vec::with_capacity(256);
-        let mut chunk = [0u8; 1024];
-        loop {
-            self.deadline.arm(self.tcp).map_err(|e| self.io(e))?;
-            let n = match self.tcp.peek(&mut chunk) {
-                Ok(0) => return Err(self.io(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io(e)),
-            };
-            let mut take = n;
-            let mut done = false;
-            for (i, &b) in chunk[..n].iter().enumerate() {
-                head.push(b);
-                if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") {
-                    take = i + 1;
-                    done = true;
-                    break;
+        let mut line = Vec::new();
+        let mut reader = self.reader();
+        let result = loop {
+            let left = MAX_HTTP_RESPONSE_HEAD.saturating_sub(head.len() + 2);
+            match reader.read_line_into(&mut line, left) {
+                Ok(()) if line.is_empty() && !head.is_empty() => break Ok(()),
+                Ok(()) => {
+                    head.extend_from_slice(&line);
+                    head.extend_from_slice(b"\r\n");
                 }
+                Err(e) => break Err(e),
             }
-            // Consume exactly the bytes that belong to the head.
-            self.tcp
-                .read_exact(&mut chunk[..take])
-                .map_err(|e| hs_io_error(self.label, e, self.timeouts))?;
-            if done {
-                return Ok(head);
-            }
-            if head.len() > MAX_HTTP_RESPONSE_HEAD {
-                return Err(ConnectionError::proxy(
-                    ProxyHop::ProxyRefused,
-                    format!(
-                        "the {}'s response head is larger than {} bytes",
-                        self.label, MAX_HTTP_RESPONSE_HEAD
-                    ),
-                ));
-            }
+        };
+        drop(reader);
+        match result {
+            Ok(()) => Ok(head),
+            Err(ReadError::TooLong { .. }) => Err(too_large(self.label)),
+            Err(e) => Err(self.io(e.into())),
         }
     }
+}
+
+/// The advice when what answered is not the kind of proxy the connector names.
+const NOT_THE_KIND: &str = "what answers at the connector's address is not that kind of proxy \
+     (another kind of proxy, or another service): check the connector's kind (SOCKS5 or HTTP) \
+     and port";
+
+fn not_socks(label: &str) -> ConnectionError {
+    ConnectionError::proxy(
+        ProxyHop::ProxyRefused,
+        format!(
+            "the {label} answered with something that is not SOCKS5: it is not a SOCKS5 server"
+        ),
+    )
+    .with_advice(NOT_THE_KIND)
+}
+
+fn too_large(label: &str) -> ConnectionError {
+    ConnectionError::proxy(
+        ProxyHop::ProxyRefused,
+        format!(
+            "the {label}'s reply to CONNECT is too large: its head is over \
+             {MAX_HTTP_RESPONSE_HEAD} bytes without ending"
+        ),
+    )
+    .with_advice(
+        "the proxy's reply was too large to be an answer to CONNECT: check the connector's kind \
+         (SOCKS5 or HTTP) and port, and the proxy",
+    )
 }
 
 fn socks_reply_error(label: &str, code: u8, target: &Endpoint) -> ConnectionError {
@@ -457,7 +596,20 @@ fn socks_reply_error(label: &str, code: u8, target: &Endpoint) -> ConnectionErro
         }
         _ => format!("{label} refused to connect to {target} ({what}, SOCKS5 reply {code})"),
     };
-    ConnectionError::proxy(hop, message)
+    let advice = match code {
+        1 => Some("the proxy reported a failure of its own: see the proxy's log"),
+        7 | 8 => Some(
+            "the proxy does not support this kind of request: check the connector's kind, or \
+             give the server as an IP address",
+        ),
+        2..=6 => None,
+        _ => Some("the proxy answered with a reply code SOCKS5 does not define: check the proxy"),
+    };
+    let e = ConnectionError::proxy(hop, message);
+    match advice {
+        Some(a) => e.with_advice(a),
+        None => e,
+    }
 }
 
 /// Printable ASCII of a server's text, at most 200 characters.
@@ -650,6 +802,41 @@ mod tests {
             assert_eq!(err.hop(), Some(hop), "{status}: {err}");
             assert!(err.message().contains(status), "{err}");
         }
+    }
+
+    #[test]
+    fn the_fuzzing_entry_point_runs_the_real_handshake() {
+        // Method choice, CONNECT success with an IPv4 bound address, then the server's bytes.
+        let socks = [5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0, b'+', b'O', b'K'];
+        for chunk in [1, 3, 100] {
+            assert_eq!(fuzz_handshake(false, &socks, chunk, false), (true, 3));
+        }
+        assert!(!fuzz_handshake(false, b"HTTP/1.1 400 Bad\r\n\r\n", 7, false).0);
+        let http = b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n* OK hello\r\n";
+        for chunk in [1, 5, 1000] {
+            assert_eq!(fuzz_handshake(true, http, chunk, true), (true, 12));
+        }
+        // A head that never ends is refused once past the bound, without reading it all.
+        let mut flood = b"HTTP/1.1 200 OK\r\n".to_vec();
+        flood.extend(std::iter::repeat_n(b'a', 100_000));
+        let (ok, left) = fuzz_handshake(true, &flood, 1000, false);
+        assert!(!ok);
+        assert!(flood.len() - left <= MAX_HTTP_RESPONSE_HEAD + 1024);
+    }
+
+    #[test]
+    fn what_is_not_the_proxy_configured_is_named_and_advised_as_such() {
+        let e = not_socks("SOCKS5 proxy 127.0.0.1:1");
+        assert!(e.message().contains("not a SOCKS5 server"), "{e}");
+        assert!(!e.advice().unwrap().contains("rules"));
+        let e = too_large("HTTP proxy 127.0.0.1:1");
+        assert!(e.message().contains("too large"), "{e}");
+        assert!(!e.advice().unwrap().contains("rules"));
+        let target = Endpoint::parse("mail.example.test", 25).unwrap();
+        // Only a refusal by rule set keeps the generic advice about rules.
+        assert!(socks_reply_error("p", 2, &target).advice().is_none());
+        assert!(socks_reply_error("p", 1, &target).advice().is_some());
+        assert!(socks_reply_error("p", 0x42, &target).advice().is_some());
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! in-memory stream in tests. Every read and write is bounded by the stream's own timeouts; the
 //! client only names the bound in its errors.
 
-use super::wire::{DotStuffer, Wire};
+use super::wire::{DotStuffer, BUF_SIZE};
 use crate::credentials::{Credential, Secret};
 use crate::error::{ConnectionError, ErrorCategory};
+use crate::net::reader::BoundedReader;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -16,9 +17,11 @@ use std::io::{self, Read, Write};
 use std::time::Duration;
 
 /// Longest reply line accepted (RFC 5321 §4.5.3.1.5 says 512; some servers send more).
-const MAX_LINE: usize = 4096;
+pub const MAX_LINE: usize = 4096;
 /// Most lines in one reply (an EHLO reply has one per extension).
-const MAX_REPLY_LINES: usize = 256;
+pub const MAX_REPLY_LINES: usize = 256;
+/// Most bytes in one reply, all its lines together (an EHLO reply is a few hundred bytes).
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 /// Longest piece of server text kept in an error message.
 const MAX_ERROR_TEXT: usize = 400;
 
@@ -258,7 +261,7 @@ impl Default for ClientConfig {
 
 /// A connected SMTP client, past the greeting and EHLO.
 pub struct SmtpClient<S> {
-    wire: Wire<S>,
+    wire: BoundedReader<S>,
     config: ClientConfig,
     greeting: Reply,
     ehlo: Option<Reply>,
@@ -298,6 +301,23 @@ fn refused(reply: &Reply, message: impl Into<String>) -> ConnectionError {
     from_reply(ErrorCategory::Protocol, reply, message)
 }
 
+/// The message was sent whole and no final reply came (the connection closed, failed or timed
+/// out): the server may have delivered it. Keeps the category (connect, timeout), adds the
+/// outcome-unknown mark and says not to resend blindly.
+fn outcome_unknown(e: ConnectionError) -> ConnectionError {
+    let message = format!(
+        "{}; the whole message had been sent, so it may have been delivered: the outcome is \
+         unknown, do not resend it blindly (a resend may deliver it twice)",
+        e.message()
+    );
+    let mut out = ConnectionError::new(e.category(), message).with_outcome_unknown();
+    out = out.with_advice(
+        "check whether the message arrived (the recipient's mailbox, the server's log) before \
+         sending it again",
+    );
+    out.with_source(e)
+}
+
 /// Maps an I/O error on an open connection: a line too long is [`ErrorCategory::Protocol`],
 /// a socket timeout [`ErrorCategory::Timeout`], anything else [`ErrorCategory::Connect`] (the
 /// connection was lost), as `net::io_error` does.
@@ -328,7 +348,7 @@ impl<S: Read + Write> SmtpClient<S> {
         config: ClientConfig,
         encrypted: bool,
     ) -> Result<Self, ConnectionError> {
-        let mut wire = Wire::new(stream);
+        let mut wire = BoundedReader::with_capacity(stream, BUF_SIZE);
         let greeting = read_reply(&mut wire, "reading the greeting", config.io_timeout)?;
         tracing::debug!(code = greeting.code, "SMTP greeting");
         if greeting.code != 220 {
@@ -412,6 +432,12 @@ impl<S: Read + Write> SmtpClient<S> {
         self.wire.get_ref()
     }
 
+    /// The stream, mutably (e.g. to set an operation's deadline on a
+    /// [`MailStream`](crate::net::MailStream)). Reading from it directly would skip the buffer.
+    pub fn stream_mut(&mut self) -> &mut S {
+        self.wire.get_mut()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.config
@@ -452,13 +478,19 @@ impl<S: Read + Write> SmtpClient<S> {
         let stream = self.wire.into_inner().map_err(|_| {
             ConnectionError::new(
                 ErrorCategory::Tls,
-                "the server sent data after accepting STARTTLS and before the TLS handshake \
-                 (a sign of command injection); the connection was dropped",
+                "a response was injected before TLS: bytes followed the server's 220 to STARTTLS \
+                 before the TLS handshake (a sign of command injection, a possible attack); the \
+                 connection was refused and nothing was sent",
+            )
+            .with_advice(
+                "something between this machine and the server (or the server itself) injected \
+                 a response before TLS: this is a possible attack, not a missing STARTTLS; check \
+                 the network path (proxy, middlebox) and the server, and do not turn security off",
             )
         })?;
         let tls = upgrade(stream)?;
         let mut client = SmtpClient {
-            wire: Wire::new(tls),
+            wire: BoundedReader::with_capacity(tls, BUF_SIZE),
             config,
             greeting,
             ehlo: None,
@@ -715,13 +747,24 @@ impl<S: Read + Write> SmtpClient<S> {
         let bound = self.config.io_timeout;
         let written = {
             let mut stuffer = DotStuffer::new(self.wire.get_mut());
-            stuffer.write(data).and_then(|()| stuffer.finish())
+            // Until `finish`, the end-of-data line has not been written: a failure leaves the
+            // message undelivered. A failure in `finish` may come after the final `.` left.
+            match stuffer.write(data) {
+                Ok(()) => stuffer.finish().map_err(|e| (e, true)),
+                Err(e) => Err((e, false)),
+            }
         };
-        if let Err(e) = written {
+        if let Err((e, maybe_whole)) = written {
             self.broken = true;
-            return Err(io_err(e, "sending the message content", bound));
+            let e = io_err(e, "sending the message content", bound);
+            return Err(if maybe_whole { outcome_unknown(e) } else { e });
         }
-        let reply = self.read("waiting for the server to accept the message")?;
+        let reply = match self.read("waiting for the server to accept the message") {
+            Ok(reply) => reply,
+            // The whole message went out and no reply (or no readable one) says what became of
+            // it: a lost connection, a timeout, a garbled or oversized reply.
+            Err(e) => return Err(outcome_unknown(e)),
+        };
         if !reply.is_positive() {
             return Err(refused(
                 &reply,
@@ -826,18 +869,27 @@ impl<S: Read + Write> SmtpClient<S> {
     }
 }
 
-/// Reads one (possibly multi-line) reply.
-fn read_reply<S: Read + Write>(
-    wire: &mut Wire<S>,
+/// Reads one (possibly multi-line) reply through the shared bounded reader: each line at most
+/// [`MAX_LINE`] bytes, at most [`MAX_REPLY_LINES`] lines and [`MAX_REPLY_BYTES`] in all; a
+/// reply past a bound is [`ErrorCategory::Protocol`] and nothing more of it is read.
+fn read_reply<S: Read>(
+    wire: &mut BoundedReader<S>,
     doing: &str,
     bound: Duration,
 ) -> Result<Reply, ConnectionError> {
     let mut code: Option<u16> = None;
     let mut lines = Vec::new();
+    let mut raw = Vec::new();
+    let mut total = 0usize;
     loop {
-        let raw = wire
-            .read_line(MAX_LINE)
-            .map_err(|e| io_err(e, doing, bound))?;
+        wire.read_line_into(&mut raw, MAX_LINE)
+            .map_err(|e| e.into_connection_error(doing, bound))?;
+        total += raw.len() + 2;
+        if total > MAX_REPLY_BYTES {
+            return Err(protocol(format!(
+                "the server sent a reply of more than {MAX_REPLY_BYTES} bytes while {doing}"
+            )));
+        }
         let line = String::from_utf8_lossy(&raw);
         let bytes = line.as_bytes();
         let valid = bytes.len() >= 3

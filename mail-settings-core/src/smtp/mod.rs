@@ -22,13 +22,23 @@
 //! - [`resolve_account`]: the named account, or the default one when none is named.
 //!
 //! A disabled account sends nothing. AUTH exchanges are never logged nor echoed into errors.
+//!
+//! ## When the outcome is unknown
+//! A message is delivered once the server has its final `.`; the client learns it from the
+//! reply that follows. When the connection closes, fails or times out between the two (or the
+//! reply cannot be read), the message may have been delivered or not: the error then says
+//! [`ConnectionError::is_outcome_unknown`] (neither [`ConnectionError::is_transient`] nor
+//! [`ConnectionError::is_permanent`]) and names the message's Message-ID. Nothing here sends
+//! such a message again — not [`send_many`], not the [`SmtpPool`] — and a host should not
+//! either without checking first (a resend may deliver it twice). A failure before the final
+//! `.` left is an ordinary error: the server discards an unfinished message.
 
 mod client;
 mod message;
 mod pool;
-pub(crate) mod wire;
+mod wire;
 
-pub(crate) use client::{io_err as io_error, summarize as summarize_text};
+pub(crate) use client::summarize as summarize_text;
 pub use client::{
     ClientConfig, Envelope, Extensions, RejectedRecipient, Reply, SendReport, SmtpClient,
 };
@@ -41,7 +51,7 @@ pub use pool::{PoolConfig, SmtpPool};
 use crate::credentials::{Credential, CredentialProvider};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::model::Security;
-use crate::net::{self, MailStream, Timeouts, TlsInfo};
+use crate::net::{self, MailStream, OpDeadline, Timeouts, TlsInfo};
 use crate::typed::SmtpAccount;
 use std::borrow::Cow;
 
@@ -192,9 +202,43 @@ pub fn open(
     creds: &dyn CredentialProvider,
     options: &SmtpOptions,
 ) -> Result<(SmtpConnection, Option<TlsInfo>), ConnectionError> {
+    open_until(account, creds, options, None)
+}
+
+/// `timeouts` with each step bounded by what is left of `deadline` too.
+pub(crate) fn within(timeouts: &Timeouts, deadline: Option<OpDeadline>) -> Timeouts {
+    let Some(d) = deadline else {
+        return *timeouts;
+    };
+    let left = d.left().max(std::time::Duration::from_millis(1));
+    Timeouts {
+        connect: timeouts.connect.min(left),
+        read: timeouts.read.min(left),
+        write: timeouts.write.min(left),
+        ..*timeouts
+    }
+}
+
+/// [`open`] under an operation's deadline: connecting, the proxy and TLS handshakes and every
+/// read and write after them end by `deadline` (a timeout naming the stage and the budget).
+fn open_until(
+    account: &SmtpAccount,
+    creds: &dyn CredentialProvider,
+    options: &SmtpOptions,
+    deadline: Option<OpDeadline>,
+) -> Result<(SmtpConnection, Option<TlsInfo>), ConnectionError> {
     let settings = account.connection();
-    let (stream, tls) =
-        net::connect(settings, creds, &options.timeouts).map_err(|e| e.context("SMTP"))?;
+    let timeouts = within(&options.timeouts, deadline);
+    let (mut stream, tls) = net::connect(settings, creds, &timeouts).map_err(|e| {
+        let e = e.context("SMTP");
+        match deadline {
+            Some(d) if e.is_timeout() && d.expired() => {
+                d.exceeded().error("connecting").context("SMTP")
+            }
+            _ => e,
+        }
+    })?;
+    stream.set_deadline(deadline);
     let encrypted = tls.is_some();
     let client = SmtpClient::connect(stream, options.client_config(), encrypted)
         .map_err(|e| e.context(label(account)))?;
@@ -202,11 +246,7 @@ pub fn open(
         Security::StartTls => {
             let mut info = None;
             let client = client
-                .starttls(net::starttls_upgrade(
-                    settings,
-                    &options.timeouts,
-                    &mut info,
-                ))
+                .starttls(net::starttls_upgrade(settings, &timeouts, &mut info))
                 .map_err(|e| e.context(label(account)))?;
             Ok((client, info))
         }
@@ -220,8 +260,19 @@ pub fn connect(
     creds: &dyn CredentialProvider,
     options: &SmtpOptions,
 ) -> Result<SmtpConnection, ConnectionError> {
+    connect_until(account, creds, options, None)
+}
+
+/// [`connect`] under an operation's deadline (see [`open_until`]); the deadline stays on the
+/// connection.
+pub(crate) fn connect_until(
+    account: &SmtpAccount,
+    creds: &dyn CredentialProvider,
+    options: &SmtpOptions,
+    deadline: Option<OpDeadline>,
+) -> Result<SmtpConnection, ConnectionError> {
     let credential = account_credential(account, creds)?;
-    let (mut client, _) = open(account, creds, options)?;
+    let (mut client, _) = open_until(account, creds, options, deadline)?;
     if let Some(c) = &credential {
         client
             .authenticate(c)
@@ -244,7 +295,16 @@ fn send_on(
 ) -> Result<SendReport, ConnectionError> {
     let mut report = client
         .send(&composed.envelope, &composed.data)
-        .map_err(|e| e.context(label(account)))?;
+        .map_err(|e| {
+            let e = e.context(label(account));
+            if e.is_outcome_unknown() {
+                // Names the message, so that the host can look for it before resending.
+                let id = summarize_text(&composed.message_id);
+                e.context(format!("message {id}"))
+            } else {
+                e
+            }
+        })?;
     report.message_id = Some(composed.message_id.clone());
     Ok(report)
 }
@@ -269,7 +329,8 @@ pub fn send_composed(
     options: &SmtpOptions,
 ) -> Result<SendReport, ConnectionError> {
     ensure_enabled(account)?;
-    let mut client = connect(account, creds, options)?;
+    let deadline = options.timeouts.send_deadline(composed.data.len() as u64);
+    let mut client = connect_until(account, creds, options, Some(deadline))?;
     let result = send_on(&mut client, account, composed);
     close(client);
     result
@@ -285,7 +346,8 @@ pub fn send_raw(
     options: &SmtpOptions,
 ) -> Result<SendReport, ConnectionError> {
     ensure_enabled(account)?;
-    let mut client = connect(account, creds, options)?;
+    let deadline = options.timeouts.send_deadline(data.len() as u64);
+    let mut client = connect_until(account, creds, options, Some(deadline))?;
     let result = client
         .send(envelope, data)
         .map_err(|e| e.context(label(account)));
@@ -314,7 +376,10 @@ pub fn send_many(
                 continue;
             }
         };
+        // Each message has its own budget, from its RSET (or connection) to its final reply.
+        let deadline = options.timeouts.send_deadline(composed.data.len() as u64);
         let reused = client.take().and_then(|mut c| {
+            c.stream_mut().set_deadline(Some(deadline));
             if c.is_usable() && c.rset().is_ok() {
                 Some(c)
             } else {
@@ -323,7 +388,7 @@ pub fn send_many(
         });
         let mut current = match reused {
             Some(c) => c,
-            None => match connect(account, creds, options) {
+            None => match connect_until(account, creds, options, Some(deadline)) {
                 Ok(c) => c,
                 Err(e) => {
                     results.push(Err(e));
@@ -333,10 +398,13 @@ pub fn send_many(
         };
         results.push(send_on(&mut current, account, &composed));
         if current.is_usable() {
+            current.stream_mut().set_deadline(None);
             client = Some(current);
         }
     }
-    if let Some(c) = client {
+    if let Some(mut c) = client {
+        c.stream_mut()
+            .set_deadline(Some(options.timeouts.send_deadline(0)));
         close(c);
     }
     results

@@ -13,11 +13,12 @@
 //! use waits for one, at most [`PoolConfig::wait_timeout`].
 
 use super::{
-    close, compose, connect, ensure_enabled, label, send_on, ComposedMessage, OutgoingMessage,
-    SendReport, SmtpConnection, SmtpOptions,
+    close, compose, connect_until, ensure_enabled, label, send_on, ComposedMessage,
+    OutgoingMessage, SendReport, SmtpConnection, SmtpOptions,
 };
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
+use crate::net::OpDeadline;
 use crate::typed::SmtpAccount;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -221,7 +222,9 @@ impl SmtpPool {
     }
 
     /// An idle session that answers RSET, or a new one; waits while `max_open` are in use.
-    fn checkout(&self) -> Result<Lease<'_>, ConnectionError> {
+    /// The session gets the send's deadline for a message of `size` bytes (see
+    /// [`crate::net::Timeouts::send_budget`]) once it is taken, after any wait.
+    fn checkout(&self, size: u64) -> Result<Lease<'_>, ConnectionError> {
         let deadline = Instant::now() + self.config.wait_timeout;
         loop {
             let idle = {
@@ -254,8 +257,14 @@ impl SmtpPool {
                         .0;
                 }
             };
+            let deadline: OpDeadline = self.options.timeouts.send_deadline(size);
             let Some(idle) = idle else {
-                return match connect(&self.account, self.creds.as_ref(), &self.options) {
+                return match connect_until(
+                    &self.account,
+                    self.creds.as_ref(),
+                    &self.options,
+                    Some(deadline),
+                ) {
                     Ok(client) => {
                         self.opened.fetch_add(1, Ordering::Relaxed);
                         Ok(Lease {
@@ -275,6 +284,7 @@ impl SmtpPool {
                 self.free_place();
                 continue;
             }
+            client.stream_mut().set_deadline(Some(deadline));
             match client.rset() {
                 Ok(()) => {
                     self.reused.fetch_add(1, Ordering::Relaxed);
@@ -292,7 +302,9 @@ impl SmtpPool {
         }
     }
 
-    fn checkin(&self, client: SmtpConnection) {
+    fn checkin(&self, mut client: SmtpConnection) {
+        // Idle, the session has no operation under way.
+        client.stream_mut().set_deadline(None);
         if !client.is_usable() {
             drop(client);
             self.free_place();
@@ -321,7 +333,10 @@ impl SmtpPool {
 
     /// Sends a composed message.
     pub fn send_composed(&self, composed: &ComposedMessage) -> Result<SendReport, ConnectionError> {
-        let mut lease = self.checkout()?;
+        // One budget per message, from taking a session (RSET or connecting) to the final reply;
+        // the wait for a free session has its own bound (`wait_timeout`).
+        let size = composed.data.len() as u64;
+        let mut lease = self.checkout(size)?;
         let result = send_on(lease.client(), &self.account, composed);
         lease.finish();
         result

@@ -241,11 +241,16 @@ class ConnectionError(MailSettingsError):
     When an SMTP server's reply caused the error, ``reply_code`` is its code (e.g. ``550``) and
     ``enhanced_code`` its enhanced status code (RFC 3463, e.g. ``"5.1.1"``) when the reply had
     one; both are ``None`` otherwise (timeouts, refused connections, TLS). A 4xx code means the
-    server asks to try again later, a 5xx code that trying again will fail again."""
+    server asks to try again later, a 5xx code that trying again will fail again.
+
+    ``is_outcome_unknown`` is true when a message was sent whole and the connection closed (or
+    timed out) before the server's final reply: it may have been delivered. Such a message is
+    neither transient nor permanent; do not resend it blindly (it may arrive twice)."""
 
     hop: Optional[str]
     reply_code: Optional[int]
     enhanced_code: Optional[str]
+    outcome_unknown: bool
 
     def __init__(
         self,
@@ -255,11 +260,20 @@ class ConnectionError(MailSettingsError):
         hop: Optional[str] = None,
         reply_code: Optional[int] = None,
         enhanced_code: Optional[str] = None,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message, category=category)
         self.hop = hop
         self.reply_code = reply_code
         self.enhanced_code = enhanced_code
+        self.outcome_unknown = outcome_unknown
+
+    @property
+    def is_outcome_unknown(self) -> bool:
+        """The message may or may not have been delivered: it was sent whole and no final reply
+        came (as the core's ``ConnectionError::is_outcome_unknown``). Neither transient nor
+        permanent: check before sending it again."""
+        return self.outcome_unknown
 
     @property
     def is_transient(self) -> bool:

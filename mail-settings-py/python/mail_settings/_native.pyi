@@ -823,7 +823,10 @@ def send_many(
     connectors: Optional[Sequence[NetworkConnector]] = None,
     timeout: Optional[float] = None,
     partial_delivery: bool = False,
-) -> List[Union[SendReport, MailSettingsError]]: ...
+) -> List[Union[SendReport, MailSettingsError]]:
+    """Per message: its ``SendReport`` (sent), or the exception it failed with. An exception
+    whose ``is_outcome_unknown`` is true means the message was sent whole and no final reply
+    came: it may have been delivered, and it is not resent."""
 def send_test(
     account: SmtpAccount,
     send_to: str,
@@ -860,7 +863,9 @@ class SmtpPool:
     def send(self, message: OutgoingMessage) -> SendReport: ...
     def send_many(
         self, messages: Sequence[OutgoingMessage]
-    ) -> List[Union[SendReport, MailSettingsError]]: ...
+    ) -> List[Union[SendReport, MailSettingsError]]:
+        """As the module's ``send_many``: a message whose outcome is unknown (an exception with
+        ``is_outcome_unknown``) is never resent on a fresh connection."""
     def check_idle(self) -> int: ...
     def close_idle(self) -> None: ...
     @property

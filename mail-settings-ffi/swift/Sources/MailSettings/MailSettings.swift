@@ -9533,6 +9533,21 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
          */detail: String
     )
     /**
+     * A message was sent whole and no final reply came (the connection closed or failed, the
+     * wait timed out, or the reply could not be read): the server may have delivered it.
+     * Neither transient nor permanent; do not resend it blindly, it may arrive twice (the
+     * detail names its Message-ID). `category` says what cut the exchange (`Connect`,
+     * `Timeout`, `Protocol`). [`MailSettingsError::is_outcome_unknown`] is true for it alone.
+     */
+    case OutcomeUnknown(
+        /**
+         * What cut the exchange.
+         */category: ErrorCategory, 
+        /**
+         * Which server and message, and what happened.
+         */detail: String
+    )
+    /**
      * The work was cancelled.
      */
     case Cancelled(
@@ -9571,6 +9586,20 @@ public func category() -> ErrorCategory  {
     return try!  FfiConverterTypeErrorCategory_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_method_mailsettingserror_category(
+            FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The message may or may not have been delivered (the `OutcomeUnknown` variant): it was
+     * sent whole and no final reply came. Neither transient nor permanent: check before sending
+     * it again.
+     */
+public func isOutcomeUnknown() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_mailsettingserror_is_outcome_unknown(
             FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
     )
 })
@@ -9680,13 +9709,17 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .Cancelled(
+        case 14: return .OutcomeUnknown(
+            category: try FfiConverterTypeErrorCategory.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Storage(
+        case 15: return .Cancelled(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .Unexpected(
+        case 16: return .Storage(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 17: return .Unexpected(
             category: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -9779,18 +9812,24 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Cancelled(detail):
+        case let .OutcomeUnknown(category,detail):
             writeInt(&buf, Int32(14))
+            FfiConverterTypeErrorCategory.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Storage(detail):
+        case let .Cancelled(detail):
             writeInt(&buf, Int32(15))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Unexpected(category,detail):
+        case let .Storage(detail):
             writeInt(&buf, Int32(16))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Unexpected(category,detail):
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -10587,6 +10626,13 @@ public enum SendOutcome: Equatable, Hashable {
      */
     case failed(error: MailSettingsError
     )
+    /**
+     * The message was sent whole and no final reply came: it may have been delivered. It is
+     * not resent (neither here nor by the pool); do not resend it blindly either. `error` is
+     * the `OutcomeUnknown` error, naming the server and the Message-ID.
+     */
+    case unknown(error: MailSettingsError
+    )
 
 
 
@@ -10614,6 +10660,9 @@ public struct FfiConverterTypeSendOutcome: FfiConverterRustBuffer {
         case 2: return .failed(error: try FfiConverterTypeMailSettingsError.read(from: &buf)
         )
         
+        case 3: return .unknown(error: try FfiConverterTypeMailSettingsError.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -10629,6 +10678,11 @@ public struct FfiConverterTypeSendOutcome: FfiConverterRustBuffer {
         
         case let .failed(error):
             writeInt(&buf, Int32(2))
+            FfiConverterTypeMailSettingsError.write(error, into: &buf)
+            
+        
+        case let .unknown(error):
+            writeInt(&buf, Int32(3))
             FfiConverterTypeMailSettingsError.write(error, into: &buf)
             
         }

@@ -265,4 +265,80 @@ class SmtpTest {
             assertThrows<MailSettingsException.NotFound> { SmtpPool(store, Vault()) }
         }
     }
+
+    /**
+     * A scripted submission server (a real one will not drop a connection on cue): its first
+     * session closes once it has the whole message, before its final reply; later sessions
+     * accept everything. Returns the port and the command lines it received.
+     */
+    private fun closesAfterTheContent(): Pair<Int, MutableList<String>> {
+        val server = java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))
+        val lines = java.util.Collections.synchronizedList(mutableListOf<String>())
+        Thread {
+            server.use {
+                var session = 0
+                while (true) {
+                    val sock = try { server.accept() } catch (e: java.io.IOException) { return@Thread }
+                    val drop = session++ == 0
+                    sock.use { s ->
+                        val input = s.getInputStream().bufferedReader(Charsets.ISO_8859_1)
+                        val out = s.getOutputStream()
+                        fun say(t: String) { out.write((t + "\r\n").toByteArray()); out.flush() }
+                        say("220 fake ESMTP")
+                        var inData = false
+                        while (true) {
+                            val line = input.readLine() ?: break
+                            if (inData) {
+                                if (line == ".") {
+                                    inData = false
+                                    if (drop) break
+                                    say("250 2.0.0 Ok: queued")
+                                }
+                                continue
+                            }
+                            lines.add(line)
+                            val cmd = line.uppercase()
+                            when {
+                                cmd.startsWith("EHLO") -> say("250 fake")
+                                cmd == "DATA" -> { inData = true; say("354 go on") }
+                                cmd == "QUIT" -> { say("221 bye"); break }
+                                else -> say("250 2.0.0 Ok")
+                            }
+                        }
+                    }
+                    if (session >= 2) return@Thread
+                }
+            }
+        }.apply { isDaemon = true }.start()
+        return Pair(server.localPort, lines)
+    }
+
+    @Test
+    fun `a message without a final reply is Unknown, not Failed, and is not resent`() = runBlocking {
+        val sender = Servers.uniqueMailbox("kt-sender")
+        val (port, lines) = closesAfterTheContent()
+        val vault = Vault.forMailbox(sender)
+        Store.openInMemory(vault).use { store ->
+            store.createSmtpAccount(
+                smtp("Unknown", "MS_SMTP_PORT", null, sender, default = true).copy(
+                    host = "127.0.0.1", port = port.toLong(),
+                    useSecureConnection = false, useAuthentication = false, caFile = null,
+                ),
+            )
+            Mailer(store, vault, timeouts).use { mailer ->
+                val out = mailer.sendMany(listOf(
+                    OutgoingMessage(to = listOf("one@example.test"), subject = "1", text = "one"),
+                    OutgoingMessage(to = listOf("two@example.test"), subject = "2", text = "two"),
+                ))
+                assertTrue(out[0] is SendOutcome.Unknown, out.toString())
+                val error = (out[0] as SendOutcome.Unknown).error
+                assertTrue(error is MailSettingsException.OutcomeUnknown, error.toString())
+                assertTrue(error.isOutcomeUnknown())
+                assertFalse(error.isTransient())
+                assertFalse(error.isPermanent())
+                assertTrue(out[1] is SendOutcome.Sent, out.toString())
+            }
+        }
+        assertEquals(1, lines.count { it == "RCPT TO:<one@example.test>" }, lines.toString())
+    }
 }
