@@ -1076,3 +1076,63 @@ fn typed_smtp(
     let ctx = ValidationContext::standalone().with_connectors(connectors);
     SmtpAccount::from_form(form, &ctx).map_err(crate::Error::Validation)
 }
+
+#[cfg(test)]
+mod read_only_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::Protocol;
+
+    #[test]
+    fn a_read_only_store_reads_and_refuses_writes_without_touching_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let form = IncomingAccountForm {
+            name: "Desk".into(),
+            host: "mail.example.test".into(),
+            protocol: Some(Protocol::Imap),
+            credential: Some("c".into()),
+            ..IncomingAccountForm::default()
+        };
+        {
+            let store = Store::open(&path).unwrap();
+            assert!(!store.is_read_only());
+            store.create_incoming(&form).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let store = Store::open_read_only(&path).unwrap();
+        assert!(store.is_read_only());
+        assert_eq!(store.list_incoming().unwrap().len(), 1);
+        assert_eq!(store.export().unwrap().incoming_accounts.len(), 1);
+        let err = store
+            .create_incoming(&IncomingAccountForm {
+                name: "Other".into(),
+                ..form.clone()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+        drop(store);
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
+
+        // Missing: an error, and no file is created.
+        let missing = dir.path().join("missing.sqlite3");
+        assert!(Store::open_read_only(&missing).is_err());
+        assert!(!missing.exists());
+        // An empty file is not a store, and stays empty.
+        let empty = dir.path().join("empty.sqlite3");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(
+            Store::open_read_only(&empty),
+            Err(StoreError::NotADatabase { .. })
+        ));
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn immutable_uri_is_percent_encoded() {
+        assert_eq!(
+            immutable_uri(Path::new("/a b/c?d#e%.db")),
+            "file:/a%20b/c%3Fd%23e%25.db?immutable=1"
+        );
+    }
+}
