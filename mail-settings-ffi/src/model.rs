@@ -101,6 +101,9 @@ pub enum ValidationCode {
     CertificateCheckDisabled,
     /// A credential would cross the network without TLS (warning).
     CleartextCredentials,
+    /// A name, credential id, address or one-line text field holds a control character (CR,
+    /// LF, NUL, ESC, the rest of C0 and C1); a footer may hold CR, LF and TAB.
+    InvalidCharacters,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -468,6 +471,7 @@ impl From<mscore::Code> for ValidationCode {
             C::MultipleDefaultAccounts => ValidationCode::MultipleDefaultAccounts,
             C::CertificateCheckDisabled => ValidationCode::CertificateCheckDisabled,
             C::CleartextCredentials => ValidationCode::CleartextCredentials,
+            C::InvalidCharacters => ValidationCode::InvalidCharacters,
             _ => ValidationCode::Unknown,
         }
     }

@@ -9687,6 +9687,11 @@ public enum ValidationCode: Equatable, Hashable {
      */
     case cleartextCredentials
     /**
+     * A name, credential id, address or one-line text field holds a control character (CR,
+     * LF, NUL, ESC, the rest of C0 and C1); a footer may hold CR, LF and TAB.
+     */
+    case invalidCharacters
+    /**
      * A code newer than these bindings: update them. Path, severity and messages are right.
      */
     case unknown
@@ -9751,7 +9756,9 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
         
         case 20: return .cleartextCredentials
         
-        case 21: return .unknown
+        case 21: return .invalidCharacters
+        
+        case 22: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -9841,8 +9848,12 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(20))
         
         
-        case .unknown:
+        case .invalidCharacters:
             writeInt(&buf, Int32(21))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(22))
         
         }
     }
