@@ -73,7 +73,8 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            let _ = e.print();
+            // The error quotes what was typed: made safe like everything else printed.
+            eprint!("{}", text::terminal_safe(&e.render().to_string()));
             let mut cmd = Cli::command();
             cmd.build();
             // Show the subcommand's help when the error is inside one.

@@ -183,6 +183,10 @@ fn messages_and_names_reach_the_terminal_escaped() {
     let o = run(&db, &["inbox", "Desk\x1b[2J"]);
     assert_eq!(o.status.code(), Some(2));
     assert_terminal_safe(&o, "an unknown account named with ESC");
+    let o = run(&db, &["inbox", "ALL", "--format", "x\x1b]0;t\x07\x1b[2J"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_terminal_safe(&o, "a usage error quoting ESC");
+    assert!(both(&o).contains("invalid value"), "{}", both(&o));
 }
 
 #[test]
