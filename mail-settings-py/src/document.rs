@@ -14,7 +14,7 @@ use crate::validation::PyValidation;
 use mail_settings_core::document::{Format, ReadFileError, DOCUMENT_VERSION};
 use mail_settings_core::validate::validate_document;
 use mail_settings_core::{Error, ParseError, SettingsDocument};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 use std::path::Path;
@@ -188,6 +188,7 @@ impl PySettingsDocument {
             .map_err(|e| match e {
                 ReadFileError::Io(e) => PyErr::from(e),
                 ReadFileError::Parse(e) => to_py_err(e),
+                other => PyOSError::new_err(other.to_string()),
             })?;
         PySettingsDocument::from_core(py, doc)
     }
