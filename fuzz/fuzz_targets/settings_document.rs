@@ -18,12 +18,17 @@ fuzz_target!(|data: &[u8]| {
     };
     for format in [Format::Json, Format::Toml] {
         let parsed = SettingsDocument::parse(text, format);
-        let with_bom = SettingsDocument::parse(&format!("\u{feff}{text}"), format);
-        assert_eq!(parsed.is_ok(), with_bom.is_ok(), "a BOM changed the result");
+        // One byte-order mark in front is skipped (a second one is text, and an error).
+        if !text.starts_with('\u{feff}') {
+            let with_bom = SettingsDocument::parse(&format!("\u{feff}{text}"), format);
+            assert_eq!(parsed.is_ok(), with_bom.is_ok(), "a BOM changed the result");
+            if let (Ok(a), Ok(b)) = (&parsed, &with_bom) {
+                assert_eq!(a, b, "a BOM changed the document");
+            }
+        }
         let Ok(doc) = parsed else {
             continue;
         };
-        assert_eq!(with_bom.as_ref().ok(), Some(&doc));
         let v = validate_document(&doc, None);
         for r in v.results() {
             assert!(!r.message.is_empty() && !r.message_pt_br.is_empty());
