@@ -3,8 +3,8 @@
 //! Everything the command prints is safe for a terminal (`mail_settings_core::text`): text
 //! lines go through [`say!`](crate::say) / [`esay!`](crate::esay) (control characters and
 //! bidi overrides escaped, LF and TAB kept), and every value that must stay on one line (a
-//! name, an address, a subject, a server reply) through [`line`] first; message bodies through
-//! [`body`]; JSON through [`json`] (`\uXXXX` escapes for what serde_json writes raw).
+//! name, an address, a subject, a server reply) through [`line()`] first; message bodies through
+//! [`body()`]; JSON through [`json()`] (`\uXXXX` escapes for what serde_json writes raw).
 
 use crate::{Cli, Lang};
 use clap::CommandFactory;
