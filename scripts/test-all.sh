@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: Rust (unit, integration against the real local servers,
-# CLI), then the Python and Kotlin suites when their stages exist. Does all set-up itself on a
+# CLI), then the Python and Kotlin suites when their stages exist, then every fuzz target briefly. Does all set-up itself on a
 # fresh Debian machine (root): build dependencies, the mail servers and proxies
 # (tests/servers/), the build. Prints each runner's summary lines and a final tally.
 set -euo pipefail
@@ -59,13 +59,28 @@ ffi_passed=${ffi_passed:-0}
 ffi_failed=${ffi_failed:-0}
 if [ "$ffi_status" -ne 0 ] && [ "$ffi_failed" -eq 0 ]; then ffi_failed=1; fi
 
+step "fuzzing (cargo-fuzz, nightly)"
+# scripts/fuzz.sh: every target under fuzz/fuzz_targets/ built once, then run about 20 s each;
+# each target counts as one test; says so and counts none when no nightly toolchain is here;
+# ends with "fuzz: N passed, M failed".
+set +e
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" 2>&1 | tee target/fuzz-stage.log
+fuzz_status=${PIPESTATUS[0]}
+set -e
+fuzz_passed=$(sed -nE 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1/p' target/fuzz-stage.log | tail -1)
+fuzz_failed=$(sed -nE 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\2/p' target/fuzz-stage.log | tail -1)
+fuzz_passed=${fuzz_passed:-0}
+fuzz_failed=${fuzz_failed:-0}
+if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_failed" -eq 0 ]; then fuzz_failed=1; fi
+
 step "tally"
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/rust-tests.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -E '^test result:' target/rust-tests.log | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 echo "rust: ${passed} passed, ${failed} failed"
 echo "python: ${py_passed} passed, ${py_failed} failed"
 echo "kotlin/swift: ${ffi_passed} passed, ${ffi_failed} failed"
+echo "fuzz: ${fuzz_passed} passed, ${fuzz_failed} failed"
 echo "took $(($(date +%s) - start))s"
-echo "total: $((passed + py_passed + ffi_passed)) passed, $((failed + py_failed + ffi_failed)) failed"
-if [ "$rust_status" -ne 0 ] || [ "$py_status" -ne 0 ] || [ "$ffi_status" -ne 0 ]; then exit 1; fi
+echo "total: $((passed + py_passed + ffi_passed + fuzz_passed)) passed, $((failed + py_failed + ffi_failed + fuzz_failed)) failed"
+if [ "$rust_status" -ne 0 ] || [ "$py_status" -ne 0 ] || [ "$ffi_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ]; then exit 1; fi
 exit 0

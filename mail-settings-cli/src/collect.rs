@@ -1,8 +1,8 @@
 //! `collect`, `status`, `inbox` and `show`: the collector and the inbox.
 
 use crate::commands::{store_failure, Ctx};
-use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
-use crate::TextOrJson;
+use crate::output::{self, cell, count, line, EXIT_FAILED, EXIT_USAGE};
+use crate::{esay, say, TextOrJson};
 use mail_settings_core::collector::{
     AccountStatus, CancelHandle, Collector, Progress, ProgressListener, RunControl,
 };
@@ -34,7 +34,12 @@ fn incoming_id(store: &Store, name: &str) -> Result<RecordId, ExitCode> {
     by_id
         .or_else(|| all.iter().find(|a| name_key(&a.record.name) == key))
         .map(|a| a.id)
-        .ok_or_else(|| output::fail(EXIT_USAGE, format!("no incoming account named \"{name}\"")))
+        .ok_or_else(|| {
+            output::fail(
+                EXIT_USAGE,
+                format!("no incoming account named \"{}\"", line(name)),
+            )
+        })
 }
 
 /// A progress line on a terminal: `\r` and the counts, one line per account.
@@ -45,8 +50,8 @@ impl ProgressListener for Bar {
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r{:<40.40} {:>6}/{:<6} messages {:>10.1} MB",
-            p.account_name,
+            "\r{:<40} {:>6}/{:<6} messages {:>10.1} MB",
+            cell(&p.account_name, 40),
             p.done,
             p.total,
             p.bytes as f64 / 1e6
@@ -101,12 +106,12 @@ pub fn collect(
             ctx.require_credentials("collect")? as Arc<dyn CredentialProvider>,
             cancel.clone(),
         );
-        eprintln!("collector running; Ctrl-C stops it");
+        esay!("collector running; Ctrl-C stops it");
         while !cancel.is_cancelled() {
             std::thread::sleep(Duration::from_millis(200));
         }
         collector.stop();
-        eprintln!("collector stopped");
+        esay!("collector stopped");
         return Ok(ExitCode::SUCCESS);
     }
     let progress: Option<Arc<dyn ProgressListener>> = std::io::stderr()
@@ -122,13 +127,13 @@ pub fn collect(
         match result {
             Ok(r) => {
                 if format == TextOrJson::Text {
-                    println!(
-                        "{}: {} listed, {} fetched, {} already stored, {} duplicates, {} skipped, {} deleted on server, {} pending, {:.1} MB{}",
-                        r.account_name,
+                    say!(
+                        "{}: {} listed, {} fetched, {} already stored, {}, {} skipped, {} deleted on server, {} pending, {:.1} MB{}",
+                        line(&r.account_name),
                         r.listed,
                         r.fetched,
                         r.already_stored,
-                        r.duplicates,
+                        count(r.duplicates, "duplicate", "duplicates"),
                         r.skipped,
                         r.deleted_on_server,
                         r.pending,
@@ -141,7 +146,11 @@ pub fn collect(
             Err(e) => {
                 failed = true;
                 if format == TextOrJson::Text {
-                    println!("account {id}: FAILED ({}): {e}", e.category());
+                    say!(
+                        "account {id}: FAILED ({}): {}",
+                        e.category(),
+                        line(&e.to_string())
+                    );
                 }
                 json.push(serde_json::json!({
                     "account_id": id, "ok": false, "category": e.category(),
@@ -151,10 +160,7 @@ pub fn collect(
         }
     }
     if format == TextOrJson::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
+        println!("{}", output::json(&json));
     }
     Ok(if failed {
         ExitCode::from(EXIT_FAILED)
@@ -165,16 +171,13 @@ pub fn collect(
 
 /// `mail-settings status`.
 pub fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
-    let store = ctx.store()?;
+    let store = ctx.store_for_reading()?;
     let statuses: Vec<AccountStatus> =
         mail_settings_core::collector::account_statuses(&store).map_err(|e| store_failure(&e))?;
     match format {
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&statuses).unwrap_or_default()
-        ),
+        TextOrJson::Json => println!("{}", output::json(&statuses)),
         TextOrJson::Text => {
-            println!(
+            say!(
                 "{:>3}  {:<40} {:<23} {:<23} {:>7} {:>7} {:>7} {:>6}  last error",
                 "ID",
                 "Name",
@@ -186,10 +189,10 @@ pub fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
                 "Inbox"
             );
             for s in &statuses {
-                println!(
-                    "{:>3}  {:<40.40} {:<23} {:<23} {:>7} {:>7} {:>7} {:>6}  {}",
+                say!(
+                    "{:>3}  {:<40} {:<23} {:<23} {:>7} {:>7} {:>7} {:>6}  {}",
                     s.account_id,
-                    s.account_name,
+                    cell(&s.account_name, 40),
                     when(s.last_check),
                     when(s.last_success),
                     s.fetched,
@@ -198,7 +201,7 @@ pub fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
                     s.inbox_messages,
                     s.last_error
                         .as_ref()
-                        .map(|e| format!("{}: {}", e.category, e.message))
+                        .map(|e| format!("{}: {}", e.category, line(&e.message)))
                         .unwrap_or_default()
                 );
             }
@@ -224,7 +227,7 @@ pub fn inbox(
             "--bom goes with --format csv only",
         ));
     }
-    let store = Arc::new(ctx.store()?);
+    let store = Arc::new(ctx.store_for_reading()?);
     let account = if account.eq_ignore_ascii_case("all") {
         None
     } else {
@@ -269,41 +272,60 @@ pub fn inbox(
     };
     let page = inbox.list(&query).map_err(|e| store_failure(&e))?;
     match format {
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&page).unwrap_or_default()
-        ),
+        TextOrJson::Json => println!("{}", output::json(&page)),
         TextOrJson::Text => {
-            println!(
+            say!(
                 "{:>5}  {:<1} {:<23} {:<32} {:<40} {:>9} {:>3}",
-                "ID", "", "Date", "From", "Subject", "Size", "Att"
+                "ID",
+                "",
+                "Date",
+                "From",
+                "Subject",
+                "Size",
+                "Att"
             );
             for m in &page.messages {
-                println!(
-                    "{:>5}  {:<1} {:<23} {:<32.32} {:<40.40} {:>9} {:>3}",
+                say!(
+                    "{:>5}  {:<1} {:<23} {:<32} {:<40} {:>9} {:>3}",
                     m.id,
                     if m.read { " " } else { "*" },
                     when(m.date.or(Some(m.stored_at))),
-                    m.from,
-                    m.subject.as_deref().unwrap_or("(no subject)"),
+                    cell(&m.from, 32),
+                    cell(m.subject.as_deref().unwrap_or("(no subject)"), 40),
                     m.size,
                     m.attachment_count
                 );
             }
-            println!(
-                "Page {} of {} ({} messages; * unread)",
+            say!(
+                "Page {} of {} ({}; * unread)",
                 page.page,
                 page.pages.max(1),
-                page.total
+                count(page.total, "message", "messages")
             );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `mail-settings show MESSAGE`.
-pub fn show(ctx: &Ctx<'_>, id: i64, raw: bool, format: TextOrJson) -> Result<ExitCode, ExitCode> {
-    let store = Arc::new(ctx.store()?);
+/// `mail-settings show MESSAGE`: the parsed message, safe for a terminal (headers on one line
+/// each, the body with its line breaks and tabs), and marked read — unless the store is
+/// read-only, which is said on stderr. `--raw` writes the stored bytes as they are, to a pipe or
+/// a file; to a terminal only with `--force`.
+pub fn show(
+    ctx: &Ctx<'_>,
+    id: i64,
+    raw: bool,
+    force: bool,
+    format: TextOrJson,
+) -> Result<ExitCode, ExitCode> {
+    if raw && !force && std::io::stdout().is_terminal() {
+        return Err(output::fail(
+            EXIT_USAGE,
+            "--raw writes the message's bytes as they are, and they may hold terminal control sequences: redirect it to a file or a pipe, or add --force",
+        ));
+    }
+    let store = Arc::new(ctx.store_for_reading()?);
+    let read_only = store.is_read_only();
     let inbox = Inbox::new(store);
     if raw {
         let stdout = std::io::stdout();
@@ -314,44 +336,50 @@ pub fn show(ctx: &Ctx<'_>, id: i64, raw: bool, format: TextOrJson) -> Result<Exi
         return Ok(ExitCode::SUCCESS);
     }
     let view = inbox.read_message(id).map_err(|e| store_failure(&e))?;
-    inbox.mark_read(id, true).map_err(|e| store_failure(&e))?;
+    if read_only {
+        esay!("mail-settings: the store is read-only: message {id} is shown but not marked read");
+    } else {
+        inbox.mark_read(id, true).map_err(|e| store_failure(&e))?;
+    }
     match format {
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&view).unwrap_or_default()
-        ),
+        TextOrJson::Json => println!("{}", output::json(&view)),
         TextOrJson::Text => {
             let s = &view.summary;
-            println!("Message {} in \"{}\" ({})", s.id, s.account_name, s.source);
-            println!("From:    {}", s.from);
-            println!("To:      {}", s.to);
+            say!(
+                "Message {} in \"{}\" ({})",
+                s.id,
+                line(&s.account_name),
+                line(&s.source)
+            );
+            say!("From:    {}", line(&s.from));
+            say!("To:      {}", line(&s.to));
             if !s.cc.is_empty() {
-                println!("Cc:      {}", s.cc);
+                say!("Cc:      {}", line(&s.cc));
             }
-            println!("Date:    {}", when(s.date));
-            println!(
+            say!("Date:    {}", when(s.date));
+            say!(
                 "Subject: {}",
-                s.subject.as_deref().unwrap_or("(no subject)")
+                line(s.subject.as_deref().unwrap_or("(no subject)"))
             );
             if let Some(id) = &s.message_id {
-                println!("Message-ID: <{id}>");
+                say!("Message-ID: <{}>", line(id));
             }
-            println!();
+            say!();
             match (&view.body.text, &view.body.html) {
-                (Some(text), _) => println!("{}", text.trim_end()),
-                (None, Some(html)) => println!("(HTML only, {} characters)", html.len()),
-                (None, None) => println!("(no text body)"),
+                (Some(text), _) => say!("{}", output::body(text.trim_end())),
+                (None, Some(html)) => say!("(HTML only, {} characters)", html.chars().count()),
+                (None, None) => say!("(no text body)"),
             }
             for a in &view.body.attachments {
-                println!(
+                say!(
                     "[attachment] {} ({}, {} bytes)",
-                    a.name.as_deref().unwrap_or("(unnamed)"),
-                    a.content_type,
+                    line(a.name.as_deref().unwrap_or("(unnamed)")),
+                    line(&a.content_type),
                     a.size
                 );
             }
             if let Some(e) = &view.body.parse_error {
-                println!("[stored raw: {e}]");
+                say!("[stored raw: {}]", line(e));
             }
         }
     }

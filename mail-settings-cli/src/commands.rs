@@ -1,10 +1,11 @@
 //! The subcommands: thin calls into mail-settings-core.
 
 use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
-use crate::{Cli, Command, DocFormat, TextOrJson};
+use crate::{say, Cli, Command, DocFormat, TextOrJson};
 use mail_settings_core::store::{Store, StoreError};
 use mail_settings_core::validate::validate_document;
 use mail_settings_core::{CredentialProvider, CredentialsFile, Format, SettingsDocument};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,10 +32,34 @@ impl Ctx<'_> {
     pub fn store(&self) -> Result<Store, ExitCode> {
         let path = self.db_path();
         let store = Store::open(&path).map_err(|e| store_failure(&e))?;
-        Ok(match &self.credentials {
+        Ok(self.with_provider(store))
+    }
+
+    /// Opens the store for a command that only reads (`export`, `report`, `inbox`, `status`,
+    /// `show`): as [`Ctx::store`], and when the file or its directory cannot be written (mode
+    /// 0444, a read-only directory or medium), read-only instead ([`Store::is_read_only`]).
+    pub fn store_for_reading(&self) -> Result<Store, ExitCode> {
+        let path = self.db_path();
+        let store = match Store::open(&path) {
+            Ok(store) => store,
+            Err(
+                e @ (StoreError::NotADatabase { .. }
+                | StoreError::SchemaTooNew { .. }
+                | StoreError::Invalid(_)),
+            ) => return Err(store_failure(&e)),
+            Err(e) => match Store::open_read_only(&path) {
+                Ok(store) => store,
+                Err(_) => return Err(store_failure(&e)),
+            },
+        };
+        Ok(self.with_provider(store))
+    }
+
+    fn with_provider(&self, store: Store) -> Store {
+        match &self.credentials {
             Some(c) => store.with_credentials(c.clone() as Arc<dyn CredentialProvider>),
             None => store,
-        })
+        }
     }
 
     /// The credentials file, required by commands that log in: a usage error without it.
@@ -125,8 +150,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Show {
             message,
             raw,
+            force,
             format,
-        } => crate::collect::show(&ctx, *message, *raw, *format),
+        } => crate::collect::show(&ctx, *message, *raw, *force, *format),
         Command::Schedule(c) => crate::schedule::run(&ctx, c),
         Command::TestSmtp {
             account,
@@ -148,10 +174,10 @@ pub fn run(cli: Cli) -> ExitCode {
     result.unwrap_or_else(|code| code)
 }
 
+/// Reads a settings document: a regular file only (a FIFO or a device is refused at once),
+/// with or without a UTF-8 byte-order mark.
 fn read_document(file: &Path) -> Result<SettingsDocument, ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| output::fail(EXIT_USAGE, format!("{}: {e}", file.display())))?;
-    SettingsDocument::parse(&text, Format::from_path(file))
+    SettingsDocument::read_file(file, None)
         .map_err(|e| output::fail(EXIT_USAGE, format!("{}: {e}", file.display())))
 }
 
@@ -159,7 +185,10 @@ fn validate(ctx: &Ctx<'_>, file: &Path, format: TextOrJson) -> Result<ExitCode, 
     let doc = read_document(file)?;
     let v = validate_document(&doc, ctx.provider());
     match format {
-        TextOrJson::Text => print!("{}", output::validation_text(&v, ctx.cli.lang)),
+        TextOrJson::Text => print!(
+            "{}",
+            mail_settings_core::text::terminal_safe(&output::validation_text(&v, ctx.cli.lang))
+        ),
         TextOrJson::Json => println!("{}", output::validation_json(&v)),
     }
     Ok(if v.has_errors() {
@@ -184,10 +213,10 @@ fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ExitCode, ExitCode> {
         ));
     }
     let summary = store.import(&doc).map_err(|e| store_failure(&e))?;
-    println!(
+    say!(
         "imported {} into {}: {} created, {} updated, {} unchanged, {} deleted",
-        file.display(),
-        ctx.db_path().display(),
+        output::line(&file.display().to_string()),
+        output::line(&ctx.db_path().display().to_string()),
         summary.created,
         summary.updated,
         summary.unchanged,
@@ -196,12 +225,24 @@ fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ExitCode, ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// JSON goes out with `\uXXXX` escapes for what could drive a terminal (the same document);
+/// TOML is escaped for the terminal only when stdout is one, and written exactly otherwise, so
+/// a file or a pipe always reads back as the same settings.
 fn export(ctx: &Ctx<'_>, format: DocFormat) -> Result<ExitCode, ExitCode> {
-    let doc = ctx.store()?.export().map_err(|e| store_failure(&e))?;
-    let format = match format {
-        DocFormat::Json => Format::Json,
-        DocFormat::Toml => Format::Toml,
-    };
-    println!("{}", doc.to_string(format).trim_end());
+    let doc = ctx
+        .store_for_reading()?
+        .export()
+        .map_err(|e| store_failure(&e))?;
+    match format {
+        DocFormat::Json => println!("{}", output::json(&doc)),
+        DocFormat::Toml => {
+            let text = doc.to_string(Format::Toml);
+            if std::io::stdout().is_terminal() {
+                say!("{}", text.trim_end());
+            } else {
+                println!("{}", text.trim_end());
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

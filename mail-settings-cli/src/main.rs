@@ -251,13 +251,19 @@ pub enum Command {
         #[arg(long)]
         bom: bool,
     },
-    /// Show one stored message (by its inbox id), parsed, and mark it read.
+    /// Show one stored message (by its inbox id), parsed, and mark it read (a read-only store
+    /// shows it without marking it, and says so on stderr). Control characters from the
+    /// message are shown escaped (`\x1b`).
     Show {
         /// The message id (from `inbox`).
         message: i64,
-        /// Print the raw message instead.
+        /// Write the stored bytes as they are, to a file or a pipe (refused on a terminal
+        /// without --force: they may hold terminal control sequences).
         #[arg(long)]
         raw: bool,
+        /// With --raw: write to a terminal too.
+        #[arg(long, requires = "raw")]
+        force: bool,
         /// Output format of the parsed view.
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
@@ -303,5 +309,6 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -1,9 +1,62 @@
 //! Printing and exit codes.
+//!
+//! Everything the command prints is safe for a terminal (`mail_settings_core::text`): text
+//! lines go through [`say!`](crate::say) / [`esay!`](crate::esay) (control characters and
+//! bidi overrides escaped, LF and TAB kept), and every value that must stay on one line (a
+//! name, an address, a subject, a server reply) through [`line()`] first; message bodies through
+//! [`body()`]; JSON through [`json()`] (`\uXXXX` escapes for what serde_json writes raw).
 
 use crate::{Cli, Lang};
 use clap::CommandFactory;
+use mail_settings_core::text;
 use mail_settings_core::{Validation, ValidationResult};
+use std::borrow::Cow;
 use std::process::ExitCode;
+
+/// `println!` made safe for a terminal.
+#[macro_export]
+macro_rules! say {
+    () => { println!() };
+    ($($t:tt)*) => {
+        println!("{}", mail_settings_core::text::terminal_safe(&format!($($t)*)))
+    };
+}
+
+/// `eprintln!` made safe for a terminal.
+#[macro_export]
+macro_rules! esay {
+    ($($t:tt)*) => {
+        eprintln!("{}", mail_settings_core::text::terminal_safe(&format!($($t)*)))
+    };
+}
+
+/// One-line text made safe for a terminal: control characters, CR, LF and TAB escaped.
+pub fn line(s: &str) -> Cow<'_, str> {
+    text::terminal_safe_line(s)
+}
+
+/// A message body made safe for a terminal: LF and TAB kept, CRLF as LF, the rest escaped.
+pub fn body(s: &str) -> Cow<'_, str> {
+    text::terminal_safe_body(s)
+}
+
+/// A one-line value made safe and cut to `width` characters with an ellipsis (`…`).
+pub fn cell(s: &str, width: usize) -> String {
+    text::ellipsize(&line(s), width).into_owned()
+}
+
+/// Pretty JSON of `v`, safe for a terminal (and the same JSON value).
+pub fn json(v: &impl serde::Serialize) -> String {
+    let text = serde_json::to_string_pretty(v)
+        .unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", line(&e.to_string())));
+    text::json_safe(&text).into_owned()
+}
+
+/// `n` and the noun, singular for 1: `1 message`, `2 messages`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 /// The work was done and found errors.
 pub const EXIT_FAILED: u8 = 1;
@@ -20,7 +73,8 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            let _ = e.print();
+            // The error quotes what was typed: made safe like everything else printed.
+            eprint!("{}", text::terminal_safe(&e.render().to_string()));
             let mut cmd = Cli::command();
             cmd.build();
             // Show the subcommand's help when the error is inside one.
@@ -40,7 +94,7 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
 
 /// Prints an error to stderr and returns `code`.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("mail-settings: {message}");
+    eprintln!("mail-settings: {}", line(&message.to_string()));
     ExitCode::from(code)
 }
 
@@ -61,16 +115,24 @@ pub fn validation_text(v: &Validation, lang: Lang) -> String {
         out.push_str(&format!(
             "{:<7} {}: {} [{}]\n",
             r.severity.as_str(),
-            r.path,
-            message(r, lang),
+            line(&r.path),
+            line(message(r, lang)),
             r.code
         ));
     }
-    let errors = v.errors().count();
-    let warnings = v.warnings().count();
+    let errors = v.errors().count() as u64;
+    let warnings = v.warnings().count() as u64;
     out.push_str(&match lang {
-        Lang::En => format!("{errors} error(s), {warnings} warning(s)\n"),
-        Lang::PtBr => format!("{errors} erro(s), {warnings} aviso(s)\n"),
+        Lang::En => format!(
+            "{}, {}\n",
+            count(errors, "error", "errors"),
+            count(warnings, "warning", "warnings")
+        ),
+        Lang::PtBr => format!(
+            "{}, {}\n",
+            count(errors, "erro", "erros"),
+            count(warnings, "aviso", "avisos")
+        ),
     });
     out
 }
@@ -78,5 +140,5 @@ pub fn validation_text(v: &Validation, lang: Lang) -> String {
 /// Validation results as the JSON array the CLI promises: path, code, severity, message,
 /// message_pt_br.
 pub fn validation_json(v: &Validation) -> String {
-    serde_json::to_string_pretty(v.results()).unwrap_or_else(|_| "[]".to_owned())
+    json(&v.results())
 }

@@ -1,5 +1,9 @@
 //! `mail-settings report incoming|smtp`: a page as text or JSON, or the whole filtered report
 //! as CSV (with a UTF-8 byte-order mark for Excel when `--bom` is given) or printable HTML.
+//!
+//! Every format is safe for a terminal: the text table and CSV/HTML go through
+//! `text::terminal_safe` (control characters and bidi overrides escaped; CSV's CRLF kept),
+//! JSON through `output::json`.
 
 use crate::commands::{store_failure, Ctx};
 use crate::output::{self, EXIT_USAGE};
@@ -7,6 +11,7 @@ use crate::{ReportArgs, ReportFormat, ReportKind, Status};
 use mail_settings_core::report::{
     self, CsvOptions, IncomingReportFilter, PageRequest, SmtpReportFilter, Status as CoreStatus,
 };
+use mail_settings_core::text::terminal_safe;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -37,13 +42,13 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
     }
     let csv = CsvOptions::default().bom(args.bom);
     let lang = ctx.cli.lang.core();
-    let store = ctx.store()?;
+    let store = ctx.store_for_reading()?;
     let page = PageRequest {
         page: args.page,
         page_size: args.page_size,
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // CSV and HTML are written here first, then made safe for a terminal as a whole.
+    let mut out: Vec<u8> = Vec::new();
     let result = match args.kind {
         ReportKind::Incoming => {
             if args.authentication.is_some() || args.default_account.is_some() {
@@ -62,10 +67,10 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
             match args.format {
                 ReportFormat::Text => store
                     .incoming_report(&filter, page)
-                    .map(|p| print!("{}", report::render_text(&p, lang))),
+                    .map(|p| print!("{}", terminal_safe(&report::render_text(&p, lang)))),
                 ReportFormat::Json => store
                     .incoming_report(&filter, page)
-                    .map(|p| println!("{}", to_json(&p))),
+                    .map(|p| println!("{}", output::json(&p))),
                 ReportFormat::Csv => store
                     .write_incoming_csv_with(&filter, lang, csv, &mut out)
                     .map(drop),
@@ -91,10 +96,10 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
             match args.format {
                 ReportFormat::Text => store
                     .smtp_report(&filter, page)
-                    .map(|p| print!("{}", report::render_text(&p, lang))),
+                    .map(|p| print!("{}", terminal_safe(&report::render_text(&p, lang)))),
                 ReportFormat::Json => store
                     .smtp_report(&filter, page)
-                    .map(|p| println!("{}", to_json(&p))),
+                    .map(|p| println!("{}", output::json(&p))),
                 ReportFormat::Csv => store
                     .write_smtp_csv_with(&filter, lang, csv, &mut out)
                     .map(drop),
@@ -105,10 +110,12 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
         }
     };
     result.map_err(|e| store_failure(&e))?;
-    let _ = out.flush();
+    if !out.is_empty() {
+        let text = String::from_utf8_lossy(&out);
+        let stdout = std::io::stdout();
+        let mut stdout = stdout.lock();
+        let _ = stdout.write_all(terminal_safe(&text).as_bytes());
+        let _ = stdout.flush();
+    }
     Ok(ExitCode::SUCCESS)
-}
-
-fn to_json(v: &impl serde::Serialize) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

@@ -1,8 +1,8 @@
 //! Commands that go on the wire: `check` and `test-smtp`.
 
 use crate::commands::Ctx;
-use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
-use crate::{ReportKind, TextOrJson};
+use crate::output::{self, line, EXIT_FAILED, EXIT_USAGE};
+use crate::{esay, say, ReportKind, TextOrJson};
 use mail_settings_core::check::{check_incoming, check_smtp, CheckOptions};
 use mail_settings_core::net::Timeouts;
 use mail_settings_core::smtp::{self, SmtpOptions};
@@ -63,7 +63,7 @@ pub fn find_account(
             (Some(_), Some(_)) => {
                 return Err(output::fail(
                     EXIT_USAGE,
-                    format!("\"{name}\" names an incoming and an SMTP account: add --kind incoming or --kind smtp"),
+                    format!("\"{}\" names an incoming and an SMTP account: add --kind incoming or --kind smtp", line(name)),
                 ))
             }
             (a, b) => a.or(b),
@@ -75,13 +75,13 @@ pub fn find_account(
             eprint!("{}", output::validation_text(&v, crate::Lang::En));
             Err(output::fail(
                 EXIT_FAILED,
-                format!("account \"{name}\" has errors: fix them first"),
+                format!("account \"{}\" has errors: fix them first", line(name)),
             ))
         }
         Some(Err(e)) => Err(output::fail(EXIT_FAILED, e)),
         None => Err(output::fail(
             EXIT_USAGE,
-            format!("no account named \"{name}\""),
+            format!("no account named \"{}\"", line(name)),
         )),
     }
 }
@@ -111,8 +111,9 @@ pub fn check(
         Account::Smtp(a) => check_smtp(&a, creds, &options),
     };
     match format {
-        TextOrJson::Text => println!("{report}"),
-        TextOrJson::Json => println!("{}", report.to_json()),
+        // The report quotes servers (greeting, capabilities, replies): escaped for the terminal.
+        TextOrJson::Text => say!("{report}"),
+        TextOrJson::Json => println!("{}", mail_settings_core::text::json_safe(&report.to_json())),
     }
     Ok(if report.ok {
         ExitCode::SUCCESS
@@ -137,7 +138,7 @@ pub fn test_smtp(
     let Account::Smtp(account) = find_account(&store, name, Some(ReportKind::Smtp))? else {
         return Err(output::fail(
             EXIT_USAGE,
-            format!("\"{name}\" is not an SMTP account"),
+            format!("\"{}\" is not an SMTP account", line(name)),
         ));
     };
     let options =
@@ -167,20 +168,19 @@ pub fn test_smtp(
         ),
     };
     match format {
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        ),
+        TextOrJson::Json => println!("{}", output::json(&json)),
         TextOrJson::Text => match &result {
-            Ok(r) => println!(
-                "test message sent through \"{}\" to {to}: {} ({})",
-                account.name(),
-                r.reply.summary(),
-                r.message_id.as_deref().unwrap_or("no Message-ID")
+            Ok(r) => say!(
+                "test message sent through \"{}\" to {}: {} ({})",
+                line(account.name()),
+                line(to),
+                line(&r.reply.summary()),
+                line(r.message_id.as_deref().unwrap_or("no Message-ID"))
             ),
-            Err(e) => eprintln!(
-                "mail-settings: test message not sent ({}): {e}",
-                e.category()
+            Err(e) => esay!(
+                "mail-settings: test message not sent ({}): {}",
+                e.category(),
+                line(&e.to_string())
             ),
         },
     }

@@ -6,8 +6,9 @@
 
 use crate::typed::CredentialId;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -217,6 +218,45 @@ struct FileEntry {
     oauth2_token: Option<String>,
 }
 
+/// The largest credentials file read (1 MiB).
+pub const MAX_CREDENTIALS_FILE_BYTES: u64 = 1 << 20;
+
+/// Starts the serde error of a repeated id (the only parse error whose words are shown: an id
+/// is not a secret).
+const DUPLICATE_ID: &str = "duplicate credential id ";
+
+/// The file's entries in order, refusing an id that appears twice (serde's maps keep the last
+/// silently; ids are compared trimmed, as they are looked up).
+struct Entries(Vec<(String, FileEntry)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of credential ids to {username, password | oauth2_token}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut seen = HashSet::new();
+                let mut out = Vec::new();
+                while let Some(id) = map.next_key::<String>()? {
+                    if !seen.insert(id.trim().to_owned()) {
+                        return Err(de::Error::custom(format!(
+                            "{DUPLICATE_ID}\"{}\"",
+                            crate::text::terminal_safe_line(&id)
+                        )));
+                    }
+                    let entry = map.next_value::<FileEntry>()?;
+                    out.push((id, entry));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(EntriesVisitor)
+    }
+}
+
 /// Credentials read from a file: JSON or TOML, by extension (`.toml` is TOML, anything else
 /// JSON), shaped `id → {username, password | oauth2_token}`:
 ///
@@ -226,7 +266,11 @@ struct FileEntry {
 /// ```
 ///
 /// The file is refused when its permissions let anyone but the owner read or write it
-/// (on Unix: any of mode `0o077`), the way ssh treats private keys.
+/// (on Unix: any of mode `0o077`), the way ssh treats private keys; when it is not a regular
+/// file (a FIFO or a device would block or never end) or larger than
+/// [`MAX_CREDENTIALS_FILE_BYTES`]; when an id appears twice (naming the id: JSON parsers keep
+/// the last one silently); and when an id holds a control character. A UTF-8 byte-order mark
+/// at the start is skipped.
 pub struct CredentialsFile {
     path: PathBuf,
     inner: InMemoryCredentials,
@@ -250,6 +294,9 @@ impl CredentialsFile {
             reason,
         };
         let meta = std::fs::metadata(&path).map_err(|e| err(e.to_string()))?;
+        if let Some(what) = crate::document::not_regular(&meta) {
+            return Err(err(format!("{what}: only a regular file is read")));
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -262,30 +309,58 @@ impl CredentialsFile {
         }
         #[cfg(not(unix))]
         let _ = meta;
-        let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+        let text = crate::document::read_regular_file(&path, MAX_CREDENTIALS_FILE_BYTES)
+            .map_err(|e| err(e.to_string()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let is_toml = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         // Parse errors must not echo the file's text: it holds secrets. Keep position only.
-        let entries: HashMap<String, FileEntry> = if is_toml {
-            toml::from_str(&text).map_err(|e| {
+        // A repeated id is named: ids are not secrets.
+        let duplicate = |message: &str| -> Option<String> {
+            let at = message.find(DUPLICATE_ID)?;
+            let rest = &message[at..];
+            let end = rest.rfind('"').map_or(rest.len(), |i| i + 1);
+            Some(rest[..end].to_owned())
+        };
+        let Entries(entries) = if is_toml {
+            toml::from_str(text).map_err(|e| {
                 let (line, col) = e
                     .span()
-                    .map(|s| crate::document::line_col(&text, s.start))
+                    .map(|s| crate::document::line_col(text, s.start))
                     .unwrap_or((0, 0));
-                err(format!("not valid TOML at line {line}, column {col}"))
+                match duplicate(e.message()) {
+                    Some(d) => err(format!("{d} at line {line}, column {col}")),
+                    // TOML refuses a repeated table or key itself; its words name only the key.
+                    None => match e.message().find("duplicate key") {
+                        Some(i) => err(format!(
+                            "{} at line {line}, column {col}",
+                            crate::text::terminal_safe_line(
+                                e.message()[i..].lines().next().unwrap_or_default()
+                            )
+                        )),
+                        None => err(format!("not valid TOML at line {line}, column {col}")),
+                    },
+                }
             })?
         } else {
-            serde_json::from_str(&text).map_err(|e| {
-                err(format!(
+            serde_json::from_str(text).map_err(|e| match duplicate(&e.to_string()) {
+                Some(d) => err(format!("{d} at line {}, column {}", e.line(), e.column())),
+                None => err(format!(
                     "not valid JSON at line {}, column {}",
                     e.line(),
                     e.column()
-                ))
+                )),
             })?
         };
         let inner = InMemoryCredentials::new();
         for (id, entry) in entries {
+            if crate::validate::has_control_chars(&id) {
+                return Err(err(format!(
+                    "credential id \"{}\" holds control characters",
+                    crate::text::terminal_safe_line(&id)
+                )));
+            }
             let secret = match (entry.password, entry.oauth2_token) {
                 (Some(p), None) => Secret::password(p),
                 (None, Some(t)) => Secret::oauth2_token(t),

@@ -27,6 +27,7 @@
 //! | [`check`] | the staged connection check an operator runs by hand, with advice |
 //! | [`collector`] | exactly-once, never-lose collection into the inbox; scheduler, progress, cancel |
 //! | [`inbox`] | the collected messages: listing, filters, parsed view, mark read, delete locally |
+//! | [`text`] | untrusted text made safe for a terminal: control characters and bidi overrides shown escaped |
 //! | [`error`] | one rich error per area and the small [`ErrorCategory`] vocabulary the bindings map |
 //!
 //! The SQLite store is bundled (`rusqlite/bundled`); TLS is the platform's through `native-tls`
@@ -55,6 +56,7 @@ pub mod report;
 pub mod schedule;
 pub mod smtp;
 pub mod store;
+pub mod text;
 pub mod typed;
 pub mod validate;
 

@@ -180,6 +180,10 @@ pub const CHECK_INTERVAL_RANGE: std::ops::RangeInclusive<i64> = 30..=86_400;
 pub const DEFAULT_MAX_MESSAGE_SIZE: i64 = 50 * 1024 * 1024;
 /// Range of `max_message_size`: 1 KiB to 1 GiB.
 pub const MAX_MESSAGE_SIZE_RANGE: std::ops::RangeInclusive<i64> = 1024..=1024 * 1024 * 1024;
+/// Names, credential ids, e-mail addresses and `ca_file` may hold no control character (CR,
+/// LF, TAB, NUL, ESC, the rest of C0, DEL, C1): `invalid_characters`. The multi-line `footer`
+/// may hold CR, LF and TAB only.
+///
 /// Longest account or connector name, in characters after trimming.
 pub const NAME_MAX_CHARS: usize = 100;
 /// Longest footer, in characters.
@@ -341,7 +345,8 @@ pub struct SmtpAccountForm {
     /// Append `footer` to every message.
     #[serde(default, skip_serializing_if = "is_false")]
     pub enable_footer: bool,
-    /// Footer text; required when `enable_footer`.
+    /// Footer text; required when `enable_footer`; may span lines (CR, LF and TAB, no other
+    /// control character).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub footer: Option<String>,
     /// SMTP host.

@@ -73,6 +73,10 @@ pub enum Code {
     UnknownSmtpAccount,
     /// The named SMTP account is disabled.
     SmtpAccountDisabled,
+    /// A name, credential id, address or one-line text field holds a control character (CR,
+    /// LF, NUL, ESC and the rest of C0, DEL, C1); multi-line text (`footer`) may hold CR, LF and
+    /// TAB. Hosts keep [`Code::InvalidHost`].
+    InvalidCharacters,
 }
 
 impl Code {
@@ -104,11 +108,12 @@ impl Code {
             Code::InvalidTimeZone => "invalid_time_zone",
             Code::UnknownSmtpAccount => "unknown_smtp_account",
             Code::SmtpAccountDisabled => "smtp_account_disabled",
+            Code::InvalidCharacters => "invalid_characters",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 25] = [
         Code::Required,
         Code::TooLong,
         Code::InvalidHost,
@@ -134,6 +139,7 @@ impl Code {
         Code::InvalidTimeZone,
         Code::UnknownSmtpAccount,
         Code::SmtpAccountDisabled,
+        Code::InvalidCharacters,
     ];
 
     /// The severity docs/SETTINGS.md gives the code.
@@ -562,6 +568,16 @@ fn messages(code: Code, field: Field, detail: Detail<'_>) -> (String, String) {
                 format!("A conta SMTP {id} está desativada."),
             )
         }
+        Code::InvalidCharacters => match field {
+            Field::Footer => (
+                format!("{en} holds control characters: only line breaks and tabs are allowed."),
+                format!("{pt} contém caracteres de controle: só quebras de linha e tabulações são permitidas."),
+            ),
+            _ => (
+                format!("{en} holds control characters (line breaks, tabs, escape codes): they are not allowed."),
+                format!("{pt} contém caracteres de controle (quebras de linha, tabulações, códigos de escape): não são permitidos."),
+            ),
+        },
     }
 }
 
@@ -629,6 +645,8 @@ impl Checker<'_> {
         let trimmed = name.trim();
         if trimmed.is_empty() {
             self.push(Code::Required, field, Detail::None);
+        } else if has_control_chars(name) {
+            self.push(Code::InvalidCharacters, field, Detail::None);
         } else if trimmed.chars().count() > NAME_MAX_CHARS {
             self.push(Code::TooLong, field, Detail::Limit(NAME_MAX_CHARS));
         }
@@ -661,6 +679,9 @@ impl Checker<'_> {
                     self.push(Code::Required, field, Detail::None);
                 }
             }
+            Some(_) if value.is_some_and(has_control_chars) => {
+                self.push(Code::InvalidCharacters, field, Detail::None)
+            }
             Some(v) if v.chars().count() > EMAIL_MAX_CHARS => {
                 self.push(Code::TooLong, field, Detail::Limit(EMAIL_MAX_CHARS))
             }
@@ -680,6 +701,10 @@ impl Checker<'_> {
                 if required {
                     self.push(Code::CredentialRequired, Field::Credential, Detail::None);
                 }
+                false
+            }
+            Some(_) if id.is_some_and(has_control_chars) => {
+                self.push(Code::InvalidCharacters, Field::Credential, Detail::None);
                 false
             }
             Some(v) if v.chars().count() > CREDENTIAL_ID_MAX_CHARS => {
@@ -744,6 +769,8 @@ impl Checker<'_> {
         if let Some(p) = ca_file {
             if p.as_os_str().is_empty() {
                 self.push(Code::Required, Field::CaFile, Detail::None);
+            } else if p.to_string_lossy().chars().any(char::is_control) {
+                self.push(Code::InvalidCharacters, Field::CaFile, Detail::None);
             }
         }
     }
@@ -837,7 +864,11 @@ pub fn validate_smtp(
     if form.enable_footer && footer_blank {
         c.push(Code::FooterRequired, Field::Footer, Detail::None);
     } else if let Some(f) = &form.footer {
-        if f.chars().count() > FOOTER_MAX_CHARS {
+        if f.chars()
+            .any(|ch| ch.is_control() && !matches!(ch, '\r' | '\n' | '\t'))
+        {
+            c.push(Code::InvalidCharacters, Field::Footer, Detail::None);
+        } else if f.chars().count() > FOOTER_MAX_CHARS {
             c.push(
                 Code::TooLong,
                 Field::Footer,
@@ -972,6 +1003,12 @@ pub fn validate_document(
     cross_record_rules(&mut out, "report_schedules", Field::ScheduleName, schedules);
     // ----- end of report schedules -----
     out
+}
+
+/// Whether `s` holds a control character (C0, DEL or C1: CR, LF, TAB, NUL, ESC…), which
+/// names, credential ids, addresses and one-line text fields refuse (`invalid_characters`).
+pub fn has_control_chars(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }
 
 /// Normalised form of a name for uniqueness: trimmed, case-folded.

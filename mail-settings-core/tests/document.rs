@@ -147,3 +147,67 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_in_json_and_toml() {
+    let doc =
+        SettingsDocument::from_json(include_str!("../../examples/settings/helpdesk.json")).unwrap();
+    for format in [Format::Json, Format::Toml] {
+        let text = format!("\u{feff}{}", doc.to_string(format));
+        assert_eq!(
+            SettingsDocument::parse(&text, format).unwrap(),
+            doc,
+            "{format:?}"
+        );
+    }
+    // Only at the start: a BOM elsewhere is still an error with its position.
+    let e = SettingsDocument::from_json("{\"version\": 1,\u{feff} }").unwrap_err();
+    assert_eq!((e.line, e.format), (1, "json"));
+}
+
+#[cfg(unix)]
+#[test]
+fn read_file_takes_regular_files_only() {
+    use mail_settings_core::document::ReadFileError;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.json");
+    std::fs::write(&p, "\u{feff}{\"version\": 1}").unwrap();
+    assert_eq!(
+        SettingsDocument::read_file(&p, None).unwrap(),
+        SettingsDocument::default()
+    );
+    let fifo = dir.path().join("fifo.toml");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let f = fifo.clone();
+    std::thread::spawn(move || {
+        tx.send(SettingsDocument::read_file(&f, None).map_err(|e| e.to_string()))
+    });
+    let err = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("reading a FIFO hung")
+        .unwrap_err();
+    assert!(err.contains("FIFO"), "{err}");
+    match SettingsDocument::read_file(std::path::Path::new("/dev/zero"), Some(Format::Json)) {
+        Err(ReadFileError::Io(e)) => assert!(e.to_string().contains("a device"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    match SettingsDocument::read_file(&dir.path().join("missing.json"), None) {
+        Err(ReadFileError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(&p, b"{\"version\": 1, \"x\": \"\xff\"}").unwrap();
+    assert!(SettingsDocument::read_file(&p, None)
+        .unwrap_err()
+        .to_string()
+        .contains("not UTF-8"));
+    std::fs::write(&p, "{\"version\": 2}").unwrap();
+    assert!(matches!(
+        SettingsDocument::read_file(&p, None),
+        Err(ReadFileError::Parse(_))
+    ));
+}

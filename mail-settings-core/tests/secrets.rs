@@ -123,3 +123,99 @@ fn documents_and_validation_never_hold_secrets() {
     let err = Error::from(v);
     assert_clean("Error", &format!("{err} {err:?}"));
 }
+
+#[cfg(unix)]
+#[test]
+fn credentials_file_with_a_repeated_id_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("creds.json");
+    std::fs::write(
+        &p,
+        format!(
+            r#"{{"m": {{"username": "u", "password": "{SECRET}"}}, "other": {{"username": "o", "password": "x"}},
+                "m": {{"username": "v", "password": "{SECRET}2"}}}}"#
+        ),
+    )
+    .unwrap();
+    set_mode(&p, 0o600);
+    let err = CredentialsFile::load(&p).unwrap_err().to_string();
+    assert!(err.contains("duplicate credential id \"m\""), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    assert_clean("duplicate id error", &err);
+    // Ids are looked up trimmed: " m" is the same id.
+    std::fs::write(
+        &p,
+        r#"{"m": {"username": "u", "password": "a"}, " m ": {"username": "u", "password": "b"}}"#,
+    )
+    .unwrap();
+    let err = CredentialsFile::load(&p).unwrap_err().to_string();
+    assert!(err.contains("duplicate credential id \" m \""), "{err}");
+    // TOML refuses a repeated table itself; the error names the key, not the secret.
+    let t = dir.path().join("creds.toml");
+    std::fs::write(
+        &t,
+        format!("[m]\nusername = \"u\"\npassword = \"{SECRET}\"\n[m]\nusername = \"v\"\npassword = \"{SECRET}\"\n"),
+    )
+    .unwrap();
+    set_mode(&t, 0o600);
+    let err = CredentialsFile::load(&t).unwrap_err().to_string();
+    assert!(err.contains("duplicate key") && err.contains('m'), "{err}");
+    assert_clean("toml duplicate error", &err);
+}
+
+#[cfg(unix)]
+#[test]
+fn credentials_file_must_be_a_regular_file_with_clean_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("creds.json");
+    assert!(std::process::Command::new("mkfifo")
+        .args(["-m", "600"])
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // Returns at once (opening the FIFO would wait for a writer forever).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let f = fifo.clone();
+    std::thread::spawn(move || {
+        tx.send(
+            CredentialsFile::load(&f)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        )
+    });
+    let err = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("loading a FIFO hung")
+        .unwrap_err();
+    assert!(
+        err.contains("FIFO") && err.contains("regular file"),
+        "{err}"
+    );
+    for device in ["/dev/zero", "/dev/null"] {
+        let err = CredentialsFile::load(device).unwrap_err().to_string();
+        assert!(err.contains("a device"), "{err}");
+    }
+    let err = CredentialsFile::load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("a directory"), "{err}");
+    // A byte-order mark is skipped; an id with a control character is refused.
+    let p = dir.path().join("bom.json");
+    std::fs::write(
+        &p,
+        "\u{feff}{\"m\": {\"username\": \"u\", \"password\": \"p\"}}",
+    )
+    .unwrap();
+    set_mode(&p, 0o600);
+    assert!(CredentialsFile::load(&p).unwrap().contains("m"));
+    std::fs::write(
+        &p,
+        "{\"m\\u001b[2J\": {\"username\": \"u\", \"password\": \"p\"}}",
+    )
+    .unwrap();
+    let err = CredentialsFile::load(&p).unwrap_err().to_string();
+    assert!(
+        err.contains("control characters") && err.contains("m\\x1b[2J"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+}

@@ -570,6 +570,10 @@ fn every_code_can_be_triggered() {
             network_connector: Some(2),
             ..incoming()
         },
+        IncomingAccountForm {
+            name: "Help\x1b[2Jdesk".into(),
+            ..incoming()
+        },
     ];
     for f in &forms {
         seen.extend(
@@ -688,4 +692,134 @@ fn typed_accounts_resolve_port_security_route_and_credential() {
     let a = SmtpAccount::from_form(&smtp(), &standalone()).unwrap();
     assert_eq!(a.connection().endpoint.port, 465);
     assert_eq!(a.credential().map(|c| c.as_str()), Some("smtp-notify"));
+}
+
+#[test]
+fn control_characters_are_invalid_characters_except_in_the_footer() {
+    let ctx = ValidationContext::standalone();
+    for bad in [
+        "Help\ndesk",
+        "Help\rdesk",
+        "Help\0desk",
+        "Help\x1b[2Jdesk",
+        "Help\u{9b}desk",
+        "Help\tdesk",
+        "Helpdesk\x7f",
+    ] {
+        let v = validate_incoming(
+            &IncomingAccountForm {
+                name: bad.into(),
+                credential: Some(format!("mailbox{bad}")),
+                ..incoming()
+            },
+            "",
+            &ctx,
+        );
+        assert!(v.contains("name", Code::InvalidCharacters), "{bad:?}: {v}");
+        assert!(
+            v.contains("credential", Code::InvalidCharacters),
+            "{bad:?}: {v}"
+        );
+        let r = v.results().iter().find(|r| r.path == "name").unwrap();
+        assert_eq!(r.severity, Severity::Error);
+        assert!(r.message.contains("control characters"), "{}", r.message);
+        assert!(
+            r.message_pt_br.contains("caracteres de controle"),
+            "{}",
+            r.message_pt_br
+        );
+
+        let v = validate_smtp(
+            &SmtpAccountForm {
+                name: bad.into(),
+                sender_email: format!("noreply{bad}@example.com"),
+                reply_to: Some(format!("desk{bad}@example.com")),
+                return_path: Some(format!("bounce@example.com{bad}")),
+                send_read_receipt: true,
+                confirmation_email: Some(format!("{bad}@example.com")),
+                ..smtp()
+            },
+            "",
+            &ctx,
+        );
+        for path in [
+            "name",
+            "sender_email",
+            "reply_to",
+            "return_path",
+            "confirmation_email",
+        ] {
+            assert!(
+                v.contains(path, Code::InvalidCharacters),
+                "{path} {bad:?}: {v}"
+            );
+            assert!(
+                !v.contains(path, Code::InvalidEmail),
+                "one result a field: {v}"
+            );
+        }
+        let v = validate_connector(
+            &NetworkConnectorForm {
+                name: bad.into(),
+                credential: Some(bad.into()),
+                ..connector()
+            },
+            "",
+            &ctx,
+        );
+        assert!(v.contains("name", Code::InvalidCharacters), "{v}");
+        assert!(v.contains("credential", Code::InvalidCharacters), "{v}");
+        // Hosts keep their own code.
+        let v = validate_incoming(
+            &IncomingAccountForm {
+                host: format!("imap{bad}.example.com"),
+                ..incoming()
+            },
+            "",
+            &ctx,
+        );
+        assert!(v.contains("host", Code::InvalidHost), "{v}");
+        assert!(!v.contains("host", Code::InvalidCharacters), "{v}");
+    }
+    // A multi-line footer keeps CR, LF and TAB; ESC, NUL and C1 are refused there too.
+    let footer = |f: &str| {
+        validate_smtp(
+            &SmtpAccountForm {
+                enable_footer: true,
+                footer: Some(f.into()),
+                ..smtp()
+            },
+            "",
+            &ctx,
+        )
+    };
+    assert!(footer("Line one\r\n\tLine two\nLine three").is_empty());
+    for bad in ["a\x1b[2Jb", "a\0b", "a\u{85}b"] {
+        let v = footer(bad);
+        assert!(
+            v.contains("footer", Code::InvalidCharacters),
+            "{bad:?}: {v}"
+        );
+    }
+    // Printable text in every script stays valid, and so does a document path for it.
+    let v = validate_incoming(
+        &IncomingAccountForm {
+            name: "Suporte — São Paulo ✓".into(),
+            ..incoming()
+        },
+        "",
+        &ctx,
+    );
+    assert!(v.is_empty(), "{v}");
+    let doc = SettingsDocument {
+        incoming_accounts: vec![IncomingAccountForm {
+            name: "a\u{1b}b".into(),
+            ..incoming()
+        }],
+        ..Default::default()
+    };
+    assert!(validate_document(&doc, None)
+        .contains("incoming_accounts[0].name", Code::InvalidCharacters));
+    assert_eq!(Code::InvalidCharacters.as_str(), "invalid_characters");
+    assert!(Code::ALL.contains(&Code::InvalidCharacters));
 }

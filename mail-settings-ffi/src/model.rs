@@ -110,6 +110,9 @@ pub enum ValidationCode {
     UnknownSmtpAccount,
     /// The named SMTP account is disabled.
     SmtpAccountDisabled,
+    /// A name, credential id, address or one-line text field holds a control character (CR,
+    /// LF, NUL, ESC, the rest of C0 and C1); a footer may hold CR, LF and TAB.
+    InvalidCharacters,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -485,6 +488,7 @@ impl From<mscore::Code> for ValidationCode {
             C::InvalidTimeZone => ValidationCode::InvalidTimeZone,
             C::UnknownSmtpAccount => ValidationCode::UnknownSmtpAccount,
             C::SmtpAccountDisabled => ValidationCode::SmtpAccountDisabled,
+            C::InvalidCharacters => ValidationCode::InvalidCharacters,
             _ => ValidationCode::Unknown,
         }
     }

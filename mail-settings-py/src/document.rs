@@ -11,10 +11,10 @@ use crate::credentials::PyCredentials;
 use crate::errors::to_py_err;
 use crate::forms::{PyIncomingAccount, PyNetworkConnector, PySmtpAccount};
 use crate::validation::PyValidation;
-use mail_settings_core::document::{Format, DOCUMENT_VERSION};
+use mail_settings_core::document::{Format, ReadFileError, DOCUMENT_VERSION};
 use mail_settings_core::validate::validate_document;
 use mail_settings_core::{Error, ParseError, SettingsDocument};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 use std::path::Path;
@@ -188,14 +188,21 @@ impl PySettingsDocument {
     }
 
     /// Reads a document file: TOML when the name ends in `.toml` (or `format="toml"`), JSON
-    /// otherwise.
+    /// otherwise; a UTF-8 byte-order mark is skipped. Only a regular file is read: a FIFO or a
+    /// device raises `OSError` at once instead of blocking.
     #[staticmethod]
     #[pyo3(signature = (path, *, format = None))]
     fn load(py: Python<'_>, path: &Bound<'_, PyAny>, format: Option<&str>) -> PyResult<Self> {
         let path = fspath(path)?;
         let format = format_of(format, Path::new(&path))?;
-        let text = py.allow_threads(|| std::fs::read_to_string(&path))?;
-        parse(py, &text, format)
+        let doc = py
+            .allow_threads(|| SettingsDocument::read_file(Path::new(&path), Some(format)))
+            .map_err(|e| match e {
+                ReadFileError::Io(e) => PyErr::from(e),
+                ReadFileError::Parse(e) => to_py_err(e),
+                other => PyOSError::new_err(other.to_string()),
+            })?;
+        PySettingsDocument::from_core(py, doc)
     }
 
     /// Reads a dict in the document's shape (`{"version": 1, "incoming_accounts": [...]}`).

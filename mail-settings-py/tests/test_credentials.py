@@ -94,6 +94,28 @@ def test_credentials_file_refusals_never_echo_secrets(tmp_path: Path) -> None:
         ms.Credentials.from_file(tmp_path / "missing.json")
 
 
+def test_credentials_file_repeated_id_fifo_and_bom(tmp_path: Path) -> None:
+    repeated = tmp_path / "repeated.json"
+    repeated.write_text(
+        '{"m": {"username": "u", "password": "' + SECRET + '"},'
+        ' "m": {"username": "v", "password": "' + SECRET + '"}}'
+    )
+    os.chmod(repeated, 0o600)
+    with pytest.raises(ms.CredentialError, match='duplicate credential id "m"') as e:
+        ms.Credentials.from_file(repeated)
+    assert SECRET not in str(e.value)
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(ms.CredentialError, match="FIFO"):
+        ms.Credentials.from_file(fifo)
+
+    bom = tmp_path / "bom.json"
+    bom.write_text("\ufeff" + json.dumps({"m": {"username": "u", "password": SECRET}}), encoding="utf-8")
+    os.chmod(bom, 0o600)
+    assert ms.Credentials.from_file(bom).get("m").username == "u"
+
+
 def test_callable_provider() -> None:
     asked: List[str] = []
 

@@ -4,6 +4,7 @@ records; parse errors with line and column."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,28 @@ def test_broken_example_lists_every_mistake() -> None:
 def test_missing_file_is_an_oserror(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         ms.SettingsDocument.load(tmp_path / "nope.json")
+
+
+def test_byte_order_mark_and_fifo(tmp_path: Path) -> None:
+    with_bom = tmp_path / "bom.json"
+    with_bom.write_text("\ufeff" + '{"version": 1}', encoding="utf-8")
+    assert ms.SettingsDocument.load(with_bom).to_dict()["version"] == 1
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="FIFO"):
+        ms.SettingsDocument.load(fifo)
+
+
+def test_control_characters_are_invalid_characters() -> None:
+    doc = ms.SettingsDocument.from_json(
+        '{"version": 1, "incoming_accounts": [{"name": "Desk\\u001b[2J", "host": "imap.example.com",'
+        ' "protocol": "IMAP", "credential": "a\\r\\nb"}]}'
+    )
+    v = doc.validate()
+    assert v.contains("incoming_accounts[0].name", "invalid_characters")
+    assert v.contains("incoming_accounts[0].credential", "invalid_characters")
+    r = next(r for r in v.errors if r.code == "invalid_characters")
+    assert "control characters" in r.message and "caracteres de controle" in r.message_pt_br
 
 
 def test_document_validation_with_credentials() -> None:

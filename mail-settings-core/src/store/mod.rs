@@ -260,12 +260,53 @@ impl Store {
                 StoreError::Sqlite(e)
             }
         })?;
-        Self::init(conn, Some(path))
+        Self::init(conn, Some(path), true)
+    }
+
+    /// Opens the store in the file at `path` for reading only: nothing is written to it, not
+    /// even a schema upgrade, so a store the user may not change (file mode `0444`, a
+    /// read-only directory or medium) can still be listed, reported and exported. Every write
+    /// then fails with a read-only error; [`Store::is_read_only`] says so up front.
+    ///
+    /// The file must exist with the current schema ([`SCHEMA_VERSION`]): an older one needs
+    /// [`Store::open`] once to be upgraded. In a read-only directory SQLite cannot create the
+    /// shared-memory file a WAL database needs to be read; when there is no write-ahead log
+    /// beside it either (the last writer closed cleanly), the file is opened as immutable,
+    /// which reads it without that file.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        // Never let SQLite create the file: a missing store is a missing file.
+        std::fs::metadata(&path)?;
+        let conn = Connection::open_with_flags(&path, flags).map_err(StoreError::Sqlite)?;
+        match Self::init(conn, Some(path.clone()), false) {
+            Err(StoreError::Sqlite(e))
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+                ) && !wal_has_frames(&path) =>
+            {
+                tracing::debug!(path = %path.display(), "read-only store: opening as immutable");
+                let conn = Connection::open_with_flags(immutable_uri(&path), flags)?;
+                Self::init(conn, Some(path), false)
+            }
+            other => other,
+        }
+    }
+
+    /// Whether this store was opened read-only (by [`Store::open_read_only`], or by
+    /// [`Store::open`] on a file SQLite could only open for reading): writes fail.
+    pub fn is_read_only(&self) -> bool {
+        self.lock()
+            .is_readonly(rusqlite::DatabaseName::Main)
+            .unwrap_or(true)
     }
 
     /// A store in memory, gone when dropped (tests, tools).
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?, None)
+        Self::init(Connection::open_in_memory()?, None, true)
     }
 
     /// Checks unknown credential ids (`unknown_credential`) against `provider` on every write
@@ -285,7 +326,11 @@ impl Store {
         self.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+    fn init(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        writable: bool,
+    ) -> Result<Self, StoreError> {
         let shown = path.clone().unwrap_or_else(|| PathBuf::from(":memory:"));
         let damaged = |e: rusqlite::Error| {
             if is_damage(&e) {
@@ -316,6 +361,11 @@ impl Store {
                     format!("damaged: {}", problems.join("; ")),
                 ));
             }
+        } else if app_id == 0 && !writable {
+            return Err(not_a_database(
+                &shown,
+                "it is empty or not a mail-settings store, and it is opened read-only".to_owned(),
+            ));
         } else if app_id == 0 {
             let objects: i64 = conn
                 .query_row(
@@ -342,6 +392,23 @@ impl Store {
                     "it is another application's SQLite database (application_id {app_id:#010x})"
                 ),
             ));
+        }
+        if !writable {
+            if version < SCHEMA_VERSION {
+                return Err(StoreError::Io(std::io::Error::other(format!(
+                    "the store's schema version {version} is older than this library's ({SCHEMA_VERSION}) and it is opened read-only: open it once for writing to upgrade it"
+                ))));
+            }
+            // Belt and braces: SQLite itself refuses every write on this connection.
+            conn.pragma_update(None, "query_only", true)?;
+            conn.pragma_update(None, "foreign_keys", true)?;
+            tracing::debug!(path = %shown.display(), "store open read-only");
+            return Ok(Self {
+                conn: Mutex::new(conn),
+                path,
+                credentials: None,
+                checkpoints: Arc::default(),
+            });
         }
         if path.is_some() {
             let mode: String =
@@ -754,6 +821,35 @@ impl Store {
     }
 }
 
+/// Whether the write-ahead log beside `path` exists and holds anything (then an immutable
+/// open would miss committed changes).
+fn wal_has_frames(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0)
+}
+
+/// `file:…?immutable=1` for `path`, percent-encoded as SQLite's URI rules ask.
+fn immutable_uri(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut uri = String::from("file:");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 fn not_a_database(path: &Path, reason: String) -> StoreError {
     StoreError::NotADatabase {
         path: path.to_path_buf(),
@@ -999,4 +1095,64 @@ fn typed_smtp(
 ) -> crate::Result<SmtpAccount> {
     let ctx = ValidationContext::standalone().with_connectors(connectors);
     SmtpAccount::from_form(form, &ctx).map_err(crate::Error::Validation)
+}
+
+#[cfg(test)]
+mod read_only_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::Protocol;
+
+    #[test]
+    fn a_read_only_store_reads_and_refuses_writes_without_touching_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let form = IncomingAccountForm {
+            name: "Desk".into(),
+            host: "mail.example.test".into(),
+            protocol: Some(Protocol::Imap),
+            credential: Some("c".into()),
+            ..IncomingAccountForm::default()
+        };
+        {
+            let store = Store::open(&path).unwrap();
+            assert!(!store.is_read_only());
+            store.create_incoming(&form).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let store = Store::open_read_only(&path).unwrap();
+        assert!(store.is_read_only());
+        assert_eq!(store.list_incoming().unwrap().len(), 1);
+        assert_eq!(store.export().unwrap().incoming_accounts.len(), 1);
+        let err = store
+            .create_incoming(&IncomingAccountForm {
+                name: "Other".into(),
+                ..form.clone()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+        drop(store);
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
+
+        // Missing: an error, and no file is created.
+        let missing = dir.path().join("missing.sqlite3");
+        assert!(Store::open_read_only(&missing).is_err());
+        assert!(!missing.exists());
+        // An empty file is not a store, and stays empty.
+        let empty = dir.path().join("empty.sqlite3");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(
+            Store::open_read_only(&empty),
+            Err(StoreError::NotADatabase { .. })
+        ));
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn immutable_uri_is_percent_encoded() {
+        assert_eq!(
+            immutable_uri(Path::new("/a b/c?d#e%.db")),
+            "file:/a%20b/c%3Fd%23e%25.db?immutable=1"
+        );
+    }
 }

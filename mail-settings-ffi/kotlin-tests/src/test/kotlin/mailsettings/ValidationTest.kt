@@ -42,6 +42,23 @@ class ValidationTest {
     }
 
     @Test
+    fun `control characters in names and credential ids are invalid characters`() {
+        val account = IncomingAccount(
+            name = "Help\u001b[2Jdesk",
+            protocol = Protocol.IMAP,
+            host = "imap.example.com",
+            credential = "helpdesk\r\nx",
+        )
+        val r = validateIncomingAccount(account)
+        assertTrue(has(r, "name", ValidationCode.INVALID_CHARACTERS), r.toString())
+        assertTrue(has(r, "credential", ValidationCode.INVALID_CHARACTERS), r.toString())
+        val name = r.first { it.path == "name" }
+        assertEquals("invalid_characters", name.codeName)
+        assertEquals(Severity.ERROR, name.severity)
+        assertTrue(name.messagePtBr.contains("caracteres de controle"), name.messagePtBr)
+    }
+
+    @Test
     fun `a valid account has no results and SPEC defaults`() {
         val account = IncomingAccount(
             name = "Helpdesk",
