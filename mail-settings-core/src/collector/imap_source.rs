@@ -209,6 +209,17 @@ impl MailSource for ImapSource {
         self.session()?.delete(&uids)
     }
 
+    fn removable(&self, id: &SourceId) -> bool {
+        match id {
+            SourceId::Uid(u) => self
+                .session
+                .as_ref()
+                .is_none_or(|s| !s.protected_uids().contains(u)),
+            // A suspect body, stored by its content: never removed by a UID it may not be.
+            _ => false,
+        }
+    }
+
     fn close(&mut self) -> Result<(), ConnectionError> {
         match self.session.take() {
             Some(s) => s.logout(),
