@@ -687,3 +687,39 @@ fn through_the_collector_a_short_body_is_kept_on_the_server_run_after_run() {
         "{received:?}"
     );
 }
+
+#[test]
+fn a_body_dripped_slowly_is_stopped_by_the_messages_budget() {
+    let (port, h) = fake(|c| {
+        c.login();
+        c.select(1);
+        c.sizes(&[(5, 1000)]);
+        let _ = c.expect("UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])");
+        c.send(b"* 1 FETCH (UID 5 RFC822.SIZE 1000 BODY[] {1000}\r\n");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) && c.send(b"x") {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut t = Timeouts::uniform(Duration::from_secs(20));
+    // One second a message, plus its size at 1 MB/s (1000 bytes: nothing more).
+    t.message = Duration::from_secs(1);
+    t.min_rate = 1 << 20;
+    let mut src = ImapSource::new(account(port, 1 << 20), Arc::new(creds()), t);
+    let listing = src.open(false).unwrap();
+    let mut sink = Recorded::default();
+    let started = Instant::now();
+    let err = src.fetch(&listing.messages, &mut sink).unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Timeout, "{err}");
+    assert!(
+        err.message().contains(
+            "while fetching messages: the fetch of these messages took longer than its 1 s budget"
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(sink.messages.is_empty());
+    src.close().unwrap();
+    drop(src);
+    h.join().unwrap();
+}
