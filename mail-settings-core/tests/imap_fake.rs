@@ -593,3 +593,133 @@ fn a_malformed_literal_is_named_and_the_session_ends_without_a_logout_error() {
     );
     no_removal(&received);
 }
+
+// ------------------------------------------------------------------------------------------
+// Through the collector: two runs, nothing lost
+// ------------------------------------------------------------------------------------------
+
+/// A fake server for `sessions` connections one after the other, each running `script`; the
+/// lines of all sessions.
+fn fake_sessions(
+    sessions: usize,
+    script: impl Fn(&mut Conn) + Send + 'static,
+) -> (u16, JoinHandle<Vec<String>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for _ in 0..sessions {
+            let (s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut c = Conn {
+                reader: BufReader::new(s.try_clone().unwrap()),
+                writer: s,
+                received: Vec::new(),
+            };
+            script(&mut c);
+            all.append(&mut c.received);
+        }
+        all
+    });
+    (port, h)
+}
+
+#[test]
+fn through_the_collector_a_short_body_is_kept_on_the_server_run_after_run() {
+    use mail_settings_core::collector::{CollectError, Collector, CollectorOptions};
+    use mail_settings_core::store::Store;
+
+    let body = b"Subject: short\r\n\r\nhi\r\n";
+    let (port, h) = fake_sessions(2, move |c| {
+        c.login();
+        c.select(1);
+        // Listed (and said) to be 100 bytes; the body is shorter.
+        c.sizes(&[(5, 100)]);
+        let t = c.expect("UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])");
+        c.send(
+            format!(
+                "* 1 FETCH (UID 5 RFC822.SIZE 100 BODY[] {{{}}}\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        c.send(body);
+        c.send(format!(")\r\n{t} OK done\r\n").as_bytes());
+        c.serve_rest();
+    });
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let form = IncomingAccountForm {
+        name: "fake".into(),
+        host: "127.0.0.1".into(),
+        port: Some(i64::from(port)),
+        protocol: Some(Protocol::Imap),
+        credential: Some("c".into()),
+        use_secure_connection: false,
+        keep_copy_on_server: false,
+        ..IncomingAccountForm::default()
+    };
+    let account = store.create_incoming(&form).unwrap().id;
+    let collector = Collector::with_sources(
+        store.clone(),
+        Arc::new(|a: &IncomingAccount| {
+            Ok::<_, CollectError>(Box::new(ImapSource::new(
+                a.clone(),
+                Arc::new(creds()),
+                Timeouts::uniform(Duration::from_secs(20)),
+            )) as Box<dyn MailSource>)
+        }),
+        CollectorOptions::default(),
+    );
+    let first = collector.check_now(account).unwrap();
+    assert_eq!(first.refused, 1, "{first:?}");
+    assert_eq!(first.deleted_on_server, 0, "{first:?}");
+    let second = collector.check_now(account).unwrap();
+    assert_eq!(second.deleted_on_server, 0, "{second:?}");
+    assert_eq!(second.refused, 1, "{second:?}");
+    let received = h.join().unwrap();
+    no_removal(&received);
+    assert_eq!(
+        received
+            .iter()
+            .filter(|l| l.contains("BODY.PEEK[]"))
+            .count(),
+        2,
+        "{received:?}"
+    );
+}
+
+#[test]
+fn a_body_dripped_slowly_is_stopped_by_the_messages_budget() {
+    let (port, h) = fake(|c| {
+        c.login();
+        c.select(1);
+        c.sizes(&[(5, 1000)]);
+        let _ = c.expect("UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[])");
+        c.send(b"* 1 FETCH (UID 5 RFC822.SIZE 1000 BODY[] {1000}\r\n");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) && c.send(b"x") {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut t = Timeouts::uniform(Duration::from_secs(20));
+    // One second a message, plus its size at 1 MB/s (1000 bytes: nothing more).
+    t.message = Duration::from_secs(1);
+    t.min_rate = 1 << 20;
+    let mut src = ImapSource::new(account(port, 1 << 20), Arc::new(creds()), t);
+    let listing = src.open(false).unwrap();
+    let mut sink = Recorded::default();
+    let started = Instant::now();
+    let err = src.fetch(&listing.messages, &mut sink).unwrap_err();
+    assert_eq!(err.category(), ErrorCategory::Timeout, "{err}");
+    assert!(
+        err.message().contains(
+            "while fetching messages: the fetch of these messages took longer than its 1 s budget"
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(sink.messages.is_empty());
+    src.close().unwrap();
+    drop(src);
+    h.join().unwrap();
+}

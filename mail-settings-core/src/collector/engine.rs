@@ -273,6 +273,12 @@ impl Fetching {
                 Ok(()) => true,
                 Err(e) => e.category() == ErrorCategory::Protocol,
             };
+            // Only what the source vouches for (net-imap: a suspect IMAP body is stored but
+            // never removed, nor counted removed).
+            let committed: Vec<SourceId> = committed
+                .into_iter()
+                .filter(|id| source.removable(id))
+                .collect();
             if usable && !self.keep && !committed.is_empty() {
                 source
                     .delete(&committed)

@@ -5,8 +5,8 @@
 //! (UIDPLUS; without it nothing is removed and the run reports why).
 //!
 //! Bounds: the session runs under the run's deadline ([`Timeouts::run_deadline`]); each fetch
-//! request under the budget of its messages ([`Timeouts::message_deadline`], growing with
-//! their size, never past the run's). Bodies larger than the account's `max_message_size` are
+//! request under the sum of its messages' budgets ([`Timeouts::message_budget`], each growing
+//! with its size), never past the run's. Bodies larger than the account's `max_message_size` are
 //! drained without being kept, and each body is handed to the collector as soon as it has
 //! arrived: memory holds one message, whatever the batch size.
 //!
@@ -26,6 +26,7 @@ use crate::typed::IncomingAccount;
 use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The mailbox collected.
 pub const MAILBOX: &str = "INBOX";
@@ -139,8 +140,17 @@ impl MailSource for ImapSource {
             return Ok(());
         }
         let limit = self.account.max_message_size();
-        let bytes: u64 = wanted.iter().filter_map(|(_, s)| *s).sum();
-        let budget = self.timeouts.message_deadline(bytes, self.run_deadline);
+        // Each message's budget grows with its size; the request's is their sum, never past
+        // the run's deadline.
+        let total: Duration = wanted
+            .iter()
+            .map(|(_, s)| self.timeouts.message_budget(s.unwrap_or(0)))
+            .fold(Duration::ZERO, Duration::saturating_add);
+        let own = OpDeadline::after(total, "the fetch of these messages");
+        let budget = match self.run_deadline {
+            Some(run) => own.earlier(run),
+            None => own,
+        };
         let run_deadline = self.run_deadline;
         let session = self.session()?;
         session.set_fetch_batch(wanted.len());
@@ -207,6 +217,17 @@ impl MailSource for ImapSource {
             return Ok(());
         }
         self.session()?.delete(&uids)
+    }
+
+    fn removable(&self, id: &SourceId) -> bool {
+        match id {
+            SourceId::Uid(u) => self
+                .session
+                .as_ref()
+                .is_none_or(|s| !s.protected_uids().contains(u)),
+            // A suspect body, stored by its content: never removed by a UID it may not be.
+            _ => false,
+        }
     }
 
     fn close(&mut self) -> Result<(), ConnectionError> {

@@ -121,6 +121,16 @@ pub trait MailSource: Send {
 
     /// Ends the session (IMAP `LOGOUT`, POP3 `QUIT`, which applies `DELE`).
     fn close(&mut self) -> Result<(), ConnectionError>;
+
+    /// Whether the message `id`, once committed, may be removed from the server: `false` when
+    /// the stored bytes may not be what the server holds under that id (an IMAP body labelled
+    /// with a UID not asked for, or of another size than announced, stored under a
+    /// [`SourceId::Number`]), so that the collector neither asks for its removal nor counts it
+    /// removed. `true` by default.
+    fn removable(&self, id: &SourceId) -> bool {
+        let _ = id;
+        true
+    }
 }
 
 // ------------------------------------------------------------------------------------------

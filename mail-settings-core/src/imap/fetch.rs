@@ -138,15 +138,18 @@ impl<S: Read + Write> ImapSession<S> {
     /// Every UID in the selected mailbox (`UID FETCH 1:* (UID)`, read as it comes: a mailbox
     /// of any size fits the line bounds), ascending.
     pub fn uids(&mut self) -> Result<Vec<u32>, ConnectionError> {
-        if self.require_selected("UID FETCH")?.exists == 0 {
-            return Ok(Vec::new());
-        }
+        // The count from SELECT may be stale (mail arrives): ask anyway, and take a refusal
+        // of `1:*` in a mailbox that was empty as "none".
+        let was_empty = self.require_selected("UID FETCH")?.exists == 0;
         let mut out = Vec::new();
-        self.run_fetch("1:*", "(UID)", Keep::Drop, "listing the messages", |f| {
+        let r = self.run_fetch("1:*", "(UID)", Keep::Drop, "listing the messages", |f| {
             out.extend(f.uid);
             true
-        })?;
-        Ok(sorted(out))
+        });
+        match r {
+            Err(_) if was_empty && self.broken.is_none() => Ok(Vec::new()),
+            r => r.map(|()| sorted(out)),
+        }
     }
 
     /// The sizes of the messages with UIDs in `first..=last` (`None`: to the newest), ascending.
