@@ -189,6 +189,7 @@ pub struct Pop3Client<S: Read + Write> {
     timeouts: Timeouts,
     broken: bool,
     logged_in: bool,
+    utf8: bool,
 }
 
 impl<S: Read + Write> fmt::Debug for Pop3Client<S> {
@@ -221,6 +222,43 @@ fn printable(bytes: &[u8]) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+/// A server's line made safe to show: printable ASCII kept, every other byte (control
+/// characters, ESC, bytes over 0x7E) written as `\xNN`; at most 200 bytes of the line.
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes.iter().take(200) {
+        if b == b' ' || b.is_ascii_graphic() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    if bytes.len() > 200 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// A `LIST` line that is not "number size" (GreenMail 2.1 answers `3 -1` for an empty
+/// message), as [`Pop3Client::list_lenient`] hands it over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadListLine {
+    /// The message number, when the line starts with one.
+    pub number: Option<u32>,
+    /// The line, made safe ([`escaped`]).
+    pub line: String,
+}
+
+impl fmt::Display for BadListLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server's LIST answer has a line that is not \"number size\": \"{}\"",
+            self.line
+        )
+    }
 }
 
 /// Removes the line end (LF or CRLF).
@@ -263,6 +301,7 @@ impl<S: Read + Write> Pop3Client<S> {
             timeouts,
             broken: false,
             logged_in: false,
+            utf8: false,
         };
         let line = c.read_line("reading the greeting")?;
         match parse_status(chomp(&line)) {
@@ -618,7 +657,29 @@ impl<S: Read + Write> Pop3Client<S> {
             }
         };
         tracing::debug!(method = ?method, "POP3 logged in");
+        if caps.has("UTF8") {
+            self.utf8()?;
+        }
         Ok(method)
+    }
+
+    /// `UTF8` (RFC 6856), sent by [`Pop3Client::login`] when CAPA offers it: the server then
+    /// hands over messages with raw UTF-8 headers as they are (Courier otherwise replaces
+    /// them with a "Cannot display Unicode content" wrapper). A refusal (`-ERR`) is logged
+    /// and the session goes on as before; returns whether the server accepted it.
+    pub fn utf8(&mut self) -> Result<bool, ConnectionError> {
+        self.send("UTF8")?;
+        let s = self.read_status("waiting for the answer to UTF8")?;
+        if !s.ok {
+            tracing::info!(reply = %s.text, "the POP3 server offers UTF8 but refused it");
+        }
+        self.utf8 = s.ok;
+        Ok(s.ok)
+    }
+
+    /// Whether UTF-8 mode is on (the server accepted `UTF8`).
+    pub fn is_utf8(&self) -> bool {
+        self.utf8
     }
 
     fn auth_rejected(&self, command: &str, s: &Status, secrets: &[&str]) -> ConnectionError {
@@ -767,17 +828,34 @@ impl<S: Read + Write> Pop3Client<S> {
         }
     }
 
-    /// `LIST`: every message's size.
+    /// `LIST`: every message's size. A line that is not "number size" fails the whole
+    /// answer (quoting the line); [`Pop3Client::list_lenient`] keeps the others.
     pub fn list(&mut self) -> Result<Vec<MessageSize>, ConnectionError> {
+        self.list_lenient()?
+            .into_iter()
+            .map(|l| l.map_err(|bad| protocol(bad.to_string())))
+            .collect()
+    }
+
+    /// `LIST`, one result per line: a line that is not "number size" is a [`BadListLine`]
+    /// for that message alone (the session stays in step).
+    pub fn list_lenient(
+        &mut self,
+    ) -> Result<Vec<Result<MessageSize, BadListLine>>, ConnectionError> {
         self.simple("LIST")?;
         let lines = self.read_listing("reading the LIST answer")?;
-        lines
+        Ok(lines
             .iter()
-            .map(|l| parse_size_line(l))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                protocol("the server's LIST answer has a line that is not \"number size\"")
+            .map(|l| {
+                parse_size_line(l).ok_or_else(|| BadListLine {
+                    number: words(l)
+                        .next()
+                        .and_then(parse_number)
+                        .and_then(|n| u32::try_from(n).ok()),
+                    line: escaped(l),
+                })
             })
+            .collect())
     }
 
     /// `LIST n`: one message's size.
@@ -1139,6 +1217,7 @@ impl Pop3Client<MailStream> {
             timeouts,
             broken: false,
             logged_in: false,
+            utf8: false,
         };
         client.capa()?;
         Ok(client)
