@@ -116,6 +116,31 @@ class CollectorTest {
     }
 
     @Test
+    fun `a message over the size limit shows in the report and the status`() {
+        val mailbox = Servers.uniqueMailbox("kt-collect")
+        deliver(mailbox, 1)
+        val vault = Vault.forMailbox(mailbox)
+        Store.openInMemory(vault).use { store ->
+            val a = store.createIncomingAccount(
+                incoming("POP3 small", Protocol.POP3, "MS_POP3S_PORT", mailbox).copy(maxMessageSize = 100),
+            )
+            Collector(store, vault, settings).use { collector ->
+                val report = runBlocking { collector.checkNow(a.id) }
+                assertEquals(0UL, report.fetched)
+                assertEquals(1UL, report.skippedTooLarge)
+                val problem = report.problems.single()
+                assertEquals(MessageOutcome.SKIPPED_TOO_LARGE, problem.outcome)
+                assertTrue(problem.reason.contains("limit of 100 bytes"), problem.reason)
+                assertTrue((problem.size ?: 0UL) > 100UL)
+                val recorded = collector.status(a.id).problems.single()
+                assertEquals(MessageOutcome.SKIPPED_TOO_LARGE, recorded.outcome)
+                assertEquals(problem.reason, recorded.reason)
+            }
+        }
+        assertEquals(1, Servers.maildirCount(mailbox))
+    }
+
+    @Test
     fun `failed runs throw typed exceptions`() {
         val mailbox = Servers.uniqueMailbox("kt-collect")
         val vault = Vault.forMailbox(mailbox)
