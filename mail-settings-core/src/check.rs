@@ -476,9 +476,9 @@ impl Recorder<'_> {
             if let Some(last) = self.report.stages.last_mut() {
                 last.detail = text;
             }
-            Some(MailStream::Tls(Box::new(stream)))
+            Some(MailStream::tls(stream))
         } else {
-            Some(MailStream::Plain(tcp))
+            Some(MailStream::plain(tcp))
         }
     }
 

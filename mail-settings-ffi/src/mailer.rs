@@ -184,6 +184,7 @@ pub(crate) fn timeouts(t: Option<NetworkTimeouts>) -> Timeouts {
                 connect: Duration::from_secs(u64::from(t.connect_secs.max(1))),
                 read: io,
                 write: io,
+                ..Timeouts::default()
             }
         }
     }

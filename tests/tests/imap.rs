@@ -382,3 +382,41 @@ fn large_and_small_bodies_stream_byte_exact_between_other_commands() {
         s.logout().unwrap();
     }
 }
+
+#[test]
+fn the_operation_deadline_holds_over_implicit_tls_and_after_starttls() {
+    let mb = unique_mailbox("imap-deadline");
+    deliver(&mb, &message("one", "hello\r\n"));
+    for (port, security) in [("MS_IMAPS_PORT", SSL), ("MS_IMAP_PORT", TLS)] {
+        let a = account(&mb, port, security, true, Via::Direct);
+        let mut o = options();
+        o.deadline = Some(mail_settings_core::net::OpDeadline::after(
+            Duration::from_secs(2),
+            "the check",
+        ));
+        // Within the budget everything works, through TLS (and across the STARTTLS upgrade).
+        let mut s = imap::connect(&a, &creds(&mb), &o).unwrap();
+        assert_eq!(s.examine("INBOX").unwrap().exists, 1, "{port}");
+        assert!(
+            s.deadline().is_some(),
+            "{port}: the deadline survives STARTTLS"
+        );
+        std::thread::sleep(Duration::from_millis(2100));
+        // Past it, the next exchange fails at once, naming the stage and the budget.
+        let started = std::time::Instant::now();
+        let e = s.noop().unwrap_err();
+        assert!(e.is_timeout(), "{port}: {e}");
+        assert!(
+            e.message()
+                .contains("while sending NOOP: the check took longer than its 2 s budget"),
+            "{port}: {e}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        // Without it the session goes on.
+        drop(s);
+        let mut s = imap::connect(&a, &creds(&mb), &options()).unwrap();
+        s.set_deadline(None);
+        s.noop().unwrap();
+        s.logout().unwrap();
+    }
+}

@@ -3,12 +3,25 @@
 //! UIDVALIDITY, sizes by `UID FETCH 1:* (UID RFC822.SIZE)`, bodies by `BODY.PEEK[]`
 //! (`\Seen` is never set), removal by `UID STORE +FLAGS.SILENT (\Deleted)` and `UID EXPUNGE`
 //! (UIDPLUS; without it nothing is removed and the run reports why).
+//!
+//! Bounds: the session runs under the run's deadline ([`Timeouts::run_deadline`]); each fetch
+//! request under the budget of its messages ([`Timeouts::message_deadline`], growing with
+//! their size, never past the run's). Bodies larger than the account's `max_message_size` are
+//! drained without being kept, and each body is handed to the collector as soon as it has
+//! arrived: memory holds one message, whatever the batch size.
+//!
+//! A body that is not what was asked for (a UID not asked for, a second body for a UID, a size
+//! other than its `RFC822.SIZE` or its listed size) is stored as it came, but under a
+//! [`SourceId::Number`] (so the ledger knows it by its content, never by that UID), and the UID
+//! asked for is reported [`MessageSink::refused`] with the reason: the collector then never
+//! removes it, and [`ImapSession::uid_fetch_checked`] protects it in the session as well (its
+//! UID is never marked `\Deleted` nor expunged).
 
 use super::source::{ListedMessage, Listing, MailSource, MessageSink, SourceId};
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
-use crate::imap::{self, ImapOptions, ImapSession};
-use crate::net::{MailStream, Timeouts};
+use crate::imap::{self, Fetched, ImapOptions, ImapSession};
+use crate::net::{MailStream, OpDeadline, Timeouts};
 use crate::typed::IncomingAccount;
 use std::fmt;
 use std::ops::ControlFlow;
@@ -23,6 +36,8 @@ pub struct ImapSource {
     credentials: Arc<dyn CredentialProvider>,
     timeouts: Timeouts,
     session: Option<ImapSession<MailStream>>,
+    /// The run's deadline, from [`MailSource::open`].
+    run_deadline: Option<OpDeadline>,
 }
 
 impl fmt::Debug for ImapSource {
@@ -47,6 +62,7 @@ impl ImapSource {
             credentials,
             timeouts,
             session: None,
+            run_deadline: None,
         }
     }
 
@@ -60,13 +76,32 @@ impl ImapSource {
 /// Marks a fetch the sink asked to stop (not an error).
 const STOPPED: &str = "stopped by the collector at a message boundary";
 
+/// Hands a body to the sink; a stop becomes the [`STOPPED`] error (and `stopped`).
+fn hand(
+    sink: &mut dyn MessageSink,
+    id: SourceId,
+    raw: Vec<u8>,
+    stopped: &mut bool,
+) -> Result<(), ConnectionError> {
+    match sink.message_bytes(&id, raw) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(()) => {
+            *stopped = true;
+            Err(ConnectionError::new(ErrorCategory::Cancelled, STOPPED))
+        }
+    }
+}
+
 impl MailSource for ImapSource {
     fn describe(&self) -> String {
         format!("IMAP {}", self.account.connection().endpoint)
     }
 
     fn open(&mut self, read_only: bool) -> Result<Listing, ConnectionError> {
-        let options = ImapOptions::with_timeouts(self.timeouts);
+        let mut options = ImapOptions::with_timeouts(self.timeouts);
+        let run = self.timeouts.run_deadline();
+        self.run_deadline = Some(run);
+        options.deadline = Some(run);
         let mut session = imap::connect(&self.account, self.credentials.as_ref(), &options)?;
         let info = if read_only {
             session.examine(MAILBOX)?
@@ -93,40 +128,67 @@ impl MailSource for ImapSource {
         messages: &[ListedMessage],
         sink: &mut dyn MessageSink,
     ) -> Result<(), ConnectionError> {
-        let uids: Vec<u32> = messages
+        let wanted: Vec<(u32, Option<u64>)> = messages
             .iter()
             .filter_map(|m| match m.id {
-                SourceId::Uid(u) => Some(u),
+                SourceId::Uid(u) => Some((u, Some(m.size))),
                 _ => None,
             })
             .collect();
-        if uids.is_empty() {
+        if wanted.is_empty() {
             return Ok(());
         }
         let limit = self.account.max_message_size();
+        let bytes: u64 = wanted.iter().filter_map(|(_, s)| *s).sum();
+        let budget = self.timeouts.message_deadline(bytes, self.run_deadline);
+        let run_deadline = self.run_deadline;
         let session = self.session()?;
-        session.set_fetch_batch(uids.len());
+        session.set_fetch_batch(wanted.len());
+        session.set_deadline(Some(budget));
         let mut stopped = false;
-        let r = session.uid_fetch_each(&uids, |m| {
-            if m.raw.len() as u64 > limit {
-                // The server announced less: never store past the account's limit.
-                sink.refused(
-                    &SourceId::Uid(m.uid),
-                    &format!(
-                        "the message is {} bytes, larger than the account's limit of {limit} bytes, although the server announced less",
-                        m.raw.len()
-                    ),
+        let r = session.uid_fetch_checked(&wanted, limit, |event| match event {
+            Fetched::Message(m) => hand(sink, SourceId::Uid(m.uid), m.raw, &mut stopped),
+            Fetched::Suspect {
+                label,
+                asked,
+                raw,
+                reason,
+            } => {
+                // Stored as it came, known by its content: never by a UID it may not be.
+                let kept = hand(
+                    sink,
+                    SourceId::Number(label.or(asked).unwrap_or(0)),
+                    raw,
+                    &mut stopped,
                 );
-                return Ok(());
-            }
-            match sink.message_bytes(&SourceId::Uid(m.uid), m.raw) {
-                ControlFlow::Continue(()) => Ok(()),
-                ControlFlow::Break(()) => {
-                    stopped = true;
-                    Err(ConnectionError::new(ErrorCategory::Cancelled, STOPPED))
+                if let Some(uid) = asked {
+                    sink.refused(
+                        &SourceId::Uid(uid),
+                        &format!(
+                            "{reason}: what came was stored as it is, the server copy is kept"
+                        ),
+                    );
                 }
+                kept
+            }
+            Fetched::TooLarge { uid, size } => {
+                if let Some(uid) = uid {
+                    sink.refused(
+                        &SourceId::Uid(uid),
+                        &format!(
+                            "the message is {size} bytes, larger than the account's limit of \
+                             {limit} bytes, although the server announced less; it was not kept"
+                        ),
+                    );
+                }
+                Ok(())
+            }
+            Fetched::Missing { uid, reason } => {
+                sink.refused(&SourceId::Uid(uid), &reason);
+                Ok(())
             }
         });
+        session.set_deadline(run_deadline);
         match r {
             Err(_) if stopped => Ok(()),
             r => r,

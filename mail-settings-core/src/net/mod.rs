@@ -22,8 +22,14 @@
 //! 40 ms on Nagle's algorithm) and read and write timeouts. A handshake (proxy or TLS) as a whole
 //! must finish within [`Timeouts::read`], not only each of its reads.
 
+pub mod deadline;
 pub mod proxy;
+pub mod reader;
 pub mod tls;
+
+use deadline::Clock;
+pub use deadline::{deadline_exceeded, DeadlineExceeded, OpDeadline};
+pub use reader::{BoundedReader, ReadError};
 
 pub use tls::{CertificateInfo, TlsInfo, TlsVersion, Transport};
 
@@ -37,7 +43,22 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Bounds of every network operation.
+/// Bounds of every network operation: each step (connect, read, write), and whole operations
+/// (a connection check, one SMTP send, a collector run and each message in it), so that a
+/// server that keeps sending slowly, or without end, cannot hold an operation open: a
+/// [`MailStream`] given an [`OpDeadline`] ([`MailStream::set_deadline`]) ends with
+/// [`ErrorCategory::Timeout`] naming the stage and the budget.
+///
+/// | field | default | bounds |
+/// |---|---|---|
+/// | `connect` | 15 s | resolving the host name; each TCP connect |
+/// | `read` | 60 s | each read; a whole proxy or TLS handshake |
+/// | `write` | 60 s | each write |
+/// | `check` | 120 s | a whole connection check |
+/// | `send` | 300 s | one SMTP send, plus `size / min_rate` ([`send_budget`](Self::send_budget)) |
+/// | `run` | 3600 s | a whole collector run |
+/// | `message` | 60 s | one message of a run, plus `size / min_rate` ([`message_budget`](Self::message_budget)) |
+/// | `min_rate` | 32 KiB/s | the slowest transfer rate a budget allows for |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Resolving the host name, and opening each TCP connection (per address tried).
@@ -46,26 +67,90 @@ pub struct Timeouts {
     pub read: Duration,
     /// Each write.
     pub write: Duration,
+    /// A whole connection check, from resolving the host to the last reply.
+    pub check: Duration,
+    /// One SMTP send (connect to the final reply), before the allowance for its size.
+    pub send: Duration,
+    /// A whole collector run (every mailbox of an account).
+    pub run: Duration,
+    /// One message of a collector run, before the allowance for its size.
+    pub message: Duration,
+    /// The slowest rate, in bytes per second, a size-dependent budget allows for (at least 1).
+    pub min_rate: u64,
 }
 
 impl Default for Timeouts {
-    /// Connect 15 s, read and write 60 s.
+    /// Connect 15 s, read and write 60 s; a check 120 s, a send 300 s, a run 3600 s, a message
+    /// 60 s, the last two plus their size at 32 KiB/s.
     fn default() -> Self {
         Self {
             connect: Duration::from_secs(15),
             read: Duration::from_secs(60),
             write: Duration::from_secs(60),
+            check: Duration::from_secs(120),
+            send: Duration::from_secs(300),
+            run: Duration::from_secs(3600),
+            message: Duration::from_secs(60),
+            min_rate: 32 * 1024,
         }
     }
 }
 
 impl Timeouts {
-    /// The same bound for everything (tests, quick checks).
+    /// The same bound for each step (tests, quick checks); the check's budget is twice that
+    /// (it has several steps); the send, run and message budgets keep their defaults but are
+    /// never shorter than `d`.
     pub fn uniform(d: Duration) -> Self {
+        let base = Self::default();
         Self {
             connect: d,
             read: d,
             write: d,
+            check: d.saturating_mul(2),
+            send: base.send.max(d),
+            run: base.run.max(d),
+            message: base.message.max(d),
+            min_rate: base.min_rate,
+        }
+    }
+
+    /// `size` bytes at [`min_rate`](Self::min_rate).
+    pub fn transfer_allowance(&self, size: u64) -> Duration {
+        Duration::from_secs(size / self.min_rate.max(1))
+    }
+
+    /// The budget of one SMTP send of a message of `size` bytes: `send + size / min_rate`.
+    pub fn send_budget(&self, size: u64) -> Duration {
+        self.send.saturating_add(self.transfer_allowance(size))
+    }
+
+    /// The budget of one message of `size` bytes in a collector run:
+    /// `message + size / min_rate`.
+    pub fn message_budget(&self, size: u64) -> Duration {
+        self.message.saturating_add(self.transfer_allowance(size))
+    }
+
+    /// A connection check's deadline, from now.
+    pub fn check_deadline(&self) -> OpDeadline {
+        OpDeadline::after(self.check, "the check")
+    }
+
+    /// One send's deadline, from now.
+    pub fn send_deadline(&self, size: u64) -> OpDeadline {
+        OpDeadline::after(self.send_budget(size), "the send")
+    }
+
+    /// A collector run's deadline, from now.
+    pub fn run_deadline(&self) -> OpDeadline {
+        OpDeadline::after(self.run, "the collector run")
+    }
+
+    /// One message's deadline, from now, never later than `run` (the run's deadline).
+    pub fn message_deadline(&self, size: u64, run: Option<OpDeadline>) -> OpDeadline {
+        let own = OpDeadline::after(self.message_budget(size), "this message");
+        match run {
+            Some(r) => own.earlier(r),
+            None => own,
         }
     }
 }
@@ -84,10 +169,14 @@ pub fn is_timeout_error(e: &io::Error) -> bool {
     )
 }
 
-/// Maps an I/O error that happened while `doing` something on an open connection: socket
-/// timeouts become [`ErrorCategory::Timeout`] (after `bound`), anything else
+/// Maps an I/O error that happened while `doing` something on an open connection: an
+/// operation's deadline ([`DeadlineExceeded`]) becomes [`ErrorCategory::Timeout`] naming the
+/// budget, other socket timeouts become [`ErrorCategory::Timeout`] (after `bound`), anything else
 /// [`ErrorCategory::Connect`] (the connection was lost). For drivers.
 pub fn io_error(e: io::Error, doing: &str, bound: Duration) -> ConnectionError {
+    if let Some(d) = deadline_exceeded(&e) {
+        return d.error(doing).with_source(e);
+    }
     if is_timeout_error(&e) {
         return ConnectionError::timeout(doing, bound).with_source(e);
     }
@@ -287,9 +376,9 @@ pub fn connect(
         Security::ImplicitTls => {
             let (tls, info) = tls::handshake(tcp, &settings.endpoint.host, &settings.tls, timeouts)
                 .map_err(|e| e.context(&settings.endpoint))?;
-            Ok((MailStream::Tls(Box::new(tls)), Some(info)))
+            Ok((MailStream::tls(tls), Some(info)))
         }
-        _ => Ok((MailStream::Plain(tcp), None)),
+        _ => Ok((MailStream::plain(tcp), None)),
     }
 }
 
@@ -308,12 +397,16 @@ pub fn starttls_upgrade<'a>(
     }
 }
 
-/// A connection to a mail server: clear TCP, or TLS over TCP.
-#[non_exhaustive]
-pub enum MailStream {
+/// A connection to a mail server: clear TCP, or TLS over TCP, with an optional operation
+/// deadline ([`set_deadline`](Self::set_deadline)) that every read and write honours.
+pub struct MailStream {
+    inner: Inner,
+}
+
+enum Inner {
     /// Clear text (before STARTTLS, or `use_secure_connection = false`).
-    Plain(TcpStream),
-    /// TLS (implicit, or after STARTTLS).
+    Plain(TcpStream, Clock),
+    /// TLS (implicit, or after STARTTLS); the clock lives in the transport.
     Tls(Box<native_tls::TlsStream<Transport>>),
 }
 
@@ -323,60 +416,106 @@ impl fmt::Debug for MailStream {
         f.debug_struct("MailStream")
             .field("tls", &self.is_tls())
             .field("peer", &peer)
+            .field("deadline", &self.deadline())
             .finish()
     }
 }
 
 impl MailStream {
+    /// A clear-text stream over `tcp` (whose timeouts stay the per-read and per-write bounds).
+    pub fn plain(tcp: TcpStream) -> Self {
+        let clock = Clock::for_socket(&tcp);
+        Self {
+            inner: Inner::Plain(tcp, clock),
+        }
+    }
+
+    /// A TLS stream from [`tls::handshake`].
+    pub fn tls(stream: native_tls::TlsStream<Transport>) -> Self {
+        Self {
+            inner: Inner::Tls(Box::new(stream)),
+        }
+    }
+
     /// Whether the stream is encrypted.
     pub fn is_tls(&self) -> bool {
-        matches!(self, MailStream::Tls(_))
+        matches!(self.inner, Inner::Tls(_))
     }
 
     /// The TCP socket under the stream (to the server, or to the proxy when proxied).
     pub fn tcp(&self) -> &TcpStream {
-        match self {
-            MailStream::Plain(t) => t,
-            MailStream::Tls(t) => t.get_ref().tcp(),
+        match &self.inner {
+            Inner::Plain(t, _) => t,
+            Inner::Tls(t) => t.get_ref().tcp(),
         }
     }
 
-    /// Changes the bound of each read (e.g. longer for a large RETR/FETCH, shorter for NOOP).
-    /// `None` means no bound: do not use it for network reads.
-    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_read_timeout(timeout.map(nonzero))
+    fn clock(&self) -> &Clock {
+        match &self.inner {
+            Inner::Plain(_, c) => c,
+            Inner::Tls(t) => t.get_ref().clock(),
+        }
     }
 
-    /// Changes the bound of each write.
+    /// Sets (or, with `None`, removes) the deadline of the operation under way: from now on
+    /// each read and write is bounded by `min(its own timeout, time left)`, and once the time is
+    /// up they fail with a [`DeadlineExceeded`] (kind `TimedOut`), which [`io_error`] and
+    /// [`ReadError`] turn into [`ErrorCategory::Timeout`] naming the stage and the budget. Kept
+    /// across [`upgrade_to_tls`](Self::upgrade_to_tls), which it also bounds.
+    pub fn set_deadline(&mut self, deadline: Option<OpDeadline>) {
+        match &mut self.inner {
+            Inner::Plain(_, c) => c.set_deadline(deadline),
+            Inner::Tls(t) => t.get_mut().clock_mut().set_deadline(deadline),
+        }
+    }
+
+    /// The deadline set with [`set_deadline`](Self::set_deadline).
+    pub fn deadline(&self) -> Option<OpDeadline> {
+        self.clock().deadline()
+    }
+
+    /// Changes the bound of each read (e.g. longer for a large RETR/FETCH, shorter for NOOP).
+    /// `None` means no bound: do not use it for network reads. A deadline still applies.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.clock()
+            .set_read_timeout(self.tcp(), timeout.map(nonzero))
+    }
+
+    /// Changes the bound of each write. A deadline still applies.
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_write_timeout(timeout.map(nonzero))
+        self.clock()
+            .set_write_timeout(self.tcp(), timeout.map(nonzero))
     }
 
     /// STARTTLS: runs the TLS handshake on this clear connection, after the protocol's
     /// STARTTLS/STLS command was accepted. The caller must have read nothing past that reply
     /// (bytes a server sends before the handshake are an injection attempt). Refuses a stream
-    /// that is already TLS.
+    /// that is already TLS. The handshake is bounded by [`Timeouts::read`] and by the deadline,
+    /// which the TLS stream keeps.
     pub fn upgrade_to_tls(
         self,
         host: &Host,
         options: &TlsOptions,
         timeouts: &Timeouts,
     ) -> Result<(MailStream, TlsInfo), ConnectionError> {
-        match self {
-            MailStream::Tls(_) => Err(ConnectionError::new(
+        match self.inner {
+            Inner::Tls(_) => Err(ConnectionError::new(
                 ErrorCategory::Tls,
                 "the connection is already TLS: STARTTLS cannot be done twice",
             )),
-            MailStream::Plain(tcp) => {
-                let (tls, info) = tls::handshake(tcp, host, options, timeouts)?;
-                Ok((MailStream::Tls(Box::new(tls)), info))
+            Inner::Plain(tcp, clock) => {
+                let deadline = clock.deadline();
+                let (tls, info) = tls::handshake_within(tcp, host, options, timeouts, deadline)?;
+                let mut stream = MailStream::tls(tls);
+                stream.set_deadline(deadline);
+                Ok((stream, info))
             }
         }
     }
 
     /// Closes the connection: TLS `close_notify` (best effort), then TCP shutdown.
     pub fn shutdown(&mut self) -> io::Result<()> {
-        if let MailStream::Tls(t) = self {
+        if let Inner::Tls(t) = &mut self.inner {
             let _ = t.shutdown();
         }
         self.tcp().shutdown(std::net::Shutdown::Both)
@@ -385,29 +524,34 @@ impl MailStream {
 
 impl Read for MailStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            MailStream::Plain(t) => {
+        match &mut self.inner {
+            Inner::Plain(t, clock) => {
+                clock.before_read(t)?;
                 quickack(t);
-                t.read(buf)
+                t.read(buf).map_err(|e| clock.read_error(e))
             }
-            // The TLS transport asks for quick ACKs on its own reads.
-            MailStream::Tls(t) => t.read(buf),
+            // The TLS transport arms its socket before each of its reads (OpenSSL may read
+            // several times for one record) and asks for quick ACKs on its own.
+            Inner::Tls(t) => t.read(buf).map_err(|e| t.get_ref().clock().read_error(e)),
         }
     }
 }
 
 impl Write for MailStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            MailStream::Plain(t) => t.write(buf),
-            MailStream::Tls(t) => t.write(buf),
+        match &mut self.inner {
+            Inner::Plain(t, clock) => {
+                clock.before_write(t)?;
+                t.write(buf).map_err(|e| clock.write_error(e))
+            }
+            Inner::Tls(t) => t.write(buf).map_err(|e| t.get_ref().clock().write_error(e)),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            MailStream::Plain(t) => t.flush(),
-            MailStream::Tls(t) => t.flush(),
+        match &mut self.inner {
+            Inner::Plain(t, _) => t.flush(),
+            Inner::Tls(t) => t.flush(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! (`legacy_version`, and the `supported_versions` extension that TLS 1.3 uses instead). The peer
 //! certificate is parsed with `x509-parser`.
 
+use super::deadline::{Clock, OpDeadline};
 use super::{nonzero, Deadline, Timeouts};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::typed::{Host, TlsOptions};
@@ -48,7 +49,10 @@ pub struct Transport {
 struct Socket {
     tcp: TcpStream,
     recording: Option<Vec<u8>>,
+    /// The handshake's bound (while it runs).
     deadline: Option<Deadline>,
+    /// The per-read/per-write bounds and the operation's deadline (after the handshake).
+    clock: Clock,
     interactive: bool,
 }
 
@@ -61,11 +65,14 @@ impl fmt::Debug for Transport {
 }
 
 impl Transport {
-    fn handshaking(tcp: TcpStream, timeouts: &Timeouts) -> Self {
+    fn handshaking(tcp: TcpStream, timeouts: &Timeouts, op: Option<OpDeadline>) -> Self {
+        let total = op.map_or(timeouts.read, |d| d.left().min(timeouts.read));
+        let clock = Clock::for_socket(&tcp);
         let socket = Socket {
             tcp,
             recording: Some(Vec::new()),
-            deadline: Some(Deadline::after(timeouts.read, timeouts.read)),
+            deadline: Some(Deadline::after(total, timeouts.read)),
+            clock,
             interactive: true,
         };
         Self {
@@ -77,17 +84,27 @@ impl Transport {
     pub fn tcp(&self) -> &TcpStream {
         &self.socket.get_ref().tcp
     }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.socket.get_ref().clock
+    }
+
+    pub(crate) fn clock_mut(&mut self) -> &mut Clock {
+        &mut self.socket.get_mut().clock
+    }
 }
 
 impl Read for Socket {
     fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
         if let Some(d) = &self.deadline {
             d.arm(&self.tcp)?;
+        } else {
+            self.clock.before_read(&self.tcp)?;
         }
         if self.interactive {
             super::quickack(&self.tcp);
         }
-        let n = self.tcp.read(into)?;
+        let n = self.tcp.read(into).map_err(|e| self.clock.read_error(e))?;
         self.interactive = n < INTERACTIVE_READ;
         if let Some(rec) = &mut self.recording {
             let room = RECORD_LIMIT.saturating_sub(rec.len());
@@ -105,7 +122,12 @@ impl Read for Transport {
 
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.socket.get_mut().tcp.write(buf)
+        let socket = self.socket.get_mut();
+        socket.clock.before_write(&socket.tcp)?;
+        socket
+            .tcp
+            .write(buf)
+            .map_err(|e| socket.clock.write_error(e))
     }
     fn flush(&mut self) -> io::Result<()> {
         self.socket.get_mut().tcp.flush()
@@ -381,18 +403,36 @@ pub fn handshake(
     options: &TlsOptions,
     timeouts: &Timeouts,
 ) -> Result<(native_tls::TlsStream<Transport>, TlsInfo), ConnectionError> {
+    handshake_within(tcp, host, options, timeouts, None)
+}
+
+/// [`handshake`], also bounded by an operation's deadline (a STARTTLS in a connection check).
+pub(crate) fn handshake_within(
+    tcp: TcpStream,
+    host: &Host,
+    options: &TlsOptions,
+    timeouts: &Timeouts,
+    op: Option<OpDeadline>,
+) -> Result<(native_tls::TlsStream<Transport>, TlsInfo), ConnectionError> {
+    const DOING: &str = "waiting for the server's TLS handshake";
+    if let Some(d) = op.filter(OpDeadline::expired) {
+        return Err(d.exceeded().error(DOING));
+    }
     let connector = connector(options)?;
     let name = host.tls_name();
-    let transport = Transport::handshaking(tcp, timeouts);
+    let transport = Transport::handshaking(tcp, timeouts, op);
     let mut stream = match connector.connect(&name, transport) {
         Ok(s) => s,
         Err(native_tls::HandshakeError::WouldBlock(_)) => {
-            return Err(ConnectionError::timeout(
-                "waiting for the server's TLS handshake",
-                timeouts.read,
-            ))
+            if let Some(d) = op.filter(OpDeadline::expired) {
+                return Err(d.exceeded().error(DOING));
+            }
+            return Err(ConnectionError::timeout(DOING, timeouts.read));
         }
         Err(native_tls::HandshakeError::Failure(e)) => {
+            if let Some(d) = op.filter(OpDeadline::expired) {
+                return Err(d.exceeded().error(DOING).with_source(e));
+            }
             return Err(classify(e, host, timeouts));
         }
     };
@@ -403,6 +443,7 @@ pub fn handshake(
         .tcp
         .set_read_timeout(Some(nonzero(timeouts.read)))
         .map_err(|e| super::io_error(e, "setting the read timeout", timeouts.read))?;
+    socket.clock = Clock::for_socket(&socket.tcp);
     let hello = parse_server_hello(&recorded);
     let certificate = stream
         .peer_certificate()

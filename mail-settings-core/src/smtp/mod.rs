@@ -28,7 +28,7 @@ mod message;
 mod pool;
 pub(crate) mod wire;
 
-pub(crate) use client::{io_err as io_error, summarize as summarize_text};
+pub(crate) use client::summarize as summarize_text;
 pub use client::{
     ClientConfig, Envelope, Extensions, RejectedRecipient, Reply, SendReport, SmtpClient,
 };
