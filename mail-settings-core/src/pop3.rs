@@ -543,7 +543,7 @@ impl<S: Read + Write> Pop3Client<S> {
         if let Some(e) = sink_error {
             return Err(ConnectionError::new(
                 ErrorCategory::Storage,
-                format!("writing {doing} failed after {written} bytes: {e}"),
+                format!("keeping what arrived failed ({doing}) after {written} bytes: {e}"),
             )
             .with_source(e));
         }
@@ -897,7 +897,7 @@ impl<S: Read + Write> Pop3Client<S> {
     /// written. Nothing of the message is held in memory beyond one 16 KiB buffer.
     pub fn retr(&mut self, number: u32, sink: &mut dyn Write) -> Result<u64, ConnectionError> {
         self.simple(&format!("RETR {number}"))?;
-        self.read_body_into(sink, &format!("message {number}"))
+        self.read_body_into(sink, &format!("receiving message {number}"))
     }
 
     /// `TOP n lines`: the header and the first `lines` body lines of message `number`.
@@ -971,20 +971,33 @@ impl<S: Read + Write> Pop3Client<S> {
     pub fn retr_each<W: Write>(
         &mut self,
         numbers: &[u32],
+        sink_for: impl FnMut(usize) -> W,
+        done: impl FnMut(usize, W, Result<u64, ConnectionError>) -> ControlFlow<()>,
+    ) -> Result<(), ConnectionError> {
+        self.retr_each_with(numbers, |_, _| {}, sink_for, done)
+    }
+
+    /// [`Pop3Client::retr_each`] with `before(stream, i)` called before the answer to
+    /// `numbers[i]` is read: the collector gives each message its own deadline there
+    /// ([`MailStream::set_deadline`]).
+    pub fn retr_each_with<W: Write>(
+        &mut self,
+        numbers: &[u32],
+        mut before: impl FnMut(&mut S, usize),
         mut sink_for: impl FnMut(usize) -> W,
         mut done: impl FnMut(usize, W, Result<u64, ConnectionError>) -> ControlFlow<()>,
     ) -> Result<(), ConnectionError> {
         let mut stopped = false;
-        self.pipelined(numbers, "RETR", |c, i, n, s| {
+        self.pipelined(numbers, "RETR", &mut before, |c, i, n, s| {
             if stopped {
                 if s.ok {
-                    c.read_body_into(&mut io::sink(), &format!("message {n}"))?;
+                    c.read_body_into(&mut io::sink(), &format!("receiving message {n}"))?;
                 }
                 return Ok(ControlFlow::Break(()));
             }
             let flow = if s.ok {
                 let mut sink = sink_for(i);
-                let r = c.read_body_into(&mut sink, &format!("message {n}"));
+                let r = c.read_body_into(&mut sink, &format!("receiving message {n}"));
                 match r {
                     Err(e) if e.category() != ErrorCategory::Storage => return Err(e),
                     r => done(i, sink, r),
@@ -1005,7 +1018,7 @@ impl<S: Read + Write> Pop3Client<S> {
         numbers: &[u32],
     ) -> Result<Vec<Result<(), ConnectionError>>, ConnectionError> {
         let mut results = Vec::with_capacity(numbers.len());
-        self.pipelined(numbers, "DELE", |_, _, n, s| {
+        self.pipelined(numbers, "DELE", &mut |_, _| {}, |_, _, n, s| {
             results.push(if s.ok {
                 Ok(())
             } else {
@@ -1027,6 +1040,7 @@ impl<S: Read + Write> Pop3Client<S> {
         &mut self,
         numbers: &[u32],
         verb: &str,
+        before: &mut dyn FnMut(&mut S, usize),
         mut on_reply: impl FnMut(
             &mut Self,
             usize,
@@ -1059,6 +1073,7 @@ impl<S: Read + Write> Pop3Client<S> {
                 self.check_usable()?;
                 self.write_raw(batch.as_bytes(), verb)?;
             }
+            before(&mut self.stream, answered);
             let s = self.read_status(&format!("waiting for the answer to {verb} {n}"))?;
             if on_reply(self, answered, n, s)?.is_break() {
                 end = sent;
@@ -1127,6 +1142,18 @@ impl Pop3Client<MailStream> {
         creds: &dyn CredentialProvider,
         timeouts: &Timeouts,
     ) -> Result<Self, ConnectionError> {
+        Self::connect_within(account, creds, timeouts, None)
+    }
+
+    /// [`Pop3Client::connect`] with the whole of it (greeting, `STLS`, `CAPA`, login, `UTF8`)
+    /// bounded by `deadline`, which stays set on the stream afterwards (change it with
+    /// [`Pop3Client::get_mut`] and [`MailStream::set_deadline`]).
+    pub fn connect_within(
+        account: &IncomingAccount,
+        creds: &dyn CredentialProvider,
+        timeouts: &Timeouts,
+        deadline: Option<net::OpDeadline>,
+    ) -> Result<Self, ConnectionError> {
         let settings = account.connection();
         let ctx = format!("POP3 {}", settings.endpoint);
         if account.protocol() != Protocol::Pop3 {
@@ -1139,7 +1166,7 @@ impl Pop3Client<MailStream> {
         let credential = creds.credential(account.credential()).map_err(|e| {
             ConnectionError::new(ErrorCategory::Credential, e.to_string()).with_source(e)
         })?;
-        let mut client = Self::open(account, creds, timeouts)?;
+        let mut client = Self::open_within(account, creds, timeouts, deadline)?;
         client.login(&credential).map_err(|e| e.context(&ctx))?;
         Ok(client)
     }
@@ -1152,10 +1179,21 @@ impl Pop3Client<MailStream> {
         creds: &dyn CredentialProvider,
         timeouts: &Timeouts,
     ) -> Result<Self, ConnectionError> {
+        Self::open_within(account, creds, timeouts, None)
+    }
+
+    /// [`Pop3Client::open`] bounded by `deadline` from the greeting on.
+    pub fn open_within(
+        account: &IncomingAccount,
+        creds: &dyn CredentialProvider,
+        timeouts: &Timeouts,
+        deadline: Option<net::OpDeadline>,
+    ) -> Result<Self, ConnectionError> {
         let settings = account.connection();
         let ctx = format!("POP3 {}", settings.endpoint);
-        let (stream, tls_info) =
+        let (mut stream, tls_info) =
             net::connect(settings, creds, timeouts).map_err(|e| e.context("POP3"))?;
+        stream.set_deadline(deadline);
         let mut client = Self::new(stream, *timeouts).map_err(|e| e.context(&ctx))?;
         client.tls_info = tls_info;
         if matches!(settings.security, Security::StartTls) {

@@ -419,3 +419,139 @@ fn utf8_is_sent_after_login_when_the_server_offers_it() {
         "not offered, not sent: {commands:?}"
     );
 }
+
+/// A server for one connection that runs `script` (deadline tests: it never ends by itself).
+fn raw_server(script: impl FnOnce(TcpStream) + Send + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((conn, _)) = listener.accept() {
+            script(conn);
+        }
+    });
+    port
+}
+
+/// A collector for one account on `port` with a per-read timeout of 5 s and the given
+/// opening (`check`) and per-message budgets.
+fn deadline_setup(
+    port: u16,
+    check: std::time::Duration,
+    message: std::time::Duration,
+) -> (Collector, RecordId) {
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let form = IncomingAccountForm {
+        name: "Slow".into(),
+        host: "127.0.0.1".into(),
+        port: Some(i64::from(port)),
+        protocol: Some(Protocol::Pop3),
+        credential: Some("desk".into()),
+        use_secure_connection: false,
+        keep_copy_on_server: true,
+        ..IncomingAccountForm::default()
+    };
+    let account = store.create_incoming(&form).unwrap().id;
+    let creds = InMemoryCredentials::new().with("desk", Credential::password("desk", "pw"));
+    let mut options = CollectorOptions::default();
+    let mut t = mail_settings_core::net::Timeouts::uniform(std::time::Duration::from_secs(5));
+    t.check = check;
+    t.message = message;
+    t.run = std::time::Duration::from_secs(60);
+    options.timeouts = t;
+    (
+        Collector::with_options(store, Arc::new(creds), options),
+        account,
+    )
+}
+
+#[test]
+fn a_greeting_dripped_a_byte_at_a_time_ends_within_the_opening_budget() {
+    let port = raw_server(|mut s| {
+        let _ = s.write_all(b"+OK ");
+        // One byte every 300 ms: each read succeeds, the line never ends.
+        while s.write_all(b"x").is_ok() {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
+    let (collector, account) = deadline_setup(
+        port,
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(60),
+    );
+    let started = std::time::Instant::now();
+    let e = collector.check_now(account).unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(
+        e.category(),
+        mail_settings_core::ErrorCategory::Timeout,
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(text.contains("greeting"), "{text}");
+    assert!(
+        text.contains("opening the POP3 session took longer than its 2 s budget"),
+        "{text}"
+    );
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}: {text}");
+}
+
+#[test]
+fn an_endless_retr_body_ends_within_the_message_budget() {
+    let port = raw_server(|s| {
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        let mut w = s;
+        let _ = w.write_all(b"+OK slow\r\n");
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            let verb = line.split_whitespace().next().unwrap_or("").to_owned();
+            line.clear();
+            let reply: &[u8] = match verb.as_str() {
+                "CAPA" => b"+OK\r\nUSER\r\nUIDL\r\n.\r\n",
+                "LIST" => b"+OK\r\n1 100\r\n.\r\n",
+                "UIDL" => b"+OK\r\n1 endless\r\n.\r\n",
+                "RETR" => {
+                    let _ = w.write_all(b"+OK\r\n");
+                    // A body without end, a line every 20 ms.
+                    let body = [b'y'; 200];
+                    while w.write_all(&body).is_ok() && w.write_all(b"\r\n").is_ok() {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    return;
+                }
+                _ => b"+OK\r\n",
+            };
+            if w.write_all(reply).is_err() {
+                return;
+            }
+        }
+    });
+    let (collector, account) = deadline_setup(
+        port,
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(2),
+    );
+    let started = std::time::Instant::now();
+    let e = collector.check_now(account).unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(
+        e.category(),
+        mail_settings_core::ErrorCategory::Timeout,
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(text.contains("receiving message 1"), "{text}");
+    assert!(
+        text.contains("this message took longer than its 2 s budget"),
+        "{text}"
+    );
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}: {text}");
+    // The run says which message and why.
+    let r = e.report().unwrap();
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert_eq!(r.problems[0].outcome, MessageOutcome::Failed);
+    assert_eq!(
+        r.problems[0].category,
+        Some(mail_settings_core::ErrorCategory::Timeout)
+    );
+    assert_eq!(r.problems[0].message, "UIDL endless");
+}

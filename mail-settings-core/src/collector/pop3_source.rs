@@ -11,12 +11,17 @@
 //! - **a bad `LIST` line** (GreenMail 2.1 answers `3 -1` for an empty message): that message
 //!   alone is left on the server and reported as `refused`, quoting the line made safe;
 //! - **a message larger than announced**: never held past the account's limit; it is read
-//!   and dropped, left on the server and reported as `skipped_too_large`.
+//!   and dropped, left on the server and reported as `skipped_too_large`;
+//! - **time without end** (a greeting dripped a byte at a time, an endless `RETR` body): the
+//!   session's opening (greeting to listing) is bounded by [`Timeouts::check`], each message by
+//!   [`Timeouts::message_budget`] of its announced size, everything by the run's
+//!   [`Timeouts::run`]; passing one ends the run with [`ErrorCategory::Timeout`] naming the
+//!   stage.
 
 use super::source::{ListedMessage, Listing, MailSource, MessageSink, SourceId, UnusableListing};
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
-use crate::net::{MailStream, Timeouts};
+use crate::net::{MailStream, OpDeadline, Timeouts};
 use crate::pop3::Pop3Client;
 use crate::typed::IncomingAccount;
 use std::collections::HashMap;
@@ -33,6 +38,8 @@ pub struct Pop3Source {
     numbers: HashMap<String, u32>,
     unusable: Vec<UnusableListing>,
     notes: Vec<String>,
+    /// The run's deadline, from the first `open`.
+    run: Option<OpDeadline>,
 }
 
 impl fmt::Debug for Pop3Source {
@@ -60,6 +67,7 @@ impl Pop3Source {
             numbers: HashMap::new(),
             unusable: Vec::new(),
             notes: Vec::new(),
+            run: None,
         }
     }
 
@@ -84,8 +92,15 @@ impl MailSource for Pop3Source {
     }
 
     fn open(&mut self, _read_only: bool) -> Result<Listing, ConnectionError> {
-        let mut client =
-            Pop3Client::connect(&self.account, self.credentials.as_ref(), &self.timeouts)?;
+        let run = *self.run.get_or_insert_with(|| self.timeouts.run_deadline());
+        let opening =
+            OpDeadline::after(self.timeouts.check, "opening the POP3 session").earlier(run);
+        let mut client = Pop3Client::connect_within(
+            &self.account,
+            self.credentials.as_ref(),
+            &self.timeouts,
+            Some(opening),
+        )?;
         self.unusable.clear();
         self.notes.clear();
         let mut bad_lines = Vec::new();
@@ -178,6 +193,7 @@ impl MailSource for Pop3Source {
                 })
                 .collect(),
         };
+        client.get_mut().set_deadline(Some(run));
         self.client = Some(client);
         Ok(Listing {
             mailbox: None,
@@ -197,12 +213,16 @@ impl MailSource for Pop3Source {
             .collect();
         // A server may send more than it announced: never hold more than the account's limit.
         let limit = self.account.max_message_size();
+        let timeouts = self.timeouts;
+        let run = self.run;
         let client = self.client()?;
         // One pipeline over the whole batch; each message goes to the sink as soon as it is
         // read, so only the one being read is held here.
         let numbers: Vec<u32> = wanted.iter().map(|(n, _)| *n).collect();
-        client.retr_each(
+        let result = client.retr_each_with(
             &numbers,
+            // Each message has its own budget, growing with its announced size.
+            |stream, i| stream.set_deadline(Some(timeouts.message_deadline(wanted[i].1.size, run))),
             |i| Bounded {
                 buf: Vec::with_capacity(
                     usize::try_from(wanted[i].1.size.min(limit).min(64 << 20) + 1024).unwrap_or(0),
@@ -230,7 +250,11 @@ impl MailSource for Pop3Source {
                     }
                 }
             },
-        )
+        );
+        if let Some(c) = self.client.as_mut() {
+            c.get_mut().set_deadline(run);
+        }
+        result
     }
 
     fn delete(&mut self, ids: &[SourceId]) -> Result<(), ConnectionError> {
