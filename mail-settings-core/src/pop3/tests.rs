@@ -68,6 +68,14 @@ fn retr_unstuffs_and_streams() {
         assert_eq!(n, out.len() as u64);
         c.noop().unwrap();
         assert_eq!(c.reader.get_ref().output, b"RETR 1\r\nNOOP\r\n");
+        // A bare-LF end, a dot-CR that is content at the very end, and a message with no line.
+        let mut c = client(b"+OK hi\r\n+OK\n.x\n.\r.\n.\n+OK\r\n.\r\n+OK\r\n", chunk).unwrap();
+        let mut out = Vec::new();
+        c.retr(1, &mut out).unwrap();
+        assert_eq!(out, b"x\n\r.\n", "chunk {chunk}");
+        let mut out = Vec::new();
+        assert_eq!(c.retr(2, &mut out).unwrap(), 0, "chunk {chunk}");
+        c.noop().unwrap();
     }
 }
 
