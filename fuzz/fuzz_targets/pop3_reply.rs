@@ -1,5 +1,5 @@
 //! Feeds arbitrary bytes, as a server's replies, through every reading path of the POP3
-//! client (greeting, CAPA, login, STAT, LIST, UIDL, RETR, TOP, pipelined RETR/DELE, QUIT).
+//! client (greeting, CAPA, login, UTF8, STAT, LIST (strict and lenient), UIDL, RETR, TOP, pipelined RETR/DELE, QUIT).
 //! Nothing may panic, and memory stays bounded (the client's read buffer is fixed).
 //!
 //! Run: `cargo +nightly fuzz run pop3_reply -- -max_total_time=60` from the repository root.
@@ -47,6 +47,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = c.login(&Credential::password("user", "password"));
     let _ = c.stat();
     let _ = c.list();
+    if let Ok(entries) = c.list_lenient() {
+        for bad in entries.iter().filter_map(|e| e.as_ref().err()) {
+            // A quoted line is made safe: no control character reaches a terminal.
+            assert!(!bad.line.chars().any(char::is_control));
+        }
+    }
+    let _ = c.utf8();
     let _ = c.list_one(1);
     let _ = c.uidl();
     let _ = c.uidl_one(1);

@@ -4,7 +4,8 @@ use crate::commands::{store_failure, Ctx};
 use crate::output::{self, cell, count, line, EXIT_FAILED, EXIT_USAGE};
 use crate::{esay, say, TextOrJson};
 use mail_settings_core::collector::{
-    AccountStatus, CancelHandle, Collector, Progress, ProgressListener, RunControl,
+    AccountStatus, CancelHandle, Collector, MessageOutcome, MessageProblem, Progress,
+    ProgressListener, RunControl, RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
 use mail_settings_core::report::format_utc;
@@ -40,6 +41,28 @@ fn incoming_id(store: &Store, name: &str) -> Result<RecordId, ExitCode> {
                 format!("no incoming account named \"{}\"", line(name)),
             )
         })
+}
+
+/// Whether a run left a message behind that was neither stored nor deliberately skipped (an
+/// outcome `refused` or `failed`): `collect` then exits 1.
+fn has_failures(r: &RunReport) -> bool {
+    r.problems
+        .iter()
+        .any(|p| matches!(p.outcome, MessageOutcome::Refused | MessageOutcome::Failed))
+}
+
+/// One line per message left on the server, indented under its account.
+fn print_problems(problems: &[MessageProblem]) {
+    for p in problems {
+        let size = p.size.map(|s| format!(", {s} bytes")).unwrap_or_default();
+        let category = p.category.map(|c| format!(" ({c})")).unwrap_or_default();
+        say!(
+            "  {}: {}{category}{size}: {}",
+            line(&p.message.to_string()),
+            p.outcome,
+            line(&p.reason)
+        );
+    }
 }
 
 /// A progress line on a terminal: `\r` and the counts, one line per account.
@@ -121,27 +144,43 @@ pub fn collect(
     let results = collector
         .collect_once(&ids, &control)
         .map_err(|e| output::fail(EXIT_FAILED, e))?;
+    // Exit status: 0 when every message listed was stored, recognised as stored already, or
+    // deliberately skipped as too large (and reported); 1 when a run failed or a message was
+    // refused or failed (each is listed with its reason).
     let mut failed = false;
     let mut json = Vec::new();
     for (id, result) in &results {
         match result {
             Ok(r) => {
+                let problems = has_failures(r);
+                failed |= problems;
                 if format == TextOrJson::Text {
                     say!(
-                        "{}: {} listed, {} fetched, {} already stored, {}, {} skipped, {} deleted on server, {} pending, {:.1} MB{}",
+                        "{}: {} listed, {} fetched, {} already stored, {}, {} skipped as too large, {} refused or failed, {} deleted on server, {} pending, {:.1} MB{}",
                         line(&r.account_name),
                         r.listed,
                         r.fetched,
                         r.already_stored,
                         count(r.duplicates, "duplicate", "duplicates"),
-                        r.skipped,
+                        r.skipped_too_large,
+                        r.problems
+                            .iter()
+                            .filter(|p| matches!(
+                                p.outcome,
+                                MessageOutcome::Refused | MessageOutcome::Failed
+                            ))
+                            .count(),
                         r.deleted_on_server,
                         r.pending,
                         r.bytes as f64 / 1e6,
                         if r.cancelled { " (cancelled)" } else { "" }
                     );
+                    print_problems(&r.problems);
+                    for n in &r.notes {
+                        say!("  note: {}", line(n));
+                    }
                 }
-                json.push(serde_json::json!({"account_id": id, "ok": true, "report": r}));
+                json.push(serde_json::json!({"account_id": id, "ok": !problems, "report": r}));
             }
             Err(e) => {
                 failed = true;
@@ -151,6 +190,12 @@ pub fn collect(
                         e.category(),
                         line(&e.to_string())
                     );
+                    if let Some(r) = e.report() {
+                        print_problems(&r.problems);
+                        for n in &r.notes {
+                            say!("  note: {}", line(n));
+                        }
+                    }
                 }
                 json.push(serde_json::json!({
                     "account_id": id, "ok": false, "category": e.category(),
@@ -204,6 +249,7 @@ pub fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
                         .map(|e| format!("{}: {}", e.category, line(&e.message)))
                         .unwrap_or_default()
                 );
+                print_problems(&s.problems);
             }
         }
     }

@@ -209,3 +209,133 @@ fn a_failed_check_and_collect_exit_1_without_the_password() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!text(&o).contains("Wrong-Pass-123"));
 }
+
+#[test]
+fn a_message_over_the_limit_is_reported_by_collect_and_status_and_collect_exits_0() {
+    let s = servers();
+    let dir = tempfile::tempdir().unwrap();
+    let mailbox = unique_mailbox("cli-big");
+    let doc = serde_json::json!({
+        "version": 1,
+        "incoming_accounts": [{"name": "Small", "protocol": "POP3", "host": "localhost",
+            "port": s.port("MS_POP3S_PORT"), "credential": "mbox", "keep_copy_on_server": false,
+            "ca_file": s.ca_file(), "max_message_size": 1024}],
+    });
+    let doc_path = dir.path().join("settings.json");
+    std::fs::write(&doc_path, doc.to_string()).unwrap();
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(
+        &creds,
+        serde_json::json!({"mbox": {"username": mailbox, "password": s.mail_password()}})
+            .to_string(),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let db = dir.path().join("store.sqlite3");
+    let o = run(&db, &creds, &["import", doc_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut big = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: Big\r\n\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 3000));
+    big.extend_from_slice(b"\r\n");
+    lmtp_deliver("sender@example.test", &mailbox, &big);
+
+    // Deliberately skipped and reported: exit 0, the message and the reason shown.
+    let o = run(&db, &creds, &["collect", "--once"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("1 skipped as too large"), "{out}");
+    assert!(out.contains(": skipped_too_large"), "{out}");
+    assert!(out.contains("limit of 1024 bytes"), "{out}");
+    let o = run(&db, &creds, &["collect", "--once", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["report"]["skipped_too_large"], 1, "{v}");
+    assert_eq!(
+        v[0]["report"]["problems"][0]["outcome"],
+        "skipped_too_large"
+    );
+
+    let o = run(&db, &creds, &["status"]);
+    assert!(text(&o).contains("skipped_too_large"), "{}", text(&o));
+    let o = run(&db, &creds, &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["problems"][0]["outcome"], "skipped_too_large", "{v}");
+    assert_eq!(
+        mail_settings_tests::maildir_count(&mailbox),
+        1,
+        "left on the server"
+    );
+}
+
+/// A scripted POP3 server (no real one misbehaves on cue) whose LIST has a bad line:
+/// GreenMail 2.1's `1 -1` for an empty message.
+fn bad_list_server() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut w) = conn else { return };
+            let mut r = BufReader::new(w.try_clone().unwrap());
+            let _ = w.write_all(b"+OK scripted\r\n");
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                let reply: &[u8] = match line.split_whitespace().next().unwrap_or("") {
+                    "CAPA" => b"+OK\r\nUSER\r\nUIDL\r\n.\r\n",
+                    "LIST" => b"+OK\r\n1 -1\x1b[2J\r\n.\r\n",
+                    "UIDL" => b"+OK\r\n1 only-one\r\n.\r\n",
+                    "QUIT" => {
+                        let _ = w.write_all(b"+OK\r\n");
+                        break;
+                    }
+                    _ => b"+OK\r\n",
+                };
+                let _ = w.write_all(reply);
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_refused_message_makes_collect_exit_1_and_is_shown_made_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = serde_json::json!({
+        "version": 1,
+        "incoming_accounts": [{"name": "Scripted", "protocol": "POP3", "host": "127.0.0.1",
+            "port": bad_list_server(), "credential": "c", "use_secure_connection": false}],
+    });
+    let doc_path = dir.path().join("settings.json");
+    std::fs::write(&doc_path, doc.to_string()).unwrap();
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(
+        &creds,
+        serde_json::json!({"c": {"username": "u", "password": "Some-Pass-1"}}).to_string(),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let db = dir.path().join("store.sqlite3");
+    let o = run(&db, &creds, &["import", doc_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&db, &creds, &["collect", "--once"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("UIDL only-one: refused (protocol)"), "{out}");
+    assert!(out.contains("\"1 -1\\x1b[2J\""), "{out}");
+    // (stderr's log lines may be coloured; the report on stdout holds no escape)
+    assert!(!o.stdout.contains(&0x1b), "{out}");
+    let o = run(&db, &creds, &["collect", "--once", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["ok"], false, "{v}");
+    assert_eq!(v[0]["report"]["problems"][0]["outcome"], "refused", "{v}");
+}

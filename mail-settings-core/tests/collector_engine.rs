@@ -6,7 +6,7 @@
 
 use mail_settings_core::collector::{
     CancelHandle, CollectError, Collector, CollectorOptions, MailSource, MemoryFault,
-    MemoryProtocol, MemoryServer, Progress, RunControl, RunReport,
+    MemoryProtocol, MemoryServer, MessageOutcome, Progress, RunControl, RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
 use mail_settings_core::store::Store;
@@ -327,6 +327,20 @@ fn a_message_over_the_size_limit_is_skipped_and_left_on_the_server() {
         s.server.add(message(2));
         let r = s.run();
         assert_eq!((r.fetched, r.skipped), (2, 1), "{kind:?}");
+        // The run says which message, what became of it and why.
+        assert_eq!(r.skipped_too_large, 1, "{kind:?}");
+        assert_eq!(r.problems.len(), 1, "{kind:?}: {:?}", r.problems);
+        let p = &r.problems[0];
+        assert_eq!(p.outcome, MessageOutcome::SkippedTooLarge);
+        assert_eq!(p.outcome.as_str(), "skipped_too_large");
+        assert_eq!(p.size, Some(message(1).len() as u64 + 4000));
+        assert!(
+            p.reason.contains("larger than the account's limit of 2048"),
+            "{}",
+            p.reason
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["problems"][0]["outcome"], "skipped_too_large");
         assert_eq!(
             s.server.len(),
             1,
@@ -344,8 +358,12 @@ fn a_message_over_the_size_limit_is_skipped_and_left_on_the_server() {
         );
         let r = s.run();
         assert_eq!((r.fetched, r.skipped), (0, 1), "{kind:?}");
+        assert_eq!(r.skipped_too_large, 1, "{kind:?}: reported by every run");
         let st = s.collector.status(s.account).unwrap();
         assert_eq!((st.fetched, st.skipped), (2, 1));
+        assert_eq!(st.problems.len(), 1, "{:?}", st.problems);
+        assert_eq!(st.problems[0].outcome, MessageOutcome::SkippedTooLarge);
+        assert_eq!(st.problems[0].reason, p.reason);
 
         // Raising the limit lets it in.
         let stored = s.store.get_incoming(s.account).unwrap();
@@ -372,6 +390,15 @@ fn a_refused_message_does_not_block_the_others_and_is_skipped_after_three_tries(
         let r = s.run();
         assert_eq!(r.refused, 1, "attempt {attempt}");
         assert_eq!(r.skipped, u64::from(attempt == 3));
+        assert_eq!(r.problems.len(), 1, "attempt {attempt}: {:?}", r.problems);
+        assert_eq!(r.problems[0].outcome, MessageOutcome::Refused);
+        assert_eq!(r.problems[0].message, "UIDL uidl-3");
+        assert_eq!(r.problems[0].attempts, attempt);
+        assert!(
+            r.problems[0].reason.contains("refused to deliver it"),
+            "{}",
+            r.problems[0].reason
+        );
     }
     assert_eq!(s.stored_ids().len(), 4);
     let r = s.run();
@@ -380,6 +407,11 @@ fn a_refused_message_does_not_block_the_others_and_is_skipped_after_three_tries(
         (0, 1, 0),
         "not tried any more"
     );
+    assert_eq!(r.problems.len(), 1, "still reported: {:?}", r.problems);
+    assert_eq!(r.problems[0].outcome, MessageOutcome::Refused);
+    let st = s.collector.status(s.account).unwrap();
+    assert_eq!(st.problems.len(), 1, "{:?}", st.problems);
+    assert_eq!(st.problems[0].outcome, MessageOutcome::Refused);
     s.server.allow(3);
     assert_eq!(s.run().fetched, 0, "still skipped until asked");
     assert_eq!(s.collector.retry_skipped(s.account).unwrap(), 1);

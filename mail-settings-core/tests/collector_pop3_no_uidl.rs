@@ -276,7 +276,21 @@ fn a_message_larger_than_announced_is_never_held_past_the_limit() {
         d.announce_at_most = Some(200);
     }
     let r = collector.check_now(account).unwrap();
-    assert_eq!((r.fetched, r.refused), (2, 1), "{r:?}");
+    assert_eq!(
+        (r.fetched, r.refused, r.skipped_too_large),
+        (2, 0, 1),
+        "{r:?}"
+    );
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert_eq!(
+        r.problems[0].outcome,
+        mail_settings_core::collector::MessageOutcome::SkippedTooLarge
+    );
+    assert!(
+        r.problems[0].reason.contains("limit of 2048 bytes"),
+        "{}",
+        r.problems[0].reason
+    );
     assert_eq!(subjects(&store, account), ["No UIDL 0", "No UIDL 2"]);
     assert_eq!(
         drop.lock().unwrap().messages.len(),

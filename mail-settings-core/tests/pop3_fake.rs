@@ -563,3 +563,76 @@ fn login_method_falls_back_to_user_pass_without_capa() {
     drop(client);
     h.join().unwrap();
 }
+
+#[test]
+fn utf8_is_sent_after_login_when_offered_and_a_refusal_is_not_fatal() {
+    let (port, h) = fake(|c| {
+        login_user_pass(c, "USER\r\nUTF8\r\n");
+        c.expect("UTF8");
+        c.send(b"+OK UTF8 enabled\r\n");
+        c.expect("QUIT");
+        c.send(b"+OK\r\n");
+    });
+    let client = connect(port).unwrap();
+    assert!(client.is_utf8());
+    client.quit().unwrap();
+    h.join().unwrap();
+
+    let (port, h) = fake(|c| {
+        login_user_pass(c, "USER\r\nUTF8 USER\r\n");
+        c.expect("UTF8");
+        c.send(b"-ERR not now\r\n");
+        c.expect("STAT");
+        c.send(b"+OK 0 0\r\n");
+        c.drain();
+    });
+    let mut client = connect(port).unwrap();
+    assert!(!client.is_utf8());
+    assert_eq!(client.stat().unwrap().count, 0, "the session goes on");
+    drop(client);
+    h.join().unwrap();
+
+    let (port, h) = fake(|c| {
+        login_user_pass(c, "USER\r\n");
+        c.drain();
+    });
+    let client = connect(port).unwrap();
+    assert!(!client.is_utf8());
+    drop(client);
+    let received = h.join().unwrap();
+    assert!(
+        !received.iter().any(|l| l == "UTF8"),
+        "not offered, not sent: {received:?}"
+    );
+}
+
+#[test]
+fn a_bad_list_line_is_one_entry_and_strict_list_quotes_it_made_safe() {
+    let listing = b"+OK 3 messages\r\n1 120\r\n2 -1\x1b[2J\r\n3 300\r\n.\r\n";
+    let (port, h) = fake(move |c| {
+        login_user_pass(c, "USER\r\n");
+        c.expect("LIST");
+        c.send(listing);
+        c.expect("LIST");
+        c.send(listing);
+        c.expect("NOOP");
+        c.send(b"+OK\r\n");
+        c.drain();
+    });
+    let mut client = connect(port).unwrap();
+    let entries = client.list_lenient().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0].as_ref().unwrap().size, 120);
+    let bad = entries[1].as_ref().unwrap_err();
+    assert_eq!(bad.number, Some(2));
+    assert_eq!(bad.line, "2 -1\\x1b[2J");
+    assert_eq!(entries[2].as_ref().unwrap().size, 300);
+
+    let e = client.list().unwrap_err();
+    assert_eq!(e.category(), ErrorCategory::Protocol);
+    assert!(e.message().contains("\"2 -1\\x1b[2J\""), "{e}");
+    assert!(!e.to_string().contains('\x1b'), "{e}");
+    client.noop().unwrap();
+    drop(client);
+    h.join().unwrap();
+}

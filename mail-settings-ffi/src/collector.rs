@@ -114,6 +114,72 @@ pub struct RunReport {
     pub cancelled: bool,
     /// The IMAP UIDVALIDITY had changed: the run resynchronised.
     pub resynced: bool,
+    /// Messages listed in this run and left on the server as larger than the limit.
+    pub skipped_too_large: u64,
+    /// Every message this run listed and did not store, with its outcome and reason.
+    pub problems: Vec<MessageProblem>,
+    /// What the run noticed about the server and handled, in words.
+    pub notes: Vec<String>,
+}
+
+/// What became of a message, in the words of the collection journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum MessageOutcome {
+    /// Stored in the inbox.
+    Stored,
+    /// The inbox had the same message already: counted.
+    Duplicate,
+    /// Larger than the account's limit: left on the server.
+    SkippedTooLarge,
+    /// The server refused to deliver it or sent something that cannot be that message: left
+    /// on the server, tried again later.
+    Refused,
+    /// Fetching it failed (connection broke or timed out, storing failed): left on the
+    /// server, tried again later.
+    Failed,
+}
+
+impl From<core_collector::MessageOutcome> for MessageOutcome {
+    fn from(o: core_collector::MessageOutcome) -> Self {
+        use core_collector::MessageOutcome as O;
+        match o {
+            O::Stored => MessageOutcome::Stored,
+            O::Duplicate => MessageOutcome::Duplicate,
+            O::SkippedTooLarge => MessageOutcome::SkippedTooLarge,
+            O::Refused => MessageOutcome::Refused,
+            _ => MessageOutcome::Failed,
+        }
+    }
+}
+
+/// A message a run (or the account) could not store, and why.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct MessageProblem {
+    /// The message on its server (`UID 7`, `UIDL abc`, `message 3`).
+    pub message: String,
+    /// What became of it.
+    pub outcome: MessageOutcome,
+    /// The error category, for `Refused` and `Failed`.
+    pub category: Option<ErrorCategory>,
+    /// Its size as the server announced it, when it did.
+    pub size: Option<u64>,
+    /// Why, in words.
+    pub reason: String,
+    /// Runs that met this problem so far.
+    pub attempts: u32,
+}
+
+impl From<core_collector::MessageProblem> for MessageProblem {
+    fn from(p: core_collector::MessageProblem) -> Self {
+        MessageProblem {
+            message: p.message,
+            outcome: p.outcome.into(),
+            category: p.category.map(Into::into),
+            size: p.size,
+            reason: p.reason,
+            attempts: p.attempts,
+        }
+    }
 }
 
 impl From<core_collector::RunReport> for RunReport {
@@ -132,6 +198,9 @@ impl From<core_collector::RunReport> for RunReport {
             bytes: r.bytes,
             cancelled: r.cancelled,
             resynced: r.resynced,
+            skipped_too_large: r.skipped_too_large,
+            problems: r.problems.into_iter().map(Into::into).collect(),
+            notes: r.notes,
         }
     }
 }
@@ -198,6 +267,8 @@ pub struct AccountStatus {
     pub last_run_fetched: u64,
     /// Messages in the account's inbox now.
     pub inbox_messages: u64,
+    /// Messages on the server the collector could not store, as recorded, with reasons.
+    pub problems: Vec<MessageProblem>,
     /// When the running collector will check it next (Unix seconds).
     pub next_check: Option<i64>,
 }
@@ -222,6 +293,7 @@ impl From<core_collector::AccountStatus> for AccountStatus {
             pending: s.pending,
             last_run_fetched: s.last_run_fetched,
             inbox_messages: s.inbox_messages,
+            problems: s.problems.into_iter().map(Into::into).collect(),
             next_check: s.next_check,
         }
     }

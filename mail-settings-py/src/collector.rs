@@ -57,6 +57,14 @@ record_class! {
         cancelled,
         /// The IMAP UIDVALIDITY had changed and the run resynchronised.
         resynced,
+        /// Messages listed in this run and left on the server as larger than the limit.
+        skipped_too_large,
+        /// Every message this run listed and did not store: dicts with `message`, `outcome`
+        /// (`skipped_too_large`, `refused` or `failed`), `category`, `size`, `reason` and
+        /// `attempts`.
+        problems,
+        /// What the run noticed about the server and handled, in words.
+        notes,
     }
 }
 
@@ -91,6 +99,9 @@ record_class! {
         last_run_fetched,
         /// Messages in the account's inbox now.
         inbox_messages,
+        /// Messages on the server the collector could not store, as recorded: dicts like
+        /// `RunReport.problems`.
+        problems,
         /// When the running collector checks it next (Unix seconds).
         next_check,
     }

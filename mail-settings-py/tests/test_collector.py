@@ -192,6 +192,17 @@ def test_too_large_messages_are_skipped(servers: Servers, mailbox: str, creds: m
     assert (report.fetched, report.skipped) == (0, 1)
     [skipped] = collector.skipped(account.id or 0)
     assert skipped["too_large"] is True and skipped["size"] > 1024
+    # The refusal is visible in the report and the status, with its outcome word and reason.
+    assert report.skipped_too_large == 1
+    [problem] = report.problems
+    assert problem["outcome"] == "skipped_too_large" and problem["size"] > 1024
+    assert "larger than the account's limit of 1024 bytes" in problem["reason"]
+    assert report.to_dict()["problems"] == report.problems and report.notes == []
+    [recorded] = collector.status(account.id or 0).problems
+    assert recorded["outcome"] == "skipped_too_large" and recorded["reason"] == problem["reason"]
+    # Every later run reports it again while it is on the server.
+    again = collector.check_now(account.id or 0)
+    assert again.skipped_too_large == 1 and again.problems[0]["outcome"] == "skipped_too_large"
 
 
 def test_result_objects_as_dicts(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:

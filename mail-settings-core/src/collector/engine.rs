@@ -28,12 +28,12 @@ use super::progress::{CancelHandle, Progress, ProgressListener};
 use super::source::{ListedMessage, MailSource, MessageSink, SourceId};
 use super::state::{self, Outcome, ProblemKind};
 use super::writer::{self, Item, Writer, WriterJob};
-use super::{CollectError, RunReport};
+use super::{CollectError, MessageOutcome, MessageProblem, RunReport};
 use crate::error::ErrorCategory;
 use crate::model::RecordId;
 use crate::store::{Store, StoreError};
 use crate::typed::IncomingAccount;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -69,6 +69,8 @@ struct Run<'a> {
     control: &'a Control,
     writer: &'a Writer,
     report: RunReport,
+    /// The account's `max_message_size`.
+    limit: u64,
     total: u64,
     total_bytes: u64,
     done: u64,
@@ -84,6 +86,29 @@ impl Run<'_> {
                 Outcome::AlreadyStored => self.report.already_stored += 1,
             }
         }
+    }
+
+    /// Records that `id` was found larger than the limit while it was read.
+    fn too_large(&mut self, id: &SourceId, seen: u64, reason: &str) -> Result<(), StoreError> {
+        state::record_problem(
+            self.store,
+            self.account_id,
+            &self.scope,
+            &problem_key(id),
+            ProblemKind::TooLarge,
+            Some(seen),
+            reason,
+        )?;
+        tracing::warn!(account = self.account_id, message = %id, reason, "message larger than the limit while read: skipped");
+        self.report.skipped_too_large += 1;
+        self.report.problems.push(MessageProblem::new(
+            id.to_string(),
+            MessageOutcome::SkippedTooLarge,
+            None,
+            Some(seen),
+            reason,
+        ));
+        Ok(())
     }
 
     fn emit(&self) {
@@ -108,6 +133,8 @@ struct Batch<'r, 'a> {
     committed: Vec<SourceId>,
     delivered: HashSet<SourceId>,
     refused: Vec<(SourceId, String)>,
+    /// Found larger than the limit while read (bytes seen, reason).
+    too_large: Vec<(SourceId, u64, String)>,
     in_flight: Option<SourceId>,
     error: Option<StoreError>,
     cancelled: bool,
@@ -120,6 +147,7 @@ impl<'r, 'a> Batch<'r, 'a> {
             committed: Vec::new(),
             delivered: HashSet::new(),
             refused: Vec::new(),
+            too_large: Vec::new(),
             in_flight: None,
             error: None,
             cancelled: false,
@@ -140,6 +168,16 @@ impl<'r, 'a> Batch<'r, 'a> {
         self.delivered.insert(id.clone());
         self.run.report.bytes += raw.len() as u64;
         self.run.done += 1;
+        if raw.len() as u64 > self.run.limit {
+            // The server announced less: it stays on the server, and the run says why.
+            let reason = format!(
+                "{} bytes arrived, more than the account's limit of {} bytes (the server announced less): left on the server",
+                raw.len(),
+                self.run.limit
+            );
+            self.too_large.push((id.clone(), raw.len() as u64, reason));
+            return ControlFlow::Continue(());
+        }
         let item = if self.run.writer.full(raw.len() as u64) {
             Item::Staged(Box::new(writer::stage(&self.run.label, id, raw)))
         } else {
@@ -184,6 +222,16 @@ impl MessageSink for Batch<'_, '_> {
     fn refused(&mut self, id: &SourceId, reason: &str) {
         self.delivered.insert(id.clone());
         self.refused.push((id.clone(), reason.to_owned()));
+    }
+
+    fn too_large(&mut self, id: &SourceId, reason: &str) {
+        self.delivered.insert(id.clone());
+        self.run.done += 1;
+        self.too_large.push((
+            id.clone(),
+            self.run.limit.saturating_add(1),
+            reason.to_owned(),
+        ));
     }
 }
 
@@ -243,6 +291,7 @@ impl Fetching {
                 committed,
                 delivered,
                 refused,
+                too_large,
                 in_flight,
                 error,
                 cancelled,
@@ -256,18 +305,32 @@ impl Fetching {
                 // The reason comes out of the final barrier.
                 return Ok(());
             }
+            for (id, seen, reason) in &too_large {
+                run.too_large(id, *seen, reason)?;
+            }
             for (id, reason) in &refused {
+                let size = batch.iter().find(|m| &m.id == id).map(|m| m.size);
+                let reason = format!("the server refused to deliver it: {reason}");
                 let attempts = state::record_problem(
                     store,
                     account_id,
                     &run.scope,
                     &problem_key(id),
                     ProblemKind::Failed,
-                    batch.iter().find(|m| &m.id == id).map(|m| m.size),
-                    &format!("the server refused to deliver it: {reason}"),
+                    size,
+                    &reason,
                 )?;
                 run.report.refused += 1;
-                tracing::warn!(account = account_id, message = %id, attempts, reason, "message refused by the server");
+                let mut p = MessageProblem::new(
+                    id.to_string(),
+                    MessageOutcome::Refused,
+                    Some(ErrorCategory::Protocol),
+                    size,
+                    reason,
+                );
+                p.attempts = attempts;
+                run.report.problems.push(p);
+                tracing::warn!(account = account_id, message = %id, attempts, "message refused by the server");
             }
             let usable = match &fetched {
                 Ok(()) => true,
@@ -306,6 +369,7 @@ impl Fetching {
                 Err(e) if e.category() == ErrorCategory::Protocol && batch.len() == 1 => {
                     let m = &batch[0];
                     if !delivered.contains(&m.id) {
+                        let reason = format!("the server refused to deliver it: {}", e.message());
                         let attempts = state::record_problem(
                             store,
                             account_id,
@@ -313,10 +377,19 @@ impl Fetching {
                             &problem_key(&m.id),
                             ProblemKind::Failed,
                             Some(m.size),
-                            &format!("the server refused to deliver it: {}", e.message()),
+                            &reason,
                         )?;
                         self.processed += 1;
                         run.report.refused += 1;
+                        let mut p = MessageProblem::new(
+                            m.id.to_string(),
+                            MessageOutcome::Refused,
+                            Some(e.category()),
+                            Some(m.size),
+                            reason,
+                        );
+                        p.attempts = attempts;
+                        run.report.problems.push(p);
                         tracing::warn!(account = account_id, message = %m.id, attempts, error = %e, "message refused by the server");
                     }
                     self.refusals_in_a_row += 1;
@@ -335,6 +408,15 @@ impl Fetching {
                             .collect(),
                     };
                     for m in blamed {
+                        let reason =
+                            format!("the connection broke while fetching it: {}", e.message());
+                        run.report.problems.push(MessageProblem::new(
+                            m.id.to_string(),
+                            MessageOutcome::Failed,
+                            Some(e.category()),
+                            Some(m.size),
+                            reason.clone(),
+                        ));
                         if m.id.ledger_key().is_none() {
                             continue;
                         }
@@ -345,7 +427,7 @@ impl Fetching {
                             &problem_key(&m.id),
                             ProblemKind::Interrupted,
                             Some(m.size),
-                            &format!("the connection broke while fetching it: {}", e.message()),
+                            &reason,
                         )?;
                     }
                     return Err(CollectError::Connection(e));
@@ -377,8 +459,10 @@ pub(crate) fn run(
     let label_base = source.describe();
     tracing::debug!(account = account_id, source = %label_base, keep, "collecting");
     let listing = source.open(keep).map_err(CollectError::Connection)?;
+    let unusable = source.unusable();
     let mut report = RunReport::new(account_id, account.name());
-    report.listed = listing.messages.len() as u64;
+    report.notes = source.notes();
+    report.listed = (listing.messages.len() + unusable.len()) as u64;
     let (scope, label) = match (&listing.mailbox, listing.uid_validity) {
         (Some(mailbox), Some(v)) => {
             if state::set_uid_validity(store, account_id, mailbox, v)?.is_some() {
@@ -392,12 +476,24 @@ pub(crate) fn run(
         (Some(mailbox), None) => (format!("imap:{mailbox}:0"), format!("IMAP {mailbox}")),
         (None, _) => (state::POP3_SCOPE.to_owned(), "POP3".to_owned()),
     };
-    let stable_keys = listing.messages.iter().all(|m| m.id.ledger_key().is_some());
+    // A ledger entry proves the storage of the message it was made from only: ids listed more
+    // than once (a server bug) say nothing about which message was stored, so those messages
+    // are neither fetched nor removed under them.
+    let mut seen_keys: HashMap<String, usize> = HashMap::new();
+    for m in &listing.messages {
+        if let Some(k) = m.id.ledger_key() {
+            *seen_keys.entry(k).or_default() += 1;
+        }
+    }
+    let stable_keys = listing.messages.iter().all(|m| m.id.ledger_key().is_some())
+        && unusable.iter().all(|u| u.id.is_some());
     if stable_keys {
         let listed: HashSet<String> = listing
             .messages
             .iter()
-            .filter_map(|m| m.id.ledger_key())
+            .map(|m| &m.id)
+            .chain(unusable.iter().filter_map(|u| u.id.as_ref()))
+            .filter_map(SourceId::ledger_key)
             .collect();
         let forgotten = state::prune(store, account_id, &scope, &listed)?;
         if forgotten > 0 {
@@ -418,23 +514,70 @@ pub(crate) fn run(
     }
     let limit = account.max_message_size();
 
+    for u in &unusable {
+        if let Some(id) = &u.id {
+            state::record_listing_refusal(store, account_id, &scope, &problem_key(id), &u.reason)?;
+        }
+        tracing::warn!(account = account_id, reason = %u.reason, "listed message left on the server");
+        report.problems.push(MessageProblem::new(
+            u.id.as_ref()
+                .map_or_else(|| "(unknown)".to_owned(), ToString::to_string),
+            MessageOutcome::Refused,
+            Some(ErrorCategory::Protocol),
+            None,
+            u.reason.clone(),
+        ));
+    }
+
     let mut already = Vec::new();
     let mut to_fetch: Vec<(u32, usize, ListedMessage)> = Vec::new();
     for (i, m) in listing.messages.iter().enumerate() {
         if let Some(key) = m.id.ledger_key() {
-            if ledger.contains(&key) {
-                already.push(m.id.clone());
+            let times = seen_keys.get(&key).copied().unwrap_or(1);
+            if times > 1 {
+                let reason = format!(
+                    "the server lists {times} messages under this same id: none of them is fetched or removed under it; left on the server"
+                );
+                report.problems.push(MessageProblem::new(
+                    m.id.to_string(),
+                    MessageOutcome::Refused,
+                    Some(ErrorCategory::Protocol),
+                    Some(m.size),
+                    reason,
+                ));
                 continue;
+            }
+            match ledger.get(&key) {
+                // Removing it from the server on the strength of the ledger needs the entry
+                // to be this message's: one of another size (a server that reused the id)
+                // is fetched, and the commit stores it unless the inbox has these very bytes.
+                Some(Some(size)) if !keep && *size != m.size => {
+                    tracing::info!(account = account_id, message = %m.id, listed = m.size, stored = size, "the ledger's message for this id has another size: fetched again");
+                }
+                Some(_) => {
+                    already.push(m.id.clone());
+                    continue;
+                }
+                None => {}
             }
         }
         let pkey = problem_key(&m.id);
         let problem = problems.get(&pkey);
-        if m.size > limit {
-            if problem.is_none_or(|p| p.kind != ProblemKind::TooLarge) {
-                let reason = format!(
+        // Found larger than the limit while read in an earlier run (the server announced
+        // less): skipped until the limit is above what was seen, or the record is cleared.
+        let found_too_large = problem.filter(|p| {
+            p.kind == ProblemKind::TooLarge && m.size <= limit && p.size.is_none_or(|s| s > limit)
+        });
+        if m.size > limit || found_too_large.is_some() {
+            let reason = match found_too_large {
+                Some(p) => p.reason.clone(),
+                None => format!(
                     "{} bytes is larger than the account's limit of {} bytes: left on the server",
                     m.size, limit
-                );
+                ),
+            };
+            if found_too_large.is_none() && problem.is_none_or(|p| p.kind != ProblemKind::TooLarge)
+            {
                 state::record_problem(
                     store,
                     account_id,
@@ -446,10 +589,32 @@ pub(crate) fn run(
                 )?;
                 tracing::info!(account = account_id, message = %m.id, size = m.size, limit, "message too large: skipped");
             }
+            report.skipped_too_large += 1;
+            let mut p = MessageProblem::new(
+                m.id.to_string(),
+                MessageOutcome::SkippedTooLarge,
+                None,
+                Some(found_too_large.and_then(|p| p.size).unwrap_or(m.size)),
+                reason,
+            );
+            p.attempts = problem.map_or(1, |p| p.attempts);
+            report.problems.push(p);
             continue;
         }
         let interrupted = match problem {
             Some(p) if p.kind == ProblemKind::Failed && p.attempts >= cfg.max_failed_attempts => {
+                let mut r = MessageProblem::new(
+                    m.id.to_string(),
+                    MessageOutcome::Refused,
+                    Some(ErrorCategory::Protocol),
+                    Some(m.size),
+                    format!(
+                        "{} (refused {} times: no longer asked for; `retry_skipped` asks again)",
+                        p.reason, p.attempts
+                    ),
+                );
+                r.attempts = p.attempts;
+                report.problems.push(r);
                 continue;
             }
             Some(p) if p.kind == ProblemKind::Interrupted => p.attempts,
@@ -492,6 +657,7 @@ pub(crate) fn run(
             control,
             writer: &writer,
             report,
+            limit,
             total: to_fetch.len() as u64,
             total_bytes: to_fetch.iter().map(|(_, _, m)| m.size).sum(),
             done: 0,

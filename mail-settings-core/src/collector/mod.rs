@@ -17,7 +17,14 @@
 //! - a message larger than the account's limit (default 50 MB) is recorded as skipped and left
 //!   on the server; one the server refuses is retried a few times, then skipped; one that was
 //!   on the wire when a connection broke is fetched last, alone, in later runs; a message that
-//!   does not parse is stored raw.
+//!   does not parse is stored raw;
+//! - nothing is removed from the server unless this very message's bytes are stored: an id
+//!   the listing gives to several messages, or a ledger entry made from a message of another
+//!   size, is no proof (see [`pop3_source`] for what a POP3 server that misbehaves gets);
+//! - nothing is left behind silently: every message listed and not stored is in the run's
+//!   [`RunReport::problems`] (and, while it is on the server, in
+//!   [`AccountStatus::problems`]) with its [`MessageOutcome`] — `skipped_too_large`, `refused`
+//!   or `failed`, the words of SPEC.md's collection journal — and the reason.
 //!
 //! ## Running it
 //! [`Collector::start`] runs a scheduler thread: every enabled account with `automatic_check`
@@ -90,7 +97,7 @@ mod writer;
 pub use progress::{CancelHandle, Progress, ProgressListener};
 pub use source::{
     ListedMessage, Listing, MailSource, MemoryFault, MemoryProtocol, MemoryServer, MemorySource,
-    MessageSink, SourceId,
+    MessageSink, SourceId, UnusableListing,
 };
 
 use crate::credentials::CredentialProvider;
@@ -138,6 +145,95 @@ pub struct RunReport {
     pub cancelled: bool,
     /// The IMAP UIDVALIDITY had changed: the run resynchronised.
     pub resynced: bool,
+    /// Messages listed in this run and left on the server because they are larger than the
+    /// account's limit (announced so, or found so while being read): outcome
+    /// `skipped_too_large`.
+    pub skipped_too_large: u64,
+    /// Messages this run could not take and left on the server, in the order met: every
+    /// message listed and not stored, with its outcome word (`skipped_too_large`, `refused`,
+    /// `failed`, as SPEC.md's collection journal has them) and the reason. Messages stored or
+    /// recognised as duplicates are only counted (`fetched`, `duplicates`).
+    pub problems: Vec<MessageProblem>,
+    /// What the run noticed about the server as a whole and handled, in words (e.g. a POP3
+    /// server listing several messages under one UIDL).
+    pub notes: Vec<String>,
+}
+
+/// What became of a message, in the words of SPEC.md's collection journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MessageOutcome {
+    /// Stored in the inbox.
+    Stored,
+    /// The same message (same content and Message-ID) was in the inbox already: counted.
+    Duplicate,
+    /// Larger than the account's `max_message_size`: left on the server.
+    SkippedTooLarge,
+    /// The server refused to deliver it, or sent something that cannot be that message (a
+    /// listing line that is not "number size", say): left on the server, tried again by later
+    /// runs (a refusal to deliver up to `max_failed_attempts` times).
+    Refused,
+    /// Fetching it failed (the connection broke or timed out while it was on the wire, or
+    /// storing failed): left on the server, tried again (last and alone) by later runs.
+    Failed,
+}
+
+impl MessageOutcome {
+    /// The word: `stored`, `duplicate`, `skipped_too_large`, `refused`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageOutcome::Stored => "stored",
+            MessageOutcome::Duplicate => "duplicate",
+            MessageOutcome::SkippedTooLarge => "skipped_too_large",
+            MessageOutcome::Refused => "refused",
+            MessageOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for MessageOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message a run (or, in [`AccountStatus::problems`], the account) could not store, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MessageProblem {
+    /// The message on its server: `UID 7`, `UIDL abc`, `message 3` (a POP3 message number,
+    /// valid for that session only).
+    pub message: String,
+    /// What became of it.
+    pub outcome: MessageOutcome,
+    /// The error category, for `failed` and `refused` (`protocol`, `timeout`, `connect`…).
+    pub category: Option<ErrorCategory>,
+    /// Its size as the server announced it, when it did.
+    pub size: Option<u64>,
+    /// Why, in words (server text quoted and made safe: control characters escaped).
+    pub reason: String,
+    /// Runs that met this problem so far (1 in a run report).
+    pub attempts: u32,
+}
+
+impl MessageProblem {
+    pub(crate) fn new(
+        message: String,
+        outcome: MessageOutcome,
+        category: Option<ErrorCategory>,
+        size: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            message,
+            outcome,
+            category,
+            size,
+            reason: reason.into(),
+            attempts: 1,
+        }
+    }
 }
 
 impl RunReport {
@@ -256,6 +352,10 @@ pub struct AccountStatus {
     pub last_run_fetched: u64,
     /// Messages in the account's inbox now.
     pub inbox_messages: u64,
+    /// Messages on the server the collector could not store, as it recorded them (too large,
+    /// refused, failed), with their reasons; empty once they are stored or gone from the
+    /// server.
+    pub problems: Vec<MessageProblem>,
     /// When the running collector will check it next (Unix seconds).
     pub next_check: Option<i64>,
 }

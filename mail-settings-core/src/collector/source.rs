@@ -69,6 +69,16 @@ pub struct Listing {
     pub messages: Vec<ListedMessage>,
 }
 
+/// A message the server listed but did not describe usably (a `LIST` line that is not
+/// "number size", say): the collector leaves it on the server and reports it as `refused`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnusableListing {
+    /// Where it is, when the line said that much.
+    pub id: Option<SourceId>,
+    /// Why, quoting the line (made safe: control characters escaped).
+    pub reason: String,
+}
+
 /// Receives fetched messages, one at a time, as they arrive.
 pub trait MessageSink {
     /// Message `id` arrived: `body` yields its raw bytes, exactly. Return
@@ -94,6 +104,13 @@ pub trait MessageSink {
     /// The server refused this one message (IMAP `NO` for it alone, POP3 `-ERR` to its
     /// `RETR`) and the session goes on.
     fn refused(&mut self, id: &SourceId, reason: &str);
+
+    /// This message turned out larger than the account's limit while it was read (the server
+    /// announced less): it was read and dropped, the session goes on, and it stays on the
+    /// server. By default a refusal.
+    fn too_large(&mut self, id: &SourceId, reason: &str) {
+        self.refused(id, reason);
+    }
 }
 
 /// A mail server session, as the collector drives it. Implementations need not be
@@ -130,6 +147,18 @@ pub trait MailSource: Send {
     fn removable(&self, id: &SourceId) -> bool {
         let _ = id;
         true
+    }
+
+    /// After [`open`](Self::open): messages the server listed but did not describe usably
+    /// (left out of the listing; the collector reports them and leaves them on the server).
+    fn unusable(&self) -> Vec<UnusableListing> {
+        Vec::new()
+    }
+
+    /// After [`open`](Self::open): what the source noticed about the server's listing and
+    /// handled, for the run report (e.g. ids that are not unique).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 

@@ -5,7 +5,7 @@
 //! as the messages themselves; nothing here is ever written before a message and relied on
 //! after a crash.
 
-use super::{AccountStatus, SkippedMessage};
+use super::{AccountStatus, MessageOutcome, MessageProblem, SkippedMessage};
 use crate::error::ErrorCategory;
 use crate::inbox::{self, MessageId, NewMessage, Summary};
 use crate::model::RecordId;
@@ -65,6 +65,12 @@ pub(crate) enum Outcome {
 /// Commits `staged` in one durable transaction: each message, unless its key is already in
 /// the ledger or the same message is already stored, is inserted with its raw bytes, and its
 /// key is added to the ledger; its problem record (if any) is cleared.
+///
+/// Every outcome is proof that these very bytes are in the inbox, so the caller may remove
+/// the message from the server: a key already in the ledger counts as `AlreadyStored` only
+/// when the inbox holds the same content (another run stored this message meanwhile); when
+/// it does not (a server that reused an id for another message), the message is stored like
+/// a new one and the ledger entry stays the first message's.
 pub(crate) fn commit(
     store: &Store,
     account: RecordId,
@@ -75,7 +81,11 @@ pub(crate) fn commit(
     store.write(|c| {
         let mut out = Vec::with_capacity(staged.len());
         for m in staged {
-            if ledger_has(c, account, scope, &m.key)? {
+            let key_taken = ledger_has(c, account, scope, &m.key)?;
+            if key_taken
+                && inbox::find_same(c, account, &m.hash, m.summary.message_id.as_deref())?
+                    .is_some()
+            {
                 out.push(Outcome::AlreadyStored);
                 continue;
             }
@@ -101,6 +111,15 @@ pub(crate) fn commit(
                 Outcome::Stored(id) | Outcome::Duplicate(id) => Some(id),
                 Outcome::AlreadyStored => None,
             };
+            if key_taken {
+                tracing::warn!(
+                    account,
+                    key = %m.key,
+                    "a message arrived under an id the ledger has for another message: stored as a new one"
+                );
+                out.push(outcome);
+                continue;
+            }
             c.prepare_cached(
                 "INSERT INTO collector_ledger (account_id, scope, key, message, stored_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -130,19 +149,27 @@ fn ledger_has(
     .is_some())
 }
 
-/// Every key of the ledger in `scope`.
+/// Every key of the ledger in `scope`, with the size of the inbox message it was made from
+/// (`None` when that message is gone from the inbox).
 pub(crate) fn ledger_keys(
     store: &Store,
     account: RecordId,
     scope: &str,
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<HashMap<String, Option<u64>>, StoreError> {
     store.read(|c| {
         let mut stmt = c.prepare_cached(
-            "SELECT key FROM collector_ledger WHERE account_id = ?1 AND scope = ?2",
+            "SELECT l.key, m.size FROM collector_ledger l \
+             LEFT JOIN inbox_messages m ON m.id = l.message \
+             WHERE l.account_id = ?1 AND l.scope = ?2",
         )?;
         let keys = stmt
-            .query_map(params![account, scope], |r| r.get::<_, String>(0))?
-            .collect::<Result<HashSet<_>, _>>()?;
+            .query_map(params![account, scope], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?.map(|s| s.max(0) as u64),
+                ))
+            })?
+            .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(keys)
     })
 }
@@ -285,6 +312,7 @@ pub(crate) struct Problem {
     pub(crate) kind: ProblemKind,
     pub(crate) attempts: u32,
     pub(crate) size: Option<u64>,
+    pub(crate) reason: String,
 }
 
 /// Problem records of `scope`, by key.
@@ -295,7 +323,7 @@ pub(crate) fn problems(
 ) -> Result<HashMap<String, Problem>, StoreError> {
     store.read(|c| {
         let mut stmt = c.prepare_cached(
-            "SELECT key, kind, attempts, size FROM collector_problems WHERE account_id = ?1 AND scope = ?2",
+            "SELECT key, kind, attempts, size, reason FROM collector_problems WHERE account_id = ?1 AND scope = ?2",
         )?;
         let rows = stmt
             .query_map(params![account, scope], |r| {
@@ -305,6 +333,7 @@ pub(crate) fn problems(
                         kind: ProblemKind::parse(&r.get::<_, String>(1)?),
                         attempts: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
                         size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+                        reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
                     },
                 ))
             })?
@@ -349,6 +378,31 @@ pub(crate) fn record_problem(
                 |r| r.get(0),
             )?;
         Ok(attempts.clamp(0, i64::from(u32::MAX)) as u32)
+    })
+}
+
+/// Records that the server listed message `key` in a way that cannot be used (a bad `LIST`
+/// line), so that `status` shows it. Kept as a refusal that counts no attempt: it never makes
+/// the message "refused too often", and once the server lists it properly it is fetched as
+/// usual (storing it clears the record).
+pub(crate) fn record_listing_refusal(
+    store: &Store,
+    account: RecordId,
+    scope: &str,
+    key: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let t = now();
+    store.write(|c| {
+        c.prepare_cached(
+            "INSERT INTO collector_problems \
+             (account_id, scope, key, kind, size, reason, attempts, first_seen, last_seen) \
+             VALUES (?1, ?2, ?3, 'failed', NULL, ?4, 0, ?5, ?5) \
+             ON CONFLICT (account_id, scope, key) DO UPDATE SET reason = excluded.reason, \
+             last_seen = excluded.last_seen",
+        )?
+        .execute(params![account, scope, key, reason, t])?;
+        Ok(())
     })
 }
 
@@ -544,10 +598,48 @@ pub(crate) fn statuses(
                     pending: n(r.get(11)?),
                     last_run_fetched: n(r.get(12)?),
                     inbox_messages: n(r.get(13)?),
+                    problems: Vec::new(),
                     next_check: None,
                 })
             })?
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<AccountStatus>, _>>()?;
+        let mut rows = rows;
+        let mut stmt = c.prepare_cached(
+            "SELECT key, kind, size, reason, attempts FROM collector_problems \
+             WHERE account_id = ?1 ORDER BY last_seen DESC, key",
+        )?;
+        for st in &mut rows {
+            st.problems = stmt
+                .query_map([st.account_id], |r| {
+                    let key: String = r.get(0)?;
+                    let kind = ProblemKind::parse(&r.get::<_, String>(1)?);
+                    let (outcome, category) = match kind {
+                        ProblemKind::TooLarge => (MessageOutcome::SkippedTooLarge, None),
+                        ProblemKind::Failed => {
+                            (MessageOutcome::Refused, Some(ErrorCategory::Protocol))
+                        }
+                        ProblemKind::Interrupted => (MessageOutcome::Failed, None),
+                    };
+                    let mut p = MessageProblem::new(
+                        problem_label(&key),
+                        outcome,
+                        category,
+                        r.get::<_, Option<i64>>(2)?.map(|s| s.max(0) as u64),
+                        r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    );
+                    p.attempts = r.get::<_, i64>(4)?.clamp(1, i64::from(u32::MAX)) as u32;
+                    Ok(p)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+        }
         Ok(rows)
     })
+}
+
+/// A problem record's key as a message is named elsewhere (`message 3`, or the key).
+fn problem_label(key: &str) -> String {
+    match key.strip_prefix('#') {
+        Some(n) => format!("message {n}"),
+        None => key.to_owned(),
+    }
 }

@@ -3637,6 +3637,10 @@ public struct AccountStatus: Equatable, Hashable {
      */
     public var inboxMessages: UInt64
     /**
+     * Messages on the server the collector could not store, as recorded, with reasons.
+     */
+    public var problems: [MessageProblem]
+    /**
      * When the running collector will check it next (Unix seconds).
      */
     public var nextCheck: Int64?
@@ -3687,6 +3691,9 @@ public struct AccountStatus: Equatable, Hashable {
          * Messages in the account's inbox now.
          */inboxMessages: UInt64, 
         /**
+         * Messages on the server the collector could not store, as recorded, with reasons.
+         */problems: [MessageProblem], 
+        /**
          * When the running collector will check it next (Unix seconds).
          */nextCheck: Int64?) {
         self.accountId = accountId
@@ -3703,6 +3710,7 @@ public struct AccountStatus: Equatable, Hashable {
         self.pending = pending
         self.lastRunFetched = lastRunFetched
         self.inboxMessages = inboxMessages
+        self.problems = problems
         self.nextCheck = nextCheck
     }
 
@@ -3736,6 +3744,7 @@ public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
                 pending: FfiConverterUInt64.read(from: &buf), 
                 lastRunFetched: FfiConverterUInt64.read(from: &buf), 
                 inboxMessages: FfiConverterUInt64.read(from: &buf), 
+                problems: FfiConverterSequenceTypeMessageProblem.read(from: &buf), 
                 nextCheck: FfiConverterOptionInt64.read(from: &buf)
         )
     }
@@ -3755,6 +3764,7 @@ public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.pending, into: &buf)
         FfiConverterUInt64.write(value.lastRunFetched, into: &buf)
         FfiConverterUInt64.write(value.inboxMessages, into: &buf)
+        FfiConverterSequenceTypeMessageProblem.write(value.problems, into: &buf)
         FfiConverterOptionInt64.write(value.nextCheck, into: &buf)
     }
 }
@@ -5422,6 +5432,115 @@ public func FfiConverterTypeMessageHeader_lower(_ value: MessageHeader) -> RustB
 
 
 /**
+ * A message a run (or the account) could not store, and why.
+ */
+public struct MessageProblem: Equatable, Hashable {
+    /**
+     * The message on its server (`UID 7`, `UIDL abc`, `message 3`).
+     */
+    public var message: String
+    /**
+     * What became of it.
+     */
+    public var outcome: MessageOutcome
+    /**
+     * The error category, for `Refused` and `Failed`.
+     */
+    public var category: ErrorCategory?
+    /**
+     * Its size as the server announced it, when it did.
+     */
+    public var size: UInt64?
+    /**
+     * Why, in words.
+     */
+    public var reason: String
+    /**
+     * Runs that met this problem so far.
+     */
+    public var attempts: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The message on its server (`UID 7`, `UIDL abc`, `message 3`).
+         */message: String, 
+        /**
+         * What became of it.
+         */outcome: MessageOutcome, 
+        /**
+         * The error category, for `Refused` and `Failed`.
+         */category: ErrorCategory?, 
+        /**
+         * Its size as the server announced it, when it did.
+         */size: UInt64?, 
+        /**
+         * Why, in words.
+         */reason: String, 
+        /**
+         * Runs that met this problem so far.
+         */attempts: UInt32) {
+        self.message = message
+        self.outcome = outcome
+        self.category = category
+        self.size = size
+        self.reason = reason
+        self.attempts = attempts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MessageProblem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageProblem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageProblem {
+        return
+            try MessageProblem(
+                message: FfiConverterString.read(from: &buf), 
+                outcome: FfiConverterTypeMessageOutcome.read(from: &buf), 
+                category: FfiConverterOptionTypeErrorCategory.read(from: &buf), 
+                size: FfiConverterOptionUInt64.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                attempts: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MessageProblem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.message, into: &buf)
+        FfiConverterTypeMessageOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionTypeErrorCategory.write(value.category, into: &buf)
+        FfiConverterOptionUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterUInt32.write(value.attempts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageProblem_lift(_ buf: RustBuffer) throws -> MessageProblem {
+    return try FfiConverterTypeMessageProblem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageProblem_lower(_ value: MessageProblem) -> RustBuffer {
+    return FfiConverterTypeMessageProblem.lower(value)
+}
+
+
+/**
  * One message in a listing ("inbox summary").
  */
 public struct MessageSummary: Equatable, Hashable {
@@ -6473,6 +6592,18 @@ public struct RunReport: Equatable, Hashable {
      * The IMAP UIDVALIDITY had changed: the run resynchronised.
      */
     public var resynced: Bool
+    /**
+     * Messages listed in this run and left on the server as larger than the limit.
+     */
+    public var skippedTooLarge: UInt64
+    /**
+     * Every message this run listed and did not store, with its outcome and reason.
+     */
+    public var problems: [MessageProblem]
+    /**
+     * What the run noticed about the server and handled, in words.
+     */
+    public var notes: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -6515,7 +6646,16 @@ public struct RunReport: Equatable, Hashable {
          */cancelled: Bool, 
         /**
          * The IMAP UIDVALIDITY had changed: the run resynchronised.
-         */resynced: Bool) {
+         */resynced: Bool, 
+        /**
+         * Messages listed in this run and left on the server as larger than the limit.
+         */skippedTooLarge: UInt64, 
+        /**
+         * Every message this run listed and did not store, with its outcome and reason.
+         */problems: [MessageProblem], 
+        /**
+         * What the run noticed about the server and handled, in words.
+         */notes: [String]) {
         self.accountId = accountId
         self.accountName = accountName
         self.listed = listed
@@ -6529,6 +6669,9 @@ public struct RunReport: Equatable, Hashable {
         self.bytes = bytes
         self.cancelled = cancelled
         self.resynced = resynced
+        self.skippedTooLarge = skippedTooLarge
+        self.problems = problems
+        self.notes = notes
     }
 
     
@@ -6559,7 +6702,10 @@ public struct FfiConverterTypeRunReport: FfiConverterRustBuffer {
                 pending: FfiConverterUInt64.read(from: &buf), 
                 bytes: FfiConverterUInt64.read(from: &buf), 
                 cancelled: FfiConverterBool.read(from: &buf), 
-                resynced: FfiConverterBool.read(from: &buf)
+                resynced: FfiConverterBool.read(from: &buf), 
+                skippedTooLarge: FfiConverterUInt64.read(from: &buf), 
+                problems: FfiConverterSequenceTypeMessageProblem.read(from: &buf), 
+                notes: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -6577,6 +6723,9 @@ public struct FfiConverterTypeRunReport: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.bytes, into: &buf)
         FfiConverterBool.write(value.cancelled, into: &buf)
         FfiConverterBool.write(value.resynced, into: &buf)
+        FfiConverterUInt64.write(value.skippedTooLarge, into: &buf)
+        FfiConverterSequenceTypeMessageProblem.write(value.problems, into: &buf)
+        FfiConverterSequenceString.write(value.notes, into: &buf)
     }
 }
 
@@ -8962,6 +9111,113 @@ public func FfiConverterTypeMailSettingsError_lower(_ value: MailSettingsError) 
 
 
 /**
+ * What became of a message, in the words of the collection journal.
+ */
+
+public enum MessageOutcome: Equatable, Hashable {
+    
+    /**
+     * Stored in the inbox.
+     */
+    case stored
+    /**
+     * The inbox had the same message already: counted.
+     */
+    case duplicate
+    /**
+     * Larger than the account's limit: left on the server.
+     */
+    case skippedTooLarge
+    /**
+     * The server refused to deliver it or sent something that cannot be that message: left
+     * on the server, tried again later.
+     */
+    case refused
+    /**
+     * Fetching it failed (connection broke or timed out, storing failed): left on the
+     * server, tried again later.
+     */
+    case failed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MessageOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = MessageOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .stored
+        
+        case 2: return .duplicate
+        
+        case 3: return .skippedTooLarge
+        
+        case 4: return .refused
+        
+        case 5: return .failed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MessageOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .stored:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .duplicate:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .skippedTooLarge:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .refused:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageOutcome_lift(_ buf: RustBuffer) throws -> MessageOutcome {
+    return try FfiConverterTypeMessageOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageOutcome_lower(_ value: MessageOutcome) -> RustBuffer {
+    return FfiConverterTypeMessageOutcome.lower(value)
+}
+
+
+
+/**
  * Incoming mail protocol.
  */
 
@@ -10744,6 +11000,31 @@ fileprivate struct FfiConverterSequenceTypeMessageHeader: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMessageHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMessageProblem: FfiConverterRustBuffer {
+    typealias SwiftType = [MessageProblem]
+
+    public static func write(_ value: [MessageProblem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessageProblem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MessageProblem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MessageProblem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessageProblem.read(from: &buf))
         }
         return seq
     }

@@ -23,7 +23,7 @@ class CollectorTest {
     private val settings = CollectorSettings(maxConcurrentAccounts = 2u, timeouts = timeouts)
 
     /** Sends [count] messages to [mailbox] through Postfix and waits until Dovecot has them. */
-    private fun deliver(mailbox: String, count: Int, subject: String = "Collected") {
+    private fun deliver(mailbox: String, count: Int, subject: String = "Collected", padding: Int = 0) {
         val before = Servers.maildirCount(mailbox)
         val sender = Servers.uniqueMailbox("kt-feeder")
         val vault = Vault.forMailbox(sender)
@@ -32,7 +32,7 @@ class CollectorTest {
             Mailer(store, vault, timeouts).use { mailer ->
                 runBlocking {
                     for (i in 1..count) {
-                        mailer.send(OutgoingMessage(to = listOf(mailbox), subject = "$subject $i", text = "Body $i from Kotlin"))
+                        mailer.send(OutgoingMessage(to = listOf(mailbox), subject = "$subject $i", text = "Body $i from Kotlin\n" + ("x".repeat(70) + "\n").repeat(padding / 70)))
                     }
                 }
             }
@@ -113,6 +113,31 @@ class CollectorTest {
             Inbox(store).use { assertEquals(2UL, it.count(a.id)) }
         }
         assertEquals(0, Servers.maildirCount(mailbox))
+    }
+
+    @Test
+    fun `a message over the size limit shows in the report and the status`() {
+        val mailbox = Servers.uniqueMailbox("kt-collect")
+        deliver(mailbox, 1, padding = 3000)
+        val vault = Vault.forMailbox(mailbox)
+        Store.openInMemory(vault).use { store ->
+            val a = store.createIncomingAccount(
+                incoming("POP3 small", Protocol.POP3, "MS_POP3S_PORT", mailbox).copy(maxMessageSize = 1024),
+            )
+            Collector(store, vault, settings).use { collector ->
+                val report = runBlocking { collector.checkNow(a.id) }
+                assertEquals(0UL, report.fetched)
+                assertEquals(1UL, report.skippedTooLarge)
+                val problem = report.problems.single()
+                assertEquals(MessageOutcome.SKIPPED_TOO_LARGE, problem.outcome)
+                assertTrue(problem.reason.contains("limit of 1024 bytes"), problem.reason)
+                assertTrue((problem.size ?: 0UL) > 1024UL)
+                val recorded = collector.status(a.id).problems.single()
+                assertEquals(MessageOutcome.SKIPPED_TOO_LARGE, recorded.outcome)
+                assertEquals(problem.reason, recorded.reason)
+            }
+        }
+        assertEquals(1, Servers.maildirCount(mailbox))
     }
 
     @Test
