@@ -399,16 +399,19 @@ fn a_message_larger_than_announced_is_skipped_too_large_visibly_and_not_fetched_
 }
 
 #[test]
-fn utf8_is_sent_after_login_when_the_server_offers_it() {
+fn utf8_is_sent_before_login_when_the_server_offers_it() {
     let s = setup(true, None);
     s.add("u0", message(0));
     s.drop.lock().unwrap().caps.push("UTF8".into());
     s.collector.check_now(s.account).unwrap();
     let commands = s.drop.lock().unwrap().commands.clone();
-    let pass = commands.iter().position(|c| c == "PASS").unwrap();
+    let capa = commands.iter().position(|c| c == "CAPA").unwrap();
     let utf8 = commands.iter().position(|c| c == "UTF8");
-    let list = commands.iter().position(|c| c == "LIST").unwrap();
-    assert!(utf8.is_some_and(|u| pass < u && u < list), "{commands:?}");
+    let user = commands
+        .iter()
+        .position(|c| c.starts_with("USER") || c == "PASS" || c.starts_with("AUTH"))
+        .unwrap();
+    assert!(utf8.is_some_and(|u| capa < u && u < user), "{commands:?}");
 
     let s = setup(true, None);
     s.add("u0", message(0));

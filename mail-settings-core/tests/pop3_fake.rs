@@ -105,9 +105,15 @@ fn short() -> Timeouts {
 
 /// Greeting, CAPA with `caps`, USER/PASS accepted.
 fn login_user_pass(c: &mut Conn, caps: &str) {
+    login_user_pass_after(c, caps, |_| {});
+}
+
+/// [`login_user_pass`] with `before` run between CAPA and USER (the AUTHORIZATION state).
+fn login_user_pass_after(c: &mut Conn, caps: &str, before: impl FnOnce(&mut Conn)) {
     c.send(b"+OK fake ready\r\n");
     c.expect("CAPA");
     c.send(format!("+OK\r\n{caps}.\r\n").as_bytes());
+    before(c);
     c.expect("USER user@example.test");
     c.send(b"+OK\r\n");
     c.expect("PASS ");
@@ -565,11 +571,12 @@ fn login_method_falls_back_to_user_pass_without_capa() {
 }
 
 #[test]
-fn utf8_is_sent_after_login_when_offered_and_a_refusal_is_not_fatal() {
+fn utf8_is_sent_before_login_when_offered_and_a_refusal_is_not_fatal() {
     let (port, h) = fake(|c| {
-        login_user_pass(c, "USER\r\nUTF8\r\n");
-        c.expect("UTF8");
-        c.send(b"+OK UTF8 enabled\r\n");
+        login_user_pass_after(c, "USER\r\nUTF8\r\n", |c| {
+            c.expect("UTF8");
+            c.send(b"+OK UTF8 enabled\r\n");
+        });
         c.expect("QUIT");
         c.send(b"+OK\r\n");
     });
@@ -579,9 +586,10 @@ fn utf8_is_sent_after_login_when_offered_and_a_refusal_is_not_fatal() {
     h.join().unwrap();
 
     let (port, h) = fake(|c| {
-        login_user_pass(c, "USER\r\nUTF8 USER\r\n");
-        c.expect("UTF8");
-        c.send(b"-ERR not now\r\n");
+        login_user_pass_after(c, "USER\r\nUTF8 USER\r\n", |c| {
+            c.expect("UTF8");
+            c.send(b"-ERR not now\r\n");
+        });
         c.expect("STAT");
         c.send(b"+OK 0 0\r\n");
         c.drain();

@@ -41,6 +41,11 @@ impl<S: Read + Write> Pop3Client<S> {
                 "the user name is empty or holds a line break",
             ));
         }
+        // RFC 6856 §2: UTF8 is valid in the AUTHORIZATION state only, so it goes before the
+        // login (after STLS and CAPA); a server that offers it and refuses it is no failure.
+        if caps.has("UTF8") {
+            self.utf8()?;
+        }
         let method = match &credential.secret {
             Secret::OAuth2Token(_) => {
                 if !caps.has_sasl("XOAUTH2") {
@@ -63,13 +68,11 @@ impl<S: Read + Write> Pop3Client<S> {
             }
         };
         tracing::debug!(method = ?method, "POP3 logged in");
-        if caps.has("UTF8") {
-            self.utf8()?;
-        }
         Ok(method)
     }
 
-    /// `UTF8` (RFC 6856), sent by [`Pop3Client::login`] when CAPA offers it: the server then
+    /// `UTF8` (RFC 6856), sent by [`Pop3Client::login`] before it authenticates (the RFC allows it
+    /// in the AUTHORIZATION state only) when CAPA offers it: the server then
     /// hands over messages with raw UTF-8 headers as they are (Courier otherwise replaces
     /// them with a "Cannot display Unicode content" wrapper). A refusal (`-ERR`) is logged
     /// and the session goes on as before; returns whether the server accepted it.
