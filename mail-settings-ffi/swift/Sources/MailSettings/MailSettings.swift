@@ -1894,6 +1894,20 @@ public protocol InboxProtocol: AnyObject, Sendable {
      */
     func writeRaw(id: Int64, path: String) throws  -> UInt64
     
+    /**
+     * "Export CSV" of the inbox: every message `query` matches (all pages), newest first, into
+     * the file at `path` (RFC 4180, UTF-8, labels in `language`, formula-like cells
+     * neutralised; `bom` starts it with the UTF-8 byte-order mark for Excel). Returns the
+     * number of rows.
+     */
+    func writeReportCsv(language: ReportLanguage, path: String, query: InboxQuery?, bom: Bool) throws  -> UInt64
+    
+    /**
+     * "Print report" of the inbox: a printable standalone HTML page in the file at `path`.
+     * Returns the number of rows.
+     */
+    func writeReportHtml(language: ReportLanguage, path: String, query: InboxQuery?) throws  -> UInt64
+    
 }
 /**
  * The messages the collector stored ("View inbox"). Local database work: call it off the UI
@@ -2068,6 +2082,41 @@ open func writeRaw(id: Int64, path: String)throws  -> UInt64  {
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Export CSV" of the inbox: every message `query` matches (all pages), newest first, into
+     * the file at `path` (RFC 4180, UTF-8, labels in `language`, formula-like cells
+     * neutralised; `bom` starts it with the UTF-8 byte-order mark for Excel). Returns the
+     * number of rows.
+     */
+open func writeReportCsv(language: ReportLanguage, path: String, query: InboxQuery? = nil, bom: Bool = false)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_write_report_csv(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeInboxQuery.lower(query),
+        FfiConverterBool.lower(bom),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Print report" of the inbox: a printable standalone HTML page in the file at `path`.
+     * Returns the number of rows.
+     */
+open func writeReportHtml(language: ReportLanguage, path: String, query: InboxQuery? = nil)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_inbox_write_report_html(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeInboxQuery.lower(query),uniffiCallStatus
     )
 })
 }
@@ -2548,6 +2597,183 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
 
 
 /**
+ * Sends report schedules through the store's SMTP accounts.
+ */
+public protocol ReportSchedulerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Sends every report that is due, once per period (claimed in the store first): what a
+     * host runs beside its collector, or from a timer.
+     */
+    func runDue() async throws  -> [ScheduleRunOutcome]
+    
+    /**
+     * Sends schedule `id` at once; the period's own send still happens.
+     */
+    func runNow(id: Int64) async throws  -> ScheduleRunOutcome
+    
+}
+/**
+ * Sends report schedules through the store's SMTP accounts.
+ */
+open class ReportScheduler: ReportSchedulerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_reportscheduler(self.handle, $0) }
+    }
+    /**
+     * A scheduler over `store`'s schedules, sending with `credentials`; `timeouts` bound every
+     * network step.
+     */
+public convenience init(store: Store, credentials: CredentialProvider, timeouts: NetworkTimeouts? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_reportscheduler_new(
+        FfiConverterTypeStore_lower(store),
+        FfiConverterTypeCredentialProvider_lower(credentials),
+        FfiConverterOptionTypeNetworkTimeouts.lower(timeouts),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_reportscheduler(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Sends every report that is due, once per period (claimed in the store first): what a
+     * host runs beside its collector, or from a timer.
+     */
+open func runDue()async throws  -> [ScheduleRunOutcome]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_reportscheduler_run_due(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeScheduleRunOutcome.lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Sends schedule `id` at once; the period's own send still happens.
+     */
+open func runNow(id: Int64)async throws  -> ScheduleRunOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_reportscheduler_run_now(
+                        self.uniffiCloneHandle(),FfiConverterInt64.lower(id)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeScheduleRunOutcome_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReportScheduler: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ReportScheduler
+
+    public static func lift(_ handle: UInt64) throws -> ReportScheduler {
+        return ReportScheduler(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ReportScheduler) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReportScheduler {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ReportScheduler, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportScheduler_lift(_ handle: UInt64) throws -> ReportScheduler {
+    return try FfiConverterTypeReportScheduler.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportScheduler_lower(_ value: ReportScheduler) -> UInt64 {
+    return FfiConverterTypeReportScheduler.lower(value)
+}
+
+
+
+
+
+
+/**
  * Sessions to one SMTP account, kept open and reused (RSET between messages), shared by every
  * coroutine or task that holds it: an application that sends many notifications keeps one per
  * account. The account is read from the store when the pool is made; make a new pool after
@@ -2863,6 +3089,37 @@ public func FfiConverterTypeSmtpPool_lower(_ value: SmtpPool) -> UInt64 {
 public protocol StoreProtocol: AnyObject, Sendable {
     
     /**
+     * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
+     * `unknown_smtp_account`, `duplicate_name`).
+     */
+    func createReportSchedule(schedule: ReportSchedule) throws  -> StoredReportSchedule
+    
+    /**
+     * Deletes schedule `id` if it is still at `expected_version`.
+     */
+    func deleteReportSchedule(id: Int64, expectedVersion: Int64) throws 
+    
+    /**
+     * Report schedule `id`.
+     */
+    func getReportSchedule(id: Int64) throws  -> StoredReportSchedule
+    
+    /**
+     * The report schedule named `name` (case-insensitive).
+     */
+    func getReportScheduleByName(name: String) throws  -> StoredReportSchedule
+    
+    /**
+     * Every report schedule, by id.
+     */
+    func listReportSchedules() throws  -> [StoredReportSchedule]
+    
+    /**
+     * Replaces schedule `id` if it is still at `expected_version` (`Conflict` otherwise).
+     */
+    func updateReportSchedule(id: Int64, expectedVersion: Int64, schedule: ReportSchedule) throws  -> StoredReportSchedule
+    
+    /**
      * Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
      */
     func createIncomingAccount(account: IncomingAccount) throws  -> StoredIncomingAccount
@@ -3086,6 +3343,86 @@ public static func openInMemory(credentials: CredentialProvider? = nil)throws  -
 }
     
 
+    
+    /**
+     * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
+     * `unknown_smtp_account`, `duplicate_name`).
+     */
+open func createReportSchedule(schedule: ReportSchedule)throws  -> StoredReportSchedule  {
+    return try  FfiConverterTypeStoredReportSchedule_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_create_report_schedule(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportSchedule_lower(schedule),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes schedule `id` if it is still at `expected_version`.
+     */
+open func deleteReportSchedule(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_delete_report_schedule(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterInt64.lower(expectedVersion),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Report schedule `id`.
+     */
+open func getReportSchedule(id: Int64)throws  -> StoredReportSchedule  {
+    return try  FfiConverterTypeStoredReportSchedule_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_report_schedule(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The report schedule named `name` (case-insensitive).
+     */
+open func getReportScheduleByName(name: String)throws  -> StoredReportSchedule  {
+    return try  FfiConverterTypeStoredReportSchedule_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_report_schedule_by_name(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every report schedule, by id.
+     */
+open func listReportSchedules()throws  -> [StoredReportSchedule]  {
+    return try  FfiConverterSequenceTypeStoredReportSchedule.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_list_report_schedules(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces schedule `id` if it is still at `expected_version` (`Conflict` otherwise).
+     */
+open func updateReportSchedule(id: Int64, expectedVersion: Int64, schedule: ReportSchedule)throws  -> StoredReportSchedule  {
+    return try  FfiConverterTypeStoredReportSchedule_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_update_report_schedule(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterInt64.lower(expectedVersion),
+        FfiConverterTypeReportSchedule_lower(schedule),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
@@ -6349,6 +6686,195 @@ public func FfiConverterTypeRejectedRecipient_lower(_ value: RejectedRecipient) 
 
 
 /**
+ * A report schedule as typed (SPEC.md "Report schedules"), with SPEC.md's defaults.
+ */
+public struct ReportSchedule: Equatable, Hashable {
+    /**
+     * Given by the store.
+     */
+    public var id: Int64?
+    /**
+     * Name (required, unique).
+     */
+    public var name: String
+    /**
+     * Enabled.
+     */
+    public var enabled: Bool
+    /**
+     * The report (required).
+     */
+    public var report: ScheduledReport?
+    /**
+     * The report's filters.
+     */
+    public var filters: ScheduleFilters?
+    /**
+     * CSV (default) or HTML.
+     */
+    public var format: ScheduleFormat?
+    /**
+     * English (default) or Brazilian Portuguese.
+     */
+    public var language: ReportLanguage?
+    /**
+     * 1–50 addresses.
+     */
+    public var recipients: [String]
+    /**
+     * The SMTP account's id; empty: the default account.
+     */
+    public var smtpAccount: Int64?
+    /**
+     * Daily, weekly or monthly (required).
+     */
+    public var frequency: ScheduleFrequency?
+    /**
+     * `HH:MM`.
+     */
+    public var timeOfDay: String
+    /**
+     * Weekly only.
+     */
+    public var weekday: ScheduleWeekday?
+    /**
+     * Monthly only, 1–28.
+     */
+    public var dayOfMonth: Int64
+    /**
+     * An IANA time zone.
+     */
+    public var timeZone: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Given by the store.
+         */id: Int64? = nil, 
+        /**
+         * Name (required, unique).
+         */name: String, 
+        /**
+         * Enabled.
+         */enabled: Bool = true, 
+        /**
+         * The report (required).
+         */report: ScheduledReport?, 
+        /**
+         * The report's filters.
+         */filters: ScheduleFilters? = nil, 
+        /**
+         * CSV (default) or HTML.
+         */format: ScheduleFormat? = nil, 
+        /**
+         * English (default) or Brazilian Portuguese.
+         */language: ReportLanguage? = nil, 
+        /**
+         * 1–50 addresses.
+         */recipients: [String], 
+        /**
+         * The SMTP account's id; empty: the default account.
+         */smtpAccount: Int64? = nil, 
+        /**
+         * Daily, weekly or monthly (required).
+         */frequency: ScheduleFrequency?, 
+        /**
+         * `HH:MM`.
+         */timeOfDay: String = "08:00", 
+        /**
+         * Weekly only.
+         */weekday: ScheduleWeekday? = nil, 
+        /**
+         * Monthly only, 1–28.
+         */dayOfMonth: Int64 = Int64(1), 
+        /**
+         * An IANA time zone.
+         */timeZone: String = "UTC") {
+        self.id = id
+        self.name = name
+        self.enabled = enabled
+        self.report = report
+        self.filters = filters
+        self.format = format
+        self.language = language
+        self.recipients = recipients
+        self.smtpAccount = smtpAccount
+        self.frequency = frequency
+        self.timeOfDay = timeOfDay
+        self.weekday = weekday
+        self.dayOfMonth = dayOfMonth
+        self.timeZone = timeZone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReportSchedule: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReportSchedule: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReportSchedule {
+        return
+            try ReportSchedule(
+                id: FfiConverterOptionInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf), 
+                report: FfiConverterOptionTypeScheduledReport.read(from: &buf), 
+                filters: FfiConverterOptionTypeScheduleFilters.read(from: &buf), 
+                format: FfiConverterOptionTypeScheduleFormat.read(from: &buf), 
+                language: FfiConverterOptionTypeReportLanguage.read(from: &buf), 
+                recipients: FfiConverterSequenceString.read(from: &buf), 
+                smtpAccount: FfiConverterOptionInt64.read(from: &buf), 
+                frequency: FfiConverterOptionTypeScheduleFrequency.read(from: &buf), 
+                timeOfDay: FfiConverterString.read(from: &buf), 
+                weekday: FfiConverterOptionTypeScheduleWeekday.read(from: &buf), 
+                dayOfMonth: FfiConverterInt64.read(from: &buf), 
+                timeZone: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReportSchedule, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+        FfiConverterOptionTypeScheduledReport.write(value.report, into: &buf)
+        FfiConverterOptionTypeScheduleFilters.write(value.filters, into: &buf)
+        FfiConverterOptionTypeScheduleFormat.write(value.format, into: &buf)
+        FfiConverterOptionTypeReportLanguage.write(value.language, into: &buf)
+        FfiConverterSequenceString.write(value.recipients, into: &buf)
+        FfiConverterOptionInt64.write(value.smtpAccount, into: &buf)
+        FfiConverterOptionTypeScheduleFrequency.write(value.frequency, into: &buf)
+        FfiConverterString.write(value.timeOfDay, into: &buf)
+        FfiConverterOptionTypeScheduleWeekday.write(value.weekday, into: &buf)
+        FfiConverterInt64.write(value.dayOfMonth, into: &buf)
+        FfiConverterString.write(value.timeZone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportSchedule_lift(_ buf: RustBuffer) throws -> ReportSchedule {
+    return try FfiConverterTypeReportSchedule.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportSchedule_lower(_ value: ReportSchedule) -> RustBuffer {
+    return FfiConverterTypeReportSchedule.lower(value)
+}
+
+
+/**
  * Why a run of one account failed, in a result of several runs.
  */
 public struct RunFailure: Equatable, Hashable {
@@ -6746,6 +7272,244 @@ public func FfiConverterTypeRunReport_lower(_ value: RunReport) -> RustBuffer {
 
 
 /**
+ * A schedule's filters: those of the scheduled report (fields it does not have are ignored).
+ */
+public struct ScheduleFilters: Equatable, Hashable {
+    /**
+     * The name contains this text.
+     */
+    public var nameContains: String?
+    /**
+     * Secure connection.
+     */
+    public var secureConnection: Bool?
+    /**
+     * Enabled or disabled accounts.
+     */
+    public var status: StatusFilter?
+    /**
+     * Automatic check (incoming).
+     */
+    public var automaticCheck: Bool?
+    /**
+     * Keep copy in server (incoming).
+     */
+    public var keepCopy: Bool?
+    /**
+     * Authentication (SMTP).
+     */
+    public var authentication: Bool?
+    /**
+     * Default account (SMTP).
+     */
+    public var defaultAccount: Bool?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name contains this text.
+         */nameContains: String? = nil, 
+        /**
+         * Secure connection.
+         */secureConnection: Bool? = nil, 
+        /**
+         * Enabled or disabled accounts.
+         */status: StatusFilter? = nil, 
+        /**
+         * Automatic check (incoming).
+         */automaticCheck: Bool? = nil, 
+        /**
+         * Keep copy in server (incoming).
+         */keepCopy: Bool? = nil, 
+        /**
+         * Authentication (SMTP).
+         */authentication: Bool? = nil, 
+        /**
+         * Default account (SMTP).
+         */defaultAccount: Bool? = nil) {
+        self.nameContains = nameContains
+        self.secureConnection = secureConnection
+        self.status = status
+        self.automaticCheck = automaticCheck
+        self.keepCopy = keepCopy
+        self.authentication = authentication
+        self.defaultAccount = defaultAccount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScheduleFilters: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleFilters: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleFilters {
+        return
+            try ScheduleFilters(
+                nameContains: FfiConverterOptionString.read(from: &buf), 
+                secureConnection: FfiConverterOptionBool.read(from: &buf), 
+                status: FfiConverterOptionTypeStatusFilter.read(from: &buf), 
+                automaticCheck: FfiConverterOptionBool.read(from: &buf), 
+                keepCopy: FfiConverterOptionBool.read(from: &buf), 
+                authentication: FfiConverterOptionBool.read(from: &buf), 
+                defaultAccount: FfiConverterOptionBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScheduleFilters, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.nameContains, into: &buf)
+        FfiConverterOptionBool.write(value.secureConnection, into: &buf)
+        FfiConverterOptionTypeStatusFilter.write(value.status, into: &buf)
+        FfiConverterOptionBool.write(value.automaticCheck, into: &buf)
+        FfiConverterOptionBool.write(value.keepCopy, into: &buf)
+        FfiConverterOptionBool.write(value.authentication, into: &buf)
+        FfiConverterOptionBool.write(value.defaultAccount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleFilters_lift(_ buf: RustBuffer) throws -> ScheduleFilters {
+    return try FfiConverterTypeScheduleFilters.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleFilters_lower(_ value: ScheduleFilters) -> RustBuffer {
+    return FfiConverterTypeScheduleFilters.lower(value)
+}
+
+
+/**
+ * What one schedule's run did.
+ */
+public struct ScheduleRunOutcome: Equatable, Hashable {
+    /**
+     * The schedule.
+     */
+    public var scheduleId: Int64
+    /**
+     * Its name.
+     */
+    public var name: String
+    /**
+     * The period sent (`YYYY-MM-DD`); empty for `runNow`.
+     */
+    public var period: String?
+    /**
+     * Whether the report went out.
+     */
+    public var sent: Bool
+    /**
+     * Rows in the report, when sent.
+     */
+    public var rows: UInt64?
+    /**
+     * The `Message-ID`, when sent.
+     */
+    public var messageId: String?
+    /**
+     * Why it failed.
+     */
+    public var error: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The schedule.
+         */scheduleId: Int64, 
+        /**
+         * Its name.
+         */name: String, 
+        /**
+         * The period sent (`YYYY-MM-DD`); empty for `runNow`.
+         */period: String?, 
+        /**
+         * Whether the report went out.
+         */sent: Bool, 
+        /**
+         * Rows in the report, when sent.
+         */rows: UInt64?, 
+        /**
+         * The `Message-ID`, when sent.
+         */messageId: String?, 
+        /**
+         * Why it failed.
+         */error: String?) {
+        self.scheduleId = scheduleId
+        self.name = name
+        self.period = period
+        self.sent = sent
+        self.rows = rows
+        self.messageId = messageId
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScheduleRunOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleRunOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleRunOutcome {
+        return
+            try ScheduleRunOutcome(
+                scheduleId: FfiConverterInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                period: FfiConverterOptionString.read(from: &buf), 
+                sent: FfiConverterBool.read(from: &buf), 
+                rows: FfiConverterOptionUInt64.read(from: &buf), 
+                messageId: FfiConverterOptionString.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScheduleRunOutcome, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.scheduleId, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.period, into: &buf)
+        FfiConverterBool.write(value.sent, into: &buf)
+        FfiConverterOptionUInt64.write(value.rows, into: &buf)
+        FfiConverterOptionString.write(value.messageId, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleRunOutcome_lift(_ buf: RustBuffer) throws -> ScheduleRunOutcome {
+    return try FfiConverterTypeScheduleRunOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleRunOutcome_lower(_ value: ScheduleRunOutcome) -> RustBuffer {
+    return FfiConverterTypeScheduleRunOutcome.lower(value)
+}
+
+
+/**
  * What happened to a message the server took.
  */
 public struct SendReport: Equatable, Hashable {
@@ -6854,6 +7618,10 @@ public struct SettingsDocument: Equatable, Hashable {
      * SMTP accounts.
      */
     public var smtpAccounts: [SmtpAccount]
+    /**
+     * Report schedules.
+     */
+    public var reportSchedules: [ReportSchedule]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -6869,11 +7637,15 @@ public struct SettingsDocument: Equatable, Hashable {
          */incomingAccounts: [IncomingAccount] = [], 
         /**
          * SMTP accounts.
-         */smtpAccounts: [SmtpAccount] = []) {
+         */smtpAccounts: [SmtpAccount] = [], 
+        /**
+         * Report schedules.
+         */reportSchedules: [ReportSchedule] = []) {
         self.version = version
         self.networkConnectors = networkConnectors
         self.incomingAccounts = incomingAccounts
         self.smtpAccounts = smtpAccounts
+        self.reportSchedules = reportSchedules
     }
 
     
@@ -6895,7 +7667,8 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
                 version: FfiConverterUInt32.read(from: &buf), 
                 networkConnectors: FfiConverterSequenceTypeNetworkConnector.read(from: &buf), 
                 incomingAccounts: FfiConverterSequenceTypeIncomingAccount.read(from: &buf), 
-                smtpAccounts: FfiConverterSequenceTypeSmtpAccount.read(from: &buf)
+                smtpAccounts: FfiConverterSequenceTypeSmtpAccount.read(from: &buf), 
+                reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf)
         )
     }
 
@@ -6904,6 +7677,7 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
         FfiConverterSequenceTypeNetworkConnector.write(value.networkConnectors, into: &buf)
         FfiConverterSequenceTypeIncomingAccount.write(value.incomingAccounts, into: &buf)
         FfiConverterSequenceTypeSmtpAccount.write(value.smtpAccounts, into: &buf)
+        FfiConverterSequenceTypeReportSchedule.write(value.reportSchedules, into: &buf)
     }
 }
 
@@ -7832,6 +8606,85 @@ public func FfiConverterTypeStoredNetworkConnector_lift(_ buf: RustBuffer) throw
 #endif
 public func FfiConverterTypeStoredNetworkConnector_lower(_ value: StoredNetworkConnector) -> RustBuffer {
     return FfiConverterTypeStoredNetworkConnector.lower(value)
+}
+
+
+/**
+ * A schedule as stored.
+ */
+public struct StoredReportSchedule: Equatable, Hashable {
+    /**
+     * The id.
+     */
+    public var id: Int64
+    /**
+     * The version, for updates and deletes.
+     */
+    public var version: Int64
+    /**
+     * The schedule, with `id` set.
+     */
+    public var schedule: ReportSchedule
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The id.
+         */id: Int64, 
+        /**
+         * The version, for updates and deletes.
+         */version: Int64, 
+        /**
+         * The schedule, with `id` set.
+         */schedule: ReportSchedule) {
+        self.id = id
+        self.version = version
+        self.schedule = schedule
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StoredReportSchedule: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStoredReportSchedule: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoredReportSchedule {
+        return
+            try StoredReportSchedule(
+                id: FfiConverterInt64.read(from: &buf), 
+                version: FfiConverterInt64.read(from: &buf), 
+                schedule: FfiConverterTypeReportSchedule.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StoredReportSchedule, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.version, into: &buf)
+        FfiConverterTypeReportSchedule.write(value.schedule, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredReportSchedule_lift(_ buf: RustBuffer) throws -> StoredReportSchedule {
+    return try FfiConverterTypeStoredReportSchedule.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredReportSchedule_lower(_ value: StoredReportSchedule) -> RustBuffer {
+    return FfiConverterTypeStoredReportSchedule.lower(value)
 }
 
 
@@ -8829,6 +9682,21 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
          */detail: String
     )
     /**
+     * A message was sent whole and no final reply came (the connection closed or failed, the
+     * wait timed out, or the reply could not be read): the server may have delivered it.
+     * Neither transient nor permanent; do not resend it blindly, it may arrive twice (the
+     * detail names its Message-ID). `category` says what cut the exchange (`Connect`,
+     * `Timeout`, `Protocol`). [`MailSettingsError::is_outcome_unknown`] is true for it alone.
+     */
+    case OutcomeUnknown(
+        /**
+         * What cut the exchange.
+         */category: ErrorCategory, 
+        /**
+         * Which server and message, and what happened.
+         */detail: String
+    )
+    /**
      * The work was cancelled.
      */
     case Cancelled(
@@ -8867,6 +9735,20 @@ public func category() -> ErrorCategory  {
     return try!  FfiConverterTypeErrorCategory_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_method_mailsettingserror_category(
+            FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The message may or may not have been delivered (the `OutcomeUnknown` variant): it was
+     * sent whole and no final reply came. Neither transient nor permanent: check before sending
+     * it again.
+     */
+public func isOutcomeUnknown() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_mailsettingserror_is_outcome_unknown(
             FfiConverterTypeMailSettingsError_lower(self),uniffiCallStatus
     )
 })
@@ -8976,13 +9858,17 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .Cancelled(
+        case 14: return .OutcomeUnknown(
+            category: try FfiConverterTypeErrorCategory.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Storage(
+        case 15: return .Cancelled(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .Unexpected(
+        case 16: return .Storage(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 17: return .Unexpected(
             category: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -9075,18 +9961,24 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Cancelled(detail):
+        case let .OutcomeUnknown(category,detail):
             writeInt(&buf, Int32(14))
+            FfiConverterTypeErrorCategory.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Storage(detail):
+        case let .Cancelled(detail):
             writeInt(&buf, Int32(15))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Unexpected(category,detail):
+        case let .Storage(detail):
             writeInt(&buf, Int32(16))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Unexpected(category,detail):
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -9463,6 +10355,355 @@ public func FfiConverterTypeReportLanguage_lower(_ value: ReportLanguage) -> Rus
 
 
 /**
+ * The attachment's format.
+ */
+
+public enum ScheduleFormat: Equatable, Hashable {
+    
+    /**
+     * CSV.
+     */
+    case csv
+    /**
+     * Printable HTML.
+     */
+    case html
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ScheduleFormat: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleFormat: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleFormat
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleFormat {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .csv
+        
+        case 2: return .html
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScheduleFormat, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .csv:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .html:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleFormat_lift(_ buf: RustBuffer) throws -> ScheduleFormat {
+    return try FfiConverterTypeScheduleFormat.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleFormat_lower(_ value: ScheduleFormat) -> RustBuffer {
+    return FfiConverterTypeScheduleFormat.lower(value)
+}
+
+
+
+/**
+ * How often a schedule sends.
+ */
+
+public enum ScheduleFrequency: Equatable, Hashable {
+    
+    /**
+     * Every day.
+     */
+    case daily
+    /**
+     * Every `weekday`.
+     */
+    case weekly
+    /**
+     * Every month on `day_of_month`.
+     */
+    case monthly
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ScheduleFrequency: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleFrequency: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleFrequency
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleFrequency {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .daily
+        
+        case 2: return .weekly
+        
+        case 3: return .monthly
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScheduleFrequency, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .daily:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .weekly:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .monthly:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleFrequency_lift(_ buf: RustBuffer) throws -> ScheduleFrequency {
+    return try FfiConverterTypeScheduleFrequency.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleFrequency_lower(_ value: ScheduleFrequency) -> RustBuffer {
+    return FfiConverterTypeScheduleFrequency.lower(value)
+}
+
+
+
+/**
+ * A day of the week.
+ */
+
+public enum ScheduleWeekday: Equatable, Hashable {
+    
+    case monday
+    case tuesday
+    case wednesday
+    case thursday
+    case friday
+    case saturday
+    case sunday
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ScheduleWeekday: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleWeekday: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleWeekday
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleWeekday {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .monday
+        
+        case 2: return .tuesday
+        
+        case 3: return .wednesday
+        
+        case 4: return .thursday
+        
+        case 5: return .friday
+        
+        case 6: return .saturday
+        
+        case 7: return .sunday
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScheduleWeekday, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .monday:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .tuesday:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .wednesday:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .thursday:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .friday:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .saturday:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .sunday:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleWeekday_lift(_ buf: RustBuffer) throws -> ScheduleWeekday {
+    return try FfiConverterTypeScheduleWeekday.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleWeekday_lower(_ value: ScheduleWeekday) -> RustBuffer {
+    return FfiConverterTypeScheduleWeekday.lower(value)
+}
+
+
+
+/**
+ * Which report a schedule sends.
+ */
+
+public enum ScheduledReport: Equatable, Hashable {
+    
+    /**
+     * The IMAP/POP3 account report.
+     */
+    case incomingAccounts
+    /**
+     * The SMTP account report.
+     */
+    case smtpAccounts
+    /**
+     * The collection journal: accepted, but sending fails ("not built yet").
+     */
+    case collectionJournal
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ScheduledReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduledReport: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduledReport
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduledReport {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .incomingAccounts
+        
+        case 2: return .smtpAccounts
+        
+        case 3: return .collectionJournal
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScheduledReport, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .incomingAccounts:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .smtpAccounts:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .collectionJournal:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduledReport_lift(_ buf: RustBuffer) throws -> ScheduledReport {
+    return try FfiConverterTypeScheduledReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduledReport_lower(_ value: ScheduledReport) -> RustBuffer {
+    return FfiConverterTypeScheduledReport.lower(value)
+}
+
+
+
+/**
  * The seeds' "secure connection type": `SSL` is implicit TLS, `TLS` is STARTTLS (which never
  * falls back to clear text).
  */
@@ -9641,6 +10882,13 @@ public enum SendOutcome: Equatable, Hashable {
      */
     case failed(error: MailSettingsError
     )
+    /**
+     * The message was sent whole and no final reply came: it may have been delivered. It is
+     * not resent (neither here nor by the pool); do not resend it blindly either. `error` is
+     * the `OutcomeUnknown` error, naming the server and the Message-ID.
+     */
+    case unknown(error: MailSettingsError
+    )
 
 
 
@@ -9668,6 +10916,9 @@ public struct FfiConverterTypeSendOutcome: FfiConverterRustBuffer {
         case 2: return .failed(error: try FfiConverterTypeMailSettingsError.read(from: &buf)
         )
         
+        case 3: return .unknown(error: try FfiConverterTypeMailSettingsError.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -9683,6 +10934,11 @@ public struct FfiConverterTypeSendOutcome: FfiConverterRustBuffer {
         
         case let .failed(error):
             writeInt(&buf, Int32(2))
+            FfiConverterTypeMailSettingsError.write(error, into: &buf)
+            
+        
+        case let .unknown(error):
+            writeInt(&buf, Int32(3))
             FfiConverterTypeMailSettingsError.write(error, into: &buf)
             
         }
@@ -9943,6 +11199,22 @@ public enum ValidationCode: Equatable, Hashable {
      */
     case cleartextCredentials
     /**
+     * Not a time `HH:MM` between 00:00 and 23:59.
+     */
+    case invalidTime
+    /**
+     * Not an IANA time zone name.
+     */
+    case invalidTimeZone
+    /**
+     * The named SMTP account does not exist.
+     */
+    case unknownSmtpAccount
+    /**
+     * The named SMTP account is disabled.
+     */
+    case smtpAccountDisabled
+    /**
      * A name, credential id, address or one-line text field holds a control character (CR,
      * LF, NUL, ESC, the rest of C0 and C1); a footer may hold CR, LF and TAB.
      */
@@ -10012,9 +11284,17 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
         
         case 20: return .cleartextCredentials
         
-        case 21: return .invalidCharacters
+        case 21: return .invalidTime
         
-        case 22: return .unknown
+        case 22: return .invalidTimeZone
+        
+        case 23: return .unknownSmtpAccount
+        
+        case 24: return .smtpAccountDisabled
+        
+        case 25: return .invalidCharacters
+        
+        case 26: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -10104,12 +11384,28 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(20))
         
         
-        case .invalidCharacters:
+        case .invalidTime:
             writeInt(&buf, Int32(21))
         
         
-        case .unknown:
+        case .invalidTimeZone:
             writeInt(&buf, Int32(22))
+        
+        
+        case .unknownSmtpAccount:
+            writeInt(&buf, Int32(23))
+        
+        
+        case .smtpAccountDisabled:
+            writeInt(&buf, Int32(24))
+        
+        
+        case .invalidCharacters:
+            writeInt(&buf, Int32(25))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(26))
         
         }
     }
@@ -10566,6 +11862,30 @@ fileprivate struct FfiConverterOptionTypeRunReport: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeScheduleFilters: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleFilters?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleFilters.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleFilters.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSmtpReportFilter: FfiConverterRustBuffer {
     typealias SwiftType = SmtpReportFilter?
 
@@ -10710,6 +12030,126 @@ fileprivate struct FfiConverterOptionTypeProxyHop: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeReportLanguage: FfiConverterRustBuffer {
+    typealias SwiftType = ReportLanguage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeReportLanguage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeReportLanguage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeScheduleFormat: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleFormat?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleFormat.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleFormat.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeScheduleFrequency: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleFrequency?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleFrequency.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleFrequency.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeScheduleWeekday: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleWeekday?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleWeekday.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleWeekday.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeScheduledReport: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduledReport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduledReport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduledReport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSecureConnectionType: FfiConverterRustBuffer {
     typealias SwiftType = SecureConnectionType?
 
@@ -10750,6 +12190,30 @@ fileprivate struct FfiConverterOptionTypeStatusFilter: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeStatusFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceTypeSmtpAccount: FfiConverterRustBuffer {
+    typealias SwiftType = [SmtpAccount]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceTypeSmtpAccount.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceTypeSmtpAccount.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -11133,6 +12597,56 @@ fileprivate struct FfiConverterSequenceTypeRejectedRecipient: FfiConverterRustBu
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeReportSchedule: FfiConverterRustBuffer {
+    typealias SwiftType = [ReportSchedule]
+
+    public static func write(_ value: [ReportSchedule], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeReportSchedule.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ReportSchedule] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ReportSchedule]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeReportSchedule.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeScheduleRunOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = [ScheduleRunOutcome]
+
+    public static func write(_ value: [ScheduleRunOutcome], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeScheduleRunOutcome.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ScheduleRunOutcome] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ScheduleRunOutcome]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeScheduleRunOutcome.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeSkippedMessage: FfiConverterRustBuffer {
     typealias SwiftType = [SkippedMessage]
 
@@ -11250,6 +12764,31 @@ fileprivate struct FfiConverterSequenceTypeStoredNetworkConnector: FfiConverterR
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeStoredNetworkConnector.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStoredReportSchedule: FfiConverterRustBuffer {
+    typealias SwiftType = [StoredReportSchedule]
+
+    public static func write(_ value: [StoredReportSchedule], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStoredReportSchedule.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StoredReportSchedule] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StoredReportSchedule]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStoredReportSchedule.read(from: &buf))
         }
         return seq
     }
@@ -11378,6 +12917,19 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Validates one schedule alone; with `smtp_accounts`, a named SMTP account must be among them
+ * and enabled.
+ */
+public func validateReportSchedule(schedule: ReportSchedule, smtpAccounts: [SmtpAccount]? = nil) -> [ValidationResult]  {
+    return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_func_validate_report_schedule(
+        FfiConverterTypeReportSchedule_lower(schedule),
+        FfiConverterOptionSequenceTypeSmtpAccount.lower(smtpAccounts),uniffiCallStatus
+    )
+})
+}
+/**
  * The default port for a protocol and security (SPEC.md's table): IMAP 143/993, POP3
  * 110/995, SMTP 587/465 (`protocol` empty means SMTP).
  */
@@ -11487,6 +13039,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 1422) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_func_default_port() != 55887) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -11583,6 +13138,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_inbox_write_raw() != 59566) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_write_report_csv() != 6754) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_write_report_html() != 59282) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_progresslistener_on_progress() != 11577) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -11629,6 +13190,30 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_smtppool_send_many() != 36700) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_reportscheduler_run_due() != 43570) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_reportscheduler_run_now() != 60176) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_create_report_schedule() != 23325) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_delete_report_schedule() != 14023) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_report_schedule() != 25267) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_report_schedule_by_name() != 55250) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_list_report_schedules() != 46343) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_update_report_schedule() != 57226) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_create_incoming_account() != 597) {
@@ -11731,6 +13316,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_constructor_smtppool_new() != 64828) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_constructor_reportscheduler_new() != 53609) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_constructor_store_open() != 40153) {
