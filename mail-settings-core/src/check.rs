@@ -806,10 +806,30 @@ const COLLECTED_IMAP_FOLDERS: &[&str] = &[crate::collector::imap_source::MAILBOX
 
 /// What the collector asks a POP3 server before fetching (see
 /// [`crate::collector::pop3_source`]), with the same driver calls and the same tolerance: `LIST`
-/// must be read whole; `UIDL` may be missing or unreadable (the collector then recognises
+/// must be read whole, a line of it that is not "number size" is named and costs only its own
+/// message; `UIDL` may be missing or unreadable (the collector then recognises
 /// messages by their content), but when it answers it must name every listed message.
 fn pop3_listing(client: &mut Pop3Client<MailStream>) -> Result<String, ConnectionError> {
-    let sizes = client.list()?;
+    // A LIST line that is not "number size" (GreenMail answers `3 -1` for an empty message)
+    // costs the collector that message alone, which it leaves on the server and reports as
+    // `refused`: the check passes and names the line.
+    let (sizes, bad): (Vec<_>, Vec<_>) =
+        client.list_lenient()?.into_iter().partition(Result::is_ok);
+    let sizes: Vec<_> = sizes.into_iter().filter_map(Result::ok).collect();
+    let bad_note = match bad.into_iter().filter_map(Result::err).collect::<Vec<_>>() {
+        bad if bad.is_empty() => String::new(),
+        bad => format!(
+            "; {} LIST {} the collector cannot read, so it leaves {} on the server, reported as refused: {}",
+            bad.len(),
+            if bad.len() == 1 { "line" } else { "lines" },
+            if bad.len() == 1 { "that message" } else { "those messages" },
+            bad.iter()
+                .take(3)
+                .map(|b| format!("\"{}\"", b.line))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let uid_note = match client.uidl() {
         Ok(uids) => {
             let numbers: std::collections::HashSet<u32> = uids.iter().map(|u| u.number).collect();
@@ -830,7 +850,7 @@ fn pop3_listing(client: &mut Pop3Client<MailStream>) -> Result<String, Connectio
         ),
         Err(e) => return Err(e),
     };
-    Ok(format!("LIST: {} sizes; {uid_note}", sizes.len()))
+    Ok(format!("LIST: {} sizes; {uid_note}{bad_note}", sizes.len()))
 }
 
 fn check_pop3(
