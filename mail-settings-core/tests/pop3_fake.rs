@@ -481,6 +481,10 @@ fn bytes_injected_after_the_stls_reply_stop_the_session() {
     )
     .unwrap_err();
     assert!(err.is_tls() && err.message().contains("injection"), "{err}");
+    assert!(
+        err.advice().is_some_and(|a| a.contains("possible attack")),
+        "{err}"
+    );
     h.join().unwrap();
 }
 

@@ -155,13 +155,9 @@ impl<S: Read + Write> ImapClient<S> {
                 }
             }
         }
-        let stream = wire.into_inner().map_err(|_| {
-            ConnectionError::new(
-                ErrorCategory::Tls,
-                "the server sent data after accepting STARTTLS and before the TLS handshake \
-                 (a sign of command injection); the connection was dropped",
-            )
-        })?;
+        let stream = wire
+            .into_inner()
+            .map_err(|_| crate::net::starttls_injected("STARTTLS"))?;
         let tls = Tap::new(upgrade(stream)?);
         let mut client = ::imap::Client::new(tls.clone());
         // The greeting came before STARTTLS; there is none after it.

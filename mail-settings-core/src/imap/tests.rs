@@ -176,6 +176,10 @@ fn starttls_refuses_bytes_injected_before_the_handshake() {
     let e = c.starttls(Ok).unwrap_err();
     assert!(e.is_tls());
     assert!(e.message().contains("injection"), "{e}");
+    assert!(
+        e.advice().is_some_and(|a| a.contains("possible attack")),
+        "{e}"
+    );
 }
 
 #[test]

@@ -382,6 +382,26 @@ pub fn connect(
     }
 }
 
+/// The error for bytes that followed the server's "go ahead" to STARTTLS (`command`: SMTP
+/// `STARTTLS`, IMAP `STARTTLS`, POP3 `STLS`) before the TLS handshake: a sign of command
+/// injection (CVE-2011-0411), a possible attack, never "the server does not do STARTTLS". One
+/// text and one piece of advice for the three protocols.
+pub fn starttls_injected(command: &str) -> ConnectionError {
+    ConnectionError::new(
+        ErrorCategory::Tls,
+        format!(
+            "a response was injected before TLS: bytes followed the server's answer to {command} \
+             before the TLS handshake (a sign of command injection, a possible attack); the \
+             connection was refused and nothing was sent"
+        ),
+    )
+    .with_advice(format!(
+        "something between this machine and the server (or the server itself) injected a \
+         response before TLS: this is a possible attack, not a missing {command}; check the \
+         network path (proxy, middlebox) and the server, and do not turn security off"
+    ))
+}
+
 /// The STARTTLS step for a protocol client's `starttls(upgrade)`: upgrades the plain stream as
 /// `settings` say (host name, certificate options) and keeps the handshake's facts in `info`.
 /// One place for what IMAP, SMTP and the connection check all do after their STARTTLS command.

@@ -334,10 +334,7 @@ impl Pop3Client<MailStream> {
             ));
         }
         if self.reader.has_buffered() {
-            return Err(ConnectionError::new(
-                ErrorCategory::Tls,
-                "the server sent data after accepting STLS, before the TLS handshake (a possible injection): not continuing",
-            ));
+            return Err(net::starttls_injected("STLS"));
         }
         let Pop3Client {
             reader,
@@ -346,10 +343,7 @@ impl Pop3Client<MailStream> {
             ..
         } = self;
         let Ok(stream) = reader.into_inner() else {
-            return Err(ConnectionError::new(
-                ErrorCategory::Tls,
-                "the server sent data after accepting STLS, before the TLS handshake (a possible injection): not continuing",
-            ));
+            return Err(net::starttls_injected("STLS"));
         };
         let (stream, info) = stream.upgrade_to_tls(host, options, &timeouts)?;
         let mut client = Pop3Client {

@@ -5,11 +5,11 @@
 //!   bindings); [`validate_schedule`] gives SPEC.md's codes; [`ReportSchedule`] exists only by
 //!   validating a form.
 //! - The period (module `period`): when a schedule is due. `time_of_day` is read in
-//!   `time_zone` with the IANA database bundled in `jiff` (the same rules on every platform). A time that does not exist
-//!   on a daylight-saving day (clocks jump from 00:00 to 01:00 in São Paulo's old rules, from
-//!   02:00 to 03:00 in Berlin) runs at the next valid minute (01:00, 03:00); a time that
-//!   happens twice runs once, at its first occurrence. Time comes from a [`Clock`]; nothing
-//!   sleeps.
+//!   `time_zone` with the IANA database bundled in `jiff` (the same rules on every
+//!   platform). A time that does not exist on a daylight-saving day (clocks jump from 00:00 to
+//!   01:00 in São Paulo's old rules, from 02:00 to 03:00 in Berlin) runs at the next valid
+//!   minute (01:00, 03:00); a time that happens twice runs once, at its first occurrence.
+//!   Time comes from a [`Clock`]; nothing sleeps.
 //! - [`ScheduleRunner`]: sends what is due, once per period.
 //!
 //! ## Once per period

@@ -475,19 +475,10 @@ impl<S: Read + Write> SmtpClient<S> {
         }
         let config = self.config.clone();
         let greeting = self.greeting.clone();
-        let stream = self.wire.into_inner().map_err(|_| {
-            ConnectionError::new(
-                ErrorCategory::Tls,
-                "a response was injected before TLS: bytes followed the server's 220 to STARTTLS \
-                 before the TLS handshake (a sign of command injection, a possible attack); the \
-                 connection was refused and nothing was sent",
-            )
-            .with_advice(
-                "something between this machine and the server (or the server itself) injected \
-                 a response before TLS: this is a possible attack, not a missing STARTTLS; check \
-                 the network path (proxy, middlebox) and the server, and do not turn security off",
-            )
-        })?;
+        let stream = self
+            .wire
+            .into_inner()
+            .map_err(|_| crate::net::starttls_injected("STARTTLS"))?;
         let tls = upgrade(stream)?;
         let mut client = SmtpClient {
             wire: BoundedReader::with_capacity(tls, BUF_SIZE),
