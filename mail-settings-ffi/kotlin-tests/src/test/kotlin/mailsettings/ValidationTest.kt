@@ -47,6 +47,7 @@ class ValidationTest {
             name = "Help\u001b[2Jdesk",
             protocol = Protocol.IMAP,
             host = "imap.example.com",
+            secureConnectionType = SecureConnectionType.SSL,
             credential = "helpdesk\r\nx",
         )
         val r = validateIncomingAccount(account)
