@@ -71,8 +71,10 @@ for t in "${built[@]}"; do
     mkdir -p "$corpus" "$artifacts"
     log=$(mktemp)
     start=$(date +%s)
+    # FUZZ_SEED (the test command sets 1): the same mutations in the same order on every run,
+    # so a commit's fuzz stage does not pass once and fail the next time by chance.
     "$bin" "$corpus" -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="$artifacts" -print_final_stats=1 >"$log" 2>&1
+        ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -artifact_prefix="$artifacts" -print_final_stats=1 >"$log" 2>&1
     status=$?
     took=$(($(date +%s) - start))
     runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)$/\1/p' "$log" | tail -1)

@@ -64,7 +64,7 @@ step "fuzzing (cargo-fuzz, nightly)"
 # each target counts as one test; says so and counts none when no nightly toolchain is here;
 # ends with "fuzz: N passed, M failed".
 set +e
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" 2>&1 | tee target/fuzz-stage.log
+FUZZ_SEED=${FUZZ_SEED:-1} bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" 2>&1 | tee target/fuzz-stage.log
 fuzz_status=${PIPESTATUS[0]}
 set -e
 fuzz_passed=$(sed -nE 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1/p' target/fuzz-stage.log | tail -1)
