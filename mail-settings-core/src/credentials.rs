@@ -4,7 +4,7 @@
 //! Secrets live in [`secrecy`] types: they are zeroed on drop, and nothing here prints them.
 //! [`Credential`]'s `Debug` shows the user name and the kind of secret, never the secret.
 
-use crate::typed::CredentialId;
+use crate::values::CredentialId;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -355,7 +355,7 @@ impl CredentialsFile {
         };
         let inner = InMemoryCredentials::new();
         for (id, entry) in entries {
-            if crate::validate::has_control_chars(&id) {
+            if crate::values::has_control_chars(&id) {
                 return Err(err(format!(
                     "credential id \"{}\" holds control characters",
                     crate::text::terminal_safe_line(&id)

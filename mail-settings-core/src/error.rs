@@ -299,6 +299,7 @@ pub enum Error {
     /// The credential provider failed.
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    #[cfg(feature = "store")]
     /// The store failed, or refused a change.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -320,6 +321,7 @@ impl Error {
             Error::Validation(_) => ErrorCategory::Validation,
             Error::Parse(_) => ErrorCategory::Parse,
             Error::Credential(_) => ErrorCategory::Credential,
+            #[cfg(feature = "store")]
             Error::Store(e) => e.category(),
             Error::Connection(e) => e.category(),
         }

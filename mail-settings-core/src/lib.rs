@@ -12,6 +12,7 @@
 //! ## What is in it
 //! | module | what |
 //! |---|---|
+//! | [`values`] | the leaf value types: host, endpoint, credential id, e-mail address, certificate options |
 //! | [`model`] | forms: the settings as a person typed them (possibly invalid); protocols, security words, default ports |
 //! | [`validate`] | every problem at once: path, code, severity, messages in English and Brazilian Portuguese |
 //! | [`typed`] | validated accounts, the only thing drivers take (parse, don't validate) |
@@ -31,34 +32,78 @@
 //! | [`error`] | one rich error per area and the small [`ErrorCategory`] vocabulary the bindings map |
 //!
 //! The SQLite store is bundled (`rusqlite/bundled`); TLS is the platform's through `native-tls`
-//! (OpenSSL on Linux, Security.framework on Apple systems, SChannel on Windows). One optional
-//! Cargo feature, off by default: `vendored-openssl` builds OpenSSL from source and links it
-//! statically (`native-tls/vendored`) for portable Linux builds (the Python wheels), Android
-//! and other cross builds.
+//! (OpenSSL on Linux, Security.framework on Apple systems, SChannel on Windows).
 //!
+//! ## Cargo features
+//! Every feature but `vendored-openssl` is on by default. A host that wants less sets
+//! `default-features = false` and names what it needs; with no feature at all the crate
+//! validates settings ([`model`], [`values`], [`validate`], [`typed`], [`credentials`]) and
+//! reads and writes settings documents ([`document`], the schedule records of [`schedule`],
+//! the report filters and CSV/HTML writers of [`report`]) and builds neither SQLite nor
+//! OpenSSL.
+//!
+//! - **`store`**: the SQLite store ([`store`], `rusqlite` with SQLite bundled and compiled
+//!   from source), reports over it, import and export, the [`inbox`] of collected messages
+//!   (`mail-parser`), the state of report schedules.
+//! - **`smtp`**: sending through SMTP accounts ([`smtp`]: our client, pools, the test
+//!   message); with `store`, the report schedules' runner. Implies `tls`.
+//! - **`imap`**: the IMAP driver ([`imap`], the `imap` and `imap-proto` crates). Implies `tls`.
+//! - **`pop3`**: the POP3 driver ([`pop3`], our own client). Implies `tls`.
+//! - **`check`**: the staged connection check ([`check`]). Implies `smtp`, `imap`, `pop3`.
+//! - **`collector`**: collection into the inbox ([`collector`]). Implies `store`, `imap`,
+//!   `pop3`.
+//! - **`tls`**: the network layer ([`net`]: TCP, SOCKS5 and HTTP CONNECT connectors, TLS with
+//!   `native-tls`, i.e. OpenSSL on Linux). Pulled in by every driver.
+//! - **`vendored-openssl`** (off by default): builds OpenSSL from source and links it
+//!   statically (`native-tls/vendored`), for portable Linux builds (the Python wheels),
+//!   Android and other cross builds. Implies `tls`.
+//!
+//! `lettre` stays a dependency in every build (without its TLS or transport features): its
+//! address parser is the one validation uses for e-mail addresses.
+
 //! ## Security
 //! - `SSL` is implicit TLS; `TLS` is STARTTLS and never falls back to clear text.
 //! - Certificates and host names are verified unless a person turns it off for one account.
 //! - Secrets never appear in `Debug`, `Display`, errors, logs (`tracing`), serialized
 //!   settings, reports or CSV. Accounts hold only a credential id.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
+
+#[cfg(feature = "check")]
+#[cfg_attr(docsrs, doc(cfg(feature = "check")))]
 pub mod check;
+#[cfg(feature = "collector")]
+#[cfg_attr(docsrs, doc(cfg(feature = "collector")))]
 pub mod collector;
 pub mod credentials;
 pub mod document;
 pub mod error;
+#[cfg(feature = "imap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "imap")))]
 pub mod imap;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod inbox;
 pub mod model;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod net;
+#[cfg(feature = "pop3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pop3")))]
 pub mod pop3;
 pub mod report;
 pub mod schedule;
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub mod smtp;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod store;
 pub mod text;
 pub mod typed;
 pub mod validate;
+pub mod values;
 
 pub use credentials::{
     Credential, CredentialError, CredentialProvider, CredentialsFile, InMemoryCredentials, Secret,

@@ -27,14 +27,23 @@
 //! pages are numbered from 1, [`DEFAULT_PAGE_SIZE`] rows by default, and a page past the end is
 //! empty, not an error.
 
-use crate::model::{default_port, Protocol, RecordId, SecureConnectionType, Security, Service};
+// The CSV and HTML writers serve the store's reports and the inbox's (feature `store`).
+#![cfg_attr(not(feature = "store"), allow(dead_code))]
+#[cfg(feature = "store")]
+use crate::model::{default_port, Security, Service};
+use crate::model::{Protocol, RecordId, SecureConnectionType};
+#[cfg(feature = "store")]
 use crate::store::records::{protocol_from, secure_type_from};
+#[cfg(feature = "store")]
 use crate::store::{Store, StoreError};
+#[cfg(feature = "store")]
 use rusqlite::types::Value;
+#[cfg(feature = "store")]
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::io::{self, Write};
+#[cfg(feature = "store")]
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -393,6 +402,7 @@ impl ReportRow for SmtpReportRow {
     }
 }
 
+#[cfg(feature = "store")]
 /// The SQL side of a report: implemented by the two filters.
 trait ReportQuery {
     type Row: ReportRow;
@@ -407,6 +417,7 @@ trait ReportQuery {
     fn row(r: &rusqlite::Row<'_>) -> Result<Self::Row, StoreError>;
 }
 
+#[cfg(feature = "store")]
 fn push_flag(
     conds: &mut Vec<&'static str>,
     params: &mut Vec<Value>,
@@ -419,6 +430,7 @@ fn push_flag(
     }
 }
 
+#[cfg(feature = "store")]
 fn push_name(conds: &mut Vec<&'static str>, params: &mut Vec<Value>, needle: Option<&str>) {
     // name_key is the trimmed, lower-cased name (`validate::name_key`); instr() compares text
     // literally, so `%`, `_` and `\` in the needle need no escaping.
@@ -429,6 +441,7 @@ fn push_name(conds: &mut Vec<&'static str>, params: &mut Vec<Value>, needle: Opt
     }
 }
 
+#[cfg(feature = "store")]
 fn yes_no_filter(
     out: &mut Vec<(&'static str, String)>,
     lang: Lang,
@@ -440,12 +453,14 @@ fn yes_no_filter(
     }
 }
 
+#[cfg(feature = "store")]
 fn name_filter(out: &mut Vec<(&'static str, String)>, lang: Lang, v: Option<&str>) {
     if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
         out.push((lang.pick("Name", "Nome"), v.to_owned()));
     }
 }
 
+#[cfg(feature = "store")]
 fn port_at(r: &rusqlite::Row<'_>, i: usize, default: u16) -> Result<u16, StoreError> {
     match r.get::<_, Option<i64>>(i)? {
         None => Ok(default),
@@ -461,6 +476,7 @@ fn port_at(r: &rusqlite::Row<'_>, i: usize, default: u16) -> Result<u16, StoreEr
     }
 }
 
+#[cfg(feature = "store")]
 impl ReportQuery for IncomingReportFilter {
     type Row = IncomingReportRow;
     const TABLE: &'static str = "incoming_accounts";
@@ -533,6 +549,7 @@ impl ReportQuery for IncomingReportFilter {
     }
 }
 
+#[cfg(feature = "store")]
 impl ReportQuery for SmtpReportFilter {
     type Row = SmtpReportRow;
     const TABLE: &'static str = "smtp_accounts";
@@ -606,6 +623,7 @@ impl ReportQuery for SmtpReportFilter {
     }
 }
 
+#[cfg(feature = "store")]
 fn where_sql(conds: &[&str]) -> String {
     if conds.is_empty() {
         String::new()
@@ -614,6 +632,7 @@ fn where_sql(conds: &[&str]) -> String {
     }
 }
 
+#[cfg(feature = "store")]
 fn page<Q: ReportQuery>(
     c: &Connection,
     filter: &Q,
@@ -647,6 +666,7 @@ fn page<Q: ReportQuery>(
     })
 }
 
+#[cfg(feature = "store")]
 /// Calls `each` for every row of the filtered report, in id order, reading [`EXPORT_CHUNK`]
 /// rows at a time and releasing the store between chunks.
 fn for_each_row<Q: ReportQuery>(
@@ -727,6 +747,7 @@ fn csv_line<'a>(line: &mut String, cells: impl IntoIterator<Item = &'a str>) {
     line.push_str("\r\n");
 }
 
+#[cfg(feature = "store")]
 fn write_csv<Q: ReportQuery>(
     store: &Store,
     filter: &Q,
@@ -779,6 +800,7 @@ tbody tr:nth-child(even){background:#f7f7f7}\
 tr{break-inside:avoid;page-break-inside:avoid}tbody tr:nth-child(even){background:none}\
 th{background:none;border-bottom:2px solid #000}}";
 
+#[cfg(feature = "store")]
 fn write_html<Q: ReportQuery>(
     store: &Store,
     filter: &Q,
@@ -923,6 +945,7 @@ pub fn render_text<R: ReportRow>(page: &ReportPage<R>, lang: Lang) -> String {
     out
 }
 
+#[cfg(feature = "store")]
 impl Store {
     /// One page of the incoming (IMAP/POP3) report.
     pub fn incoming_report(
@@ -1019,6 +1042,7 @@ impl Store {
 
 // ----- for report schedules (crate::schedule) -----
 
+#[cfg(feature = "store")]
 impl IncomingReportFilter {
     /// The filters set, as (label, value) pairs in `lang`, as the HTML page lists them.
     pub fn describe_filters(&self, lang: Lang) -> Vec<(&'static str, String)> {
@@ -1026,6 +1050,7 @@ impl IncomingReportFilter {
     }
 }
 
+#[cfg(feature = "store")]
 impl SmtpReportFilter {
     /// The filters set, as (label, value) pairs in `lang`, as the HTML page lists them.
     pub fn describe_filters(&self, lang: Lang) -> Vec<(&'static str, String)> {
@@ -1145,6 +1170,7 @@ impl<W: Write> HtmlTable<W> {
 // ----- end of the inbox report's share -----
 
 #[cfg(test)]
+#[cfg(feature = "store")]
 mod tests {
     use super::*;
     use std::time::Duration;

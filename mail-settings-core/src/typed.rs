@@ -7,124 +7,11 @@ use crate::model::{
     Security, Service, SmtpAccountForm,
 };
 use crate::validate::{
-    parse_host, validate_connector, validate_incoming, validate_smtp, Validation, ValidationContext,
+    validate_connector, validate_incoming, validate_smtp, Validation, ValidationContext,
 };
-use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+pub use crate::values::{CredentialId, EmailAddress, Endpoint, Host, TlsOptions};
+use std::path::Path;
 use std::time::Duration;
-
-/// A validated host.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Host {
-    /// A host name, lower-cased, IDNA-encoded.
-    Domain(String),
-    /// An IPv4 literal.
-    Ipv4(Ipv4Addr),
-    /// An IPv6 literal.
-    Ipv6(Ipv6Addr),
-}
-
-impl Host {
-    /// The name to verify a certificate against and to send as SNI.
-    pub fn tls_name(&self) -> String {
-        match self {
-            Host::Domain(d) => d.clone(),
-            Host::Ipv4(a) => a.to_string(),
-            Host::Ipv6(a) => a.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for Host {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Host::Domain(d) => f.write_str(d),
-            Host::Ipv4(a) => write!(f, "{a}"),
-            Host::Ipv6(a) => write!(f, "[{a}]"),
-        }
-    }
-}
-
-/// Host and port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    /// The host.
-    pub host: Host,
-    /// The port, 1–65535.
-    pub port: u16,
-}
-
-impl Endpoint {
-    /// Builds an endpoint from a host text; `None` when the host is not valid or the port is 0.
-    pub fn parse(host: &str, port: u16) -> Option<Self> {
-        if port == 0 {
-            return None;
-        }
-        parse_host(host).map(|host| Self { host, port })
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
-
-/// A credential id: the key of a secret in the host application's vault.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CredentialId(String);
-
-impl CredentialId {
-    /// Wraps an id (trimmed).
-    pub fn new(id: impl AsRef<str>) -> Self {
-        Self(id.as_ref().trim().to_owned())
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for CredentialId {
-    fn from(id: &str) -> Self {
-        Self::new(id)
-    }
-}
-
-impl From<String> for CredentialId {
-    fn from(id: String) -> Self {
-        Self::new(id)
-    }
-}
-
-impl fmt::Display for CredentialId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// How certificates are checked.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct TlsOptions {
-    /// Verify the certificate chain and the host name (default). `false` only when a person
-    /// turned on `skip_certificate` / `skip_certificate_errors`.
-    pub verify: bool,
-    /// Extra CA certificates (PEM) trusted for this account only.
-    pub ca_file: Option<PathBuf>,
-}
-
-impl TlsOptions {
-    /// Verification on, system roots only.
-    pub fn verified() -> Self {
-        Self {
-            verify: true,
-            ca_file: None,
-        }
-    }
-}
 
 /// A validated network connector.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -332,28 +219,6 @@ impl IncomingAccount {
     /// Largest message the collector fetches, in bytes.
     pub fn max_message_size(&self) -> u64 {
         self.max_message_size
-    }
-}
-
-/// A validated e-mail address (RFC 5322 addr-spec).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct EmailAddress(String);
-
-impl EmailAddress {
-    /// Parses an addr-spec.
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        crate::validate::is_addr_spec(s).then(|| Self(s.to_owned()))
-    }
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -13,10 +13,10 @@ use crate::model::{
     CREDENTIAL_ID_MAX_CHARS, EMAIL_MAX_CHARS, FOOTER_MAX_CHARS, HOST_MAX_CHARS,
     MAX_MESSAGE_SIZE_RANGE, NAME_MAX_CHARS,
 };
+pub use crate::values::{has_control_chars, is_addr_spec, parse_host};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// docs/SETTINGS.md's validation codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -1005,12 +1005,6 @@ pub fn validate_document(
     out
 }
 
-/// Whether `s` holds a control character (C0, DEL or C1: CR, LF, TAB, NUL, ESC…), which
-/// names, credential ids, addresses and one-line text fields refuse (`invalid_characters`).
-pub fn has_control_chars(s: &str) -> bool {
-    s.chars().any(char::is_control)
-}
-
 /// Normalised form of a name for uniqueness: trimmed, case-folded.
 pub fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
@@ -1048,58 +1042,4 @@ fn cross_record_rules<'a>(
             }
         }
     }
-}
-
-/// A host as docs/SETTINGS.md allows it: a host name, an IPv4 literal or an IPv6 literal (bare or in
-/// brackets). `None` for anything else: a scheme, a port, a path, spaces, empty labels.
-pub fn parse_host(input: &str) -> Option<crate::typed::Host> {
-    use crate::typed::Host;
-    if input != input.trim() || input.is_empty() {
-        return None;
-    }
-    let inner = input.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
-    if let Some(inner) = inner {
-        return inner.parse::<Ipv6Addr>().ok().map(Host::Ipv6);
-    }
-    if let Ok(v6) = input.parse::<Ipv6Addr>() {
-        return Some(Host::Ipv6(v6));
-    }
-    if let Ok(v4) = input.parse::<Ipv4Addr>() {
-        return Some(Host::Ipv4(v4));
-    }
-    let name = input.strip_suffix('.').unwrap_or(input);
-    if name.is_empty() || name.len() > HOST_MAX_CHARS {
-        return None;
-    }
-    // All-numeric dotted names that are not IPv4 (e.g. 999.1.1.1) are not host names either.
-    if name
-        .split('.')
-        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return None;
-    }
-    let ascii = if name.is_ascii() {
-        name.to_ascii_lowercase()
-    } else {
-        // Internationalised names go through IDNA (via url), then face the same label rules.
-        match url::Host::parse(name) {
-            Ok(url::Host::Domain(d)) => d,
-            _ => return None,
-        }
-    };
-    for label in ascii.split('.') {
-        let ok_len = (1..=63).contains(&label.len());
-        let ok_chars = label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok_len || !ok_chars || label.starts_with('-') || label.ends_with('-') {
-            return None;
-        }
-    }
-    Some(Host::Domain(ascii))
-}
-
-/// Whether `s` is an RFC 5322 addr-spec (`local@domain`), as lettre's address parser reads it.
-pub fn is_addr_spec(s: &str) -> bool {
-    s.parse::<lettre::Address>().is_ok() && !s.contains(char::is_whitespace)
 }

@@ -3,6 +3,7 @@
 use super::*;
 
 impl<S: Read + Write> Pop3Client<S> {
+    /// `STAT`: the number of messages in the maildrop and their total size in octets.
     pub fn stat(&mut self) -> Result<Stat, ConnectionError> {
         let s = self.simple("STAT")?;
         let mut words = s.text.split_ascii_whitespace();

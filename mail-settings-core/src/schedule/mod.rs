@@ -47,6 +47,7 @@
 
 mod period;
 mod record;
+#[cfg(all(feature = "store", feature = "smtp"))]
 mod runner;
 
 pub use period::{Clock, ManualClock, Period, SystemClock};
@@ -55,12 +56,14 @@ pub use record::{
     ScheduleFormat, ScheduledReport, Weekday, DAY_OF_MONTH_RANGE, DEFAULT_TIME_OF_DAY,
     DEFAULT_TIME_ZONE, MAX_RECIPIENTS,
 };
+#[cfg(all(feature = "store", feature = "smtp"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "store", feature = "smtp"))))]
 pub use runner::{
     build_report, BuiltReport, PeriodRecord, PeriodStatus, ReportSender, RunOutcome, RunResult,
     ScheduleRunner, SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,
 };
 
-use crate::model::{RecordId, SmtpAccountForm, EMAIL_MAX_CHARS, NAME_MAX_CHARS};
+use crate::model::{SmtpAccountForm, EMAIL_MAX_CHARS, NAME_MAX_CHARS};
 use crate::validate::{is_addr_spec, Code, Detail, Field, Validation};
 
 fn path(prefix: &str, key: &str) -> String {
@@ -194,6 +197,7 @@ pub fn validate_schedule(
 }
 
 /// The id of a schedule, for messages.
-pub(crate) fn describe(id: RecordId, name: &str) -> String {
+#[cfg(feature = "store")]
+pub(crate) fn describe(id: crate::model::RecordId, name: &str) -> String {
     format!("report schedule {id} \"{}\"", name.trim())
 }
