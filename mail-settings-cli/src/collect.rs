@@ -4,15 +4,15 @@ use crate::commands::{store_failure, Ctx};
 use crate::output::{self, cell, count, line, EXIT_FAILED, EXIT_USAGE};
 use crate::{esay, say, TextOrJson};
 use mail_settings_core::collector::{
-    AccountStatus, CancelHandle, Collector, MessageOutcome, MessageProblem, Progress,
-    ProgressListener, RunControl, RunReport,
+    AccountStatus, CancelHandle, Collector, MessageOutcome, MessageProblem, ProgressListener,
+    RunControl, RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
 use mail_settings_core::report::format_utc;
 use mail_settings_core::store::Store;
 use mail_settings_core::validate::name_key;
 use mail_settings_core::{CredentialProvider, RecordId};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -65,27 +65,6 @@ fn print_problems(problems: &[MessageProblem]) {
     }
 }
 
-/// A progress line on a terminal: `\r` and the counts, one line per account.
-struct Bar;
-
-impl ProgressListener for Bar {
-    fn on_progress(&self, p: &Progress) {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r{:<40} {:>6}/{:<6} messages {:>10.1} MB",
-            cell(&p.account_name, 40),
-            p.done,
-            p.total,
-            p.bytes as f64 / 1e6
-        );
-        if p.total > 0 && p.done >= p.total {
-            let _ = writeln!(err);
-        }
-        let _ = err.flush();
-    }
-}
-
 fn collector(ctx: &Ctx<'_>, command: &str) -> Result<Collector, ExitCode> {
     let creds = ctx.require_credentials(command)?;
     let store = Arc::new(ctx.store()?);
@@ -117,8 +96,8 @@ pub fn collect(
                 "the running collector checks every enabled account with automatic check: name accounts only with --once",
             ));
         }
-        if std::io::stderr().is_terminal() {
-            collector.add_listener(Arc::new(Bar));
+        if crate::progress::on_terminal() {
+            collector.add_listener(crate::progress::collect_listener());
         }
         collector
             .start()
@@ -137,9 +116,8 @@ pub fn collect(
         esay!("collector stopped");
         return Ok(ExitCode::SUCCESS);
     }
-    let progress: Option<Arc<dyn ProgressListener>> = std::io::stderr()
-        .is_terminal()
-        .then(|| Arc::new(Bar) as Arc<dyn ProgressListener>);
+    // A bar per account on a terminal, a plain line per account otherwise (crate::progress).
+    let progress: Option<Arc<dyn ProgressListener>> = Some(crate::progress::collect_listener());
     let control = RunControl { cancel, progress };
     let results = collector
         .collect_once(&ids, &control)

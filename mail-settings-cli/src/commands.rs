@@ -170,6 +170,8 @@ pub fn run(cli: Cli) -> ExitCode {
             *timeout,
             *format,
         ),
+        Command::Completions { shell } => crate::finish::completions(*shell),
+        Command::Man => crate::finish::man(),
     };
     result.unwrap_or_else(|code| code)
 }

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 mod collect;
 mod commands;
+mod finish;
 mod output;
+mod progress;
 mod report;
 mod schedule;
 mod wire;
@@ -292,6 +294,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    #[command(hide = true)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: finish::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    #[command(hide = true)]
+    Man,
 }
 
 fn main() -> ExitCode {

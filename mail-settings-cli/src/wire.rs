@@ -106,10 +106,13 @@ pub fn check(
         timeouts,
         ..CheckOptions::default()
     };
-    let report = match find_account(&store, name, kind)? {
+    let account = find_account(&store, name, kind)?;
+    let spinner = crate::progress::Spinner::start(&format!("checking {name}"));
+    let report = match account {
         Account::Incoming(a) => check_incoming(&a, creds, &options),
         Account::Smtp(a) => check_smtp(&a, creds, &options),
     };
+    spinner.done();
     match format {
         // The report quotes servers (greeting, capabilities, replies): escaped for the terminal.
         TextOrJson::Text => say!("{report}"),
