@@ -22,6 +22,13 @@ bash tests/servers/start.sh
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The core's Cargo features: the library with none of them (validation and documents, no
+# SQLite, no OpenSSL), and with each one alone (cargo-hack, from scripts/deps.sh).
+# `vendored-openssl` (OpenSSL compiled from source, minutes) is left to the Python stage, whose
+# wheel is built with it; so is the --all-features run (= default + vendored-openssl).
+cargo check -p mail-settings-core --no-default-features --quiet
+cargo hack check -p mail-settings-core --each-feature --no-dev-deps --quiet \
+    --exclude-features vendored-openssl --exclude-all-features
 # The API docs build without broken or private links.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 

@@ -802,7 +802,11 @@ fn check_imap(
 }
 
 /// The folders the collector collects from an IMAP account.
+#[cfg(feature = "collector")]
 const COLLECTED_IMAP_FOLDERS: &[&str] = &[crate::collector::imap_source::MAILBOX];
+/// The folders the collector collects from an IMAP account (the collector is not built).
+#[cfg(not(feature = "collector"))]
+const COLLECTED_IMAP_FOLDERS: &[&str] = &["INBOX"];
 
 /// What the collector asks a POP3 server before fetching (see
 /// [`crate::collector::pop3_source`]), with the same driver calls and the same tolerance: `LIST`

@@ -18,11 +18,15 @@
 //! The listing is also a report: [`Inbox::write_csv`] and [`Inbox::write_html`] export it as
 //! the account reports export theirs (see `inbox/report.rs`).
 
+// Writing the inbox (summaries, content hashes, skeletons) serves the collector.
+#![cfg_attr(not(feature = "collector"), allow(dead_code))]
+
 mod parse;
 mod report;
 pub(crate) mod schema;
 mod skeleton;
 
+#[cfg_attr(not(feature = "collector"), allow(unused_imports))]
 pub(crate) use parse::{content_hash, summarize, Summary};
 pub use parse::{AttachmentInfo, ParsedBody};
 

@@ -52,15 +52,15 @@ mod runner;
 
 pub use period::{Clock, ManualClock, Period, SystemClock};
 pub use record::{
-    parse_time_of_day, Frequency, ReportSchedule, ReportScheduleForm, ScheduleFilters,
-    ScheduleFormat, ScheduledReport, Weekday, DAY_OF_MONTH_RANGE, DEFAULT_TIME_OF_DAY,
-    DEFAULT_TIME_ZONE, MAX_RECIPIENTS,
+    parse_time_of_day, Frequency, PeriodRecord, PeriodStatus, ReportSchedule, ReportScheduleForm,
+    ScheduleFilters, ScheduleFormat, ScheduledReport, Weekday, DAY_OF_MONTH_RANGE,
+    DEFAULT_TIME_OF_DAY, DEFAULT_TIME_ZONE, MAX_RECIPIENTS,
 };
 #[cfg(all(feature = "store", feature = "smtp"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "store", feature = "smtp"))))]
 pub use runner::{
-    build_report, BuiltReport, PeriodRecord, PeriodStatus, ReportSender, RunOutcome, RunResult,
-    ScheduleRunner, SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,
+    build_report, BuiltReport, ReportSender, RunOutcome, RunResult, ScheduleRunner,
+    SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,
 };
 
 use crate::model::{SmtpAccountForm, EMAIL_MAX_CHARS, NAME_MAX_CHARS};

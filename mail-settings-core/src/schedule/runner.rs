@@ -23,40 +23,6 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
 /// How often `mail-settings collect` (without `--once`) looks for due schedules.
 pub const CHECK_EVERY: Duration = Duration::from_secs(30);
 
-/// What became of a claimed period.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum PeriodStatus {
-    /// A run claimed it and has not recorded a result (it is sending, or it died).
-    Claimed,
-    /// The SMTP server accepted the report.
-    Sent,
-    /// The send failed; a later run tries again.
-    Failed,
-}
-
-/// One claimed period of a schedule, as the store keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeriodRecord {
-    /// The schedule.
-    pub schedule_id: RecordId,
-    /// The period's key: the local date it falls on.
-    pub period: String,
-    /// Its state.
-    pub status: PeriodStatus,
-    /// How many runs claimed it.
-    pub attempts: i64,
-    /// When it was last claimed (Unix seconds).
-    pub claimed_at: i64,
-    /// When the last run finished (Unix seconds).
-    pub finished_at: Option<i64>,
-    /// Why the last send failed.
-    pub error: Option<String>,
-    /// The `Message-ID` of the report sent.
-    pub message_id: Option<String>,
-}
-
 /// How a report goes out: [`SmtpReportSender`] in production; tests may capture instead.
 pub trait ReportSender: Send + Sync {
     /// Sends `message` through `account`; the `Message-ID` of what was sent, when known.

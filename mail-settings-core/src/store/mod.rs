@@ -35,14 +35,18 @@
 //! Reports over the store (filtered, paged, CSV, HTML) are in [`crate::report`]; settings
 //! documents go in and out with [`Store::import`] and [`Store::export`].
 
+// The checkpointer and bulk writes serve the collector; report schedules' claims, the runner.
+#[cfg_attr(not(feature = "collector"), allow(dead_code))]
 pub(crate) mod checkpoint;
 mod migrations;
 mod open_check;
 pub(crate) mod records;
+#[cfg_attr(not(feature = "smtp"), allow(dead_code))]
 pub(crate) mod schedules;
 mod transfer;
 
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+#[cfg_attr(not(feature = "smtp"), allow(unused_imports))]
 pub(crate) use schedules::Claim;
 pub use transfer::ImportSummary;
 
@@ -223,6 +227,7 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
     credentials: Option<Arc<dyn CredentialProvider>>,
+    #[cfg_attr(not(feature = "collector"), allow(dead_code))]
     checkpoints: Arc<checkpoint::Checkpoints>,
 }
 
