@@ -47,7 +47,8 @@
 //!   (`mail-parser`), the state of report schedules.
 //! - **`smtp`**: sending through SMTP accounts ([`smtp`]: our client, pools, the test
 //!   message); with `store`, the report schedules' runner. Implies `tls`.
-//! - **`imap`**: the IMAP driver ([`imap`], the `imap` and `imap-proto` crates). Implies `tls`.
+//! - **`imap`**: the IMAP driver ([`imap`], the `imap` and `imap-proto` crates). Implies `tls`
+//!   and `smtp` (it shares the SMTP module's helpers for server text; no dependency more).
 //! - **`pop3`**: the POP3 driver ([`pop3`], our own client). Implies `tls`.
 //! - **`check`**: the staged connection check ([`check`]). Implies `smtp`, `imap`, `pop3`.
 //! - **`collector`**: collection into the inbox ([`collector`]). Implies `store`, `imap`,

@@ -772,7 +772,7 @@ fn write_csv<Q: ReportQuery>(
 }
 
 /// `&`, `<`, `>`, `"` and `'` as entities.
-pub fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

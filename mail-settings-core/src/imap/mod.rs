@@ -309,7 +309,7 @@ fn clean(text: &str) -> String {
 }
 
 /// A compact UID set (`1:5,7,9:10`) from UIDs in any order; `None` when empty.
-pub fn uid_set(uids: &[u32]) -> Option<String> {
+pub(crate) fn uid_set(uids: &[u32]) -> Option<String> {
     let sorted: BTreeSet<u32> = uids.iter().copied().filter(|u| *u > 0).collect();
     let mut out = String::new();
     let mut iter = sorted.into_iter();

@@ -153,7 +153,7 @@ pub fn deadline_exceeded(e: &io::Error) -> Option<DeadlineExceeded> {
 }
 
 /// `30 s`, `1.5 s`, `250 ms`.
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d.subsec_millis() == 0 && d.as_secs() > 0 {
         format!("{} s", d.as_secs())
     } else if d >= Duration::from_secs(1) {

@@ -274,7 +274,7 @@ impl fmt::Display for BadListLine {
 }
 
 /// Parses a status line (line end already removed).
-pub fn parse_status(line: &[u8]) -> Option<Status> {
+pub(crate) fn parse_status(line: &[u8]) -> Option<Status> {
     let (ok, rest) = if let Some(r) = line.strip_prefix(b"+OK") {
         (true, r)
     } else if let Some(r) = line.strip_prefix(b"-ERR") {
