@@ -294,7 +294,7 @@ impl CredentialsFile {
             reason,
         };
         let meta = std::fs::metadata(&path).map_err(|e| err(e.to_string()))?;
-        if let Some(what) = crate::document::not_regular(&meta) {
+        if let Some(what) = crate::files::not_regular(&meta) {
             return Err(err(format!("{what}: only a regular file is read")));
         }
         #[cfg(unix)]
@@ -309,7 +309,7 @@ impl CredentialsFile {
         }
         #[cfg(not(unix))]
         let _ = meta;
-        let text = crate::document::read_regular_file(&path, MAX_CREDENTIALS_FILE_BYTES)
+        let text = crate::files::read_regular_file(&path, MAX_CREDENTIALS_FILE_BYTES)
             .map_err(|e| err(e.to_string()))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let is_toml = path
@@ -327,7 +327,7 @@ impl CredentialsFile {
             toml::from_str(text).map_err(|e| {
                 let (line, col) = e
                     .span()
-                    .map(|s| crate::document::line_col(text, s.start))
+                    .map(|s| crate::files::line_col(text, s.start))
                     .unwrap_or((0, 0));
                 match duplicate(e.message()) {
                     Some(d) => err(format!("{d} at line {line}, column {col}")),

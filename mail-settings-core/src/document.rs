@@ -9,8 +9,10 @@ use crate::model::{IncomingAccountForm, NetworkConnectorForm, SmtpAccountForm};
 use crate::schedule::ReportScheduleForm;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
+
+pub(crate) use crate::files::{line_col, read_regular_file};
 
 /// The largest settings document [`SettingsDocument::read_file`] reads (16 MiB: thousands of
 /// accounts fit in a few hundred KiB).
@@ -18,76 +20,6 @@ pub const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
 
 /// The UTF-8 byte-order mark some editors (Notepad, Excel) put at the start of a file.
 const BOM: char = '\u{feff}';
-
-/// What kind of file `meta` is, in words, when it is not a regular file.
-pub(crate) fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    if t.is_file() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return Some("a device");
-        }
-        if t.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some(if t.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    })
-}
-
-/// Reads the text file at `path`, which must be a regular file of at most `limit` bytes in
-/// UTF-8. A FIFO, a device, a socket or a directory is refused before it is opened (opening a
-/// FIFO would wait for a writer, reading `/dev/zero` would never end), and checked again once
-/// open; a larger file is refused rather than read whole. The error says which.
-pub(crate) fn read_regular_file(path: &Path, limit: u64) -> io::Result<String> {
-    let refuse = |what: &str| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what}: only a regular file is read"),
-        )
-    };
-    if let Some(what) = not_regular(&std::fs::metadata(path)?) {
-        return Err(refuse(what));
-    }
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if let Some(what) = not_regular(&meta) {
-        return Err(refuse(what));
-    }
-    if meta.len() > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} bytes: larger than the {limit} bytes read", meta.len()),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than the {limit} bytes read"),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })
-}
 
 /// The only document version this library reads and writes.
 pub const DOCUMENT_VERSION: u32 = 1;
@@ -177,18 +109,6 @@ pub enum ReadFileError {
     /// The file was read but is not a settings document.
     #[error("{0}")]
     Parse(ParseError),
-}
-
-/// 1-based line and column of byte offset `offset` in `text`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 impl SettingsDocument {

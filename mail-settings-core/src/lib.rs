@@ -80,6 +80,7 @@ pub mod collector;
 pub mod credentials;
 pub mod document;
 pub mod error;
+mod files;
 #[cfg(feature = "imap")]
 #[cfg_attr(docsrs, doc(cfg(feature = "imap")))]
 pub mod imap;
