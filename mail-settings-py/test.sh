@@ -11,10 +11,14 @@
 #      need no libssl/libcrypto (counted);
 #   4. on each CPython 3.9-3.13 installed under pyenv but the one of step 5: a fresh venv, the
 #      wheel installed with `pip --no-index --only-binary :all:` (nothing downloaded, nothing
-#      compiled) and smoke.py run from outside the tree with a PATH holding no Rust toolchain
-#      (each counted);
+#      compiled), smoke.py run from outside the tree with a PATH holding no Rust toolchain
+#      (each counted), then pytest (from PyPI) and the full suite against the real local
+#      servers, timed (each version's suite counted once);
 #   5. on python3 (the pyenv 3.11 here): the wheel installed the same way, the full pytest suite
-#      against the real local servers (tests/servers/), and `mypy --strict` on examples/python.
+#      against the real local servers (tests/servers/, each test counted), and `mypy --strict`
+#      on examples/python.
+# PY_FULL_SUITES=0 runs only the smoke on the other versions (the full suite takes about a
+# minute each).
 # Ends with "python: N passed, M failed". Needs python3 (3.9 or later) with venv, PyPI for the
 # tools, a C compiler, perl and make (OpenSSL's build); no OpenSSL headers.
 set -uo pipefail
@@ -108,6 +112,19 @@ for version in 3.9 3.10 3.11 3.12 3.13; do
         pass "CPython $("$python" -c 'import sys; print(sys.version.split()[0])'): install and smoke"
     else
         failure "CPython $version: install or smoke"
+        continue
+    fi
+    [ "${PY_FULL_SUITES:-1}" = 1 ] || continue
+    # The full suite on this version too, from target/ (the installed wheel, not the tree).
+    suite_start=$(date +%s)
+    suite_log="$root/target/python-tests-$version.log"
+    if "$smoke_venv/bin/python" -m pip install -q --disable-pip-version-check "pytest>=7" \
+        && (cd target && "$smoke_venv/bin/python" -m pytest ../mail-settings-py/tests -q \
+            -p no:cacheprovider) >"$suite_log" 2>&1; then
+        pass "CPython $version: full suite, $(tail -1 "$suite_log" | grep -Eo '[0-9]+ passed') in $(($(date +%s) - suite_start))s"
+    else
+        tail -30 "$suite_log"
+        failure "CPython $version: full suite ($(tail -1 "$suite_log")) in $(($(date +%s) - suite_start))s"
     fi
 done
 rm -rf "$smoke_home"
@@ -116,7 +133,9 @@ rm -rf "$smoke_home"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-index --only-binary :all: \
     --force-reinstall "$wheel" || fatal "pip install of the wheel failed"
 # From target/, so that `import mail_settings` is the installed wheel, never the source tree.
+suite_start=$(date +%s)
 (cd target && "../$venv/bin/python" -m pytest ../mail-settings-py/tests -q -p no:cacheprovider) 2>&1 | tee "$log"
+echo "python: the full suite on $main_version took $(($(date +%s) - suite_start))s"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 suite_passed=$(tail -1 "$log" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || true)
 suite_failed=$(tail -1 "$log" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')
