@@ -162,7 +162,7 @@ pub(crate) fn nonzero(d: Duration) -> Duration {
 
 /// Whether an I/O error is a socket timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO` give `WouldBlock` on
 /// Unix, `TimedOut` on Windows).
-pub(crate) fn is_timeout_error(e: &io::Error) -> bool {
+pub fn is_timeout_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
@@ -173,7 +173,7 @@ pub(crate) fn is_timeout_error(e: &io::Error) -> bool {
 /// operation's deadline ([`DeadlineExceeded`]) becomes [`ErrorCategory::Timeout`] naming the
 /// budget, other socket timeouts become [`ErrorCategory::Timeout`] (after `bound`), anything else
 /// [`ErrorCategory::Connect`] (the connection was lost). For drivers.
-pub(crate) fn io_error(e: io::Error, doing: &str, bound: Duration) -> ConnectionError {
+pub fn io_error(e: io::Error, doing: &str, bound: Duration) -> ConnectionError {
     if let Some(d) = deadline_exceeded(&e) {
         return d.error(doing).with_source(e);
     }
