@@ -18,9 +18,17 @@ print_status() {
   done < <(ms_services)
 }
 
+# The other server families (Cyrus, Courier, Exim in chroots), when MS_FAMILIES=1.
+families_hook() {
+  if [[ "${MS_FAMILIES:-0}" == 1 ]]; then
+    "$MS_SCRIPTS_DIR/families/start.sh" 9>&-
+  fi
+}
+
 # Fast path: nothing to do (no lock, no installs).
 if [[ -d "$D" ]] && ms_all_healthy; then
   print_status
+  families_hook
   exit 0
 fi
 
@@ -35,6 +43,7 @@ fi
 # Another process may have finished the job while we waited for the lock.
 if ms_all_healthy; then
   print_status
+  families_hook
   exit 0
 fi
 
@@ -550,3 +559,4 @@ while true; do
 done
 
 print_status
+families_hook
