@@ -634,7 +634,13 @@ fn send_through_every_smtp_family_and_read_it_back() {
             );
 
             let bad = smtp_account(family, &address, security, "wrong-password");
+            let started = Instant::now();
             let r = check_smtp(&bad, &creds, &check_options());
+            eprintln!(
+                "interop send: {} {security:?}: wrong password refused in {} ms",
+                family.name,
+                started.elapsed().as_millis()
+            );
             let f = r.failure().unwrap();
             assert_eq!(
                 (f.name, f.category),
