@@ -17,7 +17,8 @@
 
 mod collector_support;
 
-use collector_support::{assert_exactly_once, collector, inbox_ids, message_id};
+use collector_support::fault_proxy::{Cut, Direction, FaultProxy};
+use collector_support::{assert_exactly_once, assert_none_lost, collector, inbox_ids, message_id};
 use mail_settings_core::check::{check_incoming, check_smtp, CheckOptions, StageName};
 use mail_settings_core::imap::{self, FetchedMessage, ImapOptions};
 use mail_settings_core::inbox::{Inbox, InboxQuery};
@@ -29,6 +30,7 @@ use mail_settings_core::{
     SmtpAccount, SmtpAccountForm, ValidationContext,
 };
 use mail_settings_tests::{incoming_form, servers, Cert, Via};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -260,6 +262,47 @@ impl Plain {
             .unwrap_or_else(|| panic!("{}: no EXISTS in {lines:?}", self.family))
     }
 
+    /// Message-IDs of the messages in INBOX, with counts.
+    fn ids(&mut self) -> BTreeMap<String, usize> {
+        self.count();
+        self.tag += 1;
+        let tag = format!("p{}", self.tag);
+        self.w
+            .write_all(
+                format!("{tag} UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])\r\n")
+                    .as_bytes(),
+            )
+            .unwrap();
+        let mut out = BTreeMap::new();
+        loop {
+            let l = self.line();
+            if let Some(rest) = l.strip_prefix(&format!("{tag} ")) {
+                assert!(rest.starts_with("OK"), "{}: {l}", self.family);
+                return out;
+            }
+            // `* n FETCH (... {len}` then `len` bytes of header, then the rest of the line.
+            let Some(len) = l
+                .strip_suffix('}')
+                .and_then(|h| h.rsplit_once('{'))
+                .and_then(|(_, n)| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            assert!(len <= 64 * 1024, "{}: a {len}-byte header", self.family);
+            let mut header = vec![0; len];
+            self.r.read_exact(&mut header).unwrap();
+            let text = String::from_utf8_lossy(&header);
+            if let Some(id) = text.lines().find_map(|h| {
+                let (name, value) = h.split_once(':')?;
+                name.eq_ignore_ascii_case("message-id")
+                    .then(|| value.trim().trim_matches(['<', '>']).to_owned())
+            }) {
+                *out.entry(id).or_insert(0) += 1;
+            }
+            self.line();
+        }
+    }
+
     /// Removes every message from INBOX.
     fn clear(&mut self) {
         if self.count() > 0 {
@@ -300,6 +343,14 @@ fn prepare(family: &IncomingFamily, address: &str, messages: &[Vec<u8>]) {
     }
     assert_eq!(p.count() as usize, messages.len(), "{}", family.name);
     p.logout();
+}
+
+/// Message-IDs in `address`'s INBOX on `family`, read by the test's own session.
+fn server_ids(family: &IncomingFamily, address: &str) -> BTreeMap<String, usize> {
+    let mut p = Plain::login(family, address);
+    let ids = p.ids();
+    p.logout();
+    ids
 }
 
 /// Messages in `address`'s INBOX on `family`, counted by the test's own session.
@@ -515,6 +566,107 @@ fn pop3_collect_keep_on_every_family() {
 #[test]
 fn pop3_collect_delete_on_every_family() {
     collect_series(Protocol::Pop3, false, "ia-pop3-del");
+}
+
+// --- deleted only after the commit: connection cuts ------------------------------------------
+
+/// Collection without keep copy in clear text through a fault proxy, the connection cut in each
+/// command that fetches or deletes and in its answer: after every cut, no message is missing
+/// from both the inbox and the server; clean runs then leave every message in the inbox once
+/// and none on the server. (Clear text so that the proxy sees the commands; every family
+/// allows a plain LOGIN from 127.0.0.1.)
+fn cut_series(protocol: Protocol, local: &str) {
+    let address = user(local);
+    let cuts: &[(&str, usize, Direction)] = match protocol {
+        Protocol::Imap => &[
+            ("UID FETCH", 1, Direction::Down),
+            ("UID STORE", 1, Direction::Up),
+            ("UID STORE", 1, Direction::Down),
+            ("UID EXPUNGE", 1, Direction::Up),
+            ("UID EXPUNGE", 1, Direction::Down),
+        ],
+        _ => &[
+            ("RETR", 2, Direction::Down),
+            ("DELE", 1, Direction::Up),
+            ("DELE", 2, Direction::Down),
+            ("QUIT", 1, Direction::Up),
+            ("QUIT", 1, Direction::Down),
+        ],
+    };
+    for family in &INCOMING {
+        if !runs(family.name, family.chroot, local) {
+            continue;
+        }
+        let context = format!("{} {protocol} cuts", family.name);
+        let tag = format!("{}-{}", family.name.to_lowercase(), local);
+        prepare(family, &address, &[]);
+        let key = if protocol == Protocol::Imap {
+            family.imap
+        } else {
+            family.pop3
+        };
+        let proxy = FaultProxy::start(servers().port(key));
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let mut form = incoming(family, protocol, &address, None);
+        form.port = Some(i64::from(proxy.port));
+        form.keep_copy_on_server = false;
+        let account = store.create_incoming(&form).unwrap().id;
+        let c = collector(&store, &address);
+        let mut expected = Vec::new();
+        for (verb, nth, direction) in cuts {
+            let mut p = Plain::login(family, &address);
+            for _ in 0..3 {
+                let i = expected.len();
+                p.append(&message(&tag, i)).unwrap();
+                expected.push(message_id(&tag, i));
+            }
+            p.logout();
+            let before = proxy.connections().len();
+            proxy.cut_next(Cut::During {
+                verb: (*verb).to_owned(),
+                nth: *nth,
+                direction: *direction,
+                after: 0,
+            });
+            let result = c.check_now(account);
+            proxy.clear();
+            let conns = proxy.connections();
+            assert!(
+                conns[before..].iter().any(|c| c.cut),
+                "{context}: no {verb} #{nth} to cut ({result:?}); sent {:?}",
+                conns[before..].iter().map(|c| &c.verbs).collect::<Vec<_>>()
+            );
+            assert_none_lost(
+                &inbox_ids(&store, account),
+                &server_ids(family, &address),
+                &expected,
+                &format!("{context}: after a cut {direction:?} in {verb} #{nth}"),
+            );
+        }
+        // Clean runs finish the job (a POP3 maildrop may stay locked a moment after a cut).
+        let started = Instant::now();
+        loop {
+            match c.check_now(account) {
+                Ok(r) if r.pending == 0 && server_count(family, &address) == 0 => break,
+                r => assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "{context}: clean runs did not finish: {r:?}"
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert_exactly_once(&inbox_ids(&store, account), &expected, &context);
+    }
+}
+
+#[test]
+fn imap_cuts_lose_nothing_on_every_family() {
+    cut_series(Protocol::Imap, "ia-imap-cut");
+}
+
+#[test]
+fn pop3_cuts_lose_nothing_on_every_family() {
+    cut_series(Protocol::Pop3, "ia-pop3-cut");
 }
 
 // --- 8-bit headers ------------------------------------------------------------------------------

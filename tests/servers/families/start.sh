@@ -19,7 +19,13 @@ print_status() {
   done < <(ms_family_services)
 }
 
-if [[ -s "$MS_FAMILIES_ENV" ]] && ms_families_healthy; then
+# Up to date: running, and started with the current account list (a changed list only needs
+# the accounts written again; the daemons read sasldb and userdb at every login).
+current() {
+  [[ -s "$MS_FAMILIES_ENV" ]] && grep -qxF "MS_FAMILY_USERS=\"$MS_FAMILY_USERS\"" "$MS_FAMILIES_ENV" &&
+    ms_families_healthy
+}
+if current; then
   print_status
   exit 0
 fi
@@ -34,7 +40,7 @@ if ! flock -w 600 9; then
   echo "families/start.sh: could not get the lock $D/.families.lock" >&2
   exit 1
 fi
-if [[ -s "$MS_FAMILIES_ENV" ]] && ms_families_healthy; then
+if current; then
   print_status
   exit 0
 fi
@@ -311,6 +317,7 @@ while ! ms_families_healthy; do
   fi
   sleep 0.2
 done
-printf 'MS_CYRUS_ROOT=%s\nMS_COURIER_ROOT=%s\n' "$CY" "$CO" >"$MS_FAMILIES_ENV.tmp"
+printf 'MS_CYRUS_ROOT=%s\nMS_COURIER_ROOT=%s\nMS_FAMILY_USERS="%s"\n' "$CY" "$CO" "$MS_FAMILY_USERS" \
+  >"$MS_FAMILIES_ENV.tmp"
 mv -f "$MS_FAMILIES_ENV.tmp" "$MS_FAMILIES_ENV"
 print_status
