@@ -70,12 +70,8 @@ install_tool() {
 build_root() {
   local fam=$1 root tmp codename start lines=()
   root=$(fam_root "$fam")
+  # Built meanwhile by another install.sh (we waited for its lock).
   [[ -e "$root/.ms-complete" ]] && return 0
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "families/install.sh: root $root missing and not root" >&2
-    return 1
-  fi
-  install_tool
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
   mapfile -t lines < <(host_sources | grep -E "[[:space:]]($codename|$codename-[a-z]+)[[:space:]]")
   if [[ ${#lines[@]} -eq 0 ]]; then
@@ -118,10 +114,24 @@ if [[ "${1:-}" == --tool ]]; then
 fi
 fams=("$@")
 [[ ${#fams[@]} -gt 0 ]] || fams=(cyrus courier)
-pids=()
+missing=()
 for fam in "${fams[@]}"; do
   fam_packages "$fam" >/dev/null
-  build_root "$fam" &
+  [[ -e "$(fam_root "$fam")/.ms-complete" ]] || missing+=("$fam")
+done
+[[ ${#missing[@]} -gt 0 ]] || exit 0
+if [[ $(id -u) -ne 0 ]]; then
+  echo "families/install.sh: roots missing (${missing[*]}) and not root" >&2
+  exit 1
+fi
+install_tool
+# One builder at a time (another one may be building the same roots).
+mkdir -p "$MS_ROOTS_CACHE"
+exec 8>"$MS_ROOTS_CACHE/.lock"
+flock -w 1800 8
+pids=()
+for fam in "${missing[@]}"; do
+  build_root "$fam" 8>&- &
   pids+=($!)
 done
 rc=0

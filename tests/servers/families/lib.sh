@@ -20,10 +20,11 @@ MS_FAMILIES_ENV=$MS_SERVERS_DIR/families.env
 MS_FAMILY_LOG_DIR=$MS_LOG_DIR/families
 
 # Service table of the families, like ms_services: name|process name|pid file (host path)|ports.
+# Of the current roots, or of the roots given as $1 (Cyrus) and $2 (Courier).
 ms_family_services() {
-  local cy co
-  cy=$(fam_root cyrus)
-  co=$(fam_root courier)
+  local cy=${1:-} co=${2:-}
+  [[ -n "$cy" ]] || cy=$(fam_root cyrus)
+  [[ -n "$co" ]] || co=$(fam_root courier)
   cat <<EOF2
 cyrus|cyrmaster|$cy/run/cyrus/ms-master.pid|imap:$MS_CYRUS_IMAP_PORT imaps:$MS_CYRUS_IMAPS_PORT pop3:$MS_CYRUS_POP3_PORT pop3s:$MS_CYRUS_POP3S_PORT
 exim|exim4|$cy/run/exim4/ms-exim.pid|smtp:$MS_EXIM_SMTP_PORT smtps:$MS_EXIM_SMTPS_PORT
@@ -43,4 +44,10 @@ ms_families_healthy() {
     ms_pid_alive "$pidfile" "$comm" >/dev/null || return 1
     ms_ports_up "$ports" "$listening" || return 1
   done < <(ms_family_services)
+}
+
+# The roots the running daemons were started from ("CYRUS COURIER"), from families.env.
+ms_started_roots() {
+  [[ -s "$MS_FAMILIES_ENV" ]] || return 1
+  echo "$(sed -n 's/^MS_CYRUS_ROOT=//p' "$MS_FAMILIES_ENV") $(sed -n 's/^MS_COURIER_ROOT=//p' "$MS_FAMILIES_ENV")"
 }

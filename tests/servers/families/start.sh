@@ -49,6 +49,11 @@ fi
 "$MS_SCRIPTS_DIR/certs.sh"
 CY=$(fam_root cyrus)
 CO=$(fam_root courier)
+# Daemons still running from other (older) roots hold the ports: stop them first.
+if started=$(ms_started_roots) && [[ "$started" != "$CY $CO" ]]; then
+  echo "families/start.sh: the roots changed; stopping the daemons of $started" >&2
+  "$MS_FAMILIES_DIR/stop.sh" 9>&- >&2
+fi
 mkdir -p "$MS_FAMILY_LOG_DIR"
 read -r -a USERS <<<"$MS_FAMILY_USERS"
 

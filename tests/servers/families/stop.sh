@@ -5,12 +5,23 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The daemons of the current roots and of the roots they were started from (which differ
+# after install.sh built new roots).
+services() {
+  local started
+  ms_family_services
+  if started=$(ms_started_roots); then
+    # shellcheck disable=SC2086
+    ms_family_services $started
+  fi
+}
 pids=()
 while IFS='|' read -r name comm pidfile ports; do
   pid=$(ms_pid_alive "$pidfile" "$comm") || continue
   pids+=("$pid")
-done < <(ms_family_services)
+done < <(services)
 if [[ ${#pids[@]} -gt 0 ]]; then
+  mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
   kill "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do
     alive=()
@@ -27,7 +38,7 @@ all_ports=""
 while IFS='|' read -r _ _ pidfile ports; do
   all_ports+=" $ports"
   rm -f "$pidfile"
-done < <(ms_family_services)
+done < <(services)
 for ((i = 0; i < 50; i++)); do
   listening=$(ms_listening_ports)
   busy=0
