@@ -17,6 +17,7 @@ fam_root() {
 
 # Where start.sh records the roots it started the daemons from (also: "the families are up").
 MS_FAMILIES_ENV=$MS_SERVERS_DIR/families.env
+# shellcheck disable=SC2034 # used by start.sh
 MS_FAMILY_LOG_DIR=$MS_LOG_DIR/families
 
 # Service table of the families, like ms_services: name|process name|pid file (host path)|ports.

@@ -16,7 +16,7 @@ services() {
   fi
 }
 pids=()
-while IFS='|' read -r name comm pidfile ports; do
+while IFS='|' read -r _ comm pidfile _; do
   pid=$(ms_pid_alive "$pidfile" "$comm") || continue
   pids+=("$pid")
 done < <(services)
