@@ -26,9 +26,9 @@ families_pid=$!
 bash scripts/deps.sh
 
 step "local mail servers and proxies"
+# Not fatal: without the roots, start.sh says so and the interop tests fail; the rest runs.
 if ! wait "$families_pid"; then
-  cat target/families-install.log >&2
-  exit 1
+  echo "test-all: building the server families' roots failed:" >&2
 fi
 cat target/families-install.log
 bash tests/servers/start.sh

@@ -60,6 +60,13 @@ struct IncomingFamily {
     pop3: &'static str,
     pop3s: &'static str,
     eight_bit: EightBit,
+    /// Prefix and separator of the personal namespace (RFC 2342), as NAMESPACE answers.
+    personal_namespace: (&'static str, &'static str),
+    /// Offers MOVE (RFC 6851) after login.
+    has_move: bool,
+    /// What a POP3 UIDL looks like for the n-th message (a pattern: `#` is a hex digit, `9` a
+    /// decimal one, repeated any number of times; other characters as they are).
+    uidl: &'static str,
 }
 
 const INCOMING: [IncomingFamily; 3] = [
@@ -71,6 +78,10 @@ const INCOMING: [IncomingFamily; 3] = [
         pop3: "MS_POP3_PORT",
         pop3s: "MS_POP3S_PORT",
         eight_bit: EightBit::Kept,
+        personal_namespace: ("", "."),
+        has_move: true,
+        // pop3_uidl_format = %08Xu%08Xv (tests/servers/start.sh)
+        uidl: "#",
     },
     IncomingFamily {
         name: "Cyrus",
@@ -80,6 +91,10 @@ const INCOMING: [IncomingFamily; 3] = [
         pop3: "MS_CYRUS_POP3_PORT",
         pop3s: "MS_CYRUS_POP3S_PORT",
         eight_bit: EightBit::Munged,
+        personal_namespace: ("INBOX.", "."),
+        has_move: true,
+        // UIDVALIDITY.UID
+        uidl: "9.9",
     },
     IncomingFamily {
         name: "Courier",
@@ -89,6 +104,10 @@ const INCOMING: [IncomingFamily; 3] = [
         pop3: "MS_COURIER_POP3_PORT",
         pop3s: "MS_COURIER_POP3S_PORT",
         eight_bit: EightBit::Kept,
+        personal_namespace: ("INBOX.", "."),
+        has_move: false,
+        // UID<uid>-<uidvalidity>
+        uidl: "UID9-9",
     },
 ];
 
@@ -733,6 +752,122 @@ fn raw_utf8_headers_as_each_family_stores_them() {
             family.name
         );
     }
+}
+
+// --- what the families say about themselves ---------------------------------------------------
+
+/// Whether `uidl` matches `pattern` (see [`IncomingFamily::uidl`]).
+fn uidl_matches(pattern: &str, uidl: &str) -> bool {
+    let (mut p, mut u) = (pattern.chars().peekable(), uidl.chars().peekable());
+    while let Some(c) = p.next() {
+        let class: fn(&char) -> bool = match c {
+            '#' => |c| c.is_ascii_hexdigit(),
+            '9' => |c| c.is_ascii_digit(),
+            _ => {
+                if u.next() != Some(c) {
+                    return false;
+                }
+                continue;
+            }
+        };
+        if !u.peek().is_some_and(class) {
+            return false;
+        }
+        while u.peek().is_some_and(class) {
+            u.next();
+        }
+    }
+    u.next().is_none()
+}
+
+/// The POP3 UIDLs of `address`'s maildrop, over a clear-text USER/PASS session.
+fn pop3_uidls(family: &IncomingFamily, address: &str) -> Vec<String> {
+    let tcp = TcpStream::connect(("127.0.0.1", servers().port(family.pop3))).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut w = tcp.try_clone().unwrap();
+    let mut r = BufReader::new(tcp);
+    let mut line = || {
+        let mut buf = Vec::new();
+        (&mut r).take(4096).read_until(b'\n', &mut buf).unwrap();
+        String::from_utf8_lossy(&buf).trim_end().to_owned()
+    };
+    let mut out = Vec::new();
+    assert!(line().starts_with("+OK"), "{}", family.name);
+    let pw = servers().mail_password().to_owned();
+    for cmd in [
+        format!("USER {address}"),
+        format!("PASS {pw}"),
+        "UIDL".into(),
+    ] {
+        w.write_all(format!("{cmd}\r\n").as_bytes()).unwrap();
+        let l = line();
+        assert!(l.starts_with("+OK"), "{}: {l}", family.name);
+    }
+    loop {
+        let l = line();
+        if l == "." {
+            break;
+        }
+        out.push(l.split_once(' ').unwrap().1.to_owned());
+    }
+    w.write_all(b"QUIT\r\n").unwrap();
+    out
+}
+
+/// The namespace, MOVE and UIDL facts of each row hold (future folder and archive cases rely on
+/// them: Cyrus and Courier put a user's folders under `INBOX.`).
+#[test]
+fn namespace_capabilities_and_uidls_as_each_family_has_them() {
+    let address = user("ia-check");
+    for family in &INCOMING {
+        if !runs(family.name, family.chroot, "namespace") {
+            continue;
+        }
+        prepare(family, &address, &[message("ns", 0), message("ns", 1)]);
+        let mut p = Plain::login(family, &address);
+        let ns = p.ok("NAMESPACE");
+        let (prefix, sep) = family.personal_namespace;
+        let want = format!("* NAMESPACE ((\"{prefix}\" \"{sep}\"))");
+        assert!(
+            ns.iter().any(|l| l.starts_with(&want)),
+            "{}: {ns:?}, expected {want}",
+            family.name
+        );
+        let caps = p.ok("CAPABILITY").join(" ");
+        assert_eq!(
+            caps.split_whitespace().any(|c| c == "MOVE"),
+            family.has_move,
+            "{}: {caps}",
+            family.name
+        );
+        assert!(
+            caps.split_whitespace().any(|c| c == "UIDPLUS"),
+            "{}: {caps}",
+            family.name
+        );
+        p.logout();
+        let uidls = pop3_uidls(family, &address);
+        assert_eq!(uidls.len(), 2, "{}", family.name);
+        for u in &uidls {
+            assert!(
+                uidl_matches(family.uidl, u),
+                "{}: UIDL {u:?} is not like {:?}",
+                family.name,
+                family.uidl
+            );
+        }
+        eprintln!("interop namespace: {}: UIDLs {uidls:?}", family.name);
+    }
+}
+
+#[test]
+fn uidl_patterns() {
+    assert!(uidl_matches("#", "000000036b15fe40"));
+    assert!(uidl_matches("9.9", "1796603327.3"));
+    assert!(uidl_matches("UID9-9", "UID3-1796603483"));
+    assert!(!uidl_matches("9.9", "1796603327"));
+    assert!(!uidl_matches("UID9-9", "UID3-"));
+    assert!(!uidl_matches("#", "00zz"));
 }
 
 // --- sending ------------------------------------------------------------------------------------
