@@ -758,8 +758,8 @@ fn raw_utf8_headers_as_each_family_stores_them() {
 
 /// Whether `uidl` matches `pattern` (see [`IncomingFamily::uidl`]).
 fn uidl_matches(pattern: &str, uidl: &str) -> bool {
-    let (mut p, mut u) = (pattern.chars().peekable(), uidl.chars().peekable());
-    while let Some(c) = p.next() {
+    let mut u = uidl.chars().peekable();
+    for c in pattern.chars() {
         let class: fn(&char) -> bool = match c {
             '#' => |c| c.is_ascii_hexdigit(),
             '9' => |c| c.is_ascii_digit(),
