@@ -27,4 +27,8 @@ while IFS='|' read -r name comm pidfile ports; do
   [[ "$state" == up ]] || down=1
   printf '%-19s %-4s pid %-7s%s\n' "$name" "$state" "${pid:--}" "$line"
 done < <(ms_services)
+# The server families (tests/servers/families/), when started or asked for (MS_FAMILIES=1).
+if [[ -e "$MS_SERVERS_DIR/families.env" || "${MS_FAMILIES:-0}" == 1 ]]; then
+  "$MS_SCRIPTS_DIR/families/status.sh" || down=1
+fi
 exit "$down"

@@ -79,3 +79,7 @@ for ((i = 0; i < 50; i++)); do
   sleep 0.1
 done
 echo "stop.sh: stopped ${#pids[@]} daemon(s)"
+# The server families (tests/servers/families/), when they were started.
+if [[ -e "$MS_SERVERS_DIR/families.env" ]]; then
+  "$MS_SCRIPTS_DIR/families/stop.sh"
+fi
