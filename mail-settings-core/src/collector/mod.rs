@@ -88,6 +88,7 @@
 
 mod engine;
 pub mod imap_source;
+pub mod lease;
 pub mod pop3_source;
 mod progress;
 pub mod source;

@@ -35,14 +35,19 @@
 //! Reports over the store (filtered, paged, CSV, HTML) are in [`crate::report`]; settings
 //! documents go in and out with [`Store::import`] and [`Store::export`].
 
+pub(crate) mod backend;
 pub(crate) mod checkpoint;
+pub mod location;
 mod migrations;
 mod open_check;
+pub mod pg;
 pub(crate) mod records;
 pub(crate) mod schedules;
 mod transfer;
 
+pub use location::{PgTls, PostgresLocation, StoreLocation};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use pg::PostgresDb;
 pub(crate) use schedules::Claim;
 pub use transfer::ImportSummary;
 
@@ -162,6 +167,61 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("store failure: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (a statement, a transaction, a lost connection).
+    #[error("store failure (PostgreSQL): {}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+    /// Connecting to PostgreSQL failed.
+    #[error("could not connect to the store at {location}: {}", pg_message(.source))]
+    PostgresConnect {
+        /// The store's URL, without the password.
+        location: String,
+        /// What the driver said.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A schema migration failed on PostgreSQL; the database stays at the version before it.
+    #[error(
+        "could not upgrade the database to schema version {version} ({description}): {reason}"
+    )]
+    MigrationFailed {
+        /// The version the migration leads to.
+        version: i64,
+        /// What the migration does.
+        description: &'static str,
+        /// What the database said.
+        reason: String,
+    },
+    /// The store location (a path or a `postgres://` URL) cannot be used.
+    #[error(transparent)]
+    Location(#[from] location::LocationError),
+    /// A collector lease was lost: another node holds the account now (see
+    /// [`crate::collector::lease`]). Nothing was committed.
+    #[error("the collector lease on incoming account {account_id} was lost (fencing token {token} is no longer current)")]
+    LeaseLost {
+        /// The account.
+        account_id: RecordId,
+        /// The token this node held.
+        token: i64,
+    },
+}
+
+/// A PostgreSQL error with the server's message, code and constraint (the driver's own
+/// `Display` says only "db error"). Server messages name objects and values, never the
+/// password.
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(c) = db.constraint() {
+                s.push_str(&format!(", constraint {c}"));
+            }
+            s
+        }
+        None => match std::error::Error::source(e) {
+            Some(src) => format!("{e}: {src}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 fn name_list(names: &[String]) -> String {
@@ -192,7 +252,12 @@ impl StoreError {
             | StoreError::SchemaTooNew { .. }
             | StoreError::Migration { .. }
             | StoreError::Io(_)
-            | StoreError::Sqlite(_) => ErrorCategory::Storage,
+            | StoreError::Sqlite(_)
+            | StoreError::Postgres(_)
+            | StoreError::PostgresConnect { .. }
+            | StoreError::MigrationFailed { .. }
+            | StoreError::Location(_)
+            | StoreError::LeaseLost { .. } => ErrorCategory::Storage,
         }
     }
 
