@@ -283,3 +283,224 @@ pub(crate) fn check(
         Err(lost(lease))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::{IncomingAccountForm, Protocol};
+    use crate::store::pg::test_support;
+    use crate::store::records::{self, Record};
+    use crate::store::PostgresLocation;
+    use crate::validate::name_key;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Barrier};
+
+    /// One store, either backend; each `node()` is a connection of its own, as a separate
+    /// process would have.
+    enum Where {
+        Sqlite(tempfile::TempDir, PathBuf),
+        Postgres(PostgresLocation),
+    }
+
+    enum Node {
+        Sqlite(Store),
+        Postgres(PostgresDb),
+    }
+
+    impl Node {
+        fn leases(&self, owner: &str, ttl_ms: u64) -> Leases<'_> {
+            let store = match self {
+                Node::Sqlite(s) => LeaseStore::Sqlite(s),
+                Node::Postgres(p) => LeaseStore::Postgres(p),
+            };
+            Leases::new(store, owner, Duration::from_millis(ttl_ms))
+        }
+    }
+
+    impl Where {
+        fn node(&self) -> Node {
+            match self {
+                Where::Sqlite(_, p) => Node::Sqlite(Store::open(p).unwrap()),
+                Where::Postgres(l) => Node::Postgres(PostgresDb::open(l).unwrap()),
+            }
+        }
+    }
+
+    /// SQLite always; PostgreSQL when the test server answers. `accounts` incoming accounts
+    /// with ids 1..=accounts.
+    fn backends(test: &str, accounts: i64) -> Vec<Where> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let mut out = vec![Where::Sqlite(dir, path)];
+        if let Some(loc) = test_support::fresh_location(test) {
+            out.push(Where::Postgres(loc));
+        }
+        for w in &out {
+            let node = w.node();
+            node.leases("setup", 1)
+                .store
+                .transaction(|tx| {
+                    for id in 1..=accounts {
+                        let name = format!("Account {id}");
+                        let form = IncomingAccountForm {
+                            name: name.clone(),
+                            host: "mail.example.test".into(),
+                            protocol: Some(Protocol::Imap),
+                            credential: Some("c".into()),
+                            ..IncomingAccountForm::default()
+                        };
+                        let mut values: Vec<Value> =
+                            vec![id.into(), 1.into(), name_key(&name).into()];
+                        values.extend(form.values().into_iter().map(Value::from));
+                        tx.execute(&records::insert_sql::<IncomingAccountForm>(), &values)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        out
+    }
+
+    fn log(node: &Node) -> Vec<(i64, i64, String)> {
+        node.leases("reader", 1)
+            .store
+            .transaction(|tx| {
+                tx.query(
+                    "SELECT account_id, token, owner FROM collector_lease_log ORDER BY account_id, token",
+                    &[],
+                )
+            })
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].as_i64().unwrap(),
+                    r[1].as_i64().unwrap(),
+                    r[2].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_holder_takeover_after_expiry_and_the_old_token_is_fenced_off() {
+        for w in backends("takeover", 1) {
+            let (na, nb) = (w.node(), w.node());
+            let a = na.leases("node-a", 400);
+            let b = nb.leases("node-b", 400);
+            let la = a.acquire(1).unwrap().expect("free: A takes it");
+            assert_eq!(la.token, 1);
+            assert!(b.acquire(1).unwrap().is_none(), "held by A");
+            let la = a.renew(&la).unwrap();
+            a.check(&la, Duration::from_millis(50)).unwrap();
+            // A stalls past its expiry; B takes over with a larger token.
+            std::thread::sleep(Duration::from_millis(500));
+            assert!(
+                matches!(
+                    a.check(&la, Duration::ZERO),
+                    Err(StoreError::LeaseLost { .. })
+                ),
+                "expired: A may not change the server even before anyone takes over"
+            );
+            let lb = b.acquire(1).unwrap().expect("expired: B takes over");
+            assert_eq!(lb.token, 2);
+            // A wakes up: it can neither renew nor commit.
+            assert!(matches!(a.renew(&la), Err(StoreError::LeaseLost { .. })));
+            let wrote = a.fenced(&la, |tx| {
+                tx.execute(
+                    "UPDATE incoming_accounts SET version = 99 WHERE id = ?1",
+                    &[1.into()],
+                )
+            });
+            assert!(matches!(
+                wrote,
+                Err(StoreError::LeaseLost {
+                    account_id: 1,
+                    token: 1
+                })
+            ));
+            // B's fenced write goes through.
+            b.fenced(&lb, |tx| {
+                tx.execute(
+                    "UPDATE incoming_accounts SET version = 7 WHERE id = ?1",
+                    &[1.into()],
+                )
+            })
+            .unwrap();
+            let v = b
+                .store
+                .transaction(|tx| {
+                    tx.query_opt("SELECT version FROM incoming_accounts WHERE id = 1", &[])
+                })
+                .unwrap();
+            assert_eq!(v, Some(vec![Value::Int(7)]), "A's write never landed");
+            // A's release of a lease it lost changes nothing; B's release frees it.
+            a.release(&la).unwrap();
+            assert!(a.acquire(1).unwrap().is_none());
+            b.release(&lb).unwrap();
+            let again = a.acquire(1).unwrap().expect("released: free again");
+            assert_eq!(again.token, 3, "tokens never repeat");
+            assert_eq!(
+                log(&na),
+                vec![
+                    (1, 1, "node-a".into()),
+                    (1, 2, "node-b".into()),
+                    (1, 3, "node-a".into())
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn nodes_racing_for_an_account_one_wins() {
+        for w in backends("race", 20) {
+            let w = Arc::new(w);
+            let nodes = 6;
+            let barrier = Arc::new(Barrier::new(nodes));
+            let handles: Vec<_> = (0..nodes)
+                .map(|i| {
+                    let (w, barrier) = (Arc::clone(&w), Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        let node = w.node();
+                        let leases = node.leases(&format!("node-{i}"), 60_000);
+                        barrier.wait();
+                        (1..=20)
+                            .filter_map(|id| leases.acquire(id).unwrap().map(|l| l.account_id))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut won: Vec<i64> = handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect();
+            won.sort_unstable();
+            assert_eq!(
+                won,
+                (1..=20).collect::<Vec<_>>(),
+                "each account exactly once"
+            );
+            assert_eq!(log(&w.node()).len(), 20);
+        }
+    }
+
+    #[test]
+    fn work_spreads_up_to_each_nodes_worker_count() {
+        for w in backends("spread", 10) {
+            let (na, nb, nc) = (w.node(), w.node(), w.node());
+            let due: Vec<i64> = (1..=10).collect();
+            let a = na.leases("a", 60_000).acquire_up_to(&due, 0, 4).unwrap();
+            let b = nb.leases("b", 60_000).acquire_up_to(&due, 0, 4).unwrap();
+            let c = nc.leases("c", 60_000).acquire_up_to(&due, 1, 4).unwrap();
+            let ids = |v: &[Lease]| v.iter().map(|l| l.account_id).collect::<Vec<_>>();
+            assert_eq!(ids(&a), vec![1, 2, 3, 4]);
+            assert_eq!(ids(&b), vec![5, 6, 7, 8]);
+            assert_eq!(
+                ids(&c),
+                vec![9, 10],
+                "c already held one: room for three, two left"
+            );
+        }
+    }
+}
