@@ -30,6 +30,7 @@
 use crate::model::RecordId;
 use crate::store::backend::{Dialect, Sql, SqliteTx, Value};
 use crate::store::{PostgresDb, Store, StoreError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Migration description.
@@ -193,6 +194,7 @@ impl<'a> Leases<'a> {
 
     /// Runs `f` in one transaction with the fencing check first: `f`'s writes commit only if
     /// the lease is still this node's.
+    #[cfg(test)]
     pub(crate) fn fenced<R>(
         &self,
         lease: &Lease,
@@ -202,6 +204,136 @@ impl<'a> Leases<'a> {
             check(tx, lease, &self.owner, 0)?;
             f(tx)
         })
+    }
+}
+
+/// How a collector shares its accounts with other nodes ([`crate::collector::CollectorOptions::lease`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseOptions {
+    /// This node's name, unique among the nodes (host name and process id, say).
+    pub owner: String,
+    /// How long a lease lasts unless renewed (the run renews it every third of this). A node
+    /// that stops for longer loses its accounts to the others.
+    pub ttl: Duration,
+    /// Time a lease must have left before a change on the server (delete): covers the
+    /// change itself. Default: a third of `ttl`.
+    pub server_change_margin: Duration,
+}
+
+impl LeaseOptions {
+    /// Leases for node `owner` lasting `ttl`.
+    pub fn new(owner: impl Into<String>, ttl: Duration) -> Self {
+        LeaseOptions {
+            owner: owner.into(),
+            ttl,
+            server_change_margin: ttl / 3,
+        }
+    }
+}
+
+/// The lease a run holds, as the engine and the writer check it.
+#[derive(Debug)]
+pub(crate) struct Fence {
+    pub(crate) owner: String,
+    pub(crate) lease: Lease,
+    pub(crate) margin: Duration,
+}
+
+impl Fence {
+    /// The check inside a commit's transaction (SQLite store).
+    pub(crate) fn check_in(&self, c: &rusqlite::Connection) -> Result<(), StoreError> {
+        check(&mut SqliteTx(c), &self.lease, &self.owner, 0)
+    }
+
+    /// The check before a change on the server.
+    pub(crate) fn check_before_server_change(&self, store: &Store) -> Result<(), StoreError> {
+        store.write(|c| check(&mut SqliteTx(c), &self.lease, &self.owner, ms(self.margin)))
+    }
+}
+
+/// Renews a run's lease on a thread of its own (every third of the time to live) while the
+/// run goes on; cancels the run when the lease is lost. Dropping it stops renewing and
+/// releases the lease.
+pub(crate) struct Renewer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    store: Arc<Store>,
+    owner: String,
+    lease: Lease,
+}
+
+impl Renewer {
+    pub(crate) fn start(
+        store: Arc<Store>,
+        options: &LeaseOptions,
+        lease: Lease,
+        cancel: super::CancelHandle,
+    ) -> Self {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let thread = {
+            let (stop, store, lease) = (Arc::clone(&stop), Arc::clone(&store), lease.clone());
+            let (owner, ttl) = (options.owner.clone(), options.ttl);
+            std::thread::Builder::new()
+                .name(format!("lease-{}", lease.account_id))
+                .spawn(move || {
+                    let leases = Leases::new(LeaseStore::Sqlite(&store), owner, ttl);
+                    let mut current = lease;
+                    let (m, cv) = &*stop;
+                    let mut stopped = m.lock().unwrap_or_else(PoisonError::into_inner);
+                    loop {
+                        let (guard, _) = cv
+                            .wait_timeout_while(stopped, ttl / 3, |s| !*s)
+                            .unwrap_or_else(PoisonError::into_inner);
+                        stopped = guard;
+                        if *stopped {
+                            return;
+                        }
+                        match leases.renew(&current) {
+                            Ok(l) => current = l,
+                            Err(StoreError::LeaseLost { .. }) => {
+                                tracing::warn!(
+                                    account = current.account_id,
+                                    "lease lost: cancelling the run"
+                                );
+                                cancel.cancel();
+                                return;
+                            }
+                            // A passing store error: try again at the next tick (the lease
+                            // lasts three ticks).
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not renew the collector lease")
+                            }
+                        }
+                    }
+                })
+                .ok()
+        };
+        Renewer {
+            stop,
+            thread,
+            store,
+            owner: options.owner.clone(),
+            lease,
+        }
+    }
+}
+
+impl Drop for Renewer {
+    fn drop(&mut self) {
+        let (m, cv) = &*self.stop;
+        *m.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let leases = Leases::new(
+            LeaseStore::Sqlite(&self.store),
+            self.owner.clone(),
+            Duration::ZERO,
+        );
+        if let Err(e) = leases.release(&self.lease) {
+            tracing::warn!(error = %e, "could not release the collector lease (it expires by itself)");
+        }
     }
 }
 
@@ -294,15 +426,16 @@ mod tests {
     use crate::store::PostgresLocation;
     use crate::validate::name_key;
     use std::path::PathBuf;
-    use std::sync::{Arc, Barrier};
+    use std::sync::Barrier;
 
     /// One store, either backend; each `node()` is a connection of its own, as a separate
     /// process would have.
     enum Where {
-        Sqlite(tempfile::TempDir, PathBuf),
+        Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
         Postgres(PostgresLocation),
     }
 
+    #[allow(clippy::large_enum_variant)]
     enum Node {
         Sqlite(Store),
         Postgres(PostgresDb),
@@ -502,5 +635,145 @@ mod tests {
                 "c already held one: room for three, two left"
             );
         }
+    }
+
+    fn message(i: usize) -> Vec<u8> {
+        format!(
+            "From: s{i}@example.test\r\nSubject: Ticket {i}\r\nMessage-ID: <m{i}@example.test>\r\n\r\nBody {i}.\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn stored_ids(store: &Arc<Store>, account: RecordId) -> Vec<String> {
+        let mut q = crate::inbox::InboxQuery::account(account);
+        q.page_size = 1000;
+        let mut ids: Vec<String> = crate::inbox::Inbox::new(store.clone())
+            .list(&q)
+            .unwrap()
+            .messages
+            .into_iter()
+            .map(|m| m.message_id.unwrap_or_default())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_collector_that_loses_its_lease_mid_run_commits_and_deletes_nothing_more() {
+        use crate::collector::{
+            CollectError, Collector, CollectorOptions, MailSource, MemoryProtocol, MemoryServer,
+            Progress, RunControl,
+        };
+        use crate::IncomingAccount;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let store_a = Arc::new(Store::open(&path).unwrap());
+        let account = store_a
+            .create_incoming(&IncomingAccountForm {
+                name: "Desk".into(),
+                host: "mail.example.test".into(),
+                protocol: Some(Protocol::Imap),
+                credential: Some("c".into()),
+                keep_copy_on_server: false,
+                ..IncomingAccountForm::default()
+            })
+            .unwrap()
+            .id;
+        let server = MemoryServer::new(MemoryProtocol::Imap);
+        for i in 0..30 {
+            server.add(message(i));
+        }
+        let node = |store: Arc<Store>, owner: &str| {
+            let s = server.clone();
+            let o = CollectorOptions {
+                batch_messages: 3,
+                commit_messages: 2,
+                lease: Some(LeaseOptions::new(owner, Duration::from_secs(60))),
+                ..CollectorOptions::default()
+            };
+            Collector::with_sources(
+                store,
+                Arc::new(
+                    move |_: &IncomingAccount| Ok(Box::new(s.source()) as Box<dyn MailSource>),
+                ),
+                o,
+            )
+        };
+        let a = node(store_a.clone(), "node-a");
+        // Another process (its own connection) takes the account over mid-run, as it would
+        // after node A stalled past its lease.
+        let store_b = Arc::new(Store::open(&path).unwrap());
+        let at_steal = Arc::new(std::sync::Mutex::new(None));
+        let listener = {
+            let (store_b, at_steal, server) = (store_b.clone(), at_steal.clone(), server.clone());
+            move |p: &Progress| {
+                let mut at = at_steal.lock().unwrap();
+                if p.done >= 6 && at.is_none() {
+                    store_b
+                        .write(|c| {
+                            c.execute("UPDATE collector_leases SET expires_at = 0", [])?;
+                            Ok(())
+                        })
+                        .unwrap();
+                    let b = Leases::new(
+                        LeaseStore::Sqlite(&store_b),
+                        "node-b",
+                        Duration::from_secs(60),
+                    );
+                    let l = b.acquire(account).unwrap().expect("expired: B takes over");
+                    assert_eq!(l.token, 2);
+                    *at = Some((stored_ids(&store_b, account).len(), server.len(), l));
+                }
+            }
+        };
+        let control = RunControl {
+            progress: Some(Arc::new(listener)),
+            ..RunControl::default()
+        };
+        let err = a.check_now_with(account, &control).unwrap_err();
+        assert!(err.to_string().contains("lease"), "{err}");
+        let (stored, on_server, b_lease) = at_steal.lock().unwrap().take().expect("stolen");
+        assert!((2..30).contains(&stored), "A stored some before: {stored}");
+        assert_eq!(
+            stored_ids(&store_a, account).len(),
+            stored,
+            "A committed nothing after losing the lease"
+        );
+        assert_eq!(
+            server.len(),
+            on_server,
+            "A removed nothing from the server after losing it"
+        );
+        assert!(stored + server.len() >= 30, "nothing lost");
+        // While B holds it, any other node is refused.
+        let c = node(Arc::new(Store::open(&path).unwrap()), "node-c");
+        assert!(matches!(
+            c.check_now(account),
+            Err(CollectError::Busy { .. })
+        ));
+        // B gives its hand-taken lease back; its collector finishes the account.
+        Leases::new(
+            LeaseStore::Sqlite(&store_b),
+            "node-b",
+            Duration::from_secs(60),
+        )
+        .release(&b_lease)
+        .unwrap();
+        let b = node(store_b.clone(), "node-b");
+        b.check_now(account).unwrap();
+        let mut want: Vec<String> = (0..30).map(|i| format!("m{i}@example.test")).collect();
+        want.sort();
+        assert_eq!(
+            stored_ids(&store_b, account),
+            want,
+            "every message exactly once"
+        );
+        assert!(server.is_empty());
+        // The fencing record: A (1), B by hand (2), B's collector (3); C never got it.
+        let owners: Vec<String> = log(&Node::Sqlite(Store::open(&path).unwrap()))
+            .into_iter()
+            .map(|(_, _, o)| o)
+            .collect();
+        assert_eq!(owners, ["node-a", "node-b", "node-b"]);
     }
 }
