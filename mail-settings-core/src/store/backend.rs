@@ -80,6 +80,119 @@ impl From<String> for Value {
     }
 }
 
+/// A row read through the seam, with rusqlite's `row.get(i)` / `row.get::<_, T>(i)` shape,
+/// so code reading rows reads the same on both backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SqlRow(pub(crate) Vec<Value>);
+
+/// A column index (only `usize`: the literal in `row.get(0)` infers to it).
+pub(crate) trait RowIndex {
+    /// The index.
+    fn index(self) -> usize;
+}
+
+impl RowIndex for usize {
+    fn index(self) -> usize {
+        self
+    }
+}
+
+/// A Rust value read from a column.
+pub(crate) trait FromValue: Sized {
+    /// The value, or why it cannot be one.
+    fn from_value(v: &Value) -> Result<Self, String>;
+}
+
+impl FromValue for i64 {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        v.as_i64()
+            .ok_or_else(|| format!("{v:?} where an integer belongs"))
+    }
+}
+
+macro_rules! narrow_int {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: &Value) -> Result<Self, String> {
+                let n = i64::from_value(v)?;
+                <$t>::try_from(n).map_err(|_| format!("{n} is out of range"))
+            }
+        }
+    )*};
+}
+narrow_int!(i32, u32, u16, u64);
+
+impl FromValue for String {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Text(s) => Ok(s.clone()),
+            other => Err(format!("{other:?} where text belongs")),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Blob(b) => Ok(b.clone()),
+            Value::Text(s) => Ok(s.as_bytes().to_vec()),
+            other => Err(format!("{other:?} where bytes belong")),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+impl SqlRow {
+    /// Column `i` as a `T`.
+    pub(crate) fn get<I: RowIndex, T: FromValue>(&self, i: I) -> Result<T, StoreError> {
+        let i = i.index();
+        let v = self.0.get(i).unwrap_or(&Value::Null);
+        T::from_value(v).map_err(|why| StoreError::NotADatabase {
+            path: std::path::PathBuf::new(),
+            reason: format!("column {i} holds {why}"),
+        })
+    }
+
+    /// Column `i` as it is.
+    pub(crate) fn value(&self, i: usize) -> &Value {
+        self.0.get(i).unwrap_or(&Value::Null)
+    }
+}
+
+/// Rows and single rows, read as [`SqlRow`]s.
+pub(crate) trait SqlExt: Sql {
+    /// Every row.
+    fn rows(&mut self, sql: &str, params: &[Value]) -> Result<Vec<SqlRow>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().map(SqlRow).collect())
+    }
+    /// The first row, if any.
+    fn row(&mut self, sql: &str, params: &[Value]) -> Result<Option<SqlRow>, StoreError> {
+        Ok(self.query_opt(sql, params)?.map(SqlRow))
+    }
+}
+
+impl<S: Sql + ?Sized> SqlExt for S {}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::Null, Value::Int)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
 /// Which SQL dialect a [`Sql`] speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -171,10 +284,18 @@ fn sqlite_execute(
     sql: &str,
     params: &[Value],
 ) -> Result<u64, StoreError> {
-    let n = c
-        .prepare_cached(sql)?
-        .execute(rusqlite::params_from_iter(params.iter().map(to_sqlite)))?;
-    Ok(n as u64)
+    let mut stmt = c.prepare_cached(sql)?;
+    let params = rusqlite::params_from_iter(params.iter().map(to_sqlite));
+    if stmt.column_count() > 0 {
+        // A statement with RETURNING: run it as a query, count its rows.
+        let mut rows = stmt.query(params)?;
+        let mut n = 0;
+        while rows.next()?.is_some() {
+            n += 1;
+        }
+        return Ok(n);
+    }
+    Ok(stmt.execute(params)? as u64)
 }
 
 fn sqlite_query(
@@ -377,7 +498,10 @@ pub(crate) fn to_postgres_placeholders(sql: &str) -> Cow<'_, str> {
 /// - every other `INTEGER` becomes `BIGINT` (SQLite integers are 64-bit);
 /// - `BLOB` becomes `BYTEA`;
 /// - `WITHOUT ROWID` is dropped (PostgreSQL tables have no rowid to drop);
-/// - a column declared without a type (SQLite allows it; migration 1's `ca_file`) gets `TEXT`.
+/// - a column declared without a type (SQLite allows it; migration 1's `ca_file`) gets `TEXT`;
+/// - a column's `REFERENCES …` clause (the rest of its line) gets `DEFERRABLE INITIALLY
+///   IMMEDIATE`, so an import can defer the checks to its commit as SQLite's
+///   `defer_foreign_keys` does.
 ///
 /// Anything else passes through unchanged, so new migrations should keep to the shared
 /// subset described in this module's docs; one that cannot gets its own PostgreSQL text in
@@ -404,6 +528,14 @@ pub(crate) fn postgres_schema(sql: &str) -> String {
         }
         if trimmed.starts_with(')') {
             in_table = false;
+        }
+        // References may be checked at commit (an import writes kinds in any order).
+        if upper.contains(" REFERENCES ") {
+            let (body, comma) = match line.strip_suffix(',') {
+                Some(b) => (b.to_owned(), ","),
+                None => (line.clone(), ""),
+            };
+            line = format!("{body} DEFERRABLE INITIALLY IMMEDIATE{comma}");
         }
         out.push_str(&line);
         out.push('\n');
