@@ -304,14 +304,14 @@ enum Backend {
     /// One SQLite connection (the file, or memory).
     Sqlite(Mutex<Connection>),
     /// A PostgreSQL database and its pool.
-    Postgres(PostgresDb),
+    Postgres(Box<PostgresDb>),
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.path)
-            .field("postgres", &self.postgres().map(PostgresDb::location))
+            .field("postgres", &self.postgres().map(|p| p.location()))
             .field("credentials", &self.credentials.is_some())
             .finish_non_exhaustive()
     }
@@ -401,7 +401,7 @@ impl Store {
     /// schedules' periods) fails with [`StoreError::NotOnPostgres`].
     pub fn open_postgres(location: &PostgresLocation) -> Result<Self, StoreError> {
         Ok(Self {
-            backend: Backend::Postgres(PostgresDb::open(location)?),
+            backend: Backend::Postgres(Box::new(PostgresDb::open(location)?)),
             path: None,
             credentials: None,
             checkpoints: Arc::default(),
@@ -683,7 +683,7 @@ impl Store {
             // `id <> ?2` is NULL (false) for a new record's NULL id: hence the OR.
             let other = c.row(
                 &format!(
-                    "SELECT id FROM {} WHERE name_key = ?1 AND (?2 IS NULL OR id <> ?2)",
+                    "SELECT id FROM {} WHERE name_key = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id <> ?2)",
                     R::TABLE
                 ),
                 &[key.into(), form.id().into()],
@@ -1283,7 +1283,7 @@ fn clear_other_defaults(
     if becomes_default {
         let n = c.execute(
             "UPDATE smtp_accounts SET default_account = 0, version = ?1
-             WHERE default_account = 1 AND (?2 IS NULL OR id <> ?2)",
+             WHERE default_account = 1 AND (CAST(?2 AS BIGINT) IS NULL OR id <> ?2)",
             &[version.into(), except.into()],
         )?;
         if n > 0 {
