@@ -1,5 +1,12 @@
 //! The settings store: network connectors, incoming accounts and SMTP accounts in one SQLite
-//! file (or in memory).
+//! file (or in memory), or in a PostgreSQL database ([`Store::open`] with a `postgres://`
+//! URL; see [`location`] for the URL and the password, [`pg`] for the backend and
+//! `backend.rs` for the seam both backends share). On PostgreSQL the same guarantees hold for
+//! the settings: one transaction per change (writers serialised on the version counter row),
+//! optimistic versions (the checked row locked), names unique and at most one default SMTP
+//! account (the same unique and partial unique indexes), all-or-nothing import (references
+//! deferred to the commit). The inbox, the collector's state and the reports are SQLite only
+//! for now ([`StoreError::NotOnPostgres`]).
 //!
 //! Why a store of its own rather than a document on disk: several processes (the application,
 //! the mail collector, the CLI) read and change the settings at once, and a person editing an
