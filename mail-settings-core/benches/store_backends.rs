@@ -72,7 +72,11 @@ fn main() {
     let sqlite = Store::open(dir.path().join("bench.sqlite3")).unwrap();
     figures("SQLite file", &sqlite, accounts);
     match postgres_support::fresh_url("bench_store_backends") {
-        Some(url) => figures("PostgreSQL (TLS, loopback)", &Store::open(&url).unwrap(), accounts),
+        Some(url) => figures(
+            "PostgreSQL (TLS, loopback)",
+            &Store::open(&url).unwrap(),
+            accounts,
+        ),
         None => println!("PostgreSQL: no test server (bash tests/servers/start.sh)"),
     }
 }

@@ -67,20 +67,25 @@ pub struct Lease {
 /// Which store the leases are in.
 #[derive(Clone, Copy, Debug)]
 pub enum LeaseStore<'a> {
-    /// An SQLite store (several processes on one file).
-    Sqlite(&'a Store),
-    /// A PostgreSQL store (any number of hosts).
+    /// A store, on either backend (SQLite: several processes on one file; PostgreSQL: any
+    /// number of hosts).
+    Store(&'a Store),
+    /// A PostgreSQL database opened on its own.
     Postgres(&'a PostgresDb),
 }
 
 impl LeaseStore<'_> {
-    /// Runs `f` in one write transaction.
+    /// Runs `f` in one write transaction (on PostgreSQL without the settings writers' lock:
+    /// lease rows are locked by their own statements).
     pub(crate) fn transaction<R>(
         &self,
         f: impl FnOnce(&mut dyn Sql) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         match self {
-            LeaseStore::Sqlite(s) => s.write(|c| f(&mut SqliteTx(c))),
+            LeaseStore::Store(s) => match s.postgres() {
+                Some(p) => p.transaction(f),
+                None => s.write(|c| f(&mut SqliteTx(c))),
+            },
             LeaseStore::Postgres(p) => p.transaction(f),
         }
     }
@@ -247,7 +252,8 @@ impl Fence {
 
     /// The check before a change on the server.
     pub(crate) fn check_before_server_change(&self, store: &Store) -> Result<(), StoreError> {
-        store.write(|c| check(&mut SqliteTx(c), &self.lease, &self.owner, ms(self.margin)))
+        LeaseStore::Store(store)
+            .transaction(|tx| check(tx, &self.lease, &self.owner, ms(self.margin)))
     }
 }
 
@@ -276,7 +282,7 @@ impl Renewer {
             std::thread::Builder::new()
                 .name(format!("lease-{}", lease.account_id))
                 .spawn(move || {
-                    let leases = Leases::new(LeaseStore::Sqlite(&store), owner, ttl);
+                    let leases = Leases::new(LeaseStore::Store(&store), owner, ttl);
                     let mut current = lease;
                     let (m, cv) = &*stop;
                     let mut stopped = m.lock().unwrap_or_else(PoisonError::into_inner);
@@ -327,7 +333,7 @@ impl Drop for Renewer {
             let _ = t.join();
         }
         let leases = Leases::new(
-            LeaseStore::Sqlite(&self.store),
+            LeaseStore::Store(&self.store),
             self.owner.clone(),
             Duration::ZERO,
         );
@@ -444,7 +450,7 @@ mod tests {
     impl Node {
         fn leases(&self, owner: &str, ttl_ms: u64) -> Leases<'_> {
             let store = match self {
-                Node::Sqlite(s) => LeaseStore::Sqlite(s),
+                Node::Sqlite(s) => LeaseStore::Store(s),
                 Node::Postgres(p) => LeaseStore::Postgres(p),
             };
             Leases::new(store, owner, Duration::from_millis(ttl_ms))
@@ -716,7 +722,7 @@ mod tests {
                         })
                         .unwrap();
                     let b = Leases::new(
-                        LeaseStore::Sqlite(&store_b),
+                        LeaseStore::Store(&store_b),
                         "node-b",
                         Duration::from_secs(60),
                     );
@@ -753,7 +759,7 @@ mod tests {
         ));
         // B gives its hand-taken lease back; its collector finishes the account.
         Leases::new(
-            LeaseStore::Sqlite(&store_b),
+            LeaseStore::Store(&store_b),
             "node-b",
             Duration::from_secs(60),
         )

@@ -663,11 +663,8 @@ impl Inner {
         let mut _renewer = None;
         let mut fence = None;
         if let Some(opts) = &self.options.lease {
-            let leases = lease::Leases::new(
-                lease::LeaseStore::Sqlite(&self.store),
-                &opts.owner,
-                opts.ttl,
-            );
+            let leases =
+                lease::Leases::new(lease::LeaseStore::Store(&self.store), &opts.owner, opts.ttl);
             let Some(l) = leases.acquire(account_id)? else {
                 return Err(CollectError::Busy {
                     account: account_id,
