@@ -28,9 +28,9 @@ fn incoming(i: usize) -> IncomingAccountForm {
 
 fn figures(name: &str, store: &Store, accounts: usize) {
     // Commits: one create per transaction.
-    let n = 300;
+    let n: u32 = 300;
     let started = Instant::now();
-    for i in 0..n {
+    for i in 0..n as usize {
         let mut f = incoming(i);
         f.id = None;
         f.name = format!("Commit {i}");
