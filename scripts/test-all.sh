@@ -12,6 +12,9 @@ export MS_SERVERS=1
 # The other server families (Cyrus, Courier, Exim in chroots: tests/servers/families/) are
 # started too: their interop tests (tests/tests/interop.rs) run instead of skipping.
 export MS_FAMILIES=1
+# The PostgreSQL halves of the store tests must run here (a bare `cargo test` skips them
+# when no test PostgreSQL answers).
+export MS_REQUIRE_POSTGRES=1
 
 start=$(date +%s)
 step() { printf '\n=== %s (%ss)\n' "$*" "$(($(date +%s) - start))"; }

@@ -19,7 +19,8 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The store path: `--db`, else `$MAIL_SETTINGS_DB`, else `./mail-settings.sqlite3`.
+    /// The store path: `--db`, else `$MAIL_SETTINGS_DB`, else `./mail-settings.sqlite3`. A
+    /// `postgres://` URL there is a PostgreSQL store (`Store::open` tells them apart).
     pub fn db_path(&self) -> PathBuf {
         self.cli
             .db
@@ -218,7 +219,8 @@ fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ExitCode, ExitCode> {
     say!(
         "imported {} into {}: {} created, {} updated, {} unchanged, {} deleted",
         output::line(&file.display().to_string()),
-        output::line(&ctx.db_path().display().to_string()),
+        // The store's own words: a PostgreSQL URL without its password.
+        output::line(&store.location_text()),
         summary.created,
         summary.updated,
         summary.unchanged,

@@ -22,7 +22,7 @@ mod wire;
 #[derive(Debug, Parser)]
 #[command(name = "mail-settings", version, about, long_about = None)]
 pub struct Cli {
-    /// The settings store (SQLite file). Default: $MAIL_SETTINGS_DB or ./mail-settings.sqlite3
+    /// The settings store: an SQLite file, or a postgres:// URL (password from PGPASSWORD or a password file). Default: $MAIL_SETTINGS_DB or ./mail-settings.sqlite3
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Credentials file (JSON or TOML, mode 600): id -> {username, password | oauth2_token}.

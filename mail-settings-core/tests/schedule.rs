@@ -980,8 +980,11 @@ fn a_store_of_the_previous_schema_gains_the_schedule_tables() {
     }
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP TABLE report_schedule_periods; DROP TABLE report_schedules;")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE report_schedule_periods; DROP TABLE report_schedules;
+             DROP TABLE IF EXISTS collector_lease_log; DROP TABLE IF EXISTS collector_leases;",
+        )
+        .unwrap();
         c.pragma_update(None, "user_version", 3).unwrap();
     }
     let store = Arc::new(Store::open(&path).unwrap());

@@ -1,4 +1,5 @@
-//! The settings store on real SQLite files: CRUD, ids, versions and conflicts, the rules across
+//! The settings store (the behaviour tests on both backends: SQLite, and PostgreSQL when the
+//! test server runs, through `support::postgres::stores`) and on real SQLite files: CRUD, ids, versions and conflicts, the rules across
 //! records, import/export, damaged and foreign files, migrations, persistence, concurrency and
 //! the absence of secrets in the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +11,10 @@ use mail_settings_core::{
     NetworkConnectorForm, Protocol, SecureConnectionType, SettingsDocument, SmtpAccountForm,
 };
 use proptest::prelude::*;
+
+mod support {
+    pub mod postgres;
+}
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
@@ -63,292 +68,301 @@ fn store_is_send_and_sync() {
 
 #[test]
 fn incoming_crud_with_versions_and_conflicts() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = file_store(&dir);
+    for store in support::postgres::stores("incoming_crud_with_versions_and_conflicts") {
+        let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
+        let b = store.create_incoming(&incoming("Billing")).unwrap();
+        assert_eq!(a.record.id, Some(a.id));
+        assert!(b.id > a.id);
+        assert_eq!(store.get_incoming(a.id).unwrap(), a);
+        let ids: Vec<_> = store
+            .list_incoming()
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(ids, vec![a.id, b.id]);
 
-    let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
-    let b = store.create_incoming(&incoming("Billing")).unwrap();
-    assert_eq!(a.record.id, Some(a.id));
-    assert!(b.id > a.id);
-    assert_eq!(store.get_incoming(a.id).unwrap(), a);
-    let ids: Vec<_> = store
-        .list_incoming()
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(ids, vec![a.id, b.id]);
+        let mut changed = a.record.clone();
+        changed.keep_copy_on_server = false;
+        changed.port = Some(10993);
+        let a2 = store.update_incoming(a.id, a.version, &changed).unwrap();
+        assert_ne!(a2.version, a.version);
+        assert_eq!(store.get_incoming(a.id).unwrap().record, changed);
 
-    let mut changed = a.record.clone();
-    changed.keep_copy_on_server = false;
-    changed.port = Some(10993);
-    let a2 = store.update_incoming(a.id, a.version, &changed).unwrap();
-    assert_ne!(a2.version, a.version);
-    assert_eq!(store.get_incoming(a.id).unwrap().record, changed);
-
-    // A second editor still holding the first version is refused, and nothing is overwritten.
-    let mut stale = a.record.clone();
-    stale.name = "Overwritten".to_owned();
-    match store.update_incoming(a.id, a.version, &stale).unwrap_err() {
-        StoreError::Conflict {
-            id,
-            expected,
-            found,
-            ..
-        } => {
-            assert_eq!((id, expected, found), (a.id, a.version, a2.version));
+        // A second editor still holding the first version is refused, and nothing is overwritten.
+        let mut stale = a.record.clone();
+        stale.name = "Overwritten".to_owned();
+        match store.update_incoming(a.id, a.version, &stale).unwrap_err() {
+            StoreError::Conflict {
+                id,
+                expected,
+                found,
+                ..
+            } => {
+                assert_eq!((id, expected, found), (a.id, a.version, a2.version));
+            }
+            other => panic!("expected Conflict, got {other:?}"),
         }
-        other => panic!("expected Conflict, got {other:?}"),
-    }
-    assert_eq!(store.get_incoming(a.id).unwrap(), a2);
-    let e = store.delete_incoming(a.id, a.version).unwrap_err();
-    assert_eq!(e.category(), ErrorCategory::Conflict);
-    assert!(store.get_incoming(a.id).is_ok());
+        assert_eq!(store.get_incoming(a.id).unwrap(), a2);
+        let e = store.delete_incoming(a.id, a.version).unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::Conflict);
+        assert!(store.get_incoming(a.id).is_ok());
 
-    store.delete_incoming(a.id, a2.version).unwrap();
-    let e = store.get_incoming(a.id).unwrap_err();
-    assert!(
-        matches!(e, StoreError::NotFound { id, .. } if id == a.id),
-        "{e:?}"
-    );
-    let e = store
-        .update_incoming(a.id, a2.version, &changed)
-        .unwrap_err();
-    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
-    assert_eq!(store.list_incoming().unwrap().len(), 1);
+        store.delete_incoming(a.id, a2.version).unwrap();
+        let e = store.get_incoming(a.id).unwrap_err();
+        assert!(
+            matches!(e, StoreError::NotFound { id, .. } if id == a.id),
+            "{e:?}"
+        );
+        let e = store
+            .update_incoming(a.id, a2.version, &changed)
+            .unwrap_err();
+        assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+        assert_eq!(store.list_incoming().unwrap().len(), 1);
+    }
 }
 
 #[test]
 fn connector_and_smtp_crud() {
-    let store = Store::open_in_memory().unwrap();
-    let c = store.create_connector(&connector("dc-east")).unwrap();
-    let mut c_form = c.record.clone();
-    c_form.port = Some(1081);
-    let c2 = store.update_connector(c.id, c.version, &c_form).unwrap();
-    assert_eq!(store.list_connectors().unwrap(), vec![c2.clone()]);
-    store.delete_connector(c.id, c2.version).unwrap();
-    assert!(store.list_connectors().unwrap().is_empty());
+    for store in support::postgres::stores("connector_and_smtp_crud") {
+        let c = store.create_connector(&connector("dc-east")).unwrap();
+        let mut c_form = c.record.clone();
+        c_form.port = Some(1081);
+        let c2 = store.update_connector(c.id, c.version, &c_form).unwrap();
+        assert_eq!(store.list_connectors().unwrap(), vec![c2.clone()]);
+        store.delete_connector(c.id, c2.version).unwrap();
+        assert!(store.list_connectors().unwrap().is_empty());
 
-    let s = store.create_smtp(&smtp("Notifications")).unwrap();
-    let mut s_form = s.record.clone();
-    s_form.reply_to = Some("support@example.com".to_owned());
-    let s2 = store.update_smtp(s.id, s.version, &s_form).unwrap();
-    assert_eq!(store.get_smtp(s.id).unwrap(), s2);
-    assert!(matches!(
-        store.delete_smtp(s.id, s.version).unwrap_err(),
-        StoreError::Conflict { .. }
-    ));
-    store.delete_smtp(s.id, s2.version).unwrap();
-    assert!(store.list_smtp().unwrap().is_empty());
+        let s = store.create_smtp(&smtp("Notifications")).unwrap();
+        let mut s_form = s.record.clone();
+        s_form.reply_to = Some("support@example.com".to_owned());
+        let s2 = store.update_smtp(s.id, s.version, &s_form).unwrap();
+        assert_eq!(store.get_smtp(s.id).unwrap(), s2);
+        assert!(matches!(
+            store.delete_smtp(s.id, s.version).unwrap_err(),
+            StoreError::Conflict { .. }
+        ));
+        store.delete_smtp(s.id, s2.version).unwrap();
+        assert!(store.list_smtp().unwrap().is_empty());
+    }
 }
 
 #[test]
 fn ids_given_kept_and_never_reused() {
-    let store = Store::open_in_memory().unwrap();
-    let mut with_id = incoming("Kept");
-    with_id.id = Some(42);
-    let kept = store.create_incoming(&with_id).unwrap();
-    assert_eq!(kept.id, 42);
-    let next = store.create_incoming(&incoming("Next")).unwrap();
-    assert_eq!(next.id, 43);
+    for store in support::postgres::stores("ids_given_kept_and_never_reused") {
+        let mut with_id = incoming("Kept");
+        with_id.id = Some(42);
+        let kept = store.create_incoming(&with_id).unwrap();
+        assert_eq!(kept.id, 42);
+        let next = store.create_incoming(&incoming("Next")).unwrap();
+        assert_eq!(next.id, 43);
 
-    let mut clash = incoming("Clash");
-    clash.id = Some(42);
-    let v = invalid(store.create_incoming(&clash).unwrap_err());
-    assert!(v.contains("id", Code::DuplicateId), "{v}");
+        let mut clash = incoming("Clash");
+        clash.id = Some(42);
+        let v = invalid(store.create_incoming(&clash).unwrap_err());
+        assert!(v.contains("id", Code::DuplicateId), "{v}");
 
-    // The last id, deleted, is not given again.
-    store.delete_incoming(next.id, next.version).unwrap();
-    assert_eq!(store.create_incoming(&incoming("Later")).unwrap().id, 44);
+        // The last id, deleted, is not given again.
+        store.delete_incoming(next.id, next.version).unwrap();
+        assert_eq!(store.create_incoming(&incoming("Later")).unwrap().id, 44);
+    }
 }
 
 #[test]
 fn invalid_records_are_refused_with_spec_paths_and_nothing_is_written() {
-    let store = Store::open_in_memory().unwrap();
-    let mut bad = incoming("  ");
-    bad.host = "imap://example.com:993".to_owned();
-    bad.port = Some(70000);
-    bad.protocol = None;
-    let v = invalid(store.create_incoming(&bad).unwrap_err());
-    for (path, code) in [
-        ("name", Code::Required),
-        ("host", Code::InvalidHost),
-        ("port", Code::InvalidPort),
-        ("protocol", Code::Required),
-    ] {
-        assert!(v.contains(path, code), "{path} {code}: {v}");
+    for store in support::postgres::stores(
+        "invalid_records_are_refused_with_spec_paths_and_nothing_is_written",
+    ) {
+        let mut bad = incoming("  ");
+        bad.host = "imap://example.com:993".to_owned();
+        bad.port = Some(70000);
+        bad.protocol = None;
+        let v = invalid(store.create_incoming(&bad).unwrap_err());
+        for (path, code) in [
+            ("name", Code::Required),
+            ("host", Code::InvalidHost),
+            ("port", Code::InvalidPort),
+            ("protocol", Code::Required),
+        ] {
+            assert!(v.contains(path, code), "{path} {code}: {v}");
+        }
+        assert!(store.list_incoming().unwrap().is_empty());
+
+        let good = store.create_incoming(&incoming("Good")).unwrap();
+        let mut broken = good.record.clone();
+        broken.check_interval_secs = 5;
+        let v = invalid(
+            store
+                .update_incoming(good.id, good.version, &broken)
+                .unwrap_err(),
+        );
+        assert!(v.contains("check_interval_secs", Code::OutOfRange), "{v}");
+        assert_eq!(store.get_incoming(good.id).unwrap(), good);
+
+        // Warnings never block.
+        let mut warned = incoming("Warned");
+        warned.skip_certificate = true;
+        store.create_incoming(&warned).unwrap();
     }
-    assert!(store.list_incoming().unwrap().is_empty());
-
-    let good = store.create_incoming(&incoming("Good")).unwrap();
-    let mut broken = good.record.clone();
-    broken.check_interval_secs = 5;
-    let v = invalid(
-        store
-            .update_incoming(good.id, good.version, &broken)
-            .unwrap_err(),
-    );
-    assert!(v.contains("check_interval_secs", Code::OutOfRange), "{v}");
-    assert_eq!(store.get_incoming(good.id).unwrap(), good);
-
-    // Warnings never block.
-    let mut warned = incoming("Warned");
-    warned.skip_certificate = true;
-    store.create_incoming(&warned).unwrap();
 }
 
 #[test]
 fn names_are_unique_per_kind_case_insensitive_and_trimmed() {
-    let store = Store::open_in_memory().unwrap();
-    let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
-    let v = invalid(store.create_incoming(&incoming("  HELPDESK ")).unwrap_err());
-    assert!(v.contains("name", Code::DuplicateName), "{v}");
-    assert_eq!(v.errors().count(), 1);
-    // Another kind may use the name.
-    store.create_smtp(&smtp("Helpdesk")).unwrap();
-    store.create_connector(&connector("Helpdesk")).unwrap();
-    // A record may keep (or re-case) its own name.
-    let mut recased = a.record.clone();
-    recased.name = "HELPDESK".to_owned();
-    store.update_incoming(a.id, a.version, &recased).unwrap();
-    // Renaming onto another record's name is refused.
-    let b = store.create_incoming(&incoming("Billing")).unwrap();
-    let mut onto = b.record.clone();
-    onto.name = "helpdesk".to_owned();
-    let v = invalid(store.update_incoming(b.id, b.version, &onto).unwrap_err());
-    assert!(v.contains("name", Code::DuplicateName), "{v}");
-    let v = invalid(store.create_connector(&connector("helpdesk")).unwrap_err());
-    assert!(v.contains("name", Code::DuplicateName), "{v}");
+    for store in support::postgres::stores("names_are_unique_per_kind_case_insensitive_and_trimmed")
+    {
+        let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
+        let v = invalid(store.create_incoming(&incoming("  HELPDESK ")).unwrap_err());
+        assert!(v.contains("name", Code::DuplicateName), "{v}");
+        assert_eq!(v.errors().count(), 1);
+        // Another kind may use the name.
+        store.create_smtp(&smtp("Helpdesk")).unwrap();
+        store.create_connector(&connector("Helpdesk")).unwrap();
+        // A record may keep (or re-case) its own name.
+        let mut recased = a.record.clone();
+        recased.name = "HELPDESK".to_owned();
+        store.update_incoming(a.id, a.version, &recased).unwrap();
+        // Renaming onto another record's name is refused.
+        let b = store.create_incoming(&incoming("Billing")).unwrap();
+        let mut onto = b.record.clone();
+        onto.name = "helpdesk".to_owned();
+        let v = invalid(store.update_incoming(b.id, b.version, &onto).unwrap_err());
+        assert!(v.contains("name", Code::DuplicateName), "{v}");
+        let v = invalid(store.create_connector(&connector("helpdesk")).unwrap_err());
+        assert!(v.contains("name", Code::DuplicateName), "{v}");
+    }
 }
 
 #[test]
 fn one_default_smtp_account() {
-    let store = Store::open_in_memory().unwrap();
-    assert!(store.default_smtp_account().unwrap().is_none());
-    let mut form = smtp("First");
-    form.default_account = true;
-    let first = store.create_smtp(&form).unwrap();
-    assert_eq!(
-        store.default_smtp_account().unwrap().unwrap().id(),
-        Some(first.id)
-    );
+    for store in support::postgres::stores("one_default_smtp_account") {
+        assert!(store.default_smtp_account().unwrap().is_none());
+        let mut form = smtp("First");
+        form.default_account = true;
+        let first = store.create_smtp(&form).unwrap();
+        assert_eq!(
+            store.default_smtp_account().unwrap().unwrap().id(),
+            Some(first.id)
+        );
 
-    let mut form = smtp("Second");
-    form.default_account = true;
-    let second = store.create_smtp(&form).unwrap();
-    let first_now = store.get_smtp(first.id).unwrap();
-    assert!(!first_now.record.default_account);
-    assert_ne!(
-        first_now.version, first.version,
-        "clearing the flag is a change"
-    );
-    assert_eq!(
-        store.default_smtp_account().unwrap().unwrap().name(),
-        "Second"
-    );
+        let mut form = smtp("Second");
+        form.default_account = true;
+        let second = store.create_smtp(&form).unwrap();
+        let first_now = store.get_smtp(first.id).unwrap();
+        assert!(!first_now.record.default_account);
+        assert_ne!(
+            first_now.version, first.version,
+            "clearing the flag is a change"
+        );
+        assert_eq!(
+            store.default_smtp_account().unwrap().unwrap().name(),
+            "Second"
+        );
 
-    // Whoever still holds the first account's old version must reload.
-    assert!(matches!(
+        // Whoever still holds the first account's old version must reload.
+        assert!(matches!(
+            store
+                .update_smtp(first.id, first.version, &first.record)
+                .unwrap_err(),
+            StoreError::Conflict { .. }
+        ));
+        let mut again = first_now.record.clone();
+        again.default_account = true;
         store
-            .update_smtp(first.id, first.version, &first.record)
-            .unwrap_err(),
-        StoreError::Conflict { .. }
-    ));
-    let mut again = first_now.record.clone();
-    again.default_account = true;
-    store
-        .update_smtp(first.id, first_now.version, &again)
-        .unwrap();
-    assert!(!store.get_smtp(second.id).unwrap().record.default_account);
-    let defaults: Vec<_> = store
-        .list_smtp()
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.record.default_account)
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(defaults, vec![first.id]);
+            .update_smtp(first.id, first_now.version, &again)
+            .unwrap();
+        assert!(!store.get_smtp(second.id).unwrap().record.default_account);
+        let defaults: Vec<_> = store
+            .list_smtp()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.record.default_account)
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(defaults, vec![first.id]);
 
-    let current = store.get_smtp(first.id).unwrap();
-    store.delete_smtp(first.id, current.version).unwrap();
-    assert!(store.default_smtp_account().unwrap().is_none());
+        let current = store.get_smtp(first.id).unwrap();
+        store.delete_smtp(first.id, current.version).unwrap();
+        assert!(store.default_smtp_account().unwrap().is_none());
+    }
 }
 
 #[test]
 fn a_used_connector_can_be_neither_deleted_nor_disabled() {
-    let store = Store::open_in_memory().unwrap();
-    let c = store.create_connector(&connector("dc-east")).unwrap();
-    let mut via = incoming("Via proxy");
-    via.use_network_connector = true;
-    via.network_connector = Some(c.id);
-    let a = store.create_incoming(&via).unwrap();
-    let mut s_form = smtp("Alerts");
-    s_form.use_network_connector = true;
-    s_form.network_connector = Some(c.id);
-    let s = store.create_smtp(&s_form).unwrap();
+    for store in support::postgres::stores("a_used_connector_can_be_neither_deleted_nor_disabled") {
+        let c = store.create_connector(&connector("dc-east")).unwrap();
+        let mut via = incoming("Via proxy");
+        via.use_network_connector = true;
+        via.network_connector = Some(c.id);
+        let a = store.create_incoming(&via).unwrap();
+        let mut s_form = smtp("Alerts");
+        s_form.use_network_connector = true;
+        s_form.network_connector = Some(c.id);
+        let s = store.create_smtp(&s_form).unwrap();
 
-    let e = store.delete_connector(c.id, c.version).unwrap_err();
-    let text = e.to_string();
-    match &e {
-        StoreError::InUse { id, used_by, .. } => {
-            assert_eq!(*id, c.id);
-            assert_eq!(used_by.len(), 2);
+        let e = store.delete_connector(c.id, c.version).unwrap_err();
+        let text = e.to_string();
+        match &e {
+            StoreError::InUse { id, used_by, .. } => {
+                assert_eq!(*id, c.id);
+                assert_eq!(used_by.len(), 2);
+            }
+            other => panic!("expected InUse, got {other:?}"),
         }
-        other => panic!("expected InUse, got {other:?}"),
+        assert!(
+            text.contains("\"Via proxy\"") && text.contains("\"Alerts\""),
+            "{text}"
+        );
+        assert_eq!(e.category(), ErrorCategory::Validation);
+
+        let mut off = c.record.clone();
+        off.enabled = false;
+        assert!(matches!(
+            store.update_connector(c.id, c.version, &off).unwrap_err(),
+            StoreError::InUse { .. }
+        ));
+        assert!(store.get_connector(c.id).unwrap().record.enabled);
+
+        // Other changes to a used connector are fine, and the accounts follow them.
+        let mut moved = c.record.clone();
+        moved.port = Some(1085);
+        let c2 = store.update_connector(c.id, c.version, &moved).unwrap();
+        let typed = store.incoming_account(a.id).unwrap();
+        match &typed.connection().route {
+            Route::Proxy(p) => assert_eq!(p.endpoint().port, 1085),
+            other => panic!("expected a proxy route, got {other:?}"),
+        }
+
+        // Once no account uses it, it can go.
+        let mut direct = a.record.clone();
+        direct.use_network_connector = false;
+        direct.network_connector = None;
+        store.update_incoming(a.id, a.version, &direct).unwrap();
+        store.delete_smtp(s.id, s.version).unwrap();
+        store.delete_connector(c.id, c2.version).unwrap();
     }
-    assert!(
-        text.contains("\"Via proxy\"") && text.contains("\"Alerts\""),
-        "{text}"
-    );
-    assert_eq!(e.category(), ErrorCategory::Validation);
-
-    let mut off = c.record.clone();
-    off.enabled = false;
-    assert!(matches!(
-        store.update_connector(c.id, c.version, &off).unwrap_err(),
-        StoreError::InUse { .. }
-    ));
-    assert!(store.get_connector(c.id).unwrap().record.enabled);
-
-    // Other changes to a used connector are fine, and the accounts follow them.
-    let mut moved = c.record.clone();
-    moved.port = Some(1085);
-    let c2 = store.update_connector(c.id, c.version, &moved).unwrap();
-    let typed = store.incoming_account(a.id).unwrap();
-    match &typed.connection().route {
-        Route::Proxy(p) => assert_eq!(p.endpoint().port, 1085),
-        other => panic!("expected a proxy route, got {other:?}"),
-    }
-
-    // Once no account uses it, it can go.
-    let mut direct = a.record.clone();
-    direct.use_network_connector = false;
-    direct.network_connector = None;
-    store.update_incoming(a.id, a.version, &direct).unwrap();
-    store.delete_smtp(s.id, s.version).unwrap();
-    store.delete_connector(c.id, c2.version).unwrap();
 }
 
 #[test]
 fn accounts_may_only_name_existing_enabled_connectors() {
-    let store = Store::open_in_memory().unwrap();
-    let mut off = connector("off");
-    off.enabled = false;
-    let off = store.create_connector(&off).unwrap();
-    let mut form = incoming("Proxied");
-    form.use_network_connector = true;
-    form.network_connector = Some(999);
-    let v = invalid(store.create_incoming(&form).unwrap_err());
-    assert!(
-        v.contains("network_connector", Code::UnknownNetworkConnector),
-        "{v}"
-    );
-    form.network_connector = Some(off.id);
-    let v = invalid(store.create_incoming(&form).unwrap_err());
-    assert!(
-        v.contains("network_connector", Code::NetworkConnectorDisabled),
-        "{v}"
-    );
+    for store in support::postgres::stores("accounts_may_only_name_existing_enabled_connectors") {
+        let mut off = connector("off");
+        off.enabled = false;
+        let off = store.create_connector(&off).unwrap();
+        let mut form = incoming("Proxied");
+        form.use_network_connector = true;
+        form.network_connector = Some(999);
+        let v = invalid(store.create_incoming(&form).unwrap_err());
+        assert!(
+            v.contains("network_connector", Code::UnknownNetworkConnector),
+            "{v}"
+        );
+        form.network_connector = Some(off.id);
+        let v = invalid(store.create_incoming(&form).unwrap_err());
+        assert!(
+            v.contains("network_connector", Code::NetworkConnectorDisabled),
+            "{v}"
+        );
+    }
 }
 
 #[test]
@@ -373,79 +387,83 @@ fn unknown_credentials_are_refused_when_a_provider_is_given() {
 
 #[test]
 fn typed_access_for_drivers() {
-    let store = Store::open_in_memory().unwrap();
-    let c = store.create_connector(&connector("dc-east")).unwrap();
-    let mut form = incoming("Helpdesk");
-    form.protocol = Some(Protocol::Pop3);
-    form.secure_connection_type = SecureConnectionType::Tls;
-    form.use_network_connector = true;
-    form.network_connector = Some(c.id);
-    let a = store.create_incoming(&form).unwrap();
+    for store in support::postgres::stores("typed_access_for_drivers") {
+        let c = store.create_connector(&connector("dc-east")).unwrap();
+        let mut form = incoming("Helpdesk");
+        form.protocol = Some(Protocol::Pop3);
+        form.secure_connection_type = SecureConnectionType::Tls;
+        form.use_network_connector = true;
+        form.network_connector = Some(c.id);
+        let a = store.create_incoming(&form).unwrap();
 
-    let typed = store.incoming_account(a.id).unwrap();
-    assert_eq!(typed.id(), Some(a.id));
-    assert_eq!(typed.protocol(), Protocol::Pop3);
-    assert_eq!(typed.connection().endpoint.port, 110);
-    assert!(matches!(typed.connection().route, Route::Proxy(_)));
-    let by_name = store.incoming_account_by_name("  helpDESK ").unwrap();
-    assert_eq!(by_name, typed);
+        let typed = store.incoming_account(a.id).unwrap();
+        assert_eq!(typed.id(), Some(a.id));
+        assert_eq!(typed.protocol(), Protocol::Pop3);
+        assert_eq!(typed.connection().endpoint.port, 110);
+        assert!(matches!(typed.connection().route, Route::Proxy(_)));
+        let by_name = store.incoming_account_by_name("  helpDESK ").unwrap();
+        assert_eq!(by_name, typed);
 
-    let s = store.create_smtp(&smtp("Notifications")).unwrap();
-    let typed = store.smtp_account(s.id).unwrap();
-    assert_eq!(typed.connection().endpoint.port, 465);
-    assert_eq!(
-        store.smtp_account_by_name("NOTIFICATIONS").unwrap().id(),
-        Some(s.id)
-    );
+        let s = store.create_smtp(&smtp("Notifications")).unwrap();
+        let typed = store.smtp_account(s.id).unwrap();
+        assert_eq!(typed.connection().endpoint.port, 465);
+        assert_eq!(
+            store.smtp_account_by_name("NOTIFICATIONS").unwrap().id(),
+            Some(s.id)
+        );
 
-    let e = store.incoming_account(9999).unwrap_err();
-    assert_eq!(e.category(), ErrorCategory::NotFound);
-    let e = store.smtp_account_by_name("nope").unwrap_err();
-    assert_eq!(e.category(), ErrorCategory::NotFound);
-    assert!(e.to_string().contains("nope"), "{e}");
+        let e = store.incoming_account(9999).unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::NotFound);
+        let e = store.smtp_account_by_name("nope").unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::NotFound);
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
 }
 
 #[test]
 fn stored_forms_by_name_ignore_case_and_surrounding_spaces() {
-    let store = Store::open_in_memory().unwrap();
-    store.create_incoming(&incoming("Other")).unwrap();
-    let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
-    let a = store.update_incoming(a.id, a.version, &a.record).unwrap();
-    let found = store.get_incoming_by_name("  helpDESK ").unwrap();
-    assert_eq!(found, store.get_incoming(a.id).unwrap());
-    assert_eq!((found.id, found.version), (a.id, a.version));
-    assert_eq!(found.record.name, "Helpdesk");
+    for store in
+        support::postgres::stores("stored_forms_by_name_ignore_case_and_surrounding_spaces")
+    {
+        store.create_incoming(&incoming("Other")).unwrap();
+        let a = store.create_incoming(&incoming("Helpdesk")).unwrap();
+        let a = store.update_incoming(a.id, a.version, &a.record).unwrap();
+        let found = store.get_incoming_by_name("  helpDESK ").unwrap();
+        assert_eq!(found, store.get_incoming(a.id).unwrap());
+        assert_eq!((found.id, found.version), (a.id, a.version));
+        assert_eq!(found.record.name, "Helpdesk");
 
-    store.create_smtp(&smtp("Other")).unwrap();
-    let s = store.create_smtp(&smtp("Notifications")).unwrap();
-    let found = store.get_smtp_by_name("\tNOTIFICATIONS  ").unwrap();
-    assert_eq!(found, store.get_smtp(s.id).unwrap());
-    assert_eq!((found.id, found.version), (s.id, s.version));
+        store.create_smtp(&smtp("Other")).unwrap();
+        let s = store.create_smtp(&smtp("Notifications")).unwrap();
+        let found = store.get_smtp_by_name("\tNOTIFICATIONS  ").unwrap();
+        assert_eq!(found, store.get_smtp(s.id).unwrap());
+        assert_eq!((found.id, found.version), (s.id, s.version));
 
-    // Each kind has its own names.
-    assert!(matches!(
-        store.get_smtp_by_name("helpdesk"),
-        Err(StoreError::NameNotFound { .. })
-    ));
-    match store.get_incoming_by_name(" nope ").unwrap_err() {
-        StoreError::NameNotFound { kind, name } => {
-            assert_eq!(kind, "incoming account");
-            assert_eq!(name, "nope");
-        }
-        other => panic!("expected NameNotFound, got {other:?}"),
-    }
-    let e = store.get_smtp_by_name("nope").unwrap_err();
-    assert!(
-        matches!(
-            e,
-            StoreError::NameNotFound {
-                kind: "SMTP account",
-                ..
+        // Each kind has its own names.
+        assert!(matches!(
+            store.get_smtp_by_name("helpdesk"),
+            Err(StoreError::NameNotFound { .. })
+        ));
+        match store.get_incoming_by_name(" nope ").unwrap_err() {
+            StoreError::NameNotFound { kind, name } => {
+                assert_eq!(kind, "incoming account");
+                assert_eq!(name, "nope");
             }
-        ),
-        "{e:?}"
-    );
-    assert_eq!(e.category(), ErrorCategory::NotFound);
+            other => panic!("expected NameNotFound, got {other:?}"),
+        }
+        let e = store.get_smtp_by_name("nope").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::NameNotFound {
+                    kind: "SMTP account",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.category(), ErrorCategory::NotFound);
+    }
 }
 
 fn sample_document() -> SettingsDocument {
@@ -479,134 +497,137 @@ fn sample_document() -> SettingsDocument {
 
 #[test]
 fn import_keeps_ids_assigns_the_rest_and_round_trips() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = file_store(&dir);
-    let doc = sample_document();
-    let summary = store.import(&doc).unwrap();
-    assert_eq!(summary.created, 6);
+    for store in support::postgres::stores("import_keeps_ids_assigns_the_rest_and_round_trips") {
+        let doc = sample_document();
+        let summary = store.import(&doc).unwrap();
+        assert_eq!(summary.created, 6);
 
-    let out = store.export().unwrap();
-    let ids: Vec<_> = out.incoming_accounts.iter().map(|a| a.id).collect();
-    assert_eq!(ids, vec![Some(1), Some(7), Some(8)]);
-    let mut expected = doc.clone();
-    expected.incoming_accounts[2].id = Some(8);
-    assert_eq!(out, expected);
+        let out = store.export().unwrap();
+        let ids: Vec<_> = out.incoming_accounts.iter().map(|a| a.id).collect();
+        assert_eq!(ids, vec![Some(1), Some(7), Some(8)]);
+        let mut expected = doc.clone();
+        expected.incoming_accounts[2].id = Some(8);
+        assert_eq!(out, expected);
 
-    // Export, import elsewhere, export again: the same document.
-    let other = Store::open_in_memory().unwrap();
-    other.import(&out).unwrap();
-    assert_eq!(other.export().unwrap(), out);
+        // Export, import elsewhere, export again: the same document.
+        let other = Store::open_in_memory().unwrap();
+        other.import(&out).unwrap();
+        assert_eq!(other.export().unwrap(), out);
 
-    // Importing the same document again changes nothing, not even versions.
-    let before = store.list_incoming().unwrap();
-    let again = store.import(&out).unwrap();
-    assert_eq!(again.unchanged, 6);
-    assert_eq!((again.created, again.updated, again.deleted), (0, 0, 0));
-    assert_eq!(store.list_incoming().unwrap(), before);
+        // Importing the same document again changes nothing, not even versions.
+        let before = store.list_incoming().unwrap();
+        let again = store.import(&out).unwrap();
+        assert_eq!(again.unchanged, 6);
+        assert_eq!((again.created, again.updated, again.deleted), (0, 0, 0));
+        assert_eq!(store.list_incoming().unwrap(), before);
+    }
 }
 
 #[test]
 fn import_gives_ids_that_no_record_of_the_document_claims() {
-    let store = Store::open_in_memory().unwrap();
-    let mut doc = SettingsDocument::default();
-    doc.incoming_accounts.push(incoming("No id, listed first"));
-    let mut one = incoming("Claims id 1");
-    one.id = Some(1);
-    doc.incoming_accounts.push(one);
-    store.import(&doc).unwrap();
-    let names: Vec<_> = store
-        .list_incoming()
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.id, s.record.name))
-        .collect();
-    assert_eq!(
-        names,
-        vec![
-            (1, "Claims id 1".to_owned()),
-            (2, "No id, listed first".to_owned())
-        ]
-    );
+    for store in support::postgres::stores("import_gives_ids_that_no_record_of_the_document_claims")
+    {
+        let mut doc = SettingsDocument::default();
+        doc.incoming_accounts.push(incoming("No id, listed first"));
+        let mut one = incoming("Claims id 1");
+        one.id = Some(1);
+        doc.incoming_accounts.push(one);
+        store.import(&doc).unwrap();
+        let names: Vec<_> = store
+            .list_incoming()
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.record.name))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (1, "Claims id 1".to_owned()),
+                (2, "No id, listed first".to_owned())
+            ]
+        );
+    }
 }
 
 #[test]
 fn import_replaces_the_whole_set() {
-    let store = Store::open_in_memory().unwrap();
-    store.import(&sample_document()).unwrap();
-    let kept_before = store.get_incoming(1).unwrap();
-    let extra = store
-        .create_incoming(&incoming("Not in the document"))
-        .unwrap();
+    for store in support::postgres::stores("import_replaces_the_whole_set") {
+        store.import(&sample_document()).unwrap();
+        let kept_before = store.get_incoming(1).unwrap();
+        let extra = store
+            .create_incoming(&incoming("Not in the document"))
+            .unwrap();
 
-    // Names and the default flag move between records; one record goes; one is new.
-    let mut doc = store.export().unwrap();
-    doc.incoming_accounts.retain(|a| a.id != Some(extra.id));
-    doc.incoming_accounts[1].name = "Helpdesk".to_owned();
-    doc.incoming_accounts[0].name = "Via proxy".to_owned();
-    doc.smtp_accounts[0].default_account = false;
-    doc.smtp_accounts[1].default_account = true;
-    doc.smtp_accounts.push(smtp("Brand new"));
-    let summary = store.import(&doc).unwrap();
-    assert_eq!(summary.deleted, 1);
-    assert_eq!(summary.created, 1);
-    assert_eq!(summary.updated, 4);
+        // Names and the default flag move between records; one record goes; one is new.
+        let mut doc = store.export().unwrap();
+        doc.incoming_accounts.retain(|a| a.id != Some(extra.id));
+        doc.incoming_accounts[1].name = "Helpdesk".to_owned();
+        doc.incoming_accounts[0].name = "Via proxy".to_owned();
+        doc.smtp_accounts[0].default_account = false;
+        doc.smtp_accounts[1].default_account = true;
+        doc.smtp_accounts.push(smtp("Brand new"));
+        let summary = store.import(&doc).unwrap();
+        assert_eq!(summary.deleted, 1);
+        assert_eq!(summary.created, 1);
+        assert_eq!(summary.updated, 4);
 
-    assert!(matches!(
-        store.get_incoming(extra.id).unwrap_err(),
-        StoreError::NotFound { .. }
-    ));
-    let swapped = store.get_incoming(1).unwrap();
-    assert_eq!(swapped.record.name, "Via proxy");
-    assert_ne!(swapped.version, kept_before.version);
-    assert_eq!(store.default_smtp_account().unwrap().unwrap().id(), Some(2));
-    let mut want = doc.clone();
-    want.smtp_accounts[2].id = Some(3);
-    assert_eq!(store.export().unwrap(), want);
+        assert!(matches!(
+            store.get_incoming(extra.id).unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
+        let swapped = store.get_incoming(1).unwrap();
+        assert_eq!(swapped.record.name, "Via proxy");
+        assert_ne!(swapped.version, kept_before.version);
+        assert_eq!(store.default_smtp_account().unwrap().unwrap().id(), Some(2));
+        let mut want = doc.clone();
+        want.smtp_accounts[2].id = Some(3);
+        assert_eq!(store.export().unwrap(), want);
 
-    // An empty document empties the store.
-    store.import(&SettingsDocument::default()).unwrap();
-    assert_eq!(store.export().unwrap(), SettingsDocument::default());
+        // An empty document empties the store.
+        store.import(&SettingsDocument::default()).unwrap();
+        assert_eq!(store.export().unwrap(), SettingsDocument::default());
+    }
 }
 
 #[test]
 fn import_with_one_invalid_record_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = file_store(&dir);
-    store.import(&sample_document()).unwrap();
-    let before = (
-        store.list_connectors().unwrap(),
-        store.list_incoming().unwrap(),
-        store.list_smtp().unwrap(),
-    );
+    for store in support::postgres::stores("import_with_one_invalid_record_changes_nothing") {
+        store.import(&sample_document()).unwrap();
+        let before = (
+            store.list_connectors().unwrap(),
+            store.list_incoming().unwrap(),
+            store.list_smtp().unwrap(),
+        );
 
-    let mut doc = SettingsDocument::default();
-    doc.incoming_accounts.push(incoming("Fine"));
-    let mut bad = incoming("Broken");
-    bad.host = "not a host".to_owned();
-    doc.incoming_accounts.push(bad);
-    let v = invalid(store.import(&doc).unwrap_err());
-    assert!(
-        v.contains("incoming_accounts[1].host", Code::InvalidHost),
-        "{v}"
-    );
+        let mut doc = SettingsDocument::default();
+        doc.incoming_accounts.push(incoming("Fine"));
+        let mut bad = incoming("Broken");
+        bad.host = "not a host".to_owned();
+        doc.incoming_accounts.push(bad);
+        let v = invalid(store.import(&doc).unwrap_err());
+        assert!(
+            v.contains("incoming_accounts[1].host", Code::InvalidHost),
+            "{v}"
+        );
 
-    let mut dup = sample_document();
-    dup.smtp_accounts[1].default_account = true;
-    let v = invalid(store.import(&dup).unwrap_err());
-    assert!(
-        v.contains(
-            "smtp_accounts[1].default_account",
-            Code::MultipleDefaultAccounts
-        ),
-        "{v}"
-    );
+        let mut dup = sample_document();
+        dup.smtp_accounts[1].default_account = true;
+        let v = invalid(store.import(&dup).unwrap_err());
+        assert!(
+            v.contains(
+                "smtp_accounts[1].default_account",
+                Code::MultipleDefaultAccounts
+            ),
+            "{v}"
+        );
 
-    let after = (
-        store.list_connectors().unwrap(),
-        store.list_incoming().unwrap(),
-        store.list_smtp().unwrap(),
-    );
-    assert_eq!(after, before);
+        let after = (
+            store.list_connectors().unwrap(),
+            store.list_incoming().unwrap(),
+            store.list_smtp().unwrap(),
+        );
+        assert_eq!(after, before);
+    }
 }
 
 #[test]
@@ -1269,4 +1290,62 @@ fn a_new_store_file_uses_64_kib_pages_and_an_old_one_keeps_its_own() {
         store.schema_version().unwrap(),
         mail_settings_core::store::SCHEMA_VERSION
     );
+}
+
+/// PostgreSQL: nodes with their own connections edit one record at once (the version check
+/// holds across connections: one wins, the others get a conflict), and create records at once
+/// (every id distinct, the one default SMTP account kept).
+#[test]
+fn postgres_nodes_editing_at_once() {
+    let Some(url) = support::postgres::fresh_url("postgres_nodes_editing_at_once") else {
+        return;
+    };
+    let first = Store::open(&url).unwrap();
+    let a = first.create_incoming(&incoming("Shared")).unwrap();
+    let nodes = 4;
+    let barrier = Arc::new(Barrier::new(nodes));
+    let handles: Vec<_> = (0..nodes)
+        .map(|i| {
+            let (url, barrier, a) = (url.clone(), Arc::clone(&barrier), a.clone());
+            std::thread::spawn(move || {
+                let store = Store::open(&url).unwrap();
+                let mut form = a.record.clone();
+                form.name = format!("Edited by {i}");
+                barrier.wait();
+                let edit = store.update_incoming(a.id, a.version, &form);
+                let created: Vec<_> = (0..10)
+                    .map(|j| {
+                        let mut s = smtp(&format!("n{i}-{j}"));
+                        s.default_account = j % 3 == 0;
+                        store.create_smtp(&s).unwrap()
+                    })
+                    .collect();
+                (edit, created)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let wins: Vec<_> = results
+        .iter()
+        .filter_map(|(r, _)| r.as_ref().ok())
+        .collect();
+    assert_eq!(wins.len(), 1, "one editor wins");
+    assert_eq!(
+        results
+            .iter()
+            .filter(|(r, _)| matches!(r, Err(StoreError::Conflict { .. })))
+            .count(),
+        nodes - 1
+    );
+    assert_eq!(first.get_incoming(a.id).unwrap(), *wins[0]);
+    let mut ids: Vec<_> = results
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|s| s.id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), nodes * 10);
+    let all = first.list_smtp().unwrap();
+    assert_eq!(all.len(), nodes * 10);
+    assert_eq!(all.iter().filter(|s| s.record.default_account).count(), 1);
 }

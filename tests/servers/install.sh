@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
-  postfix dante-server tinyproxy
+  postfix dante-server tinyproxy postgresql
   openssl ca-certificates iproute2 procps util-linux passwd
 )
 

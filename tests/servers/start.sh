@@ -483,6 +483,7 @@ start_service() {
     postfix) start_postfix ;;
     danted-*) start_dante "${1#danted-}" ;;
     tinyproxy-*) start_tinyproxy "${1#tinyproxy-}" ;;
+    postgres) "$MS_SCRIPTS_DIR/postgres/start.sh" ;;
   esac
 }
 

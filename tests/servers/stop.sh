@@ -15,6 +15,9 @@ while IFS='|' read -r name comm pidfile ports; do
   if [[ "$name" == postfix && -f "$MS_POSTFIX_CONF/main.cf" ]]; then
     postfix -c "$MS_POSTFIX_CONF" stop >/dev/null 2>&1 || true
   fi
+  if [[ "$name" == postgres ]]; then
+    "$MS_SCRIPTS_DIR/postgres/stop.sh" || true
+  fi
   pids+=("$pid")
 done < <(ms_services)
 

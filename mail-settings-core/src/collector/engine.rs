@@ -58,6 +58,9 @@ pub(crate) struct EngineConfig {
 pub(crate) struct Control {
     pub(crate) cancel: CancelHandle,
     pub(crate) listeners: Vec<Arc<dyn ProgressListener>>,
+    /// The lease the run holds, when collectors share the store: checked in every commit
+    /// and before every change on the server.
+    pub(crate) fence: Option<Arc<super::lease::Fence>>,
 }
 
 struct Run<'a> {
@@ -343,6 +346,9 @@ impl Fetching {
                 .filter(|id| source.removable(id))
                 .collect();
             if usable && !self.keep && !committed.is_empty() {
+                if let Some(f) = &run.control.fence {
+                    f.check_before_server_change(run.store)?;
+                }
                 source
                     .delete(&committed)
                     .map_err(CollectError::Connection)?;
@@ -639,6 +645,7 @@ pub(crate) fn run(
         label: label.clone(),
         commit_bytes: cfg.commit_bytes,
         commit_messages: cfg.commit_messages,
+        fence: control.fence.as_deref(),
     };
     std::thread::scope(|threads| {
         let _stop = StopWriter(&writer);
@@ -665,6 +672,9 @@ pub(crate) fn run(
         run.emit();
 
         if !keep && !already.is_empty() {
+            if let Some(f) = &control.fence {
+                f.check_before_server_change(store)?;
+            }
             source.delete(&already).map_err(CollectError::Connection)?;
             run.report.deleted_on_server += already.len() as u64;
         }

@@ -88,6 +88,7 @@
 
 mod engine;
 pub mod imap_source;
+pub mod lease;
 pub mod pop3_source;
 mod progress;
 pub mod source;
@@ -410,6 +411,12 @@ pub struct CollectorOptions {
     pub max_backoff: Duration,
     /// How often the running collector looks for new or changed accounts (default 30 s).
     pub rescan_interval: Duration,
+    /// Collectors on several processes sharing the store: each run first takes the
+    /// account's lease ([`lease`]), renews it while it goes on, checks it in every commit and
+    /// before every change on the server, and releases it at the end. An account another
+    /// node holds is refused with [`CollectError::Busy`]. `None` (the default): one collector
+    /// per store, no leases.
+    pub lease: Option<lease::LeaseOptions>,
 }
 
 impl Default for CollectorOptions {
@@ -424,6 +431,7 @@ impl Default for CollectorOptions {
             max_failed_attempts: 3,
             max_backoff: Duration::from_secs(3600),
             rescan_interval: Duration::from_secs(30),
+            lease: None,
         }
     }
 }
@@ -651,12 +659,36 @@ impl Inner {
                 name: account.name().to_owned(),
             });
         }
+        // Shared store: the account's lease first (another node holding it: busy).
+        let mut _renewer = None;
+        let mut fence = None;
+        if let Some(opts) = &self.options.lease {
+            let leases =
+                lease::Leases::new(lease::LeaseStore::Store(&self.store), &opts.owner, opts.ttl);
+            let Some(l) = leases.acquire(account_id)? else {
+                return Err(CollectError::Busy {
+                    account: account_id,
+                });
+            };
+            fence = Some(Arc::new(lease::Fence {
+                owner: opts.owner.clone(),
+                lease: l.clone(),
+                margin: opts.server_change_margin,
+            }));
+            _renewer = Some(lease::Renewer::start(
+                self.store.clone(),
+                opts,
+                l,
+                control.cancel.clone(),
+            ));
+        }
         state::mark_check(&self.store, account_id)?;
         let mut listeners = self.listeners();
         listeners.extend(control.progress.clone());
         let ctl = engine::Control {
             cancel: control.cancel.clone(),
             listeners,
+            fence,
         };
         let result = self.sources.source(&account).and_then(|mut source| {
             engine::run(
@@ -778,7 +810,9 @@ impl Inner {
                         if let Err(e) = &result {
                             tracing::warn!(account = id, error = %e, "scheduled collection failed");
                         }
-                        inner.reschedule(id, interval, result.is_ok());
+                        // Held by another node: not a failure (no back-off), checked again next interval.
+                        let ok = result.is_ok() || matches!(result, Err(CollectError::Busy { .. }));
+                        inner.reschedule(id, interval, ok);
                         drop(guard);
                     });
                 if let Err(e) = spawned {

@@ -62,7 +62,8 @@ pub(crate) enum Outcome {
     AlreadyStored,
 }
 
-/// Commits `staged` in one durable transaction: each message, unless its key is already in
+/// Commits `staged` in one durable transaction (refused whole with
+/// [`StoreError::LeaseLost`] when `fence` is given and no longer current): each message, unless its key is already in
 /// the ledger or the same message is already stored, is inserted with its raw bytes, and its
 /// key is added to the ledger; its problem record (if any) is cleared.
 ///
@@ -76,9 +77,14 @@ pub(crate) fn commit(
     account: RecordId,
     scope: &str,
     staged: &[Staged],
+    fence: Option<&super::lease::Fence>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let stored_at = now();
     store.write(|c| {
+        // A node that lost the account's lease commits nothing (same transaction).
+        if let Some(f) = fence {
+            f.check_in(c)?;
+        }
         let mut out = Vec::with_capacity(staged.len());
         for m in staged {
             let key_taken = ledger_has(c, account, scope, &m.key)?;

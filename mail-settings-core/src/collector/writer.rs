@@ -61,6 +61,8 @@ pub(crate) struct WriterJob<'a> {
     pub(crate) label: String,
     pub(crate) commit_bytes: u64,
     pub(crate) commit_messages: usize,
+    /// The run's lease, checked in every commit's transaction.
+    pub(crate) fence: Option<&'a super::lease::Fence>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -244,7 +246,7 @@ pub(crate) fn stage(label: &str, id: &SourceId, raw: Vec<u8>) -> Staged {
 /// outcomes (or the error).
 fn commit(job: &WriterJob<'_>, m: &Mutex<State>, group: &mut Vec<(SourceId, Staged)>, bytes: u64) {
     let (ids, staged): (Vec<SourceId>, Vec<Staged>) = std::mem::take(group).into_iter().unzip();
-    let result = state::commit(job.store, job.account_id, &job.scope, &staged);
+    let result = state::commit(job.store, job.account_id, &job.scope, &staged, job.fence);
     if result.is_ok() {
         job.bulk.committed(bytes);
     }

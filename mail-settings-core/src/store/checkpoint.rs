@@ -88,9 +88,10 @@ impl Drop for Bulk<'_> {
         if let Some(t) = thread {
             let _ = t.join();
         }
-        let conn = self.store.lock();
-        if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES) {
-            tracing::warn!(error = %e, "could not turn the automatic WAL checkpoint on again");
+        if let Some(conn) = self.store.sqlite_lock() {
+            if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES) {
+                tracing::warn!(error = %e, "could not turn the automatic WAL checkpoint on again");
+            }
         }
     }
 }
@@ -133,16 +134,18 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         let interrupt = conn.get_interrupt_handle();
-        self.lock().pragma_update(None, "wal_autocheckpoint", 0)?;
+        if let Some(c) = self.sqlite_lock() {
+            c.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
         let shared = Arc::clone(shared);
         std::thread::Builder::new()
             .name("mail-settings-checkpoint".to_owned())
             .spawn(move || run(&conn, &shared))
             .map(|thread| (thread, interrupt))
             .map_err(|e| {
-                let _ = self
-                    .lock()
-                    .pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
+                if let Some(c) = self.sqlite_lock() {
+                    let _ = c.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
+                }
                 rusqlite::Error::ToSqlConversionFailure(Box::new(e))
             })
     }
@@ -182,6 +185,7 @@ mod tests {
     fn autocheckpoint(store: &Store) -> i64 {
         store
             .lock()
+            .unwrap()
             .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
             .unwrap()
     }

@@ -1,5 +1,12 @@
 //! The settings store: network connectors, incoming accounts and SMTP accounts in one SQLite
-//! file (or in memory).
+//! file (or in memory), or in a PostgreSQL database ([`Store::open`] with a `postgres://`
+//! URL; see [`location`] for the URL and the password, [`pg`] for the backend and
+//! `backend.rs` for the seam both backends share). On PostgreSQL the same guarantees hold for
+//! the settings: one transaction per change (writers serialised on the version counter row),
+//! optimistic versions (the checked row locked), names unique and at most one default SMTP
+//! account (the same unique and partial unique indexes), all-or-nothing import (references
+//! deferred to the commit). The inbox, the collector's state and the reports are SQLite only
+//! for now ([`StoreError::NotOnPostgres`]).
 //!
 //! Why a store of its own rather than a document on disk: several processes (the application,
 //! the mail collector, the CLI) read and change the settings at once, and a person editing an
@@ -35,17 +42,22 @@
 //! Reports over the store (filtered, paged, CSV, HTML) are in [`crate::report`]; settings
 //! documents go in and out with [`Store::import`] and [`Store::export`].
 
+pub(crate) mod backend;
 // The checkpointer and bulk writes serve the collector; report schedules' claims, the runner.
 #[cfg_attr(not(feature = "collector"), allow(dead_code))]
 pub(crate) mod checkpoint;
+pub mod location;
 mod migrations;
 mod open_check;
+pub mod pg;
 pub(crate) mod records;
 #[cfg_attr(not(feature = "smtp"), allow(dead_code))]
 pub(crate) mod schedules;
 mod transfer;
 
+pub use location::{PgTls, PostgresLocation, StoreLocation};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use pg::PostgresDb;
 #[cfg_attr(not(feature = "smtp"), allow(unused_imports))]
 pub(crate) use schedules::Claim;
 pub use transfer::ImportSummary;
@@ -55,8 +67,9 @@ use crate::error::ErrorCategory;
 use crate::model::{IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm};
 use crate::typed::{IncomingAccount, SmtpAccount};
 use crate::validate::{name_key, Code, Detail, Field, Validation, ValidationContext};
+use backend::{Dialect, Sql, SqlExt, SqlRow, SqliteTx, Value};
 use records::Record;
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -166,6 +179,67 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("store failure: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (a statement, a transaction, a lost connection).
+    #[error("store failure (PostgreSQL): {}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+    /// Connecting to PostgreSQL failed.
+    #[error("could not connect to the store at {location}: {}", pg_message(.source))]
+    PostgresConnect {
+        /// The store's URL, without the password.
+        location: String,
+        /// What the driver said.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A schema migration failed on PostgreSQL; the database stays at the version before it.
+    #[error(
+        "could not upgrade the database to schema version {version} ({description}): {reason}"
+    )]
+    MigrationFailed {
+        /// The version the migration leads to.
+        version: i64,
+        /// What the migration does.
+        description: &'static str,
+        /// What the database said.
+        reason: String,
+    },
+    /// The store location (a path or a `postgres://` URL) cannot be used.
+    #[error(transparent)]
+    Location(#[from] location::LocationError),
+    /// This part of the store is not on PostgreSQL yet: use an SQLite store for it.
+    #[error("{what} is not available on a PostgreSQL store yet: use an SQLite store for it")]
+    NotOnPostgres {
+        /// What was asked for.
+        what: &'static str,
+    },
+    /// A collector lease was lost: another node holds the account now (see
+    /// [`crate::collector::lease`]). Nothing was committed.
+    #[error("the collector lease on incoming account {account_id} was lost (fencing token {token} is no longer current)")]
+    LeaseLost {
+        /// The account.
+        account_id: RecordId,
+        /// The token this node held.
+        token: i64,
+    },
+}
+
+/// A PostgreSQL error with the server's message, code and constraint (the driver's own
+/// `Display` says only "db error"). Server messages name objects and values, never the
+/// password.
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(c) = db.constraint() {
+                s.push_str(&format!(", constraint {c}"));
+            }
+            s
+        }
+        None => match std::error::Error::source(e) {
+            Some(src) => format!("{e}: {src}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 fn name_list(names: &[String]) -> String {
@@ -196,7 +270,13 @@ impl StoreError {
             | StoreError::SchemaTooNew { .. }
             | StoreError::Migration { .. }
             | StoreError::Io(_)
-            | StoreError::Sqlite(_) => ErrorCategory::Storage,
+            | StoreError::Sqlite(_)
+            | StoreError::Postgres(_)
+            | StoreError::PostgresConnect { .. }
+            | StoreError::MigrationFailed { .. }
+            | StoreError::Location(_)
+            | StoreError::LeaseLost { .. }
+            | StoreError::NotOnPostgres { .. } => ErrorCategory::Storage,
         }
     }
 
@@ -224,17 +304,26 @@ pub struct Stored<T> {
 /// The settings store. Cheap to share (`Send + Sync`; wrap it in an `Arc`); every call takes
 /// the connection for the length of one transaction.
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
     path: Option<PathBuf>,
     credentials: Option<Arc<dyn CredentialProvider>>,
     #[cfg_attr(not(feature = "collector"), allow(dead_code))]
     checkpoints: Arc<checkpoint::Checkpoints>,
 }
 
+/// Where the store's data is.
+enum Backend {
+    /// One SQLite connection (the file, or memory).
+    Sqlite(Mutex<Connection>),
+    /// A PostgreSQL database and its pool.
+    Postgres(Box<PostgresDb>),
+}
+
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.path)
+            .field("postgres", &self.postgres().map(|p| p.location()))
             .field("credentials", &self.credentials.is_some())
             .finish_non_exhaustive()
     }
@@ -253,7 +342,16 @@ impl Store {
     /// Refuses, without changing the file, anything that is not a mail-settings database
     /// (random bytes, a damaged file, another application's database) with
     /// [`StoreError::NotADatabase`], and a newer schema with [`StoreError::SchemaTooNew`].
+    ///
+    /// A location that is a `postgres://` or `postgresql://` URL opens a PostgreSQL store
+    /// instead ([`Store::open_location`]), so every place that takes a store path (`--db`,
+    /// `MAIL_SETTINGS_DB`, the bindings) takes a URL too.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        if let Some(text) = path.as_ref().to_str() {
+            if let StoreLocation::Postgres(loc) = StoreLocation::parse(text)? {
+                return Self::open_postgres(&loc);
+            }
+        }
         let path = path.as_ref().to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -301,12 +399,51 @@ impl Store {
         }
     }
 
+    /// Opens the store at `location`: an SQLite file or a PostgreSQL database.
+    pub fn open_location(location: &StoreLocation) -> Result<Self, StoreError> {
+        match location {
+            StoreLocation::File(p) => Self::open(p),
+            StoreLocation::Postgres(loc) => Self::open_postgres(loc),
+        }
+    }
+
+    /// Opens (or creates the schema in) the PostgreSQL database at `location`; see
+    /// [`PostgresDb::open`]. The settings records, import and export, the collector's leases
+    /// work on it; what is not on PostgreSQL yet (the inbox, the collector's state, reports,
+    /// schedules' periods) fails with [`StoreError::NotOnPostgres`].
+    pub fn open_postgres(location: &PostgresLocation) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::Postgres(Box::new(PostgresDb::open(location)?)),
+            path: None,
+            credentials: None,
+            checkpoints: Arc::default(),
+        })
+    }
+
+    /// The PostgreSQL database, when the store is one.
+    pub fn postgres(&self) -> Option<&PostgresDb> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Where the store is, for messages (a PostgreSQL URL without its password).
+    pub fn location_text(&self) -> String {
+        match (&self.backend, &self.path) {
+            (Backend::Postgres(p), _) => p.location().redacted(),
+            (Backend::Sqlite(_), Some(p)) => p.display().to_string(),
+            (Backend::Sqlite(_), None) => ":memory:".to_owned(),
+        }
+    }
+
     /// Whether this store was opened read-only (by [`Store::open_read_only`], or by
     /// [`Store::open`] on a file SQLite could only open for reading): writes fail.
     pub fn is_read_only(&self) -> bool {
-        self.lock()
-            .is_readonly(rusqlite::DatabaseName::Main)
-            .unwrap_or(true)
+        match self.sqlite_lock() {
+            Some(c) => c.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true),
+            None => false,
+        }
     }
 
     /// A store in memory, gone when dropped (tests, tools).
@@ -328,7 +465,12 @@ impl Store {
 
     /// The schema version of the open database (always [`SCHEMA_VERSION`] once open).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+        match &self.backend {
+            Backend::Postgres(p) => p.schema_version(),
+            Backend::Sqlite(_) => {
+                self.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+            }
+        }
     }
 
     fn init(
@@ -409,7 +551,7 @@ impl Store {
             conn.pragma_update(None, "foreign_keys", true)?;
             tracing::debug!(path = %shown.display(), "store open read-only");
             return Ok(Self {
-                conn: Mutex::new(conn),
+                backend: Backend::Sqlite(Mutex::new(conn)),
                 path,
                 credentials: None,
                 checkpoints: Arc::default(),
@@ -427,17 +569,27 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         tracing::debug!(path = %shown.display(), schema = SCHEMA_VERSION, "store open");
         Ok(Self {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
             path,
             credentials: None,
             checkpoints: Arc::default(),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// The SQLite connection; `None` for PostgreSQL.
+    pub(crate) fn sqlite_lock(&self) -> Option<MutexGuard<'_, Connection>> {
         // A panic elsewhere while holding the lock rolled its transaction back on unwind (the
         // transaction's drop), so the connection is still sound.
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+        match &self.backend {
+            Backend::Sqlite(m) => Some(m.lock().unwrap_or_else(PoisonError::into_inner)),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.sqlite_lock().ok_or(StoreError::NotOnPostgres {
+            what: "this part of the store (inbox, collector state, reports)",
+        })
     }
 
     fn fix_error(&self, e: StoreError) -> StoreError {
@@ -455,12 +607,13 @@ impl Store {
         }
     }
 
-    /// Runs `f` in a read transaction (one consistent snapshot).
+    /// Runs `f` in a read transaction (one consistent snapshot). SQLite only: code that
+    /// runs on both backends uses [`Store::read_sql`].
     pub(crate) fn read<R>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let run = || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let r = f(&tx)?;
@@ -470,12 +623,52 @@ impl Store {
         run().map_err(|e| self.fix_error(e))
     }
 
+    /// Runs `f` in a read transaction on either backend (PostgreSQL: REPEATABLE READ, one
+    /// snapshot like SQLite's).
+    pub(crate) fn read_sql<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Sql) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => self.read(|c| f(&mut SqliteTx(c))),
+            Backend::Postgres(p) => p
+                .transaction(|tx| {
+                    tx.execute(
+                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                        &[],
+                    )?;
+                    f(tx)
+                })
+                .map_err(|e| self.fix_error(e)),
+        }
+    }
+
+    /// Runs `f` in a write transaction on either backend, committed only if `f` succeeds.
+    /// Writers are serialised as SQLite's `BEGIN IMMEDIATE` does: on PostgreSQL the
+    /// transaction first locks the store's version counter row, which every write takes.
+    pub(crate) fn write_sql<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Sql) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => self.write(|c| f(&mut SqliteTx(c))),
+            Backend::Postgres(p) => p.transaction(|tx| {
+                tx.query(
+                    "SELECT last_version FROM store_sequence WHERE id = 1 FOR UPDATE",
+                    &[],
+                )?;
+                f(tx)
+            }),
+        }
+    }
+
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), committed only if `f` succeeds.
+    /// SQLite only: code that runs on both backends uses [`Store::write_sql`].
     pub(crate) fn write<R>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lock()?;
         let run = || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let r = f(&tx)?;
@@ -488,7 +681,7 @@ impl Store {
     /// The validation context for a write: the store's connectors and credential provider.
     fn check<R: Record>(
         &self,
-        c: &Connection,
+        c: &mut dyn Sql,
         form: &R,
         connectors: &[NetworkConnectorForm],
     ) -> Result<(), StoreError> {
@@ -499,13 +692,14 @@ impl Store {
         let mut v = form.validate(&ctx);
         let key = name_key(form.name());
         if !key.is_empty() {
-            let other: Option<RecordId> = c
-                .prepare_cached(&format!(
-                    "SELECT id FROM {} WHERE name_key = ?1 AND id IS NOT ?2",
+            // `id <> ?2` is NULL (false) for a new record's NULL id: hence the OR.
+            let other = c.row(
+                &format!(
+                    "SELECT id FROM {} WHERE name_key = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR id <> ?2)",
                     R::TABLE
-                ))?
-                .query_row(params![key, form.id()], |r| r.get(0))
-                .optional()?;
+                ),
+                &[key.into(), form.id().into()],
+            )?;
             if other.is_some() {
                 v.push(
                     "name".to_owned(),
@@ -524,9 +718,9 @@ impl Store {
     fn create<R: Record>(
         &self,
         form: &R,
-        before_write: impl FnOnce(&Connection, i64, &R) -> Result<(), StoreError>,
+        before_write: impl FnOnce(&mut dyn Sql, i64, &R) -> Result<(), StoreError>,
     ) -> Result<Stored<R>, StoreError> {
-        self.write(|c| {
+        self.write_sql(|c| {
             let mut form = form.clone();
             if let Some(id) = form.id() {
                 if current_version::<R>(c, id)?.is_some() {
@@ -561,9 +755,9 @@ impl Store {
         id: RecordId,
         expected_version: i64,
         form: &R,
-        before_write: impl FnOnce(&Connection, i64, &R) -> Result<(), StoreError>,
+        before_write: impl FnOnce(&mut dyn Sql, i64, &R) -> Result<(), StoreError>,
     ) -> Result<Stored<R>, StoreError> {
-        self.write(|c| {
+        self.write_sql(|c| {
             check_version::<R>(c, id, expected_version)?;
             let mut form = form.clone();
             form.set_id(Some(id));
@@ -585,24 +779,26 @@ impl Store {
         &self,
         id: RecordId,
         expected_version: i64,
-        before_delete: impl FnOnce(&Connection) -> Result<(), StoreError>,
+        before_delete: impl FnOnce(&mut dyn Sql) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.write(|c| {
+        self.write_sql(|c| {
             check_version::<R>(c, id, expected_version)?;
             before_delete(c)?;
-            c.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", R::TABLE))?
-                .execute([id])?;
+            c.execute(
+                &format!("DELETE FROM {} WHERE id = ?1", R::TABLE),
+                &[id.into()],
+            )?;
             tracing::debug!(kind = R::KIND, id, "deleted");
             Ok(())
         })
     }
 
     fn get<R: Record>(&self, id: RecordId) -> Result<Stored<R>, StoreError> {
-        self.read(|c| get_row::<R>(c, id)?.ok_or(StoreError::NotFound { kind: R::KIND, id }))
+        self.read_sql(|c| get_row::<R>(c, id)?.ok_or(StoreError::NotFound { kind: R::KIND, id }))
     }
 
     fn list<R: Record>(&self) -> Result<Vec<Stored<R>>, StoreError> {
-        self.read(list_rows::<R>)
+        self.read_sql(|c| list_rows::<R>(c))
     }
 
     // ----- network connectors -----
@@ -669,7 +865,7 @@ impl Store {
         &self,
         name: &str,
     ) -> Result<Stored<IncomingAccountForm>, StoreError> {
-        self.read(|c| by_name(c, name))
+        self.read_sql(|c| by_name(c, name))
     }
 
     /// Every incoming account, by id. For large stores use [`Store::incoming_report`].
@@ -715,7 +911,7 @@ impl Store {
     /// The SMTP account named `name` (compared case-insensitively, trimmed), as a form with
     /// its id and version; [`StoreError::NameNotFound`] when there is none.
     pub fn get_smtp_by_name(&self, name: &str) -> Result<Stored<SmtpAccountForm>, StoreError> {
-        self.read(|c| by_name(c, name))
+        self.read_sql(|c| by_name(c, name))
     }
 
     /// Every SMTP account, by id.
@@ -751,7 +947,7 @@ impl Store {
 
     /// Incoming account `id`, validated for a driver (with its connector, if it uses one).
     pub fn incoming_account(&self, id: RecordId) -> crate::Result<IncomingAccount> {
-        let (form, connectors) = self.read(|c| {
+        let (form, connectors) = self.read_sql(|c| {
             let form = get_row::<IncomingAccountForm>(c, id)?
                 .ok_or(StoreError::NotFound {
                     kind: IncomingAccountForm::KIND,
@@ -766,7 +962,7 @@ impl Store {
 
     /// The incoming account named `name` (case-insensitive, trimmed), validated for a driver.
     pub fn incoming_account_by_name(&self, name: &str) -> crate::Result<IncomingAccount> {
-        let (form, connectors) = self.read(|c| {
+        let (form, connectors) = self.read_sql(|c| {
             let form = by_name::<IncomingAccountForm>(c, name)?.record;
             let connectors = referenced_connector(c, form.network_connector)?;
             Ok((form, connectors))
@@ -776,7 +972,7 @@ impl Store {
 
     /// SMTP account `id`, validated for a driver.
     pub fn smtp_account(&self, id: RecordId) -> crate::Result<SmtpAccount> {
-        let (form, connectors) = self.read(|c| {
+        let (form, connectors) = self.read_sql(|c| {
             let form = get_row::<SmtpAccountForm>(c, id)?
                 .ok_or(StoreError::NotFound {
                     kind: SmtpAccountForm::KIND,
@@ -791,7 +987,7 @@ impl Store {
 
     /// The SMTP account named `name` (case-insensitive, trimmed), validated for a driver.
     pub fn smtp_account_by_name(&self, name: &str) -> crate::Result<SmtpAccount> {
-        let (form, connectors) = self.read(|c| {
+        let (form, connectors) = self.read_sql(|c| {
             let form = by_name::<SmtpAccountForm>(c, name)?.record;
             let connectors = referenced_connector(c, form.network_connector)?;
             Ok((form, connectors))
@@ -802,15 +998,14 @@ impl Store {
     /// The default SMTP account, validated for a driver; `None` when no account is the default.
     /// A disabled default is returned as it is ([`SmtpAccount::enabled`] says so).
     pub fn default_smtp_account(&self) -> crate::Result<Option<SmtpAccount>> {
-        let found = self.read(|c| {
+        let found = self.read_sql(|c| {
             let sql = format!(
                 "{} WHERE default_account = 1",
                 records::select_sql::<SmtpAccountForm>()
             );
             let form = c
-                .prepare_cached(&sql)?
-                .query_row([], |r| Ok(SmtpAccountForm::from_row(r)))
-                .optional()?
+                .row(&sql, &[])?
+                .map(|r| SmtpAccountForm::from_row(&r))
                 .transpose()?;
             match form {
                 Some(form) => {
@@ -909,22 +1104,35 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 /// The next store-wide version stamp.
-fn next_version(c: &Connection) -> Result<i64, StoreError> {
-    Ok(c.prepare_cached(
+fn next_version(c: &mut dyn Sql) -> Result<i64, StoreError> {
+    c.row(
         "UPDATE store_sequence SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version",
+        &[],
     )?
-    .query_row([], |r| r.get(0))?)
+    .ok_or_else(|| not_a_database(Path::new(""), "store_sequence has no row".to_owned()))?
+    .get(0)
 }
 
-fn current_version<R: Record>(c: &Connection, id: RecordId) -> Result<Option<i64>, StoreError> {
-    Ok(
-        c.prepare_cached(&format!("SELECT version FROM {} WHERE id = ?1", R::TABLE))?
-            .query_row([id], |r| r.get(0))
-            .optional()?,
-    )
+fn current_version<R: Record>(c: &mut dyn Sql, id: RecordId) -> Result<Option<i64>, StoreError> {
+    // PostgreSQL: lock the row, so that no other writer changes it before this one commits.
+    let lock = if c.dialect() == Dialect::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    c.row(
+        &format!("SELECT version FROM {} WHERE id = ?1{lock}", R::TABLE),
+        &[id.into()],
+    )?
+    .map(|r| r.get(0))
+    .transpose()
 }
 
-fn check_version<R: Record>(c: &Connection, id: RecordId, expected: i64) -> Result<(), StoreError> {
+fn check_version<R: Record>(
+    c: &mut dyn Sql,
+    id: RecordId,
+    expected: i64,
+) -> Result<(), StoreError> {
     match current_version::<R>(c, id)? {
         None => Err(StoreError::NotFound { kind: R::KIND, id }),
         Some(found) if found != expected => Err(StoreError::Conflict {
@@ -937,7 +1145,7 @@ fn check_version<R: Record>(c: &Connection, id: RecordId, expected: i64) -> Resu
     }
 }
 
-fn stored_from_row<R: Record>(row: &rusqlite::Row<'_>) -> Result<Stored<R>, StoreError> {
+fn stored_from_row<R: Record>(row: &SqlRow) -> Result<Stored<R>, StoreError> {
     Ok(Stored {
         id: row.get(0)?,
         version: row.get(1)?,
@@ -945,31 +1153,29 @@ fn stored_from_row<R: Record>(row: &rusqlite::Row<'_>) -> Result<Stored<R>, Stor
     })
 }
 
-fn get_row<R: Record>(c: &Connection, id: RecordId) -> Result<Option<Stored<R>>, StoreError> {
+pub(crate) fn get_row<R: Record>(
+    c: &mut dyn Sql,
+    id: RecordId,
+) -> Result<Option<Stored<R>>, StoreError> {
     let sql = format!("{} WHERE id = ?1", records::select_sql::<R>());
-    c.prepare_cached(&sql)?
-        .query_row([id], |r| Ok(stored_from_row::<R>(r)))
-        .optional()?
+    c.row(&sql, &[id.into()])?
+        .map(|r| stored_from_row::<R>(&r))
         .transpose()
 }
 
-pub(crate) fn list_rows<R: Record>(c: &Connection) -> Result<Vec<Stored<R>>, StoreError> {
+pub(crate) fn list_rows<R: Record>(c: &mut dyn Sql) -> Result<Vec<Stored<R>>, StoreError> {
     let sql = format!("{} ORDER BY id", records::select_sql::<R>());
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(stored_from_row::<R>(row)?);
-    }
-    Ok(out)
+    c.rows(&sql, &[])?
+        .iter()
+        .map(stored_from_row::<R>)
+        .collect()
 }
 
 /// The record of kind `R` named `name` (by [`name_key`]), or [`StoreError::NameNotFound`].
-fn by_name<R: Record>(c: &Connection, name: &str) -> Result<Stored<R>, StoreError> {
+fn by_name<R: Record>(c: &mut dyn Sql, name: &str) -> Result<Stored<R>, StoreError> {
     let sql = format!("{} WHERE name_key = ?1", records::select_sql::<R>());
-    c.prepare_cached(&sql)?
-        .query_row([name_key(name)], |r| Ok(stored_from_row::<R>(r)))
-        .optional()?
+    c.row(&sql, &[name_key(name).into()])?
+        .map(|r| stored_from_row::<R>(&r))
         .transpose()?
         .ok_or_else(|| StoreError::NameNotFound {
             kind: R::KIND,
@@ -978,44 +1184,56 @@ fn by_name<R: Record>(c: &Connection, name: &str) -> Result<Stored<R>, StoreErro
 }
 
 pub(crate) fn insert_row<R: Record>(
-    c: &Connection,
+    c: &mut dyn Sql,
     id: Option<RecordId>,
     version: i64,
     form: &R,
 ) -> Result<RecordId, StoreError> {
-    let mut values = vec![
-        id.map_or(
-            rusqlite::types::Value::Null,
-            rusqlite::types::Value::Integer,
-        ),
-        rusqlite::types::Value::Integer(version),
-        rusqlite::types::Value::Text(name_key(form.name())),
-    ];
-    values.extend(form.values());
-    c.prepare_cached(&records::insert_sql::<R>())?
-        .execute(rusqlite::params_from_iter(values))?;
-    Ok(c.last_insert_rowid())
+    let mut values: Vec<Value> = Vec::with_capacity(R::COLUMNS.len() + 3);
+    if let Some(id) = id {
+        values.push(id.into());
+    }
+    values.push(version.into());
+    values.push(name_key(form.name()).into());
+    values.extend(form.values().into_iter().map(Value::from));
+    let sql = if id.is_some() {
+        records::insert_sql::<R>()
+    } else {
+        records::insert_new_sql::<R>()
+    };
+    let new_id: RecordId = c
+        .row(&sql, &values)?
+        .ok_or_else(|| not_a_database(Path::new(""), "INSERT returned no id".to_owned()))?
+        .get(0)?;
+    if id.is_some() && c.dialect() == Dialect::Postgres {
+        // An id given by hand does not move PostgreSQL's identity sequence: move it past the
+        // largest id, so the ids it gives next are free (and, as with AUTOINCREMENT, new).
+        c.query(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), GREATEST((SELECT max(id) FROM {t}), (SELECT last_value FROM {t}_id_seq)))",
+                t = R::TABLE
+            ),
+            &[],
+        )?;
+    }
+    Ok(new_id)
 }
 
 pub(crate) fn update_row<R: Record>(
-    c: &Connection,
+    c: &mut dyn Sql,
     id: RecordId,
     version: i64,
     form: &R,
 ) -> Result<(), StoreError> {
-    let mut values = vec![
-        rusqlite::types::Value::Integer(version),
-        rusqlite::types::Value::Text(name_key(form.name())),
-    ];
-    values.extend(form.values());
-    values.push(rusqlite::types::Value::Integer(id));
-    c.prepare_cached(&records::update_sql::<R>())?
-        .execute(rusqlite::params_from_iter(values))?;
+    let mut values: Vec<Value> = vec![version.into(), name_key(form.name()).into()];
+    values.extend(form.values().into_iter().map(Value::from));
+    values.push(id.into());
+    c.execute(&records::update_sql::<R>(), &values)?;
     Ok(())
 }
 
 /// Every connector, as the context account validation needs.
-pub(crate) fn connector_forms(c: &Connection) -> Result<Vec<NetworkConnectorForm>, StoreError> {
+pub(crate) fn connector_forms(c: &mut dyn Sql) -> Result<Vec<NetworkConnectorForm>, StoreError> {
     Ok(list_rows::<NetworkConnectorForm>(c)?
         .into_iter()
         .map(|s| s.record)
@@ -1024,7 +1242,7 @@ pub(crate) fn connector_forms(c: &Connection) -> Result<Vec<NetworkConnectorForm
 
 /// The one connector an account names (empty when none or missing: validation then says so).
 fn referenced_connector(
-    c: &Connection,
+    c: &mut dyn Sql,
     id: Option<RecordId>,
 ) -> Result<Vec<NetworkConnectorForm>, StoreError> {
     match id {
@@ -1037,23 +1255,25 @@ fn referenced_connector(
 }
 
 /// Refuses when accounts use connector `id`.
-fn refuse_if_used(c: &Connection, id: RecordId) -> Result<(), StoreError> {
-    let mut stmt = c.prepare_cached(
-        "SELECT 'incoming account', id, name FROM incoming_accounts WHERE network_connector = ?1
-         UNION ALL
-         SELECT 'SMTP account', id, name FROM smtp_accounts WHERE network_connector = ?1
-         ORDER BY 1, 2",
-    )?;
-    let used_by = stmt
-        .query_map([id], |r| {
+fn refuse_if_used(c: &mut dyn Sql, id: RecordId) -> Result<(), StoreError> {
+    let used_by = c
+        .rows(
+            "SELECT 'incoming account', id, name FROM incoming_accounts WHERE network_connector = ?1
+             UNION ALL
+             SELECT 'SMTP account', id, name FROM smtp_accounts WHERE network_connector = ?1
+             ORDER BY 1, 2",
+            &[id.into()],
+        )?
+        .iter()
+        .map(|r| {
             Ok(format!(
                 "{} {} \"{}\"",
                 r.get::<_, String>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?.trim()
             ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     if used_by.is_empty() {
         Ok(())
     } else {
@@ -1067,18 +1287,17 @@ fn refuse_if_used(c: &Connection, id: RecordId) -> Result<(), StoreError> {
 
 /// Before an SMTP account becomes the default, every other default stops being one.
 fn clear_other_defaults(
-    c: &Connection,
+    c: &mut dyn Sql,
     version: i64,
     becomes_default: bool,
     except: Option<RecordId>,
 ) -> Result<(), StoreError> {
     if becomes_default {
-        let n = c
-            .prepare_cached(
-                "UPDATE smtp_accounts SET default_account = 0, version = ?1
-                 WHERE default_account = 1 AND id IS NOT ?2",
-            )?
-            .execute(params![version, except])?;
+        let n = c.execute(
+            "UPDATE smtp_accounts SET default_account = 0, version = ?1
+             WHERE default_account = 1 AND (CAST(?2 AS BIGINT) IS NULL OR id <> ?2)",
+            &[version.into(), except.into()],
+        )?;
         if n > 0 {
             tracing::debug!(cleared = n, "previous default SMTP account cleared");
         }

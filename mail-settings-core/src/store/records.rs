@@ -4,6 +4,7 @@
 //! Forms are stored exactly as typed (names and hosts untrimmed), so that an export gives back
 //! what was imported; `name_key` beside the name is what uniqueness is checked on.
 
+use super::backend::{SqlRow as Row, Value as SeamValue};
 use super::StoreError;
 use crate::model::{
     ConnectorKind, IncomingAccountForm, NetworkConnectorForm, Protocol, RecordId,
@@ -12,8 +13,7 @@ use crate::model::{
 use crate::validate::{
     validate_connector, validate_incoming, validate_smtp, Field, Validation, ValidationContext,
 };
-use rusqlite::types::{Value, ValueRef};
-use rusqlite::Row;
+use rusqlite::types::Value;
 use std::path::{Path, PathBuf};
 
 /// A form the store keeps in a table of its own.
@@ -37,7 +37,7 @@ pub(crate) trait Record: Clone + PartialEq + Sized {
     /// The values of [`Record::COLUMNS`].
     fn values(&self) -> Vec<Value>;
     /// Reads a form from a row of `SELECT id, version, COLUMNS…` (so the columns start at 2).
-    fn from_row(row: &Row<'_>) -> Result<Self, StoreError>;
+    fn from_row(row: &Row) -> Result<Self, StoreError>;
     /// docs/SETTINGS.md's single-record rules.
     fn validate(&self, ctx: &ValidationContext<'_>) -> Validation;
 }
@@ -51,11 +51,22 @@ pub(crate) fn select_sql<R: Record>() -> String {
     )
 }
 
-/// `INSERT INTO <table> (id, version, name_key, <columns>) VALUES (?, …)`.
+/// `INSERT INTO <table> (id, version, name_key, <columns>) VALUES (?, …) RETURNING id`.
 pub(crate) fn insert_sql<R: Record>() -> String {
     let marks = vec!["?"; R::COLUMNS.len() + 3].join(", ");
     format!(
-        "INSERT INTO {} (id, version, name_key, {}) VALUES ({marks})",
+        "INSERT INTO {} (id, version, name_key, {}) VALUES ({marks}) RETURNING id",
+        R::TABLE,
+        R::COLUMNS.join(", ")
+    )
+}
+
+/// The same without `id`, for the database to give one (PostgreSQL's identity columns refuse
+/// an explicit NULL).
+pub(crate) fn insert_new_sql<R: Record>() -> String {
+    let marks = vec!["?"; R::COLUMNS.len() + 2].join(", ");
+    format!(
+        "INSERT INTO {} (version, name_key, {}) VALUES ({marks}) RETURNING id",
         R::TABLE,
         R::COLUMNS.join(", ")
     )
@@ -103,11 +114,11 @@ fn path_value(p: Option<&Path>) -> Value {
     }
 }
 
-fn path_at(row: &Row<'_>, i: usize) -> Result<Option<PathBuf>, StoreError> {
-    Ok(match row.get_ref(i)? {
-        ValueRef::Null => None,
-        ValueRef::Text(bytes) => Some(PathBuf::from(String::from_utf8_lossy(bytes).into_owned())),
-        ValueRef::Blob(bytes) => {
+fn path_at(row: &Row, i: usize) -> Result<Option<PathBuf>, StoreError> {
+    Ok(match row.value(i) {
+        SeamValue::Null => None,
+        SeamValue::Text(text) => Some(PathBuf::from(text)),
+        SeamValue::Blob(bytes) => {
             #[cfg(unix)]
             {
                 use std::os::unix::ffi::OsStrExt;
@@ -118,9 +129,7 @@ fn path_at(row: &Row<'_>, i: usize) -> Result<Option<PathBuf>, StoreError> {
                 Some(PathBuf::from(String::from_utf8_lossy(bytes).into_owned()))
             }
         }
-        ValueRef::Integer(_) | ValueRef::Real(_) => {
-            return Err(bad_value("ca_file", "a number where a path belongs"))
-        }
+        SeamValue::Int(_) => return Err(bad_value("ca_file", "a number where a path belongs")),
     })
 }
 
@@ -131,7 +140,7 @@ fn bad_value(column: &str, what: &str) -> StoreError {
     }
 }
 
-fn bool_at(row: &Row<'_>, i: usize) -> Result<bool, StoreError> {
+fn bool_at(row: &Row, i: usize) -> Result<bool, StoreError> {
     Ok(row.get::<_, i64>(i)? != 0)
 }
 
@@ -192,7 +201,7 @@ impl Record for NetworkConnectorForm {
             opt_t(self.credential.as_deref()),
         ]
     }
-    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
         Ok(Self {
             id: Some(row.get(0)?),
             name: row.get(2)?,
@@ -260,7 +269,7 @@ impl Record for IncomingAccountForm {
             Value::Integer(self.max_message_size),
         ]
     }
-    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
         Ok(Self {
             id: Some(row.get(0)?),
             name: row.get(2)?,
@@ -348,7 +357,7 @@ impl Record for SmtpAccountForm {
             path_value(self.ca_file.as_deref()),
         ]
     }
-    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
         Ok(Self {
             id: Some(row.get(0)?),
             name: row.get(2)?,

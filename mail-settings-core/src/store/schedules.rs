@@ -3,6 +3,7 @@
 //! `report_schedule_periods` table, where a run claims a period before it sends and records
 //! the result after (see [`crate::schedule`] for why, and for the one window for a duplicate).
 
+use super::backend::{Sql, SqlExt, SqlRow, Value as SeamValue};
 use super::records::Record;
 use super::{get_row, Store, StoreError, Stored};
 use crate::model::{RecordId, SmtpAccountForm};
@@ -13,7 +14,6 @@ use crate::schedule::{
 };
 use crate::validate::{Code, Detail, Field, Validation, ValidationContext};
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// The migration that adds the two tables.
 pub(crate) const DESCRIPTION: &str = "report schedules and their claimed periods";
@@ -115,7 +115,7 @@ impl Record for ReportScheduleForm {
             Value::Text(self.time_zone.clone()),
         ]
     }
-    fn from_row(row: &Row<'_>) -> Result<Self, StoreError> {
+    fn from_row(row: &super::backend::SqlRow) -> Result<Self, StoreError> {
         let text = |i: usize| row.get::<_, String>(i);
         let report = text(4)?;
         let filters = text(5)?;
@@ -162,7 +162,7 @@ impl Record for ReportScheduleForm {
 }
 
 /// The named SMTP account must exist and be enabled.
-fn check_smtp_account(c: &Connection, form: &ReportScheduleForm) -> Result<(), StoreError> {
+fn check_smtp_account(c: &mut dyn Sql, form: &ReportScheduleForm) -> Result<(), StoreError> {
     let Some(id) = form.smtp_account else {
         return Ok(());
     };
@@ -192,18 +192,20 @@ fn check_smtp_account(c: &Connection, form: &ReportScheduleForm) -> Result<(), S
 
 /// Refuses when report schedules send through SMTP account `id` (it may be neither deleted
 /// nor disabled under them).
-pub(crate) fn refuse_if_scheduled(c: &Connection, id: RecordId) -> Result<(), StoreError> {
+pub(crate) fn refuse_if_scheduled(c: &mut dyn Sql, id: RecordId) -> Result<(), StoreError> {
     let schedules = c
-        .prepare_cached(
+        .rows(
             "SELECT id, name FROM report_schedules WHERE smtp_account = ?1 ORDER BY id",
+            &[id.into()],
         )?
-        .query_map([id], |r| {
+        .iter()
+        .map(|r| {
             Ok(crate::schedule::describe(
                 r.get(0)?,
                 &r.get::<_, String>(1)?,
             ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     if schedules.is_empty() {
         Ok(())
     } else {
@@ -219,7 +221,7 @@ pub(crate) enum Claim {
     Taken(PeriodRecord),
 }
 
-fn period_from_row(r: &Row<'_>) -> rusqlite::Result<PeriodRecord> {
+fn period_from_row(r: &SqlRow) -> Result<PeriodRecord, StoreError> {
     let status: String = r.get(2)?;
     Ok(PeriodRecord {
         schedule_id: r.get(0)?,
@@ -260,7 +262,7 @@ impl Store {
         &self,
         name: &str,
     ) -> Result<Stored<ReportScheduleForm>, StoreError> {
-        self.read(|c| super::by_name(c, name))
+        self.read_sql(|c| super::by_name(c, name))
     }
 
     /// Every report schedule, by id.
@@ -294,15 +296,17 @@ impl Store {
 
     /// The periods of schedule `id` that runs claimed, newest first.
     pub fn schedule_periods(&self, id: RecordId) -> Result<Vec<PeriodRecord>, StoreError> {
-        self.read(|c| {
-            let rows = c
-                .prepare_cached(&format!(
+        self.read_sql(|c| {
+            c.rows(
+                &format!(
                     "SELECT {PERIOD_COLUMNS} FROM report_schedule_periods \
                      WHERE schedule_id = ?1 ORDER BY period DESC"
-                ))?
-                .query_map([id], period_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+                ),
+                &[id.into()],
+            )?
+            .iter()
+            .map(period_from_row)
+            .collect()
         })
     }
 
@@ -318,22 +322,26 @@ impl Store {
         lease_secs: i64,
         retry_secs: i64,
     ) -> Result<Claim, StoreError> {
-        self.write(|c| {
+        // One writer at a time (write_sql), so the read below decides for everyone.
+        self.write_sql(|c| {
             let existing = c
-                .prepare_cached(&format!(
-                    "SELECT {PERIOD_COLUMNS} FROM report_schedule_periods \
-                     WHERE schedule_id = ?1 AND period = ?2"
-                ))?
-                .query_row(params![id, period], period_from_row)
-                .optional()?;
+                .row(
+                    &format!(
+                        "SELECT {PERIOD_COLUMNS} FROM report_schedule_periods \
+                         WHERE schedule_id = ?1 AND period = ?2"
+                    ),
+                    &[id.into(), period.into()],
+                )?
+                .map(|r| period_from_row(&r))
+                .transpose()?;
             let attempt = match existing {
                 None => {
-                    c.prepare_cached(
+                    c.execute(
                         "INSERT INTO report_schedule_periods \
                          (schedule_id, period, status, claim_token, attempts, claimed_at) \
                          VALUES (?1, ?2, 'claimed', ?3, 1, ?4)",
-                    )?
-                    .execute(params![id, period, token, now])?;
+                        &[id.into(), period.into(), token.into(), now.into()],
+                    )?;
                     1
                 }
                 Some(p) => {
@@ -347,12 +355,12 @@ impl Store {
                     if !free {
                         return Ok(Claim::Taken(p));
                     }
-                    c.prepare_cached(
+                    c.execute(
                         "UPDATE report_schedule_periods SET status = 'claimed', claim_token = ?3, \
                          attempts = attempts + 1, claimed_at = ?4, finished_at = NULL, \
                          error = NULL WHERE schedule_id = ?1 AND period = ?2",
-                    )?
-                    .execute(params![id, period, token, now])?;
+                        &[id.into(), period.into(), token.into(), now.into()],
+                    )?;
                     p.attempts + 1
                 }
             };
@@ -374,14 +382,22 @@ impl Store {
             Ok(mid) => ("sent", None, mid),
             Err(e) => ("failed", Some(e), None),
         };
-        self.write(|c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE report_schedule_periods SET status = ?4, finished_at = ?5, \
-                     error = ?6, message_id = ?7 \
-                     WHERE schedule_id = ?1 AND period = ?2 AND claim_token = ?3",
-                )?
-                .execute(params![id, period, token, status, now, error, message_id])?;
+        let opt = |s: Option<&str>| s.map_or(SeamValue::Null, SeamValue::from);
+        self.write_sql(|c| {
+            let n = c.execute(
+                "UPDATE report_schedule_periods SET status = ?4, finished_at = ?5, \
+                 error = ?6, message_id = ?7 \
+                 WHERE schedule_id = ?1 AND period = ?2 AND claim_token = ?3",
+                &[
+                    id.into(),
+                    period.into(),
+                    token.into(),
+                    status.into(),
+                    now.into(),
+                    opt(error),
+                    opt(message_id),
+                ],
+            )?;
             Ok(n == 1)
         })
     }

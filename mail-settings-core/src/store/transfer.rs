@@ -8,13 +8,13 @@
 //! transaction, after [`validate_document`] found no error: either the store becomes the
 //! document, or nothing changes.
 
+use super::backend::{Dialect, Sql};
 use super::records::Record;
 use super::{insert_row, list_rows, next_version, update_row, Store, StoreError};
 use crate::document::SettingsDocument;
 use crate::model::{IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm};
 use crate::schedule::ReportScheduleForm;
 use crate::validate::{name_key, validate_document};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -44,7 +44,7 @@ impl Store {
     /// Every connector and account, with ids, in id order: a document that [`Store::import`]
     /// turns back into exactly this store.
     pub fn export(&self) -> Result<SettingsDocument, StoreError> {
-        self.read(|c| {
+        self.read_sql(|c| {
             Ok(SettingsDocument {
                 network_connectors: records::<NetworkConnectorForm>(c)?,
                 incoming_accounts: records::<IncomingAccountForm>(c)?,
@@ -65,10 +65,14 @@ impl Store {
         if v.has_errors() {
             return Err(StoreError::Invalid(v));
         }
-        self.write(|c| {
+        self.write_sql(|c| {
             // References are checked when the transaction commits, so the order in which the
             // kinds are written does not matter; the commit still fails on a dangling one.
-            c.pragma_update(None, "defer_foreign_keys", true)?;
+            match c.dialect() {
+                Dialect::Sqlite => c.execute("PRAGMA defer_foreign_keys = ON", &[])?,
+                // The PostgreSQL schema makes every reference DEFERRABLE for this.
+                Dialect::Postgres => c.execute("SET CONSTRAINTS ALL DEFERRED", &[])?,
+            };
             let version = next_version(c)?;
             let mut summary = ImportSummary::default();
             summary.add(replace_all(c, version, &doc.network_connectors)?);
@@ -87,13 +91,13 @@ impl Store {
     }
 }
 
-fn records<R: Record>(c: &Connection) -> Result<Vec<R>, StoreError> {
+fn records<R: Record>(c: &mut dyn Sql) -> Result<Vec<R>, StoreError> {
     Ok(list_rows::<R>(c)?.into_iter().map(|s| s.record).collect())
 }
 
 /// Makes the table of `R` hold exactly `wanted`.
 fn replace_all<R: Record>(
-    c: &Connection,
+    c: &mut dyn Sql,
     version: i64,
     wanted: &[R],
 ) -> Result<ImportSummary, StoreError> {
@@ -104,9 +108,9 @@ fn replace_all<R: Record>(
         .collect();
     let keep: HashSet<RecordId> = wanted.iter().filter_map(Record::id).collect();
 
-    let mut delete = c.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", R::TABLE))?;
+    let delete = format!("DELETE FROM {} WHERE id = ?1", R::TABLE);
     for id in existing.keys().filter(|id| !keep.contains(id)) {
-        delete.execute([id])?;
+        c.execute(&delete, &[(*id).into()])?;
         summary.deleted += 1;
     }
 
@@ -131,12 +135,12 @@ fn replace_all<R: Record>(
     } else {
         ""
     };
-    let mut park = c.prepare_cached(&format!(
+    let park = format!(
         "UPDATE {} SET name_key = ' ' || id{park_default} WHERE id = ?1",
         R::TABLE
-    ))?;
+    );
     for (id, _) in &updates {
-        park.execute([id])?;
+        c.execute(&park, &[(*id).into()])?;
     }
     for (id, form) in &updates {
         update_row(c, *id, version, *form)?;

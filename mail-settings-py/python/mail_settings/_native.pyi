@@ -423,7 +423,9 @@ ExportDestination = Union[StrPath, IO[bytes]]
 
 @final
 class Store:
-    """The settings store: SQLite in one file, or in memory (``path=None``)."""
+    """The settings store: SQLite in one file, a PostgreSQL database (``path`` a
+    ``postgres://`` URL; the password from ``PGPASSWORD`` or a password file), or in memory
+    (``path=None``)."""
 
     def __new__(
         cls, path: Optional[StrPath] = None, *, credentials: Optional[Credentials] = None
