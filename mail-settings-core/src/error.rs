@@ -305,6 +305,9 @@ pub enum Error {
     /// Something on the wire failed.
     #[error(transparent)]
     Connection(#[from] ConnectionError),
+    /// An account named by id, by name or as the default could not be resolved.
+    #[error(transparent)]
+    Account(#[from] crate::app::AccountError),
 }
 
 impl From<Validation> for Error {
@@ -322,6 +325,7 @@ impl Error {
             Error::Credential(_) => ErrorCategory::Credential,
             Error::Store(e) => e.category(),
             Error::Connection(e) => e.category(),
+            Error::Account(e) => e.category(),
         }
     }
 }

@@ -42,6 +42,7 @@
 //! - Secrets never appear in `Debug`, `Display`, errors, logs (`tracing`), serialized
 //!   settings, reports or CSV. Accounts hold only a credential id.
 
+pub mod app;
 pub mod check;
 pub mod collector;
 pub mod credentials;
