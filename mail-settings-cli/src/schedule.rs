@@ -1,9 +1,10 @@
 //! `mail-settings schedule add|list|show|remove|run-now|run-due`: report schedules (SPEC.md
 //! "Report schedules"). Options are the fields' names in kebab-case.
 
-use crate::commands::{store_failure, Ctx};
+use crate::commands::{app_failure, store_failure, Ctx};
 use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
 use crate::{TextOrJson, YesNo};
+use mail_settings_core::app::{AccountKind, AccountRef};
 use mail_settings_core::model::RecordId;
 use mail_settings_core::net::Timeouts;
 use mail_settings_core::report::{Lang as CoreLang, Status};
@@ -138,21 +139,12 @@ fn word<T>(option: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Resu
 }
 
 fn by_name_or_id(store: &Store, s: &str) -> Result<Stored<ReportScheduleForm>, ExitCode> {
-    let found = match s.trim().parse::<RecordId>() {
-        Ok(id) => store.get_schedule(id),
-        Err(_) => store.get_schedule_by_name(s),
-    };
-    found.map_err(|e| store_failure(&e))
+    mail_settings_core::app::schedule(store, &AccountRef::parse(s)).map_err(app_failure)
 }
 
 fn smtp_id(store: &Store, s: &str) -> Result<RecordId, ExitCode> {
-    match s.trim().parse::<RecordId>() {
-        Ok(id) => Ok(id),
-        Err(_) => store
-            .get_smtp_by_name(s)
-            .map(|a| a.id)
-            .map_err(|e| store_failure(&e)),
-    }
+    mail_settings_core::app::account_id(store, AccountKind::Smtp, &AccountRef::parse(s))
+        .map_err(app_failure)
 }
 
 fn form(store: &Store, a: &AddArgs) -> Result<ReportScheduleForm, ExitCode> {

@@ -308,3 +308,22 @@ pub fn account(
         }
     }
 }
+
+/// The report schedule `wanted` (a number is an id, anything else a name; schedules have no
+/// default), as stored.
+pub fn schedule(
+    store: &Store,
+    wanted: &AccountRef,
+) -> crate::Result<crate::store::Stored<crate::schedule::ReportScheduleForm>> {
+    let found = match wanted {
+        AccountRef::Id(id) => store.get_schedule(*id),
+        AccountRef::Name(name) => store.get_schedule_by_name(name),
+        AccountRef::Default => {
+            return Err(AccountError::NoDefaultFor {
+                kind: "report schedule",
+            }
+            .into())
+        }
+    };
+    Ok(found?)
+}

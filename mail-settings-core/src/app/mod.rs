@@ -26,8 +26,8 @@ mod account;
 mod tests;
 
 pub use account::{
-    account, account_id, incoming_account, smtp_account, Account, AccountError, AccountKind,
-    AccountRef,
+    account, account_id, incoming_account, schedule, smtp_account, Account, AccountError,
+    AccountKind, AccountRef,
 };
 
 use crate::check::{CheckOptions, CheckReport};
@@ -356,16 +356,7 @@ impl MailSettings {
     /// The report schedule `wanted` (a number is an id, anything else a name; schedules have
     /// no default).
     pub fn schedule(&self, wanted: &AccountRef) -> crate::Result<Stored<ReportScheduleForm>> {
-        let found = match wanted {
-            AccountRef::Id(id) => self.store.get_schedule(*id),
-            AccountRef::Name(name) => self.store.get_schedule_by_name(name),
-            AccountRef::Default => {
-                return Err(crate::Error::Account(AccountError::NoDefaultFor {
-                    kind: "report schedule",
-                }))
-            }
-        };
-        Ok(found?)
+        account::schedule(&self.store, wanted)
     }
 }
 
