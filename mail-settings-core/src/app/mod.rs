@@ -15,7 +15,7 @@
 //! | send, and the test message | [`MailSettings::send`], [`MailSettings::send_test`] |
 //! | a pool of SMTP sessions | [`MailSettings::smtp_pool`] |
 //! | collect once, the running collector | [`MailSettings::collect_once`], [`MailSettings::collector`] |
-//! | the inbox | [`MailSettings::inbox`], [`MailSettings::inbox_page`] |
+//! | the inbox | [`MailSettings::inbox`], [`MailSettings::inbox_page`], [`MailSettings::save_raw`] |
 //! | reports and exports | [`MailSettings::incoming_report`], [`MailSettings::smtp_report`], [`MailSettings::export_document`], [`MailSettings::import_document`] |
 //! | report schedules | [`MailSettings::schedule`] |
 //!
@@ -318,6 +318,15 @@ impl MailSettings {
         Ok(self.inbox().list(&query)?)
     }
 
+    /// Writes message `id` as it was received into a new file at `path` (see [`save_raw`]).
+    pub fn save_raw(
+        &self,
+        id: crate::inbox::MessageId,
+        path: &std::path::Path,
+    ) -> Result<u64, StoreError> {
+        save_raw(&self.inbox(), id, path)
+    }
+
     // ----- reports and documents -----
 
     /// One page of the incoming (IMAP/POP3) report.
@@ -358,6 +367,22 @@ impl MailSettings {
     pub fn schedule(&self, wanted: &AccountRef) -> crate::Result<Stored<ReportScheduleForm>> {
         account::schedule(&self.store, wanted)
     }
+}
+
+/// Writes message `id` of `inbox` as it was received into the file at `path` (created or
+/// truncated), streamed, and synced to disk before it returns. Returns the number of bytes.
+pub fn save_raw(
+    inbox: &Inbox,
+    id: crate::inbox::MessageId,
+    path: &std::path::Path,
+) -> Result<u64, StoreError> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let n = inbox.copy_raw_to(id, &mut file)?;
+    let file = file
+        .into_inner()
+        .map_err(|e| StoreError::Io(e.into_error()))?;
+    file.sync_all()?;
+    Ok(n)
 }
 
 /// [`MailSettings::collect_once`] failed before any account ran: a name did not resolve, or
