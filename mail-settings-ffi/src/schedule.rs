@@ -6,7 +6,7 @@ use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::{MailSettingsError, Result};
 use crate::mailer::{timeouts, NetworkTimeouts};
-use crate::model::{convert_all, SmtpAccount, ValidationResult};
+use crate::model::{convert_all, SmtpAccountForm, ValidationResult};
 use crate::store::{ReportLanguage, StatusFilter, Store};
 use mail_settings_core as mscore;
 use mscore::report;
@@ -292,7 +292,7 @@ fn outcome(o: core::RunOutcome) -> ScheduleRunOutcome {
 #[uniffi::export(default(smtp_accounts = None))]
 pub fn validate_report_schedule(
     schedule: ReportSchedule,
-    smtp_accounts: Option<Vec<SmtpAccount>>,
+    smtp_accounts: Option<Vec<SmtpAccountForm>>,
 ) -> Vec<ValidationResult> {
     let accounts: Option<Vec<mscore::SmtpAccountForm>> =
         smtp_accounts.map(|v| v.into_iter().map(Into::into).collect());
