@@ -256,7 +256,7 @@ impl ConnectionChecker {
 
     /// Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
     /// for an unknown account; a failing server is a report with `ok == false`.
-    pub async fn check_incoming_account(&self, account: AccountRef) -> Result<CheckReport> {
+    pub async fn check_incoming(&self, account: AccountRef) -> Result<CheckReport> {
         self.run(
             "check",
             Box::new(move |store, creds, options| {
@@ -269,7 +269,7 @@ impl ConnectionChecker {
 
     /// Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
     #[uniffi::method(default(account = None))]
-    pub async fn check_smtp_account(&self, account: Option<AccountRef>) -> Result<CheckReport> {
+    pub async fn check_smtp(&self, account: Option<AccountRef>) -> Result<CheckReport> {
         self.run(
             "check",
             Box::new(move |store, creds, options| {

@@ -1158,7 +1158,7 @@ public protocol ConnectionCheckerProtocol: AnyObject, Sendable {
      * Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
      * for an unknown account; a failing server is a report with `ok == false`.
      */
-    func checkIncomingAccount(account: AccountRef) async throws  -> CheckReport
+    func checkIncoming(account: AccountRef) async throws  -> CheckReport
     
     /**
      * Checks incoming settings not saved yet (the "Test" button of an edit screen): they are
@@ -1170,7 +1170,7 @@ public protocol ConnectionCheckerProtocol: AnyObject, Sendable {
     /**
      * Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
      */
-    func checkSmtpAccount(account: AccountRef?) async throws  -> CheckReport
+    func checkSmtp(account: AccountRef?) async throws  -> CheckReport
     
     /**
      * Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
@@ -1253,11 +1253,11 @@ public convenience init(store: Store, credentials: CredentialProvider, timeouts:
      * Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
      * for an unknown account; a failing server is a report with `ok == false`.
      */
-open func checkIncomingAccount(account: AccountRef)async throws  -> CheckReport  {
+open func checkIncoming(account: AccountRef)async throws  -> CheckReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming_account(
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming(
                         self.uniffiCloneHandle(),FfiConverterTypeAccountRef_lower(account)
                 )
             },
@@ -1293,11 +1293,11 @@ open func checkIncomingSettings(account: IncomingAccountForm)async throws  -> Ch
     /**
      * Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
      */
-open func checkSmtpAccount(account: AccountRef? = nil)async throws  -> CheckReport  {
+open func checkSmtp(account: AccountRef? = nil)async throws  -> CheckReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp_account(
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp(
                         self.uniffiCloneHandle(),FfiConverterOptionTypeAccountRef.lower(account)
                 )
             },
@@ -13197,13 +13197,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 42744) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_account() != 58699) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming() != 29567) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_settings() != 21512) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_account() != 60941) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp() != 20136) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_settings() != 41430) {

@@ -126,7 +126,7 @@ fun main(args: Array<String>) = runBlocking {
         val timeouts = NetworkTimeouts(connectSecs = 10u, ioSecs = 30u)
         ConnectionChecker(store, vault, timeouts).use { checker ->
             for (account in store.listIncoming()) {
-                val check = checker.checkIncomingAccount(AccountRef.Id(account.id))
+                val check = checker.checkIncoming(AccountRef.Id(account.id))
                 println("check of ${check.protocol} ${check.server}: ${if (check.ok) "ok" else "FAILED at ${check.failure()?.name}"}")
                 for (stage in check.stages) {
                     println("  %-14s %7.1f ms  %s".format(stage.name, stage.durationMs, stage.detail))

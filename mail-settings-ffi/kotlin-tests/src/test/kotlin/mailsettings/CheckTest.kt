@@ -24,7 +24,7 @@ class CheckTest {
         val vault = Vault.forMailbox(mailbox)
         withChecker(vault) { store, checker ->
             val a = store.createIncoming(incoming("IMAPS", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
-            val r = checker.checkIncomingAccount(AccountRef.Id(a.id))
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertTrue(r.ok, r.text)
             assertEquals("IMAP", r.protocol)
             assertEquals(Security.IMPLICIT_TLS, r.security)
@@ -49,7 +49,7 @@ class CheckTest {
             val a = store.createIncoming(
                 incoming("POP3 STLS", Protocol.POP3, "MS_POP3_PORT", mailbox, type = SecureConnectionType.TLS),
             )
-            val r = checker.checkIncomingAccount(AccountRef.Id(a.id))
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertTrue(r.ok, r.text)
             assertEquals("POP3", r.protocol)
             assertEquals(Security.START_TLS, r.security)
@@ -64,7 +64,7 @@ class CheckTest {
             for (protocol in listOf(Protocol.IMAP, Protocol.POP3)) {
                 val key = if (protocol == Protocol.IMAP) "MS_IMAPS_PORT" else "MS_POP3S_PORT"
                 val a = store.createIncoming(incoming("wrong $protocol", protocol, key, "wrong-password"))
-                val r = checker.checkIncomingAccount(AccountRef.Id(a.id))
+                val r = checker.checkIncoming(AccountRef.Id(a.id))
                 assertFalse(r.ok)
                 val failure = r.failure()!!
                 assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
@@ -75,7 +75,7 @@ class CheckTest {
             }
             // SMTP: the report keeps Postfix's refusal, as the exception outside a check does.
             val smtp = store.createSmtp(smtp("wrong SMTP", "MS_SMTP_PORT", "wrong-password", mailbox, type = SecureConnectionType.TLS))
-            val r = checker.checkSmtpAccount(AccountRef.Id(smtp.id))
+            val r = checker.checkSmtp(AccountRef.Id(smtp.id))
             val failure = r.failure()!!
             assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
             assertEquals(ErrorCategory.AUTH, failure.category)
@@ -92,7 +92,7 @@ class CheckTest {
             for (key in listOf("MS_IMAPS_SELFSIGNED_PORT", "MS_POP3S_EXPIRED_PORT", "MS_IMAPS_WRONGHOST_PORT")) {
                 val protocol = if (key.contains("IMAP")) Protocol.IMAP else Protocol.POP3
                 val a = store.createIncoming(incoming(key, protocol, key, mailbox))
-                val failure = checker.checkIncomingAccount(AccountRef.Id(a.id)).failure()!!
+                val failure = checker.checkIncoming(AccountRef.Id(a.id)).failure()!!
                 assertEquals(CheckStageName.TLS, failure.name, key)
                 assertEquals(ErrorCategory.CERTIFICATE, failure.category, key)
             }
@@ -117,7 +117,7 @@ class CheckTest {
                 incoming("via SOCKS5", Protocol.IMAP, "MS_IMAPS_PORT", mailbox)
                     .copy(useNetworkConnector = true, networkConnector = c.id),
             )
-            val r = checker.checkIncomingAccount(AccountRef.Id(a.id))
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertTrue(r.ok, r.text)
             assertTrue(r.route.contains("socks-auth"), r.route)
             assertTrue(CheckStageName.PROXY in r.stages.map { it.name })
@@ -130,7 +130,7 @@ class CheckTest {
         val sender = Servers.uniqueMailbox("kt-check")
         withChecker(Vault.forMailbox(sender)) { store, checker ->
             store.createSmtp(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
-            val r = checker.checkSmtpAccount()
+            val r = checker.checkSmtp()
             assertTrue(r.ok, r.text)
             assertEquals("SMTP", r.protocol)
             assertTrue(r.mechanisms.isNotEmpty())

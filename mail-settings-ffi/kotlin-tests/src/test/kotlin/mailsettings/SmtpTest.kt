@@ -35,10 +35,11 @@ class SmtpTest {
                 assertTrue(report.messageId?.isNotBlank() == true)
             }
         }
-        // The provider was asked for the account's credential id only, on a worker thread.
-        assertEquals(listOf(sender), vault.asked.toList())
+        // The provider was asked for the account's credential id only (once a message), on a
+        // worker thread.
+        assertEquals(listOf(sender, sender, sender), vault.asked.toList())
         assertFalse(Thread.currentThread().name in vault.threads, vault.threads.toString())
-        assertEquals(1, Servers.awaitDelivery(to, 1))
+        assertEquals(3, Servers.awaitDelivery(to, 3))
     }
 
     @Test
