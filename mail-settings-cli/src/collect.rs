@@ -95,11 +95,7 @@ pub fn collect(
             .start()
             .map_err(|e| output::fail(EXIT_FAILED, e))?;
         // Report schedules run beside the collector (not with --once).
-        crate::schedule::background(
-            app.store().clone(),
-            app.credentials().clone(),
-            cancel.clone(),
-        );
+        crate::schedule::background(&app, cancel.clone());
         esay!("collector running; Ctrl-C stops it");
         while !cancel.is_cancelled() {
             std::thread::sleep(Duration::from_millis(200));

@@ -11,7 +11,6 @@ use crate::store::{ReportLanguage, StatusFilter, Store};
 use mail_settings_core as mscore;
 use mscore::report;
 use mscore::schedule as core;
-use mscore::smtp::SmtpOptions;
 use std::sync::Arc;
 
 /// Which report a schedule sends.
@@ -371,15 +370,13 @@ impl ReportScheduler {
         credentials: Arc<dyn CredentialProvider>,
         timeouts: Option<NetworkTimeouts>,
     ) -> Arc<Self> {
-        let sender = core::SmtpReportSender::new(
+        let app = mail_settings_core::app::MailSettings::new(
+            store.inner.clone(),
             HostCredentials::wrap(credentials),
-            SmtpOptions::with_timeouts(self::timeouts(timeouts)),
+            mail_settings_core::app::AppOptions::with_timeouts(self::timeouts(timeouts)),
         );
         Arc::new(Self {
-            runner: Arc::new(core::ScheduleRunner::new(
-                store.inner.clone(),
-                Arc::new(sender),
-            )),
+            runner: Arc::new(app.schedule_runner()),
         })
     }
 

@@ -17,7 +17,7 @@
 //! | collect once, the running collector | [`MailSettings::collect_once`], [`MailSettings::collector`] |
 //! | the inbox | [`MailSettings::inbox`], [`MailSettings::inbox_page`], [`MailSettings::save_raw`] |
 //! | reports and exports | [`MailSettings::incoming_report`], [`MailSettings::smtp_report`], [`MailSettings::export_document`], [`MailSettings::import_document`] |
-//! | report schedules | [`MailSettings::schedule`] |
+//! | report schedules | [`MailSettings::schedule`], [`MailSettings::schedule_runner`] |
 //!
 //! The names of these concepts in each language are in `docs/NAMES.md`.
 
@@ -40,7 +40,7 @@ use crate::report::{
     IncomingReportFilter, IncomingReportRow, PageRequest, ReportPage, SmtpReportFilter,
     SmtpReportRow,
 };
-use crate::schedule::ReportScheduleForm;
+use crate::schedule::{ReportScheduleForm, ScheduleRunner, SmtpReportSender};
 use crate::smtp::{OutgoingMessage, PoolConfig, SendReport, SmtpOptions, SmtpPool};
 use crate::store::{ImportSummary, Store, StoreError, Stored};
 use crate::SettingsDocument;
@@ -366,6 +366,18 @@ impl MailSettings {
     /// no default).
     pub fn schedule(&self, wanted: &AccountRef) -> crate::Result<Stored<ReportScheduleForm>> {
         account::schedule(&self.store, wanted)
+    }
+
+    /// The runner of the store's report schedules: it sends through the schedules' SMTP
+    /// accounts with these credentials and options (`run_due`, `run_now`, `spawn`).
+    pub fn schedule_runner(&self) -> ScheduleRunner {
+        ScheduleRunner::new(
+            self.store.clone(),
+            Arc::new(SmtpReportSender::new(
+                self.credentials.clone(),
+                self.options.smtp(),
+            )),
+        )
     }
 }
 

@@ -308,3 +308,41 @@ fn the_inbox_page_takes_an_account_by_name_and_the_document_round_trips() {
         }))
     ));
 }
+
+#[test]
+fn schedules_resolve_by_id_or_name_and_the_runner_sends_through_the_app() {
+    use crate::schedule::{Frequency, ReportScheduleForm, ScheduledReport};
+    let store = Store::open_in_memory().unwrap();
+    store
+        .create_smtp(&SmtpAccountForm {
+            default_account: true,
+            use_secure_connection: false,
+            ..smtp("Closed")
+        })
+        .unwrap();
+    let s = store
+        .create_schedule(&ReportScheduleForm {
+            name: "Daily accounts".into(),
+            report: Some(ScheduledReport::IncomingAccounts),
+            recipients: vec!["ops@example.com".into()],
+            frequency: Some(Frequency::Daily),
+            ..ReportScheduleForm::default()
+        })
+        .unwrap();
+    let app = app(store);
+    assert_eq!(
+        app.schedule(&AccountRef::parse("DAILY ACCOUNTS"))
+            .unwrap()
+            .id,
+        s.id
+    );
+    assert_eq!(app.schedule(&AccountRef::Id(s.id)).unwrap().id, s.id);
+    assert!(matches!(
+        app.schedule(&AccountRef::parse("weekly")),
+        Err(Error::Store(crate::store::StoreError::NameNotFound { .. }))
+    ));
+    // Sending now goes through the default account with the app's credentials and bounds:
+    // port 1 refuses, so the outcome is a failure, recorded, not an error.
+    let outcome = app.schedule_runner().run_now(s.id).unwrap();
+    assert!(!outcome.result.is_sent(), "{outcome:?}");
+}
