@@ -9,12 +9,12 @@ import mailsettings.CheckStageName
 import mailsettings.ConnectionChecker
 import mailsettings.Credential
 import mailsettings.CredentialProvider
-import mailsettings.IncomingAccount
+import mailsettings.IncomingAccountForm
 import mailsettings.MailSettingsException
 import mailsettings.NetworkTimeouts
 import mailsettings.Protocol
 import mailsettings.SecureConnectionType
-import mailsettings.SmtpAccount
+import mailsettings.SmtpAccountForm
 import mailsettings.Store
 import mailsettings.validateIncomingAccount
 import java.io.File

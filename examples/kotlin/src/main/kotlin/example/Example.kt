@@ -9,6 +9,7 @@ package example
 
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import mailsettings.AccountRef
 import mailsettings.Collector
 import mailsettings.CollectorSettings
 import mailsettings.ConnectionChecker
@@ -16,7 +17,7 @@ import mailsettings.Credential
 import mailsettings.CredentialProvider
 import mailsettings.Inbox
 import mailsettings.InboxQuery
-import mailsettings.IncomingAccount
+import mailsettings.IncomingAccountForm
 import mailsettings.IncomingReportFilter
 import mailsettings.Mailer
 import mailsettings.MailSettingsException
@@ -25,7 +26,7 @@ import mailsettings.ProgressListener
 import mailsettings.Protocol
 import mailsettings.RunProgress
 import mailsettings.SecureConnectionType
-import mailsettings.SmtpAccount
+import mailsettings.SmtpAccountForm
 import mailsettings.Store
 import mailsettings.validateIncomingAccount
 import java.io.File
