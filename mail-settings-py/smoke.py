@@ -13,14 +13,14 @@ import mail_settings as ms
 assert ms.__file__ and "site-packages" in ms.__file__, f"not the installed wheel: {ms.__file__}"
 
 # A form with two mistakes: every problem comes back at once, with the core's codes.
-account = ms.IncomingAccount(name="Helpdesk", protocol="IMAP", host="imap://x", credential="c")
+account = ms.IncomingAccountForm(name="Helpdesk", protocol="IMAP", host="imap://x", credential="c")
 account.port = 70000
 codes = {(r.path, r.code) for r in account.validate()}
 assert ("host", "invalid_host") in codes, codes
 assert ("port", "invalid_port") in codes, codes
 
 # A valid one: the default port of implicit TLS, no errors.
-account = ms.IncomingAccount(name="Helpdesk", protocol="IMAP", host="imap.example.com", credential="c")
+account = ms.IncomingAccountForm(name="Helpdesk", protocol="IMAP", host="imap.example.com", credential="c")
 assert account.effective_port == 993, account.effective_port
 assert not account.validate().has_errors
 

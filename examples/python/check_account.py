@@ -38,12 +38,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     security: Literal["SSL", "TLS"] = "SSL" if args.security == "SSL" else "TLS"
     server_port = port(PORTS[(args.protocol, args.security)])
-    proxy = ms.NetworkConnector(id=1, name="local socks", kind="SOCKS5", host="127.0.0.1", port=port("MS_SOCKS5_PORT"))
+    proxy = ms.NetworkConnectorForm(id=1, name="local socks", kind="SOCKS5", host="127.0.0.1", port=port("MS_SOCKS5_PORT"))
     connector_id = proxy.id if args.via_proxy else None
     creds = credentials(args.mailbox)
     report: ms.CheckReport
     if args.protocol == "SMTP":
-        smtp = ms.SmtpAccount(
+        smtp = ms.SmtpAccountForm(
             name="Notifications",
             host="localhost",
             port=server_port,
@@ -56,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         report = ms.check_smtp(smtp, credentials=creds, connectors=[proxy], timeout=30)
     else:
-        incoming = ms.IncomingAccount(
+        incoming = ms.IncomingAccountForm(
             name="Helpdesk",
             protocol="IMAP" if args.protocol == "IMAP" else "POP3",
             host="localhost",

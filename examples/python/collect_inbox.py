@@ -34,7 +34,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         account = store.get_incoming(store.incoming_report(name_contains=name, page_size=1)[0].id)
     except IndexError:
         account = store.create_incoming(
-            ms.IncomingAccount(
+            ms.IncomingAccountForm(
                 name=name,
                 protocol="IMAP" if args.protocol == "IMAP" else "POP3",
                 host="localhost",

@@ -26,7 +26,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
 
-    account = ms.SmtpAccount(
+    account = ms.SmtpAccountForm(
         name="Notifications",
         host="localhost",
         port=port("MS_SMTPS_PORT" if args.security == "SSL" else "MS_SMTP_PORT"),

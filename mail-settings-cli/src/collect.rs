@@ -1,17 +1,15 @@
 //! `collect`, `status`, `inbox` and `show`: the collector and the inbox.
 
-use crate::commands::{store_failure, Ctx};
+use crate::commands::{app_failure, store_failure, Ctx};
 use crate::output::{self, cell, count, line, EXIT_FAILED, EXIT_USAGE};
 use crate::{esay, say, TextOrJson};
+use mail_settings_core::app::{AccountKind, AccountRef, AppOptions, CollectOnceError};
 use mail_settings_core::collector::{
-    AccountStatus, CancelHandle, Collector, MessageOutcome, MessageProblem, ProgressListener,
+    AccountStatus, CancelHandle, MessageOutcome, MessageProblem, ProgressListener,
     RunControl, RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
 use mail_settings_core::report::format_utc;
-use mail_settings_core::store::Store;
-use mail_settings_core::validate::name_key;
-use mail_settings_core::{CredentialProvider, RecordId};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,25 +20,6 @@ fn when(secs: Option<i64>) -> String {
         Some(s) => format_utc(UNIX_EPOCH + Duration::from_secs(s)),
         None => "-".to_owned(),
     }
-}
-
-/// The id of an incoming account named by name (case-insensitive) or id.
-fn incoming_id(store: &Store, name: &str) -> Result<RecordId, ExitCode> {
-    let all = store.list_incoming().map_err(|e| store_failure(&e))?;
-    let by_id = name
-        .parse::<RecordId>()
-        .ok()
-        .and_then(|id| all.iter().find(|a| a.id == id));
-    let key = name_key(name);
-    by_id
-        .or_else(|| all.iter().find(|a| name_key(&a.record.name) == key))
-        .map(|a| a.id)
-        .ok_or_else(|| {
-            output::fail(
-                EXIT_USAGE,
-                format!("no incoming account named \"{}\"", line(name)),
-            )
-        })
 }
 
 /// Whether a run left a message behind that was neither stored nor deliberately skipped (an
@@ -65,10 +44,6 @@ fn print_problems(problems: &[MessageProblem]) {
     }
 }
 
-fn collector(ctx: &Ctx<'_>, command: &str) -> Result<Collector, ExitCode> {
-    let creds = ctx.require_credentials(command)?;
-    let store = Arc::new(ctx.store()?);
-    Ok(Collector::new(store, creds as Arc<dyn CredentialProvider>))
 }
 
 /// `mail-settings collect [--once] [ACCOUNT…]`.
@@ -78,11 +53,9 @@ pub fn collect(
     names: &[String],
     format: TextOrJson,
 ) -> Result<ExitCode, ExitCode> {
-    let collector = collector(ctx, "collect")?;
-    let ids = names
-        .iter()
-        .map(|n| incoming_id(collector.store(), n))
-        .collect::<Result<Vec<_>, _>>()?;
+    let app = ctx.app("collect", ctx.store()?, AppOptions::default())?;
+    let collector = app.collector();
+    let accounts: Vec<AccountRef> = names.iter().map(|n| AccountRef::parse(n)).collect();
     let cancel = CancelHandle::new();
     {
         let cancel = cancel.clone();
@@ -90,7 +63,7 @@ pub fn collect(
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
     if !once {
-        if !ids.is_empty() {
+        if !accounts.is_empty() {
             return Err(output::fail(
                 EXIT_USAGE,
                 "the running collector checks every enabled account with automatic check: name accounts only with --once",
@@ -103,11 +76,7 @@ pub fn collect(
             .start()
             .map_err(|e| output::fail(EXIT_FAILED, e))?;
         // Report schedules run beside the collector (not with --once).
-        crate::schedule::background(
-            collector.store().clone(),
-            ctx.require_credentials("collect")? as Arc<dyn CredentialProvider>,
-            cancel.clone(),
-        );
+        crate::schedule::background(&app, cancel.clone());
         esay!("collector running; Ctrl-C stops it");
         while !cancel.is_cancelled() {
             std::thread::sleep(Duration::from_millis(200));
@@ -119,9 +88,12 @@ pub fn collect(
     // A bar per account on a terminal, a plain line per account otherwise (crate::progress).
     let progress: Option<Arc<dyn ProgressListener>> = Some(crate::progress::collect_listener());
     let control = RunControl { cancel, progress };
-    let results = collector
-        .collect_once(&ids, &control)
-        .map_err(|e| output::fail(EXIT_FAILED, e))?;
+    let results = app
+        .collect_once(&collector, &accounts, &control)
+        .map_err(|e| match e {
+            CollectOnceError::Account(e) => app_failure(e),
+            CollectOnceError::Collect(e) => output::fail(EXIT_FAILED, e),
+        })?;
     // Exit status: 0 when every message listed was stored, recognised as stored already, or
     // deliberately skipped as too large (and reported); 1 when a run failed or a message was
     // refused or failed (each is listed with its reason).
@@ -255,7 +227,14 @@ pub fn inbox(
     let account = if account.eq_ignore_ascii_case("all") {
         None
     } else {
-        Some(incoming_id(&store, account)?)
+        Some(
+            mail_settings_core::app::account_id(
+                &store,
+                AccountKind::Incoming,
+                &AccountRef::parse(account),
+            )
+            .map_err(app_failure)?,
+        )
     };
     let query = InboxQuery {
         account,

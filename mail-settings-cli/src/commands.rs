@@ -2,6 +2,7 @@
 
 use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
 use crate::{say, Cli, Command, DocFormat, TextOrJson};
+use mail_settings_core::app::{AccountRef, AppOptions, MailSettings};
 use mail_settings_core::store::{Store, StoreError};
 use mail_settings_core::validate::validate_document;
 use mail_settings_core::{CredentialProvider, CredentialsFile, Format, SettingsDocument};
@@ -73,6 +74,21 @@ impl Ctx<'_> {
         })
     }
 
+    /// The application over `store` for a command that logs in (`--credentials` required).
+    pub fn app(
+        &self,
+        command: &str,
+        store: Store,
+        options: AppOptions,
+    ) -> Result<MailSettings, ExitCode> {
+        let creds = self.require_credentials(command)?;
+        Ok(MailSettings::new(
+            Arc::new(store),
+            creds as Arc<dyn CredentialProvider>,
+            options,
+        ))
+    }
+
     /// The provider as a trait object, when there is one.
     pub fn provider(&self) -> Option<&dyn CredentialProvider> {
         self.credentials
@@ -99,6 +115,35 @@ pub fn store_failure(e: &StoreError) -> ExitCode {
     }
 }
 
+/// Prints an error of the application layer: an account that does not resolve is a usage
+/// error (exit 2) naming what was asked; an account with invalid settings prints its results
+/// (exit 1); store errors as [`store_failure`].
+pub fn app_failure(e: mail_settings_core::Error) -> ExitCode {
+    use mail_settings_core::Error;
+    match e {
+        Error::Account(e) => output::fail(EXIT_USAGE, output::line(&e.to_string())),
+        Error::Validation(v) => {
+            eprint!("{}", output::validation_text(&v, crate::Lang::En));
+            output::fail(EXIT_FAILED, "the account has errors: fix them first")
+        }
+        Error::Store(e) => store_failure(&e),
+        e => output::fail(EXIT_FAILED, output::line(&e.to_string())),
+    }
+}
+
+/// The account a command names: `ACCOUNT` (a number is an id, anything else a name), or the
+/// default SMTP account with `--default`.
+pub fn account_ref(account: Option<&str>, default: bool) -> Result<AccountRef, ExitCode> {
+    match (account, default) {
+        (Some(a), false) => Ok(AccountRef::parse(a)),
+        (None, true) => Ok(AccountRef::Default),
+        _ => Err(output::fail(
+            EXIT_USAGE,
+            "name one account: ACCOUNT (an id or a name) or --default",
+        )),
+    }
+}
+
 /// Runs one command.
 pub fn run(cli: Cli) -> ExitCode {
     let credentials = match cli
@@ -121,10 +166,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Report(args) => crate::report::run(&ctx, args),
         Command::Check {
             account,
+            default,
             kind,
             timeout,
             format,
-        } => crate::wire::check(&ctx, account, *kind, *timeout, *format),
+        } => account_ref(account.as_deref(), *default)
+            .and_then(|a| crate::server::check(&ctx, &a, *kind, *timeout, *format)),
         Command::Collect {
             once,
             accounts,
@@ -157,20 +204,23 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schedule(c) => crate::schedule::run(&ctx, c),
         Command::TestSmtp {
             account,
+            default,
             to,
             subject,
             message,
             timeout,
             format,
-        } => crate::wire::test_smtp(
-            &ctx,
-            account,
-            to,
-            subject.as_deref(),
-            message.as_deref(),
-            *timeout,
-            *format,
-        ),
+        } => account_ref(account.as_deref(), *default).and_then(|a| {
+            crate::server::test_smtp(
+                &ctx,
+                &a,
+                to,
+                subject.as_deref(),
+                message.as_deref(),
+                *timeout,
+                *format,
+            )
+        }),
         Command::Completions { shell } => crate::finish::completions(*shell),
         Command::Man => crate::finish::man(),
     };
@@ -233,10 +283,13 @@ fn import(ctx: &Ctx<'_>, file: &Path) -> Result<ExitCode, ExitCode> {
 /// TOML is escaped for the terminal only when stdout is one, and written exactly otherwise, so
 /// a file or a pipe always reads back as the same settings.
 fn export(ctx: &Ctx<'_>, format: DocFormat) -> Result<ExitCode, ExitCode> {
-    let doc = ctx
-        .store_for_reading()?
-        .export()
-        .map_err(|e| store_failure(&e))?;
+    // Reading needs no credentials: the facade gets an empty provider.
+    let app = MailSettings::new(
+        Arc::new(ctx.store_for_reading()?),
+        Arc::new(mail_settings_core::InMemoryCredentials::new()),
+        AppOptions::default(),
+    );
+    let doc = app.export_document().map_err(|e| store_failure(&e))?;
     match format {
         DocFormat::Json => println!("{}", output::json(&doc)),
         DocFormat::Toml => {

@@ -16,7 +16,7 @@ mod output;
 mod progress;
 mod report;
 mod schedule;
-mod wire;
+mod server;
 
 /// Keep and use e-mail account settings (IMAP/POP3 incoming, SMTP outgoing).
 #[derive(Debug, Parser)]
@@ -197,8 +197,12 @@ pub enum Command {
     /// mechanisms, authentication, mailbox or extensions). Exit 0 when it passes, 1 when a
     /// stage fails. Needs --credentials.
     Check {
-        /// The account: its name (case-insensitive) or id.
-        account: String,
+        /// The account: a number is its id, anything else its name (case-insensitive).
+        #[arg(required_unless_present = "default")]
+        account: Option<String>,
+        /// Check the default SMTP account instead of naming one.
+        #[arg(long, conflicts_with = "account")]
+        default: bool,
         /// Which kind of account, when a name or id exists in both.
         #[arg(long, value_enum)]
         kind: Option<ReportKind>,
@@ -216,7 +220,8 @@ pub enum Command {
         /// Check once and exit.
         #[arg(long)]
         once: bool,
-        /// Accounts (names or ids); none: every enabled account with automatic check.
+        /// Accounts (a number is an id, anything else a name); none: every enabled account
+        /// with automatic check.
         accounts: Vec<String>,
         /// Output format of the results (with --once).
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
@@ -231,7 +236,7 @@ pub enum Command {
     },
     /// List an account's inbox ("View inbox"), newest first; ALL lists every account's.
     Inbox {
-        /// The incoming account (name or id), or ALL.
+        /// The incoming account (a number is an id, anything else a name), or ALL.
         account: String,
         /// From or subject contains.
         #[arg(long)]
@@ -276,8 +281,12 @@ pub enum Command {
     /// Send the test message of an SMTP account (seed 004, "Test configuration"). Needs
     /// --credentials.
     TestSmtp {
-        /// The SMTP account: its name (case-insensitive) or id.
-        account: String,
+        /// The SMTP account: a number is its id, anything else its name (case-insensitive).
+        #[arg(required_unless_present = "default")]
+        account: Option<String>,
+        /// Send through the default SMTP account instead of naming one.
+        #[arg(long, conflicts_with = "account")]
+        default: bool,
         /// Send to this address.
         #[arg(long)]
         to: String,

@@ -1,21 +1,19 @@
 //! `mail-settings schedule add|list|show|remove|run-now|run-due`: report schedules (SPEC.md
 //! "Report schedules"). Options are the fields' names in kebab-case.
 
-use crate::commands::{store_failure, Ctx};
+use crate::commands::{app_failure, store_failure, Ctx};
 use crate::output::{self, EXIT_FAILED, EXIT_USAGE};
 use crate::{TextOrJson, YesNo};
+use mail_settings_core::app::{AccountKind, AccountRef, AppOptions, MailSettings};
 use mail_settings_core::model::RecordId;
 use mail_settings_core::net::Timeouts;
 use mail_settings_core::report::{Lang as CoreLang, Status};
 use mail_settings_core::schedule::{
     Frequency, ReportSchedule, ReportScheduleForm, RunOutcome, RunResult, ScheduleFilters,
-    ScheduleFormat, ScheduleRunner, ScheduledReport, SmtpReportSender, Weekday,
+    ScheduleFormat, ScheduleRunner, ScheduledReport, Weekday,
 };
-use mail_settings_core::smtp::SmtpOptions;
 use mail_settings_core::store::{Store, Stored};
-use mail_settings_core::CredentialProvider;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The `schedule` subcommands.
@@ -138,21 +136,12 @@ fn word<T>(option: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Resu
 }
 
 fn by_name_or_id(store: &Store, s: &str) -> Result<Stored<ReportScheduleForm>, ExitCode> {
-    let found = match s.trim().parse::<RecordId>() {
-        Ok(id) => store.get_schedule(id),
-        Err(_) => store.get_schedule_by_name(s),
-    };
-    found.map_err(|e| store_failure(&e))
+    mail_settings_core::app::schedule(store, &AccountRef::parse(s)).map_err(app_failure)
 }
 
 fn smtp_id(store: &Store, s: &str) -> Result<RecordId, ExitCode> {
-    match s.trim().parse::<RecordId>() {
-        Ok(id) => Ok(id),
-        Err(_) => store
-            .get_smtp_by_name(s)
-            .map(|a| a.id)
-            .map_err(|e| store_failure(&e)),
-    }
+    mail_settings_core::app::account_id(store, AccountKind::Smtp, &AccountRef::parse(s))
+        .map_err(app_failure)
 }
 
 fn form(store: &Store, a: &AddArgs) -> Result<ReportScheduleForm, ExitCode> {
@@ -201,22 +190,14 @@ fn form(store: &Store, a: &AddArgs) -> Result<ReportScheduleForm, ExitCode> {
 }
 
 fn runner(ctx: &Ctx<'_>, command: &str, timeout: u64) -> Result<ScheduleRunner, ExitCode> {
-    let creds = ctx.require_credentials(command)?;
-    let store = Arc::new(ctx.store()?);
-    let options =
-        SmtpOptions::with_timeouts(Timeouts::uniform(Duration::from_secs(timeout.max(1))));
-    let sender = SmtpReportSender::new(creds as Arc<dyn CredentialProvider>, options);
-    Ok(ScheduleRunner::new(store, Arc::new(sender)))
+    let options = AppOptions::with_timeouts(Timeouts::uniform(Duration::from_secs(timeout.max(1))));
+    Ok(ctx.app(command, ctx.store()?, options)?.schedule_runner())
 }
 
-/// The runner `collect` (without `--once`) starts beside the collector.
-pub fn background(
-    store: Arc<Store>,
-    creds: Arc<dyn CredentialProvider>,
-    cancel: mail_settings_core::collector::CancelHandle,
-) {
-    let options = SmtpOptions::with_timeouts(Timeouts::uniform(Duration::from_secs(30)));
-    let runner = ScheduleRunner::new(store, Arc::new(SmtpReportSender::new(creds, options)));
+/// The runner `collect` (without `--once`) starts beside the collector (30 s bounds).
+pub fn background(app: &MailSettings, cancel: mail_settings_core::collector::CancelHandle) {
+    let options = AppOptions::with_timeouts(Timeouts::uniform(Duration::from_secs(30)));
+    let runner = app.with_options(options).schedule_runner();
     if let Err(e) = runner.spawn(mail_settings_core::schedule::CHECK_EVERY, cancel) {
         eprintln!("mail-settings: report schedules could not start: {e}");
     }

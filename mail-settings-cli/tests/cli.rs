@@ -324,3 +324,102 @@ fn a_damaged_store_is_a_clear_error() {
     );
     assert!(!text(&o).contains("panicked"));
 }
+
+/// ACCOUNT is an id when it is a number, a name otherwise; `--default` is the default SMTP
+/// account; what does not resolve is a usage error (exit 2) that names what was asked, before
+/// anything goes on the network.
+#[test]
+fn accounts_are_named_by_id_by_name_or_default_with_one_error() {
+    let (dir, db) = imported_store();
+    let db = db.as_str();
+    let creds = credentials_file(dir.path());
+    let creds = creds.to_str().unwrap();
+
+    let o = run(&["--db", db, "--credentials", creds, "check", "ghost"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("there is no account with \"ghost\""),
+        "{}",
+        text(&o)
+    );
+    // Id 1 is an incoming and an SMTP account.
+    let o = run(&["--db", db, "--credentials", creds, "check", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("id 1 is an incoming and an SMTP account"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "--db",
+        db,
+        "--credentials",
+        creds,
+        "test-smtp",
+        "99",
+        "--to",
+        "a@example.com",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("there is no SMTP account with id 99"),
+        "{}",
+        text(&o)
+    );
+    // ACCOUNT or --default, not both, not neither.
+    let o = run(&["--db", db, "--credentials", creds, "check"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = run(&[
+        "--db",
+        db,
+        "--credentials",
+        creds,
+        "check",
+        "x",
+        "--default",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    // The inbox by id and by name (case-insensitive); a wrong name is refused.
+    let o = run(&["--db", db, "inbox", "1", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["--db", db, "inbox", "HELPDESK", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&["--db", db, "inbox", "Ghost"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("there is no incoming account with \"Ghost\""),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "--db",
+        db,
+        "--credentials",
+        creds,
+        "collect",
+        "--once",
+        "Ghost",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("\"Ghost\""), "{}", text(&o));
+
+    // No default SMTP account in an empty store.
+    let empty = dir.path().join("empty.sqlite3");
+    let o = run(&[
+        "--db",
+        empty.to_str().unwrap(),
+        "--credentials",
+        creds,
+        "test-smtp",
+        "--default",
+        "--to",
+        "a@example.com",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no SMTP account is the default account"),
+        "{}",
+        text(&o)
+    );
+}

@@ -99,6 +99,23 @@ fn check_send_collect_and_read_over_imap_and_pop3() {
         let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(report["ok"], true);
         assert_eq!(report["mailbox"]["messages"], 0);
+        // The same account by id (1 is also the SMTP account's id: --kind says which), and
+        // the default SMTP account with --default.
+        let o = run(
+            &db,
+            &creds,
+            &["check", "1", "--kind", "incoming", "--format", "json"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["account"], "Inbox");
+        let o = run(&db, &creds, &["check", "--default", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (&report["account"], &report["ok"]),
+            (&"Out".into(), &true.into())
+        );
 
         let o = run(
             &db,

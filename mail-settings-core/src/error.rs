@@ -306,6 +306,9 @@ pub enum Error {
     /// Something on the wire failed.
     #[error(transparent)]
     Connection(#[from] ConnectionError),
+    /// An account named by id, by name or as the default could not be resolved.
+    #[error(transparent)]
+    Account(#[from] crate::app::AccountError),
 }
 
 impl From<Validation> for Error {
@@ -324,6 +327,7 @@ impl Error {
             #[cfg(feature = "store")]
             Error::Store(e) => e.category(),
             Error::Connection(e) => e.category(),
+            Error::Account(e) => e.category(),
         }
     }
 }

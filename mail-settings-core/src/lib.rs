@@ -71,6 +71,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+#[cfg(all(feature = "check", feature = "collector"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "check", feature = "collector"))))]
+pub mod app;
 #[cfg(feature = "check")]
 #[cfg_attr(docsrs, doc(cfg(feature = "check")))]
 pub mod check;

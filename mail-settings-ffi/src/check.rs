@@ -6,11 +6,12 @@
 //! failed stage says why): a settings screen shows the stages. Only what prevents checking at
 //! all (an unknown account, settings that do not validate) throws.
 
+use crate::account::AccountRef;
 use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::Result;
 use crate::mailer::{smtp_account, timeouts, NetworkTimeouts};
-use crate::model::{ErrorCategory, IncomingAccount, ProxyHop, Security, SmtpAccount};
+use crate::model::{ErrorCategory, IncomingAccountForm, ProxyHop, Security, SmtpAccountForm};
 use crate::store::Store;
 use mail_settings_core as mscore;
 use mail_settings_core::check::{self, CheckOptions};
@@ -253,27 +254,26 @@ impl ConnectionChecker {
         })
     }
 
-    /// Checks stored incoming account `account_id` (IMAP or POP3). Throws `NotFound` for an
-    /// unknown account; a failing server is a report with `ok == false`.
-    pub async fn check_incoming_account(&self, account_id: i64) -> Result<CheckReport> {
+    /// Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
+    /// for an unknown account; a failing server is a report with `ok == false`.
+    pub async fn check_incoming(&self, account: AccountRef) -> Result<CheckReport> {
         self.run(
             "check",
             Box::new(move |store, creds, options| {
-                let account = store.incoming_account(account_id)?;
+                let account = mscore::app::incoming_account(store, &account.into())?;
                 check::check_incoming(&account, creds, options).try_into()
             }),
         )
         .await
     }
 
-    /// Checks stored SMTP account `account_id` (the default SMTP account when empty). Sends
-    /// no message.
-    #[uniffi::method(default(account_id = None))]
-    pub async fn check_smtp_account(&self, account_id: Option<i64>) -> Result<CheckReport> {
+    /// Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
+    #[uniffi::method(default(account = None))]
+    pub async fn check_smtp(&self, account: Option<AccountRef>) -> Result<CheckReport> {
         self.run(
             "check",
             Box::new(move |store, creds, options| {
-                let account = smtp_account(store, account_id)?;
+                let account = smtp_account(store, account)?;
                 check::check_smtp(&account, creds, options).try_into()
             }),
         )
@@ -283,7 +283,10 @@ impl ConnectionChecker {
     /// Checks incoming settings not saved yet (the "Test" button of an edit screen): they are
     /// validated first, with the store's connectors and the host's credentials, and throw
     /// `Validation` with every result when they do not validate.
-    pub async fn check_incoming_settings(&self, account: IncomingAccount) -> Result<CheckReport> {
+    pub async fn check_incoming_settings(
+        &self,
+        account: IncomingAccountForm,
+    ) -> Result<CheckReport> {
         self.run(
             "check",
             Box::new(move |store, creds, options| {
@@ -304,7 +307,7 @@ impl ConnectionChecker {
     }
 
     /// Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
-    pub async fn check_smtp_settings(&self, account: SmtpAccount) -> Result<CheckReport> {
+    pub async fn check_smtp_settings(&self, account: SmtpAccountForm) -> Result<CheckReport> {
         self.run(
             "check",
             Box::new(move |store, creds, options| {

@@ -7,9 +7,10 @@
 //! message boundary), and so does a [`CancelToken`]. Progress reaches the host through its
 //! [`ProgressListener`], called on the run's own thread.
 
+use crate::account::AccountRef;
 use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
-use crate::error::{MailSettingsError, Result};
+use crate::error::Result;
 use crate::mailer::{timeouts, NetworkTimeouts};
 use crate::model::ErrorCategory;
 use crate::store::Store;
@@ -444,18 +445,23 @@ impl Collector {
         self.inner.is_running()
     }
 
-    /// Collects account `account_id` now, whether or not the collector runs. Throws `Conflict`
+    /// Collects incoming `account` (by id or by name) now, whether or not the collector runs. Throws `Conflict`
     /// while a run of that account is in progress, `Validation` for a disabled account, and
     /// the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
     #[uniffi::method(default(listener = None, cancel = None))]
     pub async fn check_now(
         &self,
-        account_id: i64,
+        account: AccountRef,
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> Result<RunReport> {
         self.run(cancel, listener, move |c, control| {
-            Ok(c.check_now_with(account_id, control)?.into())
+            let id = mail_settings_core::app::account_id(
+                c.store(),
+                mail_settings_core::app::AccountKind::Incoming,
+                &account.into(),
+            )?;
+            Ok(c.check_now_with(id, control)?.into())
         })
         .await
     }
@@ -741,16 +747,13 @@ impl Inbox {
     }
 
     /// Writes message `id` as received into the file at `path` (streamed, for large
-    /// messages). Returns the number of bytes.
-    pub fn write_raw(&self, id: i64, path: String) -> Result<u64> {
-        let mut out =
-            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| {
-                MailSettingsError::from(mail_settings_core::store::StoreError::Io(e))
-            })?);
-        let n = self.inner.copy_raw_to(id, &mut out)?;
-        std::io::Write::flush(&mut out)
-            .map_err(|e| MailSettingsError::from(mail_settings_core::store::StoreError::Io(e)))?;
-        Ok(n)
+    /// messages; synced to disk before it returns). Returns the number of bytes.
+    pub fn save_raw(&self, id: i64, path: String) -> Result<u64> {
+        Ok(mail_settings_core::app::save_raw(
+            &self.inner,
+            id,
+            std::path::Path::new(&path),
+        )?)
     }
 
     /// Marks message `id` read or unread.

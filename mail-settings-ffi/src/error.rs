@@ -229,14 +229,14 @@ impl MailSettingsError {
         }
     }
 
-    /// The variant for a core category and a detail (the one table of categories); `wire` is
+    /// The variant for a core category and a detail (the one table of categories); `details` is
     /// what a connection error adds (the proxy hop, the server's reply codes).
-    fn from_category(category: CoreCategory, wire: Wire, detail: String) -> Self {
-        let Wire {
+    fn from_category(category: CoreCategory, details: ReplyDetails, detail: String) -> Self {
+        let ReplyDetails {
             hop,
             reply_code,
             enhanced_code,
-        } = wire;
+        } = details;
         match category {
             CoreCategory::Dns => MailSettingsError::Connect { dns: true, detail },
             CoreCategory::Connect => MailSettingsError::Connect { dns: false, detail },
@@ -282,7 +282,7 @@ impl MailSettingsError {
 
 /// What a connection error carries besides its category and text.
 #[derive(Default)]
-struct Wire {
+struct ReplyDetails {
     hop: Option<ProxyHop>,
     reply_code: Option<u16>,
     enhanced_code: Option<String>,
@@ -340,12 +340,12 @@ impl From<mscore::ConnectionError> for MailSettingsError {
                 detail: detail_of(&e),
             };
         }
-        let wire = Wire {
+        let details = ReplyDetails {
             hop: e.hop().map(Into::into),
             reply_code: e.reply_code(),
             enhanced_code: e.enhanced_code().map(str::to_owned),
         };
-        Self::from_category(e.category(), wire, detail_of(&e))
+        Self::from_category(e.category(), details, detail_of(&e))
     }
 }
 
@@ -360,7 +360,7 @@ impl From<mscore::store::StoreError> for MailSettingsError {
             },
             other => {
                 let detail = detail_of(&other);
-                Self::from_category(other.category(), Wire::default(), detail)
+                Self::from_category(other.category(), ReplyDetails::default(), detail)
             }
         }
     }
@@ -376,7 +376,7 @@ impl From<mscore::Error> for MailSettingsError {
             mscore::Error::Connection(c) => c.into(),
             other => {
                 let detail = detail_of(&other);
-                Self::from_category(other.category(), Wire::default(), detail)
+                Self::from_category(other.category(), ReplyDetails::default(), detail)
             }
         }
     }
@@ -394,7 +394,7 @@ impl From<mscore::collector::CollectError> for MailSettingsError {
             C::Interrupted { error, .. } => (*error).into(),
             other => {
                 let detail = detail_of(&other);
-                Self::from_category(other.category(), Wire::default(), detail)
+                Self::from_category(other.category(), ReplyDetails::default(), detail)
             }
         }
     }

@@ -5,6 +5,8 @@
 //! core's forms and vocabulary, objects wrap the core's store, mailer and collector, and every
 //! rule stays in the core.
 //!
+//! - [`account`]: `AccountRef` (an id, a name, or the default SMTP account), resolved by the
+//!   core's application layer.
 //! - [`model`]: records (accounts, connectors, documents, validation results) and enums
 //!   (protocol, security words, validation codes, error categories).
 //! - [`error`]: the one exported error, `MailSettingsError` (Kotlin:
@@ -24,6 +26,7 @@
 //!
 //! Generate the bindings with `bash mail-settings-ffi/generate.sh`.
 
+pub mod account;
 mod blocking;
 pub mod check;
 pub mod collector;

@@ -8,6 +8,7 @@
 //! [`SmtpPool`] keeps sessions to one account open between calls and shares them between
 //! coroutines or tasks, as the core's `smtp::SmtpPool` (which it wraps) does between threads.
 
+use crate::account::{core_ref, AccountRef};
 use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::{MailSettingsError, Result};
@@ -195,20 +196,13 @@ pub(crate) fn timeouts(t: Option<NetworkTimeouts>) -> Timeouts {
     }
 }
 
-/// The account `account_id`, or the default SMTP account when it is empty.
+/// The SMTP account `account` of the store (the default one when it is empty), resolved by
+/// the core's application layer.
 pub(crate) fn smtp_account(
     store: &mscore::store::Store,
-    account_id: Option<i64>,
+    account: Option<AccountRef>,
 ) -> Result<mscore::SmtpAccount> {
-    match account_id {
-        Some(id) => Ok(store.smtp_account(id)?),
-        None => store
-            .default_smtp_account()?
-            .ok_or_else(|| MailSettingsError::NotFound {
-                detail: "no SMTP account was named and no SMTP account is the default account"
-                    .to_owned(),
-            }),
-    }
+    Ok(mscore::app::smtp_account(store, &core_ref(account))?)
 }
 
 /// Sends mail through the store's SMTP accounts, with credentials from the host's provider.
@@ -264,20 +258,20 @@ impl Mailer {
         })
     }
 
-    /// "Test configuration" (seed 004): sends the test message to `send_to` through account
-    /// `account_id` (the default SMTP account when empty), with `subject` and `message` or the
+    /// "Test configuration" (seed 004): sends the test message to `send_to` through
+    /// `account` (the default SMTP account when empty), with `subject` and `message` or the
     /// defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
     /// `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`...
-    #[uniffi::method(default(account_id = None, subject = None, message = None))]
+    #[uniffi::method(default(account = None, subject = None, message = None))]
     pub async fn send_test(
         &self,
         send_to: String,
-        account_id: Option<i64>,
+        account: Option<AccountRef>,
         subject: Option<String>,
         message: Option<String>,
     ) -> Result<SendReport> {
         self.run("send-test", move |store, creds, options| {
-            let account = smtp_account(store, account_id)?;
+            let account = smtp_account(store, account)?;
             let report = smtp::send_test(
                 &account,
                 creds,
@@ -291,32 +285,32 @@ impl Mailer {
         .await
     }
 
-    /// Sends `message` through account `account_id` (the default SMTP account when empty).
-    #[uniffi::method(default(account_id = None))]
+    /// Sends `message` through `account` (the default SMTP account when empty).
+    #[uniffi::method(default(account = None))]
     pub async fn send(
         &self,
         message: OutgoingMessage,
-        account_id: Option<i64>,
+        account: Option<AccountRef>,
     ) -> Result<SendReport> {
         self.run("send", move |store, creds, options| {
-            let account = smtp_account(store, account_id)?;
+            let account = smtp_account(store, account)?;
             Ok(smtp::send(&account, creds, &message.into(), options)?.into())
         })
         .await
     }
 
     /// Sends `messages` over one session (RSET between them; a session that breaks is
-    /// replaced for the messages after it) through account `account_id` (the default SMTP
-    /// account when empty). One outcome per message, in order. Throws only when the account
+    /// replaced for the messages after it) through `account` (the default SMTP account when
+    /// empty). One outcome per message, in order. Throws only when the account
     /// cannot be found.
-    #[uniffi::method(default(account_id = None))]
+    #[uniffi::method(default(account = None))]
     pub async fn send_many(
         &self,
         messages: Vec<OutgoingMessage>,
-        account_id: Option<i64>,
+        account: Option<AccountRef>,
     ) -> Result<Vec<SendOutcome>> {
         self.run("send-many", move |store, creds, options| {
-            let account = smtp_account(store, account_id)?;
+            let account = smtp_account(store, account)?;
             let messages: Vec<smtp::OutgoingMessage> =
                 messages.into_iter().map(Into::into).collect();
             Ok(outcomes(smtp::send_many(
@@ -383,18 +377,18 @@ impl SmtpPool {
 
 #[uniffi::export]
 impl SmtpPool {
-    /// A pool for account `account_id` of `store` (the default SMTP account when empty).
+    /// A pool for `account` of `store` (the default SMTP account when empty).
     /// Nothing is opened until the first message. Throws `NotFound` for an unknown account and
     /// `Protocol` for a disabled one.
-    #[uniffi::constructor(default(account_id = None, timeouts = None, limits = None))]
+    #[uniffi::constructor(default(account = None, timeouts = None, limits = None))]
     pub fn new(
         store: Arc<Store>,
         credentials: Arc<dyn CredentialProvider>,
-        account_id: Option<i64>,
+        account: Option<AccountRef>,
         timeouts: Option<NetworkTimeouts>,
         limits: Option<PoolLimits>,
     ) -> Result<Arc<Self>> {
-        let account = smtp_account(&store.inner, account_id)?;
+        let account = smtp_account(&store.inner, account)?;
         let config = limits.map(PoolConfig::from).unwrap_or_default();
         let pool = smtp::SmtpPool::new(
             account,

@@ -197,7 +197,7 @@ pub struct ValidationResult {
 /// An incoming (IMAP/POP3) account as typed: SPEC.md "Incoming account". Fields left out take
 /// SPEC.md's defaults.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct IncomingAccount {
+pub struct IncomingAccountForm {
     /// Given by the store; read-only (`null`/`nil` for a new account).
     #[uniffi(default = None)]
     pub id: Option<i64>,
@@ -250,7 +250,7 @@ pub struct IncomingAccount {
 /// An outgoing (SMTP) account as typed: SPEC.md "Outgoing account". Fields left out take
 /// SPEC.md's defaults.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct SmtpAccount {
+pub struct SmtpAccountForm {
     /// Given by the store; read-only (`null`/`nil` for a new account).
     #[uniffi(default = None)]
     pub id: Option<i64>,
@@ -318,7 +318,7 @@ pub struct SmtpAccount {
 
 /// A network connector (proxy): SPEC.md "Network connector and credential".
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct NetworkConnector {
+pub struct NetworkConnectorForm {
     /// Given by the store; read-only.
     #[uniffi(default = None)]
     pub id: Option<i64>,
@@ -346,13 +346,13 @@ pub struct SettingsDocument {
     pub version: u32,
     /// Network connectors.
     #[uniffi(default = [])]
-    pub network_connectors: Vec<NetworkConnector>,
+    pub network_connectors: Vec<NetworkConnectorForm>,
     /// Incoming accounts.
     #[uniffi(default = [])]
-    pub incoming_accounts: Vec<IncomingAccount>,
+    pub incoming_accounts: Vec<IncomingAccountForm>,
     /// SMTP accounts.
     #[uniffi(default = [])]
-    pub smtp_accounts: Vec<SmtpAccount>,
+    pub smtp_accounts: Vec<SmtpAccountForm>,
     /// Report schedules.
     #[uniffi(default = [])]
     pub report_schedules: Vec<crate::schedule::ReportSchedule>,
@@ -550,8 +550,8 @@ fn path_string(p: Option<PathBuf>) -> Option<String> {
     p.map(|p| p.to_string_lossy().into_owned())
 }
 
-impl From<IncomingAccount> for mscore::IncomingAccountForm {
-    fn from(a: IncomingAccount) -> Self {
+impl From<IncomingAccountForm> for mscore::IncomingAccountForm {
+    fn from(a: IncomingAccountForm) -> Self {
         mscore::IncomingAccountForm {
             id: a.id,
             name: a.name,
@@ -574,10 +574,10 @@ impl From<IncomingAccount> for mscore::IncomingAccountForm {
     }
 }
 
-impl TryFrom<mscore::IncomingAccountForm> for IncomingAccount {
+impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
     type Error = MailSettingsError;
     fn try_from(f: mscore::IncomingAccountForm) -> Result<Self> {
-        Ok(IncomingAccount {
+        Ok(IncomingAccountForm {
             id: f.id,
             name: f.name,
             protocol: f.protocol.map(TryInto::try_into).transpose()?,
@@ -599,8 +599,8 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccount {
     }
 }
 
-impl From<SmtpAccount> for mscore::SmtpAccountForm {
-    fn from(a: SmtpAccount) -> Self {
+impl From<SmtpAccountForm> for mscore::SmtpAccountForm {
+    fn from(a: SmtpAccountForm) -> Self {
         mscore::SmtpAccountForm {
             id: a.id,
             name: a.name,
@@ -628,10 +628,10 @@ impl From<SmtpAccount> for mscore::SmtpAccountForm {
     }
 }
 
-impl TryFrom<mscore::SmtpAccountForm> for SmtpAccount {
+impl TryFrom<mscore::SmtpAccountForm> for SmtpAccountForm {
     type Error = MailSettingsError;
     fn try_from(f: mscore::SmtpAccountForm) -> Result<Self> {
-        Ok(SmtpAccount {
+        Ok(SmtpAccountForm {
             id: f.id,
             name: f.name,
             host: f.host,
@@ -658,8 +658,8 @@ impl TryFrom<mscore::SmtpAccountForm> for SmtpAccount {
     }
 }
 
-impl From<NetworkConnector> for mscore::NetworkConnectorForm {
-    fn from(c: NetworkConnector) -> Self {
+impl From<NetworkConnectorForm> for mscore::NetworkConnectorForm {
+    fn from(c: NetworkConnectorForm) -> Self {
         mscore::NetworkConnectorForm {
             id: c.id,
             name: c.name,
@@ -672,10 +672,10 @@ impl From<NetworkConnector> for mscore::NetworkConnectorForm {
     }
 }
 
-impl TryFrom<mscore::NetworkConnectorForm> for NetworkConnector {
+impl TryFrom<mscore::NetworkConnectorForm> for NetworkConnectorForm {
     type Error = MailSettingsError;
     fn try_from(f: mscore::NetworkConnectorForm) -> Result<Self> {
-        Ok(NetworkConnector {
+        Ok(NetworkConnectorForm {
             id: f.id,
             name: f.name,
             kind: f.kind.map(TryInto::try_into).transpose()?,
@@ -723,7 +723,7 @@ impl TryFrom<mscore::SettingsDocument> for SettingsDocument {
 // ----- record methods (delegating to the core) -----
 
 #[uniffi::export]
-impl IncomingAccount {
+impl IncomingAccountForm {
     /// The port a connection would use: the typed one, or SPEC.md's default for the protocol
     /// and security. Empty when the protocol is missing or the port is out of range.
     pub fn effective_port(&self) -> Option<u16> {
@@ -737,7 +737,7 @@ impl IncomingAccount {
 }
 
 #[uniffi::export]
-impl SmtpAccount {
+impl SmtpAccountForm {
     /// The port a connection would use: the typed one, or SPEC.md's default for the security.
     /// Empty when the port is out of range.
     pub fn effective_port(&self) -> Option<u16> {
@@ -794,7 +794,7 @@ mod tests {
 
     #[test]
     fn incoming_round_trips_through_the_core_form() {
-        let a = IncomingAccount {
+        let a = IncomingAccountForm {
             id: Some(7),
             name: "Helpdesk".into(),
             protocol: Some(Protocol::Pop3),
@@ -815,14 +815,14 @@ mod tests {
         };
         let form = mscore::IncomingAccountForm::from(a.clone());
         assert_eq!(form.port, Some(70000));
-        assert_eq!(IncomingAccount::try_from(form).unwrap(), a);
+        assert_eq!(IncomingAccountForm::try_from(form).unwrap(), a);
         assert_eq!(a.effective_port(), None, "70000 is not a port");
         assert_eq!(a.security(), Security::StartTls);
     }
 
     #[test]
     fn effective_port_takes_spec_defaults() {
-        let mut a = IncomingAccount::try_from(mscore::IncomingAccountForm::default()).unwrap();
+        let mut a = IncomingAccountForm::try_from(mscore::IncomingAccountForm::default()).unwrap();
         a.protocol = Some(Protocol::Imap);
         assert_eq!(a.effective_port(), Some(993));
         a.secure_connection_type = SecureConnectionType::Tls;
@@ -830,7 +830,7 @@ mod tests {
         a.protocol = Some(Protocol::Pop3);
         a.use_secure_connection = false;
         assert_eq!(a.effective_port(), Some(110));
-        let mut s = SmtpAccount::try_from(mscore::SmtpAccountForm::default()).unwrap();
+        let mut s = SmtpAccountForm::try_from(mscore::SmtpAccountForm::default()).unwrap();
         assert_eq!(s.effective_port(), Some(465));
         s.secure_connection_type = SecureConnectionType::Tls;
         assert_eq!(s.effective_port(), Some(587));

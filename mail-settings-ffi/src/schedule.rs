@@ -6,12 +6,11 @@ use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::{MailSettingsError, Result};
 use crate::mailer::{timeouts, NetworkTimeouts};
-use crate::model::{convert_all, SmtpAccount, ValidationResult};
+use crate::model::{convert_all, SmtpAccountForm, ValidationResult};
 use crate::store::{ReportLanguage, StatusFilter, Store};
 use mail_settings_core as mscore;
 use mscore::report;
 use mscore::schedule as core;
-use mscore::smtp::SmtpOptions;
 use std::sync::Arc;
 
 /// Which report a schedule sends.
@@ -292,7 +291,7 @@ fn outcome(o: core::RunOutcome) -> ScheduleRunOutcome {
 #[uniffi::export(default(smtp_accounts = None))]
 pub fn validate_report_schedule(
     schedule: ReportSchedule,
-    smtp_accounts: Option<Vec<SmtpAccount>>,
+    smtp_accounts: Option<Vec<SmtpAccountForm>>,
 ) -> Vec<ValidationResult> {
     let accounts: Option<Vec<mscore::SmtpAccountForm>> =
         smtp_accounts.map(|v| v.into_iter().map(Into::into).collect());
@@ -371,15 +370,13 @@ impl ReportScheduler {
         credentials: Arc<dyn CredentialProvider>,
         timeouts: Option<NetworkTimeouts>,
     ) -> Arc<Self> {
-        let sender = core::SmtpReportSender::new(
+        let app = mail_settings_core::app::MailSettings::new(
+            store.inner.clone(),
             HostCredentials::wrap(credentials),
-            SmtpOptions::with_timeouts(self::timeouts(timeouts)),
+            mail_settings_core::app::AppOptions::with_timeouts(self::timeouts(timeouts)),
         );
         Arc::new(Self {
-            runner: Arc::new(core::ScheduleRunner::new(
-                store.inner.clone(),
-                Arc::new(sender),
-            )),
+            runner: Arc::new(app.schedule_runner()),
         })
     }
 

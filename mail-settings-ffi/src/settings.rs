@@ -7,7 +7,7 @@
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::Result;
 use crate::model::{
-    DocumentFormat, IncomingAccount, NetworkConnector, SettingsDocument, SmtpAccount,
+    DocumentFormat, IncomingAccountForm, NetworkConnectorForm, SettingsDocument, SmtpAccountForm,
     ValidationResult,
 };
 use mail_settings_core as mscore;
@@ -37,8 +37,8 @@ fn with_context<T>(
 /// exists (never for the secret). Paths are field names (`host`, `port`).
 #[uniffi::export(default(connectors = [], credentials = None))]
 pub fn validate_incoming_account(
-    account: IncomingAccount,
-    connectors: Vec<NetworkConnector>,
+    account: IncomingAccountForm,
+    connectors: Vec<NetworkConnectorForm>,
     credentials: Option<Arc<dyn CredentialProvider>>,
 ) -> Vec<ValidationResult> {
     let connectors: Vec<mscore::NetworkConnectorForm> =
@@ -52,8 +52,8 @@ pub fn validate_incoming_account(
 /// Validates one SMTP account: every problem at once (see [`validate_incoming_account`]).
 #[uniffi::export(default(connectors = [], credentials = None))]
 pub fn validate_smtp_account(
-    account: SmtpAccount,
-    connectors: Vec<NetworkConnector>,
+    account: SmtpAccountForm,
+    connectors: Vec<NetworkConnectorForm>,
     credentials: Option<Arc<dyn CredentialProvider>>,
 ) -> Vec<ValidationResult> {
     let connectors: Vec<mscore::NetworkConnectorForm> =
@@ -67,7 +67,7 @@ pub fn validate_smtp_account(
 /// Validates one network connector: every problem at once.
 #[uniffi::export(default(credentials = None))]
 pub fn validate_network_connector(
-    connector: NetworkConnector,
+    connector: NetworkConnectorForm,
     credentials: Option<Arc<dyn CredentialProvider>>,
 ) -> Vec<ValidationResult> {
     let form = mscore::NetworkConnectorForm::from(connector);
@@ -132,8 +132,8 @@ mod tests {
     use crate::error::MailSettingsError;
     use crate::model::{Protocol, SecureConnectionType, Security, Severity, ValidationCode};
 
-    fn account() -> IncomingAccount {
-        IncomingAccount {
+    fn account() -> IncomingAccountForm {
+        IncomingAccountForm {
             id: None,
             name: "Helpdesk".into(),
             protocol: Some(Protocol::Imap),

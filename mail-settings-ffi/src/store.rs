@@ -9,8 +9,8 @@
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::Result;
 use crate::model::{
-    IncomingAccount, NetworkConnector, Protocol, SecureConnectionType, SettingsDocument,
-    SmtpAccount,
+    IncomingAccountForm, NetworkConnectorForm, Protocol, SecureConnectionType, SettingsDocument,
+    SmtpAccountForm,
 };
 use mail_settings_core as mscore;
 use mail_settings_core::report;
@@ -28,7 +28,7 @@ pub struct StoredIncomingAccount {
     /// Pass it back to update or delete; any change makes a new one.
     pub version: i64,
     /// The account.
-    pub account: IncomingAccount,
+    pub account: IncomingAccountForm,
 }
 
 /// An SMTP account as stored (see [`StoredIncomingAccount`]).
@@ -39,7 +39,7 @@ pub struct StoredSmtpAccount {
     /// Pass it back to update or delete; any change makes a new one.
     pub version: i64,
     /// The account.
-    pub account: SmtpAccount,
+    pub account: SmtpAccountForm,
 }
 
 /// A network connector as stored (see [`StoredIncomingAccount`]).
@@ -50,7 +50,7 @@ pub struct StoredNetworkConnector {
     /// Pass it back to update or delete; any change makes a new one.
     pub version: i64,
     /// The connector.
-    pub connector: NetworkConnector,
+    pub connector: NetworkConnectorForm,
 }
 
 /// What an import did, record by record.
@@ -154,20 +154,20 @@ impl Store {
     // ----- network connectors -----
 
     /// Adds a connector (its `id` is ignored). Throws `Validation` with every result.
-    pub fn create_network_connector(
+    pub fn create_connector(
         &self,
-        connector: NetworkConnector,
+        connector: NetworkConnectorForm,
     ) -> Result<StoredNetworkConnector> {
         stored_connector(self.inner.create_connector(&connector.into())?)
     }
 
     /// Connector `id`; throws `NotFound`.
-    pub fn get_network_connector(&self, id: i64) -> Result<StoredNetworkConnector> {
+    pub fn get_connector(&self, id: i64) -> Result<StoredNetworkConnector> {
         stored_connector(self.inner.get_connector(id)?)
     }
 
     /// Every connector, by id.
-    pub fn list_network_connectors(&self) -> Result<Vec<StoredNetworkConnector>> {
+    pub fn list_connectors(&self) -> Result<Vec<StoredNetworkConnector>> {
         self.inner
             .list_connectors()?
             .into_iter()
@@ -177,11 +177,11 @@ impl Store {
 
     /// Replaces connector `id` if it is still at `expected_version` (else throws `Conflict`).
     /// Disabling a connector that accounts use throws `InUse`.
-    pub fn update_network_connector(
+    pub fn update_connector(
         &self,
         id: i64,
         expected_version: i64,
-        connector: NetworkConnector,
+        connector: NetworkConnectorForm,
     ) -> Result<StoredNetworkConnector> {
         stored_connector(
             self.inner
@@ -190,32 +190,29 @@ impl Store {
     }
 
     /// Deletes connector `id` at `expected_version`; throws `InUse` while accounts use it.
-    pub fn delete_network_connector(&self, id: i64, expected_version: i64) -> Result<()> {
+    pub fn delete_connector(&self, id: i64, expected_version: i64) -> Result<()> {
         Ok(self.inner.delete_connector(id, expected_version)?)
     }
 
     // ----- incoming accounts -----
 
     /// Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
-    pub fn create_incoming_account(
-        &self,
-        account: IncomingAccount,
-    ) -> Result<StoredIncomingAccount> {
+    pub fn create_incoming(&self, account: IncomingAccountForm) -> Result<StoredIncomingAccount> {
         stored_incoming(self.inner.create_incoming(&account.into())?)
     }
 
     /// Incoming account `id`; throws `NotFound`.
-    pub fn get_incoming_account(&self, id: i64) -> Result<StoredIncomingAccount> {
+    pub fn get_incoming(&self, id: i64) -> Result<StoredIncomingAccount> {
         stored_incoming(self.inner.get_incoming(id)?)
     }
 
     /// The incoming account named `name` (case-insensitive, trimmed); throws `NotFound`.
-    pub fn get_incoming_account_by_name(&self, name: String) -> Result<StoredIncomingAccount> {
+    pub fn get_incoming_by_name(&self, name: String) -> Result<StoredIncomingAccount> {
         stored_incoming(self.inner.get_incoming_by_name(&name)?)
     }
 
     /// Every incoming account, by id (for large stores use the report).
-    pub fn list_incoming_accounts(&self) -> Result<Vec<StoredIncomingAccount>> {
+    pub fn list_incoming(&self) -> Result<Vec<StoredIncomingAccount>> {
         self.inner
             .list_incoming()?
             .into_iter()
@@ -224,11 +221,11 @@ impl Store {
     }
 
     /// Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
-    pub fn update_incoming_account(
+    pub fn update_incoming(
         &self,
         id: i64,
         expected_version: i64,
-        account: IncomingAccount,
+        account: IncomingAccountForm,
     ) -> Result<StoredIncomingAccount> {
         stored_incoming(
             self.inner
@@ -237,29 +234,29 @@ impl Store {
     }
 
     /// Deletes incoming account `id` at `expected_version`.
-    pub fn delete_incoming_account(&self, id: i64, expected_version: i64) -> Result<()> {
+    pub fn delete_incoming(&self, id: i64, expected_version: i64) -> Result<()> {
         Ok(self.inner.delete_incoming(id, expected_version)?)
     }
 
     // ----- SMTP accounts -----
 
     /// Adds an SMTP account (its `id` is ignored); making it the default clears the others.
-    pub fn create_smtp_account(&self, account: SmtpAccount) -> Result<StoredSmtpAccount> {
+    pub fn create_smtp(&self, account: SmtpAccountForm) -> Result<StoredSmtpAccount> {
         stored_smtp(self.inner.create_smtp(&account.into())?)
     }
 
     /// SMTP account `id`; throws `NotFound`.
-    pub fn get_smtp_account(&self, id: i64) -> Result<StoredSmtpAccount> {
+    pub fn get_smtp(&self, id: i64) -> Result<StoredSmtpAccount> {
         stored_smtp(self.inner.get_smtp(id)?)
     }
 
     /// The SMTP account named `name` (case-insensitive, trimmed); throws `NotFound`.
-    pub fn get_smtp_account_by_name(&self, name: String) -> Result<StoredSmtpAccount> {
+    pub fn get_smtp_by_name(&self, name: String) -> Result<StoredSmtpAccount> {
         stored_smtp(self.inner.get_smtp_by_name(&name)?)
     }
 
     /// Every SMTP account, by id.
-    pub fn list_smtp_accounts(&self) -> Result<Vec<StoredSmtpAccount>> {
+    pub fn list_smtp(&self) -> Result<Vec<StoredSmtpAccount>> {
         self.inner
             .list_smtp()?
             .into_iter()
@@ -268,11 +265,11 @@ impl Store {
     }
 
     /// Replaces SMTP account `id` if it is still at `expected_version` (else `Conflict`).
-    pub fn update_smtp_account(
+    pub fn update_smtp(
         &self,
         id: i64,
         expected_version: i64,
-        account: SmtpAccount,
+        account: SmtpAccountForm,
     ) -> Result<StoredSmtpAccount> {
         stored_smtp(
             self.inner
@@ -281,7 +278,7 @@ impl Store {
     }
 
     /// Deletes SMTP account `id` at `expected_version`.
-    pub fn delete_smtp_account(&self, id: i64, expected_version: i64) -> Result<()> {
+    pub fn delete_smtp(&self, id: i64, expected_version: i64) -> Result<()> {
         Ok(self.inner.delete_smtp(id, expected_version)?)
     }
 
@@ -664,8 +661,8 @@ mod tests {
     use crate::error::MailSettingsError;
     use crate::model::{Protocol, SecureConnectionType, ValidationCode};
 
-    fn account(name: &str) -> IncomingAccount {
-        IncomingAccount {
+    fn account(name: &str) -> IncomingAccountForm {
+        IncomingAccountForm {
             id: None,
             name: name.into(),
             protocol: Some(Protocol::Imap),
@@ -689,26 +686,21 @@ mod tests {
     #[test]
     fn create_update_conflict_delete() {
         let store = Store::open_in_memory(None).unwrap();
-        let a = store.create_incoming_account(account("Helpdesk")).unwrap();
+        let a = store.create_incoming(account("Helpdesk")).unwrap();
         assert_eq!(a.account.id, Some(a.id));
         let mut changed = a.account.clone();
         changed.port = Some(10993);
-        let b = store
-            .update_incoming_account(a.id, a.version, changed)
-            .unwrap();
+        let b = store.update_incoming(a.id, a.version, changed).unwrap();
         assert_ne!(a.version, b.version);
-        assert_eq!(
-            store.get_incoming_account(a.id).unwrap().account.port,
-            Some(10993)
-        );
+        assert_eq!(store.get_incoming(a.id).unwrap().account.port, Some(10993));
         // An update based on the old version is a conflict.
-        match store.update_incoming_account(a.id, a.version, account("Helpdesk")) {
+        match store.update_incoming(a.id, a.version, account("Helpdesk")) {
             Err(MailSettingsError::Conflict { detail }) => assert!(detail.contains("version")),
             other => panic!("{other:?}"),
         }
-        store.delete_incoming_account(a.id, b.version).unwrap();
+        store.delete_incoming(a.id, b.version).unwrap();
         assert!(matches!(
-            store.get_incoming_account(a.id),
+            store.get_incoming(a.id),
             Err(MailSettingsError::NotFound { .. })
         ));
     }
@@ -716,14 +708,9 @@ mod tests {
     #[test]
     fn by_name_gives_the_stored_account_or_not_found() {
         let store = Store::open_in_memory(None).unwrap();
-        let a = store.create_incoming_account(account("Helpdesk")).unwrap();
-        assert_eq!(
-            store
-                .get_incoming_account_by_name(" HELPdesk ".into())
-                .unwrap(),
-            a
-        );
-        match store.get_smtp_account_by_name("Helpdesk".into()) {
+        let a = store.create_incoming(account("Helpdesk")).unwrap();
+        assert_eq!(store.get_incoming_by_name(" HELPdesk ".into()).unwrap(), a);
+        match store.get_smtp_by_name("Helpdesk".into()) {
             Err(MailSettingsError::NotFound { detail }) => assert!(detail.contains("Helpdesk")),
             other => panic!("{other:?}"),
         }
@@ -732,10 +719,10 @@ mod tests {
     #[test]
     fn invalid_changes_throw_validation_with_every_result() {
         let store = Store::open_in_memory(None).unwrap();
-        store.create_incoming_account(account("Helpdesk")).unwrap();
+        store.create_incoming(account("Helpdesk")).unwrap();
         let mut dup = account(" helpdesk ");
         dup.port = Some(0);
-        match store.create_incoming_account(dup) {
+        match store.create_incoming(dup) {
             Err(MailSettingsError::Validation { results, .. }) => {
                 assert!(results
                     .iter()
@@ -752,7 +739,7 @@ mod tests {
     fn a_connector_in_use_cannot_be_deleted() {
         let store = Store::open_in_memory(None).unwrap();
         let c = store
-            .create_network_connector(NetworkConnector {
+            .create_connector(NetworkConnectorForm {
                 id: None,
                 name: "dc-east".into(),
                 kind: Some(crate::model::ConnectorKind::Socks5),
@@ -765,8 +752,8 @@ mod tests {
         let mut a = account("Helpdesk");
         a.use_network_connector = true;
         a.network_connector = Some(c.id);
-        store.create_incoming_account(a).unwrap();
-        match store.delete_network_connector(c.id, c.version) {
+        store.create_incoming(a).unwrap();
+        match store.delete_connector(c.id, c.version) {
             Err(MailSettingsError::InUse { used_by, .. }) => {
                 assert_eq!(used_by.len(), 1);
                 assert!(used_by[0].contains("Helpdesk"), "{used_by:?}");
@@ -818,7 +805,7 @@ mod tests {
                 a.use_secure_connection = false;
                 a.protocol = Some(Protocol::Pop3);
             }
-            store.create_incoming_account(a).unwrap();
+            store.create_incoming(a).unwrap();
         }
         let first = store.incoming_report(None, 1, 30).unwrap();
         assert_eq!(

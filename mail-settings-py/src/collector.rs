@@ -15,6 +15,7 @@ use crate::credentials::PyCredentials;
 use crate::errors::{collect_err, to_py_err};
 use crate::records::{record_class, serde_to_py};
 use crate::store::PyStore;
+use mail_settings_core::app::AccountKind;
 use mail_settings_core::collector::{
     AccountStatus, CancelHandle, Collector, CollectorOptions, Progress, ProgressListener,
     RunControl, RunReport,
@@ -183,9 +184,14 @@ impl PyCancelToken {
         self.handle.cancel();
     }
     /// Whether it was asked to stop.
-    #[getter]
-    fn cancelled(&self) -> bool {
+    fn is_cancelled(&self) -> bool {
         self.handle.is_cancelled()
+    }
+    /// Deprecated name of `is_cancelled()` (warns `DeprecationWarning`).
+    #[getter]
+    fn cancelled(&self, py: Python<'_>) -> PyResult<bool> {
+        crate::store::deprecated(py, "CancelToken.cancelled", "CancelToken.is_cancelled()")?;
+        Ok(self.handle.is_cancelled())
     }
     fn __repr__(&self) -> String {
         format!(
@@ -238,21 +244,20 @@ fn control(
     })
 }
 
-/// An incoming account of the store by id or name.
+/// An incoming account of the store by id or name (a string that is a number is an id).
 fn account_id(store: &Store, account: &Bound<'_, PyAny>) -> PyResult<RecordId> {
-    if let Ok(id) = account.extract::<i64>() {
-        return Ok(id);
+    if account.is_none() {
+        return Err(PyTypeError::new_err(
+            "account must be an id (int) or a name (str)",
+        ));
     }
-    let name: String = account
-        .extract()
-        .map_err(|_| PyTypeError::new_err("account must be an id (int) or a name (str)"))?;
-    let py = account.py();
-    let found = py
-        .allow_threads(|| store.incoming_account_by_name(&name))
-        .map_err(to_py_err)?;
-    found
-        .id()
-        .ok_or_else(|| PyValueError::new_err("the account has no id"))
+    let wanted = crate::store::account_ref(Some(account))?;
+    account
+        .py()
+        .allow_threads(|| {
+            mail_settings_core::app::account_id(store, AccountKind::Incoming, &wanted)
+        })
+        .map_err(to_py_err)
 }
 
 /// The mail collector: fetches the incoming accounts' mail into the store's inbox, exactly
@@ -769,14 +774,9 @@ impl PyInbox {
     fn save_raw(&self, py: Python<'_>, id: i64, path: &Bound<'_, PyAny>) -> PyResult<u64> {
         let path = fspath(path)?;
         let inbox = self.inner.clone();
-        py.allow_threads(
-            move || -> Result<u64, mail_settings_core::store::StoreError> {
-                let mut file = std::fs::File::create(&path)?;
-                let n = inbox.copy_raw_to(id, &mut file)?;
-                file.sync_all()?;
-                Ok(n)
-            },
-        )
+        py.allow_threads(move || {
+            mail_settings_core::app::save_raw(&inbox, id, std::path::Path::new(&path))
+        })
         .map_err(to_py_err)
     }
 

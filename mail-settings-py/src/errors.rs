@@ -7,6 +7,7 @@
 
 use crate::collector::PyRunReport;
 use crate::validation::PyValidationResult;
+use mail_settings_core::app::{AccountError, AccountKind, AccountRef};
 use mail_settings_core::collector::CollectError;
 use mail_settings_core::error::{ConnectionError, Error, ErrorCategory, ProxyHop};
 use mail_settings_core::store::StoreError;
@@ -152,7 +153,29 @@ fn classify(py: Python<'_>, kwargs: &Bound<'_, PyDict>, err: &Error) -> PyResult
         }
         Error::Store(s) => store_class(py, &kwargs, s)?,
         Error::Connection(c) => connection_kwargs(&kwargs, c)?,
+        Error::Account(a) => account_class(&kwargs, a)?,
         _ => "MailSettingsError",
+    })
+}
+
+/// An account that did not resolve: `AccountNotFoundError` (with `kind` and the `id` or `name`
+/// asked for), `NoDefaultAccountError`, or `ValidationError` (ambiguous; no default of that kind).
+fn account_class(kwargs: &Bound<'_, PyDict>, a: &AccountError) -> PyResult<&'static str> {
+    Ok(match a {
+        AccountError::NotFound { kind, wanted } => {
+            kwargs.set_item("kind", kind.map_or("account", AccountKind::label))?;
+            match wanted {
+                AccountRef::Id(id) => kwargs.set_item("id", *id)?,
+                AccountRef::Name(name) => kwargs.set_item("name", name)?,
+                AccountRef::Default => {}
+            }
+            "AccountNotFoundError"
+        }
+        AccountError::NoDefault => {
+            kwargs.set_item("kind", "SMTP account")?;
+            "NoDefaultAccountError"
+        }
+        _ => "ValidationError",
     })
 }
 

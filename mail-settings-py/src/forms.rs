@@ -223,7 +223,7 @@ macro_rules! form_class {
 
 form_class! {
     /// An incoming (IMAP/POP3) account: docs/SETTINGS.md "Incoming account".
-    PyIncomingAccount("IncomingAccount") wraps IncomingAccountForm {
+    PyIncomingAccount("IncomingAccountForm") wraps IncomingAccountForm {
         /// Account name: required, 1–100 characters after trimming, unique.
         name / set_name: String,
         /// Keep copy in server (default True).
@@ -283,7 +283,7 @@ form_class! {
 
 form_class! {
     /// An outgoing (SMTP) account: docs/SETTINGS.md "Outgoing account".
-    PySmtpAccount("SmtpAccount") wraps SmtpAccountForm {
+    PySmtpAccount("SmtpAccountForm") wraps SmtpAccountForm {
         /// Account name: required, 1–100 characters, unique.
         name / set_name: String,
         /// Enabled (default True); a disabled account sends nothing.
@@ -351,7 +351,7 @@ form_class! {
 
 form_class! {
     /// A network connector (a SOCKS5 or HTTP CONNECT proxy) accounts may connect through.
-    PyNetworkConnector("NetworkConnector") wraps NetworkConnectorForm {
+    PyNetworkConnector("NetworkConnectorForm") wraps NetworkConnectorForm {
         /// Name: required, 1–100 characters, unique.
         name / set_name: String,
         /// Enabled (default True); an account may not use a disabled connector.

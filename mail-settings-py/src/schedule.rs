@@ -16,7 +16,7 @@ use crate::validation::PyValidation;
 use mail_settings_core::credentials::CredentialProvider;
 use mail_settings_core::model::SmtpAccountForm;
 use mail_settings_core::schedule::{
-    validate_schedule as core_validate, ReportScheduleForm, ScheduleRunner, SmtpReportSender,
+    validate_schedule as core_validate, ReportScheduleForm, ScheduleRunner,
 };
 use mail_settings_core::store::{Store, Stored};
 use mail_settings_core::{Error, ParseError};
@@ -93,7 +93,8 @@ impl PySchedules {
             PyTypeError::new_err("a schedule is named by its id (int) or name (str)")
         })?;
         let store = self.store.clone();
-        py.allow_threads(move || store.get_schedule_by_name(&name))
+        let wanted = mail_settings_core::app::AccountRef::parse(&name);
+        py.allow_threads(move || mail_settings_core::app::schedule(&store, &wanted))
             .map(|s| s.id)
             .map_err(to_py_err)
     }
@@ -109,10 +110,12 @@ impl PySchedules {
             (None, None) => crate::smtp::provider_or_empty(None),
         };
         let options = crate::smtp::options(timeout, false)?;
-        Ok(ScheduleRunner::new(
+        Ok(mail_settings_core::app::MailSettings::new(
             self.store.clone(),
-            Arc::new(SmtpReportSender::new(provider, options)),
-        ))
+            provider,
+            mail_settings_core::app::AppOptions::with_timeouts(options.timeouts),
+        )
+        .schedule_runner())
     }
 }
 

@@ -11,12 +11,12 @@ use crate::errors::to_py_err;
 use crate::forms::{PyIncomingAccount, PyNetworkConnector, PySmtpAccount};
 use crate::report;
 use crate::smtp::{PyOutgoingMessage, PySendReport};
-use mail_settings_core::check;
+use mail_settings_core::app::{AccountKind, AccountRef, AppOptions, MailSettings};
 use mail_settings_core::credentials::CredentialProvider;
+use mail_settings_core::net::Timeouts;
 use mail_settings_core::report::CsvOptions;
-use mail_settings_core::smtp::{self, OutgoingMessage, SendReport};
+use mail_settings_core::smtp::OutgoingMessage;
 use mail_settings_core::store::{ImportSummary, Store};
-use mail_settings_core::{ConnectionError, SmtpAccount};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -62,63 +62,44 @@ fn summary_dict<'py>(py: Python<'py>, s: ImportSummary) -> PyResult<Bound<'py, P
     Ok(d)
 }
 
-/// An SMTP account of the store by id, by name, or the default one (`None`).
-fn smtp_account_of(store: &Store, account: &AccountRef) -> mail_settings_core::Result<SmtpAccount> {
-    match account {
-        AccountRef::Id(id) => store.smtp_account(*id),
-        AccountRef::Name(name) => store.smtp_account_by_name(name),
-        AccountRef::Default => {
-            let default = store.default_smtp_account()?;
-            Ok(smtp::resolve_account(None, &default)?.into_owned())
-        }
-    }
-}
-
-/// Incoming accounts have no default: a script names one.
-fn unreachable_default() -> mail_settings_core::Result<mail_settings_core::IncomingAccount> {
-    Err(ConnectionError::new(
-        mail_settings_core::ErrorCategory::NotFound,
-        "name an incoming account by id or by name",
-    )
-    .into())
-}
-
-/// How a script names an account of the store: its id, its name, or nothing (the default).
-#[derive(Debug, Clone)]
-pub(crate) enum AccountRef {
-    Id(i64),
-    Name(String),
-    Default,
-}
-
-impl AccountRef {
-    pub(crate) fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        match value {
-            None => Ok(AccountRef::Default),
-            Some(v) if v.is_none() => Ok(AccountRef::Default),
-            Some(v) => {
-                if let Ok(id) = v.extract::<i64>() {
-                    Ok(AccountRef::Id(id))
-                } else if let Ok(name) = v.extract::<String>() {
-                    Ok(AccountRef::Name(name))
-                } else {
-                    Err(pyo3::exceptions::PyTypeError::new_err(
-                        "account must be an id (int), a name (str) or None",
-                    ))
-                }
+/// How a script names an account of the store: an id (`int`), a name (`str`; a string that
+/// is a number is an id, as on the command line), or `None` for the default SMTP account.
+pub(crate) fn account_ref(value: Option<&Bound<'_, PyAny>>) -> PyResult<AccountRef> {
+    match value {
+        None => Ok(AccountRef::Default),
+        Some(v) if v.is_none() => Ok(AccountRef::Default),
+        Some(v) => {
+            if let Ok(id) = v.extract::<i64>() {
+                Ok(AccountRef::Id(id))
+            } else if let Ok(name) = v.extract::<String>() {
+                Ok(AccountRef::parse(&name))
+            } else {
+                Err(pyo3::exceptions::PyTypeError::new_err(
+                    "account must be an id (int), a name (str) or None",
+                ))
             }
         }
     }
 }
 
-fn send_with(
-    store: &Store,
+/// The application layer over this store for one call: `provider` and `smtp` options.
+fn app(
+    store: &Arc<Store>,
     provider: Arc<dyn CredentialProvider>,
-    account: &AccountRef,
-    send: impl FnOnce(&SmtpAccount, &dyn CredentialProvider) -> Result<SendReport, ConnectionError>,
-) -> mail_settings_core::Result<SendReport> {
-    let account = smtp_account_of(store, account)?;
-    Ok(send(&account, provider.as_ref())?)
+    timeouts: Timeouts,
+) -> MailSettings {
+    MailSettings::new(store.clone(), provider, AppOptions::with_timeouts(timeouts))
+}
+
+/// Warns that `old` is deprecated in favour of `new` (kept one release).
+pub(crate) fn deprecated(py: Python<'_>, old: &str, new: &str) -> PyResult<()> {
+    let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+    PyErr::warn(
+        py,
+        &category,
+        &std::ffi::CString::new(format!("{old} is deprecated: use {new}")).unwrap_or_default(),
+        1,
+    )
 }
 
 impl PyStore {
@@ -366,12 +347,18 @@ impl PyStore {
 
     /// Every connector and account, with ids: a document that `import_document` turns back
     /// into exactly this store.
-    fn export(&self, py: Python<'_>) -> PyResult<PySettingsDocument> {
+    fn export_document(&self, py: Python<'_>) -> PyResult<PySettingsDocument> {
         let store = self.inner.clone();
         let doc = py
             .allow_threads(move || store.export())
             .map_err(to_py_err)?;
         PySettingsDocument::from_core(py, doc)
+    }
+
+    /// Deprecated name of `export_document` (warns `DeprecationWarning`).
+    fn export(&self, py: Python<'_>) -> PyResult<PySettingsDocument> {
+        deprecated(py, "Store.export()", "Store.export_document()")?;
+        self.export_document(py)
     }
 
     /// Makes the store hold exactly `document`, all or nothing; `ValidationError` (paths like
@@ -406,18 +393,17 @@ impl PyStore {
         timeout: Option<f64>,
         partial_delivery: bool,
     ) -> PyResult<PySendReport> {
-        let account = AccountRef::from_py(account)?;
+        let account = account_ref(account)?;
         let provider = self.provider_for(credentials);
         let opts = crate::smtp::options(timeout, partial_delivery)?;
         let message: OutgoingMessage = message.inner.clone();
-        let store = self.inner.clone();
-        py.allow_threads(move || {
-            send_with(&store, provider, &account, |a, p| {
-                smtp::send(a, p, &message, &opts)
-            })
-        })
-        .map(PySendReport::from)
-        .map_err(to_py_err)
+        let mut app = app(&self.inner, provider, opts.timeouts);
+        let mut options = app.options().clone();
+        options.partial_delivery = opts.partial_delivery;
+        app = app.with_options(options);
+        py.allow_threads(move || app.send(&account, &message))
+            .map(PySendReport::from)
+            .map_err(to_py_err)
     }
 
     /// "Test configuration" (seed 004) with one of the store's SMTP accounts (see `send`).
@@ -433,21 +419,13 @@ impl PyStore {
         credentials: Option<PyRef<'_, PyCredentials>>,
         timeout: Option<f64>,
     ) -> PyResult<PySendReport> {
-        let account = AccountRef::from_py(account)?;
+        let account = account_ref(account)?;
         let provider = self.provider_for(credentials);
         let opts = crate::smtp::options(timeout, false)?;
-        let store = self.inner.clone();
+        let app = app(&self.inner, provider, opts.timeouts);
         py.allow_threads(move || {
-            send_with(&store, provider, &account, |a, p| {
-                smtp::send_test(
-                    a,
-                    p,
-                    &send_to,
-                    subject.as_deref(),
-                    message.as_deref(),
-                    &opts,
-                )
-            })
+            app.send_test(&account, &send_to, subject.as_deref(), message.as_deref())
+                .map(|(_, report)| report)
         })
         .map(PySendReport::from)
         .map_err(to_py_err)
@@ -466,20 +444,16 @@ impl PyStore {
         timeout: Option<f64>,
         mailbox: Option<String>,
     ) -> PyResult<crate::check::PyCheckReport> {
-        let account = AccountRef::from_py(Some(account))?;
+        let account = account_ref(Some(account))?;
         let provider = self.provider_for(credentials);
         let options = crate::check::check_options(timeout, mailbox)?;
-        let store = self.inner.clone();
-        py.allow_threads(move || -> mail_settings_core::Result<_> {
-            let account = match &account {
-                AccountRef::Id(id) => store.incoming_account(*id)?,
-                AccountRef::Name(name) => store.incoming_account_by_name(name)?,
-                AccountRef::Default => unreachable_default()?,
-            };
-            Ok(check::check_incoming(&account, provider.as_ref(), &options))
-        })
-        .map(Into::into)
-        .map_err(to_py_err)
+        let mut app = app(&self.inner, provider, options.timeouts);
+        let mut app_options = app.options().clone();
+        app_options.check_mailbox = options.mailbox.clone();
+        app = app.with_options(app_options);
+        py.allow_threads(move || app.check(&account, Some(AccountKind::Incoming)))
+            .map(Into::into)
+            .map_err(to_py_err)
     }
 
     /// Checks one of the store's SMTP accounts (by id, by name, or None for the default).
@@ -491,16 +465,13 @@ impl PyStore {
         credentials: Option<PyRef<'_, PyCredentials>>,
         timeout: Option<f64>,
     ) -> PyResult<crate::check::PyCheckReport> {
-        let account = AccountRef::from_py(account)?;
+        let account = account_ref(account)?;
         let provider = self.provider_for(credentials);
         let options = crate::check::check_options(timeout, None)?;
-        let store = self.inner.clone();
-        py.allow_threads(move || -> mail_settings_core::Result<_> {
-            let account = smtp_account_of(&store, &account)?;
-            Ok(check::check_smtp(&account, provider.as_ref(), &options))
-        })
-        .map(Into::into)
-        .map_err(to_py_err)
+        let app = app(&self.inner, provider, options.timeouts);
+        py.allow_threads(move || app.check(&account, Some(AccountKind::Smtp)))
+            .map(Into::into)
+            .map_err(to_py_err)
     }
 
     // ----- reports -----

@@ -105,7 +105,7 @@ class Servers:
         with smtplib.LMTP("127.0.0.1", self.port("MS_LMTP_PORT"), timeout=30) as lmtp:
             lmtp.sendmail(sender, [mailbox], raw)
 
-    def imap_account(self, mailbox: str, **overrides: object) -> ms.IncomingAccount:
+    def imap_account(self, mailbox: str, **overrides: object) -> ms.IncomingAccountForm:
         fields: Dict[str, object] = dict(
             name=f"imap {mailbox}",
             protocol="IMAP",
@@ -117,9 +117,9 @@ class Servers:
             check_interval_secs=30,
         )
         fields.update(overrides)
-        return ms.IncomingAccount(**fields)  # type: ignore[arg-type]
+        return ms.IncomingAccountForm(**fields)  # type: ignore[arg-type]
 
-    def smtp_account(self, mailbox: str, **overrides: object) -> ms.SmtpAccount:
+    def smtp_account(self, mailbox: str, **overrides: object) -> ms.SmtpAccountForm:
         fields: Dict[str, object] = dict(
             name=f"smtp {mailbox}",
             host="localhost",
@@ -130,7 +130,7 @@ class Servers:
             ca_file=self.ca_file,
         )
         fields.update(overrides)
-        return ms.SmtpAccount(**fields)  # type: ignore[arg-type]
+        return ms.SmtpAccountForm(**fields)  # type: ignore[arg-type]
 
 
 _servers: Optional[Servers] = None

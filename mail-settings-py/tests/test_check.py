@@ -126,7 +126,7 @@ def test_closed_port_is_connect_error(servers: Servers, mailbox: str, creds: ms.
 
 
 def test_through_socks5_with_auth(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
-    proxy = ms.NetworkConnector(id=1, name="socks", kind="SOCKS5", host="127.0.0.1",
+    proxy = ms.NetworkConnectorForm(id=1, name="socks", kind="SOCKS5", host="127.0.0.1",
                                 port=servers.port("MS_SOCKS5_AUTH_PORT"), credential="proxy")
     account = servers.imap_account(mailbox, use_network_connector=True, network_connector=1)
     report = ms.check_incoming(account, credentials=creds, connectors=[proxy], timeout=20)
@@ -147,7 +147,7 @@ def test_proxy_failures_name_the_hop(
     servers: Servers, mailbox: str, creds: ms.Credentials, kind: str, port_key: str,
     credential: str, target: str, hop: str,
 ) -> None:
-    proxy = ms.NetworkConnector(id=2, name="p", kind=kind, host="127.0.0.1",  # type: ignore[arg-type]
+    proxy = ms.NetworkConnectorForm(id=2, name="p", kind=kind, host="127.0.0.1",  # type: ignore[arg-type]
                                 port=servers.port(port_key), credential=credential)
     account = servers.imap_account(mailbox, port=servers.port(target), use_network_connector=True, network_connector=2)
     report = ms.check_incoming(account, credentials=creds, connectors=[proxy], timeout=20)
@@ -158,7 +158,7 @@ def test_proxy_failures_name_the_hop(
 
 
 def test_proxy_unreachable(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
-    proxy = ms.NetworkConnector(id=3, name="gone", kind="SOCKS5", host="127.0.0.1", port=closed_port())
+    proxy = ms.NetworkConnectorForm(id=3, name="gone", kind="SOCKS5", host="127.0.0.1", port=closed_port())
     account = servers.imap_account(mailbox, use_network_connector=True, network_connector=3)
     report = ms.check_incoming(account, credentials=creds, connectors=[proxy], timeout=20)
     with pytest.raises(ms.ProxyError) as e:
@@ -168,7 +168,7 @@ def test_proxy_unreachable(servers: Servers, mailbox: str, creds: ms.Credentials
 
 def test_invalid_account_raises_before_any_connection(servers: Servers) -> None:
     with pytest.raises(ms.ValidationError) as e:
-        ms.check_incoming(ms.IncomingAccount(name="x", host="bad host"))
+        ms.check_incoming(ms.IncomingAccountForm(name="x", host="bad host"))
     assert {d["code"] for d in e.value.errors()} >= {"invalid_host", "required", "credential_required"}
     account = servers.imap_account("a@example.test", use_network_connector=True, network_connector=9)
     with pytest.raises(ms.ValidationError) as missing:

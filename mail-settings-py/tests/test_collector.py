@@ -15,7 +15,7 @@ import mail_settings as ms
 from conftest import Servers, message
 
 
-def setup(servers: Servers, mailbox: str, creds: ms.Credentials, **kw: Any) -> "tuple[ms.Store, ms.IncomingAccount]":
+def setup(servers: Servers, mailbox: str, creds: ms.Credentials, **kw: Any) -> "tuple[ms.Store, ms.IncomingAccountForm]":
     store = ms.Store(credentials=creds)
     account = store.create_incoming(servers.imap_account(mailbox, **kw))
     return store, account
@@ -83,7 +83,7 @@ def test_progress_callback_and_cancel(servers: Servers, mailbox: str, creds: ms.
             token.cancel()
 
     report = collector.check_now(account.id or 0, on_progress=on_progress, cancel=token)
-    assert token.cancelled and report.cancelled
+    assert token.is_cancelled() and report.cancelled
     assert (report.fetched, report.pending) == (2, 3)
     assert seen[0].done == 0 and seen[0].total == 5 and seen[0].account_id == account.id
     dones = [p.done for p in seen]

@@ -150,8 +150,8 @@ def test_callable_provider() -> None:
 
 def test_callable_provider_is_used_by_validation() -> None:
     creds = ms.Credentials.from_callable(lambda i: ("u", "p") if i == "ok" else None)
-    ok = ms.IncomingAccount(name="a", protocol="IMAP", host="h", credential="ok")
-    bad = ms.IncomingAccount(name="a", protocol="IMAP", host="h", credential="nope")
+    ok = ms.IncomingAccountForm(name="a", protocol="IMAP", host="h", credential="ok")
+    bad = ms.IncomingAccountForm(name="a", protocol="IMAP", host="h", credential="nope")
     assert not ok.validate(credentials=creds).has_errors
     assert bad.validate(credentials=creds).contains("credential", "unknown_credential")
 

@@ -48,12 +48,12 @@ def test_document_holds_the_objects_themselves() -> None:
     doc = ms.SettingsDocument.from_json(DOC)
     doc.incoming_accounts[0].port = 70000
     assert doc.validate().contains("incoming_accounts[0].port", "invalid_port")
-    extra = ms.SmtpAccount(name="notifications", host="h", sender_email="x@example.com", credential="c")
+    extra = ms.SmtpAccountForm(name="notifications", host="h", sender_email="x@example.com", credential="c")
     doc.smtp_accounts = [*doc.smtp_accounts, extra]
     v = doc.validate()
     assert v.contains("smtp_accounts[1].name", "duplicate_name")
-    with pytest.raises(TypeError, match="SmtpAccount"):
-        doc.smtp_accounts = [ms.IncomingAccount()]  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="SmtpAccountForm"):
+        doc.smtp_accounts = [ms.IncomingAccountForm()]  # type: ignore[list-item]
 
 
 def test_json_toml_dict_round_trips(tmp_path: Path) -> None:
@@ -149,10 +149,10 @@ def test_document_validation_with_credentials() -> None:
 
 
 def test_constructed_document() -> None:
-    a = ms.IncomingAccount(name="A", protocol="IMAP", host="h", credential="c")
-    b = ms.IncomingAccount(name="a", protocol="POP3", host="h", credential="c")
-    s1 = ms.SmtpAccount(name="s1", host="h", sender_email="a@b.example", credential="c", default_account=True)
-    s2 = ms.SmtpAccount(name="s2", host="h", sender_email="a@b.example", credential="c", default_account=True)
+    a = ms.IncomingAccountForm(name="A", protocol="IMAP", host="h", credential="c")
+    b = ms.IncomingAccountForm(name="a", protocol="POP3", host="h", credential="c")
+    s1 = ms.SmtpAccountForm(name="s1", host="h", sender_email="a@b.example", credential="c", default_account=True)
+    s2 = ms.SmtpAccountForm(name="s2", host="h", sender_email="a@b.example", credential="c", default_account=True)
     doc = ms.SettingsDocument(incoming_accounts=[a, b], smtp_accounts=(s1, s2))
     v = doc.validate()
     assert v.contains("incoming_accounts[1].name", "duplicate_name")

@@ -13,7 +13,7 @@ import mail_settings as ms
 
 
 def test_incoming_defaults_are_specs() -> None:
-    a = ms.IncomingAccount()
+    a = ms.IncomingAccountForm()
     assert a.id is None and a.version is None
     assert a.name == "" and a.host == ""
     assert a.keep_copy_on_server is True
@@ -33,7 +33,7 @@ def test_incoming_defaults_are_specs() -> None:
 
 
 def test_smtp_defaults_are_specs() -> None:
-    s = ms.SmtpAccount()
+    s = ms.SmtpAccountForm()
     assert s.enabled is True
     assert s.sender_email == ""
     assert s.reply_to is None and s.return_path is None and s.confirmation_email is None
@@ -51,7 +51,7 @@ def test_smtp_defaults_are_specs() -> None:
 
 
 def test_connector_defaults() -> None:
-    c = ms.NetworkConnector()
+    c = ms.NetworkConnectorForm()
     assert c.enabled is True
     assert c.kind is None and c.port is None and c.credential is None
 
@@ -68,21 +68,21 @@ def test_connector_defaults() -> None:
     ],
 )
 def test_effective_port_follows_spec_table(protocol: Any, secure: bool, kind: Any, port: int) -> None:
-    a = ms.IncomingAccount(protocol=protocol, use_secure_connection=secure, secure_connection_type=kind)
+    a = ms.IncomingAccountForm(protocol=protocol, use_secure_connection=secure, secure_connection_type=kind)
     assert a.effective_port == port
     a.port = 2525
     assert a.effective_port == 2525
 
 
 def test_smtp_effective_port() -> None:
-    assert ms.SmtpAccount().effective_port == 465
-    assert ms.SmtpAccount(secure_connection_type="TLS").effective_port == 587
-    assert ms.SmtpAccount(use_secure_connection=False).effective_port == 587
-    assert ms.SmtpAccount(port=70000).effective_port is None
+    assert ms.SmtpAccountForm().effective_port == 465
+    assert ms.SmtpAccountForm(secure_connection_type="TLS").effective_port == 587
+    assert ms.SmtpAccountForm(use_secure_connection=False).effective_port == 587
+    assert ms.SmtpAccountForm(port=70000).effective_port is None
 
 
 def test_properties_read_and_write() -> None:
-    a = ms.IncomingAccount(name="Helpdesk", protocol="IMAP", host="imap.example.com", credential="hd")
+    a = ms.IncomingAccountForm(name="Helpdesk", protocol="IMAP", host="imap.example.com", credential="hd")
     a.name = "Support"
     a.protocol = "POP3"
     a.port = 995
@@ -99,12 +99,12 @@ def test_properties_read_and_write() -> None:
 def test_path_like_ca_file() -> None:
     from pathlib import Path
 
-    a = ms.IncomingAccount(ca_file=Path("/tmp/ca.pem"))
+    a = ms.IncomingAccountForm(ca_file=Path("/tmp/ca.pem"))
     assert a.ca_file == "/tmp/ca.pem"
 
 
 def test_wrong_types_and_words_are_refused() -> None:
-    a = ms.IncomingAccount()
+    a = ms.IncomingAccountForm()
     with pytest.raises(TypeError, match="port must be int"):
         a.port = "993"  # type: ignore[assignment]
     with pytest.raises(TypeError, match="enabled must be bool"):
@@ -116,9 +116,9 @@ def test_wrong_types_and_words_are_refused() -> None:
     with pytest.raises(ValueError, match="'SSL', 'TLS'"):
         a.secure_connection_type = "STARTTLS"  # type: ignore[assignment]
     with pytest.raises(ValueError, match="SOCKS5"):
-        ms.NetworkConnector(kind="SOCKS4")  # type: ignore[arg-type]
+        ms.NetworkConnectorForm(kind="SOCKS4")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unexpected keyword argument 'hostname'"):
-        ms.IncomingAccount(hostname="x")  # type: ignore[call-arg]
+        ms.IncomingAccountForm(hostname="x")  # type: ignore[call-arg]
     with pytest.raises(AttributeError):
         a.id = 3  # type: ignore[misc]
     with pytest.raises(AttributeError):
@@ -128,15 +128,15 @@ def test_wrong_types_and_words_are_refused() -> None:
 
 
 def test_out_of_range_values_are_validation_results_not_errors() -> None:
-    a = ms.IncomingAccount(port=70000, check_interval_secs=5)
+    a = ms.IncomingAccountForm(port=70000, check_interval_secs=5)
     v = a.validate()
     assert v.contains("port", "invalid_port")
     assert v.contains("check_interval_secs", "out_of_range")
 
 
 def test_equality_copy_and_hash() -> None:
-    a = ms.SmtpAccount(name="n", host="h", sender_email="a@example.com", credential="c")
-    b = ms.SmtpAccount(name="n", host="h", sender_email="a@example.com", credential="c")
+    a = ms.SmtpAccountForm(name="n", host="h", sender_email="a@example.com", credential="c")
+    b = ms.SmtpAccountForm(name="n", host="h", sender_email="a@example.com", credential="c")
     assert a == b
     assert not (a != b)
     b.port = 2525
@@ -152,7 +152,7 @@ def test_equality_copy_and_hash() -> None:
         hash(a)
 
 
-@pytest.mark.parametrize("cls", [ms.IncomingAccount, ms.SmtpAccount, ms.NetworkConnector])
+@pytest.mark.parametrize("cls", [ms.IncomingAccountForm, ms.SmtpAccountForm, ms.NetworkConnectorForm])
 def test_dict_round_trip(cls: Any) -> None:
     obj = cls(id=7, name="x")
     d = obj.to_dict()
@@ -163,7 +163,7 @@ def test_dict_round_trip(cls: Any) -> None:
 
 
 def test_to_dict_has_every_field() -> None:
-    d: Dict[str, Any] = ms.IncomingAccount().to_dict()
+    d: Dict[str, Any] = ms.IncomingAccountForm().to_dict()
     assert list(d) == [
         "id", "name", "keep_copy_on_server", "automatic_check", "check_interval_secs", "enabled",
         "host", "port", "protocol", "use_network_connector", "network_connector", "credential",
@@ -173,35 +173,35 @@ def test_to_dict_has_every_field() -> None:
 
 
 def test_from_dict_takes_documents_shape_and_defaults() -> None:
-    a = ms.IncomingAccount.from_dict({"name": "Helpdesk", "protocol": "IMAP", "host": "h"})
+    a = ms.IncomingAccountForm.from_dict({"name": "Helpdesk", "protocol": "IMAP", "host": "h"})
     assert a.keep_copy_on_server is True and a.check_interval_secs == 300
     with pytest.raises(ms.ParseError, match="unknown field `hots`") as e:
-        ms.IncomingAccount.from_dict({"hots": "h"})
+        ms.IncomingAccountForm.from_dict({"hots": "h"})
     assert e.value.format == "dict" and isinstance(e.value, ValueError)
     with pytest.raises(ms.ParseError, match="invalid type"):
-        ms.SmtpAccount.from_dict({"port": "25"})
+        ms.SmtpAccountForm.from_dict({"port": "25"})
     with pytest.raises(TypeError):
-        ms.SmtpAccount.from_dict([("port", 25)])  # type: ignore[arg-type]
+        ms.SmtpAccountForm.from_dict([("port", 25)])  # type: ignore[arg-type]
 
 
 def test_to_json_is_documents_shape() -> None:
     import json
 
-    a = ms.IncomingAccount(name="H", protocol="POP3", host="h", credential="c")
+    a = ms.IncomingAccountForm(name="H", protocol="POP3", host="h", credential="c")
     data = json.loads(a.to_json())
     assert data["protocol"] == "POP3" and "id" not in data
-    assert ms.IncomingAccount.from_dict(data) == a
+    assert ms.IncomingAccountForm.from_dict(data) == a
 
 
 def test_repr_shows_fields() -> None:
-    a = ms.IncomingAccount(name="Helpdesk", protocol="IMAP", host="imap.example.com")
+    a = ms.IncomingAccountForm(name="Helpdesk", protocol="IMAP", host="imap.example.com")
     r = repr(a)
-    assert r.startswith("IncomingAccount(id=None, name='Helpdesk'")
+    assert r.startswith("IncomingAccountForm(id=None, name='Helpdesk'")
     assert "protocol='IMAP'" in r and "version" not in r
 
 
 def test_validation_reports_everything_at_once() -> None:
-    s = ms.SmtpAccount(
+    s = ms.SmtpAccountForm(
         name=" ",
         host="smtp://x",
         sender_email="not-an-address",
@@ -242,18 +242,18 @@ def test_validation_reports_everything_at_once() -> None:
 
 
 def test_valid_account_has_no_errors_but_may_warn() -> None:
-    a = ms.IncomingAccount(
+    a = ms.IncomingAccountForm(
         name="H", protocol="IMAP", host="imap.example.com", credential="c", use_secure_connection=False
     )
     v = a.validate()
     assert v.is_valid and not v.has_errors
     assert [r.code for r in v] == ["cleartext_credentials"]
-    assert str(ms.IncomingAccount(name="H", protocol="IMAP", host="h", credential="c").validate()) == "no problems"
+    assert str(ms.IncomingAccountForm(name="H", protocol="IMAP", host="h", credential="c").validate()) == "no problems"
 
 
 def test_validate_against_connectors_and_credentials() -> None:
-    proxy = ms.NetworkConnector(id=4, name="p", kind="SOCKS5", host="10.0.0.1", port=1080, enabled=False)
-    a = ms.IncomingAccount(
+    proxy = ms.NetworkConnectorForm(id=4, name="p", kind="SOCKS5", host="10.0.0.1", port=1080, enabled=False)
+    a = ms.IncomingAccountForm(
         name="H", protocol="IMAP", host="h", credential="nope", use_network_connector=True, network_connector=4
     )
     creds = ms.Credentials({"yes": ("u", "p")})
@@ -263,14 +263,14 @@ def test_validate_against_connectors_and_credentials() -> None:
     assert a.validate(connectors=[]).contains("network_connector", "unknown_network_connector")
     # without a list, connector existence is not checked
     assert not a.validate().has_errors
-    bad = ms.NetworkConnector(name="", host="x y")
+    bad = ms.NetworkConnectorForm(name="", host="x y")
     assert {r.code for r in bad.validate()} == {"required", "invalid_host"}
     assert bad.validate(credentials=creds).contains("kind", "required")
 
 
 def test_validation_result_equality_and_pickling_of_errors() -> None:
-    v1 = ms.IncomingAccount().validate()
-    v2 = ms.IncomingAccount().validate()
+    v1 = ms.IncomingAccountForm().validate()
+    v2 = ms.IncomingAccountForm().validate()
     assert v1 == v2 and v1[0] == v2[0]
     e = ms.ValidationError("invalid", results=list(v1))
     e2 = pickle.loads(pickle.dumps(ms.ConflictError("c", kind="k", id=1, expected_version=2, found_version=3)))

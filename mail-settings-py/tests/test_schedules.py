@@ -24,7 +24,7 @@ def test_validation_codes_and_defaults() -> None:
     assert ("recipients", "required") in codes and ("frequency", "required") in codes
     assert ("time_of_day", "invalid_time") in codes and ("time_zone", "invalid_time_zone") in codes
     assert ("day_of_month", "out_of_range") in codes
-    off = ms.SmtpAccount(id=3, name="off", host="h.example", sender_email="a@example.com", credential="c", enabled=False)
+    off = ms.SmtpAccountForm(id=3, name="off", host="h.example", sender_email="a@example.com", credential="c", enabled=False)
     v = ms.validate_schedule(daily("x", "a@example.com", smtp_account=3), [off])
     assert [(r.path, r.code) for r in v.results] == [("smtp_account", "smtp_account_disabled")]
     assert ms.validate_schedule(daily("x", "a@example.com", smtp_account=4), [off]).has_errors
@@ -46,12 +46,12 @@ def test_store_crud_versions_and_references() -> None:
     assert changed["time_of_day"] == "07:30"
     with pytest.raises(ms.ConflictError):
         schedules.update(s["id"], s["version"], s)
-    account = store.create_smtp(ms.SmtpAccount(name="n", host="h.example", sender_email="a@example.com", credential="c"))
+    account = store.create_smtp(ms.SmtpAccountForm(name="n", host="h.example", sender_email="a@example.com", credential="c"))
     used = schedules.create(daily("uses n", "ops@example.com", smtp_account=account.id))
     with pytest.raises(ms.InUseError):
         store.delete_smtp(account.id or 0, account.version or 0)
     # Documents carry the schedules: export then import changes nothing.
-    doc = store.export()
+    doc = store.export_document()
     assert [d["name"] for d in doc.report_schedules] == ["Diário", "uses n"]
     assert ms.SettingsDocument.from_json(doc.to_json()).report_schedules == doc.report_schedules
     assert store.import_document(doc)["unchanged"] == 3

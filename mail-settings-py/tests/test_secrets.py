@@ -52,9 +52,9 @@ def test_no_secret_anywhere(servers: Servers, mailbox: str) -> None:
     objs: List[Any] = [creds, creds.get(mailbox), creds.get("token"), creds.get("wrong-proxy")]
 
     store = ms.Store(credentials=creds)
-    proxy = store.create_connector(ms.NetworkConnector(name="socks", kind="SOCKS5", host="127.0.0.1",
+    proxy = store.create_connector(ms.NetworkConnectorForm(name="socks", kind="SOCKS5", host="127.0.0.1",
                                                        port=servers.port("MS_SOCKS5_AUTH_PORT"), credential="proxy"))
-    bad_proxy = store.create_connector(ms.NetworkConnector(name="socks-bad", kind="SOCKS5", host="127.0.0.1",
+    bad_proxy = store.create_connector(ms.NetworkConnectorForm(name="socks-bad", kind="SOCKS5", host="127.0.0.1",
                                                            port=servers.port("MS_SOCKS5_AUTH_PORT"), credential="wrong-proxy"))
     good = store.create_incoming(servers.imap_account(mailbox, name="good", use_network_connector=True,
                                                       network_connector=proxy.id))
@@ -63,7 +63,7 @@ def test_no_secret_anywhere(servers: Servers, mailbox: str) -> None:
                                                                network_connector=bad_proxy.id))
     token = store.create_incoming(servers.imap_account(mailbox, name="token", credential="token"))
     smtp = store.create_smtp(servers.smtp_account(mailbox, name="smtp", credential="wrong", default_account=True))
-    objs += [proxy, good, wrong, smtp, store, store.export(), store.export().to_json(), store.export().to_toml()]
+    objs += [proxy, good, wrong, smtp, store, store.export_document(), store.export_document().to_json(), store.export_document().to_toml()]
     objs += [store.incoming_report(), store.incoming_csv(), store.incoming_html(), store.smtp_csv()]
 
     for account in (good, wrong, via_bad_proxy, token):

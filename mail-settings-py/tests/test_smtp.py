@@ -19,9 +19,9 @@ def collected_subjects(servers: Servers, mailbox: str, creds: ms.Credentials) ->
     return [m.subject for m in store.inbox.list(page_size=100)]
 
 
-def plain_account(server: FakeServer, name: str, mailbox: str) -> ms.SmtpAccount:
+def plain_account(server: FakeServer, name: str, mailbox: str) -> ms.SmtpAccountForm:
     """An account for a fake server on loopback: clear text, no login."""
-    return ms.SmtpAccount(name=name, host="127.0.0.1", port=server.port, sender_email=mailbox,
+    return ms.SmtpAccountForm(name=name, host="127.0.0.1", port=server.port, sender_email=mailbox,
                           use_secure_connection=False, use_authentication=False)
 
 
@@ -57,7 +57,7 @@ def test_send_over_implicit_tls_with_attachment(servers: Servers, mailbox: str, 
 
 
 def test_compose_applies_the_accounts_rules(servers: Servers) -> None:
-    account = ms.SmtpAccount(
+    account = ms.SmtpAccountForm(
         name="n", host="h", sender_email="noreply@example.com", credential="c",
         reply_to="help@example.com", return_path="bounces@example.com",
         send_read_receipt=True, confirmation_email="receipts@example.com",
@@ -206,7 +206,7 @@ def test_closed_port_and_unknown_host(servers: Servers, mailbox: str, creds: ms.
 
 
 def test_proxy_refusal(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
-    proxy = ms.NetworkConnector(id=1, name="http", kind="HTTP_CONNECT", host="127.0.0.1",
+    proxy = ms.NetworkConnectorForm(id=1, name="http", kind="HTTP_CONNECT", host="127.0.0.1",
                                 port=servers.port("MS_HTTP_PROXY_PORT"))
     account = servers.smtp_account(mailbox, port=servers.port("MS_PROXY_BLOCKED_PORT"),
                                    use_network_connector=True, network_connector=1)
@@ -257,7 +257,7 @@ def test_disabled_and_invalid_accounts(servers: Servers, mailbox: str, creds: ms
     with pytest.raises(ms.ValidationError, match="disabled"):
         ms.send_test(servers.smtp_account(mailbox, enabled=False), mailbox, credentials=creds)
     with pytest.raises(ms.ValidationError) as e:
-        ms.send_test(ms.SmtpAccount(name="x", host="h", sender_email="bad"), mailbox)
+        ms.send_test(ms.SmtpAccountForm(name="x", host="h", sender_email="bad"), mailbox)
     assert {d["code"] for d in e.value.errors()} == {"invalid_email", "credential_required"}
     with pytest.raises(ms.ValidationError):
         ms.SmtpPool(servers.smtp_account(mailbox, enabled=False), credentials=creds)
@@ -314,7 +314,7 @@ def test_a_message_without_a_final_reply_has_an_unknown_outcome(fake_server: typ
     assert "may have been delivered" in str(e.value)
     # An ordinary failure is not one.
     with pytest.raises(ms.ConnectionError) as closed:
-        ms.send_test(ms.SmtpAccount(name="c", host="127.0.0.1", port=1, sender_email=mailbox,
+        ms.send_test(ms.SmtpAccountForm(name="c", host="127.0.0.1", port=1, sender_email=mailbox,
                                     use_secure_connection=False, use_authentication=False),
                      mailbox, timeout=5)
     assert not closed.value.is_outcome_unknown

@@ -14,16 +14,16 @@ import pytest
 import mail_settings as ms
 
 
-def incoming(name: str, **kw: object) -> ms.IncomingAccount:
+def incoming(name: str, **kw: object) -> ms.IncomingAccountForm:
     fields = dict(name=name, protocol="IMAP", host="imap.example.com", credential="c")
     fields.update(kw)
-    return ms.IncomingAccount(**fields)  # type: ignore[arg-type]
+    return ms.IncomingAccountForm(**fields)  # type: ignore[arg-type]
 
 
-def smtp(name: str, **kw: object) -> ms.SmtpAccount:
+def smtp(name: str, **kw: object) -> ms.SmtpAccountForm:
     fields = dict(name=name, host="smtp.example.com", sender_email="n@example.com", credential="c")
     fields.update(kw)
-    return ms.SmtpAccount(**fields)  # type: ignore[arg-type]
+    return ms.SmtpAccountForm(**fields)  # type: ignore[arg-type]
 
 
 def test_crud_with_versions(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_invalid_accounts_are_refused_with_every_result() -> None:
     store = ms.Store()
     store.create_incoming(incoming("Helpdesk"))
     with pytest.raises(ms.ValidationError) as e:
-        store.create_incoming(ms.IncomingAccount(name=" helpdesk ", host="bad host", port=0))
+        store.create_incoming(ms.IncomingAccountForm(name=" helpdesk ", host="bad host", port=0))
     codes = {(d["path"], d["code"]) for d in e.value.errors()}
     assert {("name", "duplicate_name"), ("host", "invalid_host"), ("port", "invalid_port"),
             ("protocol", "required"), ("credential", "credential_required")} <= codes
@@ -102,7 +102,7 @@ def test_unknown_credentials_are_checked_by_the_stores_provider() -> None:
 
 def test_connectors_in_use_cannot_go() -> None:
     store = ms.Store()
-    c = store.create_connector(ms.NetworkConnector(name="p", kind="HTTP_CONNECT", host="10.0.0.1", port=3128))
+    c = store.create_connector(ms.NetworkConnectorForm(name="p", kind="HTTP_CONNECT", host="10.0.0.1", port=3128))
     store.create_incoming(incoming("via proxy", use_network_connector=True, network_connector=c.id))
     with pytest.raises(ms.InUseError) as e:
         store.delete_connector(c.id or 0, c.version or 0)
@@ -125,14 +125,14 @@ def test_default_smtp_account_moves() -> None:
 
 def test_export_and_import() -> None:
     store = ms.Store()
-    store.create_connector(ms.NetworkConnector(name="p", kind="SOCKS5", host="10.0.0.1", port=1080))
+    store.create_connector(ms.NetworkConnectorForm(name="p", kind="SOCKS5", host="10.0.0.1", port=1080))
     store.create_incoming(incoming("A"))
     store.create_smtp(smtp("S"))
-    doc = store.export()
+    doc = store.export_document()
     assert [a.name for a in doc.incoming_accounts] == ["A"]
     other = ms.Store()
     assert other.import_document(doc) == {"created": 3, "updated": 0, "unchanged": 0, "deleted": 0}
-    assert other.export() == doc
+    assert other.export_document() == doc
     doc.incoming_accounts = []
     doc.smtp_accounts[0].port = 2525
     assert other.import_document(doc) == {"created": 0, "updated": 1, "unchanged": 1, "deleted": 1}
@@ -140,7 +140,7 @@ def test_export_and_import() -> None:
     with pytest.raises(ms.ValidationError) as e:
         other.import_document(doc)
     assert e.value.errors()[0]["path"] == "smtp_accounts[0].sender_email"
-    assert other.export().smtp_accounts[0].port == 2525  # all or nothing
+    assert other.export_document().smtp_accounts[0].port == 2525  # all or nothing
 
 
 def test_damaged_file_is_a_storage_error(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def test_another_thread_runs_during_a_slow_network_call(
         conn.close()
 
     server = fake_server(handler)
-    account = ms.SmtpAccount(name="slow", host="127.0.0.1", port=server.port, sender_email=mailbox,
+    account = ms.SmtpAccountForm(name="slow", host="127.0.0.1", port=server.port, sender_email=mailbox,
                              use_secure_connection=False, use_authentication=False)
     with pytest.raises(ms.ProtocolError):
         ms.send_test(account, mailbox, timeout=60)
@@ -56,7 +56,7 @@ def test_check_releases_the_gil_too(
         conn.close()
 
     server = fake_server(handler)
-    account = ms.IncomingAccount(name="slow", protocol="IMAP", host="127.0.0.1", port=server.port,
+    account = ms.IncomingAccountForm(name="slow", protocol="IMAP", host="127.0.0.1", port=server.port,
                                  use_secure_connection=False, credential="c")
     report = ms.check_incoming(account, credentials=ms.Credentials({"c": ("u", "p")}), timeout=60)
     call_returned.set()
@@ -124,7 +124,7 @@ def test_objects_can_change_while_a_call_uses_them(
 ) -> None:
     """A call copies its arguments before releasing the GIL: another thread may change the
     account, the message and the document meanwhile (no "Already borrowed")."""
-    account = ms.SmtpAccount(name="slow", host="127.0.0.1", sender_email=mailbox,
+    account = ms.SmtpAccountForm(name="slow", host="127.0.0.1", sender_email=mailbox,
                              use_secure_connection=False, use_authentication=False)
     msg = ms.OutgoingMessage(to=[mailbox], subject="s", text="t")
     document = ms.SettingsDocument(smtp_accounts=[account])
@@ -155,7 +155,7 @@ def test_interpreter_exit_with_a_running_collector(servers: Servers, mailbox: st
     script.write_text(
         "import mail_settings as ms\n"
         f"store = ms.Store(credentials=ms.Credentials({{{mailbox!r}: ({mailbox!r}, {servers.password!r})}}))\n"
-        f"store.create_incoming(ms.IncomingAccount(name='a', protocol='IMAP', host='localhost', "
+        f"store.create_incoming(ms.IncomingAccountForm(name='a', protocol='IMAP', host='localhost', "
         f"port={servers.port('MS_IMAPS_PORT')}, credential={mailbox!r}, ca_file={servers.ca_file!r}))\n"
         "def progress(p):\n    print('progress', p.done, flush=True)\n"
         "c = ms.Collector(store, timeout=20, on_progress=progress)\n"

@@ -14,6 +14,7 @@ import atexit as _atexit
 import weakref as _weakref
 
 from ._errors import (
+    AccountNotFoundError,
     AuthError,
     CancelledError,
     CertificateError,
@@ -24,6 +25,7 @@ from ._errors import (
     DnsError,
     InUseError,
     MailSettingsError,
+    NoDefaultAccountError,
     NotFoundError,
     ParseError,
     ProtocolError,
@@ -45,11 +47,11 @@ from ._native import (
     Credentials,
     Inbox,
     InboxPage,
-    IncomingAccount,
+    IncomingAccountForm,
     IncomingReportRow,
     MessageSummary,
     MessageView,
-    NetworkConnector,
+    NetworkConnectorForm,
     OutgoingMessage,
     Progress,
     ReportPage,
@@ -57,7 +59,7 @@ from ._native import (
     RunReport,
     SendReport,
     SettingsDocument,
-    SmtpAccount,
+    SmtpAccountForm,
     SmtpPool,
     SmtpReportRow,
     Store,
@@ -76,9 +78,9 @@ from ._native import (
 __all__ = [
     "__version__",
     # settings
-    "IncomingAccount",
-    "SmtpAccount",
-    "NetworkConnector",
+    "IncomingAccountForm",
+    "SmtpAccountForm",
+    "NetworkConnectorForm",
     "SettingsDocument",
     "Validation",
     "ValidationResult",
@@ -125,6 +127,8 @@ __all__ = [
     "ConflictError",
     "InUseError",
     "NotFoundError",
+    "AccountNotFoundError",
+    "NoDefaultAccountError",
     "StorageError",
     "CancelledError",
     "ConnectionError",
@@ -137,6 +141,28 @@ __all__ = [
     "ProxyError",
     "ProtocolError",
 ]
+
+# Names kept one release for scripts written before 0.2: they warn `DeprecationWarning`.
+_DEPRECATED_NAMES = {
+    "IncomingAccount": "IncomingAccountForm",
+    "SmtpAccount": "SmtpAccountForm",
+    "NetworkConnector": "NetworkConnectorForm",
+}
+
+
+def __getattr__(name: str) -> object:
+    new = _DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module 'mail_settings' has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(
+        f"mail_settings.{name} is deprecated: use mail_settings.{new}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[new]
+
 
 # Collectors that were started, so that their threads stop before the interpreter does.
 _running_collectors: "_weakref.WeakSet[Collector]" = _weakref.WeakSet()

@@ -15,6 +15,8 @@ Hierarchy::
     ├── ConflictError                           changed since read: .kind, .id, .expected_version
     │   └── InUseError                          connector used by accounts: .used_by
     ├── NotFoundError (also LookupError)        no such record: .kind, .id, .name
+    │   └── AccountNotFoundError                no account has the id or name asked for
+    │       └── NoDefaultAccountError           no SMTP account is the default account
     ├── StorageError                            the local store failed
     ├── CancelledError                          the work was cancelled
     └── ConnectionError                         on the wire: .hop (proxy only), .reply_code,
@@ -45,6 +47,8 @@ __all__ = [
     "ConflictError",
     "InUseError",
     "NotFoundError",
+    "AccountNotFoundError",
+    "NoDefaultAccountError",
     "StorageError",
     "CancelledError",
     "ConnectionError",
@@ -217,6 +221,15 @@ class NotFoundError(MailSettingsError, LookupError):
         self.kind = kind
         self.id = id
         self.name = name
+
+
+class AccountNotFoundError(NotFoundError):
+    """No account of ``kind`` has the ``id`` or ``name`` asked for (an account named by id,
+    by name, or as the default)."""
+
+
+class NoDefaultAccountError(AccountNotFoundError):
+    """No account was named and no SMTP account is the default account."""
 
 
 class StorageError(MailSettingsError):

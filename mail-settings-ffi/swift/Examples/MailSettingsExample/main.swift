@@ -39,7 +39,7 @@ let mailbox = "swift-example@\(env["MS_MAIL_DOMAIN"] ?? "example.test")"
 let vault = KeychainVault([mailbox: (mailbox, env["MS_MAIL_PASSWORD"] ?? "")])
 let caFile = (env["MS_SERVERS_DIR"] ?? "/tmp/mail-settings-servers") + "/certs/ca.pem"
 
-let account = SmtpAccount(name: "Notifications", host: "localhost", senderEmail: mailbox,
+let account = SmtpAccountForm(name: "Notifications", host: "localhost", senderEmail: mailbox,
                           credential: mailbox, port: Int64(env["MS_SMTPS_PORT"] ?? "465"),
                           defaultAccount: true, secureConnectionType: .ssl, caFile: caFile)
 for result in validateSmtpAccount(account: account, credentials: vault) {
@@ -47,7 +47,7 @@ for result in validateSmtpAccount(account: account, credentials: vault) {
 }
 do {
     let store = try Store.openInMemory(credentials: vault)
-    let stored = try store.createSmtpAccount(account: account)
+    let stored = try store.createSmtp(account: account)
     print("stored SMTP account \(stored.id) (version \(stored.version)), port \(stored.account.effectivePort() ?? 0)")
     let report = try await Mailer(store: store, credentials: vault, timeouts: nil).sendTest(sendTo: mailbox)
     print("sent: \(report.serverReply)")

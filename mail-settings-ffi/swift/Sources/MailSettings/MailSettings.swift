@@ -811,11 +811,11 @@ public protocol CollectorProtocol: AnyObject, Sendable {
     func cancel(accountId: Int64)  -> Bool
     
     /**
-     * Collects account `account_id` now, whether or not the collector runs. Throws `Conflict`
+     * Collects incoming `account` (by id or by name) now, whether or not the collector runs. Throws `Conflict`
      * while a run of that account is in progress, `Validation` for a disabled account, and
      * the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
      */
-    func checkNow(accountId: Int64, listener: ProgressListener?, cancel: CancelToken?) async throws  -> RunReport
+    func checkNow(account: AccountRef, listener: ProgressListener?, cancel: CancelToken?) async throws  -> RunReport
     
     /**
      * Collects several accounts once (every enabled account with automatic check when
@@ -960,16 +960,16 @@ open func cancel(accountId: Int64) -> Bool  {
 }
     
     /**
-     * Collects account `account_id` now, whether or not the collector runs. Throws `Conflict`
+     * Collects incoming `account` (by id or by name) now, whether or not the collector runs. Throws `Conflict`
      * while a run of that account is in progress, `Validation` for a disabled account, and
      * the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
      */
-open func checkNow(accountId: Int64, listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> RunReport  {
+open func checkNow(account: AccountRef, listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> RunReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_collector_check_now(
-                        self.uniffiCloneHandle(),FfiConverterInt64.lower(accountId),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
+                        self.uniffiCloneHandle(),FfiConverterTypeAccountRef_lower(account),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -1155,28 +1155,27 @@ public func FfiConverterTypeCollector_lower(_ value: Collector) -> UInt64 {
 public protocol ConnectionCheckerProtocol: AnyObject, Sendable {
     
     /**
-     * Checks stored incoming account `account_id` (IMAP or POP3). Throws `NotFound` for an
-     * unknown account; a failing server is a report with `ok == false`.
+     * Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
+     * for an unknown account; a failing server is a report with `ok == false`.
      */
-    func checkIncomingAccount(accountId: Int64) async throws  -> CheckReport
+    func checkIncoming(account: AccountRef) async throws  -> CheckReport
     
     /**
      * Checks incoming settings not saved yet (the "Test" button of an edit screen): they are
      * validated first, with the store's connectors and the host's credentials, and throw
      * `Validation` with every result when they do not validate.
      */
-    func checkIncomingSettings(account: IncomingAccount) async throws  -> CheckReport
+    func checkIncomingSettings(account: IncomingAccountForm) async throws  -> CheckReport
     
     /**
-     * Checks stored SMTP account `account_id` (the default SMTP account when empty). Sends
-     * no message.
+     * Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
      */
-    func checkSmtpAccount(accountId: Int64?) async throws  -> CheckReport
+    func checkSmtp(account: AccountRef?) async throws  -> CheckReport
     
     /**
      * Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
      */
-    func checkSmtpSettings(account: SmtpAccount) async throws  -> CheckReport
+    func checkSmtpSettings(account: SmtpAccountForm) async throws  -> CheckReport
     
 }
 /**
@@ -1251,15 +1250,15 @@ public convenience init(store: Store, credentials: CredentialProvider, timeouts:
 
     
     /**
-     * Checks stored incoming account `account_id` (IMAP or POP3). Throws `NotFound` for an
-     * unknown account; a failing server is a report with `ok == false`.
+     * Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
+     * for an unknown account; a failing server is a report with `ok == false`.
      */
-open func checkIncomingAccount(accountId: Int64)async throws  -> CheckReport  {
+open func checkIncoming(account: AccountRef)async throws  -> CheckReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming_account(
-                        self.uniffiCloneHandle(),FfiConverterInt64.lower(accountId)
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming(
+                        self.uniffiCloneHandle(),FfiConverterTypeAccountRef_lower(account)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -1275,12 +1274,12 @@ open func checkIncomingAccount(accountId: Int64)async throws  -> CheckReport  {
      * validated first, with the store's connectors and the host's credentials, and throw
      * `Validation` with every result when they do not validate.
      */
-open func checkIncomingSettings(account: IncomingAccount)async throws  -> CheckReport  {
+open func checkIncomingSettings(account: IncomingAccountForm)async throws  -> CheckReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_connectionchecker_check_incoming_settings(
-                        self.uniffiCloneHandle(),FfiConverterTypeIncomingAccount_lower(account)
+                        self.uniffiCloneHandle(),FfiConverterTypeIncomingAccountForm_lower(account)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -1292,15 +1291,14 @@ open func checkIncomingSettings(account: IncomingAccount)async throws  -> CheckR
 }
     
     /**
-     * Checks stored SMTP account `account_id` (the default SMTP account when empty). Sends
-     * no message.
+     * Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
      */
-open func checkSmtpAccount(accountId: Int64? = nil)async throws  -> CheckReport  {
+open func checkSmtp(account: AccountRef? = nil)async throws  -> CheckReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp_account(
-                        self.uniffiCloneHandle(),FfiConverterOptionInt64.lower(accountId)
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp(
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeAccountRef.lower(account)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -1314,12 +1312,12 @@ open func checkSmtpAccount(accountId: Int64? = nil)async throws  -> CheckReport 
     /**
      * Checks SMTP settings not saved yet (see [`ConnectionChecker::check_incoming_settings`]).
      */
-open func checkSmtpSettings(account: SmtpAccount)async throws  -> CheckReport  {
+open func checkSmtpSettings(account: SmtpAccountForm)async throws  -> CheckReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_connectionchecker_check_smtp_settings(
-                        self.uniffiCloneHandle(),FfiConverterTypeSmtpAccount_lower(account)
+                        self.uniffiCloneHandle(),FfiConverterTypeSmtpAccountForm_lower(account)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -1890,9 +1888,9 @@ public protocol InboxProtocol: AnyObject, Sendable {
     
     /**
      * Writes message `id` as received into the file at `path` (streamed, for large
-     * messages). Returns the number of bytes.
+     * messages; synced to disk before it returns). Returns the number of bytes.
      */
-    func writeRaw(id: Int64, path: String) throws  -> UInt64
+    func saveRaw(id: Int64, path: String) throws  -> UInt64
     
     /**
      * "Export CSV" of the inbox: every message `query` matches (all pages), newest first, into
@@ -2073,12 +2071,12 @@ open func readMessage(id: Int64)throws  -> MessageView  {
     
     /**
      * Writes message `id` as received into the file at `path` (streamed, for large
-     * messages). Returns the number of bytes.
+     * messages; synced to disk before it returns). Returns the number of bytes.
      */
-open func writeRaw(id: Int64, path: String)throws  -> UInt64  {
+open func saveRaw(id: Int64, path: String)throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_inbox_write_raw(
+    uniffi_mail_settings_ffi_fn_method_inbox_save_raw(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterString.lower(path),uniffiCallStatus
@@ -2177,25 +2175,25 @@ public func FfiConverterTypeInbox_lower(_ value: Inbox) -> UInt64 {
 public protocol MailerProtocol: AnyObject, Sendable {
     
     /**
-     * Sends `message` through account `account_id` (the default SMTP account when empty).
+     * Sends `message` through `account` (the default SMTP account when empty).
      */
-    func send(message: OutgoingMessage, accountId: Int64?) async throws  -> SendReport
+    func send(message: OutgoingMessage, account: AccountRef?) async throws  -> SendReport
     
     /**
      * Sends `messages` over one session (RSET between them; a session that breaks is
-     * replaced for the messages after it) through account `account_id` (the default SMTP
-     * account when empty). One outcome per message, in order. Throws only when the account
+     * replaced for the messages after it) through `account` (the default SMTP account when
+     * empty). One outcome per message, in order. Throws only when the account
      * cannot be found.
      */
-    func sendMany(messages: [OutgoingMessage], accountId: Int64?) async throws  -> [SendOutcome]
+    func sendMany(messages: [OutgoingMessage], account: AccountRef?) async throws  -> [SendOutcome]
     
     /**
-     * "Test configuration" (seed 004): sends the test message to `send_to` through account
-     * `account_id` (the default SMTP account when empty), with `subject` and `message` or the
+     * "Test configuration" (seed 004): sends the test message to `send_to` through
+     * `account` (the default SMTP account when empty), with `subject` and `message` or the
      * defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
      * `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`...
      */
-    func sendTest(sendTo: String, accountId: Int64?, subject: String?, message: String?) async throws  -> SendReport
+    func sendTest(sendTo: String, account: AccountRef?, subject: String?, message: String?) async throws  -> SendReport
     
 }
 /**
@@ -2270,14 +2268,14 @@ public convenience init(store: Store, credentials: CredentialProvider, timeouts:
 
     
     /**
-     * Sends `message` through account `account_id` (the default SMTP account when empty).
+     * Sends `message` through `account` (the default SMTP account when empty).
      */
-open func send(message: OutgoingMessage, accountId: Int64? = nil)async throws  -> SendReport  {
+open func send(message: OutgoingMessage, account: AccountRef? = nil)async throws  -> SendReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_mailer_send(
-                        self.uniffiCloneHandle(),FfiConverterTypeOutgoingMessage_lower(message),FfiConverterOptionInt64.lower(accountId)
+                        self.uniffiCloneHandle(),FfiConverterTypeOutgoingMessage_lower(message),FfiConverterOptionTypeAccountRef.lower(account)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -2290,16 +2288,16 @@ open func send(message: OutgoingMessage, accountId: Int64? = nil)async throws  -
     
     /**
      * Sends `messages` over one session (RSET between them; a session that breaks is
-     * replaced for the messages after it) through account `account_id` (the default SMTP
-     * account when empty). One outcome per message, in order. Throws only when the account
+     * replaced for the messages after it) through `account` (the default SMTP account when
+     * empty). One outcome per message, in order. Throws only when the account
      * cannot be found.
      */
-open func sendMany(messages: [OutgoingMessage], accountId: Int64? = nil)async throws  -> [SendOutcome]  {
+open func sendMany(messages: [OutgoingMessage], account: AccountRef? = nil)async throws  -> [SendOutcome]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_mailer_send_many(
-                        self.uniffiCloneHandle(),FfiConverterSequenceTypeOutgoingMessage.lower(messages),FfiConverterOptionInt64.lower(accountId)
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeOutgoingMessage.lower(messages),FfiConverterOptionTypeAccountRef.lower(account)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -2311,17 +2309,17 @@ open func sendMany(messages: [OutgoingMessage], accountId: Int64? = nil)async th
 }
     
     /**
-     * "Test configuration" (seed 004): sends the test message to `send_to` through account
-     * `account_id` (the default SMTP account when empty), with `subject` and `message` or the
+     * "Test configuration" (seed 004): sends the test message to `send_to` through
+     * `account` (the default SMTP account when empty), with `subject` and `message` or the
      * defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
      * `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`...
      */
-open func sendTest(sendTo: String, accountId: Int64? = nil, subject: String? = nil, message: String? = nil)async throws  -> SendReport  {
+open func sendTest(sendTo: String, account: AccountRef? = nil, subject: String? = nil, message: String? = nil)async throws  -> SendReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_mailer_send_test(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(sendTo),FfiConverterOptionInt64.lower(accountId),FfiConverterOptionString.lower(subject),FfiConverterOptionString.lower(message)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sendTo),FfiConverterOptionTypeAccountRef.lower(account),FfiConverterOptionString.lower(subject),FfiConverterOptionString.lower(message)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -2871,18 +2869,18 @@ open class SmtpPool: SmtpPoolProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_mail_settings_ffi_fn_clone_smtppool(self.handle, $0) }
     }
     /**
-     * A pool for account `account_id` of `store` (the default SMTP account when empty).
+     * A pool for `account` of `store` (the default SMTP account when empty).
      * Nothing is opened until the first message. Throws `NotFound` for an unknown account and
      * `Protocol` for a disabled one.
      */
-public convenience init(store: Store, credentials: CredentialProvider, accountId: Int64? = nil, timeouts: NetworkTimeouts? = nil, limits: PoolLimits? = nil)throws  {
+public convenience init(store: Store, credentials: CredentialProvider, account: AccountRef? = nil, timeouts: NetworkTimeouts? = nil, limits: PoolLimits? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_constructor_smtppool_new(
         FfiConverterTypeStore_lower(store),
         FfiConverterTypeCredentialProvider_lower(credentials),
-        FfiConverterOptionInt64.lower(accountId),
+        FfiConverterOptionTypeAccountRef.lower(account),
         FfiConverterOptionTypeNetworkTimeouts.lower(timeouts),
         FfiConverterOptionTypePoolLimits.lower(limits),uniffiCallStatus
     )
@@ -3120,34 +3118,34 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func updateReportSchedule(id: Int64, expectedVersion: Int64, schedule: ReportSchedule) throws  -> StoredReportSchedule
     
     /**
-     * Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
-     */
-    func createIncomingAccount(account: IncomingAccount) throws  -> StoredIncomingAccount
-    
-    /**
      * Adds a connector (its `id` is ignored). Throws `Validation` with every result.
      */
-    func createNetworkConnector(connector: NetworkConnector) throws  -> StoredNetworkConnector
+    func createConnector(connector: NetworkConnectorForm) throws  -> StoredNetworkConnector
+    
+    /**
+     * Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
+     */
+    func createIncoming(account: IncomingAccountForm) throws  -> StoredIncomingAccount
     
     /**
      * Adds an SMTP account (its `id` is ignored); making it the default clears the others.
      */
-    func createSmtpAccount(account: SmtpAccount) throws  -> StoredSmtpAccount
-    
-    /**
-     * Deletes incoming account `id` at `expected_version`.
-     */
-    func deleteIncomingAccount(id: Int64, expectedVersion: Int64) throws 
+    func createSmtp(account: SmtpAccountForm) throws  -> StoredSmtpAccount
     
     /**
      * Deletes connector `id` at `expected_version`; throws `InUse` while accounts use it.
      */
-    func deleteNetworkConnector(id: Int64, expectedVersion: Int64) throws 
+    func deleteConnector(id: Int64, expectedVersion: Int64) throws 
+    
+    /**
+     * Deletes incoming account `id` at `expected_version`.
+     */
+    func deleteIncoming(id: Int64, expectedVersion: Int64) throws 
     
     /**
      * Deletes SMTP account `id` at `expected_version`.
      */
-    func deleteSmtpAccount(id: Int64, expectedVersion: Int64) throws 
+    func deleteSmtp(id: Int64, expectedVersion: Int64) throws 
     
     /**
      * The whole store as a settings document (no secrets: credential ids only).
@@ -3155,29 +3153,29 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func exportDocument() throws  -> SettingsDocument
     
     /**
+     * Connector `id`; throws `NotFound`.
+     */
+    func getConnector(id: Int64) throws  -> StoredNetworkConnector
+    
+    /**
      * Incoming account `id`; throws `NotFound`.
      */
-    func getIncomingAccount(id: Int64) throws  -> StoredIncomingAccount
+    func getIncoming(id: Int64) throws  -> StoredIncomingAccount
     
     /**
      * The incoming account named `name` (case-insensitive, trimmed); throws `NotFound`.
      */
-    func getIncomingAccountByName(name: String) throws  -> StoredIncomingAccount
-    
-    /**
-     * Connector `id`; throws `NotFound`.
-     */
-    func getNetworkConnector(id: Int64) throws  -> StoredNetworkConnector
+    func getIncomingByName(name: String) throws  -> StoredIncomingAccount
     
     /**
      * SMTP account `id`; throws `NotFound`.
      */
-    func getSmtpAccount(id: Int64) throws  -> StoredSmtpAccount
+    func getSmtp(id: Int64) throws  -> StoredSmtpAccount
     
     /**
      * The SMTP account named `name` (case-insensitive, trimmed); throws `NotFound`.
      */
-    func getSmtpAccountByName(name: String) throws  -> StoredSmtpAccount
+    func getSmtpByName(name: String) throws  -> StoredSmtpAccount
     
     /**
      * Makes the store hold exactly the document's settings, in one transaction: records are
@@ -3193,19 +3191,19 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func incomingReport(filter: IncomingReportFilter?, page: UInt32, pageSize: UInt32) throws  -> IncomingReportPage
     
     /**
-     * Every incoming account, by id (for large stores use the report).
-     */
-    func listIncomingAccounts() throws  -> [StoredIncomingAccount]
-    
-    /**
      * Every connector, by id.
      */
-    func listNetworkConnectors() throws  -> [StoredNetworkConnector]
+    func listConnectors() throws  -> [StoredNetworkConnector]
+    
+    /**
+     * Every incoming account, by id (for large stores use the report).
+     */
+    func listIncoming() throws  -> [StoredIncomingAccount]
     
     /**
      * Every SMTP account, by id.
      */
-    func listSmtpAccounts() throws  -> [StoredSmtpAccount]
+    func listSmtp() throws  -> [StoredSmtpAccount]
     
     /**
      * The file, or empty in memory.
@@ -3218,20 +3216,20 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func smtpReport(filter: SmtpReportFilter?, page: UInt32, pageSize: UInt32) throws  -> SmtpReportPage
     
     /**
-     * Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
-     */
-    func updateIncomingAccount(id: Int64, expectedVersion: Int64, account: IncomingAccount) throws  -> StoredIncomingAccount
-    
-    /**
      * Replaces connector `id` if it is still at `expected_version` (else throws `Conflict`).
      * Disabling a connector that accounts use throws `InUse`.
      */
-    func updateNetworkConnector(id: Int64, expectedVersion: Int64, connector: NetworkConnector) throws  -> StoredNetworkConnector
+    func updateConnector(id: Int64, expectedVersion: Int64, connector: NetworkConnectorForm) throws  -> StoredNetworkConnector
+    
+    /**
+     * Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
+     */
+    func updateIncoming(id: Int64, expectedVersion: Int64, account: IncomingAccountForm) throws  -> StoredIncomingAccount
     
     /**
      * Replaces SMTP account `id` if it is still at `expected_version` (else `Conflict`).
      */
-    func updateSmtpAccount(id: Int64, expectedVersion: Int64, account: SmtpAccount) throws  -> StoredSmtpAccount
+    func updateSmtp(id: Int64, expectedVersion: Int64, account: SmtpAccountForm) throws  -> StoredSmtpAccount
     
     /**
      * "Export CSV": the whole filtered incoming report into the file at `path` (RFC 4180,
@@ -3425,27 +3423,27 @@ open func updateReportSchedule(id: Int64, expectedVersion: Int64, schedule: Repo
 }
     
     /**
-     * Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
+     * Adds a connector (its `id` is ignored). Throws `Validation` with every result.
      */
-open func createIncomingAccount(account: IncomingAccount)throws  -> StoredIncomingAccount  {
-    return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func createConnector(connector: NetworkConnectorForm)throws  -> StoredNetworkConnector  {
+    return try  FfiConverterTypeStoredNetworkConnector_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_create_incoming_account(
+    uniffi_mail_settings_ffi_fn_method_store_create_connector(
             self.uniffiCloneHandle(),
-        FfiConverterTypeIncomingAccount_lower(account),uniffiCallStatus
+        FfiConverterTypeNetworkConnectorForm_lower(connector),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Adds a connector (its `id` is ignored). Throws `Validation` with every result.
+     * Adds an incoming account (its `id` is ignored). Throws `Validation` with every result.
      */
-open func createNetworkConnector(connector: NetworkConnector)throws  -> StoredNetworkConnector  {
-    return try  FfiConverterTypeStoredNetworkConnector_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func createIncoming(account: IncomingAccountForm)throws  -> StoredIncomingAccount  {
+    return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_create_network_connector(
+    uniffi_mail_settings_ffi_fn_method_store_create_incoming(
             self.uniffiCloneHandle(),
-        FfiConverterTypeNetworkConnector_lower(connector),uniffiCallStatus
+        FfiConverterTypeIncomingAccountForm_lower(account),uniffiCallStatus
     )
 })
 }
@@ -3453,22 +3451,22 @@ open func createNetworkConnector(connector: NetworkConnector)throws  -> StoredNe
     /**
      * Adds an SMTP account (its `id` is ignored); making it the default clears the others.
      */
-open func createSmtpAccount(account: SmtpAccount)throws  -> StoredSmtpAccount  {
+open func createSmtp(account: SmtpAccountForm)throws  -> StoredSmtpAccount  {
     return try  FfiConverterTypeStoredSmtpAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_create_smtp_account(
+    uniffi_mail_settings_ffi_fn_method_store_create_smtp(
             self.uniffiCloneHandle(),
-        FfiConverterTypeSmtpAccount_lower(account),uniffiCallStatus
+        FfiConverterTypeSmtpAccountForm_lower(account),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Deletes incoming account `id` at `expected_version`.
+     * Deletes connector `id` at `expected_version`; throws `InUse` while accounts use it.
      */
-open func deleteIncomingAccount(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func deleteConnector(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_delete_incoming_account(
+    uniffi_mail_settings_ffi_fn_method_store_delete_connector(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),uniffiCallStatus
@@ -3477,11 +3475,11 @@ open func deleteIncomingAccount(id: Int64, expectedVersion: Int64)throws   {try 
 }
     
     /**
-     * Deletes connector `id` at `expected_version`; throws `InUse` while accounts use it.
+     * Deletes incoming account `id` at `expected_version`.
      */
-open func deleteNetworkConnector(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func deleteIncoming(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_delete_network_connector(
+    uniffi_mail_settings_ffi_fn_method_store_delete_incoming(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),uniffiCallStatus
@@ -3492,9 +3490,9 @@ open func deleteNetworkConnector(id: Int64, expectedVersion: Int64)throws   {try
     /**
      * Deletes SMTP account `id` at `expected_version`.
      */
-open func deleteSmtpAccount(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func deleteSmtp(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_delete_smtp_account(
+    uniffi_mail_settings_ffi_fn_method_store_delete_smtp(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),uniffiCallStatus
@@ -3515,12 +3513,25 @@ open func exportDocument()throws  -> SettingsDocument  {
 }
     
     /**
+     * Connector `id`; throws `NotFound`.
+     */
+open func getConnector(id: Int64)throws  -> StoredNetworkConnector  {
+    return try  FfiConverterTypeStoredNetworkConnector_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_connector(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Incoming account `id`; throws `NotFound`.
      */
-open func getIncomingAccount(id: Int64)throws  -> StoredIncomingAccount  {
+open func getIncoming(id: Int64)throws  -> StoredIncomingAccount  {
     return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_get_incoming_account(
+    uniffi_mail_settings_ffi_fn_method_store_get_incoming(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),uniffiCallStatus
     )
@@ -3530,10 +3541,10 @@ open func getIncomingAccount(id: Int64)throws  -> StoredIncomingAccount  {
     /**
      * The incoming account named `name` (case-insensitive, trimmed); throws `NotFound`.
      */
-open func getIncomingAccountByName(name: String)throws  -> StoredIncomingAccount  {
+open func getIncomingByName(name: String)throws  -> StoredIncomingAccount  {
     return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_get_incoming_account_by_name(
+    uniffi_mail_settings_ffi_fn_method_store_get_incoming_by_name(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(name),uniffiCallStatus
     )
@@ -3541,25 +3552,12 @@ open func getIncomingAccountByName(name: String)throws  -> StoredIncomingAccount
 }
     
     /**
-     * Connector `id`; throws `NotFound`.
-     */
-open func getNetworkConnector(id: Int64)throws  -> StoredNetworkConnector  {
-    return try  FfiConverterTypeStoredNetworkConnector_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
-        uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_get_network_connector(
-            self.uniffiCloneHandle(),
-        FfiConverterInt64.lower(id),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * SMTP account `id`; throws `NotFound`.
      */
-open func getSmtpAccount(id: Int64)throws  -> StoredSmtpAccount  {
+open func getSmtp(id: Int64)throws  -> StoredSmtpAccount  {
     return try  FfiConverterTypeStoredSmtpAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_get_smtp_account(
+    uniffi_mail_settings_ffi_fn_method_store_get_smtp(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),uniffiCallStatus
     )
@@ -3569,10 +3567,10 @@ open func getSmtpAccount(id: Int64)throws  -> StoredSmtpAccount  {
     /**
      * The SMTP account named `name` (case-insensitive, trimmed); throws `NotFound`.
      */
-open func getSmtpAccountByName(name: String)throws  -> StoredSmtpAccount  {
+open func getSmtpByName(name: String)throws  -> StoredSmtpAccount  {
     return try  FfiConverterTypeStoredSmtpAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_get_smtp_account_by_name(
+    uniffi_mail_settings_ffi_fn_method_store_get_smtp_by_name(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(name),uniffiCallStatus
     )
@@ -3611,24 +3609,24 @@ open func incomingReport(filter: IncomingReportFilter? = nil, page: UInt32 = UIn
 }
     
     /**
-     * Every incoming account, by id (for large stores use the report).
+     * Every connector, by id.
      */
-open func listIncomingAccounts()throws  -> [StoredIncomingAccount]  {
-    return try  FfiConverterSequenceTypeStoredIncomingAccount.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func listConnectors()throws  -> [StoredNetworkConnector]  {
+    return try  FfiConverterSequenceTypeStoredNetworkConnector.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_list_incoming_accounts(
+    uniffi_mail_settings_ffi_fn_method_store_list_connectors(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Every connector, by id.
+     * Every incoming account, by id (for large stores use the report).
      */
-open func listNetworkConnectors()throws  -> [StoredNetworkConnector]  {
-    return try  FfiConverterSequenceTypeStoredNetworkConnector.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func listIncoming()throws  -> [StoredIncomingAccount]  {
+    return try  FfiConverterSequenceTypeStoredIncomingAccount.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_list_network_connectors(
+    uniffi_mail_settings_ffi_fn_method_store_list_incoming(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -3637,10 +3635,10 @@ open func listNetworkConnectors()throws  -> [StoredNetworkConnector]  {
     /**
      * Every SMTP account, by id.
      */
-open func listSmtpAccounts()throws  -> [StoredSmtpAccount]  {
+open func listSmtp()throws  -> [StoredSmtpAccount]  {
     return try  FfiConverterSequenceTypeStoredSmtpAccount.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_list_smtp_accounts(
+    uniffi_mail_settings_ffi_fn_method_store_list_smtp(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -3674,32 +3672,32 @@ open func smtpReport(filter: SmtpReportFilter? = nil, page: UInt32 = UInt32(1), 
 }
     
     /**
-     * Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
+     * Replaces connector `id` if it is still at `expected_version` (else throws `Conflict`).
+     * Disabling a connector that accounts use throws `InUse`.
      */
-open func updateIncomingAccount(id: Int64, expectedVersion: Int64, account: IncomingAccount)throws  -> StoredIncomingAccount  {
-    return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func updateConnector(id: Int64, expectedVersion: Int64, connector: NetworkConnectorForm)throws  -> StoredNetworkConnector  {
+    return try  FfiConverterTypeStoredNetworkConnector_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_update_incoming_account(
+    uniffi_mail_settings_ffi_fn_method_store_update_connector(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),
-        FfiConverterTypeIncomingAccount_lower(account),uniffiCallStatus
+        FfiConverterTypeNetworkConnectorForm_lower(connector),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Replaces connector `id` if it is still at `expected_version` (else throws `Conflict`).
-     * Disabling a connector that accounts use throws `InUse`.
+     * Replaces incoming account `id` if it is still at `expected_version` (else `Conflict`).
      */
-open func updateNetworkConnector(id: Int64, expectedVersion: Int64, connector: NetworkConnector)throws  -> StoredNetworkConnector  {
-    return try  FfiConverterTypeStoredNetworkConnector_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+open func updateIncoming(id: Int64, expectedVersion: Int64, account: IncomingAccountForm)throws  -> StoredIncomingAccount  {
+    return try  FfiConverterTypeStoredIncomingAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_update_network_connector(
+    uniffi_mail_settings_ffi_fn_method_store_update_incoming(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),
-        FfiConverterTypeNetworkConnector_lower(connector),uniffiCallStatus
+        FfiConverterTypeIncomingAccountForm_lower(account),uniffiCallStatus
     )
 })
 }
@@ -3707,14 +3705,14 @@ open func updateNetworkConnector(id: Int64, expectedVersion: Int64, connector: N
     /**
      * Replaces SMTP account `id` if it is still at `expected_version` (else `Conflict`).
      */
-open func updateSmtpAccount(id: Int64, expectedVersion: Int64, account: SmtpAccount)throws  -> StoredSmtpAccount  {
+open func updateSmtp(id: Int64, expectedVersion: Int64, account: SmtpAccountForm)throws  -> StoredSmtpAccount  {
     return try  FfiConverterTypeStoredSmtpAccount_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_store_update_smtp_account(
+    uniffi_mail_settings_ffi_fn_method_store_update_smtp(
             self.uniffiCloneHandle(),
         FfiConverterInt64.lower(id),
         FfiConverterInt64.lower(expectedVersion),
-        FfiConverterTypeSmtpAccount_lower(account),uniffiCallStatus
+        FfiConverterTypeSmtpAccountForm_lower(account),uniffiCallStatus
     )
 })
 }
@@ -4911,7 +4909,7 @@ public func FfiConverterTypeInboxQuery_lower(_ value: InboxQuery) -> RustBuffer 
  * An incoming (IMAP/POP3) account as typed: SPEC.md "Incoming account". Fields left out take
  * SPEC.md's defaults.
  */
-public struct IncomingAccount: Equatable, Hashable {
+public struct IncomingAccountForm: Equatable, Hashable {
     /**
      * Given by the store; read-only (`null`/`nil` for a new account).
      */
@@ -5064,8 +5062,8 @@ public struct IncomingAccount: Equatable, Hashable {
 public func effectivePort() -> UInt16?  {
     return try!  FfiConverterOptionUInt16.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_incomingaccount_effective_port(
-            FfiConverterTypeIncomingAccount_lower(self),uniffiCallStatus
+    uniffi_mail_settings_ffi_fn_method_incomingaccountform_effective_port(
+            FfiConverterTypeIncomingAccountForm_lower(self),uniffiCallStatus
     )
 })
 }
@@ -5076,8 +5074,8 @@ public func effectivePort() -> UInt16?  {
 public func security() -> Security  {
     return try!  FfiConverterTypeSecurity_lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_incomingaccount_security(
-            FfiConverterTypeIncomingAccount_lower(self),uniffiCallStatus
+    uniffi_mail_settings_ffi_fn_method_incomingaccountform_security(
+            FfiConverterTypeIncomingAccountForm_lower(self),uniffiCallStatus
     )
 })
 }
@@ -5087,16 +5085,16 @@ public func security() -> Security  {
 }
 
 #if compiler(>=6)
-extension IncomingAccount: Sendable {}
+extension IncomingAccountForm: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeIncomingAccount: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncomingAccount {
+public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IncomingAccountForm {
         return
-            try IncomingAccount(
+            try IncomingAccountForm(
                 id: FfiConverterOptionInt64.read(from: &buf), 
                 name: FfiConverterString.read(from: &buf), 
                 protocol: FfiConverterOptionTypeProtocol.read(from: &buf), 
@@ -5117,7 +5115,7 @@ public struct FfiConverterTypeIncomingAccount: FfiConverterRustBuffer {
         )
     }
 
-    public static func write(_ value: IncomingAccount, into buf: inout [UInt8]) {
+    public static func write(_ value: IncomingAccountForm, into buf: inout [UInt8]) {
         FfiConverterOptionInt64.write(value.id, into: &buf)
         FfiConverterString.write(value.name, into: &buf)
         FfiConverterOptionTypeProtocol.write(value.`protocol`, into: &buf)
@@ -5142,15 +5140,15 @@ public struct FfiConverterTypeIncomingAccount: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeIncomingAccount_lift(_ buf: RustBuffer) throws -> IncomingAccount {
-    return try FfiConverterTypeIncomingAccount.lift(buf)
+public func FfiConverterTypeIncomingAccountForm_lift(_ buf: RustBuffer) throws -> IncomingAccountForm {
+    return try FfiConverterTypeIncomingAccountForm.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeIncomingAccount_lower(_ value: IncomingAccount) -> RustBuffer {
-    return FfiConverterTypeIncomingAccount.lower(value)
+public func FfiConverterTypeIncomingAccountForm_lower(_ value: IncomingAccountForm) -> RustBuffer {
+    return FfiConverterTypeIncomingAccountForm.lower(value)
 }
 
 
@@ -6178,7 +6176,7 @@ public func FfiConverterTypeMessageView_lower(_ value: MessageView) -> RustBuffe
 /**
  * A network connector (proxy): SPEC.md "Network connector and credential".
  */
-public struct NetworkConnector: Equatable, Hashable {
+public struct NetworkConnectorForm: Equatable, Hashable {
     /**
      * Given by the store; read-only.
      */
@@ -6247,16 +6245,16 @@ public struct NetworkConnector: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension NetworkConnector: Sendable {}
+extension NetworkConnectorForm: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeNetworkConnector: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetworkConnector {
+public struct FfiConverterTypeNetworkConnectorForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetworkConnectorForm {
         return
-            try NetworkConnector(
+            try NetworkConnectorForm(
                 id: FfiConverterOptionInt64.read(from: &buf), 
                 name: FfiConverterString.read(from: &buf), 
                 kind: FfiConverterOptionTypeConnectorKind.read(from: &buf), 
@@ -6267,7 +6265,7 @@ public struct FfiConverterTypeNetworkConnector: FfiConverterRustBuffer {
         )
     }
 
-    public static func write(_ value: NetworkConnector, into buf: inout [UInt8]) {
+    public static func write(_ value: NetworkConnectorForm, into buf: inout [UInt8]) {
         FfiConverterOptionInt64.write(value.id, into: &buf)
         FfiConverterString.write(value.name, into: &buf)
         FfiConverterOptionTypeConnectorKind.write(value.kind, into: &buf)
@@ -6282,15 +6280,15 @@ public struct FfiConverterTypeNetworkConnector: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeNetworkConnector_lift(_ buf: RustBuffer) throws -> NetworkConnector {
-    return try FfiConverterTypeNetworkConnector.lift(buf)
+public func FfiConverterTypeNetworkConnectorForm_lift(_ buf: RustBuffer) throws -> NetworkConnectorForm {
+    return try FfiConverterTypeNetworkConnectorForm.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeNetworkConnector_lower(_ value: NetworkConnector) -> RustBuffer {
-    return FfiConverterTypeNetworkConnector.lower(value)
+public func FfiConverterTypeNetworkConnectorForm_lower(_ value: NetworkConnectorForm) -> RustBuffer {
+    return FfiConverterTypeNetworkConnectorForm.lower(value)
 }
 
 
@@ -7609,15 +7607,15 @@ public struct SettingsDocument: Equatable, Hashable {
     /**
      * Network connectors.
      */
-    public var networkConnectors: [NetworkConnector]
+    public var networkConnectors: [NetworkConnectorForm]
     /**
      * Incoming accounts.
      */
-    public var incomingAccounts: [IncomingAccount]
+    public var incomingAccounts: [IncomingAccountForm]
     /**
      * SMTP accounts.
      */
-    public var smtpAccounts: [SmtpAccount]
+    public var smtpAccounts: [SmtpAccountForm]
     /**
      * Report schedules.
      */
@@ -7631,13 +7629,13 @@ public struct SettingsDocument: Equatable, Hashable {
          */version: UInt32 = UInt32(1), 
         /**
          * Network connectors.
-         */networkConnectors: [NetworkConnector] = [], 
+         */networkConnectors: [NetworkConnectorForm] = [], 
         /**
          * Incoming accounts.
-         */incomingAccounts: [IncomingAccount] = [], 
+         */incomingAccounts: [IncomingAccountForm] = [], 
         /**
          * SMTP accounts.
-         */smtpAccounts: [SmtpAccount] = [], 
+         */smtpAccounts: [SmtpAccountForm] = [], 
         /**
          * Report schedules.
          */reportSchedules: [ReportSchedule] = []) {
@@ -7665,18 +7663,18 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
         return
             try SettingsDocument(
                 version: FfiConverterUInt32.read(from: &buf), 
-                networkConnectors: FfiConverterSequenceTypeNetworkConnector.read(from: &buf), 
-                incomingAccounts: FfiConverterSequenceTypeIncomingAccount.read(from: &buf), 
-                smtpAccounts: FfiConverterSequenceTypeSmtpAccount.read(from: &buf), 
+                networkConnectors: FfiConverterSequenceTypeNetworkConnectorForm.read(from: &buf), 
+                incomingAccounts: FfiConverterSequenceTypeIncomingAccountForm.read(from: &buf), 
+                smtpAccounts: FfiConverterSequenceTypeSmtpAccountForm.read(from: &buf), 
                 reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf)
         )
     }
 
     public static func write(_ value: SettingsDocument, into buf: inout [UInt8]) {
         FfiConverterUInt32.write(value.version, into: &buf)
-        FfiConverterSequenceTypeNetworkConnector.write(value.networkConnectors, into: &buf)
-        FfiConverterSequenceTypeIncomingAccount.write(value.incomingAccounts, into: &buf)
-        FfiConverterSequenceTypeSmtpAccount.write(value.smtpAccounts, into: &buf)
+        FfiConverterSequenceTypeNetworkConnectorForm.write(value.networkConnectors, into: &buf)
+        FfiConverterSequenceTypeIncomingAccountForm.write(value.incomingAccounts, into: &buf)
+        FfiConverterSequenceTypeSmtpAccountForm.write(value.smtpAccounts, into: &buf)
         FfiConverterSequenceTypeReportSchedule.write(value.reportSchedules, into: &buf)
     }
 }
@@ -7810,7 +7808,7 @@ public func FfiConverterTypeSkippedMessage_lower(_ value: SkippedMessage) -> Rus
  * An outgoing (SMTP) account as typed: SPEC.md "Outgoing account". Fields left out take
  * SPEC.md's defaults.
  */
-public struct SmtpAccount: Equatable, Hashable {
+public struct SmtpAccountForm: Equatable, Hashable {
     /**
      * Given by the store; read-only (`null`/`nil` for a new account).
      */
@@ -8003,8 +8001,8 @@ public struct SmtpAccount: Equatable, Hashable {
 public func effectivePort() -> UInt16?  {
     return try!  FfiConverterOptionUInt16.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_smtpaccount_effective_port(
-            FfiConverterTypeSmtpAccount_lower(self),uniffiCallStatus
+    uniffi_mail_settings_ffi_fn_method_smtpaccountform_effective_port(
+            FfiConverterTypeSmtpAccountForm_lower(self),uniffiCallStatus
     )
 })
 }
@@ -8015,8 +8013,8 @@ public func effectivePort() -> UInt16?  {
 public func security() -> Security  {
     return try!  FfiConverterTypeSecurity_lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_mail_settings_ffi_fn_method_smtpaccount_security(
-            FfiConverterTypeSmtpAccount_lower(self),uniffiCallStatus
+    uniffi_mail_settings_ffi_fn_method_smtpaccountform_security(
+            FfiConverterTypeSmtpAccountForm_lower(self),uniffiCallStatus
     )
 })
 }
@@ -8026,16 +8024,16 @@ public func security() -> Security  {
 }
 
 #if compiler(>=6)
-extension SmtpAccount: Sendable {}
+extension SmtpAccountForm: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeSmtpAccount: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmtpAccount {
+public struct FfiConverterTypeSmtpAccountForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmtpAccountForm {
         return
-            try SmtpAccount(
+            try SmtpAccountForm(
                 id: FfiConverterOptionInt64.read(from: &buf), 
                 name: FfiConverterString.read(from: &buf), 
                 host: FfiConverterString.read(from: &buf), 
@@ -8061,7 +8059,7 @@ public struct FfiConverterTypeSmtpAccount: FfiConverterRustBuffer {
         )
     }
 
-    public static func write(_ value: SmtpAccount, into buf: inout [UInt8]) {
+    public static func write(_ value: SmtpAccountForm, into buf: inout [UInt8]) {
         FfiConverterOptionInt64.write(value.id, into: &buf)
         FfiConverterString.write(value.name, into: &buf)
         FfiConverterString.write(value.host, into: &buf)
@@ -8091,15 +8089,15 @@ public struct FfiConverterTypeSmtpAccount: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeSmtpAccount_lift(_ buf: RustBuffer) throws -> SmtpAccount {
-    return try FfiConverterTypeSmtpAccount.lift(buf)
+public func FfiConverterTypeSmtpAccountForm_lift(_ buf: RustBuffer) throws -> SmtpAccountForm {
+    return try FfiConverterTypeSmtpAccountForm.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeSmtpAccount_lower(_ value: SmtpAccount) -> RustBuffer {
-    return FfiConverterTypeSmtpAccount.lower(value)
+public func FfiConverterTypeSmtpAccountForm_lower(_ value: SmtpAccountForm) -> RustBuffer {
+    return FfiConverterTypeSmtpAccountForm.lower(value)
 }
 
 
@@ -8466,7 +8464,7 @@ public struct StoredIncomingAccount: Equatable, Hashable {
     /**
      * The account.
      */
-    public var account: IncomingAccount
+    public var account: IncomingAccountForm
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8479,7 +8477,7 @@ public struct StoredIncomingAccount: Equatable, Hashable {
          */version: Int64, 
         /**
          * The account.
-         */account: IncomingAccount) {
+         */account: IncomingAccountForm) {
         self.id = id
         self.version = version
         self.account = account
@@ -8503,14 +8501,14 @@ public struct FfiConverterTypeStoredIncomingAccount: FfiConverterRustBuffer {
             try StoredIncomingAccount(
                 id: FfiConverterInt64.read(from: &buf), 
                 version: FfiConverterInt64.read(from: &buf), 
-                account: FfiConverterTypeIncomingAccount.read(from: &buf)
+                account: FfiConverterTypeIncomingAccountForm.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoredIncomingAccount, into buf: inout [UInt8]) {
         FfiConverterInt64.write(value.id, into: &buf)
         FfiConverterInt64.write(value.version, into: &buf)
-        FfiConverterTypeIncomingAccount.write(value.account, into: &buf)
+        FfiConverterTypeIncomingAccountForm.write(value.account, into: &buf)
     }
 }
 
@@ -8545,7 +8543,7 @@ public struct StoredNetworkConnector: Equatable, Hashable {
     /**
      * The connector.
      */
-    public var connector: NetworkConnector
+    public var connector: NetworkConnectorForm
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8558,7 +8556,7 @@ public struct StoredNetworkConnector: Equatable, Hashable {
          */version: Int64, 
         /**
          * The connector.
-         */connector: NetworkConnector) {
+         */connector: NetworkConnectorForm) {
         self.id = id
         self.version = version
         self.connector = connector
@@ -8582,14 +8580,14 @@ public struct FfiConverterTypeStoredNetworkConnector: FfiConverterRustBuffer {
             try StoredNetworkConnector(
                 id: FfiConverterInt64.read(from: &buf), 
                 version: FfiConverterInt64.read(from: &buf), 
-                connector: FfiConverterTypeNetworkConnector.read(from: &buf)
+                connector: FfiConverterTypeNetworkConnectorForm.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoredNetworkConnector, into buf: inout [UInt8]) {
         FfiConverterInt64.write(value.id, into: &buf)
         FfiConverterInt64.write(value.version, into: &buf)
-        FfiConverterTypeNetworkConnector.write(value.connector, into: &buf)
+        FfiConverterTypeNetworkConnectorForm.write(value.connector, into: &buf)
     }
 }
 
@@ -8703,7 +8701,7 @@ public struct StoredSmtpAccount: Equatable, Hashable {
     /**
      * The account.
      */
-    public var account: SmtpAccount
+    public var account: SmtpAccountForm
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8716,7 +8714,7 @@ public struct StoredSmtpAccount: Equatable, Hashable {
          */version: Int64, 
         /**
          * The account.
-         */account: SmtpAccount) {
+         */account: SmtpAccountForm) {
         self.id = id
         self.version = version
         self.account = account
@@ -8740,14 +8738,14 @@ public struct FfiConverterTypeStoredSmtpAccount: FfiConverterRustBuffer {
             try StoredSmtpAccount(
                 id: FfiConverterInt64.read(from: &buf), 
                 version: FfiConverterInt64.read(from: &buf), 
-                account: FfiConverterTypeSmtpAccount.read(from: &buf)
+                account: FfiConverterTypeSmtpAccountForm.read(from: &buf)
         )
     }
 
     public static func write(_ value: StoredSmtpAccount, into buf: inout [UInt8]) {
         FfiConverterInt64.write(value.id, into: &buf)
         FfiConverterInt64.write(value.version, into: &buf)
-        FfiConverterTypeSmtpAccount.write(value.account, into: &buf)
+        FfiConverterTypeSmtpAccountForm.write(value.account, into: &buf)
     }
 }
 
@@ -8984,6 +8982,104 @@ public func FfiConverterTypeValidationResult_lift(_ buf: RustBuffer) throws -> V
 public func FfiConverterTypeValidationResult_lower(_ value: ValidationResult) -> RustBuffer {
     return FfiConverterTypeValidationResult.lower(value)
 }
+
+
+/**
+ * An account of the store: its id, its name (compared case-insensitively, trimmed), or the
+ * default SMTP account. [`parse_account_ref`] reads one from text as the command line does.
+ */
+
+public enum AccountRef: Equatable, Hashable {
+    
+    /**
+     * The record id the store gave.
+     */
+    case id(
+        /**
+         * The id.
+         */id: Int64
+    )
+    /**
+     * The account's name.
+     */
+    case name(
+        /**
+         * The name.
+         */name: String
+    )
+    /**
+     * The default SMTP account.
+     */
+    case `default`
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AccountRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountRef: FfiConverterRustBuffer {
+    typealias SwiftType = AccountRef
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountRef {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .id(id: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 2: return .name(name: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 3: return .`default`
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AccountRef, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .id(id):
+            writeInt(&buf, Int32(1))
+            FfiConverterInt64.write(id, into: &buf)
+            
+        
+        case let .name(name):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(name, into: &buf)
+            
+        
+        case .`default`:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountRef_lift(_ buf: RustBuffer) throws -> AccountRef {
+    return try FfiConverterTypeAccountRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountRef_lower(_ value: AccountRef) -> RustBuffer {
+    return FfiConverterTypeAccountRef.lower(value)
+}
+
 
 
 /**
@@ -11934,6 +12030,30 @@ fileprivate struct FfiConverterOptionTypeTlsSummary: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAccountRef: FfiConverterRustBuffer {
+    typealias SwiftType = AccountRef?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAccountRef.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAccountRef.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConnectorKind: FfiConverterRustBuffer {
     typealias SwiftType = ConnectorKind?
 
@@ -12198,8 +12318,8 @@ fileprivate struct FfiConverterOptionTypeStatusFilter: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionSequenceTypeSmtpAccount: FfiConverterRustBuffer {
-    typealias SwiftType = [SmtpAccount]?
+fileprivate struct FfiConverterOptionSequenceTypeSmtpAccountForm: FfiConverterRustBuffer {
+    typealias SwiftType = [SmtpAccountForm]?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -12207,13 +12327,13 @@ fileprivate struct FfiConverterOptionSequenceTypeSmtpAccount: FfiConverterRustBu
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterSequenceTypeSmtpAccount.write(value, into: &buf)
+        FfiConverterSequenceTypeSmtpAccountForm.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterSequenceTypeSmtpAccount.read(from: &buf)
+        case 1: return try FfiConverterSequenceTypeSmtpAccountForm.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -12372,23 +12492,23 @@ fileprivate struct FfiConverterSequenceTypeCheckStage: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeIncomingAccount: FfiConverterRustBuffer {
-    typealias SwiftType = [IncomingAccount]
+fileprivate struct FfiConverterSequenceTypeIncomingAccountForm: FfiConverterRustBuffer {
+    typealias SwiftType = [IncomingAccountForm]
 
-    public static func write(_ value: [IncomingAccount], into buf: inout [UInt8]) {
+    public static func write(_ value: [IncomingAccountForm], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeIncomingAccount.write(item, into: &buf)
+            FfiConverterTypeIncomingAccountForm.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [IncomingAccount] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [IncomingAccountForm] {
         let len: Int32 = try readInt(&buf)
-        var seq = [IncomingAccount]()
+        var seq = [IncomingAccountForm]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeIncomingAccount.read(from: &buf))
+            seq.append(try FfiConverterTypeIncomingAccountForm.read(from: &buf))
         }
         return seq
     }
@@ -12522,23 +12642,23 @@ fileprivate struct FfiConverterSequenceTypeMessageSummary: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeNetworkConnector: FfiConverterRustBuffer {
-    typealias SwiftType = [NetworkConnector]
+fileprivate struct FfiConverterSequenceTypeNetworkConnectorForm: FfiConverterRustBuffer {
+    typealias SwiftType = [NetworkConnectorForm]
 
-    public static func write(_ value: [NetworkConnector], into buf: inout [UInt8]) {
+    public static func write(_ value: [NetworkConnectorForm], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeNetworkConnector.write(item, into: &buf)
+            FfiConverterTypeNetworkConnectorForm.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NetworkConnector] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NetworkConnectorForm] {
         let len: Int32 = try readInt(&buf)
-        var seq = [NetworkConnector]()
+        var seq = [NetworkConnectorForm]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeNetworkConnector.read(from: &buf))
+            seq.append(try FfiConverterTypeNetworkConnectorForm.read(from: &buf))
         }
         return seq
     }
@@ -12672,23 +12792,23 @@ fileprivate struct FfiConverterSequenceTypeSkippedMessage: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeSmtpAccount: FfiConverterRustBuffer {
-    typealias SwiftType = [SmtpAccount]
+fileprivate struct FfiConverterSequenceTypeSmtpAccountForm: FfiConverterRustBuffer {
+    typealias SwiftType = [SmtpAccountForm]
 
-    public static func write(_ value: [SmtpAccount], into buf: inout [UInt8]) {
+    public static func write(_ value: [SmtpAccountForm], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeSmtpAccount.write(item, into: &buf)
+            FfiConverterTypeSmtpAccountForm.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SmtpAccount] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SmtpAccountForm] {
         let len: Int32 = try readInt(&buf)
-        var seq = [SmtpAccount]()
+        var seq = [SmtpAccountForm]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeSmtpAccount.read(from: &buf))
+            seq.append(try FfiConverterTypeSmtpAccountForm.read(from: &buf))
         }
         return seq
     }
@@ -12917,15 +13037,26 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Reads an account reference from text: a number is an id, anything else a name.
+ */
+public func parseAccountRef(text: String) -> AccountRef  {
+    return try!  FfiConverterTypeAccountRef_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_func_parse_account_ref(
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+/**
  * Validates one schedule alone; with `smtp_accounts`, a named SMTP account must be among them
  * and enabled.
  */
-public func validateReportSchedule(schedule: ReportSchedule, smtpAccounts: [SmtpAccount]? = nil) -> [ValidationResult]  {
+public func validateReportSchedule(schedule: ReportSchedule, smtpAccounts: [SmtpAccountForm]? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_report_schedule(
         FfiConverterTypeReportSchedule_lower(schedule),
-        FfiConverterOptionSequenceTypeSmtpAccount.lower(smtpAccounts),uniffiCallStatus
+        FfiConverterOptionSequenceTypeSmtpAccountForm.lower(smtpAccounts),uniffiCallStatus
     )
 })
 }
@@ -12974,12 +13105,12 @@ public func settingsDocumentToString(document: SettingsDocument, format: Documen
  * `network_connector` may name; `credentials`, when given, is asked whether its credential id
  * exists (never for the secret). Paths are field names (`host`, `port`).
  */
-public func validateIncomingAccount(account: IncomingAccount, connectors: [NetworkConnector] = [], credentials: CredentialProvider? = nil) -> [ValidationResult]  {
+public func validateIncomingAccount(account: IncomingAccountForm, connectors: [NetworkConnectorForm] = [], credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_incoming_account(
-        FfiConverterTypeIncomingAccount_lower(account),
-        FfiConverterSequenceTypeNetworkConnector.lower(connectors),
+        FfiConverterTypeIncomingAccountForm_lower(account),
+        FfiConverterSequenceTypeNetworkConnectorForm.lower(connectors),
         FfiConverterOptionTypeCredentialProvider.lower(credentials),uniffiCallStatus
     )
 })
@@ -12987,11 +13118,11 @@ public func validateIncomingAccount(account: IncomingAccount, connectors: [Netwo
 /**
  * Validates one network connector: every problem at once.
  */
-public func validateNetworkConnector(connector: NetworkConnector, credentials: CredentialProvider? = nil) -> [ValidationResult]  {
+public func validateNetworkConnector(connector: NetworkConnectorForm, credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_network_connector(
-        FfiConverterTypeNetworkConnector_lower(connector),
+        FfiConverterTypeNetworkConnectorForm_lower(connector),
         FfiConverterOptionTypeCredentialProvider.lower(credentials),uniffiCallStatus
     )
 })
@@ -13013,12 +13144,12 @@ public func validateSettingsDocument(document: SettingsDocument, credentials: Cr
 /**
  * Validates one SMTP account: every problem at once (see [`validate_incoming_account`]).
  */
-public func validateSmtpAccount(account: SmtpAccount, connectors: [NetworkConnector] = [], credentials: CredentialProvider? = nil) -> [ValidationResult]  {
+public func validateSmtpAccount(account: SmtpAccountForm, connectors: [NetworkConnectorForm] = [], credentials: CredentialProvider? = nil) -> [ValidationResult]  {
     return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_mail_settings_ffi_fn_func_validate_smtp_account(
-        FfiConverterTypeSmtpAccount_lower(account),
-        FfiConverterSequenceTypeNetworkConnector.lower(connectors),
+        FfiConverterTypeSmtpAccountForm_lower(account),
+        FfiConverterSequenceTypeNetworkConnectorForm.lower(connectors),
         FfiConverterOptionTypeCredentialProvider.lower(credentials),uniffiCallStatus
     )
 })
@@ -13039,7 +13170,10 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 1422) {
+    if (uniffi_mail_settings_ffi_checksum_func_parse_account_ref() != 20117) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 18135) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_default_port() != 55887) {
@@ -13051,28 +13185,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_func_settings_document_to_string() != 53564) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_incoming_account() != 24149) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_incoming_account() != 32118) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_network_connector() != 23044) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_network_connector() != 26592) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_validate_settings_document() != 56072) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 54931) {
+    if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 42744) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_account() != 24145) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming() != 29567) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_settings() != 5603) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_settings() != 21512) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_account() != 2851) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp() != 20136) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_settings() != 41664) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_settings() != 41430) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_canceltoken_cancel() != 10246) {
@@ -13087,7 +13221,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_collector_cancel() != 40198) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_collector_check_now() != 62362) {
+    if (uniffi_mail_settings_ffi_checksum_method_collector_check_now() != 38565) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_collector_collect_once() != 27831) {
@@ -13135,7 +13269,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_inbox_read_message() != 5199) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_inbox_write_raw() != 59566) {
+    if (uniffi_mail_settings_ffi_checksum_method_inbox_save_raw() != 58653) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_inbox_write_report_csv() != 6754) {
@@ -13159,13 +13293,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_credentialprovider_contains() != 63409) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_mailer_send() != 19043) {
+    if (uniffi_mail_settings_ffi_checksum_method_mailer_send() != 43166) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_many() != 55403) {
+    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_many() != 55156) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_test() != 54172) {
+    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_test() != 17570) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_smtppool_check_idle() != 16613) {
@@ -13216,40 +13350,40 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_update_report_schedule() != 57226) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_create_incoming_account() != 597) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_create_connector() != 50089) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_create_network_connector() != 51408) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_create_incoming() != 4610) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_create_smtp_account() != 32114) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_create_smtp() != 31055) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_delete_incoming_account() != 12340) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_delete_connector() != 23127) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_delete_network_connector() != 30604) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_delete_incoming() != 47409) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_delete_smtp_account() != 30124) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_delete_smtp() != 19106) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_export_document() != 10269) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_get_incoming_account() != 5176) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_connector() != 8598) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_get_incoming_account_by_name() != 35787) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_incoming() != 26234) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_get_network_connector() != 62124) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_incoming_by_name() != 3841) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_get_smtp_account() != 8177) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_smtp() != 7113) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_get_smtp_account_by_name() != 36507) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_smtp_by_name() != 45237) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_import_document() != 23755) {
@@ -13258,13 +13392,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_incoming_report() != 64431) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_list_incoming_accounts() != 47324) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_list_connectors() != 63300) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_list_network_connectors() != 13747) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_list_incoming() != 14843) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_list_smtp_accounts() != 47537) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_list_smtp() != 24626) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_path() != 9503) {
@@ -13273,13 +13407,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_store_smtp_report() != 41897) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_update_incoming_account() != 17880) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_update_connector() != 55221) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_update_network_connector() != 23078) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_update_incoming() != 17168) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_store_update_smtp_account() != 57852) {
+    if (uniffi_mail_settings_ffi_checksum_method_store_update_smtp() != 34636) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_write_incoming_report_csv() != 17833) {
@@ -13315,7 +13449,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_constructor_mailer_new() != 7390) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_constructor_smtppool_new() != 64828) {
+    if (uniffi_mail_settings_ffi_checksum_constructor_smtppool_new() != 38645) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_constructor_reportscheduler_new() != 53609) {

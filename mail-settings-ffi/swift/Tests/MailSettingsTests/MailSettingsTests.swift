@@ -73,7 +73,7 @@ final class Vault: CredentialProvider, @unchecked Sendable {
 
 func smtpAccount(_ name: String, _ portKey: String, credential: String?, sender: String,
                  type: SecureConnectionType = .ssl, isDefault: Bool = false) -> SmtpAccount {
-    SmtpAccount(name: name, host: "localhost", senderEmail: sender, credential: credential,
+    SmtpAccountForm(name: name, host: "localhost", senderEmail: sender, credential: credential,
                 port: Servers.port(portKey), defaultAccount: isDefault,
                 secureConnectionType: type, caFile: Servers.caFile)
 }
@@ -82,7 +82,7 @@ final class MailSettingsTests: XCTestCase {
     let timeouts = NetworkTimeouts(connectSecs: 10, ioSecs: 30)
 
     func testValidationReportsEveryProblem() {
-        let account = IncomingAccount(name: " ", protocol: nil, host: "imap://x", port: 70000,
+        let account = IncomingAccountForm(name: " ", protocol: nil, host: "imap://x", port: 70000,
                                       credential: "nobody", skipCertificate: true,
                                       secureConnectionType: .ssl)
         let results = validateIncomingAccount(account: account, credentials: Vault())
@@ -97,14 +97,14 @@ final class MailSettingsTests: XCTestCase {
 
     func testStoreVersionsAndConflicts() throws {
         let store = try Store.openInMemory(credentials: nil)
-        let a = try store.createIncomingAccount(account: IncomingAccount(
+        let a = try store.createIncoming(account: IncomingAccountForm(
             name: "Helpdesk", protocol: .imap, host: "imap.example.com", credential: "helpdesk",
             secureConnectionType: .ssl))
         var changed = a.account
         changed.port = 10993
-        let b = try store.updateIncomingAccount(id: a.id, expectedVersion: a.version, account: changed)
+        let b = try store.updateIncoming(id: a.id, expectedVersion: a.version, account: changed)
         XCTAssertNotEqual(a.version, b.version)
-        XCTAssertThrowsError(try store.updateIncomingAccount(id: a.id, expectedVersion: a.version, account: a.account)) { error in
+        XCTAssertThrowsError(try store.updateIncoming(id: a.id, expectedVersion: a.version, account: a.account)) { error in
             guard case MailSettingsError.Conflict = error else { return XCTFail("\(error)") }
         }
     }
@@ -114,7 +114,7 @@ final class MailSettingsTests: XCTestCase {
         let to = Servers.uniqueMailbox("swift-to")
         let vault = Vault.forMailbox(sender)
         let store = try Store.openInMemory(credentials: vault)
-        _ = try store.createSmtpAccount(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: sender,
+        _ = try store.createSmtp(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: sender,
                                                              sender: sender, isDefault: true))
         let mailer = Mailer(store: store, credentials: vault, timeouts: timeouts)
         let report = try await mailer.sendTest(sendTo: to)
@@ -126,10 +126,10 @@ final class MailSettingsTests: XCTestCase {
         let sender = Servers.uniqueMailbox("swift-sender")
         let vault = Vault.forMailbox(sender)
         let store = try Store.openInMemory(credentials: vault)
-        let a = try store.createSmtpAccount(account: smtpAccount("Wrong", "MS_SMTPS_PORT", credential: "wrong-password", sender: sender))
+        let a = try store.createSmtp(account: smtpAccount("Wrong", "MS_SMTPS_PORT", credential: "wrong-password", sender: sender))
         let mailer = Mailer(store: store, credentials: vault, timeouts: timeouts)
         do {
-            _ = try await mailer.sendTest(sendTo: Servers.uniqueMailbox("swift-to"), accountId: a.id)
+            _ = try await mailer.sendTest(sendTo: Servers.uniqueMailbox("swift-to"), account: .id(id: a.id))
             XCTFail("a wrong password was accepted")
         } catch MailSettingsError.Auth(let replyCode, let enhancedCode, let detail) {
             XCTAssertFalse(detail.contains("not-the-password"))
@@ -144,7 +144,7 @@ final class MailSettingsTests: XCTestCase {
         let to = Servers.uniqueMailbox("swift-to")
         let vault = Vault.forMailbox(sender)
         let store = try Store.openInMemory(credentials: vault)
-        _ = try store.createSmtpAccount(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: sender,
+        _ = try store.createSmtp(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: sender,
                                                              sender: sender, isDefault: true))
         let pool = try SmtpPool(store: store, credentials: vault, timeouts: timeouts,
                                 limits: PoolLimits(maxIdle: 2, maxOpen: 1))
@@ -167,10 +167,10 @@ final class MailSettingsTests: XCTestCase {
         let sender = Servers.uniqueMailbox("swift-sender")
         let vault = Vault.forMailbox(sender)
         let store = try Store.openInMemory(credentials: vault)
-        let a = try store.createSmtpAccount(account: smtpAccount("SelfSigned", "MS_SMTPS_SELFSIGNED_PORT", credential: sender, sender: sender))
+        let a = try store.createSmtp(account: smtpAccount("SelfSigned", "MS_SMTPS_SELFSIGNED_PORT", credential: sender, sender: sender))
         let mailer = Mailer(store: store, credentials: vault, timeouts: timeouts)
         do {
-            _ = try await mailer.sendTest(sendTo: Servers.uniqueMailbox("swift-to"), accountId: a.id)
+            _ = try await mailer.sendTest(sendTo: Servers.uniqueMailbox("swift-to"), account: .id(id: a.id))
             XCTFail("a self-signed certificate was accepted")
         } catch MailSettingsError.Certificate(let detail) {
             XCTAssertFalse(detail.isEmpty)
@@ -181,11 +181,11 @@ final class MailSettingsTests: XCTestCase {
         let mailbox = Servers.uniqueMailbox("swift-check")
         let vault = Vault.forMailbox(mailbox)
         let store = try Store.openInMemory(credentials: vault)
-        let a = try store.createIncomingAccount(account: IncomingAccount(
+        let a = try store.createIncoming(account: IncomingAccountForm(
             name: "IMAPS", protocol: .imap, host: "localhost", port: Servers.port("MS_IMAPS_PORT"),
             credential: mailbox, secureConnectionType: .ssl, caFile: Servers.caFile))
         let checker = ConnectionChecker(store: store, credentials: vault, timeouts: timeouts)
-        let report = try await checker.checkIncomingAccount(accountId: a.id)
+        let report = try await checker.checkIncoming(account: .id(id: a.id))
         XCTAssertTrue(report.ok, report.text)
         XCTAssertEqual(report.tls?.verified, true)
         XCTAssertTrue(report.stages.contains { $0.name == .authentication && $0.ok })
@@ -195,11 +195,11 @@ final class MailSettingsTests: XCTestCase {
         let mailbox = Servers.uniqueMailbox("swift-check")
         let vault = Vault.forMailbox(mailbox)
         let store = try Store.openInMemory(credentials: vault)
-        let a = try store.createIncomingAccount(account: IncomingAccount(
+        let a = try store.createIncoming(account: IncomingAccountForm(
             name: "POP3S", protocol: .pop3, host: "localhost", port: Servers.port("MS_POP3S_PORT"),
             credential: "wrong-password", secureConnectionType: .ssl, caFile: Servers.caFile))
         let checker = ConnectionChecker(store: store, credentials: vault, timeouts: timeouts)
-        let report = try await checker.checkIncomingAccount(accountId: a.id)
+        let report = try await checker.checkIncoming(account: .id(id: a.id))
         XCTAssertFalse(report.ok)
         XCTAssertEqual(report.failure()?.name, .authentication)
         XCTAssertEqual(report.failure()?.category, .auth)
@@ -209,9 +209,9 @@ final class MailSettingsTests: XCTestCase {
         let mailbox = Servers.uniqueMailbox("swift-collect")
         let vault = Vault.forMailbox(mailbox)
         let store = try Store.openInMemory(credentials: vault)
-        _ = try store.createSmtpAccount(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: mailbox,
+        _ = try store.createSmtp(account: smtpAccount("Notify", "MS_SMTPS_PORT", credential: mailbox,
                                                              sender: mailbox, isDefault: true))
-        let imap = try store.createIncomingAccount(account: IncomingAccount(
+        let imap = try store.createIncoming(account: IncomingAccountForm(
             name: "IMAPS", protocol: .imap, host: "localhost", port: Servers.port("MS_IMAPS_PORT"),
             credential: mailbox, secureConnectionType: .ssl, caFile: Servers.caFile))
         _ = try await Mailer(store: store, credentials: vault, timeouts: timeouts).sendTest(sendTo: mailbox)
@@ -219,11 +219,11 @@ final class MailSettingsTests: XCTestCase {
                                   settings: CollectorSettings(maxConcurrentAccounts: 1, timeouts: timeouts))
         var fetched: UInt64 = 0
         for _ in 0..<40 where fetched == 0 {  // delivery into the mailbox takes a moment
-            fetched += try await collector.checkNow(accountId: imap.id).fetched
+            fetched += try await collector.checkNow(account: .id(id: imap.id)).fetched
             if fetched == 0 { try await Task.sleep(nanoseconds: 500_000_000) }
         }
         XCTAssertEqual(fetched, 1)
-        let page = try Inbox(store: store).list(query: InboxQuery(accountId: imap.id))
+        let page = try Inbox(store: store).list(query: InboxQuery(account: .id(id: imap.id)))
         XCTAssertEqual(page.messages.first?.subject, "MENSAGEM DE TESTE!")
     }
 

@@ -9,12 +9,12 @@ import mailsettings.CheckStageName
 import mailsettings.ConnectionChecker
 import mailsettings.Credential
 import mailsettings.CredentialProvider
-import mailsettings.IncomingAccount
+import mailsettings.IncomingAccountForm
 import mailsettings.MailSettingsException
 import mailsettings.NetworkTimeouts
 import mailsettings.Protocol
 import mailsettings.SecureConnectionType
-import mailsettings.SmtpAccount
+import mailsettings.SmtpAccountForm
 import mailsettings.Store
 import mailsettings.validateIncomingAccount
 import java.io.File
@@ -46,7 +46,7 @@ fun main(args: Array<String>) = runBlocking {
     val vault = Vault(mailbox, env.getValue("MS_MAIL_PASSWORD"))
 
     // Validation: every problem of what was typed at once.
-    val typed = IncomingAccount(
+    val typed = IncomingAccountForm(
         name = "Helpdesk",
         protocol = Protocol.IMAP,
         host = "imap://localhost",
@@ -70,7 +70,7 @@ fun main(args: Array<String>) = runBlocking {
             for (stage in incoming.stages) println("  %-14s %7.1f ms  %s".format(stage.name, stage.durationMs, stage.detail))
             expect("IMAPS check passes every stage", incoming.ok && incoming.tls != null)
 
-            val smtp = SmtpAccount(
+            val smtp = SmtpAccountForm(
                 name = "Notifications",
                 host = "localhost",
                 port = env.getValue("MS_SMTP_PORT").toLong(),

@@ -9,6 +9,7 @@ package example
 
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import mailsettings.AccountRef
 import mailsettings.Collector
 import mailsettings.CollectorSettings
 import mailsettings.ConnectionChecker
@@ -16,7 +17,7 @@ import mailsettings.Credential
 import mailsettings.CredentialProvider
 import mailsettings.Inbox
 import mailsettings.InboxQuery
-import mailsettings.IncomingAccount
+import mailsettings.IncomingAccountForm
 import mailsettings.IncomingReportFilter
 import mailsettings.Mailer
 import mailsettings.MailSettingsException
@@ -25,7 +26,7 @@ import mailsettings.ProgressListener
 import mailsettings.Protocol
 import mailsettings.RunProgress
 import mailsettings.SecureConnectionType
-import mailsettings.SmtpAccount
+import mailsettings.SmtpAccountForm
 import mailsettings.Store
 import mailsettings.validateIncomingAccount
 import java.io.File
@@ -57,7 +58,7 @@ fun main(args: Array<String>) = runBlocking {
     )
 
     // 1. Validation: every problem at once, in English and Brazilian Portuguese.
-    val typed = IncomingAccount(
+    val typed = IncomingAccountForm(
         name = "Helpdesk",
         protocol = Protocol.IMAP,
         host = "imap://localhost",
@@ -73,10 +74,10 @@ fun main(args: Array<String>) = runBlocking {
     // 2. The store (a file; several processes may share it) and its report.
     val dbFile = File.createTempFile("mail-settings-example", ".db").apply { delete(); deleteOnExit() }
     Store.open(dbFile.path, vault).use { store ->
-        val imap = store.createIncomingAccount(
+        val imap = store.createIncoming(
             typed.copy(host = "localhost", port = env.getValue("MS_IMAPS_PORT").toLong(), credential = "helpdesk", caFile = caFile),
         )
-        store.createIncomingAccount(
+        store.createIncoming(
             typed.copy(
                 name = "Helpdesk POP3",
                 protocol = Protocol.POP3,
@@ -87,8 +88,8 @@ fun main(args: Array<String>) = runBlocking {
                 caFile = caFile,
             ),
         )
-        val smtp = store.createSmtpAccount(
-            SmtpAccount(
+        val smtp = store.createSmtp(
+            SmtpAccountForm(
                 name = "Notifications",
                 host = "localhost",
                 senderEmail = helpdesk,
@@ -112,9 +113,9 @@ fun main(args: Array<String>) = runBlocking {
             println("test message sent to $helpdesk: ${sent.serverReply}")
 
             // 4. Failures are typed: a stale password is an Auth error, not a string to parse.
-            val stale = store.updateSmtpAccount(smtp.id, smtp.version, smtp.account.copy(credential = "helpdesk-old"))
+            val stale = store.updateSmtp(smtp.id, smtp.version, smtp.account.copy(credential = "helpdesk-old"))
             try {
-                mailer.sendTest(helpdesk, accountId = stale.id)
+                mailer.sendTest(helpdesk, account = AccountRef.Id(stale.id))
                 println("unexpected: a wrong password was accepted")
                 exitProcess(1)
             } catch (e: MailSettingsException.Auth) {
@@ -125,8 +126,8 @@ fun main(args: Array<String>) = runBlocking {
         // 5. "Test connection": every stage timed, the first failure with its advice.
         val timeouts = NetworkTimeouts(connectSecs = 10u, ioSecs = 30u)
         ConnectionChecker(store, vault, timeouts).use { checker ->
-            for (account in store.listIncomingAccounts()) {
-                val check = checker.checkIncomingAccount(account.id)
+            for (account in store.listIncoming()) {
+                val check = checker.checkIncoming(AccountRef.Id(account.id))
                 println("check of ${check.protocol} ${check.server}: ${if (check.ok) "ok" else "FAILED at ${check.failure()?.name}"}")
                 for (stage in check.stages) {
                     println("  %-14s %7.1f ms  %s".format(stage.name, stage.durationMs, stage.detail))
@@ -145,7 +146,7 @@ fun main(args: Array<String>) = runBlocking {
             // takes a moment, so check again a few times until it is there.
             var fetched = 0UL
             for (attempt in 1..40) {
-                val run = collector.checkNow(imap.id, progress)
+                val run = collector.checkNow(AccountRef.Id(imap.id), progress)
                 fetched += run.fetched
                 println("run $attempt: collected ${run.fetched} of ${run.listed} message(s) from \"${run.accountName}\"")
                 if (fetched > 0UL) break

@@ -23,8 +23,8 @@ class CheckTest {
         val mailbox = Servers.uniqueMailbox("kt-check")
         val vault = Vault.forMailbox(mailbox)
         withChecker(vault) { store, checker ->
-            val a = store.createIncomingAccount(incoming("IMAPS", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
-            val r = checker.checkIncomingAccount(a.id)
+            val a = store.createIncoming(incoming("IMAPS", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertTrue(r.ok, r.text)
             assertEquals("IMAP", r.protocol)
             assertEquals(Security.IMPLICIT_TLS, r.security)
@@ -46,10 +46,10 @@ class CheckTest {
     fun `a POP3 account over STARTTLS passes`() {
         val mailbox = Servers.uniqueMailbox("kt-check")
         withChecker(Vault.forMailbox(mailbox)) { store, checker ->
-            val a = store.createIncomingAccount(
+            val a = store.createIncoming(
                 incoming("POP3 STLS", Protocol.POP3, "MS_POP3_PORT", mailbox, type = SecureConnectionType.TLS),
             )
-            val r = checker.checkIncomingAccount(a.id)
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertTrue(r.ok, r.text)
             assertEquals("POP3", r.protocol)
             assertEquals(Security.START_TLS, r.security)
@@ -63,8 +63,8 @@ class CheckTest {
         withChecker(Vault.forMailbox(mailbox)) { store, checker ->
             for (protocol in listOf(Protocol.IMAP, Protocol.POP3)) {
                 val key = if (protocol == Protocol.IMAP) "MS_IMAPS_PORT" else "MS_POP3S_PORT"
-                val a = store.createIncomingAccount(incoming("wrong $protocol", protocol, key, "wrong-password"))
-                val r = checker.checkIncomingAccount(a.id)
+                val a = store.createIncoming(incoming("wrong $protocol", protocol, key, "wrong-password"))
+                val r = checker.checkIncoming(AccountRef.Id(a.id))
                 assertFalse(r.ok)
                 val failure = r.failure()!!
                 assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
@@ -74,8 +74,8 @@ class CheckTest {
                 assertFalse(r.text.contains("not-the-password"), r.text)
             }
             // SMTP: the report keeps Postfix's refusal, as the exception outside a check does.
-            val smtp = store.createSmtpAccount(smtp("wrong SMTP", "MS_SMTP_PORT", "wrong-password", mailbox, type = SecureConnectionType.TLS))
-            val r = checker.checkSmtpAccount(smtp.id)
+            val smtp = store.createSmtp(smtp("wrong SMTP", "MS_SMTP_PORT", "wrong-password", mailbox, type = SecureConnectionType.TLS))
+            val r = checker.checkSmtp(AccountRef.Id(smtp.id))
             val failure = r.failure()!!
             assertEquals(CheckStageName.AUTHENTICATION, failure.name, r.text)
             assertEquals(ErrorCategory.AUTH, failure.category)
@@ -91,8 +91,8 @@ class CheckTest {
         withChecker(Vault.forMailbox(mailbox)) { store, checker ->
             for (key in listOf("MS_IMAPS_SELFSIGNED_PORT", "MS_POP3S_EXPIRED_PORT", "MS_IMAPS_WRONGHOST_PORT")) {
                 val protocol = if (key.contains("IMAP")) Protocol.IMAP else Protocol.POP3
-                val a = store.createIncomingAccount(incoming(key, protocol, key, mailbox))
-                val failure = checker.checkIncomingAccount(a.id).failure()!!
+                val a = store.createIncoming(incoming(key, protocol, key, mailbox))
+                val failure = checker.checkIncoming(AccountRef.Id(a.id)).failure()!!
                 assertEquals(CheckStageName.TLS, failure.name, key)
                 assertEquals(ErrorCategory.CERTIFICATE, failure.category, key)
             }
@@ -104,8 +104,8 @@ class CheckTest {
         val mailbox = Servers.uniqueMailbox("kt-check")
         val vault = Vault.forMailbox(mailbox).put("proxy", Servers.value("MS_PROXY_USER"), Servers.value("MS_PROXY_PASSWORD"))
         withChecker(vault) { store, checker ->
-            val c = store.createNetworkConnector(
-                NetworkConnector(
+            val c = store.createConnector(
+                NetworkConnectorForm(
                     name = "socks-auth",
                     kind = ConnectorKind.SOCKS5,
                     host = "127.0.0.1",
@@ -113,11 +113,11 @@ class CheckTest {
                     credential = "proxy",
                 ),
             )
-            val a = store.createIncomingAccount(
+            val a = store.createIncoming(
                 incoming("via SOCKS5", Protocol.IMAP, "MS_IMAPS_PORT", mailbox)
                     .copy(useNetworkConnector = true, networkConnector = c.id),
             )
-            val r = checker.checkIncomingAccount(a.id)
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertTrue(r.ok, r.text)
             assertTrue(r.route.contains("socks-auth"), r.route)
             assertTrue(CheckStageName.PROXY in r.stages.map { it.name })
@@ -129,8 +129,8 @@ class CheckTest {
     fun `the SMTP check sends nothing and reports the server`() {
         val sender = Servers.uniqueMailbox("kt-check")
         withChecker(Vault.forMailbox(sender)) { store, checker ->
-            store.createSmtpAccount(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
-            val r = checker.checkSmtpAccount()
+            store.createSmtp(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
+            val r = checker.checkSmtp()
             assertTrue(r.ok, r.text)
             assertEquals("SMTP", r.protocol)
             assertTrue(r.mechanisms.isNotEmpty())

@@ -28,7 +28,7 @@ class CollectorTest {
         val sender = Servers.uniqueMailbox("kt-feeder")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(smtp("feeder", "MS_SMTPS_PORT", sender, sender, default = true))
+            store.createSmtp(smtp("feeder", "MS_SMTPS_PORT", sender, sender, default = true))
             Mailer(store, vault, timeouts).use { mailer ->
                 runBlocking {
                     for (i in 1..count) {
@@ -53,10 +53,10 @@ class CollectorTest {
         deliver(mailbox, 3)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            val a = store.createIncoming(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
             Collector(store, vault, settings).use { collector ->
                 val progress = Recorder()
-                val report = runBlocking { collector.checkNow(a.id, progress) }
+                val report = runBlocking { collector.checkNow(AccountRef.Id(a.id), progress) }
                 assertEquals(3UL, report.listed)
                 assertEquals(3UL, report.fetched)
                 assertEquals(0UL, report.deletedOnServer)
@@ -65,7 +65,7 @@ class CollectorTest {
                 assertTrue(progress.events.all { it.accountId == a.id && it.total == 3UL })
 
                 // Again: nothing new, nothing stored twice.
-                val again = runBlocking { collector.checkNow(a.id) }
+                val again = runBlocking { collector.checkNow(AccountRef.Id(a.id)) }
                 assertEquals(0UL, again.fetched)
                 assertEquals(3UL, again.alreadyStored)
 
@@ -101,12 +101,12 @@ class CollectorTest {
         deliver(mailbox, 2)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(
+            val a = store.createIncoming(
                 incoming("POP3", Protocol.POP3, "MS_POP3_PORT", mailbox, type = SecureConnectionType.TLS)
                     .copy(keepCopyOnServer = false),
             )
             Collector(store, vault, settings).use { collector ->
-                val report = runBlocking { collector.checkNow(a.id) }
+                val report = runBlocking { collector.checkNow(AccountRef.Id(a.id)) }
                 assertEquals(2UL, report.fetched)
                 assertEquals(2UL, report.deletedOnServer)
             }
@@ -121,11 +121,11 @@ class CollectorTest {
         deliver(mailbox, 1, padding = 3000)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(
+            val a = store.createIncoming(
                 incoming("POP3 small", Protocol.POP3, "MS_POP3S_PORT", mailbox).copy(maxMessageSize = 1024),
             )
             Collector(store, vault, settings).use { collector ->
-                val report = runBlocking { collector.checkNow(a.id) }
+                val report = runBlocking { collector.checkNow(AccountRef.Id(a.id)) }
                 assertEquals(0UL, report.fetched)
                 assertEquals(1UL, report.skippedTooLarge)
                 val problem = report.problems.single()
@@ -145,16 +145,22 @@ class CollectorTest {
         val mailbox = Servers.uniqueMailbox("kt-collect")
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val wrong = store.createIncomingAccount(incoming("wrong", Protocol.IMAP, "MS_IMAPS_PORT", "wrong-password"))
-            val selfSigned = store.createIncomingAccount(incoming("self-signed", Protocol.POP3, "MS_POP3S_SELFSIGNED_PORT", mailbox))
-            val disabled = store.createIncomingAccount(incoming("disabled", Protocol.IMAP, "MS_IMAPS_PORT", mailbox).copy(enabled = false))
+            val wrong = store.createIncoming(incoming("wrong", Protocol.IMAP, "MS_IMAPS_PORT", "wrong-password"))
+            val selfSigned = store.createIncoming(incoming("self-signed", Protocol.POP3, "MS_POP3S_SELFSIGNED_PORT", mailbox))
+            val disabled = store.createIncoming(incoming("disabled", Protocol.IMAP, "MS_IMAPS_PORT", mailbox).copy(enabled = false))
             Collector(store, vault, settings).use { collector ->
-                val auth = assertThrows<MailSettingsException.Auth> { runBlocking { collector.checkNow(wrong.id) } }
+                val auth = assertThrows<MailSettingsException.Auth> { runBlocking { collector.checkNow(AccountRef.Id(wrong.id)) } }
                 assertFalse(auth.detail.contains("not-the-password"), auth.detail)
                 assertNull(auth.replyCode) // IMAP has no reply codes
-                assertThrows<MailSettingsException.Certificate> { runBlocking { collector.checkNow(selfSigned.id) } }
-                assertThrows<MailSettingsException.Validation> { runBlocking { collector.checkNow(disabled.id) } }
-                assertThrows<MailSettingsException.NotFound> { runBlocking { collector.checkNow(9999) } }
+                assertThrows<MailSettingsException.Certificate> { runBlocking { collector.checkNow(AccountRef.Id(selfSigned.id)) } }
+                assertThrows<MailSettingsException.Validation> { runBlocking { collector.checkNow(AccountRef.Id(disabled.id)) } }
+                assertThrows<MailSettingsException.NotFound> { runBlocking { collector.checkNow(AccountRef.Id(9999)) } }
+                // By name, case-insensitively, as the command line and Python take it; a
+                // missing name is named in the error.
+                assertThrows<MailSettingsException.Auth> { runBlocking { collector.checkNow(AccountRef.Name("WRONG")) } }
+                val ghost = assertThrows<MailSettingsException.NotFound> { runBlocking { collector.checkNow(parseAccountRef("ghost")) } }
+                assertTrue(ghost.detail.contains("\"ghost\""), ghost.detail)
+                assertEquals(AccountRef.Id(12), parseAccountRef(" 12 "))
                 assertEquals(ErrorCategory.AUTH, collector.status(wrong.id).lastError?.category)
                 assertEquals(ErrorCategory.CERTIFICATE, collector.status(selfSigned.id).lastError?.category)
             }
@@ -167,8 +173,8 @@ class CollectorTest {
         deliver(good, 1)
         val vault = Vault.forMailbox(good)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(incoming("good", Protocol.IMAP, "MS_IMAPS_PORT", good))
-            val b = store.createIncomingAccount(incoming("bad", Protocol.POP3, "MS_POP3S_PORT", "wrong-password"))
+            val a = store.createIncoming(incoming("good", Protocol.IMAP, "MS_IMAPS_PORT", good))
+            val b = store.createIncoming(incoming("bad", Protocol.POP3, "MS_POP3S_PORT", "wrong-password"))
             Collector(store, vault, settings).use { collector ->
                 val results = runBlocking { collector.collectOnce() }
                 assertEquals(listOf(a.id, b.id), results.map { it.accountId })
@@ -186,7 +192,7 @@ class CollectorTest {
         deliver(mailbox, 3)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            val a = store.createIncoming(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
             Collector(store, vault, settings).use { collector ->
                 val token = CancelToken()
                 val cancelAfterOne = object : ProgressListener {
@@ -194,12 +200,12 @@ class CollectorTest {
                         if (progress.done == 1UL) token.cancel()
                     }
                 }
-                val report = runBlocking { collector.checkNow(a.id, cancelAfterOne, token) }
+                val report = runBlocking { collector.checkNow(AccountRef.Id(a.id), cancelAfterOne, token) }
                 assertTrue(report.cancelled)
                 assertEquals(1UL, report.fetched)
                 assertEquals(2UL, report.pending)
                 // The next run fetches the rest, and nothing twice.
-                val rest = runBlocking { collector.checkNow(a.id) }
+                val rest = runBlocking { collector.checkNow(AccountRef.Id(a.id)) }
                 assertEquals(2UL, rest.fetched)
                 assertEquals(1UL, rest.alreadyStored)
             }
@@ -217,7 +223,7 @@ class CollectorTest {
         deliver(mailbox, 3)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            val a = store.createIncoming(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
             Collector(store, vault, settings).use { collector ->
                 val job = AtomicReference<Job>()
                 val started = CountDownLatch(1)
@@ -231,7 +237,7 @@ class CollectorTest {
                     }
                 }
                 runBlocking(Dispatchers.Default) {
-                    val run = async(start = CoroutineStart.LAZY) { collector.checkNow(a.id, listener) }
+                    val run = async(start = CoroutineStart.LAZY) { collector.checkNow(AccountRef.Id(a.id), listener) }
                     job.set(run)
                     run.start()
                     started.countDown()
@@ -255,7 +261,7 @@ class CollectorTest {
         deliver(mailbox, 1)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(
+            val a = store.createIncoming(
                 incoming("scheduled", Protocol.IMAP, "MS_IMAPS_PORT", mailbox).copy(checkIntervalSecs = 30),
             )
             Collector(store, vault, settings).use { collector ->

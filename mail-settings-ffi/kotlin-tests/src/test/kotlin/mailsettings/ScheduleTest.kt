@@ -56,7 +56,7 @@ class ScheduleTest {
         val mailbox = Servers.uniqueMailbox("kt-sched")
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(smtp("Reports", "MS_SMTPS_PORT", mailbox, mailbox, default = true))
+            store.createSmtp(smtp("Reports", "MS_SMTPS_PORT", mailbox, mailbox, default = true))
             // 00:00 UTC has always passed today: due at once.
             val s = store.createReportSchedule(
                 daily("Daily", mailbox).copy(timeOfDay = "00:00", format = ScheduleFormat.HTML, language = ReportLanguage.PT_BR),

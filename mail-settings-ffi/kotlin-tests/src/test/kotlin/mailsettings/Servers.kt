@@ -107,7 +107,7 @@ fun incoming(
     credential: String,
     type: SecureConnectionType = SecureConnectionType.SSL,
     secure: Boolean = true,
-) = IncomingAccount(
+) = IncomingAccountForm(
     name = name,
     protocol = protocol,
     host = "localhost",
@@ -126,7 +126,7 @@ fun smtp(
     sender: String,
     type: SecureConnectionType = SecureConnectionType.SSL,
     default: Boolean = false,
-) = SmtpAccount(
+) = SmtpAccountForm(
     name = name,
     host = "localhost",
     senderEmail = sender,

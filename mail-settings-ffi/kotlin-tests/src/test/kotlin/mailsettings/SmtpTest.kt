@@ -23,19 +23,23 @@ class SmtpTest {
         val to = Servers.uniqueMailbox("kt-to")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
+            store.createSmtp(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
             Mailer(store, vault, timeouts).use { mailer ->
                 val report = mailer.sendTest(to)
                 assertEquals(listOf(to), report.accepted)
                 assertTrue(report.rejected.isEmpty())
+                // The same account by name (case-insensitive) and by the default.
+                assertEquals(listOf(to), mailer.sendTest(to, account = AccountRef.Name("notify")).accepted)
+                assertEquals(listOf(to), mailer.sendTest(to, account = AccountRef.Default).accepted)
                 assertTrue(report.serverReply.startsWith("250"), report.serverReply)
                 assertTrue(report.messageId?.isNotBlank() == true)
             }
         }
-        // The provider was asked for the account's credential id only, on a worker thread.
-        assertEquals(listOf(sender), vault.asked.toList())
+        // The provider was asked for the account's credential id only (once a message), on a
+        // worker thread.
+        assertEquals(listOf(sender, sender, sender), vault.asked.toList())
         assertFalse(Thread.currentThread().name in vault.threads, vault.threads.toString())
-        assertEquals(1, Servers.awaitDelivery(to, 1))
+        assertEquals(3, Servers.awaitDelivery(to, 3))
     }
 
     @Test
@@ -44,14 +48,14 @@ class SmtpTest {
         val to = Servers.uniqueMailbox("kt-to")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            val account = store.createSmtpAccount(
+            val account = store.createSmtp(
                 smtp("Starttls", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS)
                     .copy(enableFooter = true, footer = "-- sent by the Kotlin tests"),
             )
             Mailer(store, vault, timeouts).use { mailer ->
                 val report = mailer.send(
                     OutgoingMessage(to = listOf(to), subject = "Kotlin notification", text = "Hello from Kotlin"),
-                    accountId = account.id,
+                    account = AccountRef.Id(account.id),
                 )
                 assertEquals(listOf(to), report.accepted)
             }
@@ -69,10 +73,10 @@ class SmtpTest {
         val sender = Servers.uniqueMailbox("kt-sender")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            val a = store.createSmtpAccount(smtp("Wrong", "MS_SMTPS_PORT", "wrong-password", sender))
+            val a = store.createSmtp(smtp("Wrong", "MS_SMTPS_PORT", "wrong-password", sender))
             Mailer(store, vault, timeouts).use { mailer ->
                 val e = assertThrows<MailSettingsException.Auth> {
-                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), account = AccountRef.Id(a.id)) }
                 }
                 assertFalse(e.detail.contains("not-the-password"), e.detail)
                 assertFalse(e.message!!.contains("not-the-password"), e.message)
@@ -93,9 +97,9 @@ class SmtpTest {
         Store.openInMemory(vault).use { store ->
             Mailer(store, vault, timeouts).use { mailer ->
                 for (key in listOf("MS_SMTPS_SELFSIGNED_PORT", "MS_SMTPS_EXPIRED_PORT", "MS_SMTPS_WRONGHOST_PORT")) {
-                    val a = store.createSmtpAccount(smtp(key, key, sender, sender))
+                    val a = store.createSmtp(smtp(key, key, sender, sender))
                     val e = assertThrows<MailSettingsException.Certificate>(key) {
-                        runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                        runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), account = AccountRef.Id(a.id)) }
                     }
                     assertTrue(e.detail.isNotBlank())
                 }
@@ -108,12 +112,12 @@ class SmtpTest {
         val sender = Servers.uniqueMailbox("kt-sender")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            val a = store.createSmtpAccount(
+            val a = store.createSmtp(
                 smtp("NoTls", "MS_SMTP_NOTLS_PORT", sender, sender, type = SecureConnectionType.TLS),
             )
             Mailer(store, vault, timeouts).use { mailer ->
                 assertThrows<MailSettingsException.Tls> {
-                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), account = AccountRef.Id(a.id)) }
                 }
             }
         }
@@ -133,16 +137,16 @@ class SmtpTest {
             override fun contains(id: String) = true
         }
         Store.openInMemory().use { store ->
-            val a = store.createSmtpAccount(smtp("Locked", "MS_SMTPS_PORT", sender, sender))
+            val a = store.createSmtp(smtp("Locked", "MS_SMTPS_PORT", sender, sender))
             Mailer(store, locked, timeouts).use { mailer ->
                 val e = assertThrows<MailSettingsException.Credential> {
-                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), account = AccountRef.Id(a.id)) }
                 }
                 assertTrue(e.detail.contains("the keystore is locked"), e.detail)
             }
             Mailer(store, broken, timeouts).use { mailer ->
                 val e = assertThrows<MailSettingsException.Credential> {
-                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), accountId = a.id) }
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), account = AccountRef.Id(a.id)) }
                 }
                 // A host exception's text is never carried into the error: it might hold a secret.
                 assertFalse(e.detail.contains("hunter2"), e.detail)
@@ -185,7 +189,7 @@ class SmtpTest {
         ui.use {
             runBlocking(ui) {
                 Store.openInMemory().use { store ->
-                    store.createSmtpAccount(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
+                    store.createSmtp(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
                     Mailer(store, vault, timeouts).use { mailer ->
                         val send = async { mailer.sendTest(to) }
                         val opener = async { latch.countDown(); Thread.currentThread().name }
@@ -204,7 +208,7 @@ class SmtpTest {
         val to = Servers.uniqueMailbox("kt-to")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
+            store.createSmtp(smtp("Notify", "MS_SMTP_PORT", sender, sender, type = SecureConnectionType.TLS, default = true))
             Mailer(store, vault, timeouts).use { mailer ->
                 val messages = (0 until 3).map { OutgoingMessage(to = listOf(to), subject = "many $it", text = "x") }
                     .toMutableList()
@@ -229,7 +233,7 @@ class SmtpTest {
         val to = Servers.uniqueMailbox("kt-to")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
+            store.createSmtp(smtp("Notify", "MS_SMTPS_PORT", sender, sender, default = true))
             val limits = PoolLimits(maxIdle = 2u, idleTimeoutSecs = 60u, maxOpen = 1u, waitTimeoutSecs = 30u)
             SmtpPool(store, vault, timeouts = timeouts, limits = limits).use { pool ->
                 // Six messages from three coroutines on three threads at once: one session for all.
@@ -319,7 +323,7 @@ class SmtpTest {
         val (port, lines) = closesAfterTheContent()
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(
+            store.createSmtp(
                 smtp("Unknown", "MS_SMTP_PORT", null, sender, default = true).copy(
                     host = "127.0.0.1", port = port.toLong(),
                     useSecureConnection = false, useAuthentication = false, caFile = null,

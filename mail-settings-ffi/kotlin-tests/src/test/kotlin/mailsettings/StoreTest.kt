@@ -12,7 +12,7 @@ class StoreTest {
     @TempDir
     lateinit var dir: File
 
-    private fun account(name: String, protocol: Protocol = Protocol.IMAP) = IncomingAccount(
+    private fun account(name: String, protocol: Protocol = Protocol.IMAP) = IncomingAccountForm(
         name = name,
         protocol = protocol,
         host = "mail.example.com",
@@ -25,38 +25,38 @@ class StoreTest {
         val path = File(dir, "settings.db").path
         val vault = Vault().put("helpdesk", "helpdesk@example.test", "x")
         val created = Store.open(path, vault).use { store ->
-            val a = store.createIncomingAccount(account("Helpdesk"))
+            val a = store.createIncoming(account("Helpdesk"))
             assertEquals(a.id, a.account.id)
-            val b = store.updateIncomingAccount(a.id, a.version, a.account.copy(port = 10993))
+            val b = store.updateIncoming(a.id, a.version, a.account.copy(port = 10993))
             assertNotEquals(a.version, b.version)
             // An edit based on the version read before is refused, never silently applied.
             val e = assertThrows<MailSettingsException.Conflict> {
-                store.updateIncomingAccount(a.id, a.version, a.account.copy(name = "Other"))
+                store.updateIncoming(a.id, a.version, a.account.copy(name = "Other"))
             }
             assertTrue(e.detail.contains("version"), e.detail)
             b
         }
         Store.open(path).use { store ->
-            val again = store.getIncomingAccount(created.id)
+            val again = store.getIncoming(created.id)
             assertEquals(created, again)
             assertEquals(10993L, again.account.port)
-            store.deleteIncomingAccount(again.id, again.version)
-            assertThrows<MailSettingsException.NotFound> { store.getIncomingAccount(again.id) }
+            store.deleteIncoming(again.id, again.version)
+            assertThrows<MailSettingsException.NotFound> { store.getIncoming(again.id) }
         }
     }
 
     @Test
     fun `incoming accounts are found by name ignoring case and surrounding spaces`() {
         Store.openInMemory().use { store ->
-            store.createIncomingAccount(account("Other"))
-            val a = store.createIncomingAccount(account("Helpdesk"))
-            val b = store.updateIncomingAccount(a.id, a.version, a.account.copy(port = 10993))
-            val found = store.getIncomingAccountByName("  helpDESK ")
-            assertEquals(store.getIncomingAccount(a.id), found)
+            store.createIncoming(account("Other"))
+            val a = store.createIncoming(account("Helpdesk"))
+            val b = store.updateIncoming(a.id, a.version, a.account.copy(port = 10993))
+            val found = store.getIncomingByName("  helpDESK ")
+            assertEquals(store.getIncoming(a.id), found)
             assertEquals(b.id, found.id)
             assertEquals(b.version, found.version)
             assertEquals("Helpdesk", found.account.name)
-            val e = assertThrows<MailSettingsException.NotFound> { store.getIncomingAccountByName("nope") }
+            val e = assertThrows<MailSettingsException.NotFound> { store.getIncomingByName("nope") }
             assertTrue(e.detail.contains("nope"), e.detail)
         }
     }
@@ -64,15 +64,15 @@ class StoreTest {
     @Test
     fun `SMTP accounts are found by name ignoring case and surrounding spaces`() {
         Store.openInMemory().use { store ->
-            store.createSmtpAccount(smtpAccount("Other"))
-            val s = store.createSmtpAccount(smtpAccount("Notifications", default = true))
-            val found = store.getSmtpAccountByName(" NOTIFICATIONS\t")
-            assertEquals(store.getSmtpAccount(s.id), found)
+            store.createSmtp(smtpAccount("Other"))
+            val s = store.createSmtp(smtpAccount("Notifications", default = true))
+            val found = store.getSmtpByName(" NOTIFICATIONS\t")
+            assertEquals(store.getSmtp(s.id), found)
             assertEquals(s.id, found.id)
             assertEquals(s.version, found.version)
             // Names are per kind: an incoming account's name finds no SMTP account.
-            store.createIncomingAccount(account("Helpdesk"))
-            val e = assertThrows<MailSettingsException.NotFound> { store.getSmtpAccountByName("Helpdesk") }
+            store.createIncoming(account("Helpdesk"))
+            val e = assertThrows<MailSettingsException.NotFound> { store.getSmtpByName("Helpdesk") }
             assertTrue(e.detail.contains("Helpdesk"), e.detail)
         }
     }
@@ -80,9 +80,9 @@ class StoreTest {
     @Test
     fun `invalid writes throw Validation with every result`() {
         Store.openInMemory(Vault().put("helpdesk", "h", "x")).use { store ->
-            store.createIncomingAccount(account("Helpdesk"))
+            store.createIncoming(account("Helpdesk"))
             val e = assertThrows<MailSettingsException.Validation> {
-                store.createIncomingAccount(account(" HELPDESK ").copy(port = 0, credential = "unknown"))
+                store.createIncoming(account(" HELPDESK ").copy(port = 0, credential = "unknown"))
             }
             val codes = e.results.map { it.path to it.code }.toSet()
             assertTrue(("name" to ValidationCode.DUPLICATE_NAME) in codes, codes.toString())
@@ -94,15 +94,15 @@ class StoreTest {
     @Test
     fun `a connector in use can be neither deleted nor disabled`() {
         Store.openInMemory().use { store ->
-            val c = store.createNetworkConnector(
-                NetworkConnector(name = "dc-east", kind = ConnectorKind.HTTP_CONNECT, host = "127.0.0.1", port = 3128),
+            val c = store.createConnector(
+                NetworkConnectorForm(name = "dc-east", kind = ConnectorKind.HTTP_CONNECT, host = "127.0.0.1", port = 3128),
             )
-            store.createIncomingAccount(account("Helpdesk").copy(useNetworkConnector = true, networkConnector = c.id))
-            val e = assertThrows<MailSettingsException.InUse> { store.deleteNetworkConnector(c.id, c.version) }
+            store.createIncoming(account("Helpdesk").copy(useNetworkConnector = true, networkConnector = c.id))
+            val e = assertThrows<MailSettingsException.InUse> { store.deleteConnector(c.id, c.version) }
             assertEquals(1, e.usedBy.size)
             assertTrue(e.usedBy[0].contains("Helpdesk"), e.usedBy.toString())
             assertThrows<MailSettingsException.InUse> {
-                store.updateNetworkConnector(c.id, c.version, c.connector.copy(enabled = false))
+                store.updateConnector(c.id, c.version, c.connector.copy(enabled = false))
             }
         }
     }
@@ -110,9 +110,9 @@ class StoreTest {
     @Test
     fun `one default SMTP account`() {
         Store.openInMemory().use { store ->
-            val a = store.createSmtpAccount(smtpAccount("A", default = true))
-            val b = store.createSmtpAccount(smtpAccount("B", default = true))
-            val all = store.listSmtpAccounts().associateBy { it.id }
+            val a = store.createSmtp(smtpAccount("A", default = true))
+            val b = store.createSmtp(smtpAccount("B", default = true))
+            val all = store.listSmtp().associateBy { it.id }
             assertEquals(false, all.getValue(a.id).account.defaultAccount)
             assertEquals(true, all.getValue(b.id).account.defaultAccount)
         }
@@ -121,7 +121,7 @@ class StoreTest {
     @Test
     fun `the SMTP report exports CSV with a byte-order mark only when asked`() {
         Store.openInMemory().use { store ->
-            store.createSmtpAccount(smtpAccount("Notificações"))
+            store.createSmtp(smtpAccount("Notificações"))
             val plain = File(dir, "smtp.csv")
             assertEquals(1UL, store.writeSmtpReportCsv(SmtpReportFilter(), ReportLanguage.PT_BR, plain.path))
             val excel = File(dir, "smtp-excel.csv")
@@ -167,7 +167,7 @@ class StoreTest {
     fun `the incoming report filters, pages and exports`() {
         Store.open(File(dir, "report.db").path).use { store ->
             for (i in 0 until 45) {
-                store.createIncomingAccount(
+                store.createIncoming(
                     account("Account %02d".format(i), if (i % 3 == 0) Protocol.POP3 else Protocol.IMAP)
                         .copy(useSecureConnection = i != 7, automaticCheck = i % 2 == 0),
                 )
@@ -211,7 +211,7 @@ class StoreTest {
         }
     }
 
-    private fun smtpAccount(name: String, default: Boolean = false) = SmtpAccount(
+    private fun smtpAccount(name: String, default: Boolean = false) = SmtpAccountForm(
         name = name,
         host = "smtp.example.com",
         senderEmail = "noreply@example.com",

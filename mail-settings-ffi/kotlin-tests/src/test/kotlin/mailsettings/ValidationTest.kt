@@ -14,7 +14,7 @@ class ValidationTest {
     @Test
     fun `every problem of an incoming account is reported at once`() {
         val vault = Vault().put("helpdesk", "helpdesk@example.test", "x")
-        val account = IncomingAccount(
+        val account = IncomingAccountForm(
             name = "  ",
             protocol = null,
             host = "imap://mail.example.com",
@@ -43,7 +43,7 @@ class ValidationTest {
 
     @Test
     fun `control characters in names and credential ids are invalid characters`() {
-        val account = IncomingAccount(
+        val account = IncomingAccountForm(
             name = "Help\u001b[2Jdesk",
             protocol = Protocol.IMAP,
             host = "imap.example.com",
@@ -61,7 +61,7 @@ class ValidationTest {
 
     @Test
     fun `a valid account has no results and SPEC defaults`() {
-        val account = IncomingAccount(
+        val account = IncomingAccountForm(
             name = "Helpdesk",
             protocol = Protocol.POP3,
             host = "pop.example.com",
@@ -78,7 +78,7 @@ class ValidationTest {
 
     @Test
     fun `smtp rules across fields`() {
-        val account = SmtpAccount(
+        val account = SmtpAccountForm(
             name = "Notifications",
             host = "smtp.example.com",
             senderEmail = "not an address",
@@ -91,7 +91,7 @@ class ValidationTest {
             secureConnectionType = SecureConnectionType.SSL,
         )
         val connectors = listOf(
-            NetworkConnector(id = 4, name = "dc-east", kind = ConnectorKind.SOCKS5, host = "10.0.0.5", port = 1080, enabled = false),
+            NetworkConnectorForm(id = 4, name = "dc-east", kind = ConnectorKind.SOCKS5, host = "10.0.0.5", port = 1080, enabled = false),
         )
         val r = validateSmtpAccount(account, connectors)
         assertTrue(has(r, "sender_email", ValidationCode.INVALID_EMAIL), r.toString())

@@ -1,0 +1,410 @@
+//! The application layer: [`MailSettings`], one facade over a [`Store`], a
+//! [`CredentialProvider`] and [`AppOptions`] that owns the use cases the front ends offer (the
+//! `mail-settings` command, the Python package, the Kotlin/Swift bindings). A front end turns
+//! its arguments into these calls and their results into its own output and errors; it holds
+//! no logic of its own.
+//!
+//! Accounts are named one way everywhere: an [`AccountRef`] (an id, a name, or the default
+//! SMTP account), parsed from text by [`AccountRef::parse`] (a number is an id, anything else
+//! a name), and resolved with one error, [`AccountError`], that names what was asked.
+//!
+//! | use case | method |
+//! |---|---|
+//! | resolve an account | [`MailSettings::account`], [`MailSettings::incoming_account`], [`MailSettings::smtp_account`], [`MailSettings::account_id`] |
+//! | check an account stage by stage | [`MailSettings::check`] |
+//! | send, and the test message | [`MailSettings::send`], [`MailSettings::send_test`] |
+//! | a pool of SMTP sessions | [`MailSettings::smtp_pool`] |
+//! | collect once, the running collector | [`MailSettings::collect_once`], [`MailSettings::collector`] |
+//! | the inbox | [`MailSettings::inbox`], [`MailSettings::inbox_page`], [`MailSettings::save_raw`] |
+//! | reports and exports | [`MailSettings::incoming_report`], [`MailSettings::smtp_report`], [`MailSettings::export_document`], [`MailSettings::import_document`] |
+//! | report schedules | [`MailSettings::schedule`], [`MailSettings::schedule_runner`] |
+//!
+//! The names of these concepts in each language are in `docs/NAMES.md`.
+
+mod account;
+#[cfg(test)]
+mod tests;
+
+pub use account::{
+    account, account_id, incoming_account, schedule, smtp_account, Account, AccountError,
+    AccountKind, AccountRef,
+};
+
+use crate::check::{CheckOptions, CheckReport};
+use crate::collector::{AccountResult, CollectError, Collector, CollectorOptions, RunControl};
+use crate::credentials::CredentialProvider;
+use crate::inbox::{Inbox, InboxPage, InboxQuery};
+use crate::model::RecordId;
+use crate::net::Timeouts;
+use crate::report::{
+    IncomingReportFilter, IncomingReportRow, PageRequest, ReportPage, SmtpReportFilter,
+    SmtpReportRow,
+};
+use crate::schedule::{ReportScheduleForm, ScheduleRunner, SmtpReportSender};
+use crate::smtp::{OutgoingMessage, PoolConfig, SendReport, SmtpOptions, SmtpPool};
+use crate::store::{ImportSummary, Store, StoreError, Stored};
+use crate::SettingsDocument;
+use std::fmt;
+use std::sync::Arc;
+
+/// How the facade works on the wire: the bounds of every network operation, the name sent
+/// with EHLO, the mailbox a check reports on, the collector's options.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AppOptions {
+    /// Bounds of every network operation (and of a whole check: `timeouts.check`).
+    pub timeouts: Timeouts,
+    /// The name sent with SMTP EHLO (default `localhost`).
+    pub client_name: String,
+    /// The IMAP mailbox a check reports the size of (default `INBOX`).
+    pub check_mailbox: String,
+    /// Send to the accepted recipients when some are refused (default no).
+    pub partial_delivery: bool,
+    /// The collector's options; its `timeouts` are replaced by [`AppOptions::timeouts`].
+    pub collector: CollectorOptions,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            timeouts: Timeouts::default(),
+            client_name: "localhost".to_owned(),
+            check_mailbox: "INBOX".to_owned(),
+            partial_delivery: false,
+            collector: CollectorOptions::default(),
+        }
+    }
+}
+
+impl AppOptions {
+    /// Defaults with these timeouts.
+    pub fn with_timeouts(timeouts: Timeouts) -> Self {
+        Self {
+            timeouts,
+            ..Self::default()
+        }
+    }
+
+    /// The options of an SMTP session.
+    pub fn smtp(&self) -> SmtpOptions {
+        let mut o = SmtpOptions::with_timeouts(self.timeouts);
+        o.client_name = self.client_name.clone();
+        o.partial_delivery = self.partial_delivery;
+        o
+    }
+
+    /// The options of a check.
+    pub fn check(&self) -> CheckOptions {
+        CheckOptions {
+            timeouts: self.timeouts,
+            client_name: self.client_name.clone(),
+            mailbox: self.check_mailbox.clone(),
+        }
+    }
+
+    /// The collector's options, with these timeouts.
+    pub fn collector(&self) -> CollectorOptions {
+        let mut o = self.collector.clone();
+        o.timeouts = self.timeouts;
+        o
+    }
+}
+
+/// The application: the store, the credential provider that gives the secrets when accounts
+/// log in, and the options. Cheap to clone (two `Arc`s and the options); `Send + Sync`.
+#[derive(Clone)]
+pub struct MailSettings {
+    store: Arc<Store>,
+    credentials: Arc<dyn CredentialProvider>,
+    options: AppOptions,
+}
+
+impl fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("store", &self.store)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MailSettings {
+    /// The application over `store`, logging in with `credentials`.
+    pub fn new(
+        store: Arc<Store>,
+        credentials: Arc<dyn CredentialProvider>,
+        options: AppOptions,
+    ) -> Self {
+        Self {
+            store,
+            credentials,
+            options,
+        }
+    }
+
+    /// The same application with other options (e.g. one call's timeout).
+    pub fn with_options(&self, options: AppOptions) -> Self {
+        Self {
+            options,
+            ..self.clone()
+        }
+    }
+
+    /// The same application with another credential provider (e.g. one call's).
+    pub fn with_credentials(&self, credentials: Arc<dyn CredentialProvider>) -> Self {
+        Self {
+            credentials,
+            ..self.clone()
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The credential provider.
+    pub fn credentials(&self) -> &Arc<dyn CredentialProvider> {
+        &self.credentials
+    }
+
+    /// The options.
+    pub fn options(&self) -> &AppOptions {
+        &self.options
+    }
+
+    // ----- accounts -----
+
+    /// The account `wanted` of `kind`, or of either kind (see [`account()`]).
+    pub fn account(
+        &self,
+        wanted: &AccountRef,
+        kind: Option<AccountKind>,
+    ) -> crate::Result<Account> {
+        account::account(&self.store, wanted, kind)
+    }
+
+    /// The incoming account `wanted`, validated for a driver.
+    pub fn incoming_account(&self, wanted: &AccountRef) -> crate::Result<crate::IncomingAccount> {
+        account::incoming_account(&self.store, wanted)
+    }
+
+    /// The SMTP account `wanted` (or the default one), validated for a driver.
+    pub fn smtp_account(&self, wanted: &AccountRef) -> crate::Result<crate::SmtpAccount> {
+        account::smtp_account(&self.store, wanted)
+    }
+
+    /// The id of the account `wanted` of `kind`, without validating its settings.
+    pub fn account_id(&self, kind: AccountKind, wanted: &AccountRef) -> crate::Result<RecordId> {
+        account::account_id(&self.store, kind, wanted)
+    }
+
+    // ----- check -----
+
+    /// Checks the account `wanted` stage by stage (the check an operator runs by hand). The
+    /// report says which stage failed; an error only when the account cannot be resolved.
+    pub fn check(
+        &self,
+        wanted: &AccountRef,
+        kind: Option<AccountKind>,
+    ) -> crate::Result<CheckReport> {
+        let options = self.options.check();
+        Ok(match self.account(wanted, kind)? {
+            Account::Incoming(a) => {
+                crate::check::check_incoming(&a, self.credentials.as_ref(), &options)
+            }
+            Account::Smtp(a) => crate::check::check_smtp(&a, self.credentials.as_ref(), &options),
+        })
+    }
+
+    // ----- sending -----
+
+    /// Sends `message` through the SMTP account `wanted` (the default one for
+    /// [`AccountRef::Default`]).
+    pub fn send(
+        &self,
+        wanted: &AccountRef,
+        message: &OutgoingMessage,
+    ) -> crate::Result<SendReport> {
+        let account = self.smtp_account(wanted)?;
+        Ok(crate::smtp::send(
+            &account,
+            self.credentials.as_ref(),
+            message,
+            &self.options.smtp(),
+        )?)
+    }
+
+    /// "Test configuration" (seed 004): the test message through the SMTP account `wanted` to
+    /// `send_to`, with `subject` and `message` or the defaults.
+    pub fn send_test(
+        &self,
+        wanted: &AccountRef,
+        send_to: &str,
+        subject: Option<&str>,
+        message: Option<&str>,
+    ) -> crate::Result<(crate::SmtpAccount, SendReport)> {
+        let account = self.smtp_account(wanted)?;
+        let report = crate::smtp::send_test(
+            &account,
+            self.credentials.as_ref(),
+            send_to,
+            subject,
+            message,
+            &self.options.smtp(),
+        )?;
+        Ok((account, report))
+    }
+
+    /// A pool of SMTP sessions through the account `wanted` (nothing is opened before the
+    /// first message; a disabled account is refused).
+    pub fn smtp_pool(&self, wanted: &AccountRef, config: PoolConfig) -> crate::Result<SmtpPool> {
+        let account = self.smtp_account(wanted)?;
+        Ok(SmtpPool::new(
+            account,
+            self.credentials.clone(),
+            self.options.smtp(),
+            config,
+        )?)
+    }
+
+    // ----- collecting -----
+
+    /// A collector over the store's incoming accounts, with these credentials and options.
+    pub fn collector(&self) -> Collector {
+        Collector::with_options(
+            self.store.clone(),
+            self.credentials.clone(),
+            self.options.collector(),
+        )
+    }
+
+    /// Checks the incoming accounts `accounts` once (every enabled account with automatic
+    /// check when it is empty) with `collector`; every name is resolved before anything
+    /// runs, so a wrong name checks nothing.
+    pub fn collect_once(
+        &self,
+        collector: &Collector,
+        accounts: &[AccountRef],
+        control: &RunControl,
+    ) -> crate::Result<Vec<AccountResult>, CollectOnceError> {
+        let ids = accounts
+            .iter()
+            .map(|a| self.account_id(AccountKind::Incoming, a))
+            .collect::<crate::Result<Vec<_>>>()
+            .map_err(CollectOnceError::Account)?;
+        collector
+            .collect_once(&ids, control)
+            .map_err(CollectOnceError::Collect)
+    }
+
+    // ----- the inbox -----
+
+    /// The inbox of the store's collected messages.
+    pub fn inbox(&self) -> Inbox {
+        Inbox::new(self.store.clone())
+    }
+
+    /// One page of the inbox of the incoming account `account` (every account's for `None`),
+    /// with `query`'s filters and page; `query.account` is replaced.
+    pub fn inbox_page(
+        &self,
+        account: Option<&AccountRef>,
+        mut query: InboxQuery,
+    ) -> crate::Result<InboxPage> {
+        query.account = account
+            .map(|a| self.account_id(AccountKind::Incoming, a))
+            .transpose()?;
+        Ok(self.inbox().list(&query)?)
+    }
+
+    /// Writes message `id` as it was received into a new file at `path` (see [`save_raw`]).
+    pub fn save_raw(
+        &self,
+        id: crate::inbox::MessageId,
+        path: &std::path::Path,
+    ) -> Result<u64, StoreError> {
+        save_raw(&self.inbox(), id, path)
+    }
+
+    // ----- reports and documents -----
+
+    /// One page of the incoming (IMAP/POP3) report.
+    pub fn incoming_report(
+        &self,
+        filter: &IncomingReportFilter,
+        page: PageRequest,
+    ) -> Result<ReportPage<IncomingReportRow>, StoreError> {
+        self.store.incoming_report(filter, page)
+    }
+
+    /// One page of the SMTP report.
+    pub fn smtp_report(
+        &self,
+        filter: &SmtpReportFilter,
+        page: PageRequest,
+    ) -> Result<ReportPage<SmtpReportRow>, StoreError> {
+        self.store.smtp_report(filter, page)
+    }
+
+    /// The store's settings as a document.
+    pub fn export_document(&self) -> Result<SettingsDocument, StoreError> {
+        self.store.export()
+    }
+
+    /// Replaces the store's settings with `document`'s, all or nothing.
+    pub fn import_document(
+        &self,
+        document: &SettingsDocument,
+    ) -> Result<ImportSummary, StoreError> {
+        self.store.import(document)
+    }
+
+    // ----- schedules -----
+
+    /// The report schedule `wanted` (a number is an id, anything else a name; schedules have
+    /// no default).
+    pub fn schedule(&self, wanted: &AccountRef) -> crate::Result<Stored<ReportScheduleForm>> {
+        account::schedule(&self.store, wanted)
+    }
+
+    /// The runner of the store's report schedules: it sends through the schedules' SMTP
+    /// accounts with these credentials and options (`run_due`, `run_now`, `spawn`).
+    pub fn schedule_runner(&self) -> ScheduleRunner {
+        ScheduleRunner::new(
+            self.store.clone(),
+            Arc::new(SmtpReportSender::new(
+                self.credentials.clone(),
+                self.options.smtp(),
+            )),
+        )
+    }
+}
+
+/// Writes message `id` of `inbox` as it was received into the file at `path` (created or
+/// truncated), streamed, and synced to disk before it returns. Returns the number of bytes.
+pub fn save_raw(
+    inbox: &Inbox,
+    id: crate::inbox::MessageId,
+    path: &std::path::Path,
+) -> Result<u64, StoreError> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let n = inbox.copy_raw_to(id, &mut file)?;
+    let file = file
+        .into_inner()
+        .map_err(|e| StoreError::Io(e.into_error()))?;
+    file.sync_all()?;
+    Ok(n)
+}
+
+/// [`MailSettings::collect_once`] failed before any account ran: a name did not resolve, or
+/// the collector could not list the accounts.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectOnceError {
+    /// An account named could not be resolved.
+    #[error(transparent)]
+    Account(crate::Error),
+    /// The collector failed.
+    #[error(transparent)]
+    Collect(CollectError),
+}
