@@ -44,8 +44,6 @@ fn print_problems(problems: &[MessageProblem]) {
     }
 }
 
-}
-
 /// `mail-settings collect [--once] [ACCOUNT…]`.
 pub fn collect(
     ctx: &Ctx<'_>,
