@@ -58,6 +58,8 @@ pub(crate) struct EngineConfig {
 pub(crate) struct Control {
     pub(crate) cancel: CancelHandle,
     pub(crate) listeners: Vec<Arc<dyn ProgressListener>>,
+    /// The journal's run row, when the run is journaled.
+    pub(crate) journal_run: Option<i64>,
 }
 
 struct Run<'a> {
@@ -438,6 +440,11 @@ impl Fetching {
     }
 }
 
+/// The folder the journal names: the IMAP mailbox, or `POP3`.
+pub(crate) fn journal_folder(mailbox: Option<&str>) -> String {
+    mailbox.unwrap_or("POP3").to_owned()
+}
+
 fn problem_key(id: &SourceId) -> String {
     match id {
         SourceId::Number(n) => format!("#{n}"),
@@ -462,6 +469,7 @@ pub(crate) fn run(
     let unusable = source.unusable();
     let mut report = RunReport::new(account_id, account.name());
     report.notes = source.notes();
+    report.journal_folder = journal_folder(listing.mailbox.as_deref());
     report.listed = (listing.messages.len() + unusable.len()) as u64;
     let (scope, label) = match (&listing.mailbox, listing.uid_validity) {
         (Some(mailbox), Some(v)) => {
@@ -639,6 +647,13 @@ pub(crate) fn run(
         label: label.clone(),
         commit_bytes: cfg.commit_bytes,
         commit_messages: cfg.commit_messages,
+        journal: control
+            .journal_run
+            .map(|run_id| crate::journal::RunContext {
+                run_id,
+                account_id,
+                folder: journal_folder(listing.mailbox.as_deref()),
+            }),
     };
     std::thread::scope(|threads| {
         let _stop = StopWriter(&writer);

@@ -157,6 +157,9 @@ pub struct RunReport {
     /// What the run noticed about the server as a whole and handled, in words (e.g. a POP3
     /// server listing several messages under one UIDL).
     pub notes: Vec<String>,
+    /// The folder the journal names (the IMAP mailbox, or `POP3`).
+    #[serde(skip)]
+    pub(crate) journal_folder: String,
 }
 
 /// What became of a message, in the words of SPEC.md's collection journal.
@@ -410,6 +413,10 @@ pub struct CollectorOptions {
     pub max_backoff: Duration,
     /// How often the running collector looks for new or changed accounts (default 30 s).
     pub rescan_interval: Duration,
+    /// Write the collection journal (default on). Internal: turned off only to measure what
+    /// the journal costs (the collect benchmark); a deployment keeps it on.
+    #[doc(hidden)]
+    pub journal: bool,
 }
 
 impl Default for CollectorOptions {
@@ -424,6 +431,7 @@ impl Default for CollectorOptions {
             max_failed_attempts: 3,
             max_backoff: Duration::from_secs(3600),
             rescan_interval: Duration::from_secs(30),
+            journal: true,
         }
     }
 }
@@ -654,9 +662,22 @@ impl Inner {
         state::mark_check(&self.store, account_id)?;
         let mut listeners = self.listeners();
         listeners.extend(control.progress.clone());
+        // The journal's run row; a journal that cannot be written does not stop collection.
+        let journal_run = if self.options.journal {
+            match crate::journal::start_run(&self.store, account_id) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::warn!(account = account_id, error = %e, "could not open the journal's run record");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let ctl = engine::Control {
             cancel: control.cancel.clone(),
             listeners,
+            journal_run,
         };
         let result = self.sources.source(&account).and_then(|mut source| {
             engine::run(
@@ -682,6 +703,33 @@ impl Inner {
         };
         if let Err(e) = recorded {
             tracing::warn!(account = account_id, error = %e, "could not record the collector status");
+        }
+        if let Some(run_id) = journal_run {
+            let report = match &result {
+                Ok(r) => Some(r),
+                Err(e) => e.report(),
+            };
+            let run = crate::journal::RunContext {
+                run_id,
+                account_id,
+                folder: report
+                    .map(|r| r.journal_folder.clone())
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| engine::journal_folder(None)),
+            };
+            let message = result.as_ref().err().map(|e| (e.category(), e.to_string()));
+            let journaled = crate::journal::finish_run(
+                &self.store,
+                &run,
+                report,
+                message.as_ref().map(|(c, m)| (*c, m.as_str())),
+            )
+            .and_then(|()| {
+                crate::journal::prune(&self.store, state::now(), crate::journal::PRUNE_BATCH)
+            });
+            if let Err(e) = journaled {
+                tracing::warn!(account = account_id, error = %e, "could not complete the journal's run record");
+            }
         }
         result
     }

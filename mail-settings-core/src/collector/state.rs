@@ -76,15 +76,52 @@ pub(crate) fn commit(
     account: RecordId,
     scope: &str,
     staged: &[Staged],
+    journal: Option<(&crate::journal::RunContext, &[String])>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let stored_at = now();
     store.write(|c| {
+        let out = commit_in(c, account, scope, staged, stored_at)?;
+        // The journal's entries for these messages, in this same transaction: an entry
+        // exists if and only if its message was committed.
+        if let Some((run, server_ids)) = journal {
+            let entries: Vec<crate::journal::Committed<'_>> = staged
+                .iter()
+                .zip(server_ids)
+                .zip(&out)
+                .filter_map(|((m, id), o)| {
+                    let outcome = match o {
+                        Outcome::Stored(_) => super::MessageOutcome::Stored,
+                        Outcome::Duplicate(_) => super::MessageOutcome::Duplicate,
+                        Outcome::AlreadyStored => return None,
+                    };
+                    Some(crate::journal::Committed {
+                        server_id: id.clone(),
+                        outcome,
+                        size: m.raw.len() as u64,
+                        message_id: m.summary.message_id.as_deref(),
+                        subject: m.summary.subject.as_deref(),
+                    })
+                })
+                .collect();
+            crate::journal::record_committed(c, run, stored_at, &entries)?;
+        }
+        Ok(out)
+    })
+}
+
+fn commit_in(
+    c: &Connection,
+    account: RecordId,
+    scope: &str,
+    staged: &[Staged],
+    stored_at: i64,
+) -> Result<Vec<Outcome>, StoreError> {
+    {
         let mut out = Vec::with_capacity(staged.len());
         for m in staged {
             let key_taken = ledger_has(c, account, scope, &m.key)?;
             if key_taken
-                && inbox::find_same(c, account, &m.hash, m.summary.message_id.as_deref())?
-                    .is_some()
+                && inbox::find_same(c, account, &m.hash, m.summary.message_id.as_deref())?.is_some()
             {
                 out.push(Outcome::AlreadyStored);
                 continue;
@@ -132,7 +169,7 @@ pub(crate) fn commit(
             out.push(outcome);
         }
         Ok(out)
-    })
+    }
 }
 
 fn ledger_has(
