@@ -324,3 +324,45 @@ fn without_the_journal_nothing_is_written() {
     assert!(all(&store, &JournalFilters::default()).is_empty());
     assert!(journal::runs(&store, None, 10).unwrap().is_empty());
 }
+
+/// A store of the previous schema (no journal tables) gains them when opened, keeping its
+/// accounts, and its collector journals from then on.
+#[test]
+fn a_store_of_the_previous_schema_gains_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.sqlite3");
+    let account = {
+        let store = Store::open(&path).unwrap();
+        store
+            .create_incoming(&IncomingAccountForm {
+                name: "Old".into(),
+                host: "mail.example.test".into(),
+                protocol: Some(Protocol::Imap),
+                credential: Some("c".into()),
+                ..IncomingAccountForm::default()
+            })
+            .unwrap()
+            .id
+    };
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TABLE journal_entries; DROP TABLE journal_runs; DROP TABLE store_settings;",
+        )
+        .unwrap();
+        c.pragma_update(None, "user_version", 4).unwrap();
+    }
+    let store = Arc::new(Store::open(&path).unwrap());
+    assert_eq!(
+        store.schema_version().unwrap(),
+        mail_settings_core::store::SCHEMA_VERSION
+    );
+    assert_eq!(store.get_incoming(account).unwrap().record.name, "Old");
+    assert_eq!(journal::retention_days(&store).unwrap(), 90);
+    assert_eq!(
+        journal::page(&store, &JournalFilters::default(), 1, 30)
+            .unwrap()
+            .total,
+        0
+    );
+}
