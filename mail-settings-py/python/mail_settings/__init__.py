@@ -39,6 +39,7 @@ from ._native import (
     CancelToken,
     CheckReport,
     CheckStage,
+    CollectionJournal,
     Collector,
     ComposedMessage,
     Credential,
@@ -92,6 +93,7 @@ __all__ = [
     "SmtpReportRow",
     "ReportSchedules",
     "validate_schedule",
+    "CollectionJournal",
     # connection checks
     "check_incoming",
     "check_smtp",
