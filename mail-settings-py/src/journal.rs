@@ -49,9 +49,10 @@ fn filters(
         Some(a) => Some(if let Ok(id) = a.extract::<i64>() {
             AccountFilter::Id(id)
         } else {
-            AccountFilter::Name(a.extract::<String>().map_err(|_| {
-                PyTypeError::new_err("account is an id (int) or a name (str)")
-            })?)
+            AccountFilter::Name(
+                a.extract::<String>()
+                    .map_err(|_| PyTypeError::new_err("account is an id (int) or a name (str)"))?,
+            )
         }),
     };
     let outcome = outcome

@@ -3089,6 +3089,34 @@ public func FfiConverterTypeSmtpPool_lower(_ value: SmtpPool) -> UInt64 {
 public protocol StoreProtocol: AnyObject, Sendable {
     
     /**
+     * One page of the collection journal, newest first: `page` from 1, `page_size` rows (30
+     * by default, at most 1000).
+     */
+    func journalPage(filter: JournalFilter?, page: UInt32, pageSize: UInt32) throws  -> JournalPage
+    
+    /**
+     * The days the journal keeps an entry: `journal_retention_days`, or 90.
+     */
+    func journalRetentionDays() throws  -> UInt32
+    
+    /**
+     * The collector runs, newest first (of one account when given), at most `limit`.
+     */
+    func journalRuns(accountId: Int64?, limit: UInt32) throws  -> [JournalRun]
+    
+    /**
+     * "Export CSV" of the journal: every entry `filter` matches, newest first, into the file
+     * at `path` (RFC 4180, UTF-8, labels in `language`; `bom` for Excel). Returns the rows.
+     */
+    func writeJournalCsv(language: ReportLanguage, path: String, filter: JournalFilter?, bom: Bool) throws  -> UInt64
+    
+    /**
+     * "Print report" of the journal: a printable standalone HTML page in the file at `path`.
+     * Returns the rows.
+     */
+    func writeJournalHtml(language: ReportLanguage, path: String, filter: JournalFilter?) throws  -> UInt64
+    
+    /**
      * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
      * `unknown_smtp_account`, `duplicate_name`).
      */
@@ -3343,6 +3371,81 @@ public static func openInMemory(credentials: CredentialProvider? = nil)throws  -
 }
     
 
+    
+    /**
+     * One page of the collection journal, newest first: `page` from 1, `page_size` rows (30
+     * by default, at most 1000).
+     */
+open func journalPage(filter: JournalFilter? = nil, page: UInt32 = UInt32(1), pageSize: UInt32 = UInt32(30))throws  -> JournalPage  {
+    return try  FfiConverterTypeJournalPage_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_journal_page(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeJournalFilter.lower(filter),
+        FfiConverterUInt32.lower(page),
+        FfiConverterUInt32.lower(pageSize),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The days the journal keeps an entry: `journal_retention_days`, or 90.
+     */
+open func journalRetentionDays()throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_journal_retention_days(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The collector runs, newest first (of one account when given), at most `limit`.
+     */
+open func journalRuns(accountId: Int64? = nil, limit: UInt32 = UInt32(100))throws  -> [JournalRun]  {
+    return try  FfiConverterSequenceTypeJournalRun.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_journal_runs(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(accountId),
+        FfiConverterUInt32.lower(limit),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Export CSV" of the journal: every entry `filter` matches, newest first, into the file
+     * at `path` (RFC 4180, UTF-8, labels in `language`; `bom` for Excel). Returns the rows.
+     */
+open func writeJournalCsv(language: ReportLanguage, path: String, filter: JournalFilter? = nil, bom: Bool = false)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_journal_csv(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeJournalFilter.lower(filter),
+        FfiConverterBool.lower(bom),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Print report" of the journal: a printable standalone HTML page in the file at `path`.
+     * Returns the rows.
+     */
+open func writeJournalHtml(language: ReportLanguage, path: String, filter: JournalFilter? = nil)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_journal_html(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeJournalFilter.lower(filter),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
@@ -5479,6 +5582,582 @@ public func FfiConverterTypeIncomingReportRow_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeIncomingReportRow_lower(_ value: IncomingReportRow) -> RustBuffer {
     return FfiConverterTypeIncomingReportRow.lower(value)
+}
+
+
+/**
+ * One journal entry: what became of one message.
+ */
+public struct JournalEntry: Equatable, Hashable {
+    /**
+     * The entry's id.
+     */
+    public var id: Int64
+    /**
+     * The run that last met it.
+     */
+    public var runId: Int64
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * The account's name.
+     */
+    public var accountName: String
+    /**
+     * The folder: the IMAP mailbox, or `POP3`.
+     */
+    public var folder: String
+    /**
+     * The message on its server: `UID 7`, `UIDL abc`, `message 3`.
+     */
+    public var serverId: String
+    /**
+     * What became of it.
+     */
+    public var outcome: MessageOutcome
+    /**
+     * The error category of `refused` and `failed` entries (`protocol`, `timeout`…).
+     */
+    public var category: String?
+    /**
+     * Why, in words (server text made safe).
+     */
+    public var reason: String
+    /**
+     * Its size in bytes, when known.
+     */
+    public var size: UInt64?
+    /**
+     * Its Message-ID, when it was read.
+     */
+    public var messageId: String?
+    /**
+     * Its subject, when it was read.
+     */
+    public var subject: String?
+    /**
+     * First met (Unix seconds).
+     */
+    public var firstSeen: Int64
+    /**
+     * Last met (Unix seconds).
+     */
+    public var lastSeen: Int64
+    /**
+     * Runs that met it with this outcome.
+     */
+    public var seenCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The entry's id.
+         */id: Int64, 
+        /**
+         * The run that last met it.
+         */runId: Int64, 
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * The account's name.
+         */accountName: String, 
+        /**
+         * The folder: the IMAP mailbox, or `POP3`.
+         */folder: String, 
+        /**
+         * The message on its server: `UID 7`, `UIDL abc`, `message 3`.
+         */serverId: String, 
+        /**
+         * What became of it.
+         */outcome: MessageOutcome, 
+        /**
+         * The error category of `refused` and `failed` entries (`protocol`, `timeout`…).
+         */category: String?, 
+        /**
+         * Why, in words (server text made safe).
+         */reason: String, 
+        /**
+         * Its size in bytes, when known.
+         */size: UInt64?, 
+        /**
+         * Its Message-ID, when it was read.
+         */messageId: String?, 
+        /**
+         * Its subject, when it was read.
+         */subject: String?, 
+        /**
+         * First met (Unix seconds).
+         */firstSeen: Int64, 
+        /**
+         * Last met (Unix seconds).
+         */lastSeen: Int64, 
+        /**
+         * Runs that met it with this outcome.
+         */seenCount: UInt64) {
+        self.id = id
+        self.runId = runId
+        self.accountId = accountId
+        self.accountName = accountName
+        self.folder = folder
+        self.serverId = serverId
+        self.outcome = outcome
+        self.category = category
+        self.reason = reason
+        self.size = size
+        self.messageId = messageId
+        self.subject = subject
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.seenCount = seenCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalEntry {
+        return
+            try JournalEntry(
+                id: FfiConverterInt64.read(from: &buf), 
+                runId: FfiConverterInt64.read(from: &buf), 
+                accountId: FfiConverterInt64.read(from: &buf), 
+                accountName: FfiConverterString.read(from: &buf), 
+                folder: FfiConverterString.read(from: &buf), 
+                serverId: FfiConverterString.read(from: &buf), 
+                outcome: FfiConverterTypeMessageOutcome.read(from: &buf), 
+                category: FfiConverterOptionString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                size: FfiConverterOptionUInt64.read(from: &buf), 
+                messageId: FfiConverterOptionString.read(from: &buf), 
+                subject: FfiConverterOptionString.read(from: &buf), 
+                firstSeen: FfiConverterInt64.read(from: &buf), 
+                lastSeen: FfiConverterInt64.read(from: &buf), 
+                seenCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalEntry, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.runId, into: &buf)
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.accountName, into: &buf)
+        FfiConverterString.write(value.folder, into: &buf)
+        FfiConverterString.write(value.serverId, into: &buf)
+        FfiConverterTypeMessageOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionString.write(value.category, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterOptionUInt64.write(value.size, into: &buf)
+        FfiConverterOptionString.write(value.messageId, into: &buf)
+        FfiConverterOptionString.write(value.subject, into: &buf)
+        FfiConverterInt64.write(value.firstSeen, into: &buf)
+        FfiConverterInt64.write(value.lastSeen, into: &buf)
+        FfiConverterUInt64.write(value.seenCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalEntry_lift(_ buf: RustBuffer) throws -> JournalEntry {
+    return try FfiConverterTypeJournalEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalEntry_lower(_ value: JournalEntry) -> RustBuffer {
+    return FfiConverterTypeJournalEntry.lower(value)
+}
+
+
+/**
+ * The journal's filters; empty fields mean "any". They combine with AND.
+ */
+public struct JournalFilter: Equatable, Hashable {
+    /**
+     * One incoming account, by id.
+     */
+    public var accountId: Int64?
+    /**
+     * One incoming account, by name (case-insensitive); ignored when `account_id` is set.
+     */
+    public var accountName: String?
+    /**
+     * One outcome.
+     */
+    public var outcome: MessageOutcome?
+    /**
+     * Entries last seen at or after this time (Unix seconds); see [`parse_journal_time`].
+     */
+    public var since: Int64?
+    /**
+     * Entries last seen before this time (Unix seconds, exclusive).
+     */
+    public var until: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One incoming account, by id.
+         */accountId: Int64? = nil, 
+        /**
+         * One incoming account, by name (case-insensitive); ignored when `account_id` is set.
+         */accountName: String? = nil, 
+        /**
+         * One outcome.
+         */outcome: MessageOutcome? = nil, 
+        /**
+         * Entries last seen at or after this time (Unix seconds); see [`parse_journal_time`].
+         */since: Int64? = nil, 
+        /**
+         * Entries last seen before this time (Unix seconds, exclusive).
+         */until: Int64? = nil) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.outcome = outcome
+        self.since = since
+        self.until = until
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalFilter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalFilter {
+        return
+            try JournalFilter(
+                accountId: FfiConverterOptionInt64.read(from: &buf), 
+                accountName: FfiConverterOptionString.read(from: &buf), 
+                outcome: FfiConverterOptionTypeMessageOutcome.read(from: &buf), 
+                since: FfiConverterOptionInt64.read(from: &buf), 
+                until: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalFilter, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.accountId, into: &buf)
+        FfiConverterOptionString.write(value.accountName, into: &buf)
+        FfiConverterOptionTypeMessageOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionInt64.write(value.since, into: &buf)
+        FfiConverterOptionInt64.write(value.until, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalFilter_lift(_ buf: RustBuffer) throws -> JournalFilter {
+    return try FfiConverterTypeJournalFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalFilter_lower(_ value: JournalFilter) -> RustBuffer {
+    return FfiConverterTypeJournalFilter.lower(value)
+}
+
+
+/**
+ * One page of the journal.
+ */
+public struct JournalPage: Equatable, Hashable {
+    /**
+     * The entries, newest first.
+     */
+    public var rows: [JournalEntry]
+    /**
+     * The page number (from 1) as served.
+     */
+    public var page: UInt32
+    /**
+     * The page size as served.
+     */
+    public var pageSize: UInt32
+    /**
+     * Entries matching the filters, over all pages.
+     */
+    public var total: UInt64
+    /**
+     * Number of pages.
+     */
+    public var pageCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The entries, newest first.
+         */rows: [JournalEntry], 
+        /**
+         * The page number (from 1) as served.
+         */page: UInt32, 
+        /**
+         * The page size as served.
+         */pageSize: UInt32, 
+        /**
+         * Entries matching the filters, over all pages.
+         */total: UInt64, 
+        /**
+         * Number of pages.
+         */pageCount: UInt64) {
+        self.rows = rows
+        self.page = page
+        self.pageSize = pageSize
+        self.total = total
+        self.pageCount = pageCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalPage {
+        return
+            try JournalPage(
+                rows: FfiConverterSequenceTypeJournalEntry.read(from: &buf), 
+                page: FfiConverterUInt32.read(from: &buf), 
+                pageSize: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf), 
+                pageCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeJournalEntry.write(value.rows, into: &buf)
+        FfiConverterUInt32.write(value.page, into: &buf)
+        FfiConverterUInt32.write(value.pageSize, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterUInt64.write(value.pageCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalPage_lift(_ buf: RustBuffer) throws -> JournalPage {
+    return try FfiConverterTypeJournalPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalPage_lower(_ value: JournalPage) -> RustBuffer {
+    return FfiConverterTypeJournalPage.lower(value)
+}
+
+
+/**
+ * One collector run, as the journal keeps it.
+ */
+public struct JournalRun: Equatable, Hashable {
+    /**
+     * The run's id.
+     */
+    public var id: Int64
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * Started (Unix seconds).
+     */
+    public var startedAt: Int64
+    /**
+     * Ended; empty while running or when its process died.
+     */
+    public var endedAt: Int64?
+    /**
+     * Messages listed.
+     */
+    public var listed: UInt64
+    /**
+     * Messages stored.
+     */
+    public var stored: UInt64
+    /**
+     * Duplicates.
+     */
+    public var duplicates: UInt64
+    /**
+     * Skipped as too large.
+     */
+    public var skippedTooLarge: UInt64
+    /**
+     * Refused.
+     */
+    public var refused: UInt64
+    /**
+     * Failed.
+     */
+    public var failed: UInt64
+    /**
+     * Bytes received.
+     */
+    public var bytes: UInt64
+    /**
+     * Why the run failed: its category.
+     */
+    public var errorCategory: String?
+    /**
+     * Why the run failed, in words.
+     */
+    public var errorMessage: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The run's id.
+         */id: Int64, 
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * Started (Unix seconds).
+         */startedAt: Int64, 
+        /**
+         * Ended; empty while running or when its process died.
+         */endedAt: Int64?, 
+        /**
+         * Messages listed.
+         */listed: UInt64, 
+        /**
+         * Messages stored.
+         */stored: UInt64, 
+        /**
+         * Duplicates.
+         */duplicates: UInt64, 
+        /**
+         * Skipped as too large.
+         */skippedTooLarge: UInt64, 
+        /**
+         * Refused.
+         */refused: UInt64, 
+        /**
+         * Failed.
+         */failed: UInt64, 
+        /**
+         * Bytes received.
+         */bytes: UInt64, 
+        /**
+         * Why the run failed: its category.
+         */errorCategory: String?, 
+        /**
+         * Why the run failed, in words.
+         */errorMessage: String?) {
+        self.id = id
+        self.accountId = accountId
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.listed = listed
+        self.stored = stored
+        self.duplicates = duplicates
+        self.skippedTooLarge = skippedTooLarge
+        self.refused = refused
+        self.failed = failed
+        self.bytes = bytes
+        self.errorCategory = errorCategory
+        self.errorMessage = errorMessage
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalRun: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalRun: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalRun {
+        return
+            try JournalRun(
+                id: FfiConverterInt64.read(from: &buf), 
+                accountId: FfiConverterInt64.read(from: &buf), 
+                startedAt: FfiConverterInt64.read(from: &buf), 
+                endedAt: FfiConverterOptionInt64.read(from: &buf), 
+                listed: FfiConverterUInt64.read(from: &buf), 
+                stored: FfiConverterUInt64.read(from: &buf), 
+                duplicates: FfiConverterUInt64.read(from: &buf), 
+                skippedTooLarge: FfiConverterUInt64.read(from: &buf), 
+                refused: FfiConverterUInt64.read(from: &buf), 
+                failed: FfiConverterUInt64.read(from: &buf), 
+                bytes: FfiConverterUInt64.read(from: &buf), 
+                errorCategory: FfiConverterOptionString.read(from: &buf), 
+                errorMessage: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalRun, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterInt64.write(value.startedAt, into: &buf)
+        FfiConverterOptionInt64.write(value.endedAt, into: &buf)
+        FfiConverterUInt64.write(value.listed, into: &buf)
+        FfiConverterUInt64.write(value.stored, into: &buf)
+        FfiConverterUInt64.write(value.duplicates, into: &buf)
+        FfiConverterUInt64.write(value.skippedTooLarge, into: &buf)
+        FfiConverterUInt64.write(value.refused, into: &buf)
+        FfiConverterUInt64.write(value.failed, into: &buf)
+        FfiConverterUInt64.write(value.bytes, into: &buf)
+        FfiConverterOptionString.write(value.errorCategory, into: &buf)
+        FfiConverterOptionString.write(value.errorMessage, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalRun_lift(_ buf: RustBuffer) throws -> JournalRun {
+    return try FfiConverterTypeJournalRun.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalRun_lower(_ value: JournalRun) -> RustBuffer {
+    return FfiConverterTypeJournalRun.lower(value)
 }
 
 
@@ -7622,6 +8301,10 @@ public struct SettingsDocument: Equatable, Hashable {
      * Report schedules.
      */
     public var reportSchedules: [ReportSchedule]
+    /**
+     * Days the collection journal keeps an entry (1–3650); empty means 90.
+     */
+    public var journalRetentionDays: UInt32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7640,12 +8323,16 @@ public struct SettingsDocument: Equatable, Hashable {
          */smtpAccounts: [SmtpAccount] = [], 
         /**
          * Report schedules.
-         */reportSchedules: [ReportSchedule] = []) {
+         */reportSchedules: [ReportSchedule] = [], 
+        /**
+         * Days the collection journal keeps an entry (1–3650); empty means 90.
+         */journalRetentionDays: UInt32? = nil) {
         self.version = version
         self.networkConnectors = networkConnectors
         self.incomingAccounts = incomingAccounts
         self.smtpAccounts = smtpAccounts
         self.reportSchedules = reportSchedules
+        self.journalRetentionDays = journalRetentionDays
     }
 
     
@@ -7668,7 +8355,8 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
                 networkConnectors: FfiConverterSequenceTypeNetworkConnector.read(from: &buf), 
                 incomingAccounts: FfiConverterSequenceTypeIncomingAccount.read(from: &buf), 
                 smtpAccounts: FfiConverterSequenceTypeSmtpAccount.read(from: &buf), 
-                reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf)
+                reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf), 
+                journalRetentionDays: FfiConverterOptionUInt32.read(from: &buf)
         )
     }
 
@@ -7678,6 +8366,7 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
         FfiConverterSequenceTypeIncomingAccount.write(value.incomingAccounts, into: &buf)
         FfiConverterSequenceTypeSmtpAccount.write(value.smtpAccounts, into: &buf)
         FfiConverterSequenceTypeReportSchedule.write(value.reportSchedules, into: &buf)
+        FfiConverterOptionUInt32.write(value.journalRetentionDays, into: &buf)
     }
 }
 
@@ -10633,7 +11322,7 @@ public enum ScheduledReport: Equatable, Hashable {
      */
     case smtpAccounts
     /**
-     * The collection journal: accepted, but sending fails ("not built yet").
+     * The collection journal (filters: account, outcome; the period's range).
      */
     case collectionJournal
 
@@ -11454,6 +12143,30 @@ fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -11718,6 +12431,30 @@ fileprivate struct FfiConverterOptionTypeIncomingReportFilter: FfiConverterRustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeJournalFilter: FfiConverterRustBuffer {
+    typealias SwiftType = JournalFilter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeJournalFilter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeJournalFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLastError: FfiConverterRustBuffer {
     typealias SwiftType = LastError?
 
@@ -11974,6 +12711,30 @@ fileprivate struct FfiConverterOptionTypeErrorCategory: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeErrorCategory.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMessageOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = MessageOutcome?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMessageOutcome.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMessageOutcome.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -12414,6 +13175,56 @@ fileprivate struct FfiConverterSequenceTypeIncomingReportRow: FfiConverterRustBu
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIncomingReportRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeJournalEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [JournalEntry]
+
+    public static func write(_ value: [JournalEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeJournalEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [JournalEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [JournalEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeJournalEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeJournalRun: FfiConverterRustBuffer {
+    typealias SwiftType = [JournalRun]
+
+    public static func write(_ value: [JournalRun], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeJournalRun.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [JournalRun] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [JournalRun]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeJournalRun.read(from: &buf))
         }
         return seq
     }
@@ -12917,6 +13728,19 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Reads a time as the `journal` command does: RFC 3339 or a date (UTC), into Unix seconds;
+ * `until` makes a date mean the next day's start (the whole day in). Empty when it is neither.
+ */
+public func parseJournalTime(text: String, until: Bool) -> Int64?  {
+    return try!  FfiConverterOptionInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_func_parse_journal_time(
+        FfiConverterString.lower(text),
+        FfiConverterBool.lower(until),uniffiCallStatus
+    )
+})
+}
+/**
  * Validates one schedule alone; with `smtp_accounts`, a named SMTP account must be among them
  * and enabled.
  */
@@ -13038,6 +13862,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_mail_settings_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_func_parse_journal_time() != 39069) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 1422) {
         return InitializationResult.apiChecksumMismatch
@@ -13196,6 +14023,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_reportscheduler_run_now() != 60176) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_journal_page() != 13099) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_journal_retention_days() != 64740) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_journal_runs() != 49830) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_journal_csv() != 39255) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_journal_html() != 20379) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_create_report_schedule() != 23325) {
