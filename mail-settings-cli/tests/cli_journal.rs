@@ -207,3 +207,33 @@ fn journal_filters_pages_and_formats() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
     }
 }
+
+#[test]
+fn a_journal_schedule_takes_account_and_outcome_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.sqlite3");
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "schedule",
+            "add",
+            "--name",
+            "Journal",
+            "--report",
+            "COLLECTION_JOURNAL",
+            "--recipients",
+            "ops@example.com",
+            "--frequency",
+            "DAILY",
+        ];
+        args.extend_from_slice(extra);
+        run(&db, &args)
+    };
+    let o = add(&["--outcome", "lost"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let o = add(&["--account", "Help desk", "--outcome", "REFUSED"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = run(&db, &["schedule", "show", "Journal", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["schedule"]["filters"]["account"], "Help desk", "{v}");
+    assert_eq!(v["schedule"]["filters"]["outcome"], "refused", "{v}");
+}
