@@ -413,12 +413,12 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
     })
 }
 
+/// SQL conditions (joined with AND) and their parameters.
+type Conditions = (Vec<&'static str>, Vec<Value>);
+
 /// The filters as SQL conditions and parameters; `None` when the account named does not
 /// exist (nothing matches).
-fn conditions(
-    c: &Connection,
-    f: &JournalFilters,
-) -> Result<Option<(Vec<&'static str>, Vec<Value>)>, StoreError> {
+fn conditions(c: &Connection, f: &JournalFilters) -> Result<Option<Conditions>, StoreError> {
     let mut conds = Vec::new();
     let mut params = Vec::new();
     if let Some(account) = &f.account {
