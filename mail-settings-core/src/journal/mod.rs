@@ -20,12 +20,15 @@
 //! - Outcomes without a stored message (`skipped_too_large`, `refused`, `failed`) are written
 //!   with the run's record at its end. A message that meets the same outcome on every run is
 //!   **one entry** until its outcome changes: the entry's last-seen time, count and reason are
-//!   updated instead of adding rows.
+//!   updated instead of adding rows (compared with the message's latest entry of these three
+//!   outcomes: `stored`/`duplicate` entries are not looked up, which keeps them cheap to
+//!   write).
 //!
 //! ## Retention
 //! At the end of every run, entries last seen more than `journal_retention_days` days ago
 //! (1–3650, default 90) are deleted in a bounded batch ([`PRUNE_BATCH`] rows a run), then runs
-//! that ended before the cut and have no entry left. Pruning only touches these two tables:
+//! that ended before the cut (an entry's `run_id` is the last run that met it, which ended
+//! after the entry was written, so such runs have no entry left). Pruning only touches these two tables:
 //! the collector's ledgers, which make collection exactly-once, are never read or changed by
 //! it, so a pruned journal never makes a message be fetched again.
 //!
@@ -98,7 +101,7 @@ CREATE INDEX journal_runs_ended ON journal_runs (ended_at);
 
 CREATE TABLE journal_entries (
     id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES journal_runs (id) ON DELETE CASCADE,
+    run_id BIGINT NOT NULL,
     account_id INTEGER NOT NULL REFERENCES incoming_accounts (id) ON DELETE CASCADE,
     folder TEXT NOT NULL,
     server_id TEXT NOT NULL,
@@ -118,9 +121,11 @@ CREATE INDEX journal_entries_time ON journal_entries (last_seen);
 CREATE INDEX journal_entries_account ON journal_entries (account_id, outcome, last_seen);
 CREATE INDEX journal_entries_account_time ON journal_entries (account_id, last_seen);
 CREATE INDEX journal_entries_outcome ON journal_entries (outcome, last_seen);
--- "One entry until its outcome changes": the latest entry of a message.
-CREATE INDEX journal_entries_message ON journal_entries (account_id, folder, server_id);
-CREATE INDEX journal_entries_run ON journal_entries (run_id);
+-- "One entry until its outcome changes": the latest entry of a message left on the server.
+-- Partial: `stored` and `duplicate` entries (one a message, written in the collector's
+-- commits) are never looked up, and do not pay for this index.
+CREATE INDEX journal_entries_message ON journal_entries (account_id, folder, server_id)
+    WHERE outcome IN ('skipped_too_large', 'refused', 'failed');
 "#;
 
 /// Now, in Unix seconds.
@@ -719,10 +724,12 @@ pub fn prune(store: &Store, now_secs: i64, batch: u32) -> Result<u64, StoreError
                  (SELECT id FROM journal_entries WHERE last_seen < ?1 ORDER BY last_seen LIMIT ?2)",
             )?
             .execute(params![cut, batch])?;
+        // An entry's run is the last that met it, and ended after it was written: a run that
+        // ended before the cut has no entry left (a run whose process died counts from its
+        // start).
         c.prepare_cached(
-            "DELETE FROM journal_runs WHERE id IN (SELECT r.id FROM journal_runs r \
-             WHERE r.ended_at < ?1 AND NOT EXISTS \
-             (SELECT 1 FROM journal_entries e WHERE e.run_id = r.id) LIMIT ?2)",
+            "DELETE FROM journal_runs WHERE id IN (SELECT id FROM journal_runs \
+             WHERE COALESCE(ended_at, started_at) < ?1 LIMIT ?2)",
         )?
         .execute(params![cut, batch])?;
         Ok(n as u64)
@@ -801,7 +808,8 @@ fn record_problem(
     let latest: Option<(i64, String)> = c
         .prepare_cached(
             "SELECT id, outcome FROM journal_entries \
-             WHERE account_id = ?1 AND folder = ?2 AND server_id = ?3 ORDER BY id DESC LIMIT 1",
+             WHERE account_id = ?1 AND folder = ?2 AND server_id = ?3 \
+             AND outcome IN ('skipped_too_large', 'refused', 'failed') ORDER BY id DESC LIMIT 1",
         )?
         .query_row(params![run.account_id, run.folder, p.message], |r| {
             Ok((r.get(0)?, r.get(1)?))
