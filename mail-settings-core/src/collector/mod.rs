@@ -659,21 +659,10 @@ impl Inner {
                 name: account.name().to_owned(),
             });
         }
-        state::mark_check(&self.store, account_id)?;
+        // The journal's run row is opened in the same transaction (none of its own).
+        let journal_run = state::mark_check(&self.store, account_id, self.options.journal)?;
         let mut listeners = self.listeners();
         listeners.extend(control.progress.clone());
-        // The journal's run row; a journal that cannot be written does not stop collection.
-        let journal_run = if self.options.journal {
-            match crate::journal::start_run(&self.store, account_id) {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    tracing::warn!(account = account_id, error = %e, "could not open the journal's run record");
-                    None
-                }
-            }
-        } else {
-            None
-        };
         let ctl = engine::Control {
             cancel: control.cancel.clone(),
             listeners,
@@ -689,8 +678,23 @@ impl Inner {
                 &ctl,
             )
         });
+        let report = match &result {
+            Ok(r) => Some(r),
+            Err(e) => e.report(),
+        };
+        let journal = journal_run.map(|run_id| state::JournalEnd {
+            run: crate::journal::RunContext {
+                run_id,
+                account_id,
+                folder: report
+                    .map(|r| r.journal_folder.clone())
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| engine::journal_folder(None)),
+            },
+            report,
+        });
         let recorded = match &result {
-            Ok(r) => state::finish_run(&self.store, account_id, Some(&counts(r)), None),
+            Ok(r) => state::finish_run(&self.store, account_id, Some(&counts(r)), None, journal),
             Err(e) => {
                 let message = e.to_string();
                 state::finish_run(
@@ -698,38 +702,12 @@ impl Inner {
                     account_id,
                     e.report().map(counts).as_ref(),
                     Some((e.category(), &message)),
+                    journal,
                 )
             }
         };
         if let Err(e) = recorded {
             tracing::warn!(account = account_id, error = %e, "could not record the collector status");
-        }
-        if let Some(run_id) = journal_run {
-            let report = match &result {
-                Ok(r) => Some(r),
-                Err(e) => e.report(),
-            };
-            let run = crate::journal::RunContext {
-                run_id,
-                account_id,
-                folder: report
-                    .map(|r| r.journal_folder.clone())
-                    .filter(|f| !f.is_empty())
-                    .unwrap_or_else(|| engine::journal_folder(None)),
-            };
-            let message = result.as_ref().err().map(|e| (e.category(), e.to_string()));
-            let journaled = crate::journal::finish_run(
-                &self.store,
-                &run,
-                report,
-                message.as_ref().map(|(c, m)| (*c, m.as_str())),
-            )
-            .and_then(|()| {
-                crate::journal::prune(&self.store, state::now(), crate::journal::PRUNE_BATCH)
-            });
-            if let Err(e) = journaled {
-                tracing::warn!(account = account_id, error = %e, "could not complete the journal's run record");
-            }
         }
         result
     }

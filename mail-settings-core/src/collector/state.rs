@@ -512,26 +512,49 @@ pub(crate) struct RunCounts {
 }
 
 /// Marks the start of a check.
-pub(crate) fn mark_check(store: &Store, account: RecordId) -> Result<(), StoreError> {
+/// With `journal`, also opens the run's journal row in the same transaction and returns its id.
+pub(crate) fn mark_check(
+    store: &Store,
+    account: RecordId,
+    journal: bool,
+) -> Result<Option<i64>, StoreError> {
     store.write(|c| {
         c.prepare_cached(
             "INSERT INTO collector_status (account_id, last_check) VALUES (?1, ?2) \
              ON CONFLICT (account_id) DO UPDATE SET last_check = excluded.last_check",
         )?
         .execute(params![account, now()])?;
-        Ok(())
+        if journal {
+            return Ok(Some(crate::journal::start_run_in(c, account)?));
+        }
+        Ok(None)
     })
 }
 
+/// The journal's part of the end-of-run record: the run row, its report (the messages it could
+/// not store) and error.
+pub(crate) struct JournalEnd<'a> {
+    pub(crate) run: crate::journal::RunContext,
+    pub(crate) report: Option<&'a super::RunReport>,
+}
+
 /// Records the end of a run: its counts, and success or the error.
+///
+/// With `journal`, the run's journal row is completed and the journal pruned
+/// ([`crate::journal::PRUNE_BATCH`] entries at most) in the same transaction.
 pub(crate) fn finish_run(
     store: &Store,
     account: RecordId,
     counts: Option<&RunCounts>,
     error: Option<(ErrorCategory, &str)>,
+    journal: Option<JournalEnd<'_>>,
 ) -> Result<(), StoreError> {
     let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     store.write(|c| {
+        if let Some(j) = &journal {
+            crate::journal::finish_run_in(c, &j.run, j.report, error)?;
+            crate::journal::prune_in(c, now(), crate::journal::PRUNE_BATCH)?;
+        }
         c.prepare_cached(
             "INSERT INTO collector_status (account_id) VALUES (?1) ON CONFLICT (account_id) DO NOTHING",
         )?

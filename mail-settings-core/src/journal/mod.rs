@@ -6,7 +6,8 @@
 //!
 //! ## What is written, and when
 //! - A **run** row (`journal_runs`) is written when a collector run starts and completed when
-//!   it ends: its account, start and end, the counts of each outcome, the bytes received and,
+//!   it ends, each in the transaction that records the account's collector status then (the
+//!   journal adds no transaction to a run): its account, start and end, the counts of each outcome, the bytes received and,
 //!   when the run failed, the error category and message. A run whose process died keeps no
 //!   end time.
 //! - A **message entry** (`journal_entries`) says what became of one message: `stored`,
@@ -25,7 +26,7 @@
 //!   write).
 //!
 //! ## Retention
-//! At the end of every run, entries last seen more than `journal_retention_days` days ago
+//! At the end of every run (in its end-of-run transaction), entries last seen more than `journal_retention_days` days ago
 //! (1–3650, default 90) are deleted in a bounded batch ([`PRUNE_BATCH`] rows a run), then runs
 //! that ended before the cut (an entry's `run_id` is the last run that met it, which ended
 //! after the entry was written, so such runs have no entry left). Pruning only touches these two tables:
@@ -715,7 +716,12 @@ pub fn retention_days(store: &Store) -> Result<u32, StoreError> {
 /// ended before the cut with no entry left. Never touches the collector's ledgers. Returns the
 /// entries deleted.
 pub fn prune(store: &Store, now_secs: i64, batch: u32) -> Result<u64, StoreError> {
-    store.write(|c| {
+    store.write(|c| prune_in(c, now_secs, batch))
+}
+
+/// [`prune`] inside the caller's transaction (the collector's end-of-run record).
+pub(crate) fn prune_in(c: &Connection, now_secs: i64, batch: u32) -> Result<u64, StoreError> {
+    {
         let days = retention_setting(c)?.unwrap_or(DEFAULT_RETENTION_DAYS);
         let cut = now_secs.saturating_sub(i64::from(days) * 86_400);
         let n = c
@@ -733,7 +739,7 @@ pub fn prune(store: &Store, now_secs: i64, batch: u32) -> Result<u64, StoreError
         )?
         .execute(params![cut, batch])?;
         Ok(n as u64)
-    })
+    }
 }
 
 // ----- written by the collector -----
@@ -746,14 +752,13 @@ pub(crate) struct RunContext {
     pub(crate) folder: String,
 }
 
-/// Opens a run row (one small transaction per run, not per message).
-pub(crate) fn start_run(store: &Store, account: RecordId) -> Result<i64, StoreError> {
-    store.write(|c| {
-        Ok(c.prepare_cached(
-            "INSERT INTO journal_runs (account_id, started_at) VALUES (?1, ?2) RETURNING id",
-        )?
-        .query_row(params![account, now()], |r| r.get(0))?)
-    })
+/// Opens a run row, inside the caller's transaction (the collector's start-of-run record: no
+/// transaction of its own).
+pub(crate) fn start_run_in(c: &Connection, account: RecordId) -> Result<i64, StoreError> {
+    Ok(c.prepare_cached(
+        "INSERT INTO journal_runs (account_id, started_at) VALUES (?1, ?2) RETURNING id",
+    )?
+    .query_row(params![account, now()], |r| r.get(0))?)
 }
 
 /// A committed message, as the collector's group commit tells the journal.
@@ -847,15 +852,15 @@ fn record_problem(
 }
 
 /// Completes the run row: its counts, its error, and the entries of the messages it could not
-/// store, in one transaction.
-pub(crate) fn finish_run(
-    store: &Store,
+/// store, inside the caller's transaction (the collector's end-of-run record).
+pub(crate) fn finish_run_in(
+    c: &Connection,
     run: &RunContext,
     report: Option<&RunReport>,
     error: Option<(ErrorCategory, &str)>,
 ) -> Result<(), StoreError> {
     let t = now();
-    store.write(|c| {
+    {
         let count = |o: MessageOutcome| {
             report.map_or(0, |r| {
                 r.problems.iter().filter(|p| p.outcome == o).count() as u64
@@ -887,7 +892,7 @@ pub(crate) fn finish_run(
             }
         }
         Ok(())
-    })
+    }
 }
 
 #[cfg(test)]
