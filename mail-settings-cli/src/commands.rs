@@ -202,6 +202,7 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
         } => crate::collect::show(&ctx, *message, *raw, *force, *format),
         Command::Schedule(c) => crate::schedule::run(&ctx, c),
+        Command::Journal(args) => crate::journal::run(&ctx, args),
         Command::TestSmtp {
             account,
             default,

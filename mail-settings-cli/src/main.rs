@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod collect;
 mod commands;
 mod finish;
+mod journal;
 mod output;
 mod progress;
 mod report;
@@ -275,6 +276,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
         format: TextOrJson,
     },
+    /// The collection journal: what became of every collected message, newest first, with
+    /// filters (account, outcome, date range); a page as text or JSON, or all of it as CSV or
+    /// printable HTML.
+    Journal(journal::JournalArgs),
     /// Report schedules: add, list, show, remove, run-now, run-due.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),

@@ -124,6 +124,12 @@ pub struct AddArgs {
     /// Filter (smtp): default account, yes or no.
     #[arg(long, value_enum)]
     pub default_account: Option<YesNo>,
+    /// Filter (journal): one incoming account, by name or id.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Filter (journal): one outcome (stored, duplicate, skipped_too_large, refused, failed).
+    #[arg(long)]
+    pub outcome: Option<String>,
 }
 
 fn word<T>(option: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ExitCode> {
@@ -162,7 +168,21 @@ fn form(store: &Store, a: &AddArgs) -> Result<ReportScheduleForm, ExitCode> {
             keep_copy: yn(a.keep_copy),
             authentication: yn(a.authentication),
             default_account: yn(a.default_account),
-            ..ScheduleFilters::default()
+            account: a.account.clone(),
+            outcome: match a.outcome.as_deref() {
+                None => None,
+                Some(o) => Some(
+                    mail_settings_core::journal::parse_outcome(o)
+                        .ok_or_else(|| {
+                            output::fail(
+                                EXIT_USAGE,
+                                "--outcome is stored, duplicate, skipped_too_large, refused or failed",
+                            )
+                        })?
+                        .as_str()
+                        .to_owned(),
+                ),
+            },
         },
         format: word("format", &a.format, ScheduleFormat::parse)?,
         language: match a.language.trim().to_ascii_lowercase().as_str() {

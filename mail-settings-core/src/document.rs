@@ -42,6 +42,10 @@ pub struct SettingsDocument {
     /// Report schedules (SPEC.md "Report schedules"); absent from documents that have none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub report_schedules: Vec<ReportScheduleForm>,
+    /// Days the collection journal keeps an entry (SPEC.md "Collection journal"), 1–3650;
+    /// absent means the default, 90 ([`crate::journal::DEFAULT_RETENTION_DAYS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_retention_days: Option<u32>,
 }
 
 impl Default for SettingsDocument {
@@ -52,6 +56,7 @@ impl Default for SettingsDocument {
             incoming_accounts: Vec::new(),
             smtp_accounts: Vec::new(),
             report_schedules: Vec::new(),
+            journal_retention_days: None,
         }
     }
 }

@@ -28,6 +28,7 @@
 //! | [`check`] | the staged connection check an operator runs by hand, with advice |
 //! | [`collector`] | exactly-once, never-lose collection into the inbox; scheduler, progress, cancel |
 //! | [`inbox`] | the collected messages: listing, filters, parsed view, mark read, delete locally |
+//! | [`journal`] | the collection journal: every run and message outcome, its report (CSV, HTML), retention |
 //! | [`text`] | untrusted text made safe for a terminal: control characters and bidi overrides shown escaped |
 //! | [`error`] | one rich error per area and the small [`ErrorCategory`] vocabulary the bindings map |
 //!
@@ -90,6 +91,9 @@ pub mod imap;
 #[cfg(feature = "store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod inbox;
+#[cfg(feature = "store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
+pub mod journal;
 pub mod model;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

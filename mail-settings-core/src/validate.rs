@@ -333,6 +333,8 @@ pub(crate) enum Field {
     TimeOfDay,
     DayOfMonth,
     TimeZone,
+    // ----- collection journal -----
+    JournalRetentionDays,
 }
 
 impl Field {
@@ -367,6 +369,7 @@ impl Field {
             Field::TimeOfDay => "time_of_day",
             Field::DayOfMonth => "day_of_month",
             Field::TimeZone => "time_zone",
+            Field::JournalRetentionDays => "journal_retention_days",
         }
     }
 
@@ -409,6 +412,10 @@ impl Field {
             Field::TimeOfDay => ("Time of day", "Horário"),
             Field::DayOfMonth => ("Day of the month", "Dia do mês"),
             Field::TimeZone => ("Time zone", "Fuso horário"),
+            Field::JournalRetentionDays => (
+                "Journal retention (days)",
+                "Retenção do diário de coleta (dias)",
+            ),
         }
     }
 }
@@ -1002,6 +1009,19 @@ pub fn validate_document(
     let schedules = doc.report_schedules.iter().map(|s| (s.id, s.name.as_str()));
     cross_record_rules(&mut out, "report_schedules", Field::ScheduleName, schedules);
     // ----- end of report schedules -----
+    // ----- collection journal -----
+    if let Some(days) = doc.journal_retention_days {
+        let range = crate::journal::RETENTION_DAYS_RANGE;
+        if !range.contains(&days) {
+            out.push(
+                "journal_retention_days".to_owned(),
+                Code::OutOfRange,
+                Field::JournalRetentionDays,
+                Detail::Range(i64::from(*range.start()), i64::from(*range.end())),
+            );
+        }
+    }
+    // ----- end of collection journal -----
     out
 }
 

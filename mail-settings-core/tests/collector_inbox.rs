@@ -370,7 +370,8 @@ fn a_store_of_the_previous_schema_gains_the_inbox() {
             "DROP TABLE inbox_chunks; DROP TABLE inbox_messages; DROP TABLE collector_mailboxes;
              DROP TABLE collector_ledger; DROP TABLE collector_problems; DROP TABLE collector_status;
              DROP TABLE report_schedule_periods; DROP TABLE report_schedules;
-             DROP TABLE IF EXISTS collector_lease_log; DROP TABLE IF EXISTS collector_leases;",
+             DROP TABLE IF EXISTS collector_lease_log; DROP TABLE IF EXISTS collector_leases;
+             DROP TABLE journal_entries; DROP TABLE journal_runs; DROP TABLE store_settings;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();

@@ -17,6 +17,7 @@
 //! - [`store`]: the settings store and its reports.
 //! - [`mailer`]: sending through the SMTP accounts (and "Test configuration").
 //! - [`schedule`]: report schedules (the record, store CRUD, `ReportScheduler`).
+//! - [`journal`]: the collection journal (pages, CSV/HTML exports, runs, retention).
 //! - [`check`]: the connection check, stage by stage.
 //! - [`collector`]: the mail collector (scheduled and on-demand runs, progress as a foreign
 //!   trait, cancellation) and the inbox it fills.
@@ -33,6 +34,7 @@ pub mod collector;
 pub mod credentials;
 pub mod error;
 pub mod inbox_report;
+pub mod journal;
 pub mod mailer;
 pub mod model;
 pub mod schedule;

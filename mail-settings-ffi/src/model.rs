@@ -356,6 +356,9 @@ pub struct SettingsDocument {
     /// Report schedules.
     #[uniffi(default = [])]
     pub report_schedules: Vec<crate::schedule::ReportSchedule>,
+    /// Days the collection journal keeps an entry (1–3650); empty means 90.
+    #[uniffi(default = None)]
+    pub journal_retention_days: Option<u32>,
 }
 
 // ----- enum conversions -----
@@ -695,6 +698,7 @@ impl From<SettingsDocument> for mscore::SettingsDocument {
             incoming_accounts: d.incoming_accounts.into_iter().map(Into::into).collect(),
             smtp_accounts: d.smtp_accounts.into_iter().map(Into::into).collect(),
             report_schedules: crate::schedule::to_core_all(d.report_schedules),
+            journal_retention_days: d.journal_retention_days,
         }
     }
 }
@@ -716,6 +720,7 @@ impl TryFrom<mscore::SettingsDocument> for SettingsDocument {
             incoming_accounts: convert_all(d.incoming_accounts)?,
             smtp_accounts: convert_all(d.smtp_accounts)?,
             report_schedules: crate::schedule::from_core_all(d.report_schedules)?,
+            journal_retention_days: d.journal_retention_days,
         })
     }
 }

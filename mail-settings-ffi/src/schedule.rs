@@ -20,7 +20,7 @@ pub enum ScheduledReport {
     IncomingAccounts,
     /// The SMTP account report.
     SmtpAccounts,
-    /// The collection journal: accepted, but sending fails ("not built yet").
+    /// The collection journal (filters: account, outcome; the period's range).
     CollectionJournal,
 }
 

@@ -213,6 +213,7 @@ mod tests {
             incoming_accounts: vec![account()],
             smtp_accounts: vec![],
             report_schedules: vec![],
+            journal_retention_days: None,
         };
         let json = settings_document_to_string(doc.clone(), DocumentFormat::Json);
         assert_eq!(
@@ -251,6 +252,7 @@ mod tests {
             incoming_accounts: vec![account(), second],
             smtp_accounts: vec![],
             report_schedules: vec![],
+            journal_retention_days: None,
         };
         let r = validate_settings_document(doc, None);
         assert!(

@@ -771,6 +771,7 @@ mod tests {
             incoming_accounts: vec![account("A"), account("B")],
             smtp_accounts: vec![],
             report_schedules: vec![],
+            journal_retention_days: None,
         };
         let s = store.import_document(doc).unwrap();
         assert_eq!((s.created, s.updated, s.deleted), (2, 0, 0));

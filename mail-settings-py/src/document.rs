@@ -28,6 +28,8 @@ pub struct PySettingsDocument {
     smtp_accounts: Vec<Py<PySmtpAccount>>,
     /// Report schedules, carried as the core's forms (dicts in Python).
     report_schedules: Vec<mail_settings_core::schedule::ReportScheduleForm>,
+    /// Days the collection journal keeps an entry (1–3650); `None`: the default, 90.
+    journal_retention_days: Option<u32>,
 }
 
 fn items<T: pyo3::PyClass + pyo3::type_object::PyTypeInfo>(
@@ -68,6 +70,7 @@ impl PySettingsDocument {
                 .map(|f| Py::new(py, PySmtpAccount::from_form(f)))
                 .collect::<PyResult<_>>()?,
             report_schedules: doc.report_schedules,
+            journal_retention_days: doc.journal_retention_days,
         })
     }
 
@@ -90,6 +93,7 @@ impl PySettingsDocument {
                 .map(|c| c.borrow(py).inner.clone())
                 .collect(),
             report_schedules: self.report_schedules.clone(),
+            journal_retention_days: self.journal_retention_days,
             ..SettingsDocument::default()
         }
     }
@@ -122,19 +126,31 @@ impl PySettingsDocument {
 
     /// A document of the given connectors and accounts (each an iterable of objects).
     #[new]
-    #[pyo3(signature = (*, network_connectors = None, incoming_accounts = None, smtp_accounts = None, report_schedules = None))]
+    #[pyo3(signature = (*, network_connectors = None, incoming_accounts = None, smtp_accounts = None, report_schedules = None, journal_retention_days = None))]
     fn new(
         network_connectors: Option<&Bound<'_, PyAny>>,
         incoming_accounts: Option<&Bound<'_, PyAny>>,
         smtp_accounts: Option<&Bound<'_, PyAny>>,
         report_schedules: Option<&Bound<'_, PyAny>>,
+        journal_retention_days: Option<u32>,
     ) -> PyResult<Self> {
         Ok(Self {
             network_connectors: items(network_connectors, "network_connectors")?,
             incoming_accounts: items(incoming_accounts, "incoming_accounts")?,
             smtp_accounts: items(smtp_accounts, "smtp_accounts")?,
             report_schedules: crate::schedule::forms_from(report_schedules)?,
+            journal_retention_days,
         })
+    }
+
+    /// Days the collection journal keeps an entry (1–3650); `None` means the default, 90.
+    #[getter]
+    fn journal_retention_days(&self) -> Option<u32> {
+        self.journal_retention_days
+    }
+    #[setter]
+    fn set_journal_retention_days(&mut self, value: Option<u32>) {
+        self.journal_retention_days = value;
     }
 
     /// The report schedules, as dicts (a new list; build a new document to change them).

@@ -15,6 +15,7 @@ mod credentials;
 mod document;
 mod errors;
 mod forms;
+mod journal;
 mod records;
 mod report;
 mod schedule;
@@ -42,5 +43,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     check::register(m)?;
     collector::register(m)?;
     schedule::register(m)?;
+    journal::register(m)?;
     Ok(())
 }

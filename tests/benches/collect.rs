@@ -276,11 +276,13 @@ fn child_raw_pop3(mailbox: &str) {
     timer.result(numbers.len() as u64, bytes);
 }
 
-/// Child: one collection run into the store at `db`.
-fn child_collect(db: &str, account: i64, mailbox: &str) {
+/// Child: one collection run into the store at `db` (`journal`: write the collection journal,
+/// as a deployment does; off only to measure what it costs).
+fn child_collect(db: &str, account: i64, mailbox: &str, journal: bool) {
     let store = Arc::new(Store::open(db).unwrap());
     let creds = InMemoryCredentials::new().with(mailbox, Credential::password(mailbox, password()));
     let mut options = CollectorOptions::default();
+    options.journal = journal;
     // For experiments: MS_BENCH_COMMIT_MB sets the commit group size.
     if let Some(mb) = std::env::var("MS_BENCH_COMMIT_MB")
         .ok()
@@ -362,16 +364,36 @@ fn new_account(protocol: Protocol, mailbox: &str, db: &Path) -> i64 {
 }
 
 fn collect_case(protocol: Protocol, mailbox: &str, dir: &Path, name: &str) -> Figures {
+    collect_case_with(protocol, mailbox, dir, name, true, true)
+}
+
+/// One collection into a fresh store, warmed (run twice) when `warm`, with or without the
+/// journal.
+fn collect_case_with(
+    protocol: Protocol,
+    mailbox: &str,
+    dir: &Path,
+    name: &str,
+    journal: bool,
+    warm: bool,
+) -> Figures {
     let db = dir.join(format!("{name}.db"));
     // Each run collects into a fresh store; the first run's store is deleted before the second.
-    let (id, f) = warmed(|| {
+    let case = || {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
         let id = new_account(protocol, mailbox, &db);
-        let f = run_child(&["collect", db.to_str().unwrap(), &id.to_string(), mailbox]);
+        let mut args = vec!["collect", db.to_str().unwrap(), mailbox];
+        let id_text = id.to_string();
+        args.insert(2, &id_text);
+        if !journal {
+            args.push("no-journal");
+        }
+        let f = run_child(&args);
         (id, f)
-    });
+    };
+    let (id, f) = if warm { warmed(case) } else { case() };
     // The inbox holds what was collected, durably.
     let store = Arc::new(Store::open(&db).unwrap());
     let n = mail_settings_core::inbox::Inbox::new(store)
@@ -501,7 +523,12 @@ fn main() {
         match args.get(2).map(String::as_str) {
             Some("raw-imap") => child_raw_imap(&args[3]),
             Some("raw-pop3") => child_raw_pop3(&args[3]),
-            Some("collect") => child_collect(&args[3], args[4].parse().unwrap(), &args[5]),
+            Some("collect") => child_collect(
+                &args[3],
+                args[4].parse().unwrap(),
+                &args[5],
+                args.get(6).map(String::as_str) != Some("no-journal"),
+            ),
             Some("setup") => {
                 // For profiling by hand: `collect child setup DB imap|pop3 MAILBOX` prints the
                 // account id to use with `collect child collect DB ID MAILBOX`.
@@ -519,6 +546,23 @@ fn main() {
     let s = servers();
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // `MS_BENCH_ONLY=journal`: only the journal's figures (its cost on a collection, and a
+    // filtered page over 1,000,000 entries); `journal-cost` or `journal-pages`: one of them.
+    match std::env::var("MS_BENCH_ONLY").as_deref() {
+        Ok("journal") => {
+            journal_figures(dir.path(), &mut rng);
+            return;
+        }
+        Ok("journal-cost") => {
+            journal_cost(dir.path(), &mut rng);
+            return;
+        }
+        Ok("journal-pages") => {
+            journal_page_figures(dir.path());
+            return;
+        }
+        _ => {}
+    }
 
     let mailbox = unique_mailbox("bench");
     let total = fill_maildir(
@@ -664,6 +708,7 @@ fn main() {
         peak as f64 / 1024.0,
         verdict(peak < 64 * 1024)
     );
+    journal_figures(dir.path(), &mut rng);
     // Leave nothing behind in the shared Dovecot (unless asked to, for profiling a child:
     // `collect child collect DB ACCOUNT MAILBOX`).
     if std::env::var_os("MS_BENCH_KEEP_MAILBOXES").is_some() {
@@ -672,5 +717,252 @@ fn main() {
     }
     for m in [&mailbox, &big, &many] {
         let _ = mail_settings_tests::seed::remove_mailbox(m);
+    }
+}
+
+/// Median of `xs` (sorted in place).
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// The journal's figures: what it costs a collection (the same mailboxes collected with and
+/// without it, alternately, in one run of this benchmark; medians of `ROUNDS` each), and the
+/// median time of filtered journal pages over 1,000,000 entries seeded in SQL.
+fn journal_figures(dir: &Path, rng: &mut Rng) {
+    journal_cost(dir, rng);
+    journal_page_figures(dir);
+}
+
+/// The journal's cost on a collection (see [`journal_figures`]).
+fn journal_cost(dir: &Path, rng: &mut Rng) {
+    const ROUNDS: usize = 7;
+    let small = unique_mailbox("benchj");
+    let small_total = fill_maildir(
+        &small,
+        (0..5_000).map(|i| {
+            let size = 2_000 + (rng.next() % 6_000) as usize;
+            message(i, size, rng)
+        }),
+    );
+    let large = unique_mailbox("benchjl");
+    let large_total = fill_maildir(
+        &large,
+        (0..1_000).map(|i| {
+            let size = 10_000 + (rng.next() % 80_000) as usize;
+            message(i, size, rng)
+        }),
+    );
+    run_child(&["raw-imap", &small]);
+    run_child(&["raw-imap", &large]);
+    println!(
+        "\ncollection journal: cost on a collection (IMAPS, keep copy, a fresh store each run; \
+         median of {ROUNDS} runs each, with and without alternating)"
+    );
+    for (label, mailbox, total) in [
+        ("5000 small messages", &small, small_total),
+        ("1000 messages 10-90 KB", &large, large_total),
+    ] {
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        // One warm-up of each, not counted.
+        collect_case_with(Protocol::Imap, mailbox, dir, "j-on", true, false);
+        collect_case_with(Protocol::Imap, mailbox, dir, "j-off", false, false);
+        for _ in 0..ROUNDS {
+            on.push(collect_case_with(Protocol::Imap, mailbox, dir, "j-on", true, false).seconds);
+            off.push(
+                collect_case_with(Protocol::Imap, mailbox, dir, "j-off", false, false).seconds,
+            );
+        }
+        let (m_on, m_off) = (median(&mut on), median(&mut off));
+        println!(
+            "  {label} ({:.1} MB): with the journal {m_on:.3} s, without {m_off:.3} s: {:+.1} % \
+             (target <= +3 %: {})",
+            total as f64 / 1e6,
+            100.0 * (m_on / m_off - 1.0),
+            if m_on <= m_off * 1.03 {
+                "met"
+            } else {
+                "missed"
+            }
+        );
+    }
+    for m in [&small, &large] {
+        let _ = mail_settings_tests::seed::remove_mailbox(m);
+    }
+}
+
+/// Seeds 1,000,000 journal entries (10 accounts, 90 days, the outcomes' usual mix) straight
+/// in SQL and times filtered pages of 30 rows, as the report and the command read them.
+fn journal_page_figures(dir: &Path) {
+    use mail_settings_core::collector::MessageOutcome;
+    use mail_settings_core::journal::{self, AccountFilter, JournalFilters};
+    const ENTRIES: i64 = 1_000_000;
+    const ACCOUNTS: i64 = 10;
+    let db = dir.join("journal-1m.db");
+    let store = Store::open(&db).unwrap();
+    let mut ids = Vec::new();
+    for a in 0..ACCOUNTS {
+        let (mut form, _) = incoming_form(
+            Protocol::Imap,
+            &format!("journal{a}@example.test"),
+            Some(SecureConnectionType::Ssl),
+            Cert::Valid,
+            Via::Direct,
+        );
+        form.name = format!("Journal {a}");
+        ids.push(store.create_incoming(&form).unwrap().id);
+    }
+    drop(store);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let seeded = Instant::now();
+    {
+        let mut c = rusqlite::Connection::open(&db).unwrap();
+        // Seeding, not measured: the indexes are built once after the rows (as a bulk load
+        // does), then the store is used as the library opens it.
+        let indexes: Vec<(String, String)> = c
+            .prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name = 'journal_entries' AND sql IS NOT NULL",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (name, _) in &indexes {
+            c.execute_batch(&format!("DROP INDEX {name}")).unwrap();
+        }
+        let tx = c.transaction().unwrap();
+        for (i, a) in ids.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO journal_runs (id, account_id, started_at, ended_at) VALUES (?1, ?2, ?3, ?3)",
+                rusqlite::params![i as i64 + 1, a, now - 90 * 86_400],
+            )
+            .unwrap();
+        }
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO journal_entries (run_id, account_id, folder, server_id, outcome, \
+                     category, reason, size, message_id, subject, first_seen, last_seen, seen_count) \
+                     VALUES (?1, ?2, 'INBOX', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1)",
+                )
+                .unwrap();
+            let mut r = Rng(42);
+            for n in 0..ENTRIES {
+                let k = (r.next() % ACCOUNTS as u64) as usize;
+                let roll = r.next() % 100;
+                let (outcome, category, reason) = match roll {
+                    0..=84 => ("stored", None, ""),
+                    85..=89 => ("duplicate", None, ""),
+                    90..=93 => ("skipped_too_large", None, "larger than the account's limit"),
+                    94..=96 => (
+                        "refused",
+                        Some("protocol"),
+                        "the server refused to deliver it",
+                    ),
+                    _ => (
+                        "failed",
+                        Some("timeout"),
+                        "the connection broke while fetching it",
+                    ),
+                };
+                // Spread over 90 days, in id order (as a journal fills).
+                let t = now - 90 * 86_400 + n * 90 * 86_400 / ENTRIES;
+                st.execute(rusqlite::params![
+                    k as i64 + 1,
+                    ids[k],
+                    format!("UID {n}"),
+                    outcome,
+                    category,
+                    reason,
+                    (r.next() % 100_000) as i64,
+                    format!("<m{n}@example.test>"),
+                    format!("Ticket {n}"),
+                    t
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        for (_, sql) in &indexes {
+            c.execute_batch(sql).unwrap();
+        }
+    }
+    println!(
+        "\ncollection journal: pages of 30 over {ENTRIES} entries ({ACCOUNTS} accounts, 90 days; \
+         seeded in {:.1} s); median of 51 reads each",
+        seeded.elapsed().as_secs_f64()
+    );
+    let store = Store::open(&db).unwrap();
+    let week = now - 7 * 86_400;
+    let cases: Vec<(&str, JournalFilters, u32)> = vec![
+        ("no filter, page 1", JournalFilters::default(), 1),
+        (
+            "account (name), page 1",
+            JournalFilters {
+                account: Some(AccountFilter::Name("Journal 3".into())),
+                ..JournalFilters::default()
+            },
+            1,
+        ),
+        (
+            "account + outcome refused, page 1",
+            JournalFilters {
+                account: Some(AccountFilter::Id(ids[3])),
+                outcome: Some(MessageOutcome::Refused),
+                ..JournalFilters::default()
+            },
+            1,
+        ),
+        (
+            "outcome failed, page 1",
+            JournalFilters {
+                outcome: Some(MessageOutcome::Failed),
+                ..JournalFilters::default()
+            },
+            1,
+        ),
+        (
+            "account + last 7 days, page 1",
+            JournalFilters {
+                account: Some(AccountFilter::Id(ids[3])),
+                since: Some(week),
+                ..JournalFilters::default()
+            },
+            1,
+        ),
+        (
+            "account + outcome failed, page 50",
+            JournalFilters {
+                account: Some(AccountFilter::Id(ids[3])),
+                outcome: Some(MessageOutcome::Failed),
+                ..JournalFilters::default()
+            },
+            50,
+        ),
+    ];
+    for (label, f, page) in cases {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..51 {
+            let t = Instant::now();
+            let p = journal::page(&store, &f, page, 30).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            total = p.total;
+            assert!(p.rows.len() <= 30);
+        }
+        println!(
+            "  {label:<36} {:>8.2} ms median ({total} matching)",
+            median(&mut times)
+        );
     }
 }

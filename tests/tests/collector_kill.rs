@@ -3,7 +3,8 @@
 //! SQLite's journal and the collector's commit-before-change order must leave, after every
 //! kill, no message missing from both the inbox and the server and none in the inbox twice;
 //! after a final run to completion, every message is in the inbox exactly once and the server
-//! holds all of them (keep copy) or none.
+//! holds all of them (keep copy) or none. The collection journal agrees with the inbox after
+//! every kill: a `stored` entry exists for a message if and only if it was committed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod collector_support;
@@ -42,6 +43,33 @@ fn seed() -> u64 {
                 .as_nanos() as u64
                 | 1
         })
+}
+
+/// The journal's `stored` entries name exactly the inbox's messages (an entry is written in
+/// the same transaction as its message: never one without the other).
+fn assert_journal_agrees(store: &Arc<Store>, account: i64, context: &str) {
+    use mail_settings_core::collector::MessageOutcome;
+    use mail_settings_core::journal::{self, JournalFilters};
+    let inbox = inbox_ids(store, account);
+    let mut journaled = std::collections::BTreeMap::<String, usize>::new();
+    let filters = JournalFilters {
+        outcome: Some(MessageOutcome::Stored),
+        ..JournalFilters::default()
+    };
+    let mut page = 1;
+    loop {
+        let p = journal::page(store, &filters, page, 1000).unwrap();
+        for e in &p.rows {
+            *journaled
+                .entry(e.message_id.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        if u64::from(page) >= p.page_count() {
+            break;
+        }
+        page += 1;
+    }
+    assert_eq!(journaled, inbox, "{context}: journal and inbox disagree");
 }
 
 fn collect(db: &std::path::Path, account: i64, mailbox: &str) -> Command {
@@ -152,6 +180,11 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
                 &expected,
                 &format!("{context} after a kill at {delay} ms"),
             );
+            assert_journal_agrees(
+                &store,
+                account,
+                &format!("{context} after a kill at {delay} ms"),
+            );
         }
         deliver(&mut expected, 2 + rng.below(7) as usize);
     }
@@ -172,6 +205,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
     assert!(done, "{context}: the final runs did not finish");
     let store = Arc::new(Store::open(&db).unwrap());
     assert_exactly_once(&inbox_ids(&store, account), &expected, &context);
+    assert_journal_agrees(&store, account, &context);
     let server = server_ids(&mailbox);
     if keep {
         assert_eq!(server.len(), expected.len(), "{context}");

@@ -61,6 +61,8 @@ pub(crate) struct Control {
     /// The lease the run holds, when collectors share the store: checked in every commit
     /// and before every change on the server.
     pub(crate) fence: Option<Arc<super::lease::Fence>>,
+    /// The journal's run row, when the run is journaled.
+    pub(crate) journal_run: Option<i64>,
 }
 
 struct Run<'a> {
@@ -444,6 +446,11 @@ impl Fetching {
     }
 }
 
+/// The folder the journal names: the IMAP mailbox, or `POP3`.
+pub(crate) fn journal_folder(mailbox: Option<&str>) -> String {
+    mailbox.unwrap_or("POP3").to_owned()
+}
+
 fn problem_key(id: &SourceId) -> String {
     match id {
         SourceId::Number(n) => format!("#{n}"),
@@ -468,6 +475,7 @@ pub(crate) fn run(
     let unusable = source.unusable();
     let mut report = RunReport::new(account_id, account.name());
     report.notes = source.notes();
+    report.journal_folder = journal_folder(listing.mailbox.as_deref());
     report.listed = (listing.messages.len() + unusable.len()) as u64;
     let (scope, label) = match (&listing.mailbox, listing.uid_validity) {
         (Some(mailbox), Some(v)) => {
@@ -646,6 +654,13 @@ pub(crate) fn run(
         commit_bytes: cfg.commit_bytes,
         commit_messages: cfg.commit_messages,
         fence: control.fence.as_deref(),
+        journal: control
+            .journal_run
+            .map(|run_id| crate::journal::RunContext {
+                run_id,
+                account_id,
+                folder: journal_folder(listing.mailbox.as_deref()),
+            }),
     };
     std::thread::scope(|threads| {
         let _stop = StopWriter(&writer);

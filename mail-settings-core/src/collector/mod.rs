@@ -158,6 +158,9 @@ pub struct RunReport {
     /// What the run noticed about the server as a whole and handled, in words (e.g. a POP3
     /// server listing several messages under one UIDL).
     pub notes: Vec<String>,
+    /// The folder the journal names (the IMAP mailbox, or `POP3`).
+    #[serde(skip)]
+    pub(crate) journal_folder: String,
 }
 
 /// What became of a message, in the words of SPEC.md's collection journal.
@@ -417,6 +420,10 @@ pub struct CollectorOptions {
     /// node holds is refused with [`CollectError::Busy`]. `None` (the default): one collector
     /// per store, no leases.
     pub lease: Option<lease::LeaseOptions>,
+    /// Write the collection journal (default on). Internal: turned off only to measure what
+    /// the journal costs (the collect benchmark); a deployment keeps it on.
+    #[doc(hidden)]
+    pub journal: bool,
 }
 
 impl Default for CollectorOptions {
@@ -432,6 +439,7 @@ impl Default for CollectorOptions {
             max_backoff: Duration::from_secs(3600),
             rescan_interval: Duration::from_secs(30),
             lease: None,
+            journal: true,
         }
     }
 }
@@ -682,13 +690,15 @@ impl Inner {
                 control.cancel.clone(),
             ));
         }
-        state::mark_check(&self.store, account_id)?;
+        // The journal's run row is opened in the same transaction (none of its own).
+        let journal_run = state::mark_check(&self.store, account_id, self.options.journal)?;
         let mut listeners = self.listeners();
         listeners.extend(control.progress.clone());
         let ctl = engine::Control {
             cancel: control.cancel.clone(),
             listeners,
             fence,
+            journal_run,
         };
         let result = self.sources.source(&account).and_then(|mut source| {
             engine::run(
@@ -700,8 +710,23 @@ impl Inner {
                 &ctl,
             )
         });
+        let report = match &result {
+            Ok(r) => Some(r),
+            Err(e) => e.report(),
+        };
+        let journal = journal_run.map(|run_id| state::JournalEnd {
+            run: crate::journal::RunContext {
+                run_id,
+                account_id,
+                folder: report
+                    .map(|r| r.journal_folder.clone())
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| engine::journal_folder(None)),
+            },
+            report,
+        });
         let recorded = match &result {
-            Ok(r) => state::finish_run(&self.store, account_id, Some(&counts(r)), None),
+            Ok(r) => state::finish_run(&self.store, account_id, Some(&counts(r)), None, journal),
             Err(e) => {
                 let message = e.to_string();
                 state::finish_run(
@@ -709,6 +734,7 @@ impl Inner {
                     account_id,
                     e.report().map(counts).as_ref(),
                     Some((e.category(), &message)),
+                    journal,
                 )
             }
         };

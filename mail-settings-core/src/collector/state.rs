@@ -78,6 +78,7 @@ pub(crate) fn commit(
     scope: &str,
     staged: &[Staged],
     fence: Option<&super::lease::Fence>,
+    journal: Option<(&crate::journal::RunContext, &[String])>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let stored_at = now();
     store.write(|c| {
@@ -85,12 +86,48 @@ pub(crate) fn commit(
         if let Some(f) = fence {
             f.check_in(c)?;
         }
+        let out = commit_in(c, account, scope, staged, stored_at)?;
+        // The journal's entries for these messages, in this same transaction: an entry
+        // exists if and only if its message was committed.
+        if let Some((run, server_ids)) = journal {
+            let entries: Vec<crate::journal::Committed<'_>> = staged
+                .iter()
+                .zip(server_ids)
+                .zip(&out)
+                .filter_map(|((m, id), o)| {
+                    let outcome = match o {
+                        Outcome::Stored(_) => super::MessageOutcome::Stored,
+                        Outcome::Duplicate(_) => super::MessageOutcome::Duplicate,
+                        Outcome::AlreadyStored => return None,
+                    };
+                    Some(crate::journal::Committed {
+                        server_id: id.clone(),
+                        outcome,
+                        size: m.raw.len() as u64,
+                        message_id: m.summary.message_id.as_deref(),
+                        subject: m.summary.subject.as_deref(),
+                    })
+                })
+                .collect();
+            crate::journal::record_committed(c, run, stored_at, &entries)?;
+        }
+        Ok(out)
+    })
+}
+
+fn commit_in(
+    c: &Connection,
+    account: RecordId,
+    scope: &str,
+    staged: &[Staged],
+    stored_at: i64,
+) -> Result<Vec<Outcome>, StoreError> {
+    {
         let mut out = Vec::with_capacity(staged.len());
         for m in staged {
             let key_taken = ledger_has(c, account, scope, &m.key)?;
             if key_taken
-                && inbox::find_same(c, account, &m.hash, m.summary.message_id.as_deref())?
-                    .is_some()
+                && inbox::find_same(c, account, &m.hash, m.summary.message_id.as_deref())?.is_some()
             {
                 out.push(Outcome::AlreadyStored);
                 continue;
@@ -138,7 +175,7 @@ pub(crate) fn commit(
             out.push(outcome);
         }
         Ok(out)
-    })
+    }
 }
 
 fn ledger_has(
@@ -481,26 +518,49 @@ pub(crate) struct RunCounts {
 }
 
 /// Marks the start of a check.
-pub(crate) fn mark_check(store: &Store, account: RecordId) -> Result<(), StoreError> {
+/// With `journal`, also opens the run's journal row in the same transaction and returns its id.
+pub(crate) fn mark_check(
+    store: &Store,
+    account: RecordId,
+    journal: bool,
+) -> Result<Option<i64>, StoreError> {
     store.write(|c| {
         c.prepare_cached(
             "INSERT INTO collector_status (account_id, last_check) VALUES (?1, ?2) \
              ON CONFLICT (account_id) DO UPDATE SET last_check = excluded.last_check",
         )?
         .execute(params![account, now()])?;
-        Ok(())
+        if journal {
+            return Ok(Some(crate::journal::start_run_in(c, account)?));
+        }
+        Ok(None)
     })
 }
 
+/// The journal's part of the end-of-run record: the run row, its report (the messages it could
+/// not store) and error.
+pub(crate) struct JournalEnd<'a> {
+    pub(crate) run: crate::journal::RunContext,
+    pub(crate) report: Option<&'a super::RunReport>,
+}
+
 /// Records the end of a run: its counts, and success or the error.
+///
+/// With `journal`, the run's journal row is completed and the journal pruned
+/// ([`crate::journal::PRUNE_BATCH`] entries at most) in the same transaction.
 pub(crate) fn finish_run(
     store: &Store,
     account: RecordId,
     counts: Option<&RunCounts>,
     error: Option<(ErrorCategory, &str)>,
+    journal: Option<JournalEnd<'_>>,
 ) -> Result<(), StoreError> {
     let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     store.write(|c| {
+        if let Some(j) = &journal {
+            crate::journal::finish_run_in(c, &j.run, j.report, error)?;
+            crate::journal::prune_in(c, now(), crate::journal::PRUNE_BATCH)?;
+        }
         c.prepare_cached(
             "INSERT INTO collector_status (account_id) VALUES (?1) ON CONFLICT (account_id) DO NOTHING",
         )?

@@ -7,6 +7,9 @@
 //! large), so memory stays flat. Nothing here changes the server: the run asks for a
 //! [`Writer::barrier`] — everything handed over is committed, durably — before it removes any
 //! message from the server.
+//!
+//! Each commit also writes the collection journal's `stored`/`duplicate` entries of its
+//! messages ([`crate::journal`]), in the same transaction: no sync of its own.
 
 use super::source::SourceId;
 use super::state::{self, Outcome, Staged};
@@ -63,6 +66,9 @@ pub(crate) struct WriterJob<'a> {
     pub(crate) commit_messages: usize,
     /// The run's lease, checked in every commit's transaction.
     pub(crate) fence: Option<&'a super::lease::Fence>,
+    /// The run's journal: each commit writes the entries of its messages in its own
+    /// transaction. `None`: no journal (an internal option, for the benchmark).
+    pub(crate) journal: Option<crate::journal::RunContext>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -246,7 +252,12 @@ pub(crate) fn stage(label: &str, id: &SourceId, raw: Vec<u8>) -> Staged {
 /// outcomes (or the error).
 fn commit(job: &WriterJob<'_>, m: &Mutex<State>, group: &mut Vec<(SourceId, Staged)>, bytes: u64) {
     let (ids, staged): (Vec<SourceId>, Vec<Staged>) = std::mem::take(group).into_iter().unzip();
-    let result = state::commit(job.store, job.account_id, &job.scope, &staged, job.fence);
+    let server_ids: Vec<String> = match &job.journal {
+        Some(_) => ids.iter().map(ToString::to_string).collect(),
+        None => Vec::new(),
+    };
+    let journal = job.journal.as_ref().map(|j| (j, server_ids.as_slice()));
+    let result = state::commit(job.store, job.account_id, &job.scope, &staged, job.fence, journal);
     if result.is_ok() {
         job.bulk.committed(bytes);
     }

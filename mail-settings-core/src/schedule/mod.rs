@@ -42,8 +42,12 @@
 //! number of rows, when it was made), all in the schedule's language, and sent to the
 //! recipients through the schedule's SMTP account, or the default account when none is named,
 //! with [`crate::smtp::send`] (the account's rules apply: sender, footer, read receipt…).
-//! `COLLECTION_JOURNAL` is accepted by validation, but sending it fails with a "not built yet"
-//! error: the collection journal does not exist yet.
+//! `COLLECTION_JOURNAL` sends the collection journal ([`crate::journal`]) filtered by the
+//! schedule's `account` (name or id) and `outcome` filters, over the period's range: the
+//! entries last seen since the previous period was due, up to the time of sending
+//! ([`journal_filters`]). A daily schedule's report thus holds a day of the journal, a weekly
+//! one a week; a period missed while nothing ran is covered by the next send only back to the
+//! period before it.
 
 mod period;
 mod record;
@@ -59,8 +63,8 @@ pub use record::{
 #[cfg(all(feature = "store", feature = "smtp"))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "store", feature = "smtp"))))]
 pub use runner::{
-    build_report, BuiltReport, ReportSender, RunOutcome, RunResult, ScheduleRunner,
-    SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,
+    build_report, journal_filters, BuiltReport, ReportSender, RunOutcome, RunResult,
+    ScheduleRunner, SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,
 };
 
 use crate::model::{SmtpAccountForm, EMAIL_MAX_CHARS, NAME_MAX_CHARS};

@@ -130,12 +130,58 @@ fn pick(lang: Lang, en: &'static str, pt: &'static str) -> &'static str {
     }
 }
 
-fn not_built_yet() -> crate::Error {
-    crate::Error::Connection(ConnectionError::new(
-        ErrorCategory::Validation,
-        "the COLLECTION_JOURNAL report is not built yet (the collection journal does not exist \
-         in this version): this schedule is valid but cannot be sent",
-    ))
+/// The journal's filters of a `COLLECTION_JOURNAL` schedule: its `account` (id or name) and
+/// `outcome` filters, and the period's range: entries last seen since the previous period
+/// began (its due time) and before `generated_at`.
+pub fn journal_filters(
+    schedule: &ReportSchedule,
+    generated_at: SystemTime,
+) -> crate::Result<crate::journal::JournalFilters> {
+    use crate::journal::{AccountFilter, JournalFilters};
+    let f = &schedule.form.filters;
+    let account = f
+        .account
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| match a.parse::<RecordId>() {
+            Ok(id) => AccountFilter::Id(id),
+            Err(_) => AccountFilter::Name(a.to_owned()),
+        });
+    let outcome = match f
+        .outcome
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+    {
+        None => None,
+        Some(o) => Some(crate::journal::parse_outcome(o).ok_or_else(|| {
+            crate::Error::Connection(ConnectionError::new(
+                ErrorCategory::Validation,
+                format!(
+                    "filters.outcome {:?} is not stored, duplicate, skipped_too_large, refused \
+                     or failed",
+                    crate::text::terminal_safe_line(o)
+                ),
+            ))
+        })?),
+    };
+    let now = jiff::Timestamp::try_from(generated_at).ok();
+    let since = now.and_then(|now| {
+        let current = schedule.current_period(now)?;
+        let before = current
+            .due_at
+            .checked_sub(jiff::SignedDuration::from_secs(1))
+            .ok()?;
+        let previous = schedule.current_period(before)?;
+        Some(previous.due_at.as_second())
+    });
+    Ok(JournalFilters {
+        account,
+        outcome,
+        since,
+        until: now.map(|t| t.as_second() + 1),
+    })
 }
 
 /// Builds `schedule`'s report from `store` as the `report` command exports it (CSV without a
@@ -160,7 +206,15 @@ pub fn build_report(
             "smtp-settings",
             filters.smtp().describe_filters(lang),
         ),
-        ScheduledReport::CollectionJournal => return Err(not_built_yet()),
+        ScheduledReport::CollectionJournal => (
+            pick(lang, "Collection journal", "Diário de coleta"),
+            "collection-journal",
+            crate::journal::describe_filters(
+                store,
+                &journal_filters(schedule, generated_at)?,
+                lang,
+            )?,
+        ),
     };
     let rows = match (schedule.report, schedule.form.format) {
         (ScheduledReport::IncomingAccounts, ScheduleFormat::Csv) => {
@@ -175,7 +229,20 @@ pub fn build_report(
         (ScheduledReport::SmtpAccounts, ScheduleFormat::Html) => {
             store.write_smtp_html(&filters.smtp(), lang, generated_at, &mut bytes)?
         }
-        (ScheduledReport::CollectionJournal, _) => return Err(not_built_yet()),
+        (ScheduledReport::CollectionJournal, ScheduleFormat::Csv) => crate::journal::write_csv(
+            store,
+            &journal_filters(schedule, generated_at)?,
+            lang,
+            crate::report::CsvOptions::default(),
+            &mut bytes,
+        )?,
+        (ScheduledReport::CollectionJournal, ScheduleFormat::Html) => crate::journal::write_html(
+            store,
+            &journal_filters(schedule, generated_at)?,
+            lang,
+            generated_at,
+            &mut bytes,
+        )?,
     };
     let local_date = jiff::Timestamp::try_from(generated_at)
         .map(|t| t.to_zoned(schedule.time_zone.clone()).date().to_string())

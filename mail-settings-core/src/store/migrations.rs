@@ -159,6 +159,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
         description: crate::collector::lease::DESCRIPTION,
         sql: crate::collector::lease::SQL,
     },
+    Migration {
+        version: 6,
+        description: crate::journal::DESCRIPTION,
+        sql: crate::journal::SQL,
+    },
 ];
 
 /// PostgreSQL texts for migrations whose portable SQL the automatic translation

@@ -41,6 +41,7 @@ from ._native import (
     CancelToken,
     CheckReport,
     CheckStage,
+    CollectionJournal,
     Collector,
     ComposedMessage,
     Credential,
@@ -94,6 +95,7 @@ __all__ = [
     "SmtpReportRow",
     "ReportSchedules",
     "validate_schedule",
+    "CollectionJournal",
     # connection checks
     "check_incoming",
     "check_smtp",

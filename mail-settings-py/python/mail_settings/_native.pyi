@@ -277,9 +277,15 @@ class SettingsDocument:
         incoming_accounts: Optional[Sequence[IncomingAccountForm]] = None,
         smtp_accounts: Optional[Sequence[SmtpAccountForm]] = None,
         report_schedules: Optional[Sequence[Dict[str, Any]]] = None,
+        journal_retention_days: Optional[int] = None,
     ) -> "SettingsDocument": ...
     @property
     def report_schedules(self) -> List[Dict[str, Any]]: ...
+    @property
+    def journal_retention_days(self) -> Optional[int]:
+        """Days the collection journal keeps an entry (1-3650); None means 90."""
+    @journal_retention_days.setter
+    def journal_retention_days(self, value: Optional[int]) -> None: ...
     @property
     def network_connectors(self) -> List[NetworkConnectorForm]: ...
     @network_connectors.setter
@@ -1223,3 +1229,49 @@ class ReportSchedules:
 def validate_schedule(
     schedule: ScheduleDict, smtp_accounts: Optional[Sequence[SmtpAccountForm]] = None
 ) -> Validation: ...
+
+
+# ----- collection journal -----
+
+#: A time filter: RFC 3339 (``"2026-12-06T10:00:00Z"``), a date (``"2026-12-06"``, UTC; as
+#: ``until`` the whole day is in), or Unix seconds.
+JournalTime = Union[str, int]
+
+@final
+class CollectionJournal:
+    """The collection journal of a store: every collector run and message outcome."""
+
+    def __new__(cls, store: Store) -> "CollectionJournal": ...
+    def page(
+        self,
+        *,
+        account: Optional[Union[int, str]] = None,
+        outcome: Optional[str] = None,
+        since: Optional[JournalTime] = None,
+        until: Optional[JournalTime] = None,
+        page: int = 1,
+        page_size: int = 30,
+    ) -> Dict[str, Any]: ...
+    def csv(
+        self,
+        dest: Optional[ExportDestination] = None,
+        *,
+        lang: Lang = "en",
+        bom: bool = False,
+        account: Optional[Union[int, str]] = None,
+        outcome: Optional[str] = None,
+        since: Optional[JournalTime] = None,
+        until: Optional[JournalTime] = None,
+    ) -> Union[str, int]: ...
+    def html(
+        self,
+        dest: Optional[ExportDestination] = None,
+        *,
+        lang: Lang = "en",
+        account: Optional[Union[int, str]] = None,
+        outcome: Optional[str] = None,
+        since: Optional[JournalTime] = None,
+        until: Optional[JournalTime] = None,
+    ) -> Union[str, int]: ...
+    def runs(self, *, account: Optional[int] = None, limit: int = 100) -> List[Dict[str, Any]]: ...
+    def retention_days(self) -> int: ...
