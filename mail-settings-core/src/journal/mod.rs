@@ -686,24 +686,6 @@ pub(crate) fn retention_setting(c: &Connection) -> Result<Option<u32>, StoreErro
     Ok(v.and_then(|v| v.parse().ok()))
 }
 
-/// Sets (or, with `None`, clears) `journal_retention_days` in the store. The caller has
-/// validated it.
-pub(crate) fn set_retention_setting(c: &Connection, days: Option<u32>) -> Result<(), StoreError> {
-    match days {
-        Some(d) => {
-            c.prepare_cached(
-                "INSERT INTO store_settings (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute(params![RETENTION_KEY, d.to_string()])?;
-        }
-        None => {
-            c.prepare_cached("DELETE FROM store_settings WHERE key = ?1")?
-                .execute([RETENTION_KEY])?;
-        }
-    }
-    Ok(())
-}
 
 /// The days the journal keeps an entry: `journal_retention_days`, or the default.
 pub fn retention_days(store: &Store) -> Result<u32, StoreError> {
@@ -930,4 +912,43 @@ mod tests {
         assert_eq!(parse_outcome("STORED"), Some(MessageOutcome::Stored));
         assert_eq!(parse_outcome("lost"), None);
     }
+}
+
+/// [`retention_setting`] through the store's backend seam (import and export run on either
+/// backend).
+pub(crate) fn retention_setting_sql(
+    c: &mut dyn crate::store::backend::Sql,
+) -> Result<Option<u32>, StoreError> {
+    let row = c.query_opt(
+        "SELECT value FROM store_settings WHERE key = ?1",
+        &[crate::store::backend::Value::from(RETENTION_KEY)],
+    )?;
+    Ok(row
+        .and_then(|r| r.into_iter().next())
+        .and_then(|v| v.as_str().and_then(|s| s.parse().ok())))
+}
+
+/// Sets (or, with `None`, clears) `journal_retention_days` in the store, through the store's
+/// backend seam. The caller has validated it.
+pub(crate) fn set_retention_setting_sql(
+    c: &mut dyn crate::store::backend::Sql,
+    days: Option<u32>,
+) -> Result<(), StoreError> {
+    use crate::store::backend::Value;
+    match days {
+        Some(d) => {
+            c.execute(
+                "INSERT INTO store_settings (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[Value::from(RETENTION_KEY), Value::from(d.to_string())],
+            )?;
+        }
+        None => {
+            c.execute(
+                "DELETE FROM store_settings WHERE key = ?1",
+                &[Value::from(RETENTION_KEY)],
+            )?;
+        }
+    }
+    Ok(())
 }
