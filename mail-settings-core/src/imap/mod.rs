@@ -64,6 +64,7 @@
 
 mod client;
 mod fetch;
+pub mod folders;
 mod response;
 mod session;
 #[cfg(test)]
@@ -71,8 +72,9 @@ mod tests;
 
 pub use client::ImapClient;
 pub use fetch::Fetched;
+pub use folders::{FolderMap, FolderNameError};
 pub use response::{MAX_CRATE_LINE, MAX_CRATE_RESPONSE};
-pub use session::ImapSession;
+pub use session::{ImapSession, Moved};
 
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
