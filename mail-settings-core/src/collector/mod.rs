@@ -659,7 +659,7 @@ impl Inner {
             listeners,
         };
         let result = self.sources.source(&account).and_then(|mut source| {
-            engine::run(
+            run_folders(
                 &self.store,
                 account_id,
                 &account,
@@ -795,6 +795,92 @@ impl Inner {
                 .unwrap_or_else(PoisonError::into_inner);
             drop(guard);
         }
+    }
+}
+
+/// One run of every folder of the account, in the order listed, each with its own ledger
+/// (`imap:<folder>:<uidvalidity>`): a folder that fails does not keep the others from being
+/// collected; the run then fails with the first error, its report covering every folder.
+/// With more than one folder, each problem names its folder (`Support/Tier 2: UID 7`).
+fn run_folders(
+    store: &Store,
+    account_id: RecordId,
+    account: &IncomingAccount,
+    source: &mut dyn MailSource,
+    cfg: &engine::EngineConfig,
+    control: &engine::Control,
+) -> Result<RunReport, CollectError> {
+    let folders = account.folders();
+    if folders.len() <= 1 {
+        if let Some(f) = folders.first() {
+            source.set_folder(f);
+        }
+        return engine::run(store, account_id, account, source, cfg, control);
+    }
+    let mut total = RunReport::new(account_id, account.name());
+    let mut first_error: Option<CollectError> = None;
+    let mut any_report = false;
+    for folder in folders {
+        if control.cancel.is_cancelled() {
+            total.cancelled = true;
+            break;
+        }
+        source.set_folder(folder);
+        let (report, error) = match engine::run(store, account_id, account, source, cfg, control) {
+            Ok(r) => (Some(r), None),
+            Err(CollectError::Interrupted { report, error }) => (Some(*report), Some(*error)),
+            Err(e) => (None, Some(e)),
+        };
+        if let Some(r) = report {
+            any_report = true;
+            total.absorb(r, folder);
+        }
+        if let Some(e) = error {
+            tracing::warn!(account = account_id, folder = %folder, error = %e, "folder not collected");
+            let e = match e {
+                CollectError::Connection(c) => CollectError::Connection(
+                    c.context(format!("folder \"{}\"", folder.escape_debug())),
+                ),
+                other => other,
+            };
+            if matches!(e, CollectError::Store(_)) {
+                first_error.get_or_insert(e);
+                break;
+            }
+            first_error.get_or_insert(e);
+        }
+    }
+    match first_error {
+        None => Ok(total),
+        Some(e) if any_report => Err(CollectError::Interrupted {
+            report: Box::new(total),
+            error: Box::new(e),
+        }),
+        Some(e) => Err(e),
+    }
+}
+
+impl RunReport {
+    /// Adds one folder's report to the account's.
+    fn absorb(&mut self, r: RunReport, folder: &str) {
+        self.listed += r.listed;
+        self.fetched += r.fetched;
+        self.duplicates += r.duplicates;
+        self.already_stored += r.already_stored;
+        // `skipped` is the account's total already (all scopes).
+        self.skipped = r.skipped;
+        self.refused += r.refused;
+        self.deleted_on_server += r.deleted_on_server;
+        self.pending += r.pending;
+        self.bytes += r.bytes;
+        self.cancelled |= r.cancelled;
+        self.resynced |= r.resynced;
+        self.skipped_too_large += r.skipped_too_large;
+        self.problems.extend(r.problems.into_iter().map(|mut p| {
+            p.message = format!("{folder}: {}", p.message);
+            p
+        }));
+        self.notes.extend(r.notes);
     }
 }
 

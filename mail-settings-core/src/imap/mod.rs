@@ -67,6 +67,7 @@ mod fetch;
 pub mod folders;
 mod response;
 mod session;
+mod simple;
 #[cfg(test)]
 mod tests;
 

@@ -2,6 +2,7 @@
 //! [`Tap`]); fetching is in [`super::fetch`].
 
 use super::folders::FolderMap;
+use super::simple::Status;
 use super::response::{map_err, Tap};
 use super::{clean, protocol, uid_set, ImapCapabilities, MailboxInfo, MailboxName, MailboxStats};
 use crate::error::{ConnectionError, ErrorCategory};
@@ -300,40 +301,29 @@ impl<S: Read + Write> ImapSession<S> {
         let caps = self.capabilities()?.clone();
         let mut utf8 = false;
         if caps.has("UTF8=ACCEPT") {
-            match self
-                .session
-                .run_command_and_read_response("ENABLE UTF8=ACCEPT")
-            {
-                Ok(resp) => {
-                    let text = String::from_utf8_lossy(&resp).to_ascii_uppercase();
-                    utf8 = text
-                        .lines()
-                        .any(|l| l.starts_with("* ENABLED") && l.contains("UTF8=ACCEPT"));
+            match self.simple_command("ENABLE UTF8=ACCEPT", "enabling UTF8=ACCEPT")? {
+                Status::Ok(lines) => {
+                    utf8 = lines.iter().any(|l| {
+                        let l = l.to_ascii_uppercase();
+                        l.starts_with("* ENABLED") && l.contains("UTF8=ACCEPT")
+                    });
                 }
-                Err(e) => {
-                    let e = self.crate_error(e, "enabling UTF8=ACCEPT");
-                    self.usable()?;
-                    tracing::debug!(error = %e, "ENABLE UTF8=ACCEPT refused: modified UTF-7");
+                Status::Refused(why) => {
+                    tracing::debug!(why, "ENABLE UTF8=ACCEPT refused: modified UTF-7");
                 }
             }
-            self.drain();
         }
         let mut map = None;
         if caps.has("NAMESPACE") {
-            match self.session.run_command_and_read_response("NAMESPACE") {
-                Ok(resp) => map = FolderMap::from_namespace(&String::from_utf8_lossy(&resp), utf8),
-                Err(e) => {
-                    let e = self.crate_error(e, "asking for the namespaces");
-                    self.usable()?;
-                    tracing::debug!(error = %e, "NAMESPACE refused");
-                }
+            match self.simple_command("NAMESPACE", "asking for the namespaces")? {
+                Status::Ok(lines) => map = FolderMap::from_namespace(&lines.join("\r\n"), utf8),
+                Status::Refused(why) => tracing::debug!(why, "NAMESPACE refused"),
             }
-            self.drain();
         }
         let map = match map {
             Some(m) => m,
             None => {
-                let names = match self.session.list(Some(""), Some("")) {
+                let names = match self.session.list(Some(""), None) {
                     Ok(n) => n,
                     Err(e) => return Err(self.crate_error(e, "asking for the folder separator")),
                 };
@@ -348,10 +338,26 @@ impl<S: Read + Write> ImapSession<S> {
         Ok(map)
     }
 
+    /// CREATE: makes a mailbox of this wire name (see [`folder_map`](Self::folder_map) for the
+    /// spelling). For set-up tools and tests; the collector never creates folders.
+    pub fn create_mailbox(&mut self, wire: &str) -> Result<(), ConnectionError> {
+        self.usable()?;
+        let quoted = quote(wire)?;
+        if let Err(e) = self
+            .session
+            .run_command_and_check_ok(format!("CREATE {quoted}"))
+        {
+            return Err(self.crate_error(e, "creating a mailbox"));
+        }
+        self.drain();
+        Ok(())
+    }
+
     /// Whether a mailbox of exactly this wire name exists and can be selected (`LIST "" name`).
     pub fn mailbox_exists(&mut self, wire: &str) -> Result<bool, ConnectionError> {
         self.usable()?;
-        let names = match self.session.list(Some(""), Some(wire)) {
+        let pattern = quote(wire)?;
+        let names = match self.session.list(Some(""), Some(&pattern)) {
             Ok(n) => n,
             Err(e) => return Err(self.crate_error(e, "looking for a mailbox")),
         };

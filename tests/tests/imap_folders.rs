@@ -1,0 +1,273 @@
+//! Folders and the archive folder against the real local Dovecot (Maildir++ layout: `.`
+//! separates levels, no namespace prefix): several folders collected exactly once, each with
+//! its own ledger; a non-ASCII folder name (modified UTF-7 on the wire); messages moved to the
+//! archive folder after they are stored; a missing archive folder fails the run and changes
+//! nothing; connection cuts during the move lose nothing and store nothing twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod collector_support;
+
+use collector_support::fault_proxy::{Cut, Direction, FaultProxy};
+use collector_support::*;
+use mail_settings_core::imap::{self, ImapOptions, ImapSession};
+use mail_settings_core::net::MailStream;
+use mail_settings_core::store::Store;
+use mail_settings_core::{IncomingAccount, Protocol, RecordId, SecureConnectionType};
+use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn session(account: &IncomingAccount, mailbox: &str) -> ImapSession<MailStream> {
+    imap::connect(
+        account,
+        &servers().credentials_for(mailbox),
+        &ImapOptions::default(),
+    )
+    .unwrap()
+}
+
+/// An account on the direct port (clear text: the fault proxy reads verbs), as `edit` says.
+fn account(
+    store: &Store,
+    mailbox: &str,
+    keep: bool,
+    port: Option<u16>,
+    edit: impl FnOnce(&mut mail_settings_core::IncomingAccountForm),
+) -> RecordId {
+    let id = create_account(
+        store,
+        Protocol::Imap,
+        mailbox,
+        keep,
+        if port.is_some() {
+            None
+        } else {
+            Some(SecureConnectionType::Ssl)
+        },
+        port,
+    );
+    let stored = store.get_incoming(id).unwrap();
+    let mut form = stored.record;
+    edit(&mut form);
+    store.update_incoming(id, stored.version, &form).unwrap();
+    id
+}
+
+/// Creates the folders (user names) and delivers `count` messages tagged `tag` into each:
+/// through LMTP into INBOX, then moved there.
+fn fill(
+    store: &Store,
+    id: RecordId,
+    mailbox: &str,
+    folders: &[(&str, &str, usize)],
+) -> Vec<String> {
+    let acc = store.incoming_account(id).unwrap();
+    let mut s = session(&acc, mailbox);
+    let map = s.folder_map().unwrap();
+    let mut expected = Vec::new();
+    for (folder, tag, count) in folders {
+        let wire = map.to_wire(folder).unwrap();
+        if wire != "INBOX" && !s.mailbox_exists(&wire).unwrap() {
+            s.create_mailbox(&wire).unwrap();
+        }
+        s.select("INBOX").unwrap();
+        let before = s.uids().unwrap();
+        for i in 0..*count {
+            lmtp_deliver("sender@example.test", mailbox, &message(tag, i, 1500));
+            expected.push(message_id(tag, i));
+        }
+        if wire != "INBOX" {
+            s.select("INBOX").unwrap();
+            let new: Vec<u32> = s
+                .uids()
+                .unwrap()
+                .into_iter()
+                .filter(|u| !before.contains(u))
+                .collect();
+            assert_eq!(new.len(), *count);
+            s.uid_move(&new, &wire).unwrap();
+        }
+    }
+    s.logout().unwrap();
+    expected
+}
+
+/// Message-IDs in a folder (a user name), read over IMAP.
+fn folder_ids(store: &Store, id: RecordId, mailbox: &str, folder: &str) -> BTreeMap<String, usize> {
+    let acc = store.incoming_account(id).unwrap();
+    let mut s = session(&acc, mailbox);
+    let wire = s.folder_map().unwrap().to_wire(folder).unwrap();
+    let mut out = BTreeMap::new();
+    if s.mailbox_exists(&wire).unwrap() {
+        s.examine(&wire).unwrap();
+        let uids = s.uids().unwrap();
+        for m in s.uid_fetch(&uids).unwrap() {
+            let text = String::from_utf8_lossy(&m.raw);
+            let mid = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID:"))
+                .map(|v| v.trim().trim_matches(['<', '>']).to_owned())
+                .unwrap_or_default();
+            *out.entry(mid).or_insert(0) += 1;
+        }
+    }
+    s.logout().unwrap();
+    out
+}
+
+#[test]
+fn dovecot_announces_its_namespace_and_names_map() {
+    let mailbox = unique_mailbox("ns");
+    let store = Store::open_in_memory().unwrap();
+    let id = account(&store, &mailbox, true, None, |_| {});
+    let acc = store.incoming_account(id).unwrap();
+    let mut s = session(&acc, &mailbox);
+    let map = s.folder_map().unwrap();
+    // The local Dovecot stores Maildir++: "." between levels, no prefix.
+    assert_eq!((map.prefix(), map.delimiter()), ("", Some('.')));
+    assert_eq!(map.to_wire("Support/Tier 2").unwrap(), "Support.Tier 2");
+    let wire = map.to_wire("Atendimento/São Paulo").unwrap();
+    assert_eq!(wire, "Atendimento.S&AOM-o Paulo");
+    s.create_mailbox(&wire).unwrap();
+    let listed = s.list_mailboxes().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|m| map.to_user(&m.name).as_deref() == Some("Atendimento/São Paulo")),
+        "{listed:?}"
+    );
+    s.logout().unwrap();
+}
+
+#[test]
+fn every_listed_folder_is_collected_exactly_once_with_its_own_ledger() {
+    let mailbox = unique_mailbox("folders");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path().join("s.db")).unwrap());
+    let id = account(&store, &mailbox, true, None, |f| {
+        f.folders = vec![
+            "INBOX".into(),
+            "Support/Tier 2".into(),
+            "Atendimento/São Paulo".into(),
+        ];
+    });
+    let expected = fill(
+        &store,
+        id,
+        &mailbox,
+        &[
+            ("INBOX", "fin", 2),
+            ("Support/Tier 2", "fst", 3),
+            ("Atendimento/São Paulo", "fsp", 2),
+        ],
+    );
+    let collector = collector(&store, &mailbox);
+    let r = collector.check_now(id).unwrap();
+    assert_eq!((r.listed, r.fetched, r.duplicates), (7, 7, 0), "{r:?}");
+    assert_exactly_once(&inbox_ids(&store, id), &expected, "folders");
+    // Nothing new: nothing fetched, every folder's ledger knows its messages (UIDs overlap
+    // between folders, so one shared ledger would have skipped some above).
+    let r = collector.check_now(id).unwrap();
+    assert_eq!((r.fetched, r.already_stored), (0, 7), "{r:?}");
+    // A new message in the second folder only.
+    let more = fill(&store, id, &mailbox, &[("Support/Tier 2", "fst2", 1)]);
+    let r = collector.check_now(id).unwrap();
+    assert_eq!((r.fetched, r.already_stored), (1, 7), "{r:?}");
+    let all: Vec<String> = expected.into_iter().chain(more).collect();
+    assert_exactly_once(&inbox_ids(&store, id), &all, "folders, second round");
+}
+
+#[test]
+fn a_missing_folder_fails_that_folder_only() {
+    let mailbox = unique_mailbox("nofolder");
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let id = account(&store, &mailbox, false, None, |f| {
+        f.folders = vec!["INBOX".into(), "Does/Not Exist".into()];
+    });
+    let expected = fill(&store, id, &mailbox, &[("INBOX", "nof", 2)]);
+    let err = collector(&store, &mailbox).check_now(id).unwrap_err();
+    assert!(err.to_string().contains("Does/Not Exist"), "{err}");
+    let report = err.report().expect("INBOX was collected");
+    assert_eq!(report.fetched, 2);
+    assert_exactly_once(&inbox_ids(&store, id), &expected, "missing folder");
+}
+
+#[test]
+fn collected_messages_move_to_the_archive_folder() {
+    let mailbox = unique_mailbox("archive");
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let id = account(&store, &mailbox, false, None, |f| {
+        f.archive_folder = Some("Arquivo/Concluídos".into());
+    });
+    // The archive folder does not exist yet: the run fails, nothing is fetched or removed.
+    let expected = fill(&store, id, &mailbox, &[("INBOX", "arc", 3)]);
+    let err = collector(&store, &mailbox).check_now(id).unwrap_err();
+    assert!(
+        err.to_string().contains("archive folder") && err.to_string().contains("does not exist"),
+        "{err}"
+    );
+    assert_eq!(server_ids(&mailbox).len(), 3, "nothing was removed");
+    assert!(inbox_ids(&store, id).is_empty());
+
+    // Created: the messages are stored, then moved there (none left in INBOX).
+    fill(&store, id, &mailbox, &[("Arquivo/Concluídos", "none", 0)]);
+    let r = collector(&store, &mailbox).check_now(id).unwrap();
+    assert_eq!((r.fetched, r.deleted_on_server), (3, 3), "{r:?}");
+    assert_exactly_once(&inbox_ids(&store, id), &expected, "archive");
+    assert!(server_ids(&mailbox).is_empty());
+    let archived = folder_ids(&store, id, &mailbox, "Arquivo/Concluídos");
+    assert_eq!(archived.keys().cloned().collect::<Vec<_>>(), {
+        let mut e = expected.clone();
+        e.sort();
+        e
+    });
+    assert!(archived.values().all(|n| *n == 1), "{archived:?}");
+}
+
+/// Cut the connection during the move (the command never arrives, or it was applied and the
+/// answer never came), at the first and second `UID MOVE` of a run: every message ends up in
+/// the inbox exactly once, and on the server exactly once (INBOX or archive, never neither).
+#[test]
+fn cuts_during_the_move_lose_nothing_and_store_nothing_twice() {
+    let port = servers().port("MS_IMAP_PORT");
+    let cases = [
+        ("UID MOVE", 1, Direction::Up, 0),
+        ("UID MOVE", 1, Direction::Down, 0),
+        ("UID MOVE", 2, Direction::Down, 0),
+        ("UID FETCH", 2, Direction::Down, 10),
+        ("SELECT", 1, Direction::Down, 0),
+    ];
+    for (n, (verb, nth, direction, after)) in cases.into_iter().enumerate() {
+        let context = format!("cut during {verb} #{nth} {direction:?} after {after}");
+        let mailbox = unique_mailbox(&format!("arccut{n}"));
+        let proxy = FaultProxy::start(port);
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let id = account(&store, &mailbox, false, Some(proxy.port), |f| {
+            f.archive_folder = Some("Archive".into());
+            f.use_secure_connection = false;
+        });
+        let expected = fill(&store, id, &mailbox, &[("Archive", "x", 0), ("INBOX", &format!("ac{n}"), 6)]);
+        let mut c = collector(&store, &mailbox);
+        let _ = &mut c;
+        proxy.cut_next(Cut::During {
+            verb: verb.to_owned(),
+            nth,
+            direction,
+            after,
+        });
+        let first = c.check_now(id);
+        assert!(first.is_err(), "{context}: the cut should fail the run: {first:?}");
+        // The next runs finish the work.
+        for _ in 0..2 {
+            c.check_now(id).unwrap();
+        }
+        assert_exactly_once(&inbox_ids(&store, id), &expected, &context);
+        let inbox = server_ids(&mailbox);
+        let archived = folder_ids(&store, id, &mailbox, "Archive");
+        assert!(inbox.is_empty(), "{context}: left in INBOX: {inbox:?}");
+        for m in &expected {
+            assert_eq!(archived.get(m), Some(&1), "{context}: {m} in the archive: {archived:?}");
+        }
+        assert_eq!(archived.len(), expected.len(), "{context}: {archived:?}");
+    }
+}
