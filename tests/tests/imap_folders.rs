@@ -271,3 +271,35 @@ fn cuts_during_the_move_lose_nothing_and_store_nothing_twice() {
         assert_eq!(archived.len(), expected.len(), "{context}: {archived:?}");
     }
 }
+
+/// A store written before folders existed (schema 4: no `folders`, `archive_folder`,
+/// `use_push`) keeps its INBOX ledger through the migration: nothing is fetched again.
+#[test]
+fn inbox_ledgers_of_an_older_store_keep_working_after_the_upgrade() {
+    let mailbox = unique_mailbox("upgrade");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let store = Arc::new(Store::open(&path).unwrap());
+    let id = account(&store, &mailbox, true, None, |_| {});
+    let expected = fill(&store, id, &mailbox, &[("INBOX", "upg", 3)]);
+    assert_eq!(collector(&store, &mailbox).check_now(id).unwrap().fetched, 3);
+    drop(store);
+    // Back to schema 4, as the previous release left it.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for col in ["folders", "archive_folder", "use_push"] {
+            c.execute_batch(&format!("ALTER TABLE incoming_accounts DROP COLUMN {col}"))
+                .unwrap();
+        }
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        c.pragma_update(None, "user_version", v - 1).unwrap();
+    }
+    let store = Arc::new(Store::open(&path).unwrap());
+    let form = store.get_incoming(id).unwrap().record;
+    assert_eq!((form.folders.clone(), form.archive_folder.clone(), form.use_push), (vec!["INBOX".to_owned()], None, true));
+    let r = collector(&store, &mailbox).check_now(id).unwrap();
+    assert_eq!((r.fetched, r.already_stored, r.duplicates), (0, 3, 0), "{r:?}");
+    assert_exactly_once(&inbox_ids(&store, id), &expected, "upgrade");
+}
