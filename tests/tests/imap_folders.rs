@@ -246,7 +246,12 @@ fn cuts_during_the_move_lose_nothing_and_store_nothing_twice() {
             f.archive_folder = Some("Archive".into());
             f.use_secure_connection = false;
         });
-        let expected = fill(&store, id, &mailbox, &[("Archive", "x", 0), ("INBOX", &format!("ac{n}"), 6)]);
+        let expected = fill(
+            &store,
+            id,
+            &mailbox,
+            &[("Archive", "x", 0), ("INBOX", &format!("ac{n}"), 6)],
+        );
         let mut c = collector(&store, &mailbox);
         let _ = &mut c;
         proxy.cut_next(Cut::During {
@@ -256,7 +261,10 @@ fn cuts_during_the_move_lose_nothing_and_store_nothing_twice() {
             after,
         });
         let first = c.check_now(id);
-        assert!(first.is_err(), "{context}: the cut should fail the run: {first:?}");
+        assert!(
+            first.is_err(),
+            "{context}: the cut should fail the run: {first:?}"
+        );
         // The next runs finish the work.
         for _ in 0..2 {
             c.check_now(id).unwrap();
@@ -266,7 +274,11 @@ fn cuts_during_the_move_lose_nothing_and_store_nothing_twice() {
         let archived = folder_ids(&store, id, &mailbox, "Archive");
         assert!(inbox.is_empty(), "{context}: left in INBOX: {inbox:?}");
         for m in &expected {
-            assert_eq!(archived.get(m), Some(&1), "{context}: {m} in the archive: {archived:?}");
+            assert_eq!(
+                archived.get(m),
+                Some(&1),
+                "{context}: {m} in the archive: {archived:?}"
+            );
         }
         assert_eq!(archived.len(), expected.len(), "{context}: {archived:?}");
     }
@@ -282,7 +294,10 @@ fn inbox_ledgers_of_an_older_store_keep_working_after_the_upgrade() {
     let store = Arc::new(Store::open(&path).unwrap());
     let id = account(&store, &mailbox, true, None, |_| {});
     let expected = fill(&store, id, &mailbox, &[("INBOX", "upg", 3)]);
-    assert_eq!(collector(&store, &mailbox).check_now(id).unwrap().fetched, 3);
+    assert_eq!(
+        collector(&store, &mailbox).check_now(id).unwrap().fetched,
+        3
+    );
     drop(store);
     // Back to schema 4, as the previous release left it.
     {
@@ -298,8 +313,178 @@ fn inbox_ledgers_of_an_older_store_keep_working_after_the_upgrade() {
     }
     let store = Arc::new(Store::open(&path).unwrap());
     let form = store.get_incoming(id).unwrap().record;
-    assert_eq!((form.folders.clone(), form.archive_folder.clone(), form.use_push), (vec!["INBOX".to_owned()], None, true));
+    assert_eq!(
+        (
+            form.folders.clone(),
+            form.archive_folder.clone(),
+            form.use_push
+        ),
+        (vec!["INBOX".to_owned()], None, true)
+    );
     let r = collector(&store, &mailbox).check_now(id).unwrap();
-    assert_eq!((r.fetched, r.already_stored, r.duplicates), (0, 3, 0), "{r:?}");
+    assert_eq!(
+        (r.fetched, r.already_stored, r.duplicates),
+        (0, 3, 0),
+        "{r:?}"
+    );
     assert_exactly_once(&inbox_ids(&store, id), &expected, "upgrade");
+}
+
+/// A proxy to the local Dovecot (clear text) that removes capabilities from what the server
+/// announces (greeting, CAPABILITY, the OK of LOGIN) and records the verbs the client sends:
+/// Dovecot then plays a server without MOVE, or without MOVE and UIDPLUS.
+struct HidingProxy {
+    port: u16,
+    verbs: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HidingProxy {
+    fn start(hide: &'static [&'static str]) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        use std::net::{TcpListener, TcpStream};
+        let target = servers().port("MS_IMAP_PORT");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let verbs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let v2 = verbs.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let server = TcpStream::connect(("127.0.0.1", target)).unwrap();
+                let (mut c_w, mut s_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let v3 = v2.clone();
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(client);
+                    let mut line = Vec::new();
+                    while r.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                        let words: Vec<String> = String::from_utf8_lossy(&line)
+                            .split_whitespace()
+                            .take(3)
+                            .map(str::to_ascii_uppercase)
+                            .collect();
+                        if words.len() >= 2 {
+                            let verb = if words[1] == "UID" && words.len() > 2 {
+                                format!("UID {}", words[2])
+                            } else {
+                                words[1].clone()
+                            };
+                            v3.lock().unwrap().push(verb);
+                        }
+                        if s_w.write_all(&line).is_err() {
+                            break;
+                        }
+                        line.clear();
+                    }
+                    let _ = s_w.shutdown(std::net::Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(server);
+                    let mut line = Vec::new();
+                    while r.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                        let text = String::from_utf8_lossy(&line);
+                        let out = if text.to_ascii_uppercase().contains("CAPABILITY") {
+                            let kept: Vec<&str> = text
+                                .trim_end()
+                                .split(' ')
+                                .filter(|w| {
+                                    !hide
+                                        .iter()
+                                        .any(|h| w.trim_end_matches(']').eq_ignore_ascii_case(h))
+                                })
+                                .collect();
+                            format!("{}\r\n", kept.join(" ")).into_bytes()
+                        } else {
+                            line.clone()
+                        };
+                        if c_w.write_all(&out).is_err() {
+                            break;
+                        }
+                        line.clear();
+                    }
+                    let _ = c_w.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        Self { port, verbs }
+    }
+
+    fn sent(&self, verb: &str) -> usize {
+        self.verbs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| *v == verb)
+            .count()
+    }
+}
+
+#[test]
+fn without_move_the_archive_is_copy_mark_and_uid_expunge() {
+    let proxy = HidingProxy::start(&["MOVE"]);
+    let mailbox = unique_mailbox("nomove");
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let id = account(&store, &mailbox, false, Some(proxy.port), |f| {
+        f.archive_folder = Some("Archive".into());
+    });
+    let expected = fill(
+        &store,
+        id,
+        &mailbox,
+        &[("Archive", "x", 0), ("INBOX", "nmv", 3)],
+    );
+    let r = collector(&store, &mailbox).check_now(id).unwrap();
+    assert_eq!((r.fetched, r.deleted_on_server), (3, 3), "{r:?}");
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    assert_eq!(proxy.sent("UID MOVE"), 0);
+    assert_eq!((proxy.sent("UID COPY"), proxy.sent("UID EXPUNGE")), (1, 1));
+    assert_eq!(proxy.sent("EXPUNGE"), 0, "never a plain EXPUNGE");
+    assert!(server_ids(&mailbox).is_empty());
+    let archived = folder_ids(&store, id, &mailbox, "Archive");
+    assert_eq!(archived.len(), 3);
+    assert!(archived.values().all(|n| *n == 1));
+    assert_exactly_once(&inbox_ids(&store, id), &expected, "no MOVE");
+}
+
+#[test]
+fn without_move_and_uidplus_messages_are_copied_and_marked_once_never_expunged() {
+    let proxy = HidingProxy::start(&["MOVE", "UIDPLUS"]);
+    let mailbox = unique_mailbox("nouidplus");
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let id = account(&store, &mailbox, false, Some(proxy.port), |f| {
+        f.archive_folder = Some("Archive".into());
+    });
+    let expected = fill(
+        &store,
+        id,
+        &mailbox,
+        &[("Archive", "x", 0), ("INBOX", "nup", 3)],
+    );
+    let c = collector(&store, &mailbox);
+    let r = c.check_now(id).unwrap();
+    assert_eq!(r.fetched, 3, "{r:?}");
+    assert!(
+        r.notes.iter().any(|n| n.contains("needs expunging")),
+        "{:?}",
+        r.notes
+    );
+    // A second run copies nothing again: the messages are marked \Deleted already.
+    let r = c.check_now(id).unwrap();
+    assert_eq!((r.fetched, r.already_stored), (0, 3), "{r:?}");
+    assert_eq!(proxy.sent("UID COPY"), 1);
+    assert_eq!(
+        proxy.sent("EXPUNGE") + proxy.sent("UID EXPUNGE") + proxy.sent("UID MOVE"),
+        0
+    );
+    // Still in INBOX (marked), once in the archive.
+    assert_eq!(server_ids(&mailbox).len(), 3);
+    let archived = folder_ids(&store, id, &mailbox, "Archive");
+    assert_eq!(archived.len(), 3);
+    assert!(archived.values().all(|n| *n == 1), "{archived:?}");
+    let acc = store.incoming_account(id).unwrap();
+    let mut s = session(&acc, &mailbox);
+    s.examine("INBOX").unwrap();
+    let uids = s.uids().unwrap();
+    assert!(s.flags(&uids).unwrap().iter().all(|f| f.has("\\Deleted")));
+    s.logout().unwrap();
+    assert_exactly_once(&inbox_ids(&store, id), &expected, "no MOVE, no UIDPLUS");
 }
