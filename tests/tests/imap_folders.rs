@@ -488,3 +488,60 @@ fn without_move_and_uidplus_messages_are_copied_and_marked_once_never_expunged()
     s.logout().unwrap();
     assert_exactly_once(&inbox_ids(&store, id), &expected, "no MOVE, no UIDPLUS");
 }
+
+#[test]
+fn the_check_lists_the_folders_and_names_the_missing_ones() {
+    use mail_settings_core::check::{check_incoming, CheckOptions, StageName};
+    let mailbox = unique_mailbox("checkf");
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let id = account(&store, &mailbox, false, None, |f| {
+        f.folders = vec!["INBOX".into(), "Support/Tier 2".into()];
+        f.archive_folder = Some("Arquivo".into());
+    });
+    fill(&store, id, &mailbox, &[("Support/Tier 2", "chk", 1)]);
+    let creds = servers().credentials_for(&mailbox);
+    let acc = store.incoming_account(id).unwrap();
+    let report = check_incoming(&acc, &creds, &CheckOptions::default());
+    assert!(!report.ok, "{report}");
+    let failed = report.failure().unwrap();
+    assert_eq!(failed.name, StageName::Folders, "{report}");
+    assert!(
+        failed
+            .detail
+            .contains("archive folder \"Arquivo\" not on the server"),
+        "{report}"
+    );
+    let support = report
+        .folders
+        .iter()
+        .find(|f| f.name.as_deref() == Some("Support/Tier 2"))
+        .expect("listed");
+    assert!(support.collected && !support.archive);
+    assert_eq!(support.wire, "Support.Tier 2");
+
+    fill(&store, id, &mailbox, &[("Arquivo", "none", 0)]);
+    let report = check_incoming(&acc, &creds, &CheckOptions::default());
+    assert!(report.ok, "{report}");
+    assert!(report
+        .folders
+        .iter()
+        .any(|f| f.archive && f.name.as_deref() == Some("Arquivo")));
+    // Both collected folders were opened and sized.
+    let sized: Vec<&str> = report
+        .stages
+        .iter()
+        .filter(|s| s.name == StageName::Mailbox)
+        .map(|s| s.detail.as_str())
+        .collect();
+    assert!(
+        sized
+            .iter()
+            .any(|d| d.starts_with("Support/Tier 2: 1 messages")),
+        "{sized:?}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("Support/Tier 2") && text.contains("[collected]"),
+        "{text}"
+    );
+}

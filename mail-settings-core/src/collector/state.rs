@@ -42,10 +42,7 @@ pub(crate) fn imap_scope(mailbox: &str, uid_validity: u32) -> String {
 
 /// Every scope of `mailbox` starts with this (see [`imap_scope`]).
 pub(crate) fn imap_scope_prefix(mailbox: &str) -> String {
-    format!(
-        "imap:{}:",
-        mailbox.replace('%', "%25").replace(':', "%3A")
-    )
+    format!("imap:{}:", mailbox.replace('%', "%25").replace(':', "%3A"))
 }
 
 /// The ledger scope of a POP3 maildrop.

@@ -2,8 +2,8 @@
 //! [`Tap`]); fetching is in [`super::fetch`].
 
 use super::folders::FolderMap;
-use super::simple::Status;
 use super::response::{map_err, Tap};
+use super::simple::Status;
 use super::{clean, protocol, uid_set, ImapCapabilities, MailboxInfo, MailboxName, MailboxStats};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::net::{MailStream, OpDeadline};
