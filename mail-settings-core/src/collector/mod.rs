@@ -90,6 +90,7 @@ mod engine;
 pub mod imap_source;
 pub mod pop3_source;
 mod progress;
+mod push;
 pub mod source;
 mod state;
 mod writer;
@@ -410,6 +411,13 @@ pub struct CollectorOptions {
     pub max_backoff: Duration,
     /// How often the running collector looks for new or changed accounts (default 30 s).
     pub rescan_interval: Duration,
+    /// Push (IMAP IDLE, see the `push` module): how long one IDLE lasts before it is ended and
+    /// re-issued (default 10 minutes; RFC 2177 servers may drop a client idle for 29). A dead
+    /// connection is noticed within this plus the read timeout.
+    pub idle_period: Duration,
+    /// Push: the stack reserved for each waiting account's thread (default 256 KiB; at least
+    /// 64 KiB). Only the pages it touches become memory.
+    pub push_stack_size: usize,
 }
 
 impl Default for CollectorOptions {
@@ -424,6 +432,8 @@ impl Default for CollectorOptions {
             max_failed_attempts: 3,
             max_backoff: Duration::from_secs(3600),
             rescan_interval: Duration::from_secs(30),
+            idle_period: Duration::from_secs(600),
+            push_stack_size: 256 * 1024,
         }
     }
 }
@@ -534,11 +544,19 @@ struct Sched {
     failures: HashMap<RecordId, u32>,
     active_scheduled: usize,
     thread: Option<JoinHandle<()>>,
+    /// Push waiters, by account.
+    waiters: HashMap<RecordId, push::Waiter>,
+    /// Accounts whose server reported new mail while a run of theirs was in progress.
+    pushed: std::collections::HashSet<RecordId>,
+    /// Accounts whose server offers no IDLE (polled; asked again when the collector restarts).
+    no_idle: std::collections::HashSet<RecordId>,
 }
 
 struct Inner {
     store: Arc<Store>,
     sources: Arc<dyn SourceFactory>,
+    /// How push waiters connect: only a collector over the network sources has them.
+    push_net: Option<push::PushNet>,
     options: CollectorOptions,
     sched: Mutex<Sched>,
     wake: Condvar,
@@ -686,6 +704,72 @@ impl Inner {
         result
     }
 
+    /// A push waiter heard of new mail: check the account now (or right after its run).
+    fn push_notify(&self, account: RecordId) {
+        let mut s = self.lock();
+        if s.in_flight.contains_key(&account) {
+            s.pushed.insert(account);
+        } else {
+            s.next_due.insert(account, Instant::now());
+        }
+        drop(s);
+        self.wake.notify_all();
+    }
+
+    /// A push waiter found no IDLE: the account is polled.
+    fn push_unavailable(&self, account: RecordId) {
+        self.lock().no_idle.insert(account);
+    }
+
+    /// Starts and stops push waiters to match the accounts (scheduler thread).
+    fn manage_waiters(
+        self: &Arc<Self>,
+        s: &mut Sched,
+        accounts: &[crate::store::Stored<crate::model::IncomingAccountForm>],
+    ) {
+        let Some(net) = &self.push_net else {
+            return;
+        };
+        let wanted: std::collections::HashSet<RecordId> = accounts
+            .iter()
+            .filter(|a| {
+                a.record.enabled
+                    && a.record.automatic_check
+                    && a.record.use_push
+                    && a.record.protocol == Some(Protocol::Imap)
+            })
+            .map(|a| a.id)
+            .collect();
+        let gone: Vec<RecordId> = s
+            .waiters
+            .iter()
+            .filter(|(id, w)| !wanted.contains(id) || w.thread.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(w) = s.waiters.remove(&id) {
+                w.stop.stop();
+                // Joined off this thread: a waiter may take its read timeout to end.
+                std::thread::spawn(move || {
+                    let _ = w.thread.join();
+                });
+            }
+        }
+        for id in wanted {
+            if s.waiters.contains_key(&id) || s.no_idle.contains(&id) {
+                continue;
+            }
+            match push::spawn(Arc::clone(self), net.clone(), id, &self.options) {
+                Ok(w) => {
+                    s.waiters.insert(id, w);
+                }
+                Err(e) => {
+                    tracing::warn!(account = id, error = %e, "cannot start a push thread: the account is polled");
+                }
+            }
+        }
+    }
+
     /// After a run: schedules the account's next check (backing off when it failed).
     fn reschedule(&self, account: RecordId, interval: Duration, ok: bool) {
         let mut s = self.lock();
@@ -705,7 +789,12 @@ impl Inner {
                 .saturating_mul(factor)
                 .min(self.options.max_backoff.max(interval))
         };
-        s.next_due.insert(account, Instant::now() + wait);
+        let due = if s.pushed.remove(&account) {
+            Instant::now()
+        } else {
+            Instant::now() + wait
+        };
+        s.next_due.insert(account, due);
     }
 
     fn scheduler(self: &Arc<Self>, generation: u64) {
@@ -738,6 +827,7 @@ impl Inner {
                 .collect();
             s.next_due
                 .retain(|id, _| eligible.iter().any(|(e, _)| e == id));
+            self.manage_waiters(&mut s, &accounts);
             let mut next_wake = now + self.options.rescan_interval;
             for (id, interval) in eligible {
                 let due = *s.next_due.entry(id).or_insert(now);
@@ -906,8 +996,15 @@ impl Collector {
         credentials: Arc<dyn CredentialProvider>,
         options: CollectorOptions,
     ) -> Self {
-        let sources = Arc::new(NetworkSources::new(credentials, options.timeouts));
-        Self::with_sources(store, sources, options)
+        let sources = Arc::new(NetworkSources::new(credentials.clone(), options.timeouts));
+        let mut c = Self::with_sources(store, sources, options);
+        if let Some(inner) = Arc::get_mut(&mut c.inner) {
+            inner.push_net = Some(push::PushNet {
+                timeouts: inner.options.timeouts,
+                credentials,
+            });
+        }
+        c
     }
 
     /// A collector whose sessions come from `sources` (tests: [`MemoryServer`]).
@@ -920,6 +1017,7 @@ impl Collector {
             inner: Arc::new(Inner {
                 store,
                 sources,
+                push_net: None,
                 options,
                 sched: Mutex::new(Sched::default()),
                 wake: Condvar::new(),
@@ -989,8 +1087,23 @@ impl Collector {
                 f.cancel.cancel();
             }
             s.next_due.clear();
+            s.pushed.clear();
+            s.no_idle.clear();
             s.thread.take()
         };
+        // Push waiters end at once (their sockets' read halves are shut down).
+        let waiters: Vec<push::Waiter> = {
+            let mut s = self.inner.lock();
+            s.waiters.drain().map(|(_, w)| w).collect()
+        };
+        for w in &waiters {
+            w.stop.stop();
+        }
+        for w in waiters {
+            if w.thread.join().is_err() {
+                tracing::error!("a push thread panicked");
+            }
+        }
         self.inner.wake.notify_all();
         if let Some(t) = thread {
             if t.join().is_err() {

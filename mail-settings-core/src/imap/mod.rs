@@ -65,6 +65,7 @@
 mod client;
 mod fetch;
 pub mod folders;
+mod idle;
 mod response;
 mod session;
 mod simple;
@@ -74,6 +75,7 @@ mod tests;
 pub use client::ImapClient;
 pub use fetch::Fetched;
 pub use folders::{FolderMap, FolderNameError};
+pub use idle::{IdleEvent, IdleStop};
 pub use response::{MAX_CRATE_LINE, MAX_CRATE_RESPONSE};
 pub use session::{ImapSession, Moved};
 
