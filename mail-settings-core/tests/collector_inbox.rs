@@ -369,7 +369,10 @@ fn a_store_of_the_previous_schema_gains_the_inbox() {
         c.execute_batch(
             "DROP TABLE inbox_chunks; DROP TABLE inbox_messages; DROP TABLE collector_mailboxes;
              DROP TABLE collector_ledger; DROP TABLE collector_problems; DROP TABLE collector_status;
-             DROP TABLE report_schedule_periods; DROP TABLE report_schedules;",
+             DROP TABLE report_schedule_periods; DROP TABLE report_schedules;
+             ALTER TABLE incoming_accounts DROP COLUMN folders;
+             ALTER TABLE incoming_accounts DROP COLUMN archive_folder;
+             ALTER TABLE incoming_accounts DROP COLUMN use_push;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();

@@ -980,8 +980,13 @@ fn a_store_of_the_previous_schema_gains_the_schedule_tables() {
     }
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP TABLE report_schedule_periods; DROP TABLE report_schedules;")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE report_schedule_periods; DROP TABLE report_schedules;
+             ALTER TABLE incoming_accounts DROP COLUMN folders;
+             ALTER TABLE incoming_accounts DROP COLUMN archive_folder;
+             ALTER TABLE incoming_accounts DROP COLUMN use_push;",
+        )
+        .unwrap();
         c.pragma_update(None, "user_version", 3).unwrap();
     }
     let store = Arc::new(Store::open(&path).unwrap());
