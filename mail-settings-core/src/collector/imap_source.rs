@@ -123,7 +123,13 @@ impl MailSource for ImapSource {
         self.archive = None;
         self.notes.clear();
         let mut session = imap::connect(&self.account, self.credentials.as_ref(), &options)?;
-        let map = session.folder_map()?;
+        // INBOX alone, without an archive folder, needs no mapping: no NAMESPACE round trip.
+        let archiving = !read_only && self.account.archive_folder().is_some();
+        let map = if archiving || !self.folder.eq_ignore_ascii_case(MAILBOX) {
+            session.folder_map()?
+        } else {
+            imap::FolderMap::default()
+        };
         let named = |e: imap::FolderNameError| {
             ConnectionError::new(
                 ErrorCategory::Validation,
