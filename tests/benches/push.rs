@@ -123,7 +123,8 @@ fn main() {
             use_secure_connection: tls,
             secure_connection_type: SecureConnectionType::Ssl,
             ca_file: Some(servers().ca_file()),
-            keep_copy_on_server: false,
+            // Keep copy: `deliver` waits for the message in the Maildir (see tests/push.rs).
+            keep_copy_on_server: true,
             automatic_check: true,
             check_interval_secs: 3600,
             use_push: true,

@@ -20,7 +20,9 @@ fn push_account(store: &Store, mailbox: &str) -> i64 {
         store,
         Protocol::Imap,
         mailbox,
-        false,
+        // Keep copy: `deliver` waits until the message is in the Maildir, which a collector
+        // deleting it at once could make it miss.
+        true,
         Some(SecureConnectionType::Ssl),
         None,
     );
