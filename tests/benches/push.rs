@@ -1,6 +1,6 @@
 //! Push benchmark: many accounts waiting in IMAP IDLE at once (default 1,000; `PUSH_ACCOUNTS`),
 //! each its own mailbox, over IMAPS (`PUSH_TLS=0`: clear text), against a Dovecot instance of
-//! its own (`ms-bench`: the test servers' common configuration and mail, on port 15993/15143,
+//! its own (`ms-bench`: the test servers' common configuration and mail, on port 20993/20143,
 //! with room for 1,200 IMAP processes, since the shared instances allow 500), started here and
 //! stopped at the end. Prints memory per waiting account (resident set, after minus before),
 //! threads, this process's CPU while every account waits, and the delivery-to-stored latency
@@ -24,8 +24,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const IMAPS_PORT: u16 = 15993;
-const IMAP_PORT: u16 = 15143;
+const IMAPS_PORT: u16 = 20993;
+const IMAP_PORT: u16 = 20143;
 
 fn status_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -103,6 +103,20 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let tls = std::env::var("PUSH_TLS").map_or(true, |v| v != "0");
+    // Dovecot's IDLE watches each mailbox with an inotify instance; the kernel's default of 128
+    // per user would make the rest poll every 30 s. Raised for this run only (needs root), and
+    // put back at the end.
+    let inotify = "/proc/sys/fs/inotify/max_user_instances";
+    let inotify_before = std::fs::read_to_string(inotify).ok();
+    let wanted = n * 2 + 1024;
+    if inotify_before
+        .as_deref()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|v| v < wanted)
+        && std::fs::write(inotify, wanted.to_string()).is_err()
+    {
+        println!("  (cannot raise {inotify}: Dovecot polls most mailboxes every 30 s)");
+    }
     let conf = start_dovecot();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path().join("push.db")).unwrap());
@@ -201,6 +215,9 @@ fn main() {
         .arg(&conf)
         .arg("stop")
         .status();
+    if let Some(v) = inotify_before {
+        let _ = std::fs::write(inotify, v);
+    }
 
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
