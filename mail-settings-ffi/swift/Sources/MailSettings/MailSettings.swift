@@ -4254,6 +4254,10 @@ public struct CheckReport: Equatable, Hashable {
      */
     public var sizeLimit: UInt64?
     /**
+     * The server's folders (IMAP), with their special-use attributes.
+     */
+    public var folders: [FolderInfo]
+    /**
      * The report as text for people (what the CLI prints).
      */
     public var text: String
@@ -4298,6 +4302,9 @@ public struct CheckReport: Equatable, Hashable {
          * SMTP SIZE limit in bytes (0: SIZE without a limit).
          */sizeLimit: UInt64?, 
         /**
+         * The server's folders (IMAP), with their special-use attributes.
+         */folders: [FolderInfo], 
+        /**
          * The report as text for people (what the CLI prints).
          */text: String) {
         self.account = account
@@ -4312,6 +4319,7 @@ public struct CheckReport: Equatable, Hashable {
         self.mechanisms = mechanisms
         self.mailbox = mailbox
         self.sizeLimit = sizeLimit
+        self.folders = folders
         self.text = text
     }
 
@@ -4355,6 +4363,7 @@ public struct FfiConverterTypeCheckReport: FfiConverterRustBuffer {
                 mechanisms: FfiConverterSequenceString.read(from: &buf), 
                 mailbox: FfiConverterOptionTypeMailboxSummary.read(from: &buf), 
                 sizeLimit: FfiConverterOptionUInt64.read(from: &buf), 
+                folders: FfiConverterSequenceTypeFolderInfo.read(from: &buf), 
                 text: FfiConverterString.read(from: &buf)
         )
     }
@@ -4372,6 +4381,7 @@ public struct FfiConverterTypeCheckReport: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.mechanisms, into: &buf)
         FfiConverterOptionTypeMailboxSummary.write(value.mailbox, into: &buf)
         FfiConverterOptionUInt64.write(value.sizeLimit, into: &buf)
+        FfiConverterSequenceTypeFolderInfo.write(value.folders, into: &buf)
         FfiConverterString.write(value.text, into: &buf)
     }
 }
@@ -4597,6 +4607,117 @@ public func FfiConverterTypeCollectorSettings_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeCollectorSettings_lower(_ value: CollectorSettings) -> RustBuffer {
     return FfiConverterTypeCollectorSettings.lower(value)
+}
+
+
+/**
+ * A folder the server lists (IMAP).
+ */
+public struct FolderInfo: Equatable, Hashable {
+    /**
+     * The name as a user writes it (UTF-8, `/` between levels), or none when it cannot be
+     * written so (outside the personal namespace).
+     */
+    public var name: String?
+    /**
+     * The server's spelling.
+     */
+    public var wire: String
+    /**
+     * Special use (RFC 6154: `\\Archive`, `\\Sent`, `\\Trash`…) and other attributes.
+     */
+    public var attributes: [String]
+    /**
+     * Whether it can be selected.
+     */
+    public var selectable: Bool
+    /**
+     * Whether the account collects it.
+     */
+    public var collected: Bool
+    /**
+     * Whether it is the account's archive folder.
+     */
+    public var archive: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name as a user writes it (UTF-8, `/` between levels), or none when it cannot be
+         * written so (outside the personal namespace).
+         */name: String?, 
+        /**
+         * The server's spelling.
+         */wire: String, 
+        /**
+         * Special use (RFC 6154: `\\Archive`, `\\Sent`, `\\Trash`…) and other attributes.
+         */attributes: [String], 
+        /**
+         * Whether it can be selected.
+         */selectable: Bool, 
+        /**
+         * Whether the account collects it.
+         */collected: Bool, 
+        /**
+         * Whether it is the account's archive folder.
+         */archive: Bool) {
+        self.name = name
+        self.wire = wire
+        self.attributes = attributes
+        self.selectable = selectable
+        self.collected = collected
+        self.archive = archive
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FolderInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFolderInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FolderInfo {
+        return
+            try FolderInfo(
+                name: FfiConverterOptionString.read(from: &buf), 
+                wire: FfiConverterString.read(from: &buf), 
+                attributes: FfiConverterSequenceString.read(from: &buf), 
+                selectable: FfiConverterBool.read(from: &buf), 
+                collected: FfiConverterBool.read(from: &buf), 
+                archive: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FolderInfo, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterString.write(value.wire, into: &buf)
+        FfiConverterSequenceString.write(value.attributes, into: &buf)
+        FfiConverterBool.write(value.selectable, into: &buf)
+        FfiConverterBool.write(value.collected, into: &buf)
+        FfiConverterBool.write(value.archive, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFolderInfo_lift(_ buf: RustBuffer) throws -> FolderInfo {
+    return try FfiConverterTypeFolderInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFolderInfo_lower(_ value: FolderInfo) -> RustBuffer {
+    return FfiConverterTypeFolderInfo.lower(value)
 }
 
 
@@ -4981,6 +5102,19 @@ public struct IncomingAccount: Equatable, Hashable {
      * Messages larger than this many bytes are skipped and left on the server (default 50 MB).
      */
     public var maxMessageSize: Int64
+    /**
+     * IMAP folders collected, as the user writes them (`INBOX`, `Support/Tier 2`). Empty (the
+     * default here) means SPEC.md's default, `["INBOX"]`.
+     */
+    public var folders: [String]
+    /**
+     * IMAP folder collected messages are moved to instead of deleted (without keep copy).
+     */
+    public var archiveFolder: String?
+    /**
+     * Wait for new mail with IMAP IDLE on the first folder (default true).
+     */
+    public var usePush: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5036,7 +5170,17 @@ public struct IncomingAccount: Equatable, Hashable {
          */caFile: String? = nil, 
         /**
          * Messages larger than this many bytes are skipped and left on the server (default 50 MB).
-         */maxMessageSize: Int64 = Int64(52428800)) {
+         */maxMessageSize: Int64 = Int64(52428800), 
+        /**
+         * IMAP folders collected, as the user writes them (`INBOX`, `Support/Tier 2`). Empty (the
+         * default here) means SPEC.md's default, `["INBOX"]`.
+         */folders: [String] = [], 
+        /**
+         * IMAP folder collected messages are moved to instead of deleted (without keep copy).
+         */archiveFolder: String? = nil, 
+        /**
+         * Wait for new mail with IMAP IDLE on the first folder (default true).
+         */usePush: Bool = true) {
         self.id = id
         self.name = name
         self.`protocol` = `protocol`
@@ -5054,6 +5198,9 @@ public struct IncomingAccount: Equatable, Hashable {
         self.secureConnectionType = secureConnectionType
         self.caFile = caFile
         self.maxMessageSize = maxMessageSize
+        self.folders = folders
+        self.archiveFolder = archiveFolder
+        self.usePush = usePush
     }
 
     
@@ -5113,7 +5260,10 @@ public struct FfiConverterTypeIncomingAccount: FfiConverterRustBuffer {
                 useSecureConnection: FfiConverterBool.read(from: &buf), 
                 secureConnectionType: FfiConverterTypeSecureConnectionType.read(from: &buf), 
                 caFile: FfiConverterOptionString.read(from: &buf), 
-                maxMessageSize: FfiConverterInt64.read(from: &buf)
+                maxMessageSize: FfiConverterInt64.read(from: &buf), 
+                folders: FfiConverterSequenceString.read(from: &buf), 
+                archiveFolder: FfiConverterOptionString.read(from: &buf), 
+                usePush: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -5135,6 +5285,9 @@ public struct FfiConverterTypeIncomingAccount: FfiConverterRustBuffer {
         FfiConverterTypeSecureConnectionType.write(value.secureConnectionType, into: &buf)
         FfiConverterOptionString.write(value.caFile, into: &buf)
         FfiConverterInt64.write(value.maxMessageSize, into: &buf)
+        FfiConverterSequenceString.write(value.folders, into: &buf)
+        FfiConverterOptionString.write(value.archiveFolder, into: &buf)
+        FfiConverterBool.write(value.usePush, into: &buf)
     }
 }
 
@@ -9033,6 +9186,10 @@ public enum CheckStageName: Equatable, Hashable {
      */
     case mailbox
     /**
+     * The server's folders, with the account's folders and archive folder among them (IMAP).
+     */
+    case folders
+    /**
      * EHLO extensions (SMTP).
      */
     case extensions
@@ -9081,9 +9238,11 @@ public struct FfiConverterTypeCheckStageName: FfiConverterRustBuffer {
         
         case 10: return .mailbox
         
-        case 11: return .extensions
+        case 11: return .folders
         
-        case 12: return .unknown
+        case 12: return .extensions
+        
+        case 13: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -9133,12 +9292,16 @@ public struct FfiConverterTypeCheckStageName: FfiConverterRustBuffer {
             writeInt(&buf, Int32(10))
         
         
-        case .extensions:
+        case .folders:
             writeInt(&buf, Int32(11))
         
         
-        case .unknown:
+        case .extensions:
             writeInt(&buf, Int32(12))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(13))
         
         }
     }
@@ -11220,6 +11383,27 @@ public enum ValidationCode: Equatable, Hashable {
      */
     case invalidCharacters
     /**
+     * A POP3 account lists folders other than `INBOX`.
+     */
+    case foldersNotAllowed
+    /**
+     * A folder name or list that cannot be used (empty, too long, control characters, an
+     * empty level, a duplicate, no or more than 50 folders).
+     */
+    case invalidFolder
+    /**
+     * A POP3 account names an archive folder.
+     */
+    case archiveFolderNotAllowed
+    /**
+     * The archive folder is one of the folders collected.
+     */
+    case archiveFolderCollected
+    /**
+     * An archive folder with keep copy on: never used (warning).
+     */
+    case archiveFolderUnused
+    /**
      * A code newer than these bindings: update them. Path, severity and messages are right.
      */
     case unknown
@@ -11294,7 +11478,17 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
         
         case 25: return .invalidCharacters
         
-        case 26: return .unknown
+        case 26: return .foldersNotAllowed
+        
+        case 27: return .invalidFolder
+        
+        case 28: return .archiveFolderNotAllowed
+        
+        case 29: return .archiveFolderCollected
+        
+        case 30: return .archiveFolderUnused
+        
+        case 31: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -11404,8 +11598,28 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(25))
         
         
-        case .unknown:
+        case .foldersNotAllowed:
             writeInt(&buf, Int32(26))
+        
+        
+        case .invalidFolder:
+            writeInt(&buf, Int32(27))
+        
+        
+        case .archiveFolderNotAllowed:
+            writeInt(&buf, Int32(28))
+        
+        
+        case .archiveFolderCollected:
+            writeInt(&buf, Int32(29))
+        
+        
+        case .archiveFolderUnused:
+            writeInt(&buf, Int32(30))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(31))
         
         }
     }
@@ -12364,6 +12578,31 @@ fileprivate struct FfiConverterSequenceTypeCheckStage: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeCheckStage.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFolderInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [FolderInfo]
+
+    public static func write(_ value: [FolderInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFolderInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FolderInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FolderInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFolderInfo.read(from: &buf))
         }
         return seq
     }
