@@ -36,6 +36,14 @@
 //! when their [`CancelHandle`] is cancelled. Everything is callable from any thread; the
 //! per-account [`AccountStatus`] is kept in the store, so other processes (the CLI) see it.
 //!
+//! **Folders, archive, push.** Each folder of an account's `folders` is collected in turn, with
+//! its own ledger (`imap:<folder>:<uidvalidity>`); a folder that fails does not keep the others
+//! from being collected. With an `archive_folder` and without keep copy, committed messages
+//! are moved there instead of deleted ([`imap_source`]). With `use_push`, the running collector
+//! keeps one connection per IMAP account waiting in IDLE on the first folder and checks the
+//! account as soon as the server reports new mail (the `push` module); the interval stays the
+//! safety net and covers the other folders.
+//!
 //! Two processes collecting the same account at once (say, the application and the CLI) are
 //! safe too: the ledger check and the insert happen in one write transaction, so the second
 //! one finds the key and stores nothing.
