@@ -49,6 +49,7 @@ cat > "$creds" <<JSON
   "alerts-pop3": {"username": "$(mb alerts)", "password": "$MS_MAIL_PASSWORD"},
   "alerts-pop3-nocopy": {"username": "$(mb alerts-nocopy)", "password": "$MS_MAIL_PASSWORD"},
   "notify-smtp": {"username": "$(mb notify)", "password": "$MS_MAIL_PASSWORD"},
+  "helpdesk-folders": {"username": "$(mb helpdesk-folders)", "password": "$MS_MAIL_PASSWORD"},
   "proxy": {"username": "$MS_PROXY_USER", "password": "$MS_PROXY_PASSWORD"}
 }
 JSON
@@ -106,5 +107,42 @@ ex check_account "$doc" "$creds" "Alerts POP3 (STLS via SOCKS5)"
 ex send_notification "$doc" "$creds" "$(mb helpdesk)"
 sleep 1
 ex collect_inbox "$doc" "$creds" "$work/examples.sqlite3"
+
+say "8. Folders and push: an IMAP account collecting INBOX and \"Support/Tier 2\", waiting in IDLE"
+# A store of its own, so the accounts above stay as they are. The folder is made on the
+# server with Dovecot's own tool (on this Dovecot, Maildir++, it is \"Support.Tier 2\").
+fdb="$work/folders.sqlite3"
+fmb=$(mb helpdesk-folders)
+doveadm -c "$MS_SERVERS_DIR/dovecot/main.conf" mailbox create -u "$fmb" "Support.Tier 2"
+printf 'From: customer@example.test\r\nTo: %s\r\nSubject: Escalated to tier 2\r\nMessage-ID: <tier2-%s@example.test>\r\n\r\nPlease escalate.\r\n' \
+    "$fmb" "$run_id" | doveadm -c "$MS_SERVERS_DIR/dovecot/main.conf" save -u "$fmb" -m "Support.Tier 2"
+cat > "$work/folders.json" <<JSON
+{"version": 1, "incoming_accounts": [
+  {"id": 1, "name": "Helpdesk folders (push)", "protocol": "IMAP", "host": "localhost",
+   "port": $MS_IMAPS_PORT, "credential": "helpdesk-folders", "keep_copy_on_server": true,
+   "folders": ["INBOX", "Support/Tier 2"], "check_interval_secs": 3600,
+   "ca_file": "$MS_SERVERS_DIR/certs/ca.pem"}]}
+JSON
+export MAIL_SETTINGS_DB="$fdb"
+run import "$work/folders.json" --credentials "$creds"
+run check "Helpdesk folders (push)" --kind incoming --credentials "$creds"
+run collect --once --credentials "$creds"
+say "   Push: the collector runs (poll interval one hour) and waits in IDLE; a message sent now arrives at once"
+show collect --credentials "$creds" '&'
+"$ms" collect --credentials "$creds" > "$work/collector.log" 2>&1 &
+collector_pid=$!
+sleep 2
+MAIL_SETTINGS_DB="$work/settings.sqlite3" run test-smtp Notifications --to "$fmb" --subject "New ticket by push"
+started=$(date +%s%N)
+until "$ms" inbox "Helpdesk folders (push)" --format json | grep -q "New ticket by push"; do
+    if [ $(( ($(date +%s%N) - started) / 1000000000 )) -ge 20 ]; then
+        echo "tour: the message did not arrive by push within 20 s" >&2; kill -INT "$collector_pid"; exit 1
+    fi
+    sleep 0.1
+done
+echo "(in the inbox $(( ($(date +%s%N) - started) / 1000000 )) ms after Postfix accepted it)"
+kill -INT "$collector_pid" && wait "$collector_pid"
+run inbox "Helpdesk folders (push)"
+export MAIL_SETTINGS_DB="$work/settings.sqlite3"
 
 say "Tour done. Store: $MAIL_SETTINGS_DB; files: $work"

@@ -98,6 +98,8 @@ pub enum StageName {
     Authentication,
     /// Mailbox size (IMAP, POP3).
     Mailbox,
+    /// The server's folders, and the account's folders and archive folder among them (IMAP).
+    Folders,
     /// EHLO extensions (SMTP).
     Extensions,
 }
@@ -116,6 +118,7 @@ impl StageName {
             StageName::Mechanisms => "mechanisms",
             StageName::Authentication => "authentication",
             StageName::Mailbox => "mailbox",
+            StageName::Folders => "folders",
             StageName::Extensions => "extensions",
         }
     }
@@ -216,6 +219,27 @@ pub struct MailboxSummary {
     pub size: u64,
 }
 
+/// A folder the server lists (IMAP), as the check reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FolderInfo {
+    /// The name as a user writes it (UTF-8, `/` between levels, relative to the personal
+    /// namespace), or `None` when it cannot be written so (outside the personal namespace,
+    /// say): then only `wire` names it.
+    pub name: Option<String>,
+    /// The name as the server spells it (made safe for a terminal).
+    pub wire: String,
+    /// Its attributes: special use (RFC 6154: `\Archive`, `\Sent`, `\Trash`, `\Junk`,
+    /// `\Drafts`, `\All`, `\Flagged`) and others (`\Noselect`, `\HasChildren`…).
+    pub attributes: Vec<String>,
+    /// Whether it can be selected.
+    pub selectable: bool,
+    /// Whether the account collects it.
+    pub collected: bool,
+    /// Whether it is the account's archive folder.
+    pub archive: bool,
+}
+
 /// The whole check.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CheckReport {
@@ -246,6 +270,9 @@ pub struct CheckReport {
     /// SMTP SIZE limit in bytes (`Some(0)`: SIZE without a limit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_limit: Option<u64>,
+    /// The server's folders (IMAP), in its order, with their special-use attributes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<FolderInfo>,
 }
 
 impl CheckReport {
@@ -321,6 +348,41 @@ impl fmt::Display for CheckReport {
             }
             if let Some(advice) = &s.advice {
                 writeln!(f, "       what to change: {advice}")?;
+            }
+        }
+        if !self.folders.is_empty() {
+            writeln!(f, "  folders on the server:")?;
+            for x in self.folders.iter().take(50) {
+                let mut marks = Vec::new();
+                if x.collected {
+                    marks.push("collected");
+                }
+                if x.archive {
+                    marks.push("archive");
+                }
+                if !x.selectable {
+                    marks.push("not selectable");
+                }
+                writeln!(
+                    f,
+                    "       {}{}{}",
+                    x.name
+                        .as_deref()
+                        .map_or_else(|| format!("({})", x.wire), crate::smtp::summarize_text),
+                    if x.attributes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", x.attributes.join(" "))
+                    },
+                    if marks.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", marks.join(", "))
+                    }
+                )?;
+            }
+            if self.folders.len() > 50 {
+                writeln!(f, "       … and {} more", self.folders.len() - 50)?;
             }
         }
         write!(
@@ -644,6 +706,7 @@ fn recorder<'a>(
             mechanisms: Vec::new(),
             mailbox: None,
             size_limit: None,
+            folders: Vec::new(),
         },
     }
 }
@@ -669,7 +732,7 @@ pub fn check_incoming(
     if let Some(stream) = r.transport(creds, &options.timeouts) {
         match account.protocol() {
             Protocol::Pop3 => check_pop3(&mut r, stream, creds, options),
-            _ => check_imap(&mut r, stream, creds, options),
+            _ => check_imap(&mut r, stream, creds, options, account),
         }
     }
     r.finish()
@@ -680,6 +743,7 @@ fn check_imap(
     stream: MailStream,
     creds: &dyn CredentialProvider,
     options: &CheckOptions,
+    account: &IncomingAccount,
 ) {
     let settings = r.ctx.settings;
     let t = &options.timeouts;
@@ -767,19 +831,142 @@ fn check_imap(
     }) else {
         return;
     };
+    // The server's folders, with the account's folders and archive folder found among them
+    // (named as the user writes them, mapped as the collector maps them).
+    let mut listed_folders: Vec<FolderInfo> = Vec::new();
+    let Some((map, wires)) = r.stage(StageName::Folders, || {
+        let map = session.folder_map()?;
+        let listed = session.list_mailboxes()?;
+        let mut wires: Vec<(String, String)> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        let mut unnamable: Vec<String> = Vec::new();
+        let wanted = account
+            .folders()
+            .iter()
+            .map(|f| (f.as_str(), false))
+            .chain(account.archive_folder().map(|a| (a, true)));
+        for (folder, is_archive) in wanted {
+            let what = if is_archive {
+                "archive folder"
+            } else {
+                "folder"
+            };
+            match map.to_wire(folder) {
+                Ok(wire) => {
+                    let found = listed.iter().any(|m| {
+                        m.selectable()
+                            && (m.name == wire
+                                || (wire == "INBOX" && m.name.eq_ignore_ascii_case("INBOX")))
+                    });
+                    if !found {
+                        missing.push(format!("{what} \"{}\"", folder.escape_debug()));
+                    }
+                    if !is_archive {
+                        wires.push((folder.to_owned(), wire));
+                    }
+                }
+                Err(e) => unnamable.push(format!("{what}: {e}")),
+            }
+        }
+        let same = |a: &str, b: &str| {
+            a == b || (a.eq_ignore_ascii_case("INBOX") && b.eq_ignore_ascii_case("INBOX"))
+        };
+        let infos: Vec<FolderInfo> = listed
+            .iter()
+            .take(MAX_FOLDERS_REPORTED)
+            .map(|m| {
+                let name = map.to_user(&m.name);
+                let named = |f: &str| name.as_deref().is_some_and(|n| same(n, f));
+                FolderInfo {
+                    collected: account.folders().iter().any(|f| named(f)),
+                    archive: account.archive_folder().is_some_and(named),
+                    name,
+                    wire: crate::smtp::summarize_text(&m.name),
+                    attributes: m.attributes.clone(),
+                    selectable: m.selectable(),
+                }
+            })
+            .collect();
+        let special: Vec<String> = infos
+            .iter()
+            .filter_map(|f| {
+                let uses: Vec<&str> = f
+                    .attributes
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|a| SPECIAL_USE.iter().any(|s| s.eq_ignore_ascii_case(a)))
+                    .collect();
+                (!uses.is_empty()).then(|| {
+                    format!(
+                        "{} {}",
+                        f.name.as_deref().unwrap_or(&f.wire),
+                        uses.join(" ")
+                    )
+                })
+            })
+            .collect();
+        listed_folders.clone_from(&infos);
+        if !missing.is_empty() || !unnamable.is_empty() {
+            let mut problems = Vec::new();
+            if !missing.is_empty() {
+                problems.push(format!("{} not on the server", missing.join(", ")));
+            }
+            problems.extend(unnamable);
+            return Err(ConnectionError::new(
+                ErrorCategory::Validation,
+                format!(
+                    "{}; the server has {} folder(s): {}",
+                    problems.join("; "),
+                    infos.len(),
+                    infos
+                        .iter()
+                        .take(20)
+                        .map(|f| f.name.clone().unwrap_or_else(|| f.wire.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let detail = format!(
+            "{} folder(s) on the server (separator {}, prefix \"{}\", names in {}){}",
+            infos.len(),
+            map.delimiter()
+                .map_or_else(|| "none".to_owned(), |d| format!("\"{d}\"")),
+            map.prefix(),
+            if map.utf8() {
+                "UTF-8"
+            } else {
+                "modified UTF-7"
+            },
+            if special.is_empty() {
+                String::new()
+            } else {
+                format!("; special use: {}", special.join(", "))
+            }
+        );
+        Ok(((map, wires), detail))
+    }) else {
+        r.report.folders = listed_folders;
+        let _ = session.logout();
+        return;
+    };
+    r.report.folders = listed_folders;
     // Every folder the collector collects, then the one asked for if it is another: opened and
     // sized with the driver calls the collector makes (EXAMINE, `UID FETCH 1:* (UID
     // RFC822.SIZE)`), so a server the collector would fail on fails here the same way.
-    let mut folders: Vec<&str> = COLLECTED_IMAP_FOLDERS.to_vec();
+    let mut folders = wires;
     if !folders
         .iter()
-        .any(|f| f.eq_ignore_ascii_case(&options.mailbox))
+        .any(|(f, _)| crate::validate::same_folder(f, &options.mailbox))
     {
-        folders.push(&options.mailbox);
+        match map.to_wire(&options.mailbox) {
+            Ok(w) => folders.push((options.mailbox.clone(), w)),
+            Err(_) => folders.push((options.mailbox.clone(), options.mailbox.clone())),
+        }
     }
-    for folder in folders {
+    for (folder, wire) in folders {
         let Some(stats) = r.stage(StageName::Mailbox, || {
-            let s = session.mailbox_stats(folder)?;
+            let s = session.mailbox_stats(&wire)?;
             Ok((
                 s,
                 format!(
@@ -791,7 +978,7 @@ fn check_imap(
         }) else {
             break;
         };
-        if folder.eq_ignore_ascii_case(&options.mailbox) {
+        if crate::validate::same_folder(&folder, &options.mailbox) {
             r.report.mailbox = Some(MailboxSummary {
                 messages: u64::from(stats.messages),
                 size: stats.total_size,
@@ -801,12 +988,19 @@ fn check_imap(
     let _ = session.logout();
 }
 
-/// The folders the collector collects from an IMAP account.
-#[cfg(feature = "collector")]
-const COLLECTED_IMAP_FOLDERS: &[&str] = &[crate::collector::imap_source::MAILBOX];
-/// The folders the collector collects from an IMAP account (the collector is not built).
-#[cfg(not(feature = "collector"))]
-const COLLECTED_IMAP_FOLDERS: &[&str] = &["INBOX"];
+/// Most folders a check report lists (a server may have thousands).
+const MAX_FOLDERS_REPORTED: usize = 1000;
+
+/// The special-use attributes of RFC 6154.
+const SPECIAL_USE: &[&str] = &[
+    "\\All",
+    "\\Archive",
+    "\\Drafts",
+    "\\Flagged",
+    "\\Junk",
+    "\\Sent",
+    "\\Trash",
+];
 
 /// What the collector asks a POP3 server before fetching (see
 /// [`crate::collector::pop3_source`]), with the same driver calls and the same tolerance: `LIST`

@@ -207,6 +207,23 @@ fn default_max_message_size() -> i64 {
 fn is_false(b: &bool) -> bool {
     !*b
 }
+fn is_true(b: &bool) -> bool {
+    *b
+}
+/// The default of `folders`: `["INBOX"]`.
+pub fn default_folders() -> Vec<String> {
+    vec![INBOX.to_owned()]
+}
+fn is_default_folders(f: &[String]) -> bool {
+    f.len() == 1 && f[0] == INBOX
+}
+
+/// The IMAP inbox, the default (and, for POP3, the only) folder collected.
+pub const INBOX: &str = "INBOX";
+/// Most folders one account may collect.
+pub const FOLDERS_MAX: usize = 50;
+/// Longest folder name, in characters.
+pub const FOLDER_MAX_CHARS: usize = 255;
 
 /// An incoming (IMAP/POP3) account as typed: docs/SETTINGS.md "Incoming account".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +281,22 @@ pub struct IncomingAccountForm {
     /// server (default 50 MB).
     #[serde(default = "default_max_message_size")]
     pub max_message_size: i64,
+    /// Not in the seeds (SPEC.md "Incoming account: folders, archive, push"): the IMAP folders
+    /// collected (default `["INBOX"]`), as the user sees them: UTF-8, levels separated by `/`,
+    /// relative to the server's personal namespace. POP3 has only the default.
+    #[serde(
+        default = "default_folders",
+        skip_serializing_if = "is_default_folders"
+    )]
+    pub folders: Vec<String>,
+    /// Not in the seeds: without `keep_copy_on_server`, a collected message is moved to this
+    /// IMAP folder (after it is durably stored) instead of deleted. `None`: deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_folder: Option<String>,
+    /// Not in the seeds: with `automatic_check`, wait for new mail with IMAP IDLE on the
+    /// first folder (default `true`); ignored for POP3.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub use_push: bool,
 }
 
 impl Default for IncomingAccountForm {
@@ -286,6 +319,9 @@ impl Default for IncomingAccountForm {
             secure_connection_type: SecureConnectionType::Ssl,
             ca_file: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            folders: default_folders(),
+            archive_folder: None,
+            use_push: true,
         }
     }
 }

@@ -128,6 +128,9 @@ pub struct IncomingAccount {
     pub(crate) check_interval: Duration,
     pub(crate) enabled: bool,
     pub(crate) max_message_size: u64,
+    pub(crate) folders: Vec<String>,
+    pub(crate) archive_folder: Option<String>,
+    pub(crate) use_push: bool,
 }
 
 impl IncomingAccount {
@@ -167,6 +170,16 @@ impl IncomingAccount {
                 check_interval: Duration::from_secs(u64::try_from(form.check_interval_secs).ok()?),
                 enabled: form.enabled,
                 max_message_size: u64::try_from(form.max_message_size).ok()?,
+                folders: if protocol == Protocol::Imap {
+                    form.folders.clone()
+                } else {
+                    crate::model::default_folders()
+                },
+                archive_folder: form
+                    .archive_folder
+                    .clone()
+                    .filter(|_| protocol == Protocol::Imap),
+                use_push: form.use_push && protocol == Protocol::Imap,
             })
         })();
         built.ok_or_else(|| {
@@ -219,6 +232,19 @@ impl IncomingAccount {
     /// Largest message the collector fetches, in bytes.
     pub fn max_message_size(&self) -> u64 {
         self.max_message_size
+    }
+    /// The folders collected, as the user names them (`INBOX`, `Support/Tier 2`); POP3: `INBOX`.
+    pub fn folders(&self) -> &[String] {
+        &self.folders
+    }
+    /// The folder collected messages are moved to instead of deleted (IMAP only; it has no
+    /// effect with `keep_copy_on_server`).
+    pub fn archive_folder(&self) -> Option<&str> {
+        self.archive_folder.as_deref()
+    }
+    /// Whether new mail is awaited with IDLE (IMAP with `automatic_check` only).
+    pub fn use_push(&self) -> bool {
+        self.use_push
     }
 }
 

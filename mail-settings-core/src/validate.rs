@@ -14,6 +14,7 @@ use crate::model::{
     MAX_MESSAGE_SIZE_RANGE, NAME_MAX_CHARS,
 };
 pub use crate::values::{has_control_chars, is_addr_spec, parse_host};
+use crate::model::{Protocol, FOLDERS_MAX, FOLDER_MAX_CHARS, INBOX};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -77,6 +78,18 @@ pub enum Code {
     /// LF, NUL, ESC and the rest of C0, DEL, C1); multi-line text (`footer`) may hold CR, LF and
     /// TAB. Hosts keep [`Code::InvalidHost`].
     InvalidCharacters,
+    // ----- folders, archive, push (SPEC.md "Incoming account: folders, archive, push") -----
+    /// A POP3 account lists folders other than the default `["INBOX"]`.
+    FoldersNotAllowed,
+    /// A folder name that cannot be used: empty, too long, control characters, an empty level
+    /// (`a//b`), a duplicate, or a list of no or more than 50 folders.
+    InvalidFolder,
+    /// A POP3 account names an archive folder.
+    ArchiveFolderNotAllowed,
+    /// The archive folder is also one of the folders collected.
+    ArchiveFolderCollected,
+    /// An archive folder with `keep_copy_on_server` on: nothing is ever moved there (warning).
+    ArchiveFolderUnused,
 }
 
 impl Code {
@@ -109,11 +122,17 @@ impl Code {
             Code::UnknownSmtpAccount => "unknown_smtp_account",
             Code::SmtpAccountDisabled => "smtp_account_disabled",
             Code::InvalidCharacters => "invalid_characters",
+            // folders, archive, push
+            Code::FoldersNotAllowed => "folders_not_allowed",
+            Code::InvalidFolder => "invalid_folder",
+            Code::ArchiveFolderNotAllowed => "archive_folder_not_allowed",
+            Code::ArchiveFolderCollected => "archive_folder_collected",
+            Code::ArchiveFolderUnused => "archive_folder_unused",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 30] = [
         Code::Required,
         Code::TooLong,
         Code::InvalidHost,
@@ -140,12 +159,20 @@ impl Code {
         Code::UnknownSmtpAccount,
         Code::SmtpAccountDisabled,
         Code::InvalidCharacters,
+        // folders, archive, push
+        Code::FoldersNotAllowed,
+        Code::InvalidFolder,
+        Code::ArchiveFolderNotAllowed,
+        Code::ArchiveFolderCollected,
+        Code::ArchiveFolderUnused,
     ];
 
     /// The severity docs/SETTINGS.md gives the code.
     pub fn severity(self) -> Severity {
         match self {
-            Code::CertificateCheckDisabled | Code::CleartextCredentials => Severity::Warning,
+            Code::CertificateCheckDisabled
+            | Code::CleartextCredentials
+            | Code::ArchiveFolderUnused => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -335,6 +362,9 @@ pub(crate) enum Field {
     TimeZone,
     // ----- collection journal -----
     JournalRetentionDays,
+    // ----- folders, archive -----
+    Folders,
+    ArchiveFolder,
 }
 
 impl Field {
@@ -370,6 +400,8 @@ impl Field {
             Field::DayOfMonth => "day_of_month",
             Field::TimeZone => "time_zone",
             Field::JournalRetentionDays => "journal_retention_days",
+            Field::Folders => "folders",
+            Field::ArchiveFolder => "archive_folder",
         }
     }
 
@@ -416,6 +448,8 @@ impl Field {
                 "Journal retention (days)",
                 "Retenção do diário de coleta (dias)",
             ),
+            Field::Folders => ("Folders", "Pastas"),
+            Field::ArchiveFolder => ("Archive folder", "Pasta de arquivo"),
         }
     }
 }
@@ -585,7 +619,89 @@ fn messages(code: Code, field: Field, detail: Detail<'_>) -> (String, String) {
                 format!("{pt} contém caracteres de controle (quebras de linha, tabulações, códigos de escape): não são permitidos."),
             ),
         },
+        // ----- folders, archive, push -----
+        Code::FoldersNotAllowed => (
+            "POP3 reads the inbox only: folders other than INBOX need IMAP.".to_owned(),
+            "O POP3 lê somente a caixa de entrada: pastas além de INBOX exigem IMAP.".to_owned(),
+        ),
+        Code::InvalidFolder => {
+            let why = match detail {
+                Detail::Other(w) => w,
+                _ => "",
+            };
+            let (why_en, why_pt) = folder_reason(why);
+            (
+                format!("{en}: {why_en}"),
+                format!("{pt}: {why_pt}"),
+            )
+        }
+        Code::ArchiveFolderNotAllowed => (
+            "POP3 has no folders: an archive folder needs IMAP.".to_owned(),
+            "O POP3 não tem pastas: uma pasta de arquivo exige IMAP.".to_owned(),
+        ),
+        Code::ArchiveFolderCollected => (
+            "The archive folder is also one of the folders collected: choose another one.".to_owned(),
+            "A pasta de arquivo também é uma das pastas coletadas: escolha outra.".to_owned(),
+        ),
+        Code::ArchiveFolderUnused => (
+            "Keep copy in server is on: messages stay where they are and the archive folder is never used.".to_owned(),
+            "Manter cópia no servidor está ativo: as mensagens ficam onde estão e a pasta de arquivo nunca é usada.".to_owned(),
+        ),
     }
+}
+
+/// The reasons an [`Code::InvalidFolder`] message gives, in English and Portuguese.
+fn folder_reason(key: &str) -> (String, String) {
+    match key {
+        "count" => (
+            format!("list between 1 and {FOLDERS_MAX} folders."),
+            format!("informe entre 1 e {FOLDERS_MAX} pastas."),
+        ),
+        "empty" => (
+            "a folder name is empty.".to_owned(),
+            "um nome de pasta está vazio.".to_owned(),
+        ),
+        "long" => (
+            format!("a folder name is longer than {FOLDER_MAX_CHARS} characters."),
+            format!("um nome de pasta tem mais de {FOLDER_MAX_CHARS} caracteres."),
+        ),
+        "control" => (
+            "a folder name holds control characters.".to_owned(),
+            "um nome de pasta contém caracteres de controle.".to_owned(),
+        ),
+        "level" => (
+            "a folder name has an empty level (a leading, trailing or doubled \"/\").".to_owned(),
+            "um nome de pasta tem um nível vazio (\"/\" no início, no fim ou repetida).".to_owned(),
+        ),
+        "duplicate" => (
+            "a folder is listed twice.".to_owned(),
+            "uma pasta aparece duas vezes.".to_owned(),
+        ),
+        _ => (
+            "not a usable folder name.".to_owned(),
+            "não é um nome de pasta utilizável.".to_owned(),
+        ),
+    }
+}
+
+/// Why `name` is not a usable folder name (a key of [`folder_reason`]), or `None`.
+pub(crate) fn folder_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("empty")
+    } else if name.chars().count() > FOLDER_MAX_CHARS {
+        Some("long")
+    } else if name.chars().any(char::is_control) {
+        Some("control")
+    } else if name.split('/').any(str::is_empty) {
+        Some("level")
+    } else {
+        None
+    }
+}
+
+/// Whether two folder names are the same folder: case-sensitive, except `INBOX`.
+pub(crate) fn same_folder(a: &str, b: &str) -> bool {
+    a == b || (a.eq_ignore_ascii_case(INBOX) && b.eq_ignore_ascii_case(INBOX))
 }
 
 /// What validation needs beyond the record itself.
@@ -635,6 +751,60 @@ struct Checker<'p> {
 }
 
 impl Checker<'_> {
+    /// `folders` and `archive_folder` (SPEC.md "Incoming account: folders, archive, push").
+    fn folders(&mut self, form: &IncomingAccountForm) {
+        let pop3 = form.protocol == Some(Protocol::Pop3);
+        let default = form.folders.len() == 1 && same_folder(&form.folders[0], INBOX);
+        if pop3 && !default {
+            self.push(Code::FoldersNotAllowed, Field::Folders, Detail::None);
+        } else if !pop3 {
+            let problem = if form.folders.is_empty() || form.folders.len() > FOLDERS_MAX {
+                Some("count")
+            } else {
+                form.folders
+                    .iter()
+                    .find_map(|f| folder_problem(f))
+                    .or_else(|| {
+                        let twice = form
+                            .folders
+                            .iter()
+                            .enumerate()
+                            .any(|(i, a)| form.folders[..i].iter().any(|b| same_folder(a, b)));
+                        twice.then_some("duplicate")
+                    })
+            };
+            if let Some(p) = problem {
+                self.push(Code::InvalidFolder, Field::Folders, Detail::Other(p));
+            }
+        }
+        let Some(archive) = form.archive_folder.as_deref() else {
+            return;
+        };
+        if pop3 {
+            self.push(
+                Code::ArchiveFolderNotAllowed,
+                Field::ArchiveFolder,
+                Detail::None,
+            );
+            return;
+        }
+        if let Some(p) = folder_problem(archive) {
+            self.push(Code::InvalidFolder, Field::ArchiveFolder, Detail::Other(p));
+        } else if form.folders.iter().any(|f| same_folder(f, archive)) {
+            self.push(
+                Code::ArchiveFolderCollected,
+                Field::ArchiveFolder,
+                Detail::None,
+            );
+        } else if form.keep_copy_on_server {
+            self.push(
+                Code::ArchiveFolderUnused,
+                Field::ArchiveFolder,
+                Detail::None,
+            );
+        }
+    }
+
     fn path(&self, field: Field) -> String {
         if self.prefix.is_empty() {
             field.key().to_owned()
@@ -833,6 +1003,7 @@ pub fn validate_incoming(
             Detail::None,
         );
     }
+    c.folders(form);
     c.out
 }
 

@@ -971,7 +971,11 @@ fn a_store_of_the_previous_schema_gains_the_schedule_tables() {
         c.execute_batch(
             "DROP TABLE report_schedule_periods; DROP TABLE report_schedules;
              DROP TABLE IF EXISTS collector_lease_log; DROP TABLE IF EXISTS collector_leases;
-             DROP TABLE journal_entries; DROP TABLE journal_runs; DROP TABLE store_settings;",
+             DROP TABLE journal_entries; DROP TABLE journal_runs; DROP TABLE store_settings;
+
+             ALTER TABLE incoming_accounts DROP COLUMN folders;
+             ALTER TABLE incoming_accounts DROP COLUMN archive_folder;
+             ALTER TABLE incoming_accounts DROP COLUMN use_push;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 3).unwrap();

@@ -1126,6 +1126,14 @@ fn incoming_strategy() -> impl Strategy<Value = IncomingAccountForm> {
                     secure_connection_type: kind,
                     ca_file: ca.map(PathBuf::from),
                     max_message_size: max,
+                    folders: if protocol == Protocol::Imap && f[1] {
+                        vec!["INBOX".into(), "Support/Tier 2".into(), "Ação".into()]
+                    } else {
+                        vec!["INBOX".into()]
+                    },
+                    archive_folder: (protocol == Protocol::Imap && !f[0])
+                        .then(|| "Arquivo/Concluídos".to_owned()),
+                    use_push: f[5],
                 }
             },
         )

@@ -635,6 +635,36 @@ fn every_code_can_be_triggered() {
         seen.extend(v.results().iter().map(|r| r.code));
         assert!(!v.is_empty(), "case {i}");
     }
+    // Folders, archive, push.
+    for f in [
+        IncomingAccountForm {
+            protocol: Some(Protocol::Pop3),
+            folders: vec!["INBOX".into(), "Other".into()],
+            archive_folder: Some("Archive".into()),
+            ..incoming()
+        },
+        IncomingAccountForm {
+            folders: vec![String::new()],
+            ..incoming()
+        },
+        IncomingAccountForm {
+            keep_copy_on_server: false,
+            archive_folder: Some("inbox".into()),
+            ..incoming()
+        },
+        IncomingAccountForm {
+            keep_copy_on_server: true,
+            archive_folder: Some("Archive".into()),
+            ..incoming()
+        },
+    ] {
+        seen.extend(
+            validate_incoming(&f, "", &ValidationContext::standalone())
+                .results()
+                .iter()
+                .map(|r| r.code),
+        );
+    }
     for code in Code::ALL {
         assert!(seen.contains(&code), "no case triggers {code}");
     }

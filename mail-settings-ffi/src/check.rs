@@ -42,6 +42,8 @@ pub enum CheckStageName {
     Authentication,
     /// Mailbox size (IMAP, POP3).
     Mailbox,
+    /// The server's folders, with the account's folders and archive folder among them (IMAP).
+    Folders,
     /// EHLO extensions (SMTP).
     Extensions,
     /// A stage newer than these bindings.
@@ -62,6 +64,7 @@ impl From<check::StageName> for CheckStageName {
             S::Mechanisms => CheckStageName::Mechanisms,
             S::Authentication => CheckStageName::Authentication,
             S::Mailbox => CheckStageName::Mailbox,
+            S::Folders => CheckStageName::Folders,
             S::Extensions => CheckStageName::Extensions,
             _ => CheckStageName::Unknown,
         }
@@ -117,6 +120,24 @@ pub struct MailboxSummary {
     pub size: u64,
 }
 
+/// A folder the server lists (IMAP).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct FolderInfo {
+    /// The name as a user writes it (UTF-8, `/` between levels), or none when it cannot be
+    /// written so (outside the personal namespace).
+    pub name: Option<String>,
+    /// The server's spelling.
+    pub wire: String,
+    /// Special use (RFC 6154: `\\Archive`, `\\Sent`, `\\Trash`…) and other attributes.
+    pub attributes: Vec<String>,
+    /// Whether it can be selected.
+    pub selectable: bool,
+    /// Whether the account collects it.
+    pub collected: bool,
+    /// Whether it is the account's archive folder.
+    pub archive: bool,
+}
+
 /// The whole check of one account.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct CheckReport {
@@ -144,6 +165,8 @@ pub struct CheckReport {
     pub mailbox: Option<MailboxSummary>,
     /// SMTP SIZE limit in bytes (0: SIZE without a limit).
     pub size_limit: Option<u64>,
+    /// The server's folders (IMAP), with their special-use attributes.
+    pub folders: Vec<FolderInfo>,
     /// The report as text for people (what the CLI prints).
     pub text: String,
 }
@@ -197,6 +220,18 @@ impl TryFrom<check::CheckReport> for CheckReport {
                 size: m.size,
             }),
             size_limit: r.size_limit,
+            folders: r
+                .folders
+                .into_iter()
+                .map(|f| FolderInfo {
+                    name: f.name,
+                    wire: f.wire,
+                    attributes: f.attributes,
+                    selectable: f.selectable,
+                    collected: f.collected,
+                    archive: f.archive,
+                })
+                .collect(),
             text,
         })
     }

@@ -113,6 +113,18 @@ pub enum ValidationCode {
     /// A name, credential id, address or one-line text field holds a control character (CR,
     /// LF, NUL, ESC, the rest of C0 and C1); a footer may hold CR, LF and TAB.
     InvalidCharacters,
+    // ----- folders, archive, push -----
+    /// A POP3 account lists folders other than `INBOX`.
+    FoldersNotAllowed,
+    /// A folder name or list that cannot be used (empty, too long, control characters, an
+    /// empty level, a duplicate, no or more than 50 folders).
+    InvalidFolder,
+    /// A POP3 account names an archive folder.
+    ArchiveFolderNotAllowed,
+    /// The archive folder is one of the folders collected.
+    ArchiveFolderCollected,
+    /// An archive folder with keep copy on: never used (warning).
+    ArchiveFolderUnused,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -245,6 +257,16 @@ pub struct IncomingAccountForm {
     /// Messages larger than this many bytes are skipped and left on the server (default 50 MB).
     #[uniffi(default = 52428800)]
     pub max_message_size: i64,
+    /// IMAP folders collected, as the user writes them (`INBOX`, `Support/Tier 2`). Empty (the
+    /// default here) means SPEC.md's default, `["INBOX"]`.
+    #[uniffi(default = [])]
+    pub folders: Vec<String>,
+    /// IMAP folder collected messages are moved to instead of deleted (without keep copy).
+    #[uniffi(default = None)]
+    pub archive_folder: Option<String>,
+    /// Wait for new mail with IMAP IDLE on the first folder (default true).
+    #[uniffi(default = true)]
+    pub use_push: bool,
 }
 
 /// An outgoing (SMTP) account as typed: SPEC.md "Outgoing account". Fields left out take
@@ -492,6 +514,12 @@ impl From<mscore::Code> for ValidationCode {
             C::UnknownSmtpAccount => ValidationCode::UnknownSmtpAccount,
             C::SmtpAccountDisabled => ValidationCode::SmtpAccountDisabled,
             C::InvalidCharacters => ValidationCode::InvalidCharacters,
+            // folders, archive, push
+            C::FoldersNotAllowed => ValidationCode::FoldersNotAllowed,
+            C::InvalidFolder => ValidationCode::InvalidFolder,
+            C::ArchiveFolderNotAllowed => ValidationCode::ArchiveFolderNotAllowed,
+            C::ArchiveFolderCollected => ValidationCode::ArchiveFolderCollected,
+            C::ArchiveFolderUnused => ValidationCode::ArchiveFolderUnused,
             _ => ValidationCode::Unknown,
         }
     }
@@ -573,6 +601,13 @@ impl From<IncomingAccountForm> for mscore::IncomingAccountForm {
             secure_connection_type: a.secure_connection_type.into(),
             ca_file: a.ca_file.map(PathBuf::from),
             max_message_size: a.max_message_size,
+            folders: if a.folders.is_empty() {
+                mscore::model::default_folders()
+            } else {
+                a.folders
+            },
+            archive_folder: a.archive_folder,
+            use_push: a.use_push,
         }
     }
 }
@@ -598,6 +633,9 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
             secure_connection_type: f.secure_connection_type.try_into()?,
             ca_file: path_string(f.ca_file),
             max_message_size: f.max_message_size,
+            folders: f.folders,
+            archive_folder: f.archive_folder,
+            use_push: f.use_push,
         })
     }
 }
@@ -817,6 +855,9 @@ mod tests {
             secure_connection_type: SecureConnectionType::Tls,
             ca_file: Some("/etc/ca.pem".into()),
             max_message_size: 2048,
+            folders: vec!["INBOX".into(), "Support/Tier 2".into()],
+            archive_folder: Some("Arquivo".into()),
+            use_push: false,
         };
         let form = mscore::IncomingAccountForm::from(a.clone());
         assert_eq!(form.port, Some(70000));

@@ -680,6 +680,9 @@ mod tests {
             secure_connection_type: SecureConnectionType::Ssl,
             ca_file: None,
             max_message_size: 52_428_800,
+            folders: vec!["INBOX".into()],
+            archive_folder: None,
+            use_push: true,
         }
     }
 

@@ -161,6 +161,13 @@ impl PyCheckReport {
     fn mailbox(&self, py: Python<'_>) -> PyResult<PyObject> {
         serde_to_py(py, &self.inner.mailbox)
     }
+    /// The server's folders (IMAP): dicts with `name` (as a user writes it, or None),
+    /// `wire` (the server's spelling), `attributes` (special use such as `\\Archive`),
+    /// `selectable`, `collected` and `archive`.
+    #[getter]
+    fn folders(&self, py: Python<'_>) -> PyResult<PyObject> {
+        serde_to_py(py, &self.inner.folders)
+    }
     /// SMTP SIZE limit in bytes (0: SIZE without a limit), or None.
     #[getter]
     fn size_limit(&self) -> Option<u64> {

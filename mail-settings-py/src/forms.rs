@@ -256,6 +256,13 @@ form_class! {
         ca_file / set_ca_file: Option<PathBuf>,
         /// Messages larger than this many bytes are skipped (default 50 MB).
         max_message_size / set_max_message_size: i64,
+        /// IMAP folders collected, as the user writes them: UTF-8, '/' between levels,
+        /// relative to the personal namespace (default ['INBOX']).
+        folders / set_folders: Vec<String>,
+        /// IMAP folder collected messages are moved to instead of deleted (without keep copy).
+        archive_folder / set_archive_folder: Option<String>,
+        /// Wait for new mail with IMAP IDLE on the first folder (default True).
+        use_push / set_use_push: bool,
     }
     extra {
         /// The port a connection would use: the typed one or docs/SETTINGS.md's default; None when the

@@ -27,7 +27,7 @@ def test_imap_check_passes(servers: Servers, mailbox: str, creds: ms.Credentials
     assert report.ok and bool(report)
     assert report.failure is None
     assert [s.name for s in report.stages] == [
-        "resolve", "connect", "tls", "greeting", "capabilities", "mechanisms", "authentication", "mailbox",
+        "resolve", "connect", "tls", "greeting", "capabilities", "mechanisms", "authentication", "folders", "mailbox",
     ]
     assert all(s.ok and s.duration_ms >= 0 and s.category is None for s in report.stages)
     assert report.protocol == "IMAP" and report.security == "implicit_tls" and report.route == "direct"
@@ -187,3 +187,15 @@ def test_store_checks_by_id_name_and_default(servers: Servers, mailbox: str, cre
     other = ms.Credentials({mailbox: (mailbox, "wrong")})
     with pytest.raises(ms.AuthError):
         store.check_incoming(a.id or 0, credentials=other, timeout=20).raise_for_failure()
+
+
+def test_imap_check_lists_folders_and_names_a_missing_archive(servers: Servers, mailbox: str, creds: ms.Credentials) -> None:
+    servers.lmtp_deliver(mailbox, b"Subject: one\r\n\r\nbody\r\n")
+    account = servers.imap_account(mailbox, keep_copy_on_server=False, archive_folder="Arquivo/Concluídos")
+    report = ms.check_incoming(account, credentials=creds, timeout=20)
+    assert not report.ok
+    assert report.failure is not None and report.failure.name == "folders"
+    assert 'archive folder "Arquivo/Concluídos" not on the server' in report.failure.detail
+    inbox = [f for f in report.folders if f["name"] == "INBOX"]
+    assert inbox and inbox[0]["collected"] is True and inbox[0]["archive"] is False
+    assert isinstance(inbox[0]["attributes"], list) and inbox[0]["selectable"] is True

@@ -276,3 +276,24 @@ def test_validation_result_equality_and_pickling_of_errors() -> None:
     e2 = pickle.loads(pickle.dumps(ms.ConflictError("c", kind="k", id=1, expected_version=2, found_version=3)))
     assert e2.found_version == 3 and e2.category == "conflict" and str(e2) == "c"
     assert [d["code"] for d in e.errors()] == [r.code for r in v1]
+
+
+def test_folders_archive_and_push_fields() -> None:
+    a = ms.IncomingAccount(name="Help desk", host="imap.example.com", protocol="IMAP", credential="c")
+    assert a.folders == ["INBOX"] and a.archive_folder is None and a.use_push is True
+    a.folders = ["INBOX", "Support/Tier 2", "Atendimento/São Paulo"]
+    a.archive_folder = "Arquivo"
+    a.keep_copy_on_server = False
+    a.use_push = False
+    assert not a.validate()
+    b = ms.IncomingAccount.from_dict(a.to_dict())
+    assert b == a and b.folders[2] == "Atendimento/São Paulo"
+    a.keep_copy_on_server = True
+    assert [(r.path, r.code, r.severity) for r in a.validate()] == [("archive_folder", "archive_folder_unused", "warning")]
+    a.folders = ["INBOX", "inbox"]
+    assert [r.code for r in a.validate().errors] == ["invalid_folder"]
+    pop = ms.IncomingAccount(name="p", host="pop.example.com", protocol="POP3", credential="c",
+                             folders=["Other"], archive_folder="Archive")
+    assert [r.code for r in pop.validate().errors] == ["folders_not_allowed", "archive_folder_not_allowed"]
+    with pytest.raises(TypeError):
+        ms.IncomingAccount(folders="INBOX")

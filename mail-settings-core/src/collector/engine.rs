@@ -487,7 +487,7 @@ pub(crate) fn run(
                 format!("IMAP {mailbox} UIDVALIDITY {v}"),
             )
         }
-        (Some(mailbox), None) => (format!("imap:{mailbox}:0"), format!("IMAP {mailbox}")),
+        (Some(mailbox), None) => (state::imap_scope(mailbox, 0), format!("IMAP {mailbox}")),
         (None, _) => (state::POP3_SCOPE.to_owned(), "POP3".to_owned()),
     };
     // A ledger entry proves the storage of the message it was made from only: ids listed more

@@ -1,8 +1,16 @@
-//! The collector's IMAP source, over [`crate::imap`]: `INBOX`, `EXAMINE` with keep copy
+//! The collector's IMAP source, over [`crate::imap`]: one folder at a time (`INBOX` by default;
+//! [`MailSource::set_folder`] picks another, named as the user writes it and mapped to the
+//! server's spelling by [`crate::imap::FolderMap`]), `EXAMINE` with keep copy
 //! (read-only: nothing on the server can change) and `SELECT` without, UIDs under
 //! UIDVALIDITY, sizes by `UID FETCH 1:* (UID RFC822.SIZE)`, bodies by `BODY.PEEK[]`
 //! (`\Seen` is never set), removal by `UID STORE +FLAGS.SILENT (\Deleted)` and `UID EXPUNGE`
 //! (UIDPLUS; without it nothing is removed and the run reports why).
+//!
+//! With an archive folder (and without keep copy), "removal" is a move there instead
+//! ([`ImapSession::uid_move`]: `UID MOVE`, else `UID COPY` + `\Deleted` + `UID EXPUNGE`, else
+//! copy and `\Deleted` only, and the run's notes say the server needs expunging). The archive
+//! folder is looked up before anything is fetched: a missing one fails the run, nothing moved
+//! and nothing deleted.
 //!
 //! Bounds: the session runs under the run's deadline ([`Timeouts::run_deadline`]); each fetch
 //! request under the sum of its messages' budgets ([`Timeouts::message_budget`], each growing
@@ -28,7 +36,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The mailbox collected.
+/// The mailbox collected by default.
 pub const MAILBOX: &str = "INBOX";
 
 /// An IMAP session for the collector.
@@ -39,6 +47,12 @@ pub struct ImapSource {
     session: Option<ImapSession<MailStream>>,
     /// The run's deadline, from [`MailSource::open`].
     run_deadline: Option<OpDeadline>,
+    /// The folder read, as the user names it (the ledger's mailbox).
+    folder: String,
+    /// The archive folder's wire name, once checked in a read-write session.
+    archive: Option<String>,
+    /// What the run should know about the server (e.g. it needs expunging).
+    notes: Vec<String>,
 }
 
 impl fmt::Debug for ImapSource {
@@ -64,6 +78,9 @@ impl ImapSource {
             timeouts,
             session: None,
             run_deadline: None,
+            folder: MAILBOX.to_owned(),
+            archive: None,
+            notes: Vec::new(),
         }
     }
 
@@ -103,16 +120,62 @@ impl MailSource for ImapSource {
         let run = self.timeouts.run_deadline();
         self.run_deadline = Some(run);
         options.deadline = Some(run);
+        self.archive = None;
+        self.notes.clear();
         let mut session = imap::connect(&self.account, self.credentials.as_ref(), &options)?;
-        let info = if read_only {
-            session.examine(MAILBOX)?
+        // INBOX alone, without an archive folder, needs no mapping: no NAMESPACE round trip.
+        let archiving = !read_only && self.account.archive_folder().is_some();
+        let map = if archiving || !self.folder.eq_ignore_ascii_case(MAILBOX) {
+            session.folder_map()?
         } else {
-            session.select(MAILBOX)?
+            imap::FolderMap::default()
+        };
+        let named = |e: imap::FolderNameError| {
+            ConnectionError::new(
+                ErrorCategory::Validation,
+                format!("{e}; nothing was fetched"),
+            )
+        };
+        let wire = map.to_wire(&self.folder).map_err(named)?;
+        if !read_only {
+            if let Some(archive) = self.account.archive_folder() {
+                // Checked before anything is fetched: a missing archive folder is a failed run,
+                // never a delete.
+                let target = map.to_wire(archive).map_err(named)?;
+                if !session.mailbox_exists(&target)? {
+                    return Err(ConnectionError::new(
+                        ErrorCategory::Validation,
+                        format!(
+                            "the archive folder \"{}\" does not exist on the server (as \"{}\"): \
+                             create it, or change the account's archive folder; nothing was \
+                             fetched, moved or deleted",
+                            archive.escape_debug(),
+                            crate::smtp::summarize_text(&target)
+                        ),
+                    ));
+                }
+                let caps = session.capabilities()?;
+                if !caps.has("MOVE") && !caps.uidplus() {
+                    self.notes.push(format!(
+                        "the server offers neither MOVE nor UIDPLUS: collected messages are copied \
+                         to \"{}\" and marked \\Deleted in \"{}\", and the server needs expunging \
+                         (the collector never expunges what it did not mark)",
+                        archive.escape_debug(),
+                        self.folder.escape_debug()
+                    ));
+                }
+                self.archive = Some(target);
+            }
+        }
+        let info = if read_only {
+            session.examine(&wire)?
+        } else {
+            session.select(&wire)?
         };
         let sizes = session.fetch_sizes(1, None)?;
         self.session = Some(session);
         Ok(Listing {
-            mailbox: Some(MAILBOX.to_owned()),
+            mailbox: Some(self.folder.clone()),
             uid_validity: info.uid_validity,
             messages: sizes
                 .into_iter()
@@ -216,7 +279,18 @@ impl MailSource for ImapSource {
         if uids.is_empty() {
             return Ok(());
         }
-        self.session()?.delete(&uids)
+        match self.archive.clone() {
+            Some(target) => self.session()?.uid_move(&uids, &target).map(|_| ()),
+            None => self.session()?.delete(&uids),
+        }
+    }
+
+    fn set_folder(&mut self, folder: &str) {
+        folder.clone_into(&mut self.folder);
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
     }
 
     fn removable(&self, id: &SourceId) -> bool {

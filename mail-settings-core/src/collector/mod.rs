@@ -36,6 +36,14 @@
 //! when their [`CancelHandle`] is cancelled. Everything is callable from any thread; the
 //! per-account [`AccountStatus`] is kept in the store, so other processes (the CLI) see it.
 //!
+//! **Folders, archive, push.** Each folder of an account's `folders` is collected in turn, with
+//! its own ledger (`imap:<folder>:<uidvalidity>`); a folder that fails does not keep the others
+//! from being collected. With an `archive_folder` and without keep copy, committed messages
+//! are moved there instead of deleted ([`imap_source`]). With `use_push`, the running collector
+//! keeps one connection per IMAP account waiting in IDLE on the first folder and checks the
+//! account as soon as the server reports new mail (the `push` module); the interval stays the
+//! safety net and covers the other folders.
+//!
 //! Two processes collecting the same account at once (say, the application and the CLI) are
 //! safe too: the ledger check and the insert happen in one write transaction, so the second
 //! one finds the key and stores nothing.
@@ -91,6 +99,7 @@ pub mod imap_source;
 pub mod lease;
 pub mod pop3_source;
 mod progress;
+mod push;
 pub mod source;
 mod state;
 mod writer;
@@ -424,6 +433,13 @@ pub struct CollectorOptions {
     /// the journal costs (the collect benchmark); a deployment keeps it on.
     #[doc(hidden)]
     pub journal: bool,
+    /// Push (IMAP IDLE, see the `push` module): how long one IDLE lasts before it is ended and
+    /// re-issued (default 10 minutes; RFC 2177 servers may drop a client idle for 29). A dead
+    /// connection is noticed within this plus the read timeout.
+    pub idle_period: Duration,
+    /// Push: the stack reserved for each waiting account's thread (default 256 KiB; at least
+    /// 64 KiB). Only the pages it touches become memory.
+    pub push_stack_size: usize,
 }
 
 impl Default for CollectorOptions {
@@ -440,6 +456,8 @@ impl Default for CollectorOptions {
             rescan_interval: Duration::from_secs(30),
             lease: None,
             journal: true,
+            idle_period: Duration::from_secs(600),
+            push_stack_size: 256 * 1024,
         }
     }
 }
@@ -550,11 +568,19 @@ struct Sched {
     failures: HashMap<RecordId, u32>,
     active_scheduled: usize,
     thread: Option<JoinHandle<()>>,
+    /// Push waiters, by account.
+    waiters: HashMap<RecordId, push::Waiter>,
+    /// Accounts whose server reported new mail while a run of theirs was in progress.
+    pushed: std::collections::HashSet<RecordId>,
+    /// Accounts whose server offers no IDLE (polled; asked again when the collector restarts).
+    no_idle: std::collections::HashSet<RecordId>,
 }
 
 struct Inner {
     store: Arc<Store>,
     sources: Arc<dyn SourceFactory>,
+    /// How push waiters connect: only a collector over the network sources has them.
+    push_net: Option<push::PushNet>,
     options: CollectorOptions,
     sched: Mutex<Sched>,
     wake: Condvar,
@@ -701,7 +727,7 @@ impl Inner {
             journal_run,
         };
         let result = self.sources.source(&account).and_then(|mut source| {
-            engine::run(
+            run_folders(
                 &self.store,
                 account_id,
                 &account,
@@ -744,6 +770,72 @@ impl Inner {
         result
     }
 
+    /// A push waiter heard of new mail: check the account now (or right after its run).
+    fn push_notify(&self, account: RecordId) {
+        let mut s = self.lock();
+        if s.in_flight.contains_key(&account) {
+            s.pushed.insert(account);
+        } else {
+            s.next_due.insert(account, Instant::now());
+        }
+        drop(s);
+        self.wake.notify_all();
+    }
+
+    /// A push waiter found no IDLE: the account is polled.
+    fn push_unavailable(&self, account: RecordId) {
+        self.lock().no_idle.insert(account);
+    }
+
+    /// Starts and stops push waiters to match the accounts (scheduler thread).
+    fn manage_waiters(
+        self: &Arc<Self>,
+        s: &mut Sched,
+        accounts: &[crate::store::Stored<crate::model::IncomingAccountForm>],
+    ) {
+        let Some(net) = &self.push_net else {
+            return;
+        };
+        let wanted: std::collections::HashSet<RecordId> = accounts
+            .iter()
+            .filter(|a| {
+                a.record.enabled
+                    && a.record.automatic_check
+                    && a.record.use_push
+                    && a.record.protocol == Some(Protocol::Imap)
+            })
+            .map(|a| a.id)
+            .collect();
+        let gone: Vec<RecordId> = s
+            .waiters
+            .iter()
+            .filter(|(id, w)| !wanted.contains(id) || w.thread.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(w) = s.waiters.remove(&id) {
+                w.stop.stop();
+                // Joined off this thread: a waiter may take its read timeout to end.
+                std::thread::spawn(move || {
+                    let _ = w.thread.join();
+                });
+            }
+        }
+        for id in wanted {
+            if s.waiters.contains_key(&id) || s.no_idle.contains(&id) {
+                continue;
+            }
+            match push::spawn(Arc::clone(self), net.clone(), id, &self.options) {
+                Ok(w) => {
+                    s.waiters.insert(id, w);
+                }
+                Err(e) => {
+                    tracing::warn!(account = id, error = %e, "cannot start a push thread: the account is polled");
+                }
+            }
+        }
+    }
+
     /// After a run: schedules the account's next check (backing off when it failed).
     fn reschedule(&self, account: RecordId, interval: Duration, ok: bool) {
         let mut s = self.lock();
@@ -763,7 +855,12 @@ impl Inner {
                 .saturating_mul(factor)
                 .min(self.options.max_backoff.max(interval))
         };
-        s.next_due.insert(account, Instant::now() + wait);
+        let due = if s.pushed.remove(&account) {
+            Instant::now()
+        } else {
+            Instant::now() + wait
+        };
+        s.next_due.insert(account, due);
     }
 
     fn scheduler(self: &Arc<Self>, generation: u64) {
@@ -796,6 +893,7 @@ impl Inner {
                 .collect();
             s.next_due
                 .retain(|id, _| eligible.iter().any(|(e, _)| e == id));
+            self.manage_waiters(&mut s, &accounts);
             let mut next_wake = now + self.options.rescan_interval;
             for (id, interval) in eligible {
                 let due = *s.next_due.entry(id).or_insert(now);
@@ -858,6 +956,92 @@ impl Inner {
     }
 }
 
+/// One run of every folder of the account, in the order listed, each with its own ledger
+/// (`imap:<folder>:<uidvalidity>`): a folder that fails does not keep the others from being
+/// collected; the run then fails with the first error, its report covering every folder.
+/// With more than one folder, each problem names its folder (`Support/Tier 2: UID 7`).
+fn run_folders(
+    store: &Store,
+    account_id: RecordId,
+    account: &IncomingAccount,
+    source: &mut dyn MailSource,
+    cfg: &engine::EngineConfig,
+    control: &engine::Control,
+) -> Result<RunReport, CollectError> {
+    let folders = account.folders();
+    if folders.len() <= 1 {
+        if let Some(f) = folders.first() {
+            source.set_folder(f);
+        }
+        return engine::run(store, account_id, account, source, cfg, control);
+    }
+    let mut total = RunReport::new(account_id, account.name());
+    let mut first_error: Option<CollectError> = None;
+    let mut any_report = false;
+    for folder in folders {
+        if control.cancel.is_cancelled() {
+            total.cancelled = true;
+            break;
+        }
+        source.set_folder(folder);
+        let (report, error) = match engine::run(store, account_id, account, source, cfg, control) {
+            Ok(r) => (Some(r), None),
+            Err(CollectError::Interrupted { report, error }) => (Some(*report), Some(*error)),
+            Err(e) => (None, Some(e)),
+        };
+        if let Some(r) = report {
+            any_report = true;
+            total.absorb(r, folder);
+        }
+        if let Some(e) = error {
+            tracing::warn!(account = account_id, folder = %folder, error = %e, "folder not collected");
+            let e = match e {
+                CollectError::Connection(c) => CollectError::Connection(
+                    c.context(format!("folder \"{}\"", folder.escape_debug())),
+                ),
+                other => other,
+            };
+            if matches!(e, CollectError::Store(_)) {
+                first_error.get_or_insert(e);
+                break;
+            }
+            first_error.get_or_insert(e);
+        }
+    }
+    match first_error {
+        None => Ok(total),
+        Some(e) if any_report => Err(CollectError::Interrupted {
+            report: Box::new(total),
+            error: Box::new(e),
+        }),
+        Some(e) => Err(e),
+    }
+}
+
+impl RunReport {
+    /// Adds one folder's report to the account's.
+    fn absorb(&mut self, r: RunReport, folder: &str) {
+        self.listed += r.listed;
+        self.fetched += r.fetched;
+        self.duplicates += r.duplicates;
+        self.already_stored += r.already_stored;
+        // `skipped` is the account's total already (all scopes).
+        self.skipped = r.skipped;
+        self.refused += r.refused;
+        self.deleted_on_server += r.deleted_on_server;
+        self.pending += r.pending;
+        self.bytes += r.bytes;
+        self.cancelled |= r.cancelled;
+        self.resynced |= r.resynced;
+        self.skipped_too_large += r.skipped_too_large;
+        self.problems.extend(r.problems.into_iter().map(|mut p| {
+            p.message = format!("{folder}: {}", p.message);
+            p
+        }));
+        self.notes.extend(r.notes);
+    }
+}
+
 fn counts(r: &RunReport) -> state::RunCounts {
     state::RunCounts {
         fetched: r.fetched,
@@ -880,8 +1064,15 @@ impl Collector {
         credentials: Arc<dyn CredentialProvider>,
         options: CollectorOptions,
     ) -> Self {
-        let sources = Arc::new(NetworkSources::new(credentials, options.timeouts));
-        Self::with_sources(store, sources, options)
+        let sources = Arc::new(NetworkSources::new(credentials.clone(), options.timeouts));
+        let mut c = Self::with_sources(store, sources, options);
+        if let Some(inner) = Arc::get_mut(&mut c.inner) {
+            inner.push_net = Some(push::PushNet {
+                timeouts: inner.options.timeouts,
+                credentials,
+            });
+        }
+        c
     }
 
     /// A collector whose sessions come from `sources` (tests: [`MemoryServer`]).
@@ -894,6 +1085,7 @@ impl Collector {
             inner: Arc::new(Inner {
                 store,
                 sources,
+                push_net: None,
                 options,
                 sched: Mutex::new(Sched::default()),
                 wake: Condvar::new(),
@@ -963,8 +1155,23 @@ impl Collector {
                 f.cancel.cancel();
             }
             s.next_due.clear();
+            s.pushed.clear();
+            s.no_idle.clear();
             s.thread.take()
         };
+        // Push waiters end at once (their sockets' read halves are shut down).
+        let waiters: Vec<push::Waiter> = {
+            let mut s = self.inner.lock();
+            s.waiters.drain().map(|(_, w)| w).collect()
+        };
+        for w in &waiters {
+            w.stop.stop();
+        }
+        for w in waiters {
+            if w.thread.join().is_err() {
+                tracing::error!("a push thread panicked");
+            }
+        }
         self.inner.wake.notify_all();
         if let Some(t) = thread {
             if t.join().is_err() {

@@ -149,6 +149,13 @@ pub trait MailSource: Send {
         true
     }
 
+    /// Which folder the next [`open`](Self::open) reads, as the user names it (`INBOX`,
+    /// `Support/Tier 2`): the collector calls it before each folder of an account's `folders`.
+    /// Sources without folders (POP3, the in-memory one) ignore it.
+    fn set_folder(&mut self, folder: &str) {
+        let _ = folder;
+    }
+
     /// After [`open`](Self::open): messages the server listed but did not describe usably
     /// (left out of the listing; the collector reports them and leaves them on the server).
     fn unusable(&self) -> Vec<UnusableListing> {

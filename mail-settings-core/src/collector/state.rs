@@ -32,9 +32,17 @@ pub(crate) fn hash_key(hash: &[u8; 32]) -> String {
     s
 }
 
-/// The ledger scope of an IMAP mailbox at a UIDVALIDITY.
+/// The ledger scope of an IMAP mailbox at a UIDVALIDITY: `imap:<mailbox>:<uidvalidity>`, the
+/// mailbox as the user names it (`INBOX`, `Support/Tier 2`), with `%` and `:` written `%25` and
+/// `%3A` so that one folder's scopes never start like another's (`INBOX` is unchanged, so the
+/// ledgers of versions that collected INBOX only stay valid).
 pub(crate) fn imap_scope(mailbox: &str, uid_validity: u32) -> String {
-    format!("imap:{mailbox}:{uid_validity}")
+    format!("{}{uid_validity}", imap_scope_prefix(mailbox))
+}
+
+/// Every scope of `mailbox` starts with this (see [`imap_scope`]).
+pub(crate) fn imap_scope_prefix(mailbox: &str) -> String {
+    format!("imap:{}:", mailbox.replace('%', "%25").replace(':', "%3A"))
 }
 
 /// The ledger scope of a POP3 maildrop.
@@ -297,7 +305,7 @@ pub(crate) fn set_uid_validity(
         }
         if changed {
             let keep = imap_scope(mailbox, uid_validity);
-            let prefix = format!("imap:{mailbox}:");
+            let prefix = imap_scope_prefix(mailbox);
             for table in ["collector_ledger", "collector_problems"] {
                 c.prepare_cached(&format!(
                     "DELETE FROM {table} WHERE account_id = ?1 AND substr(scope, 1, length(?2)) = ?2 AND scope <> ?3"

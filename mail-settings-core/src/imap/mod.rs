@@ -36,7 +36,16 @@
 //!   with what happened, not with "connection failed while logging out".
 //! - **No blind EXPUNGE**: [`ImapSession::uid_expunge`] needs UIDPLUS (RFC 4315); without it the
 //!   call is refused, since a plain EXPUNGE would also remove messages another client marked
-//!   `\Deleted`.
+//!   `\Deleted`. [`ImapSession::uid_move`] (the archive folder) uses `UID MOVE` (RFC 6851),
+//!   else `UID COPY` + `\Deleted` + `UID EXPUNGE`, else copy and `\Deleted` only.
+//! - **Folder names** ([`folders`]): users write `Support/Tier 2`; [`ImapSession::folder_map`]
+//!   asks the server for its personal namespace (`NAMESPACE`, RFC 2342) and, where offered,
+//!   enables `UTF8=ACCEPT` (RFC 6855); [`FolderMap`] then writes the server's spelling
+//!   (separator, prefix such as Courier's `INBOX.`, modified UTF-7). `NAMESPACE` and `ENABLE`,
+//!   which the crate cannot parse, are read by our own bounded reader.
+//! - **IDLE** (RFC 2177, [`ImapSession::idle`]) on our own reader too: one blocking read until
+//!   the server reports new mail or the period ends, `DONE` as keepalive, and an [`IdleStop`]
+//!   that ends the wait from another thread at once (see the `idle` module).
 //!
 //!
 //! ## Bounds
@@ -64,15 +73,20 @@
 
 mod client;
 mod fetch;
+pub mod folders;
+mod idle;
 mod response;
 mod session;
+mod simple;
 #[cfg(test)]
 mod tests;
 
 pub use client::ImapClient;
 pub use fetch::Fetched;
+pub use folders::{FolderMap, FolderNameError};
+pub use idle::{IdleEvent, IdleStop};
 pub use response::{MAX_CRATE_LINE, MAX_CRATE_RESPONSE};
-pub use session::ImapSession;
+pub use session::{ImapSession, Moved};
 
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};

@@ -1,7 +1,9 @@
 //! After login: mailboxes, flags, removal, NOOP and LOGOUT through the crate (bounded by
 //! [`Tap`]); fetching is in [`super::fetch`].
 
+use super::folders::FolderMap;
 use super::response::{map_err, Tap};
+use super::simple::Status;
 use super::{clean, protocol, uid_set, ImapCapabilities, MailboxInfo, MailboxName, MailboxStats};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::net::{MailStream, OpDeadline};
@@ -26,6 +28,8 @@ pub struct ImapSession<S: Read + Write> {
     pub(super) protected: BTreeSet<u32>,
     /// Why the session cannot go on (a response could not be read to its end), if so.
     pub(super) broken: Option<String>,
+    /// How this server spells folder names, once asked ([`folder_map`](Self::folder_map)).
+    folder_map: Option<FolderMap>,
 }
 
 impl<S: Read + Write> fmt::Debug for ImapSession<S> {
@@ -76,6 +80,7 @@ impl<S: Read + Write> ImapSession<S> {
             fetch_batch,
             protected: BTreeSet::new(),
             broken: None,
+            folder_map: None,
         }
     }
 
@@ -285,6 +290,138 @@ impl<S: Read + Write> ImapSession<S> {
         })
     }
 
+    /// How this server spells folder names (asked once per session): with `UTF8=ACCEPT`
+    /// offered, `ENABLE UTF8=ACCEPT` is sent and names then travel as UTF-8; the personal
+    /// namespace comes from `NAMESPACE` (RFC 2342) where offered, otherwise the separator from
+    /// `LIST "" ""` and no prefix.
+    pub fn folder_map(&mut self) -> Result<FolderMap, ConnectionError> {
+        if let Some(m) = &self.folder_map {
+            return Ok(m.clone());
+        }
+        let caps = self.capabilities()?.clone();
+        let mut utf8 = false;
+        if caps.has("UTF8=ACCEPT") {
+            match self.simple_command("ENABLE UTF8=ACCEPT", "enabling UTF8=ACCEPT")? {
+                Status::Ok(lines) => {
+                    utf8 = lines.iter().any(|l| {
+                        let l = l.to_ascii_uppercase();
+                        l.starts_with("* ENABLED") && l.contains("UTF8=ACCEPT")
+                    });
+                }
+                Status::Refused(why) => {
+                    tracing::debug!(why, "ENABLE UTF8=ACCEPT refused: modified UTF-7");
+                }
+            }
+        }
+        let mut map = None;
+        if caps.has("NAMESPACE") {
+            match self.simple_command("NAMESPACE", "asking for the namespaces")? {
+                Status::Ok(lines) => map = FolderMap::from_namespace(&lines.join("\r\n"), utf8),
+                Status::Refused(why) => tracing::debug!(why, "NAMESPACE refused"),
+            }
+        }
+        let map = match map {
+            Some(m) => m,
+            None => {
+                let names = match self.session.list(Some(""), None) {
+                    Ok(n) => n,
+                    Err(e) => return Err(self.crate_error(e, "asking for the folder separator")),
+                };
+                let delimiter = names
+                    .iter()
+                    .find_map(|n| n.delimiter().and_then(|d| d.chars().next()));
+                self.drain();
+                FolderMap::new("", delimiter, utf8)
+            }
+        };
+        self.folder_map = Some(map.clone());
+        Ok(map)
+    }
+
+    /// CREATE: makes a mailbox of this wire name (see [`folder_map`](Self::folder_map) for the
+    /// spelling). For set-up tools and tests; the collector never creates folders.
+    pub fn create_mailbox(&mut self, wire: &str) -> Result<(), ConnectionError> {
+        self.usable()?;
+        let quoted = quote(wire)?;
+        if let Err(e) = self
+            .session
+            .run_command_and_check_ok(format!("CREATE {quoted}"))
+        {
+            return Err(self.crate_error(e, "creating a mailbox"));
+        }
+        self.drain();
+        Ok(())
+    }
+
+    /// Whether a mailbox of exactly this wire name exists and can be selected (`LIST "" name`).
+    pub fn mailbox_exists(&mut self, wire: &str) -> Result<bool, ConnectionError> {
+        self.usable()?;
+        let pattern = quote(wire)?;
+        let names = match self.session.list(Some(""), Some(&pattern)) {
+            Ok(n) => n,
+            Err(e) => return Err(self.crate_error(e, "looking for a mailbox")),
+        };
+        let found = names.iter().any(|n| {
+            let same = n.name() == wire
+                || (n.name().eq_ignore_ascii_case("INBOX") && wire.eq_ignore_ascii_case("INBOX"));
+            same && !n.attributes().iter().any(|a| {
+                matches!(a, imap_proto::types::NameAttribute::NoSelect)
+                    || name_attribute(a).eq_ignore_ascii_case("\\NonExistent")
+            })
+        });
+        self.drain();
+        Ok(found)
+    }
+
+    /// Moves the messages with these UIDs to `target` (a wire name): `UID MOVE` (RFC 6851)
+    /// where offered; else `UID COPY`, `\Deleted` and `UID EXPUNGE` of those UIDs (UIDPLUS);
+    /// else `UID COPY` and `\Deleted` only, never a plain EXPUNGE (the result is then
+    /// [`Moved::MarkedOnly`]: the server needs expunging). Messages already marked `\Deleted`
+    /// are not copied again in that last mode (an earlier run copied them). Protected UIDs are
+    /// left alone. A refused COPY or MOVE (a missing folder) is an error and nothing is marked.
+    pub fn uid_move(&mut self, uids: &[u32], target: &str) -> Result<Moved, ConnectionError> {
+        self.require_selected("UID MOVE")?;
+        self.usable()?;
+        let mut uids = self.unprotected(uids);
+        if uid_set(&uids).is_none() {
+            return Ok(Moved::Moved);
+        }
+        let quoted = quote(target)?;
+        let caps = self.capabilities()?.clone();
+        if caps.has("MOVE") {
+            let set = uid_set(&uids).unwrap_or_default();
+            if let Err(e) = self
+                .session
+                .run_command_and_check_ok(format!("UID MOVE {set} {quoted}"))
+            {
+                return Err(self.crate_error(e, "moving messages to the archive folder"));
+            }
+            self.drain();
+            return Ok(Moved::Moved);
+        }
+        if !caps.uidplus() {
+            // Copied and marked earlier, not expunged since (no one may expunge for us).
+            let flags = self.flags(&uids)?;
+            uids.retain(|u| !flags.iter().any(|f| f.uid == *u && f.has("\\Deleted")));
+        }
+        if let Some(set) = uid_set(&uids) {
+            if let Err(e) = self
+                .session
+                .run_command_and_check_ok(format!("UID COPY {set} {quoted}"))
+            {
+                return Err(self.crate_error(e, "copying messages to the archive folder"));
+            }
+            self.drain();
+            self.uid_store_deleted(&uids)?;
+        }
+        if caps.uidplus() {
+            self.uid_expunge(&uids)?;
+            Ok(Moved::Moved)
+        } else {
+            Ok(Moved::MarkedOnly)
+        }
+    }
+
     /// NOOP: checks that the server still answers (and lets it report changes).
     pub fn noop(&mut self) -> Result<(), ConnectionError> {
         self.usable()?;
@@ -306,6 +443,28 @@ impl<S: Read + Write> ImapSession<S> {
             .logout()
             .map_err(|e| map_err(e, "logging out", self.bound))
     }
+}
+
+/// What [`ImapSession::uid_move`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Moved {
+    /// The messages are in the target folder and gone from the selected one.
+    Moved,
+    /// Copied to the target and marked `\Deleted`, not expunged: the server offers neither
+    /// MOVE nor UIDPLUS, and a plain EXPUNGE would remove what other clients marked.
+    MarkedOnly,
+}
+
+/// A mailbox name as an IMAP quoted string.
+fn quote(name: &str) -> Result<String, ConnectionError> {
+    if name.contains(['\r', '\n', '\0']) {
+        return Err(protocol("a folder name with a line break cannot be sent"));
+    }
+    Ok(format!(
+        "\"{}\"",
+        name.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
 }
 
 impl ImapSession<MailStream> {

@@ -164,6 +164,19 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
         description: crate::journal::DESCRIPTION,
         sql: crate::journal::SQL,
     },
+    Migration {
+        version: 7,
+        description: "incoming accounts: folders, archive folder, push",
+        sql: r#"
+-- SPEC.md "Incoming account: folders, archive, push". `folders` is a JSON array of the names
+-- as the user writes them; rows written before keep collecting INBOX, with push on. The
+-- collector's ledger is already keyed by mailbox (`imap:<mailbox>:<uidvalidity>`), so the
+-- INBOX ledgers of earlier versions stay valid as they are.
+ALTER TABLE incoming_accounts ADD COLUMN folders TEXT NOT NULL DEFAULT '["INBOX"]';
+ALTER TABLE incoming_accounts ADD COLUMN archive_folder TEXT;
+ALTER TABLE incoming_accounts ADD COLUMN use_push INTEGER NOT NULL DEFAULT 1 CHECK (use_push IN (0, 1));
+"#,
+    },
 ];
 
 /// PostgreSQL texts for migrations whose portable SQL the automatic translation

@@ -144,6 +144,11 @@ fn bool_at(row: &Row, i: usize) -> Result<bool, StoreError> {
     Ok(row.get::<_, i64>(i)? != 0)
 }
 
+/// `folders`, a JSON array of names.
+fn folders_from(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|_| bad_value("folders", "not a JSON list of folder names"))
+}
+
 pub(crate) fn protocol_from(s: &str) -> Result<Protocol, StoreError> {
     match s {
         "IMAP" => Ok(Protocol::Imap),
@@ -238,6 +243,9 @@ impl Record for IncomingAccountForm {
         "secure_connection_type",
         "ca_file",
         "max_message_size",
+        "folders",
+        "archive_folder",
+        "use_push",
     ];
 
     fn id(&self) -> Option<RecordId> {
@@ -267,6 +275,9 @@ impl Record for IncomingAccountForm {
             t(self.secure_connection_type.as_str()),
             path_value(self.ca_file.as_deref()),
             Value::Integer(self.max_message_size),
+            t(&serde_json::to_string(&self.folders).unwrap_or_else(|_| "[]".to_owned())),
+            opt_t(self.archive_folder.as_deref()),
+            b(self.use_push),
         ]
     }
     fn from_row(row: &Row) -> Result<Self, StoreError> {
@@ -288,6 +299,9 @@ impl Record for IncomingAccountForm {
             secure_connection_type: secure_type_from(&row.get::<_, String>(15)?)?,
             ca_file: path_at(row, 16)?,
             max_message_size: row.get(17)?,
+            folders: folders_from(&row.get::<_, String>(18)?)?,
+            archive_folder: row.get(19)?,
+            use_push: bool_at(row, 20)?,
         })
     }
     fn validate(&self, ctx: &ValidationContext<'_>) -> Validation {

@@ -69,6 +69,9 @@ class IncomingAccountForm:
         secure_connection_type: SecureConnectionType = "SSL",
         ca_file: Optional[StrPath] = None,
         max_message_size: int = 52428800,
+        folders: List[str] = ["INBOX"],
+        archive_folder: Optional[str] = None,
+        use_push: bool = True,
     ) -> "IncomingAccountForm": ...
     @property
     def id(self) -> Optional[int]: ...
@@ -93,6 +96,9 @@ class IncomingAccountForm:
     @ca_file.setter
     def ca_file(self, value: Optional[StrPath]) -> None: ...
     max_message_size: int
+    folders: List[str]
+    archive_folder: Optional[str]
+    use_push: bool
     @property
     def effective_port(self) -> Optional[int]: ...
     def validate(
@@ -641,6 +647,7 @@ StageName = Literal[
     "mechanisms",
     "authentication",
     "mailbox",
+    "folders",
     "extensions",
 ]
 Hop = Literal["proxy_unreachable", "proxy_auth", "proxy_refused", "target_unreachable"]
@@ -699,6 +706,10 @@ class CheckReport:
     def mechanisms(self) -> List[str]: ...
     @property
     def mailbox(self) -> Optional[Dict[str, int]]: ...
+    @property
+    def folders(self) -> List[Dict[str, Any]]:
+        """IMAP: the server's folders (``name``, ``wire``, ``attributes``, ``selectable``,
+        ``collected``, ``archive``)."""
     @property
     def size_limit(self) -> Optional[int]: ...
     def to_dict(self) -> Dict[str, Any]: ...

@@ -43,6 +43,30 @@ class CheckTest {
     }
 
     @Test
+    fun `an IMAP check lists the folders and names a missing archive folder`() {
+        val mailbox = Servers.uniqueMailbox("kt-folders")
+        withChecker(Vault.forMailbox(mailbox)) { store, checker ->
+            val a = store.createIncomingAccount(
+                incoming("IMAPS folders", Protocol.IMAP, "MS_IMAPS_PORT", mailbox).copy(
+                    keepCopyOnServer = false,
+                    archiveFolder = "Arquivo/Concluídos",
+                    usePush = false,
+                ),
+            )
+            assertEquals(listOf("INBOX"), a.folders)
+            assertEquals("Arquivo/Concluídos", a.archiveFolder)
+            assertFalse(a.usePush)
+            val r = checker.checkIncomingAccount(a.id)
+            assertFalse(r.ok, r.text)
+            val failure = assertNotNull(r.failure()).let { r.failure()!! }
+            assertEquals(CheckStageName.FOLDERS, failure.name, r.text)
+            assertTrue(failure.detail.contains("archive folder \"Arquivo/Concluídos\" not on the server"), failure.detail)
+            val inbox = r.folders.single { it.name == "INBOX" }
+            assertTrue(inbox.collected && !inbox.archive && inbox.selectable, inbox.toString())
+        }
+    }
+
+    @Test
     fun `a POP3 account over STARTTLS passes`() {
         val mailbox = Servers.uniqueMailbox("kt-check")
         withChecker(Vault.forMailbox(mailbox)) { store, checker ->
