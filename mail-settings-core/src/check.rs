@@ -583,7 +583,7 @@ impl Recorder<'_> {
         match creds.credential(id) {
             Ok(c) => Some(c),
             Err(e) => {
-                let err = ConnectionError::new(ErrorCategory::Credential, e.to_string());
+                let err = ConnectionError::new(e.category(), e.to_string());
                 self.stage::<()>(StageName::Authentication, || Err(err));
                 None
             }

@@ -4,6 +4,7 @@
 //! Secrets live in [`secrecy`] types: they are zeroed on drop, and nothing here prints them.
 //! [`Credential`]'s `Debug` shows the user name and the kind of secret, never the secret.
 
+use crate::error::ErrorCategory;
 use crate::typed::CredentialId;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -120,6 +121,27 @@ pub enum CredentialError {
         /// What is wrong with it (with line and column when it does not parse).
         reason: String,
     },
+    /// An OAuth2 access token could not be had for the credential (see [`crate::oauth2`]):
+    /// `category` is [`ErrorCategory::NeedsSignIn`] when the refresh token was refused.
+    #[error("{message}")]
+    OAuth2 {
+        /// The id asked for.
+        id: String,
+        /// What kind of failure (needs sign-in, network, the client refused...).
+        category: ErrorCategory,
+        /// What happened (never a token or secret).
+        message: String,
+    },
+}
+
+impl CredentialError {
+    /// The error category: [`ErrorCategory::Credential`], or the OAuth2 failure's own.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            CredentialError::OAuth2 { category, .. } => *category,
+            _ => ErrorCategory::Credential,
+        }
+    }
 }
 
 /// The host application's vault.
@@ -131,6 +153,14 @@ pub trait CredentialProvider: Send + Sync {
     fn contains(&self, id: &str) -> bool {
         self.credential(&CredentialId::new(id)).is_ok()
     }
+
+    /// The server refused `credential` (given for `id`). A provider that mints tokens (see
+    /// [`crate::oauth2::OAuth2Credentials`]) drops it and returns `true`: the driver then asks
+    /// once more and retries the login once. The default returns `false` (no retry).
+    fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
+        let _ = (id, credential);
+        false
+    }
 }
 
 impl<T: CredentialProvider + ?Sized> CredentialProvider for std::sync::Arc<T> {
@@ -139,6 +169,9 @@ impl<T: CredentialProvider + ?Sized> CredentialProvider for std::sync::Arc<T> {
     }
     fn contains(&self, id: &str) -> bool {
         (**self).contains(id)
+    }
+    fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
+        (**self).refused(id, credential)
     }
 }
 
