@@ -664,3 +664,77 @@ fn no_secret_in_debug_or_errors() {
     }
     assert!(shown.contains(&mailbox));
 }
+
+#[test]
+fn two_processes_sharing_a_store_refresh_one_at_a_time_and_keep_needs_sign_in() {
+    let s = setup();
+    let mailbox = unique_mailbox("oauth2-procs");
+    device_sign_in(&s, &mailbox);
+    let id = CredentialId::new(&mailbox);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.db");
+    // Two "processes": each its own Store handle on the file and its own manager; the vault
+    // (token store) is shared, as a host's vault is.
+    let process = || {
+        let store = Arc::new(Store::open(&path).unwrap());
+        let secrets = Arc::new(InMemoryCredentials::new());
+        let manager = Arc::new(
+            TokenManager::new(Some(s.store.clone()), secrets.clone()).with_shared_state(store),
+        );
+        let creds = Arc::new(OAuth2Credentials::new(secrets, manager.clone()));
+        creds.bind(&id, public_client(), Route::Direct).unwrap();
+        (manager, creds)
+    };
+    let (m1, c1) = process();
+    let (m2, c2) = process();
+    let barrier = Arc::new(Barrier::new(8));
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            let creds = if i % 2 == 0 { c1.clone() } else { c2.clone() };
+            let barrier = barrier.clone();
+            let id = id.clone();
+            scope.spawn(move || {
+                barrier.wait();
+                // Each refresh spends the refresh token the other one kept: a refresh with a
+                // spent token would be invalid_grant (and revoke the grant).
+                creds.credential(&id).unwrap();
+            });
+        }
+    });
+    assert_eq!(
+        m1.token_requests() + m2.token_requests(),
+        2,
+        "one per process, one at a time"
+    );
+    imap_login(c1.as_ref(), &mailbox).unwrap();
+
+    // Revoked: the first process learns it and keeps it in the store; a restarted process
+    // does not try the refused token again.
+    let rt = refresh_token(&s, &mailbox);
+    let (status, _) = post(
+        "/token/revocation",
+        &[
+            ("token", &rt),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", "ms-public"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let e = s.creds.credential(&id).err().unwrap();
+    assert_eq!(e.category(), ErrorCategory::NeedsSignIn);
+    // A process with the shared state meets invalid_grant and records it in the store...
+    let (m4, c4) = process();
+    let e = c4.credential(&id).err().unwrap();
+    assert_eq!(e.category(), ErrorCategory::NeedsSignIn);
+    assert_eq!(m4.token_requests(), 1);
+    // ...and a restarted process learns it from the store, without a token request.
+    let (m3, c3) = process();
+    let e = c3.credential(&id).err().unwrap();
+    assert_eq!(e.category(), ErrorCategory::NeedsSignIn, "{e}");
+    assert_eq!(
+        m3.token_requests(),
+        0,
+        "kept in the store: not retried by another process"
+    );
+    let _ = m1;
+}

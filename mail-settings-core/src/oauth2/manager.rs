@@ -2,7 +2,7 @@
 //! refusal; one refresh per credential at a time; rotation written back first; needs sign-in.
 
 use super::http::ConnectorHttp;
-use super::{OAuth2Client, OAuth2Grant, RefreshLock, SignIn, TokenStore};
+use super::{OAuth2Client, OAuth2Grant, SharedTokenState, SignIn, TokenStore};
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::net::{OpDeadline, Timeouts};
@@ -106,7 +106,7 @@ pub struct TokenManager {
     timeouts: Timeouts,
     tls: TlsOptions,
     skew: Duration,
-    lock: Option<Arc<dyn RefreshLock>>,
+    lock: Option<Arc<dyn SharedTokenState>>,
     holder: String,
     entries: Mutex<HashMap<String, Arc<Mutex<Option<Cached>>>>>,
     needs_sign_in: Mutex<HashMap<String, NeedsSignIn>>,
@@ -132,6 +132,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn fingerprint(token: &SecretString) -> [u8; 32] {
     Sha256::digest(token.expose_secret().as_bytes()).into()
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn credential_error(credential: &CredentialId, e: impl fmt::Display) -> ConnectionError {
@@ -187,8 +191,10 @@ impl TokenManager {
         self
     }
 
-    /// Serialises refreshes across processes too (a lock row in a shared store).
-    pub fn with_refresh_lock(mut self, lock: Arc<dyn RefreshLock>) -> Self {
+    /// Shares state with the other processes that use `shared` (a [`crate::store::Store`]):
+    /// refreshes of one credential are serialised across them (a lock row), and the needs
+    /// sign-in state is kept there across restarts.
+    pub fn with_shared_state(mut self, lock: Arc<dyn SharedTokenState>) -> Self {
         self.lock = Some(lock);
         self
     }
@@ -469,6 +475,24 @@ impl TokenManager {
                     ));
                 };
                 let fp = fingerprint(&refresh);
+                if let Some(shared) = &self.lock {
+                    if !lock(&self.needs_sign_in).contains_key(credential.as_str()) {
+                        if let Some((reason, hex)) = shared.needs_sign_in(credential.as_str())? {
+                            if hex == to_hex(&fp) {
+                                lock(&self.needs_sign_in).insert(
+                                    credential.as_str().to_owned(),
+                                    NeedsSignIn {
+                                        reason,
+                                        fingerprint: fp,
+                                    },
+                                );
+                            } else {
+                                // Signed in anew since (by another process): clear it.
+                                shared.set_needs_sign_in(credential.as_str(), None)?;
+                            }
+                        }
+                    }
+                }
                 {
                     let mut n = lock(&self.needs_sign_in);
                     match n.get(credential.as_str()) {
@@ -556,6 +580,14 @@ impl TokenManager {
                 match code.as_str() {
                     "invalid_grant" => {
                         if let Some(fp) = refresh_fp {
+                            if let Some(shared) = &self.lock {
+                                if let Err(e) = shared.set_needs_sign_in(
+                                    credential.as_str(),
+                                    Some((&reason, &to_hex(&fp))),
+                                ) {
+                                    tracing::warn!(error = %e, "could not keep the needs sign-in state");
+                                }
+                            }
                             lock(&self.needs_sign_in).insert(
                                 credential.as_str().to_owned(),
                                 NeedsSignIn {
@@ -715,6 +747,9 @@ impl TokenManager {
             )
             .map_err(|e| credential_error(credential, e))?;
         lock(&self.needs_sign_in).remove(credential.as_str());
+        if let Some(shared) = &self.lock {
+            shared.set_needs_sign_in(credential.as_str(), None)?;
+        }
         // The access token of the sign-in is not cached: the next use refreshes (and so
         // proves the kept refresh token works).
         let entry = self.entry(&Self::key(client, credential));
@@ -739,7 +774,7 @@ fn needs_sign_in_error(credential: &CredentialId, reason: &str) -> ConnectionErr
 }
 
 struct ProcessLockGuard<'a> {
-    lock: &'a dyn RefreshLock,
+    lock: &'a dyn SharedTokenState,
     key: String,
     holder: &'a str,
 }

@@ -13,8 +13,8 @@
 //!   caches them in memory only, refreshes them before they expire (with
 //!   [`TokenManager::skew`]) and once more after a server refuses one
 //!   ([`TokenManager::refused`]). One refresh per credential at a time: a mutex per credential
-//!   across threads, and an optional [`RefreshLock`] across processes sharing a store
-//!   ([`crate::store::Store`] is one). `invalid_grant` puts the credential in the state
+//!   across threads, and an optional [`SharedTokenState`] across processes sharing a store
+//!   ([`crate::store::Store`] is one), which also keeps the needs sign-in state. `invalid_grant` puts the credential in the state
 //!   **needs sign-in** ([`ErrorCategory::NeedsSignIn`]): not retried until the stored refresh
 //!   token changes, and it never blocks another credential. `invalid_client` marks the client.
 //! - [`OAuth2Credentials`]: a [`CredentialProvider`](crate::credentials::CredentialProvider) wrapping the host's, which answers for the
@@ -313,12 +313,22 @@ impl TokenStore for InMemoryTokenStore {
     }
 }
 
-/// A lock that serialises refreshes of one credential across processes (a row in a shared
-/// store). `try_acquire` returns `false` while another holder has it and it has not expired.
-pub trait RefreshLock: Send + Sync {
+/// OAuth2 state shared by the processes that use one store ([`crate::store::Store`] is one):
+/// a lock that serialises refreshes of one credential across processes, and the credentials
+/// that need a new sign-in (so a restart does not try a refused refresh token again).
+pub trait SharedTokenState: Send + Sync {
     /// Takes the lock named `key` for `holder` until `ttl` from now, unless another holder has
-    /// an unexpired one.
+    /// an unexpired one; `false` then.
     fn try_acquire(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool, ConnectionError>;
     /// Gives it back (only if `holder` has it).
     fn release(&self, key: &str, holder: &str) -> Result<(), ConnectionError>;
+    /// The needs sign-in state of `credential`: the reason and the SHA-256 (hex) of the refresh
+    /// token that was refused.
+    fn needs_sign_in(&self, credential: &str) -> Result<Option<(String, String)>, ConnectionError>;
+    /// Sets (`Some((reason, fingerprint))`) or clears the needs sign-in state.
+    fn set_needs_sign_in(
+        &self,
+        credential: &str,
+        state: Option<(&str, &str)>,
+    ) -> Result<(), ConnectionError>;
 }

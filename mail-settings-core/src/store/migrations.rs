@@ -146,6 +146,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
         description: super::schedules::DESCRIPTION,
         sql: super::schedules::SQL,
     },
+    Migration {
+        version: 5,
+        description: super::oauth2::DESCRIPTION,
+        sql: super::oauth2::SQL,
+    },
 ];
 
 /// The newest schema version this library knows: the last migration's.

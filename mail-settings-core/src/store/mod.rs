@@ -37,6 +37,7 @@
 
 pub(crate) mod checkpoint;
 mod migrations;
+mod oauth2;
 mod open_check;
 pub(crate) mod records;
 pub(crate) mod schedules;
