@@ -738,3 +738,95 @@ fn two_processes_sharing_a_store_refresh_one_at_a_time_and_keep_needs_sign_in() 
     );
     let _ = m1;
 }
+
+/// A GET as a browser does it: (status, Location, Set-Cookie name=value pairs).
+fn browser_get(
+    url: &str,
+    cookies: &[(String, String)],
+) -> (u16, Option<String>, Vec<(String, String)>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(authority).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let cookie = cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out[9..12].parse().unwrap();
+    let head = out.split("\r\n\r\n").next().unwrap();
+    let mut location = None;
+    let mut set = Vec::new();
+    for line in head.lines().skip(1) {
+        let (k, v) = line.split_once(':').unwrap();
+        if k.eq_ignore_ascii_case("location") {
+            location = Some(v.trim().to_owned());
+        } else if k.eq_ignore_ascii_case("set-cookie") {
+            let pair = v.trim().split(';').next().unwrap();
+            let (n, val) = pair.split_once('=').unwrap();
+            set.push((n.to_owned(), val.to_owned()));
+        }
+    }
+    (status, location, set)
+}
+
+#[test]
+fn authorization_code_with_pkce_and_a_loopback_redirect() {
+    let s = setup();
+    let mailbox = unique_mailbox("oauth2-pkce");
+    let mut client = public_client();
+    client.authorization_url = Some(format!("{}/auth", issuer()));
+    let sign_in = s
+        .manager
+        .start_browser_sign_in(&client, Some(&mailbox))
+        .unwrap();
+    assert!(sign_in.authorize_url.contains("code_challenge_method=S256"));
+    assert!(sign_in.redirect_uri.starts_with("http://127.0.0.1:"));
+    let id = CredentialId::new(&mailbox);
+    std::thread::scope(|scope| {
+        let url = sign_in.authorize_url.clone();
+        // The person's browser: follows the redirects with its cookies; the test server's
+        // interaction logs the login_hint user in and consents.
+        scope.spawn(move || {
+            let mut cookies: Vec<(String, String)> = Vec::new();
+            let mut url = url;
+            for _ in 0..6 {
+                let (status, location, set) = browser_get(&url, &cookies);
+                for (k, v) in set {
+                    cookies.retain(|(n, _)| n != &k);
+                    cookies.push((k, v));
+                }
+                let Some(loc) = location else {
+                    assert_eq!(status, 200, "{url}");
+                    return;
+                };
+                url = if loc.starts_with('/') {
+                    format!("{}{loc}", issuer())
+                } else {
+                    loc
+                };
+            }
+            panic!("too many redirects");
+        });
+        s.manager
+            .finish_browser_sign_in(
+                &client,
+                sign_in,
+                &id,
+                &mailbox,
+                &Route::Direct,
+                Duration::from_secs(20),
+            )
+            .unwrap();
+    });
+    assert!(!refresh_token(&s, &mailbox).is_empty());
+    s.creds.bind(&id, client, Route::Direct).unwrap();
+    imap_login(s.creds.as_ref(), &mailbox).unwrap();
+}

@@ -93,6 +93,27 @@ impl fmt::Debug for DeviceSignIn {
     }
 }
 
+/// A browser sign-in under way (authorization code with PKCE and a loopback redirect, RFC
+/// 8252): open `authorize_url` in the person's browser, then call
+/// [`TokenManager::finish_browser_sign_in`], which waits for the redirect on 127.0.0.1.
+pub struct BrowserSignIn {
+    /// The URL the host opens in the browser.
+    pub authorize_url: String,
+    /// The redirect URI (`http://127.0.0.1:PORT/callback`).
+    pub redirect_uri: String,
+    listener: std::net::TcpListener,
+    verifier: oauth2::PkceCodeVerifier,
+    state: oauth2::CsrfToken,
+}
+
+impl fmt::Debug for BrowserSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrowserSignIn")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
 struct NeedsSignIn {
     reason: String,
     /// SHA-256 of the refresh token that was refused: a different one is tried again.
@@ -132,6 +153,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn fingerprint(token: &SecretString) -> [u8; 32] {
     Sha256::digest(token.expose_secret().as_bytes()).into()
+}
+
+/// Reads one HTTP request head from the browser (at most 8 KiB) and gives its target.
+fn read_request_target(stream: &mut std::net::TcpStream) -> Option<String> {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while memchr::memmem::find(&buf, b"\r\n\r\n").is_none() {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 || buf.len() + n > 8192 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = std::str::from_utf8(&buf).ok()?;
+    let line = head.lines().next()?;
+    let mut parts = line.split(' ');
+    (parts.next()? == "GET").then_some(())?;
+    parts.next().map(str::to_owned)
 }
 
 fn to_hex(b: &[u8]) -> String {
@@ -754,6 +794,204 @@ impl TokenManager {
         // proves the kept refresh token works).
         let entry = self.entry(&Self::key(client, credential));
         *lock(&entry) = None;
+        Ok(())
+    }
+
+    /// Starts a browser sign-in: binds a loopback port for the redirect, and builds the
+    /// authorization URL with PKCE (S256) and a state; `login_hint` pre-fills the user name.
+    pub fn start_browser_sign_in(
+        &self,
+        client: &OAuth2Client,
+        login_hint: Option<&str>,
+    ) -> Result<BrowserSignIn, ConnectionError> {
+        let endpoints = client.endpoints()?;
+        let auth_url = endpoints.authorization_url.clone().ok_or_else(|| {
+            ConnectionError::new(
+                ErrorCategory::Validation,
+                format!(
+                    "the OAuth2 client \"{}\" has no authorization URL",
+                    client.name
+                ),
+            )
+        })?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| {
+            ConnectionError::new(
+                ErrorCategory::Connect,
+                format!("could not listen on 127.0.0.1 for the sign-in redirect: {e}"),
+            )
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| ConnectionError::new(ErrorCategory::Connect, e.to_string()))?
+            .port();
+        let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+        let invalid =
+            |what: &str| ConnectionError::new(ErrorCategory::Validation, format!("invalid {what}"));
+        let oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
+            .set_auth_uri(oauth2::AuthUrl::new(auth_url).map_err(|_| invalid("authorization URL"))?)
+            .set_redirect_uri(
+                oauth2::RedirectUrl::new(redirect_uri.clone())
+                    .map_err(|_| invalid("redirect URI"))?,
+            );
+        let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+        let mut request = oauth
+            .authorize_url(oauth2::CsrfToken::new_random)
+            .add_scopes(endpoints.scopes.iter().map(|s| Scope::new(s.clone())))
+            .set_pkce_challenge(challenge);
+        if let Some(hint) = login_hint {
+            request = request.add_extra_param("login_hint", hint);
+        }
+        // A refresh token is the point of signing in: consent asked for it every time (an
+        // OpenID server drops offline_access without it), and Google's access_type=offline.
+        request = request.add_extra_param("prompt", "consent");
+        if client.provider == super::OAuth2Provider::Google {
+            request = request.add_extra_param("access_type", "offline");
+        }
+        let (url, state) = request.url();
+        Ok(BrowserSignIn {
+            authorize_url: url.to_string(),
+            redirect_uri,
+            listener,
+            verifier,
+            state,
+        })
+    }
+
+    /// Waits (at most `timeout`) for the browser's redirect to `sign_in.redirect_uri`, checks
+    /// its state, exchanges the code (with the PKCE verifier) and keeps the user name and
+    /// refresh token in the token store for `credential`.
+    pub fn finish_browser_sign_in(
+        &self,
+        client: &OAuth2Client,
+        sign_in: BrowserSignIn,
+        credential: &CredentialId,
+        username: &str,
+        route: &Route,
+        timeout: Duration,
+    ) -> Result<(), ConnectionError> {
+        use std::io::Write as _;
+        let store = self.store(credential)?;
+        let until = Instant::now() + timeout;
+        sign_in
+            .listener
+            .set_nonblocking(true)
+            .map_err(|e| ConnectionError::new(ErrorCategory::Connect, e.to_string()))?;
+        let code = loop {
+            if Instant::now() >= until {
+                return Err(ConnectionError::timeout(
+                    "waiting for the browser sign-in",
+                    timeout,
+                ));
+            }
+            let mut stream = match sign_in.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+                Err(e) => return Err(ConnectionError::new(ErrorCategory::Connect, e.to_string())),
+            };
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let target = read_request_target(&mut stream).unwrap_or_default();
+            let url = url::Url::parse(&format!("http://127.0.0.1{target}")).ok();
+            let param = |k: &str| {
+                url.as_ref()?
+                    .query_pairs()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.into_owned())
+            };
+            let on_callback = url.as_ref().is_some_and(|u| u.path() == "/callback");
+            let (status, text, outcome) = if !on_callback {
+                ("404 Not Found", "Not found.", None)
+            } else if param("state").as_deref() != Some(sign_in.state.secret().as_str()) {
+                (
+                    "400 Bad Request",
+                    "The sign-in answer does not match: try again.",
+                    None,
+                )
+            } else if let Some(code) = param("code") {
+                (
+                    "200 OK",
+                    "Signed in. You can close this window.",
+                    Some(Ok(code)),
+                )
+            } else {
+                let why = param("error").unwrap_or_else(|| "no code".into());
+                (
+                    "400 Bad Request",
+                    "The sign-in was refused.",
+                    Some(Err(why)),
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            match outcome {
+                Some(Ok(code)) => break code,
+                Some(Err(why)) => {
+                    return Err(ConnectionError::new(
+                        ErrorCategory::Auth,
+                        format!(
+                            "the browser sign-in was refused ({})",
+                            terminal_safe_line(&why)
+                        ),
+                    ))
+                }
+                None => continue,
+            }
+        };
+        let endpoints = client.endpoints()?;
+        let invalid =
+            |what: &str| ConnectionError::new(ErrorCategory::Validation, format!("invalid {what}"));
+        let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
+            .set_auth_type(AuthType::RequestBody)
+            .set_token_uri(TokenUrl::new(endpoints.token_url).map_err(|_| invalid("token URL"))?)
+            .set_redirect_uri(
+                oauth2::RedirectUrl::new(sign_in.redirect_uri.clone())
+                    .map_err(|_| invalid("redirect URI"))?,
+            );
+        if let Some(secret) = self.client_secret(client)? {
+            oauth = oauth.set_client_secret(secret);
+        }
+        self.token_requests.fetch_add(1, Ordering::SeqCst);
+        let resp = oauth
+            .exchange_code(oauth2::AuthorizationCode::new(code))
+            .set_pkce_verifier(sign_in.verifier)
+            .request(&self.http(route))
+            .map_err(|e| match e {
+                RequestTokenError::Request(e) => e,
+                RequestTokenError::ServerResponse(e) => ConnectionError::new(
+                    ErrorCategory::Auth,
+                    format!("the authorization code was refused ({})", e.error()),
+                ),
+                _ => ConnectionError::new(
+                    ErrorCategory::Protocol,
+                    "the token endpoint's answer to the code is not valid",
+                ),
+            })?;
+        let refresh = resp.refresh_token().ok_or_else(|| {
+            ConnectionError::new(
+                ErrorCategory::Protocol,
+                "the server gave no refresh token (ask for the offline_access scope)",
+            )
+        })?;
+        store
+            .save(
+                credential,
+                &SignIn {
+                    username: username.to_owned(),
+                    refresh_token: Some(SecretString::from(refresh.secret().clone())),
+                },
+            )
+            .map_err(|e| credential_error(credential, e))?;
+        lock(&self.needs_sign_in).remove(credential.as_str());
+        if let Some(shared) = &self.lock {
+            shared.set_needs_sign_in(credential.as_str(), None)?;
+        }
+        *lock(&self.entry(&Self::key(client, credential))) = None;
         Ok(())
     }
 }

@@ -22,7 +22,9 @@
 //!   SMTP, the collector, the check) then sign in with SASL XOAUTH2 or OAUTHBEARER, whichever
 //!   the server offers, and report a refused token back so it is refreshed once.
 //! - Sign-in: [`TokenManager::start_device_sign_in`] / [`TokenManager::finish_device_sign_in`]
-//!   (RFC 8628, for an operator at a terminal).
+//!   (RFC 8628, for an operator at a terminal); [`TokenManager::start_browser_sign_in`] /
+//!   [`TokenManager::finish_browser_sign_in`] (authorization code with PKCE and a loopback
+//!   redirect, RFC 8252: the host opens the browser; Google needs it for the mail scope).
 //!
 //! HTTP goes through the `oauth2` crate over our own connector (directly or through the
 //! account's network connector), TLS verified, per-read and overall time bounds, responses at
@@ -34,7 +36,7 @@ mod manager;
 mod provider;
 pub mod sasl;
 
-pub use manager::{DeviceSignIn, SignInState, TokenManager, TokenStatus};
+pub use manager::{BrowserSignIn, DeviceSignIn, SignInState, TokenManager, TokenStatus};
 pub use provider::OAuth2Credentials;
 
 use crate::credentials::CredentialError;

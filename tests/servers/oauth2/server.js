@@ -102,7 +102,7 @@ const provider = new Provider(issuer, configuration);
 
 async function grantFor(accountId, clientId) {
   const grant = new provider.Grant({ accountId, clientId });
-  grant.addOIDCScope('openid offline_access');
+  grant.addOIDCScope('openid offline_access mail');
   grant.addResourceScope(RESOURCE, 'mail');
   return grant.save();
 }
