@@ -15,6 +15,7 @@ import weakref as _weakref
 
 from ._errors import (
     AuthError,
+    NeedsSignInError,
     CancelledError,
     CertificateError,
     ConflictError,
@@ -129,6 +130,7 @@ __all__ = [
     "CancelledError",
     "ConnectionError",
     "AuthError",
+    "NeedsSignInError",
     "TlsError",
     "CertificateError",
     "TimeoutError",
