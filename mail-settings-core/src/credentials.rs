@@ -161,6 +161,13 @@ pub trait CredentialProvider: Send + Sync {
         let _ = (id, credential);
         false
     }
+
+    /// Whether asking for `id` obtains an OAuth2 access token from an authorization server
+    /// (the check then shows a `token` stage). The default: `false`.
+    fn mints_tokens(&self, id: &CredentialId) -> bool {
+        let _ = id;
+        false
+    }
 }
 
 impl<T: CredentialProvider + ?Sized> CredentialProvider for std::sync::Arc<T> {
@@ -172,6 +179,9 @@ impl<T: CredentialProvider + ?Sized> CredentialProvider for std::sync::Arc<T> {
     }
     fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
         (**self).refused(id, credential)
+    }
+    fn mints_tokens(&self, id: &CredentialId) -> bool {
+        (**self).mints_tokens(id)
     }
 }
 

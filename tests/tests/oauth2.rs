@@ -830,3 +830,76 @@ fn authorization_code_with_pkce_and_a_loopback_redirect() {
     s.creds.bind(&id, client, Route::Direct).unwrap();
     imap_login(s.creds.as_ref(), &mailbox).unwrap();
 }
+
+#[test]
+fn the_check_shows_the_token_stage_obtained_and_refused() {
+    use mail_settings_core::check::{check_incoming, check_smtp, CheckOptions, StageName};
+    let s = setup();
+    let mailbox = unique_mailbox("oauth2-check");
+    device_sign_in(&s, &mailbox);
+    let account = mail_settings_tests::incoming_account(
+        Protocol::Imap,
+        &mailbox,
+        Some(SecureConnectionType::Ssl),
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let r = check_incoming(&account, s.creds.as_ref(), &CheckOptions::default());
+    assert!(r.ok, "{r:?}");
+    let token = r
+        .stages
+        .iter()
+        .find(|st| st.name == StageName::Token)
+        .unwrap();
+    assert!(token.ok && token.detail.contains(&mailbox), "{token:?}");
+    let smtp = mail_settings_tests::smtp_account(
+        &mailbox,
+        Some(SecureConnectionType::Tls),
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let r = check_smtp(&smtp, s.creds.as_ref(), &CheckOptions::default());
+    assert!(r.ok, "{r:?}");
+    assert!(r
+        .stages
+        .iter()
+        .any(|st| st.name == StageName::Token && st.ok));
+    // A password account has no token stage.
+    let r = check_incoming(
+        &account,
+        &servers().credentials_for(&mailbox),
+        &CheckOptions::default(),
+    );
+    assert!(
+        r.ok && r.stages.iter().all(|st| st.name != StageName::Token),
+        "{r:?}"
+    );
+
+    // Revoked: the token stage fails with the server's code, category needs_sign_in.
+    let rt = refresh_token(&s, &mailbox);
+    post(
+        "/token/revocation",
+        &[
+            ("token", &rt),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", "ms-public"),
+        ],
+    );
+    // Drop the cached access token so the check needs a refresh.
+    let id = CredentialId::new(&mailbox);
+    let cached = s.creds.credential(&id).unwrap();
+    s.creds.refused(&id, &cached);
+    let r = check_incoming(&account, s.creds.as_ref(), &CheckOptions::default());
+    assert!(!r.ok);
+    let token = r
+        .stages
+        .iter()
+        .find(|st| st.name == StageName::Token)
+        .unwrap();
+    assert!(!token.ok, "{token:?}");
+    assert_eq!(token.category, Some(ErrorCategory::NeedsSignIn));
+    assert!(token.detail.contains("invalid_grant"), "{token:?}");
+    assert!(!token.detail.contains(&rt));
+}

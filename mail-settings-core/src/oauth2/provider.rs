@@ -106,6 +106,10 @@ impl CredentialProvider for OAuth2Credentials {
         self.binding(&CredentialId::new(id)).is_some() || self.inner.contains(id)
     }
 
+    fn mints_tokens(&self, id: &CredentialId) -> bool {
+        self.binding(id).is_some() || self.inner.mints_tokens(id)
+    }
+
     fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
         match self.binding(id) {
             Some((client, _)) => self
