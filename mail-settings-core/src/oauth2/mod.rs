@@ -12,7 +12,7 @@
 //! - [`TokenManager`]: obtains access tokens (refresh token grant, client credentials grant),
 //!   caches them in memory only, refreshes them before they expire (with
 //!   [`TokenManager::skew`]) and once more after a server refuses one
-//!   ([`TokenManager::refused`]). One refresh per credential at a time: a mutex per credential
+//!   ([`CredentialProvider::refused`](crate::credentials::CredentialProvider::refused)). One refresh per credential at a time: a mutex per credential
 //!   across threads, and an optional [`SharedTokenState`] across processes sharing a store
 //!   ([`crate::store::Store`] is one), which also keeps the needs sign-in state. `invalid_grant` puts the credential in the state
 //!   **needs sign-in** ([`ErrorCategory::NeedsSignIn`]): not retried until the stored refresh
