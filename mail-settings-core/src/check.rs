@@ -94,6 +94,10 @@ pub enum StageName {
     Capabilities,
     /// Login mechanisms offered.
     Mechanisms,
+    /// An OAuth2 access token obtained or refreshed (only for credentials bound to an OAuth2
+    /// client): a failure carries the server's error code (`invalid_grant`: category
+    /// `needs_sign_in`).
+    Token,
     /// Authentication.
     Authentication,
     /// Mailbox size (IMAP, POP3).
@@ -116,6 +120,7 @@ impl StageName {
             StageName::Greeting => "greeting",
             StageName::Capabilities => "capabilities",
             StageName::Mechanisms => "mechanisms",
+            StageName::Token => "token",
             StageName::Authentication => "authentication",
             StageName::Mailbox => "mailbox",
             StageName::Folders => "folders",
@@ -642,10 +647,19 @@ impl Recorder<'_> {
 
     fn credential(&mut self, creds: &dyn CredentialProvider) -> Option<Credential> {
         let id = self.ctx.credential?;
+        if creds.mints_tokens(id) {
+            return self.stage(StageName::Token, || {
+                let c = creds
+                    .credential(id)
+                    .map_err(|e| ConnectionError::new(e.category(), e.to_string()))?;
+                let detail = format!("an OAuth2 access token for {}", c.username);
+                Ok((c, detail))
+            });
+        }
         match creds.credential(id) {
             Ok(c) => Some(c),
             Err(e) => {
-                let err = ConnectionError::new(ErrorCategory::Credential, e.to_string());
+                let err = ConnectionError::new(e.category(), e.to_string());
                 self.stage::<()>(StageName::Authentication, || Err(err));
                 None
             }

@@ -4,6 +4,7 @@
 //! Secrets live in [`secrecy`] types: they are zeroed on drop, and nothing here prints them.
 //! [`Credential`]'s `Debug` shows the user name and the kind of secret, never the secret.
 
+use crate::error::ErrorCategory;
 use crate::values::CredentialId;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -120,6 +121,27 @@ pub enum CredentialError {
         /// What is wrong with it (with line and column when it does not parse).
         reason: String,
     },
+    /// An OAuth2 access token could not be had for the credential (see [`crate::oauth2`]):
+    /// `category` is [`ErrorCategory::NeedsSignIn`] when the refresh token was refused.
+    #[error("{message}")]
+    OAuth2 {
+        /// The id asked for.
+        id: String,
+        /// What kind of failure (needs sign-in, network, the client refused...).
+        category: ErrorCategory,
+        /// What happened (never a token or secret).
+        message: String,
+    },
+}
+
+impl CredentialError {
+    /// The error category: [`ErrorCategory::Credential`], or the OAuth2 failure's own.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            CredentialError::OAuth2 { category, .. } => *category,
+            _ => ErrorCategory::Credential,
+        }
+    }
 }
 
 /// The host application's vault.
@@ -131,6 +153,21 @@ pub trait CredentialProvider: Send + Sync {
     fn contains(&self, id: &str) -> bool {
         self.credential(&CredentialId::new(id)).is_ok()
     }
+
+    /// The server refused `credential` (given for `id`). A provider that mints tokens (see
+    /// [`crate::oauth2::OAuth2Credentials`]) drops it and returns `true`: the driver then asks
+    /// once more and retries the login once. The default returns `false` (no retry).
+    fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
+        let _ = (id, credential);
+        false
+    }
+
+    /// Whether asking for `id` obtains an OAuth2 access token from an authorization server
+    /// (the check then shows a `token` stage). The default: `false`.
+    fn mints_tokens(&self, id: &CredentialId) -> bool {
+        let _ = id;
+        false
+    }
 }
 
 impl<T: CredentialProvider + ?Sized> CredentialProvider for std::sync::Arc<T> {
@@ -139,6 +176,12 @@ impl<T: CredentialProvider + ?Sized> CredentialProvider for std::sync::Arc<T> {
     }
     fn contains(&self, id: &str) -> bool {
         (**self).contains(id)
+    }
+    fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
+        (**self).refused(id, credential)
+    }
+    fn mints_tokens(&self, id: &CredentialId) -> bool {
+        (**self).mints_tokens(id)
     }
 }
 
@@ -211,11 +254,18 @@ impl CredentialProvider for InMemoryCredentials {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileEntry {
-    username: String,
+    #[serde(default)]
+    username: Option<String>,
     #[serde(default)]
     password: Option<String>,
     #[serde(default)]
     oauth2_token: Option<String>,
+    /// An OAuth2 sign-in's refresh token (kept by [`crate::oauth2::TokenStore::save`]).
+    #[serde(default)]
+    refresh_token: Option<String>,
+    /// An OAuth2 client's secret.
+    #[serde(default)]
+    client_secret: Option<String>,
 }
 
 /// The largest credentials file read (1 MiB).
@@ -258,12 +308,18 @@ impl<'de> Deserialize<'de> for Entries {
 }
 
 /// Credentials read from a file: JSON or TOML, by extension (`.toml` is TOML, anything else
-/// JSON), shaped `id → {username, password | oauth2_token}`:
+/// JSON), shaped `id → {username, password | oauth2_token | client_secret | refresh_token}`:
 ///
 /// ```json
 /// {"helpdesk-mailbox": {"username": "helpdesk@example.com", "password": "..."},
-///  "smtp-notify": {"username": "notify@example.com", "oauth2_token": "..."}}
+///  "smtp-notify": {"username": "notify@example.com", "oauth2_token": "..."},
+///  "m365-mailbox": {"username": "support@contoso.com", "refresh_token": "..."},
+///  "m365-app-secret": {"client_secret": "..."}}
 /// ```
+///
+/// An entry with `username` and `refresh_token` (or a user name alone, for app-only access) is
+/// an OAuth2 sign-in: the file is then also a [`crate::oauth2::TokenStore`], and a refresh
+/// token the server rotates is written back into it (atomic replace, mode 0600).
 ///
 /// The file is refused when its permissions let anyone but the owner read or write it
 /// (on Unix: any of mode `0o077`), the way ssh treats private keys; when it is not a regular
@@ -274,13 +330,21 @@ impl<'de> Deserialize<'de> for Entries {
 pub struct CredentialsFile {
     path: PathBuf,
     inner: InMemoryCredentials,
+    sign_ins: RwLock<HashMap<String, crate::oauth2::SignIn>>,
+    writing: std::sync::Mutex<()>,
 }
 
 impl fmt::Debug for CredentialsFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign_ins: Vec<String> = self
+            .sign_ins
+            .read()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         f.debug_struct("CredentialsFile")
             .field("path", &self.path)
             .field("credentials", &self.inner)
+            .field("oauth2_sign_ins", &sign_ins)
             .finish()
     }
 }
@@ -354,6 +418,7 @@ impl CredentialsFile {
             })?
         };
         let inner = InMemoryCredentials::new();
+        let mut sign_ins = HashMap::new();
         for (id, entry) in entries {
             if crate::values::has_control_chars(&id) {
                 return Err(err(format!(
@@ -361,24 +426,52 @@ impl CredentialsFile {
                     crate::text::terminal_safe_line(&id)
                 )));
             }
-            let secret = match (entry.password, entry.oauth2_token) {
-                (Some(p), None) => Secret::password(p),
-                (None, Some(t)) => Secret::oauth2_token(t),
+            let username = entry.username.unwrap_or_default();
+            let secret = match (entry.password, entry.oauth2_token, entry.client_secret) {
+                (Some(p), None, None) => Some(Secret::password(p)),
+                (None, Some(t), None) => Some(Secret::oauth2_token(t)),
+                (None, None, Some(c)) => Some(Secret::password(c)),
+                (None, None, None) => None,
                 _ => {
                     return Err(err(format!(
-                        "entry \"{id}\" must have exactly one of password or oauth2_token"
+                        "entry \"{id}\" must have at most one of password, oauth2_token or \
+                         client_secret"
                     )))
                 }
             };
-            inner.insert(
-                id,
-                Credential {
-                    username: entry.username,
-                    secret,
-                },
-            );
+            match secret {
+                Some(secret) => {
+                    if entry.refresh_token.is_some() {
+                        return Err(err(format!(
+                            "entry \"{id}\" holds a refresh_token beside a secret: an OAuth2 \
+                             sign-in holds a username and a refresh_token only"
+                        )));
+                    }
+                    inner.insert(id, Credential { username, secret });
+                }
+                None => {
+                    if username.is_empty() && entry.refresh_token.is_none() {
+                        return Err(err(format!(
+                            "entry \"{id}\" holds nothing: give a username with a password, \
+                             an oauth2_token or a refresh_token"
+                        )));
+                    }
+                    sign_ins.insert(
+                        id.trim().to_owned(),
+                        crate::oauth2::SignIn {
+                            username,
+                            refresh_token: entry.refresh_token.map(SecretString::from),
+                        },
+                    );
+                }
+            }
         }
-        Ok(Self { path, inner })
+        Ok(Self {
+            path,
+            inner,
+            sign_ins: RwLock::new(sign_ins),
+            writing: std::sync::Mutex::new(()),
+        })
     }
 
     /// The file it was read from.
@@ -389,9 +482,156 @@ impl CredentialsFile {
 
 impl CredentialProvider for CredentialsFile {
     fn credential(&self, id: &CredentialId) -> Result<Credential, CredentialError> {
-        self.inner.credential(id)
+        match self.inner.credential(id) {
+            Err(CredentialError::Unknown(_)) if self.holds_sign_in(id.as_str()) => {
+                Err(CredentialError::Provider {
+                    id: id.to_string(),
+                    reason: "it holds an OAuth2 sign-in (username, refresh_token), not a \
+                             password: the account's authentication must be OAUTH2"
+                        .into(),
+                })
+            }
+            r => r,
+        }
     }
     fn contains(&self, id: &str) -> bool {
-        self.inner.contains(id)
+        self.inner.contains(id) || self.holds_sign_in(id)
+    }
+}
+
+impl CredentialsFile {
+    fn holds_sign_in(&self, id: &str) -> bool {
+        self.sign_ins
+            .read()
+            .map(|m| m.contains_key(id.trim()))
+            .unwrap_or(false)
+    }
+
+    /// Writes `id`'s `username` and `refresh_token` into the file: read afresh, changed, and
+    /// replaced atomically (a temporary file of mode 0600 in the same folder, synced, renamed
+    /// over it, the folder synced), so a crash leaves the old file or the new one, never half.
+    fn write_sign_in(
+        &self,
+        id: &str,
+        sign_in: &crate::oauth2::SignIn,
+    ) -> Result<(), CredentialError> {
+        use std::io::Write as _;
+        let err = |reason: String| CredentialError::File {
+            path: self.path.clone(),
+            reason,
+        };
+        let _guard = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let text = crate::document::read_regular_file(&self.path, MAX_CREDENTIALS_FILE_BYTES)
+            .map_err(|e| err(e.to_string()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let is_toml = self
+            .path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        let refresh = sign_in
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned());
+        let out = if is_toml {
+            let mut doc: toml::Table = toml::from_str(text)
+                .map_err(|_| err("not valid TOML any more; it was not changed".into()))?;
+            let entry = doc
+                .entry(id.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let t = entry
+                .as_table_mut()
+                .ok_or_else(|| err(format!("entry \"{id}\" is not a table")))?;
+            t.insert(
+                "username".into(),
+                toml::Value::String(sign_in.username.clone()),
+            );
+            match refresh {
+                Some(r) => t.insert("refresh_token".into(), toml::Value::String(r)),
+                None => t.remove("refresh_token"),
+            };
+            toml::to_string(&doc).map_err(|e| err(e.to_string()))?
+        } else {
+            let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+                .map_err(|_| err("not valid JSON any more; it was not changed".into()))?;
+            let entry = doc
+                .entry(id.to_owned())
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            let t = entry
+                .as_object_mut()
+                .ok_or_else(|| err(format!("entry \"{id}\" is not an object")))?;
+            t.insert("username".into(), sign_in.username.clone().into());
+            match refresh {
+                Some(r) => t.insert("refresh_token".into(), r.into()),
+                None => t.remove("refresh_token"),
+            };
+            let mut s = serde_json::to_string_pretty(&doc).map_err(|e| err(e.to_string()))?;
+            s.push('\n');
+            s
+        };
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let written = (|| -> std::io::Result<()> {
+            let mut f = options.open(&tmp)?;
+            f.write_all(out.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            #[cfg(unix)]
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(format!("could not replace it: {e}")));
+        }
+        Ok(())
+    }
+}
+
+impl crate::oauth2::TokenStore for CredentialsFile {
+    fn load(
+        &self,
+        credential: &CredentialId,
+    ) -> Result<Option<crate::oauth2::SignIn>, CredentialError> {
+        Ok(self
+            .sign_ins
+            .read()
+            .map_err(|_| CredentialError::Unknown(credential.to_string()))?
+            .get(credential.as_str())
+            .cloned())
+    }
+
+    fn save(
+        &self,
+        credential: &CredentialId,
+        sign_in: &crate::oauth2::SignIn,
+    ) -> Result<(), CredentialError> {
+        if self.inner.contains(credential.as_str()) {
+            return Err(CredentialError::Provider {
+                id: credential.to_string(),
+                reason: "it holds a password or token: an OAuth2 sign-in needs an entry of its own"
+                    .into(),
+            });
+        }
+        self.write_sign_in(credential.as_str(), sign_in)?;
+        if let Ok(mut m) = self.sign_ins.write() {
+            m.insert(credential.as_str().to_owned(), sign_in.clone());
+        }
+        Ok(())
     }
 }

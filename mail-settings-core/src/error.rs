@@ -48,6 +48,9 @@ pub enum ErrorCategory {
     Storage,
     /// A document or file could not be read.
     Parse,
+    /// The OAuth2 authorization server refused the refresh token (`invalid_grant`: revoked,
+    /// expired, password changed): a person must sign in again. Not retried until then.
+    NeedsSignIn,
 }
 
 impl ErrorCategory {
@@ -69,6 +72,7 @@ impl ErrorCategory {
             ErrorCategory::NotFound => "not_found",
             ErrorCategory::Storage => "storage",
             ErrorCategory::Parse => "parse",
+            ErrorCategory::NeedsSignIn => "needs_sign_in",
         }
     }
 }
@@ -323,7 +327,7 @@ impl Error {
         match self {
             Error::Validation(_) => ErrorCategory::Validation,
             Error::Parse(_) => ErrorCategory::Parse,
-            Error::Credential(_) => ErrorCategory::Credential,
+            Error::Credential(e) => e.category(),
             #[cfg(feature = "store")]
             Error::Store(e) => e.category(),
             Error::Connection(e) => e.category(),

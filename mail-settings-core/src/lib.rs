@@ -25,6 +25,7 @@
 //! | [`smtp`] | sending through an account (sender, Reply-To, Return-Path, read receipt, footer, forced configuration), pool, test message |
 //! | [`imap`] | the `imap` crate behind our own interface: STARTTLS, LOGIN/XOAUTH2, UID-only fetch, store and expunge |
 //! | [`pop3`] | our own POP3 client: CAPA, STLS, USER/PASS, AUTH PLAIN/XOAUTH2, pipelined RETR/DELE, strict parser |
+//! | [`oauth2`] | OAuth2 sign-in for months: token manager (refresh, client credentials, device code), rotation written back first, needs sign-in, SASL XOAUTH2/OAUTHBEARER |
 //! | [`check`] | the staged connection check an operator runs by hand, with advice |
 //! | [`collector`] | exactly-once, never-lose collection into the inbox; scheduler, progress, cancel |
 //! | [`inbox`] | the collected messages: listing, filters, parsed view, mark read, delete locally |
@@ -98,6 +99,7 @@ pub mod model;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod net;
+pub mod oauth2;
 #[cfg(feature = "pop3")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pop3")))]
 pub mod pop3;

@@ -45,6 +45,7 @@ pub(crate) fn hop_word(hop: ProxyHop) -> &'static str {
 fn connection_class(category: ErrorCategory) -> &'static str {
     match category {
         ErrorCategory::Auth => "AuthError",
+        ErrorCategory::NeedsSignIn => "NeedsSignInError",
         ErrorCategory::Tls => "TlsError",
         ErrorCategory::Certificate => "CertificateError",
         ErrorCategory::Timeout => "TimeoutError",

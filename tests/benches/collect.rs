@@ -299,6 +299,101 @@ fn child_collect(db: &str, account: i64, mailbox: &str, journal: bool) {
     timer.result(r.fetched + r.duplicates, r.bytes);
 }
 
+/// Child: one collection run like [`child_collect`], signed in with OAuth2: the refresh token
+/// is in the credentials file `creds` (a token store), the access token is obtained (and the
+/// rotated refresh token written back) inside the measured window.
+fn child_collect_oauth2(db: &str, account: i64, mailbox: &str, creds: &str) {
+    use mail_settings_core::oauth2::{OAuth2Credentials, TokenManager};
+    let store = Arc::new(Store::open(db).unwrap());
+    let file = Arc::new(mail_settings_core::CredentialsFile::load(creds).unwrap());
+    warm_tls(&store.incoming_account(account).unwrap());
+    let timer = Timer::start();
+    let manager = Arc::new(TokenManager::new(Some(file.clone()), file.clone()));
+    let oauth = OAuth2Credentials::new(file, manager.clone());
+    oauth
+        .bind(
+            &mail_settings_core::CredentialId::new(mailbox),
+            mail_settings_tests::oauth2::public_client(),
+            mail_settings_core::Route::Direct,
+        )
+        .unwrap();
+    let collector = Collector::with_options(store, Arc::new(oauth), CollectorOptions::default());
+    let r = collector.check_now(account).unwrap();
+    assert_eq!(r.pending, 0);
+    assert_eq!(manager.token_requests(), 1);
+    timer.result(r.fetched + r.duplicates, r.bytes);
+}
+
+/// The IMAPS collection of `mailbox` over an OAuth2 sign-in (device code, once, here).
+fn collect_case_oauth2(mailbox: &str, dir: &Path) -> Figures {
+    let creds = dir.join("oauth2-credentials.json");
+    std::fs::write(&creds, "{}").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let file = Arc::new(mail_settings_core::CredentialsFile::load(&creds).unwrap());
+    let manager = mail_settings_core::oauth2::TokenManager::new(Some(file.clone()), file);
+    mail_settings_tests::oauth2::device_sign_in(&manager, mailbox);
+    let db = dir.join("oauth2-imaps.db");
+    let (id, f) = warmed(|| {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let id = new_account(Protocol::Imap, mailbox, &db);
+        let f = run_child(&[
+            "collect-oauth2",
+            db.to_str().unwrap(),
+            &id.to_string(),
+            mailbox,
+            creds.to_str().unwrap(),
+        ]);
+        (id, f)
+    });
+    let store = Arc::new(Store::open(&db).unwrap());
+    let n = mail_settings_core::inbox::Inbox::new(store)
+        .count(Some(id))
+        .unwrap();
+    assert_eq!(n, f.messages);
+    f
+}
+
+/// The OAuth2 figure: the same mailbox over a password account and an OAuth2 account, in
+/// alternation (password, OAuth2, password, OAuth2) so drift on the machine hits both.
+fn oauth2_figure(mailbox: &str, dir: &Path) {
+    println!(
+        "
+OAuth2 beside a password (IMAPS, same mailbox, same run):"
+    );
+    let mut pw = Vec::new();
+    let mut o2 = Vec::new();
+    for _ in 0..2 {
+        pw.push(collect_case(Protocol::Imap, mailbox, dir, "pw-imaps"));
+        o2.push(collect_case_oauth2(mailbox, dir));
+    }
+    for f in &pw {
+        row("IMAPS collection, password", f);
+    }
+    for f in &o2 {
+        row("IMAPS collection, OAuth2 (token obtained in run)", f);
+    }
+    let best = |v: &[Figures]| v.iter().map(|f| f.seconds).fold(f64::MAX, f64::min);
+    let cpu = |v: &[Figures]| {
+        v.iter()
+            .filter_map(|f| f.cpu.map(|c| c.own))
+            .fold(f64::MAX, f64::min)
+    };
+    let (p, o) = (best(&pw), best(&o2));
+    println!(
+        "  OAuth2 cost: {:+.2} % wall time (best {o:.2} s vs {p:.2} s), {:+.2} % client CPU \
+         (best {:.2} s vs {:.2} s); target < 1 %",
+        100.0 * (o - p) / p,
+        100.0 * (cpu(&o2) - cpu(&pw)) / cpu(&pw),
+        cpu(&o2),
+        cpu(&pw)
+    );
+}
+
 /// Runs a case twice and keeps the second run's figures. The first run warms what a
 /// long-running machine has warm: the server's caches, and memory. This machine is a VM whose
 /// free memory goes back to the host after a few seconds; the first write into such a page
@@ -529,6 +624,9 @@ fn main() {
                 &args[5],
                 args.get(6).map(String::as_str) != Some("no-journal"),
             ),
+            Some("collect-oauth2") => {
+                child_collect_oauth2(&args[3], args[4].parse().unwrap(), &args[5], &args[6])
+            }
             Some("setup") => {
                 // For profiling by hand: `collect child setup DB imap|pop3 MAILBOX` prints the
                 // account id to use with `collect child collect DB ID MAILBOX`.
@@ -572,6 +670,14 @@ fn main() {
             message(i, size, &mut rng)
         }),
     );
+    if std::env::var_os("MS_BENCH_ONLY_OAUTH2").is_some() {
+        // `MS_BENCH_ONLY_OAUTH2=1 cargo bench -p mail-settings-tests --bench collect`: the
+        // OAuth2 figure alone.
+        run_child(&["raw-imap", &mailbox]);
+        oauth2_figure(&mailbox, dir.path());
+        let _ = mail_settings_tests::seed::remove_mailbox(&mailbox);
+        return;
+    }
     let big = unique_mailbox("bench20");
     let big_total = fill_maildir(&big, std::iter::once(message(0, 20 << 20, &mut rng)));
     println!(
@@ -627,6 +733,8 @@ fn main() {
         Some(f) => row("mbsync (isync) pull into a Maildir", f),
         None => println!("{:<44} not installed (apt-get install isync)", "mbsync"),
     }
+
+    oauth2_figure(&mailbox, dir.path());
 
     println!("\nsingle 20 MB message:");
     row(

@@ -12,6 +12,10 @@ PACKAGES=(
 )
 
 missing=()
+# The OAuth2 authorization server (oauth2/server.js) runs on Node.js (>= 20) with npm.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 for pkg in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "installed" ]] || missing+=("$pkg")

@@ -44,6 +44,7 @@ danted-auth|danted|$MS_RUN_DIR/danted-auth.pid|socks5-auth:$MS_SOCKS5_AUTH_PORT
 tinyproxy-noauth|tinyproxy|$MS_RUN_DIR/tinyproxy-noauth.pid|http-proxy:$MS_HTTP_PROXY_PORT
 tinyproxy-auth|tinyproxy|$MS_RUN_DIR/tinyproxy-auth.pid|http-proxy-auth:$MS_HTTP_PROXY_AUTH_PORT
 postgres|postgres|$MS_RUN_DIR/postgres.pid|postgres:$MS_POSTGRES_PORT
+oauth2-server|node|$MS_RUN_DIR/oauth2-server.pid|oauth2:$MS_OAUTH2_SERVER_PORT
 EOF
 }
 

@@ -461,6 +461,23 @@ start_tinyproxy() {
   tinyproxy -c "$D/tinyproxy/$name.conf"
 }
 
+# --- OAuth2 authorization server (npm's oidc-provider) -------------------------------------------
+# `npm ci` into $D/oauth2/node (outside the clone), again only when the lockfile changed.
+start_oauth2_server() {
+  local src=$MS_SCRIPTS_DIR/oauth2 node_dir=$D/oauth2/node
+  if [[ ! -d "$node_dir/node_modules" ]] || ! cmp -s "$src/package-lock.json" "$node_dir/package-lock.json"; then
+    rm -rf "$node_dir"
+    mkdir -p "$node_dir"
+    cp "$src/package.json" "$src/package-lock.json" "$node_dir/"
+    (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+  cp "$src/server.js" "$node_dir/server.js"
+  MS_OAUTH2_SERVER_PORT=$MS_OAUTH2_SERVER_PORT MS_OAUTH2_ACCESS_TTL=$MS_OAUTH2_ACCESS_TTL \
+    MS_OAUTH2_CLIENT_SECRET=$MS_OAUTH2_CLIENT_SECRET MS_OAUTH2_KEY_FILE=$OAUTH_KEY_FILE \
+    MS_MAIL_DOMAIN=$MS_MAIL_DOMAIN nohup node "$node_dir/server.js" &
+  echo $! >"$MS_RUN_DIR/oauth2-server.pid"
+}
+
 # --- start what is not running ------------------------------------------------------------------
 write_dovecot_common
 write_dovecot main localhost "$MS_IMAP_PORT" "$MS_IMAPS_PORT" "$MS_POP3_PORT" "$MS_POP3S_PORT" main
@@ -484,6 +501,7 @@ start_service() {
     danted-*) start_dante "${1#danted-}" ;;
     tinyproxy-*) start_tinyproxy "${1#tinyproxy-}" ;;
     postgres) "$MS_SCRIPTS_DIR/postgres/start.sh" ;;
+    oauth2-server) start_oauth2_server ;;
   esac
 }
 

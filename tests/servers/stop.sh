@@ -38,6 +38,10 @@ for proc in /proc/[0-9]*; do
         pids+=("$pid")
       fi
       ;;
+    node)
+      cmdline=$(tr 2>/dev/null '\0' ' ' <"$proc/cmdline") || continue
+      [[ "$cmdline" == *" $D/oauth2/node/server.js"* ]] && pids+=("$pid")
+      ;;
     master)
       if tr 2>/dev/null '\0' '\n' <"$proc/environ" | grep -qx "MAIL_CONFIG=$MS_POSTFIX_CONF"; then
         pids+=("$pid")

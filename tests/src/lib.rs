@@ -7,6 +7,7 @@
 //! [`CredentialProvider`](mail_settings_core::CredentialProvider) like any host would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod oauth2;
 pub mod procfs;
 pub mod seed;
 

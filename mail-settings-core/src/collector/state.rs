@@ -626,6 +626,7 @@ fn category_from_str(s: &str) -> ErrorCategory {
         C::NotFound,
         C::Storage,
         C::Parse,
+        C::NeedsSignIn,
     ]
     .into_iter()
     .find(|c| c.as_str() == s)

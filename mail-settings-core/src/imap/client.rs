@@ -6,6 +6,7 @@ use super::{clean, protocol, ImapCapabilities, ImapOptions, MAX_LINE, STARTTLS_T
 use crate::credentials::{Credential, Secret};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::net::{BoundedReader, MailStream, OpDeadline};
+use crate::oauth2::sasl::OAuth2Mechanism;
 use std::cell::Cell;
 use std::fmt;
 use std::io::{Read, Write};
@@ -173,27 +174,57 @@ impl<S: Read + Write> ImapClient<S> {
     }
 
     /// Logs in: `LOGIN` for a password (`AUTHENTICATE PLAIN` when the server has LOGINDISABLED
-    /// but offers AUTH=PLAIN), `AUTHENTICATE XOAUTH2` for an OAuth2 token. A NO or BAD answer is
-    /// [`ErrorCategory::Auth`].
-    pub fn login(mut self, credential: &Credential) -> Result<ImapSession<S>, ConnectionError> {
+    /// but offers AUTH=PLAIN), `AUTHENTICATE XOAUTH2` or `OAUTHBEARER` (whichever the server
+    /// offers, XOAUTH2 first) for an OAuth2 token. A NO or BAD answer is [`ErrorCategory::Auth`].
+    pub fn login(self, credential: &Credential) -> Result<ImapSession<S>, ConnectionError> {
+        self.login_with(credential, None)
+    }
+
+    /// [`login`](Self::login) with an OAuth2 token through the given SASL mechanism (an error
+    /// if the server does not offer it).
+    pub fn login_oauth2(
+        self,
+        credential: &Credential,
+        mechanism: OAuth2Mechanism,
+    ) -> Result<ImapSession<S>, ConnectionError> {
+        self.login_with(credential, Some(mechanism))
+    }
+
+    fn login_with(
+        mut self,
+        credential: &Credential,
+        forced: Option<OAuth2Mechanism>,
+    ) -> Result<ImapSession<S>, ConnectionError> {
         let bound = self.bound;
         let caps = self.capabilities()?.clone();
         let user = credential.username.clone();
         let secret = credential.secret.expose().to_owned();
+        let offers = |m: &str| caps.auth_mechanisms().iter().any(|x| x == m);
+        let mut bearer_auth = None;
         let (mechanism, result) = match &credential.secret {
             Secret::OAuth2Token(_) => {
-                if !caps.auth_mechanisms().iter().any(|m| m == "XOAUTH2") {
+                let mech = match forced {
+                    Some(m) if offers(m.name()) => Some(m),
+                    Some(_) => None,
+                    None => OAuth2Mechanism::choose(offers),
+                };
+                let Some(mech) = mech else {
                     return Err(protocol(format!(
                         "the credential is an OAuth2 token but the server does not offer \
-                         AUTHENTICATE XOAUTH2 (it offers: {})",
+                         AUTHENTICATE {} (it offers: {})",
+                        forced.map_or("XOAUTH2 or OAUTHBEARER", |m| m.name()),
                         offered(&caps)
                     )));
-                }
-                let auth = SaslOnce::new(format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
-                (
-                    "AUTHENTICATE XOAUTH2",
-                    self.client.authenticate("XOAUTH2", &auth),
-                )
+                };
+                let auth = bearer_auth.insert(SaslOnce::new(
+                    mech.initial_response(&user, &secret),
+                    mech.error_ack(),
+                ));
+                let name = match mech {
+                    OAuth2Mechanism::OAuthBearer => "AUTHENTICATE OAUTHBEARER",
+                    _ => "AUTHENTICATE XOAUTH2",
+                };
+                (name, self.client.authenticate(mech.name(), &*auth))
             }
             _ if caps.login_disabled() => {
                 if !caps.auth_mechanisms().iter().any(|m| m == "PLAIN") {
@@ -206,7 +237,7 @@ impl<S: Read + Write> ImapClient<S> {
                         }
                     )));
                 }
-                let auth = SaslOnce::new(format!("\0{user}\0{secret}"));
+                let auth = SaslOnce::new(format!("\0{user}\0{secret}"), b"");
                 (
                     "AUTHENTICATE PLAIN",
                     self.client.authenticate("PLAIN", &auth),
@@ -224,7 +255,17 @@ impl<S: Read + Write> ImapClient<S> {
                     ImapOptions::default().fetch_batch,
                 ))
             }
-            Err((e, _client)) => Err(login_error(e, mechanism, &[&user, &secret], bound)),
+            Err((e, _client)) => {
+                let e = login_error(e, mechanism, &[&user, &secret], bound);
+                // OAUTHBEARER/XOAUTH2 say why in a JSON challenge: its status.
+                match bearer_auth.and_then(|a| a.error_status()) {
+                    Some(status) if e.is_auth() => Err(ConnectionError::new(
+                        ErrorCategory::Auth,
+                        format!("{} (the server's status: {status})", e.message()),
+                    )),
+                    _ => Err(e),
+                }
+            }
         }
     }
 }
@@ -269,23 +310,36 @@ fn login_error(
 /// report, as XOAUTH2 sends) gets an empty answer, which ends the exchange.
 struct SaslOnce {
     message: String,
+    ack: &'static [u8],
     sent: Cell<bool>,
+    error: std::cell::RefCell<Option<Vec<u8>>>,
 }
 
 impl SaslOnce {
-    fn new(message: String) -> Self {
+    fn new(message: String, ack: &'static [u8]) -> Self {
         Self {
             message,
+            ack,
             sent: Cell::new(false),
+            error: std::cell::RefCell::new(None),
         }
+    }
+
+    /// The `status` of the error report the server sent after our message, if any.
+    fn error_status(&self) -> Option<String> {
+        let e = self.error.borrow();
+        crate::oauth2::sasl::error_status(e.as_deref()?)
     }
 }
 
 impl ::imap::Authenticator for SaslOnce {
     type Response = Vec<u8>;
-    fn process(&self, _challenge: &[u8]) -> Self::Response {
+    fn process(&self, challenge: &[u8]) -> Self::Response {
         if self.sent.replace(true) {
-            Vec::new()
+            // Bounded: the imap crate already read the line; keep at most 4 KiB of it.
+            let keep = challenge.len().min(4096);
+            *self.error.borrow_mut() = Some(challenge[..keep].to_vec());
+            self.ack.to_vec()
         } else {
             self.message.as_bytes().to_vec()
         }

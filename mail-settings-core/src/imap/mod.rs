@@ -416,13 +416,25 @@ pub fn connect(
         ));
     }
     ensure_imap(account)?;
-    let credential = creds.credential(account.credential()).map_err(|e| {
-        ConnectionError::new(ErrorCategory::Credential, e.to_string()).with_source(e)
-    })?;
+    let get = || {
+        creds
+            .credential(account.credential())
+            .map_err(|e| ConnectionError::new(e.category(), e.to_string()).with_source(e))
+    };
+    let credential = get()?;
     let (client, _) = open(account, creds, options)?;
-    let mut session = client
-        .login(&credential)
-        .map_err(|e| e.context(label(account)))?;
+    let mut session = match client.login(&credential) {
+        Ok(s) => s,
+        // An OAuth2 token refused: the provider drops it, and one retry gets a fresh one.
+        Err(e) if e.is_auth() && creds.refused(account.credential(), &credential) => {
+            let credential = get()?;
+            let (client, _) = open(account, creds, options)?;
+            client
+                .login(&credential)
+                .map_err(|e| e.context(label(account)))?
+        }
+        Err(e) => return Err(e.context(label(account))),
+    };
     session.set_fetch_batch(options.fetch_batch);
     Ok(session)
 }

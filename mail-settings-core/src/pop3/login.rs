@@ -1,6 +1,7 @@
 //! The session: `CAPA`, login (USER/PASS, SASL PLAIN, XOAUTH2), `UTF8`; connecting and `STLS`.
 
 use super::*;
+use crate::oauth2::sasl::OAuth2Mechanism;
 
 impl<S: Read + Write> Pop3Client<S> {
     /// `CAPA`, fresh from the server (and remembered). A server without CAPA (`-ERR`) gives
@@ -47,16 +48,23 @@ impl<S: Read + Write> Pop3Client<S> {
             self.utf8()?;
         }
         let method = match &credential.secret {
-            Secret::OAuth2Token(_) => {
-                if !caps.has_sasl("XOAUTH2") {
+            Secret::OAuth2Token(_) => match OAuth2Mechanism::choose(|m| caps.has_sasl(m)) {
+                Some(OAuth2Mechanism::OAuthBearer) => {
+                    self.auth_oauthbearer(user, credential.secret.expose())?;
+                    LoginMethod::OAuthBearer
+                }
+                Some(_) => {
+                    self.auth_xoauth2(user, credential.secret.expose())?;
+                    LoginMethod::XOAuth2
+                }
+                None => {
                     return Err(ConnectionError::new(
                         ErrorCategory::Auth,
-                        "the POP3 server does not offer SASL XOAUTH2: an OAuth2 token cannot be used with it",
-                    ));
+                        "the POP3 server offers neither SASL XOAUTH2 nor OAUTHBEARER: an \
+                             OAuth2 token cannot be used with it",
+                    ))
                 }
-                self.auth_xoauth2(user, credential.secret.expose())?;
-                LoginMethod::XOAuth2
-            }
+            },
             _ => {
                 if caps.has_sasl("PLAIN") {
                     self.auth_plain(user, credential.secret.expose())?;
@@ -166,12 +174,39 @@ impl<S: Read + Write> Pop3Client<S> {
         result
     }
 
+    /// `AUTH OAUTHBEARER` (RFC 7628) with an OAuth2 access token; an error report challenge is
+    /// answered with `%x01` as the RFC says.
+    pub fn auth_oauthbearer(&mut self, user: &str, token: &str) -> Result<(), ConnectionError> {
+        let mech = OAuth2Mechanism::OAuthBearer;
+        let mut raw = mech.initial_response(user, token);
+        let mut encoded = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
+        raw.zeroize();
+        let ack = base64::engine::general_purpose::STANDARD.encode(mech.error_ack());
+        let r = self.sasl_with_ack("OAUTHBEARER", &encoded, &ack);
+        let result = r.and_then(|s| match s {
+            Some(s) => Err(self.auth_rejected("AUTH OAUTHBEARER", &s, &[token, &encoded])),
+            None => Ok(()),
+        });
+        encoded.zeroize();
+        result
+    }
+
     /// Runs a one-step SASL exchange. `Ok(None)` when logged in, `Ok(Some(status))` with the
     /// `-ERR` when rejected.
     pub(super) fn sasl(
         &mut self,
         mech: &str,
         response: &str,
+    ) -> Result<Option<Status>, ConnectionError> {
+        self.sasl_with_ack(mech, response, "")
+    }
+
+    /// [`sasl`](Self::sasl), answering an error challenge with `ack`.
+    fn sasl_with_ack(
+        &mut self,
+        mech: &str,
+        response: &str,
+        ack: &str,
     ) -> Result<Option<Status>, ConnectionError> {
         let command = format!("AUTH {mech}");
         // RFC 5034: the initial response may be used when the command fits in 255 octets.
@@ -202,8 +237,8 @@ impl<S: Read + Write> Pop3Client<S> {
         let body = &line[..];
         if body == b"+" || body.starts_with(b"+ ") {
             // A challenge after our response is an error report (XOAUTH2 sends JSON here):
-            // answer with an empty line, then the server's -ERR follows.
-            self.send("")?;
+            // answer with an empty line (OAUTHBEARER: %x01), then the server's -ERR follows.
+            self.send(ack)?;
             let s = self.read_status(&doing)?;
             if s.ok {
                 self.logged_in = true;
@@ -266,12 +301,24 @@ impl Pop3Client<MailStream> {
                 account.protocol()
             )));
         }
-        let credential = creds.credential(account.credential()).map_err(|e| {
-            ConnectionError::new(ErrorCategory::Credential, e.to_string()).with_source(e)
-        })?;
+        let get = || {
+            creds
+                .credential(account.credential())
+                .map_err(|e| ConnectionError::new(e.category(), e.to_string()).with_source(e))
+        };
+        let credential = get()?;
         let mut client = Self::open_within(account, creds, timeouts, deadline)?;
-        client.login(&credential).map_err(|e| e.context(&ctx))?;
-        Ok(client)
+        match client.login(&credential) {
+            Ok(_) => Ok(client),
+            // An OAuth2 token refused: the provider drops it, and one retry gets a fresh one.
+            Err(e) if e.is_auth() && creds.refused(account.credential(), &credential) => {
+                let credential = get()?;
+                let mut client = Self::open_within(account, creds, timeouts, deadline)?;
+                client.login(&credential).map_err(|e| e.context(&ctx))?;
+                Ok(client)
+            }
+            Err(e) => Err(e.context(&ctx)),
+        }
     }
 
     /// Connects, reads the greeting and does `STLS` when the account's security is STARTTLS;

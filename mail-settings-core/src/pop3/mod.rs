@@ -189,6 +189,8 @@ pub enum LoginMethod {
     AuthPlain,
     /// `AUTH XOAUTH2`.
     XOAuth2,
+    /// `AUTH OAUTHBEARER` (RFC 7628).
+    OAuthBearer,
 }
 
 /// A POP3 session over any stream.

@@ -9,6 +9,7 @@ use super::wire::{DotStuffer, BUF_SIZE};
 use crate::credentials::{Credential, Secret};
 use crate::error::{ConnectionError, ErrorCategory};
 use crate::net::reader::BoundedReader;
+use crate::oauth2::sasl::OAuth2Mechanism;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -494,11 +495,29 @@ impl<S: Read + Write> SmtpClient<S> {
         Ok(client)
     }
 
-    /// AUTH with the credential: XOAUTH2 for an OAuth2 token; PLAIN, else LOGIN, for a password,
+    /// AUTH with the credential: XOAUTH2 (else OAUTHBEARER) for an OAuth2 token; PLAIN, else LOGIN, for a password,
     /// as the server offers them. Refused credentials (535, 534, 530, 538, 454) are
     /// [`ErrorCategory::Auth`]. The exchange is never logged, and the server's text is left out
     /// of errors when it repeats anything we sent.
     pub fn authenticate(&mut self, credential: &Credential) -> Result<(), ConnectionError> {
+        self.authenticate_with(credential, None)
+    }
+
+    /// [`authenticate`](Self::authenticate) with an OAuth2 token through the given SASL
+    /// mechanism (an error when the server does not offer it).
+    pub fn authenticate_oauth2(
+        &mut self,
+        credential: &Credential,
+        mechanism: OAuth2Mechanism,
+    ) -> Result<(), ConnectionError> {
+        self.authenticate_with(credential, Some(mechanism))
+    }
+
+    fn authenticate_with(
+        &mut self,
+        credential: &Credential,
+        forced: Option<OAuth2Mechanism>,
+    ) -> Result<(), ConnectionError> {
         let mechanisms = self.extensions.auth_mechanisms();
         let offered = if mechanisms.is_empty() {
             "none".to_owned()
@@ -510,14 +529,25 @@ impl<S: Read + Write> SmtpClient<S> {
         let secret = credential.secret.expose();
         let result = match &credential.secret {
             Secret::OAuth2Token(_) => {
-                if !has("XOAUTH2") {
+                let mech = match forced {
+                    Some(m) => has(m.name()).then_some(m),
+                    None => OAuth2Mechanism::choose(has),
+                };
+                let Some(mech) = mech else {
                     return Err(protocol(format!(
-                        "the credential is an OAuth2 token but the server does not offer AUTH \
-                         XOAUTH2 (it offers: {offered})"
+                        "the credential is an OAuth2 token but the server does not offer AUTH {} \
+                         (it offers: {offered})",
+                        forced.map_or("XOAUTH2 or OAUTHBEARER", |m| m.name())
                     )));
-                }
-                let payload = B64.encode(format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
-                self.auth_exchange("XOAUTH2", Some(&payload), &[], &[&payload, user, secret])
+                };
+                let payload = B64.encode(mech.initial_response(user, secret));
+                // OAUTHBEARER's error challenge is answered with %x01 (RFC 7628 §3.2.3).
+                let ack = B64.encode(mech.error_ack());
+                let acks: &[&str] = match mech {
+                    OAuth2Mechanism::OAuthBearer => &[&ack],
+                    _ => &[],
+                };
+                self.auth_exchange(mech.name(), Some(&payload), acks, &[&payload, user, secret])
             }
             _ => {
                 if has("PLAIN") {

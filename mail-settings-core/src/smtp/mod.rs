@@ -186,9 +186,9 @@ pub fn account_credential(
     account
         .credential()
         .map(|id| {
-            creds.credential(id).map_err(|e| {
-                ConnectionError::new(ErrorCategory::Credential, e.to_string()).with_source(e)
-            })
+            creds
+                .credential(id)
+                .map_err(|e| ConnectionError::new(e.category(), e.to_string()).with_source(e))
         })
         .transpose()
 }
@@ -274,9 +274,23 @@ pub(crate) fn connect_until(
     let credential = account_credential(account, creds)?;
     let (mut client, _) = open_until(account, creds, options, deadline)?;
     if let Some(c) = &credential {
-        client
-            .authenticate(c)
-            .map_err(|e| e.context(label(account)))?;
+        match client.authenticate(c) {
+            Ok(()) => {}
+            // An OAuth2 token refused: the provider drops it, and one retry gets a fresh one.
+            Err(e)
+                if e.is_auth() && account.credential().is_some_and(|id| creds.refused(id, c)) =>
+            {
+                close(client);
+                let c =
+                    account_credential(account, creds)?.ok_or_else(|| e.context(label(account)))?;
+                let (mut again, _) = open_until(account, creds, options, deadline)?;
+                again
+                    .authenticate(&c)
+                    .map_err(|e| e.context(label(account)))?;
+                return Ok(again);
+            }
+            Err(e) => return Err(e.context(label(account))),
+        }
     }
     Ok(client)
 }

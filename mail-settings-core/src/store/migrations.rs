@@ -166,6 +166,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
     },
     Migration {
         version: 7,
+        description: super::oauth2::DESCRIPTION,
+        sql: super::oauth2::SQL,
+    },
+    Migration {
+        version: 8,
         description: "incoming accounts: folders, archive folder, push",
         sql: r#"
 -- SPEC.md "Incoming account: folders, archive, push". `folders` is a JSON array of the names

@@ -48,6 +48,7 @@ pub(crate) mod backend;
 pub(crate) mod checkpoint;
 pub mod location;
 mod migrations;
+mod oauth2;
 mod open_check;
 pub mod pg;
 pub(crate) mod records;

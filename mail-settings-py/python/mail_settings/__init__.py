@@ -16,6 +16,7 @@ import weakref as _weakref
 from ._errors import (
     AccountNotFoundError,
     AuthError,
+    NeedsSignInError,
     CancelledError,
     CertificateError,
     ConflictError,
@@ -135,6 +136,7 @@ __all__ = [
     "CancelledError",
     "ConnectionError",
     "AuthError",
+    "NeedsSignInError",
     "TlsError",
     "CertificateError",
     "TimeoutError",

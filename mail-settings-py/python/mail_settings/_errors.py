@@ -22,6 +22,7 @@ Hierarchy::
     └── ConnectionError                         on the wire: .hop (proxy only), .reply_code,
                                                 .enhanced_code (SMTP replies)
         ├── AuthError                           the server rejected the credentials
+        │   └── NeedsSignInError                OAuth2: the refresh token was refused
         ├── TlsError                            TLS failed (incl. STARTTLS not offered)
         │   └── CertificateError                the certificate was rejected
         ├── TimeoutError (also builtins.TimeoutError)
@@ -53,6 +54,7 @@ __all__ = [
     "CancelledError",
     "ConnectionError",
     "AuthError",
+    "NeedsSignInError",
     "TlsError",
     "CertificateError",
     "TimeoutError",
@@ -302,6 +304,12 @@ class ConnectionError(MailSettingsError):
 
 class AuthError(ConnectionError):
     """The server rejected the credentials. Change the credential, not the connection."""
+
+
+class NeedsSignInError(AuthError):
+    """OAuth2: the authorization server refused the refresh token (``invalid_grant``: revoked,
+    expired, password changed). A person must sign in again; until then the credential is not
+    tried again. Category ``needs_sign_in``."""
 
 
 class TlsError(ConnectionError):
