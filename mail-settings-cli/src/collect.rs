@@ -5,8 +5,8 @@ use crate::output::{self, cell, count, line, EXIT_FAILED, EXIT_USAGE};
 use crate::{esay, say, TextOrJson};
 use mail_settings_core::app::{AccountKind, AccountRef, AppOptions, CollectOnceError};
 use mail_settings_core::collector::{
-    AccountStatus, CancelHandle, MessageOutcome, MessageProblem, ProgressListener,
-    RunControl, RunReport,
+    AccountStatus, CancelHandle, MessageOutcome, MessageProblem, ProgressListener, RunControl,
+    RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
 use mail_settings_core::report::format_utc;

@@ -92,8 +92,8 @@ pub mod imap;
 #[cfg(feature = "store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "store")))]
 pub mod inbox;
-#[cfg(feature = "store")]
-#[cfg_attr(docsrs, doc(cfg(feature = "store")))]
+#[cfg(feature = "collector")]
+#[cfg_attr(docsrs, doc(cfg(feature = "collector")))]
 pub mod journal;
 pub mod model;
 #[cfg(feature = "tls")]

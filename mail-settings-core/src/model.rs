@@ -501,3 +501,9 @@ impl Default for NetworkConnectorForm {
         }
     }
 }
+
+/// Days the collection journal keeps an entry when `journal_retention_days` is not set.
+pub const JOURNAL_RETENTION_DAYS_DEFAULT: u32 = 90;
+
+/// The values `journal_retention_days` may take (`out_of_range` otherwise).
+pub const JOURNAL_RETENTION_DAYS_RANGE: std::ops::RangeInclusive<u32> = 1..=3650;

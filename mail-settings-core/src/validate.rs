@@ -13,8 +13,8 @@ use crate::model::{
     CREDENTIAL_ID_MAX_CHARS, EMAIL_MAX_CHARS, FOOTER_MAX_CHARS, HOST_MAX_CHARS,
     MAX_MESSAGE_SIZE_RANGE, NAME_MAX_CHARS,
 };
-pub use crate::values::{has_control_chars, is_addr_spec, parse_host};
 use crate::model::{Protocol, FOLDERS_MAX, FOLDER_MAX_CHARS, INBOX};
+pub use crate::values::{has_control_chars, is_addr_spec, parse_host};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -1182,7 +1182,7 @@ pub fn validate_document(
     // ----- end of report schedules -----
     // ----- collection journal -----
     if let Some(days) = doc.journal_retention_days {
-        let range = crate::journal::RETENTION_DAYS_RANGE;
+        let range = crate::model::JOURNAL_RETENTION_DAYS_RANGE;
         if !range.contains(&days) {
             out.push(
                 "journal_retention_days".to_owned(),

@@ -33,26 +33,6 @@ use crate::store::{PostgresDb, Store, StoreError};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-/// Migration description.
-pub(crate) const DESCRIPTION: &str = "collector leases and their fencing record";
-
-/// The migration (portable SQL: runs on SQLite and, translated, on PostgreSQL).
-pub(crate) const SQL: &str = r#"
-CREATE TABLE collector_leases (
-    account_id INTEGER PRIMARY KEY REFERENCES incoming_accounts (id) ON DELETE CASCADE,
-    owner TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    token INTEGER NOT NULL
-);
-CREATE TABLE collector_lease_log (
-    account_id INTEGER NOT NULL REFERENCES incoming_accounts (id) ON DELETE CASCADE,
-    token INTEGER NOT NULL,
-    owner TEXT NOT NULL,
-    acquired_at INTEGER NOT NULL,
-    PRIMARY KEY (account_id, token)
-);
-"#;
-
 /// A lease this node holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {

@@ -257,7 +257,14 @@ fn commit(job: &WriterJob<'_>, m: &Mutex<State>, group: &mut Vec<(SourceId, Stag
         None => Vec::new(),
     };
     let journal = job.journal.as_ref().map(|j| (j, server_ids.as_slice()));
-    let result = state::commit(job.store, job.account_id, &job.scope, &staged, job.fence, journal);
+    let result = state::commit(
+        job.store,
+        job.account_id,
+        &job.scope,
+        &staged,
+        job.fence,
+        journal,
+    );
     if result.is_ok() {
         job.bulk.committed(bytes);
     }

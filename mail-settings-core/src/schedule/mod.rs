@@ -51,7 +51,7 @@
 
 mod period;
 mod record;
-#[cfg(all(feature = "store", feature = "smtp"))]
+#[cfg(all(feature = "collector", feature = "smtp"))]
 mod runner;
 
 pub use period::{Clock, ManualClock, Period, SystemClock};
@@ -60,8 +60,8 @@ pub use record::{
     ScheduleFilters, ScheduleFormat, ScheduledReport, Weekday, DAY_OF_MONTH_RANGE,
     DEFAULT_TIME_OF_DAY, DEFAULT_TIME_ZONE, MAX_RECIPIENTS,
 };
-#[cfg(all(feature = "store", feature = "smtp"))]
-#[cfg_attr(docsrs, doc(cfg(all(feature = "store", feature = "smtp"))))]
+#[cfg(all(feature = "collector", feature = "smtp"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "collector", feature = "smtp"))))]
 pub use runner::{
     build_report, journal_filters, BuiltReport, ReportSender, RunOutcome, RunResult,
     ScheduleRunner, SmtpReportSender, CHECK_EVERY, CLAIM_LEASE, RETRY_AFTER,

@@ -217,10 +217,12 @@ pub(crate) trait Sql {
     /// The database's clock in milliseconds since the Unix epoch. PostgreSQL answers with the
     /// server's clock (one clock for every node); SQLite, which only ever has the nodes of
     /// one machine, with the machine's.
+    #[cfg_attr(not(feature = "collector"), allow(dead_code))]
     fn now_ms(&mut self) -> Result<i64, StoreError>;
 }
 
 /// The host's clock in milliseconds since the Unix epoch.
+#[cfg_attr(not(feature = "collector"), allow(dead_code))]
 pub(crate) fn system_now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

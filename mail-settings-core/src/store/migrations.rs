@@ -156,13 +156,13 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
     },
     Migration {
         version: 5,
-        description: crate::collector::lease::DESCRIPTION,
-        sql: crate::collector::lease::SQL,
+        description: super::later_schema::leases::DESCRIPTION,
+        sql: super::later_schema::leases::SQL,
     },
     Migration {
         version: 6,
-        description: crate::journal::DESCRIPTION,
-        sql: crate::journal::SQL,
+        description: super::later_schema::journal::DESCRIPTION,
+        sql: super::later_schema::journal::SQL,
     },
     Migration {
         version: 7,

@@ -46,6 +46,7 @@ pub(crate) mod backend;
 // The checkpointer and bulk writes serve the collector; report schedules' claims, the runner.
 #[cfg_attr(not(feature = "collector"), allow(dead_code))]
 pub(crate) mod checkpoint;
+mod later_schema;
 pub mod location;
 mod migrations;
 mod oauth2;

@@ -50,7 +50,7 @@ impl Store {
                 incoming_accounts: records::<IncomingAccountForm>(c)?,
                 smtp_accounts: records::<SmtpAccountForm>(c)?,
                 report_schedules: records::<ReportScheduleForm>(c)?,
-                journal_retention_days: crate::journal::retention_setting_sql(c)?,
+                journal_retention_days: super::later_schema::retention_setting_sql(c)?,
                 ..SettingsDocument::default()
             })
         })
@@ -80,7 +80,7 @@ impl Store {
             summary.add(replace_all(c, version, &doc.incoming_accounts)?);
             summary.add(replace_all(c, version, &doc.smtp_accounts)?);
             summary.add(replace_all(c, version, &doc.report_schedules)?);
-            crate::journal::set_retention_setting_sql(c, doc.journal_retention_days)?;
+            super::later_schema::set_retention_setting_sql(c, doc.journal_retention_days)?;
             tracing::info!(
                 created = summary.created,
                 updated = summary.updated,
