@@ -19,7 +19,7 @@
 //! Every acquisition is also written to `collector_lease_log` (account, token, owner, time):
 //! the fencing record that shows which node held an account when.
 //!
-//! Time comes from the database ([`Sql::now_ms`]): PostgreSQL's clock for every node, so
+//! Time comes from the database (`Sql::now_ms`): PostgreSQL's clock for every node, so
 //! hosts' clocks need not agree; on SQLite (one machine) the machine's clock.
 //!
 //! Work spreading: [`Leases::acquire_up_to`] walks the due accounts and takes those it can

@@ -3,7 +3,7 @@
 //! with a version table.
 //!
 //! The schema is the one the SQLite file has: every migration in `migrations.rs`, turned into
-//! PostgreSQL by [`super::backend::postgres_schema`] (or taken from
+//! PostgreSQL by `backend::postgres_schema` (or taken from
 //! `migrations::POSTGRES_OVERRIDES`). The version lives in the table `mail_settings_schema`
 //! (`application_id`, `version`): a database with tables of its own and without that table is
 //! another application's, and is refused untouched. Migrations run one transaction each under
@@ -30,7 +30,7 @@ const POOL_IDLE: usize = 8;
 const MAX_CA_FILE: u64 = 1024 * 1024;
 
 /// A PostgreSQL database holding a mail-settings store: its location and a small pool of
-/// connections. `Send + Sync`; each [`PostgresDb::transaction`] takes one connection.
+/// connections. `Send + Sync`; each `PostgresDb::transaction` takes one connection.
 pub struct PostgresDb {
     location: PostgresLocation,
     config: postgres::Config,
