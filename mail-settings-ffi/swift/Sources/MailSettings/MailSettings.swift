@@ -3087,6 +3087,34 @@ public func FfiConverterTypeSmtpPool_lower(_ value: SmtpPool) -> UInt64 {
 public protocol StoreProtocol: AnyObject, Sendable {
     
     /**
+     * One page of the collection journal, newest first: `page` from 1, `page_size` rows (30
+     * by default, at most 1000).
+     */
+    func journalPage(filter: JournalFilter?, page: UInt32, pageSize: UInt32) throws  -> JournalPage
+    
+    /**
+     * The days the journal keeps an entry: `journal_retention_days`, or 90.
+     */
+    func journalRetentionDays() throws  -> UInt32
+    
+    /**
+     * The collector runs, newest first (of one account when given), at most `limit`.
+     */
+    func journalRuns(accountId: Int64?, limit: UInt32) throws  -> [JournalRun]
+    
+    /**
+     * "Export CSV" of the journal: every entry `filter` matches, newest first, into the file
+     * at `path` (RFC 4180, UTF-8, labels in `language`; `bom` for Excel). Returns the rows.
+     */
+    func writeJournalCsv(language: ReportLanguage, path: String, filter: JournalFilter?, bom: Bool) throws  -> UInt64
+    
+    /**
+     * "Print report" of the journal: a printable standalone HTML page in the file at `path`.
+     * Returns the rows.
+     */
+    func writeJournalHtml(language: ReportLanguage, path: String, filter: JournalFilter?) throws  -> UInt64
+    
+    /**
      * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
      * `unknown_smtp_account`, `duplicate_name`).
      */
@@ -3341,6 +3369,81 @@ public static func openInMemory(credentials: CredentialProvider? = nil)throws  -
 }
     
 
+    
+    /**
+     * One page of the collection journal, newest first: `page` from 1, `page_size` rows (30
+     * by default, at most 1000).
+     */
+open func journalPage(filter: JournalFilter? = nil, page: UInt32 = UInt32(1), pageSize: UInt32 = UInt32(30))throws  -> JournalPage  {
+    return try  FfiConverterTypeJournalPage_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_journal_page(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeJournalFilter.lower(filter),
+        FfiConverterUInt32.lower(page),
+        FfiConverterUInt32.lower(pageSize),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The days the journal keeps an entry: `journal_retention_days`, or 90.
+     */
+open func journalRetentionDays()throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_journal_retention_days(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The collector runs, newest first (of one account when given), at most `limit`.
+     */
+open func journalRuns(accountId: Int64? = nil, limit: UInt32 = UInt32(100))throws  -> [JournalRun]  {
+    return try  FfiConverterSequenceTypeJournalRun.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_journal_runs(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionInt64.lower(accountId),
+        FfiConverterUInt32.lower(limit),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Export CSV" of the journal: every entry `filter` matches, newest first, into the file
+     * at `path` (RFC 4180, UTF-8, labels in `language`; `bom` for Excel). Returns the rows.
+     */
+open func writeJournalCsv(language: ReportLanguage, path: String, filter: JournalFilter? = nil, bom: Bool = false)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_journal_csv(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeJournalFilter.lower(filter),
+        FfiConverterBool.lower(bom),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Print report" of the journal: a printable standalone HTML page in the file at `path`.
+     * Returns the rows.
+     */
+open func writeJournalHtml(language: ReportLanguage, path: String, filter: JournalFilter? = nil)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_write_journal_html(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeReportLanguage_lower(language),
+        FfiConverterString.lower(path),
+        FfiConverterOptionTypeJournalFilter.lower(filter),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
@@ -4252,6 +4355,10 @@ public struct CheckReport: Equatable, Hashable {
      */
     public var sizeLimit: UInt64?
     /**
+     * The server's folders (IMAP), with their special-use attributes.
+     */
+    public var folders: [FolderInfo]
+    /**
      * The report as text for people (what the CLI prints).
      */
     public var text: String
@@ -4296,6 +4403,9 @@ public struct CheckReport: Equatable, Hashable {
          * SMTP SIZE limit in bytes (0: SIZE without a limit).
          */sizeLimit: UInt64?, 
         /**
+         * The server's folders (IMAP), with their special-use attributes.
+         */folders: [FolderInfo], 
+        /**
          * The report as text for people (what the CLI prints).
          */text: String) {
         self.account = account
@@ -4310,6 +4420,7 @@ public struct CheckReport: Equatable, Hashable {
         self.mechanisms = mechanisms
         self.mailbox = mailbox
         self.sizeLimit = sizeLimit
+        self.folders = folders
         self.text = text
     }
 
@@ -4353,6 +4464,7 @@ public struct FfiConverterTypeCheckReport: FfiConverterRustBuffer {
                 mechanisms: FfiConverterSequenceString.read(from: &buf), 
                 mailbox: FfiConverterOptionTypeMailboxSummary.read(from: &buf), 
                 sizeLimit: FfiConverterOptionUInt64.read(from: &buf), 
+                folders: FfiConverterSequenceTypeFolderInfo.read(from: &buf), 
                 text: FfiConverterString.read(from: &buf)
         )
     }
@@ -4370,6 +4482,7 @@ public struct FfiConverterTypeCheckReport: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.mechanisms, into: &buf)
         FfiConverterOptionTypeMailboxSummary.write(value.mailbox, into: &buf)
         FfiConverterOptionUInt64.write(value.sizeLimit, into: &buf)
+        FfiConverterSequenceTypeFolderInfo.write(value.folders, into: &buf)
         FfiConverterString.write(value.text, into: &buf)
     }
 }
@@ -4595,6 +4708,117 @@ public func FfiConverterTypeCollectorSettings_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeCollectorSettings_lower(_ value: CollectorSettings) -> RustBuffer {
     return FfiConverterTypeCollectorSettings.lower(value)
+}
+
+
+/**
+ * A folder the server lists (IMAP).
+ */
+public struct FolderInfo: Equatable, Hashable {
+    /**
+     * The name as a user writes it (UTF-8, `/` between levels), or none when it cannot be
+     * written so (outside the personal namespace).
+     */
+    public var name: String?
+    /**
+     * The server's spelling.
+     */
+    public var wire: String
+    /**
+     * Special use (RFC 6154: `\\Archive`, `\\Sent`, `\\Trash`…) and other attributes.
+     */
+    public var attributes: [String]
+    /**
+     * Whether it can be selected.
+     */
+    public var selectable: Bool
+    /**
+     * Whether the account collects it.
+     */
+    public var collected: Bool
+    /**
+     * Whether it is the account's archive folder.
+     */
+    public var archive: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name as a user writes it (UTF-8, `/` between levels), or none when it cannot be
+         * written so (outside the personal namespace).
+         */name: String?, 
+        /**
+         * The server's spelling.
+         */wire: String, 
+        /**
+         * Special use (RFC 6154: `\\Archive`, `\\Sent`, `\\Trash`…) and other attributes.
+         */attributes: [String], 
+        /**
+         * Whether it can be selected.
+         */selectable: Bool, 
+        /**
+         * Whether the account collects it.
+         */collected: Bool, 
+        /**
+         * Whether it is the account's archive folder.
+         */archive: Bool) {
+        self.name = name
+        self.wire = wire
+        self.attributes = attributes
+        self.selectable = selectable
+        self.collected = collected
+        self.archive = archive
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FolderInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFolderInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FolderInfo {
+        return
+            try FolderInfo(
+                name: FfiConverterOptionString.read(from: &buf), 
+                wire: FfiConverterString.read(from: &buf), 
+                attributes: FfiConverterSequenceString.read(from: &buf), 
+                selectable: FfiConverterBool.read(from: &buf), 
+                collected: FfiConverterBool.read(from: &buf), 
+                archive: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FolderInfo, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterString.write(value.wire, into: &buf)
+        FfiConverterSequenceString.write(value.attributes, into: &buf)
+        FfiConverterBool.write(value.selectable, into: &buf)
+        FfiConverterBool.write(value.collected, into: &buf)
+        FfiConverterBool.write(value.archive, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFolderInfo_lift(_ buf: RustBuffer) throws -> FolderInfo {
+    return try FfiConverterTypeFolderInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFolderInfo_lower(_ value: FolderInfo) -> RustBuffer {
+    return FfiConverterTypeFolderInfo.lower(value)
 }
 
 
@@ -4979,6 +5203,19 @@ public struct IncomingAccountForm: Equatable, Hashable {
      * Messages larger than this many bytes are skipped and left on the server (default 50 MB).
      */
     public var maxMessageSize: Int64
+    /**
+     * IMAP folders collected, as the user writes them (`INBOX`, `Support/Tier 2`). Empty (the
+     * default here) means SPEC.md's default, `["INBOX"]`.
+     */
+    public var folders: [String]
+    /**
+     * IMAP folder collected messages are moved to instead of deleted (without keep copy).
+     */
+    public var archiveFolder: String?
+    /**
+     * Wait for new mail with IMAP IDLE on the first folder (default true).
+     */
+    public var usePush: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5034,7 +5271,17 @@ public struct IncomingAccountForm: Equatable, Hashable {
          */caFile: String? = nil, 
         /**
          * Messages larger than this many bytes are skipped and left on the server (default 50 MB).
-         */maxMessageSize: Int64 = Int64(52428800)) {
+         */maxMessageSize: Int64 = Int64(52428800), 
+        /**
+         * IMAP folders collected, as the user writes them (`INBOX`, `Support/Tier 2`). Empty (the
+         * default here) means SPEC.md's default, `["INBOX"]`.
+         */folders: [String] = [], 
+        /**
+         * IMAP folder collected messages are moved to instead of deleted (without keep copy).
+         */archiveFolder: String? = nil, 
+        /**
+         * Wait for new mail with IMAP IDLE on the first folder (default true).
+         */usePush: Bool = true) {
         self.id = id
         self.name = name
         self.`protocol` = `protocol`
@@ -5052,6 +5299,9 @@ public struct IncomingAccountForm: Equatable, Hashable {
         self.secureConnectionType = secureConnectionType
         self.caFile = caFile
         self.maxMessageSize = maxMessageSize
+        self.folders = folders
+        self.archiveFolder = archiveFolder
+        self.usePush = usePush
     }
 
     
@@ -5111,7 +5361,10 @@ public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
                 useSecureConnection: FfiConverterBool.read(from: &buf), 
                 secureConnectionType: FfiConverterTypeSecureConnectionType.read(from: &buf), 
                 caFile: FfiConverterOptionString.read(from: &buf), 
-                maxMessageSize: FfiConverterInt64.read(from: &buf)
+                maxMessageSize: FfiConverterInt64.read(from: &buf), 
+                folders: FfiConverterSequenceString.read(from: &buf), 
+                archiveFolder: FfiConverterOptionString.read(from: &buf), 
+                usePush: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -5133,6 +5386,9 @@ public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
         FfiConverterTypeSecureConnectionType.write(value.secureConnectionType, into: &buf)
         FfiConverterOptionString.write(value.caFile, into: &buf)
         FfiConverterInt64.write(value.maxMessageSize, into: &buf)
+        FfiConverterSequenceString.write(value.folders, into: &buf)
+        FfiConverterOptionString.write(value.archiveFolder, into: &buf)
+        FfiConverterBool.write(value.usePush, into: &buf)
     }
 }
 
@@ -5477,6 +5733,582 @@ public func FfiConverterTypeIncomingReportRow_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeIncomingReportRow_lower(_ value: IncomingReportRow) -> RustBuffer {
     return FfiConverterTypeIncomingReportRow.lower(value)
+}
+
+
+/**
+ * One journal entry: what became of one message.
+ */
+public struct JournalEntry: Equatable, Hashable {
+    /**
+     * The entry's id.
+     */
+    public var id: Int64
+    /**
+     * The run that last met it.
+     */
+    public var runId: Int64
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * The account's name.
+     */
+    public var accountName: String
+    /**
+     * The folder: the IMAP mailbox, or `POP3`.
+     */
+    public var folder: String
+    /**
+     * The message on its server: `UID 7`, `UIDL abc`, `message 3`.
+     */
+    public var serverId: String
+    /**
+     * What became of it.
+     */
+    public var outcome: MessageOutcome
+    /**
+     * The error category of `refused` and `failed` entries (`protocol`, `timeout`…).
+     */
+    public var category: String?
+    /**
+     * Why, in words (server text made safe).
+     */
+    public var reason: String
+    /**
+     * Its size in bytes, when known.
+     */
+    public var size: UInt64?
+    /**
+     * Its Message-ID, when it was read.
+     */
+    public var messageId: String?
+    /**
+     * Its subject, when it was read.
+     */
+    public var subject: String?
+    /**
+     * First met (Unix seconds).
+     */
+    public var firstSeen: Int64
+    /**
+     * Last met (Unix seconds).
+     */
+    public var lastSeen: Int64
+    /**
+     * Runs that met it with this outcome.
+     */
+    public var seenCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The entry's id.
+         */id: Int64, 
+        /**
+         * The run that last met it.
+         */runId: Int64, 
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * The account's name.
+         */accountName: String, 
+        /**
+         * The folder: the IMAP mailbox, or `POP3`.
+         */folder: String, 
+        /**
+         * The message on its server: `UID 7`, `UIDL abc`, `message 3`.
+         */serverId: String, 
+        /**
+         * What became of it.
+         */outcome: MessageOutcome, 
+        /**
+         * The error category of `refused` and `failed` entries (`protocol`, `timeout`…).
+         */category: String?, 
+        /**
+         * Why, in words (server text made safe).
+         */reason: String, 
+        /**
+         * Its size in bytes, when known.
+         */size: UInt64?, 
+        /**
+         * Its Message-ID, when it was read.
+         */messageId: String?, 
+        /**
+         * Its subject, when it was read.
+         */subject: String?, 
+        /**
+         * First met (Unix seconds).
+         */firstSeen: Int64, 
+        /**
+         * Last met (Unix seconds).
+         */lastSeen: Int64, 
+        /**
+         * Runs that met it with this outcome.
+         */seenCount: UInt64) {
+        self.id = id
+        self.runId = runId
+        self.accountId = accountId
+        self.accountName = accountName
+        self.folder = folder
+        self.serverId = serverId
+        self.outcome = outcome
+        self.category = category
+        self.reason = reason
+        self.size = size
+        self.messageId = messageId
+        self.subject = subject
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.seenCount = seenCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalEntry {
+        return
+            try JournalEntry(
+                id: FfiConverterInt64.read(from: &buf), 
+                runId: FfiConverterInt64.read(from: &buf), 
+                accountId: FfiConverterInt64.read(from: &buf), 
+                accountName: FfiConverterString.read(from: &buf), 
+                folder: FfiConverterString.read(from: &buf), 
+                serverId: FfiConverterString.read(from: &buf), 
+                outcome: FfiConverterTypeMessageOutcome.read(from: &buf), 
+                category: FfiConverterOptionString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                size: FfiConverterOptionUInt64.read(from: &buf), 
+                messageId: FfiConverterOptionString.read(from: &buf), 
+                subject: FfiConverterOptionString.read(from: &buf), 
+                firstSeen: FfiConverterInt64.read(from: &buf), 
+                lastSeen: FfiConverterInt64.read(from: &buf), 
+                seenCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalEntry, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.runId, into: &buf)
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterString.write(value.accountName, into: &buf)
+        FfiConverterString.write(value.folder, into: &buf)
+        FfiConverterString.write(value.serverId, into: &buf)
+        FfiConverterTypeMessageOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionString.write(value.category, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterOptionUInt64.write(value.size, into: &buf)
+        FfiConverterOptionString.write(value.messageId, into: &buf)
+        FfiConverterOptionString.write(value.subject, into: &buf)
+        FfiConverterInt64.write(value.firstSeen, into: &buf)
+        FfiConverterInt64.write(value.lastSeen, into: &buf)
+        FfiConverterUInt64.write(value.seenCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalEntry_lift(_ buf: RustBuffer) throws -> JournalEntry {
+    return try FfiConverterTypeJournalEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalEntry_lower(_ value: JournalEntry) -> RustBuffer {
+    return FfiConverterTypeJournalEntry.lower(value)
+}
+
+
+/**
+ * The journal's filters; empty fields mean "any". They combine with AND.
+ */
+public struct JournalFilter: Equatable, Hashable {
+    /**
+     * One incoming account, by id.
+     */
+    public var accountId: Int64?
+    /**
+     * One incoming account, by name (case-insensitive); ignored when `account_id` is set.
+     */
+    public var accountName: String?
+    /**
+     * One outcome.
+     */
+    public var outcome: MessageOutcome?
+    /**
+     * Entries last seen at or after this time (Unix seconds); see [`parse_journal_time`].
+     */
+    public var since: Int64?
+    /**
+     * Entries last seen before this time (Unix seconds, exclusive).
+     */
+    public var until: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One incoming account, by id.
+         */accountId: Int64? = nil, 
+        /**
+         * One incoming account, by name (case-insensitive); ignored when `account_id` is set.
+         */accountName: String? = nil, 
+        /**
+         * One outcome.
+         */outcome: MessageOutcome? = nil, 
+        /**
+         * Entries last seen at or after this time (Unix seconds); see [`parse_journal_time`].
+         */since: Int64? = nil, 
+        /**
+         * Entries last seen before this time (Unix seconds, exclusive).
+         */until: Int64? = nil) {
+        self.accountId = accountId
+        self.accountName = accountName
+        self.outcome = outcome
+        self.since = since
+        self.until = until
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalFilter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalFilter {
+        return
+            try JournalFilter(
+                accountId: FfiConverterOptionInt64.read(from: &buf), 
+                accountName: FfiConverterOptionString.read(from: &buf), 
+                outcome: FfiConverterOptionTypeMessageOutcome.read(from: &buf), 
+                since: FfiConverterOptionInt64.read(from: &buf), 
+                until: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalFilter, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.accountId, into: &buf)
+        FfiConverterOptionString.write(value.accountName, into: &buf)
+        FfiConverterOptionTypeMessageOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionInt64.write(value.since, into: &buf)
+        FfiConverterOptionInt64.write(value.until, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalFilter_lift(_ buf: RustBuffer) throws -> JournalFilter {
+    return try FfiConverterTypeJournalFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalFilter_lower(_ value: JournalFilter) -> RustBuffer {
+    return FfiConverterTypeJournalFilter.lower(value)
+}
+
+
+/**
+ * One page of the journal.
+ */
+public struct JournalPage: Equatable, Hashable {
+    /**
+     * The entries, newest first.
+     */
+    public var rows: [JournalEntry]
+    /**
+     * The page number (from 1) as served.
+     */
+    public var page: UInt32
+    /**
+     * The page size as served.
+     */
+    public var pageSize: UInt32
+    /**
+     * Entries matching the filters, over all pages.
+     */
+    public var total: UInt64
+    /**
+     * Number of pages.
+     */
+    public var pageCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The entries, newest first.
+         */rows: [JournalEntry], 
+        /**
+         * The page number (from 1) as served.
+         */page: UInt32, 
+        /**
+         * The page size as served.
+         */pageSize: UInt32, 
+        /**
+         * Entries matching the filters, over all pages.
+         */total: UInt64, 
+        /**
+         * Number of pages.
+         */pageCount: UInt64) {
+        self.rows = rows
+        self.page = page
+        self.pageSize = pageSize
+        self.total = total
+        self.pageCount = pageCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalPage {
+        return
+            try JournalPage(
+                rows: FfiConverterSequenceTypeJournalEntry.read(from: &buf), 
+                page: FfiConverterUInt32.read(from: &buf), 
+                pageSize: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterUInt64.read(from: &buf), 
+                pageCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalPage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeJournalEntry.write(value.rows, into: &buf)
+        FfiConverterUInt32.write(value.page, into: &buf)
+        FfiConverterUInt32.write(value.pageSize, into: &buf)
+        FfiConverterUInt64.write(value.total, into: &buf)
+        FfiConverterUInt64.write(value.pageCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalPage_lift(_ buf: RustBuffer) throws -> JournalPage {
+    return try FfiConverterTypeJournalPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalPage_lower(_ value: JournalPage) -> RustBuffer {
+    return FfiConverterTypeJournalPage.lower(value)
+}
+
+
+/**
+ * One collector run, as the journal keeps it.
+ */
+public struct JournalRun: Equatable, Hashable {
+    /**
+     * The run's id.
+     */
+    public var id: Int64
+    /**
+     * The account.
+     */
+    public var accountId: Int64
+    /**
+     * Started (Unix seconds).
+     */
+    public var startedAt: Int64
+    /**
+     * Ended; empty while running or when its process died.
+     */
+    public var endedAt: Int64?
+    /**
+     * Messages listed.
+     */
+    public var listed: UInt64
+    /**
+     * Messages stored.
+     */
+    public var stored: UInt64
+    /**
+     * Duplicates.
+     */
+    public var duplicates: UInt64
+    /**
+     * Skipped as too large.
+     */
+    public var skippedTooLarge: UInt64
+    /**
+     * Refused.
+     */
+    public var refused: UInt64
+    /**
+     * Failed.
+     */
+    public var failed: UInt64
+    /**
+     * Bytes received.
+     */
+    public var bytes: UInt64
+    /**
+     * Why the run failed: its category.
+     */
+    public var errorCategory: String?
+    /**
+     * Why the run failed, in words.
+     */
+    public var errorMessage: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The run's id.
+         */id: Int64, 
+        /**
+         * The account.
+         */accountId: Int64, 
+        /**
+         * Started (Unix seconds).
+         */startedAt: Int64, 
+        /**
+         * Ended; empty while running or when its process died.
+         */endedAt: Int64?, 
+        /**
+         * Messages listed.
+         */listed: UInt64, 
+        /**
+         * Messages stored.
+         */stored: UInt64, 
+        /**
+         * Duplicates.
+         */duplicates: UInt64, 
+        /**
+         * Skipped as too large.
+         */skippedTooLarge: UInt64, 
+        /**
+         * Refused.
+         */refused: UInt64, 
+        /**
+         * Failed.
+         */failed: UInt64, 
+        /**
+         * Bytes received.
+         */bytes: UInt64, 
+        /**
+         * Why the run failed: its category.
+         */errorCategory: String?, 
+        /**
+         * Why the run failed, in words.
+         */errorMessage: String?) {
+        self.id = id
+        self.accountId = accountId
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.listed = listed
+        self.stored = stored
+        self.duplicates = duplicates
+        self.skippedTooLarge = skippedTooLarge
+        self.refused = refused
+        self.failed = failed
+        self.bytes = bytes
+        self.errorCategory = errorCategory
+        self.errorMessage = errorMessage
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension JournalRun: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJournalRun: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JournalRun {
+        return
+            try JournalRun(
+                id: FfiConverterInt64.read(from: &buf), 
+                accountId: FfiConverterInt64.read(from: &buf), 
+                startedAt: FfiConverterInt64.read(from: &buf), 
+                endedAt: FfiConverterOptionInt64.read(from: &buf), 
+                listed: FfiConverterUInt64.read(from: &buf), 
+                stored: FfiConverterUInt64.read(from: &buf), 
+                duplicates: FfiConverterUInt64.read(from: &buf), 
+                skippedTooLarge: FfiConverterUInt64.read(from: &buf), 
+                refused: FfiConverterUInt64.read(from: &buf), 
+                failed: FfiConverterUInt64.read(from: &buf), 
+                bytes: FfiConverterUInt64.read(from: &buf), 
+                errorCategory: FfiConverterOptionString.read(from: &buf), 
+                errorMessage: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: JournalRun, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.accountId, into: &buf)
+        FfiConverterInt64.write(value.startedAt, into: &buf)
+        FfiConverterOptionInt64.write(value.endedAt, into: &buf)
+        FfiConverterUInt64.write(value.listed, into: &buf)
+        FfiConverterUInt64.write(value.stored, into: &buf)
+        FfiConverterUInt64.write(value.duplicates, into: &buf)
+        FfiConverterUInt64.write(value.skippedTooLarge, into: &buf)
+        FfiConverterUInt64.write(value.refused, into: &buf)
+        FfiConverterUInt64.write(value.failed, into: &buf)
+        FfiConverterUInt64.write(value.bytes, into: &buf)
+        FfiConverterOptionString.write(value.errorCategory, into: &buf)
+        FfiConverterOptionString.write(value.errorMessage, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalRun_lift(_ buf: RustBuffer) throws -> JournalRun {
+    return try FfiConverterTypeJournalRun.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJournalRun_lower(_ value: JournalRun) -> RustBuffer {
+    return FfiConverterTypeJournalRun.lower(value)
 }
 
 
@@ -7620,6 +8452,10 @@ public struct SettingsDocument: Equatable, Hashable {
      * Report schedules.
      */
     public var reportSchedules: [ReportSchedule]
+    /**
+     * Days the collection journal keeps an entry (1–3650); empty means 90.
+     */
+    public var journalRetentionDays: UInt32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7638,12 +8474,16 @@ public struct SettingsDocument: Equatable, Hashable {
          */smtpAccounts: [SmtpAccountForm] = [], 
         /**
          * Report schedules.
-         */reportSchedules: [ReportSchedule] = []) {
+         */reportSchedules: [ReportSchedule] = [], 
+        /**
+         * Days the collection journal keeps an entry (1–3650); empty means 90.
+         */journalRetentionDays: UInt32? = nil) {
         self.version = version
         self.networkConnectors = networkConnectors
         self.incomingAccounts = incomingAccounts
         self.smtpAccounts = smtpAccounts
         self.reportSchedules = reportSchedules
+        self.journalRetentionDays = journalRetentionDays
     }
 
     
@@ -7666,7 +8506,8 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
                 networkConnectors: FfiConverterSequenceTypeNetworkConnectorForm.read(from: &buf), 
                 incomingAccounts: FfiConverterSequenceTypeIncomingAccountForm.read(from: &buf), 
                 smtpAccounts: FfiConverterSequenceTypeSmtpAccountForm.read(from: &buf), 
-                reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf)
+                reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf), 
+                journalRetentionDays: FfiConverterOptionUInt32.read(from: &buf)
         )
     }
 
@@ -7676,6 +8517,7 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
         FfiConverterSequenceTypeIncomingAccountForm.write(value.incomingAccounts, into: &buf)
         FfiConverterSequenceTypeSmtpAccountForm.write(value.smtpAccounts, into: &buf)
         FfiConverterSequenceTypeReportSchedule.write(value.reportSchedules, into: &buf)
+        FfiConverterOptionUInt32.write(value.journalRetentionDays, into: &buf)
     }
 }
 
@@ -9129,6 +9971,10 @@ public enum CheckStageName: Equatable, Hashable {
      */
     case mailbox
     /**
+     * The server's folders, with the account's folders and archive folder among them (IMAP).
+     */
+    case folders
+    /**
      * EHLO extensions (SMTP).
      */
     case extensions
@@ -9177,9 +10023,11 @@ public struct FfiConverterTypeCheckStageName: FfiConverterRustBuffer {
         
         case 10: return .mailbox
         
-        case 11: return .extensions
+        case 11: return .folders
         
-        case 12: return .unknown
+        case 12: return .extensions
+        
+        case 13: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -9229,12 +10077,16 @@ public struct FfiConverterTypeCheckStageName: FfiConverterRustBuffer {
             writeInt(&buf, Int32(10))
         
         
-        case .extensions:
+        case .folders:
             writeInt(&buf, Int32(11))
         
         
-        case .unknown:
+        case .extensions:
             writeInt(&buf, Int32(12))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(13))
         
         }
     }
@@ -10729,7 +11581,7 @@ public enum ScheduledReport: Equatable, Hashable {
      */
     case smtpAccounts
     /**
-     * The collection journal: accepted, but sending fails ("not built yet").
+     * The collection journal (filters: account, outcome; the period's range).
      */
     case collectionJournal
 
@@ -11316,6 +12168,27 @@ public enum ValidationCode: Equatable, Hashable {
      */
     case invalidCharacters
     /**
+     * A POP3 account lists folders other than `INBOX`.
+     */
+    case foldersNotAllowed
+    /**
+     * A folder name or list that cannot be used (empty, too long, control characters, an
+     * empty level, a duplicate, no or more than 50 folders).
+     */
+    case invalidFolder
+    /**
+     * A POP3 account names an archive folder.
+     */
+    case archiveFolderNotAllowed
+    /**
+     * The archive folder is one of the folders collected.
+     */
+    case archiveFolderCollected
+    /**
+     * An archive folder with keep copy on: never used (warning).
+     */
+    case archiveFolderUnused
+    /**
      * A code newer than these bindings: update them. Path, severity and messages are right.
      */
     case unknown
@@ -11390,7 +12263,17 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
         
         case 25: return .invalidCharacters
         
-        case 26: return .unknown
+        case 26: return .foldersNotAllowed
+        
+        case 27: return .invalidFolder
+        
+        case 28: return .archiveFolderNotAllowed
+        
+        case 29: return .archiveFolderCollected
+        
+        case 30: return .archiveFolderUnused
+        
+        case 31: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -11500,8 +12383,28 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(25))
         
         
-        case .unknown:
+        case .foldersNotAllowed:
             writeInt(&buf, Int32(26))
+        
+        
+        case .invalidFolder:
+            writeInt(&buf, Int32(27))
+        
+        
+        case .archiveFolderNotAllowed:
+            writeInt(&buf, Int32(28))
+        
+        
+        case .archiveFolderCollected:
+            writeInt(&buf, Int32(29))
+        
+        
+        case .archiveFolderUnused:
+            writeInt(&buf, Int32(30))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(31))
         
         }
     }
@@ -11542,6 +12445,30 @@ fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -11806,6 +12733,30 @@ fileprivate struct FfiConverterOptionTypeIncomingReportFilter: FfiConverterRustB
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeIncomingReportFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeJournalFilter: FfiConverterRustBuffer {
+    typealias SwiftType = JournalFilter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeJournalFilter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeJournalFilter.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -12094,6 +13045,30 @@ fileprivate struct FfiConverterOptionTypeErrorCategory: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeErrorCategory.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMessageOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = MessageOutcome?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMessageOutcome.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMessageOutcome.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -12492,6 +13467,31 @@ fileprivate struct FfiConverterSequenceTypeCheckStage: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFolderInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [FolderInfo]
+
+    public static func write(_ value: [FolderInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFolderInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FolderInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FolderInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFolderInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeIncomingAccountForm: FfiConverterRustBuffer {
     typealias SwiftType = [IncomingAccountForm]
 
@@ -12534,6 +13534,56 @@ fileprivate struct FfiConverterSequenceTypeIncomingReportRow: FfiConverterRustBu
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIncomingReportRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeJournalEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [JournalEntry]
+
+    public static func write(_ value: [JournalEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeJournalEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [JournalEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [JournalEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeJournalEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeJournalRun: FfiConverterRustBuffer {
+    typealias SwiftType = [JournalRun]
+
+    public static func write(_ value: [JournalRun], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeJournalRun.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [JournalRun] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [JournalRun]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeJournalRun.read(from: &buf))
         }
         return seq
     }
@@ -13048,6 +14098,19 @@ public func parseAccountRef(text: String) -> AccountRef  {
 })
 }
 /**
+ * Reads a time as the `journal` command does: RFC 3339 or a date (UTC), into Unix seconds;
+ * `until` makes a date mean the next day's start (the whole day in). Empty when it is neither.
+ */
+public func parseJournalTime(text: String, until: Bool) -> Int64?  {
+    return try!  FfiConverterOptionInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_func_parse_journal_time(
+        FfiConverterString.lower(text),
+        FfiConverterBool.lower(until),uniffiCallStatus
+    )
+})
+}
+/**
  * Validates one schedule alone; with `smtp_accounts`, a named SMTP account must be among them
  * and enabled.
  */
@@ -13171,6 +14234,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_parse_account_ref() != 20117) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_func_parse_journal_time() != 39069) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 18135) {
@@ -13330,6 +14396,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_reportscheduler_run_now() != 60176) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_journal_page() != 13099) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_journal_retention_days() != 64740) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_journal_runs() != 49830) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_journal_csv() != 39255) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_write_journal_html() != 20379) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_create_report_schedule() != 23325) {
