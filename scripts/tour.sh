@@ -132,7 +132,7 @@ show collect --credentials "$creds" '&'
 "$ms" collect --credentials "$creds" > "$work/collector.log" 2>&1 &
 collector_pid=$!
 sleep 2
-MAIL_SETTINGS_DB="$work/settings.sqlite3" run test-smtp Notifications --to "$fmb" --subject "New ticket by push"
+MAIL_SETTINGS_DB="$work/settings.sqlite3" run test-smtp Notifications --to "$fmb" --subject "New ticket by push" --credentials "$creds"
 started=$(date +%s%N)
 until "$ms" inbox "Helpdesk folders (push)" --format json | grep -q "New ticket by push"; do
     if [ $(( ($(date +%s%N) - started) / 1000000000 )) -ge 20 ]; then

@@ -79,6 +79,8 @@ impl ProgressListener for Bars {
 /// One plain line per account when its run ends: for pipes, files and tests.
 struct PlainLines {
     out: Mutex<Box<dyn Write + Send>>,
+    /// Per account, the counts of its last line.
+    printed: Mutex<std::collections::HashMap<i64, (u64, u64, u64)>>,
 }
 
 impl std::fmt::Debug for PlainLines {
@@ -91,6 +93,7 @@ impl PlainLines {
     fn new(out: Box<dyn Write + Send>) -> Self {
         Self {
             out: Mutex::new(out),
+            printed: Mutex::new(std::collections::HashMap::new()),
         }
     }
 }
@@ -109,7 +112,14 @@ fn plain_line(p: &Progress) -> String {
 
 impl ProgressListener for PlainLines {
     fn on_progress(&self, p: &Progress) {
+        // An account's run reports its end once per folder (and a folder with nothing new
+        // reports 0/0): a line only when the account's totals moved since its last line.
         if p.done >= p.total {
+            let mut printed = self.printed.lock().unwrap_or_else(PoisonError::into_inner);
+            if printed.get(&p.account_id) == Some(&(p.done, p.total, p.bytes)) {
+                return;
+            }
+            printed.insert(p.account_id, (p.done, p.total, p.bytes));
             let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
             let _ = writeln!(out, "{}", plain_line(p));
             let _ = out.flush();
