@@ -46,7 +46,7 @@ class CheckTest {
     fun `an IMAP check lists the folders and names a missing archive folder`() {
         val mailbox = Servers.uniqueMailbox("kt-folders")
         withChecker(Vault.forMailbox(mailbox)) { store, checker ->
-            val a = store.createIncomingAccount(
+            val a = store.createIncoming(
                 incoming("IMAPS folders", Protocol.IMAP, "MS_IMAPS_PORT", mailbox).copy(
                     keepCopyOnServer = false,
                     archiveFolder = "Arquivo/Concluídos",
@@ -56,7 +56,7 @@ class CheckTest {
             assertEquals(listOf("INBOX"), a.folders)
             assertEquals("Arquivo/Concluídos", a.archiveFolder)
             assertFalse(a.usePush)
-            val r = checker.checkIncomingAccount(a.id)
+            val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertFalse(r.ok, r.text)
             val failure = assertNotNull(r.failure()).let { r.failure()!! }
             assertEquals(CheckStageName.FOLDERS, failure.name, r.text)

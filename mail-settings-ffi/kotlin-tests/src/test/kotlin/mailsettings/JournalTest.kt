@@ -20,7 +20,7 @@ class JournalTest {
         val sender = Servers.uniqueMailbox("kt-jfeeder")
         val vault = Vault.forMailbox(sender)
         Store.openInMemory(vault).use { store ->
-            store.createSmtpAccount(smtp("feeder", "MS_SMTPS_PORT", sender, sender, default = true))
+            store.createSmtp(smtp("feeder", "MS_SMTPS_PORT", sender, sender, default = true))
             Mailer(store, vault, timeouts).use { mailer ->
                 runBlocking {
                     for (i in 1..count) {
@@ -38,7 +38,7 @@ class JournalTest {
         deliver(mailbox, 3)
         val vault = Vault.forMailbox(mailbox)
         Store.openInMemory(vault).use { store ->
-            val a = store.createIncomingAccount(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            val a = store.createIncoming(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
             Collector(store, vault, CollectorSettings(maxConcurrentAccounts = 1u, timeouts = timeouts)).use { collector ->
                 assertEquals(3UL, runBlocking { collector.checkNow(a.id) }.fetched)
             }
