@@ -53,9 +53,9 @@ class CheckTest {
                     usePush = false,
                 ),
             )
-            assertEquals(listOf("INBOX"), a.folders)
-            assertEquals("Arquivo/Concluídos", a.archiveFolder)
-            assertFalse(a.usePush)
+            assertEquals(listOf("INBOX"), a.account.folders)
+            assertEquals("Arquivo/Concluídos", a.account.archiveFolder)
+            assertFalse(a.account.usePush)
             val r = checker.checkIncoming(AccountRef.Id(a.id))
             assertFalse(r.ok, r.text)
             val failure = assertNotNull(r.failure()).let { r.failure()!! }

@@ -40,7 +40,7 @@ class JournalTest {
         Store.openInMemory(vault).use { store ->
             val a = store.createIncoming(incoming("IMAP", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
             Collector(store, vault, CollectorSettings(maxConcurrentAccounts = 1u, timeouts = timeouts)).use { collector ->
-                assertEquals(3UL, runBlocking { collector.checkNow(a.id) }.fetched)
+                assertEquals(3UL, runBlocking { collector.checkNow(AccountRef.Id(a.id)) }.fetched)
             }
             val page = store.journalPage()
             assertEquals(3UL, page.total)
