@@ -771,30 +771,7 @@ impl TokenManager {
                     "the token endpoint's answer to the device sign-in is not valid",
                 ),
             })?;
-        let refresh = resp.refresh_token().ok_or_else(|| {
-            ConnectionError::new(
-                ErrorCategory::Protocol,
-                "the server gave no refresh token (ask for the offline_access scope)",
-            )
-        })?;
-        store
-            .save(
-                credential,
-                &SignIn {
-                    username: username.to_owned(),
-                    refresh_token: Some(SecretString::from(refresh.secret().clone())),
-                },
-            )
-            .map_err(|e| credential_error(credential, e))?;
-        lock(&self.needs_sign_in).remove(credential.as_str());
-        if let Some(shared) = &self.lock {
-            shared.set_needs_sign_in(credential.as_str(), None)?;
-        }
-        // The access token of the sign-in is not cached: the next use refreshes (and so
-        // proves the kept refresh token works).
-        let entry = self.entry(&Self::key(client, credential));
-        *lock(&entry) = None;
-        Ok(())
+        self.keep_sign_in(store, client, credential, username, &resp)
     }
 
     /// Starts a browser sign-in: binds a loopback port for the redirect, and builds the
@@ -972,6 +949,21 @@ impl TokenManager {
                     "the token endpoint's answer to the code is not valid",
                 ),
             })?;
+        self.keep_sign_in(store, client, credential, username, &resp)
+    }
+
+    /// The end of every interactive sign-in: the refresh token the server gave is handed to
+    /// `store` with the user name, the needs-sign-in state is cleared (here and in the shared
+    /// state), and the cached access token dropped: the next use refreshes, and so proves the
+    /// kept refresh token works.
+    fn keep_sign_in(
+        &self,
+        store: &dyn TokenStore,
+        client: &OAuth2Client,
+        credential: &CredentialId,
+        username: &str,
+        resp: &BasicTokenResponse,
+    ) -> Result<(), ConnectionError> {
         let refresh = resp.refresh_token().ok_or_else(|| {
             ConnectionError::new(
                 ErrorCategory::Protocol,
