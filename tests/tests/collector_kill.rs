@@ -9,41 +9,13 @@
 
 mod collector_support;
 
+use collector_support::kill::{collect_once, Rng};
 use collector_support::*;
 use mail_settings_core::store::Store;
 use mail_settings_core::{Protocol, SecureConnectionType};
-use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox};
-use std::process::{Command, Stdio};
+use mail_settings_tests::{lmtp_deliver, unique_mailbox};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// xorshift64*: reproducible from the printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("MS_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        })
-}
 
 /// The journal's `stored` entries name exactly the inbox's messages (an entry is written in
 /// the same transaction as its message: never one without the other).
@@ -70,17 +42,6 @@ fn assert_journal_agrees(store: &Arc<Store>, account: i64, context: &str) {
         page += 1;
     }
     assert_eq!(journaled, inbox, "{context}: journal and inbox disagree");
-}
-
-fn collect(db: &std::path::Path, account: i64, mailbox: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_collect_once"));
-    cmd.arg(db)
-        .arg(account.to_string())
-        .arg(mailbox)
-        .env("MS_MAIL_PASSWORD", servers().mail_password())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
 }
 
 /// Returns (kills while the process was running, kills after it had finished).
@@ -128,7 +89,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
         )
     };
     let started = Instant::now();
-    let out = collect(&probe_db, probe_account, &mailbox)
+    let out = collect_once(&probe_db, probe_account, &mailbox)
         .output()
         .unwrap();
     assert!(
@@ -138,7 +99,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
     );
     let full = started.elapsed().as_millis() as u64;
     let started = Instant::now();
-    let out = collect(&probe_db, probe_account, &mailbox)
+    let out = collect_once(&probe_db, probe_account, &mailbox)
         .output()
         .unwrap();
     assert!(
@@ -163,7 +124,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
         };
         let expected_ms = startup + pending * per_message;
         let delay = rng.below(expected_ms * 4 / 5 + 1);
-        let mut child = collect(&db, account, &mailbox).spawn().unwrap();
+        let mut child = collect_once(&db, account, &mailbox).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -192,7 +153,7 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
     // Run to completion (a POP3 maildrop may stay locked a moment after a kill).
     let mut done = false;
     for _ in 0..10 {
-        let out = collect(&db, account, &mailbox).output().unwrap();
+        let out = collect_once(&db, account, &mailbox).output().unwrap();
         if out.status.success() {
             let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             if report["pending"] == 0 {
@@ -224,9 +185,8 @@ fn series(protocol: Protocol, keep: bool, kills: usize, rng: &mut Rng) -> (usize
 }
 
 fn run(protocol: Protocol, keep: bool) {
-    let seed = seed();
-    println!("seed {seed} (set MS_KILL_SEED to repeat)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_env();
+    let seed = rng.seed();
     let (running, _) = series(protocol, keep, 20, &mut rng);
     assert!(
         running >= 8,

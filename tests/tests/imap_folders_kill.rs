@@ -7,26 +7,15 @@
 
 mod collector_support;
 
+use collector_support::kill::{collect_once, Rng};
 use collector_support::*;
 use mail_settings_core::imap::{self, ImapOptions};
 use mail_settings_core::store::Store;
 use mail_settings_core::{Protocol, SecureConnectionType};
 use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox};
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn collect(db: &std::path::Path, account: i64, mailbox: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_collect_once"));
-    cmd.arg(db)
-        .arg(account.to_string())
-        .arg(mailbox)
-        .env("MS_MAIL_PASSWORD", servers().mail_password())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
 
 /// Message-IDs in the Maildir++ folder `.Archive` of `mailbox`.
 fn archive_ids(mailbox: &str) -> BTreeMap<String, usize> {
@@ -53,24 +42,9 @@ fn archive_ids(mailbox: &str) -> BTreeMap<String, usize> {
 
 #[test]
 fn archiving_survives_sigkill() {
-    let seed = std::env::var("MS_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    println!("seed {seed} (set MS_KILL_SEED to repeat)");
-    let mut rng = seed;
-    let mut below = |n: u64| {
-        rng ^= rng >> 12;
-        rng ^= rng << 25;
-        rng ^= rng >> 27;
-        rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
-    };
+    let mut rng = Rng::from_env();
+    let seed = rng.seed();
+    let mut below = |n: u64| rng.below(n);
     let mailbox = unique_mailbox("arckill");
     let tag = format!("ak-{}", mailbox.split('@').next().unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -120,7 +94,7 @@ fn archiving_survives_sigkill() {
     let mut window: u64 = 400;
     for _ in 0..20 {
         let delay = 5 + below(window);
-        let mut child = collect(&db, account, &mailbox).spawn().unwrap();
+        let mut child = collect_once(&db, account, &mailbox).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -152,7 +126,7 @@ fn archiving_survives_sigkill() {
     }
     let mut done = false;
     for _ in 0..10 {
-        let out = collect(&db, account, &mailbox).output().unwrap();
+        let out = collect_once(&db, account, &mailbox).output().unwrap();
         if out.status.success() {
             let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             if report["pending"] == 0 {

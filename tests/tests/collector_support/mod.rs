@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod fault_proxy;
+pub mod kill;
 
 use mail_settings_core::collector::{Collector, CollectorOptions};
 use mail_settings_core::inbox::{Inbox, InboxQuery};
