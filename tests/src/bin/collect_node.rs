@@ -1,6 +1,7 @@
 //! One collector node of several sharing a store, for the lease tests (`tests/tests/leases.rs`):
 //!
-//! `collect_node DATABASE OWNER TTL_MS` with the mailboxes' password in `MS_MAIL_PASSWORD`.
+//! `collect_node STORE OWNER TTL_MS` with the mailboxes' password in `MS_MAIL_PASSWORD`;
+//! `STORE` is a store location: an SQLite file's path or a `postgres://` URL.
 //! Goes over every account of the store again and again (from an offset of its own, so nodes
 //! start on different accounts), each run under the account's lease (ttl `TTL_MS`): an
 //! account another node holds is skipped. Prints one line per run:
@@ -34,7 +35,7 @@ fn lost(e: &CollectError) -> bool {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
-        eprintln!("usage: collect_node DATABASE OWNER TTL_MS (password in MS_MAIL_PASSWORD)");
+        eprintln!("usage: collect_node STORE OWNER TTL_MS (password in MS_MAIL_PASSWORD)");
         std::process::exit(64);
     }
     let password = std::env::var("MS_MAIL_PASSWORD").expect("MS_MAIL_PASSWORD");
