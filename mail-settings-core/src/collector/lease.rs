@@ -266,9 +266,10 @@ pub(crate) struct Fence {
 }
 
 impl Fence {
-    /// The check inside a commit's transaction (SQLite store).
-    pub(crate) fn check_in(&self, c: &rusqlite::Connection) -> Result<(), StoreError> {
-        check(&mut SqliteTx(c), &self.lease, &self.owner, 0)
+    /// The check inside a commit's transaction (either backend; PostgreSQL reads the lease
+    /// row `FOR SHARE`, so no takeover commits before this transaction ends).
+    pub(crate) fn check_in(&self, c: &mut dyn Sql) -> Result<(), StoreError> {
+        check(c, &self.lease, &self.owner, 0)
     }
 
     /// The check before a change on the server.
@@ -600,7 +601,6 @@ mod tests {
     use crate::model::{IncomingAccountForm, Protocol};
     use crate::store::pg::test_support;
     use crate::store::records::{self, Record};
-    use crate::store::PostgresLocation;
     use crate::validate::name_key;
     use std::path::PathBuf;
     use std::sync::Barrier;
@@ -609,7 +609,7 @@ mod tests {
     /// process would have.
     enum Where {
         Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
-        Postgres(PostgresLocation),
+        Postgres(test_support::TestDb),
     }
 
     #[allow(clippy::large_enum_variant)]
