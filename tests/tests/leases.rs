@@ -7,18 +7,16 @@
 //!
 //! The store is given to the nodes as a location: an SQLite file shared by the processes
 //! (several processes on one file is what SQLite leases cover), or a `postgres://` URL to a
-//! fresh database on the test PostgreSQL (created for the test, dropped at its end). The
-//! PostgreSQL variants run once the inbox and the collector's state are on PostgreSQL; until
-//! then they say they are skipped. Also prints accounts collected per second with 1, 2 and 4
-//! nodes, and the commit rate of each backend.
+//! fresh database on the test PostgreSQL (created for the test, dropped at its end). Also
+//! prints accounts collected per second with 1, 2 and 4 nodes, and the commit rate of each
+//! backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod collector_support;
 
 use collector_support::*;
 use mail_settings_core::collector::lease::{self, Acquisition, LeaseStore, Leases};
-use mail_settings_core::inbox::{Inbox, InboxQuery};
-use mail_settings_core::store::{Store, StoreError};
+use mail_settings_core::store::Store;
 use mail_settings_core::{Protocol, RecordId, SecureConnectionType};
 use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox};
 use std::collections::BTreeMap;
@@ -127,17 +125,6 @@ impl Drop for Db {
                 eprintln!("could not drop the test database {name}");
             }
         }
-    }
-}
-
-/// Whether the inbox and the collector's state work on this store (PostgreSQL: once they
-/// have moved there).
-fn collects_here(db: &Db) -> bool {
-    let store = Arc::new(db.open());
-    match Inbox::new(store).list(&InboxQuery::account(1)) {
-        Ok(_) => true,
-        Err(StoreError::NotOnPostgres { .. }) => false,
-        Err(e) => panic!("the inbox of {}: {e}", db.location),
     }
 }
 
@@ -414,10 +401,6 @@ fn three_nodes_share_many_accounts_through_kills_and_a_pause_on_postgres() {
     let Some(db) = Db::postgres("kills") else {
         return;
     };
-    if !collects_here(&db) {
-        eprintln!("skipped: the inbox is not on PostgreSQL in this build");
-        return;
-    }
     three_nodes_through_kills_and_a_pause(db);
 }
 
@@ -514,14 +497,10 @@ fn accounts_per_second_with_1_2_and_4_nodes() {
     figures.extend(commit_rate("SQLite", &Db::sqlite()));
     if let Some(pg) = Db::postgres("rate") {
         figures.extend(commit_rate("PostgreSQL", &pg));
-        if collects_here(&pg) {
-            drop(pg);
-            figures.extend(accounts_per_second("PostgreSQL", |nodes| {
-                Db::postgres(&format!("rate{nodes}")).unwrap()
-            }));
-        } else {
-            figures.push("PostgreSQL: accounts/s not measured (the inbox is not on PostgreSQL in this build)".into());
-        }
+        drop(pg);
+        figures.extend(accounts_per_second("PostgreSQL", |nodes| {
+            Db::postgres(&format!("rate{nodes}")).unwrap()
+        }));
     }
     for f in &figures {
         eprintln!("leases: {f}");
@@ -976,4 +955,119 @@ fn a_database_connection_cut_mid_commit() {
             m
         });
     assert_fencing(&log, 3);
+}
+
+/// The database connection cut during the commit of a message group (through [`CutProxy`],
+/// after the server received `COMMIT`): the run fails with the outcome unknown to it, removes
+/// nothing from the mail server for that group (nor for anything not known durable), and
+/// loses nothing; the next run finds the group in the ledger, removes those messages from the
+/// server without storing them again, and collects the rest: every message exactly once.
+/// Then the same with the cut before the server got `COMMIT` (the group rolled back).
+#[test]
+fn a_collector_commit_cut_on_postgres() {
+    use mail_settings_core::collector::lease::LeaseOptions;
+    use mail_settings_core::collector::{Collector, CollectorOptions, Progress, RunControl};
+    for cut in [Cut::AfterCommit, Cut::BeforeCommit] {
+        let Some(db) = Db::postgres(&format!("commitcut{}", cut as u8)) else {
+            return;
+        };
+        let s = servers();
+        let direct = Arc::new(db.open());
+        let mailbox = unique_mailbox("commitcut");
+        let id = create_account(
+            &direct,
+            Protocol::Imap,
+            &mailbox,
+            false,
+            Some(SecureConnectionType::Ssl),
+            None,
+        );
+        let tag = format!("commitcut{}", cut as u8);
+        let expected: Vec<String> = (0..8)
+            .map(|i| {
+                lmtp_deliver("sender@example.test", &mailbox, &message(&tag, i, 3_000));
+                message_id(&tag, i)
+            })
+            .collect();
+        let proxy = CutProxy::start(s.value("MS_POSTGRES_PORT").parse().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let passfile = dir.path().join("pgpass");
+        let (user, password) = (s.value("MS_POSTGRES_USER"), s.value("MS_POSTGRES_PASSWORD"));
+        std::fs::write(&passfile, format!("localhost:*:*:{user}:{password}\n")).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let name = db.pg_name.clone().unwrap();
+        let via = Arc::new(
+            Store::open(format!(
+                "postgres://{user}@localhost:{}/{name}?sslmode=disable&passfile={}&connect_timeout=5",
+                proxy.port,
+                passfile.display()
+            ))
+            .unwrap(),
+        );
+        let mut o = CollectorOptions::default();
+        o.timeouts = mail_settings_core::net::Timeouts::uniform(Duration::from_secs(10));
+        o.batch_messages = 8;
+        o.commit_messages = 2;
+        o.lease = Some(LeaseOptions::new("node-cut", Duration::from_secs(60)));
+        let collector = Collector::with_options(
+            via.clone(),
+            Arc::new(s.credentials_for(&mailbox)),
+            o.clone(),
+        );
+        // Armed once the run is receiving: the next COMMIT is a message group's.
+        let control = RunControl {
+            progress: Some(Arc::new({
+                let armed = std::sync::atomic::AtomicBool::new(false);
+                let proxy_armed = proxy.armed.clone();
+                move |p: &Progress| {
+                    if p.done >= 3 && !armed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        *proxy_armed.lock().unwrap() = Some(cut);
+                    }
+                }
+            })),
+            ..RunControl::default()
+        };
+        let err = collector.check_now_with(id, &control).unwrap_err();
+        assert_eq!(proxy.cuts(), 1, "{cut:?}: {err}");
+        let inbox = inbox_ids(&direct, id);
+        let server = server_ids(&mailbox);
+        eprintln!(
+            "{cut:?}: the run failed ({err}); inbox {} messages, server {}",
+            inbox.len(),
+            server.len()
+        );
+        assert_none_lost(
+            &inbox,
+            &server,
+            &expected,
+            &format!("{cut:?} after the cut"),
+        );
+        assert_eq!(
+            server.len(),
+            expected.len(),
+            "{cut:?}: nothing removed from the server in a batch whose commit was not known durable"
+        );
+        if cut == Cut::AfterCommit {
+            assert!(
+                !inbox.is_empty(),
+                "the group whose COMMIT reached the server is stored (and still on the server)"
+            );
+        }
+        // The next run (the connection pool reconnects): the ledger says what is stored.
+        let before = inbox.len() as u64;
+        let report = collector.check_now(id).unwrap();
+        let inbox = inbox_ids(&direct, id);
+        assert_exactly_once(&inbox, &expected, &format!("{cut:?} after the next run"));
+        assert!(server_ids(&mailbox).is_empty(), "{cut:?}: all removed");
+        assert_eq!(
+            (report.already_stored, report.fetched),
+            (before, expected.len() as u64 - before),
+            "{cut:?}: the stored ones only removed, the others fetched: {report:?}"
+        );
+        assert_eq!(report.duplicates, 0, "{cut:?}: nothing arrived twice");
+        eprintln!("{cut:?}: next run {report:?}");
+    }
 }

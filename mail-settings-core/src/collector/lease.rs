@@ -26,6 +26,40 @@
 //! lease until the node holds its worker count, so with N nodes and M due accounts each node
 //! takes what the others have not. A failing account is released at the end of its run like
 //! any other (its back-off is in the collector's status, not in a held lease).
+//!
+//! # Push across nodes
+//!
+//! An account waiting in IDLE (the `push` module) **holds its lease while it waits**: the
+//! running collector takes the lease before it starts the account's waiter and renews it every
+//! third of the time to live; this node's runs of the account go under that lease (no second
+//! acquisition), and another node's runs are refused (`Busy`) while it is held. Losing it
+//! (paused past the expiry, cut off from the database) ends the wait.
+//!
+//! **How many each node waits on**: every running collector with leases says it is present
+//! (`collector_nodes`, a row it renews every third of the ttl and deletes when stopped; rows
+//! that expired are forgotten) and waits on at most its **fair share**: the push accounts
+//! divided by the nodes present, rounded up ([`fair_share`]), and never more than
+//! [`crate::collector::CollectorOptions::max_waiting_accounts`]. Every third of the ttl each node
+//! gives back waiters over its share (not one in a run), and takes free push accounts while
+//! under it. That rule converges: the shares cover every push account, a node only ever
+//! releases down to its share and only takes up to it, so a released account is taken by a node
+//! under its share. When a node **joins**, the others' shares shrink and they release accounts
+//! that the newcomer takes; when one **leaves** (killed: its leases and presence expire within
+//! the ttl; stopped: it gives them back at once) the others' shares grow and they take its
+//! accounts over; a taken-over account is checked at once, so mail that came while nobody
+//! waited is not left for the next poll. Push accounts that no node waits on (every node at its
+//! cap) are polled at their interval like any other account. A node whose cap is below its share
+//! leaves the difference polled: the shares do not know the others' caps.
+//!
+//! # OAuth2 refreshes: the lease holder only
+//!
+//! A run and a waiter ask for an account's OAuth2 access token through [`HeldLease::credentials`]:
+//! a credential that mints tokens is handed out (and so refreshed, when it is due) only after a
+//! check that the lease is still this node's. The store's refresh lock row
+//! ([`crate::oauth2::SharedTokenState`]) still serialises refreshes of one credential across
+//! processes. The vault (where the refresh tokens are kept) is the **host's**: the nodes of one
+//! host share it; nodes on several hosts each need the sign-in's refresh token in their host's
+//! vault.
 
 use crate::credentials::{Credential, CredentialError, CredentialProvider};
 use crate::model::RecordId;
@@ -607,6 +641,7 @@ mod tests {
 
     /// One store, either backend; each `node()` is a connection of its own, as a separate
     /// process would have.
+    #[allow(clippy::large_enum_variant)]
     enum Where {
         Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
         Postgres(test_support::TestDb),

@@ -18,6 +18,10 @@
 //! - [`Collector::stop`](super::Collector::stop) stops every waiter at once: the read half of
 //!   its socket is shut down ([`IdleStop`]), so the blocked read returns, and `DONE` and
 //!   `LOGOUT` are sent.
+//! - Collectors that share the store ([`CollectorOptions::lease`]): a waiter holds its
+//!   account's lease while it waits and renews it; each node waits on at most its fair share of
+//!   the push accounts and at most [`CollectorOptions::max_waiting_accounts`]; the rest are
+//!   polled. See the `lease` module, "Push across nodes".
 //! - Cost: a waiter is one thread (stack [`CollectorOptions::push_stack_size`], default 256 KiB
 //!   of address space, of which only the touched pages are memory) blocked in one socket read,
 //!   so no CPU while nothing happens; see `tests/benches/push.rs` for figures.
