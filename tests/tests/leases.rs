@@ -175,11 +175,25 @@ fn node(db: &str, owner: &str, ttl_ms: u64) -> Child {
             .arg(owner)
             .arg(ttl_ms.to_string())
             .env("MS_MAIL_PASSWORD", servers().mail_password())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     )
+}
+
+/// Waits until every account's server is empty (at most `limit`), then tells the nodes to
+/// stop after their run in progress (their standard input closed).
+fn stop_when_collected(set: &Accounts, nodes: &mut [&mut Child], limit: Duration) {
+    let started = Instant::now();
+    while set.ids.iter().any(|(_, m, _)| !server_ids(m).is_empty()) {
+        assert!(started.elapsed() < limit, "not collected within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for n in nodes {
+        drop(n.stdin.take());
+    }
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -371,6 +385,14 @@ fn three_nodes_through_kills_and_a_pause(db: Db) {
     std::thread::sleep(Duration::from_millis(ttl * 2));
     set.check(false, "while node C is paused");
     signal(&c, "CONT");
+    // C's run in progress meets the fence at once; the nodes stop once everything is in.
+    std::thread::sleep(Duration::from_millis(500));
+    let (mut a, mut b, mut c) = (a, b, c);
+    stop_when_collected(
+        &set,
+        &mut [&mut a, &mut b, &mut c],
+        Duration::from_secs(150),
+    );
     let all_ok = [a, b, c]
         .into_iter()
         .map(|child| finish(child, &mut tally_all))
@@ -416,14 +438,13 @@ fn accounts_per_second(backend: &str, db: impl Fn(usize) -> Db) -> Vec<String> {
         let children: Vec<Child> = (0..nodes)
             .map(|i| node(&db, &format!("rate-{nodes}-{i}"), 5_000))
             .collect();
-        // Collected: every server empty (the nodes then go on until a pass finds nothing).
-        while set.ids.iter().any(|(_, m, _)| !server_ids(m).is_empty()) {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "not collected in 120 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Collected: every server empty; then the nodes stop.
+        let mut children = children;
+        stop_when_collected(
+            &set,
+            &mut children.iter_mut().collect::<Vec<_>>(),
+            Duration::from_secs(120),
+        );
         let secs = started.elapsed().as_secs_f64();
         let mut t = Tally::default();
         for child in children {
