@@ -589,8 +589,18 @@ fn within(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) -> Durati
 /// arrives through push.
 #[test]
 fn push_accounts_wait_under_leases_and_move_when_nodes_join_or_leave() {
+    push_nodes(Db::sqlite());
+}
+
+#[test]
+fn push_accounts_wait_under_leases_and_move_when_nodes_join_or_leave_on_postgres() {
+    if let Some(db) = Db::postgres("push") {
+        push_nodes(db);
+    }
+}
+
+fn push_nodes(db: Db) {
     let _kill = KillNodes;
-    let db = Db::sqlite();
     let store = Arc::new(db.open());
     let n = 9;
     let mut accounts = Vec::new();
