@@ -416,6 +416,7 @@ mod tests {
 
     /// One store, either backend; each `node()` is a connection of its own, as a separate
     /// process would have.
+    #[allow(clippy::large_enum_variant)]
     enum Where {
         Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
         Postgres(test_support::TestDb),
