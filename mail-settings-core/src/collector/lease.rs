@@ -870,16 +870,31 @@ mod tests {
         ids
     }
 
+    /// On an SQLite file, and on PostgreSQL (the group commit's fence there is a lease row read
+    /// `FOR SHARE` in the commit's own transaction).
     #[test]
     fn a_collector_that_loses_its_lease_mid_run_commits_and_deletes_nothing_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        lose_the_lease_mid_run(&|| Store::open(&path).unwrap(), &|| {
+            Node::Sqlite(Store::open(&path).unwrap())
+        });
+        if let Some(loc) = test_support::fresh_location("losethelease") {
+            lose_the_lease_mid_run(&|| Store::open_postgres(&loc).unwrap(), &|| {
+                Node::Postgres(PostgresDb::open(&loc).unwrap())
+            });
+        }
+    }
+
+    /// Each call of `open` is a process of its own on one store; `log_node` reads the fencing
+    /// record.
+    fn lose_the_lease_mid_run(open: &dyn Fn() -> Store, log_node: &dyn Fn() -> Node) {
         use crate::collector::{
             CollectError, Collector, CollectorOptions, MailSource, MemoryProtocol, MemoryServer,
             Progress, RunControl,
         };
         use crate::IncomingAccount;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.sqlite3");
-        let store_a = Arc::new(Store::open(&path).unwrap());
+        let store_a = Arc::new(open());
         let account = store_a
             .create_incoming(&IncomingAccountForm {
                 name: "Desk".into(),
@@ -914,7 +929,7 @@ mod tests {
         let a = node(store_a.clone(), "node-a");
         // Another process (its own connection) takes the account over mid-run, as it would
         // after node A stalled past its lease.
-        let store_b = Arc::new(Store::open(&path).unwrap());
+        let store_b = Arc::new(open());
         let at_steal = Arc::new(std::sync::Mutex::new(None));
         let listener = {
             let (store_b, at_steal, server) = (store_b.clone(), at_steal.clone(), server.clone());
@@ -922,8 +937,8 @@ mod tests {
                 let mut at = at_steal.lock().unwrap();
                 if p.done >= 6 && at.is_none() {
                     store_b
-                        .write(|c| {
-                            c.execute("UPDATE collector_leases SET expires_at = 0", [])?;
+                        .write_data(|c| {
+                            c.execute("UPDATE collector_leases SET expires_at = 0", &[])?;
                             Ok(())
                         })
                         .unwrap();
@@ -958,7 +973,7 @@ mod tests {
         );
         assert!(stored + server.len() >= 30, "nothing lost");
         // While B holds it, any other node is refused.
-        let c = node(Arc::new(Store::open(&path).unwrap()), "node-c");
+        let c = node(Arc::new(open()), "node-c");
         assert!(matches!(
             c.check_now(account),
             Err(CollectError::Busy { .. })
@@ -982,10 +997,7 @@ mod tests {
         );
         assert!(server.is_empty());
         // The fencing record: A (1), B by hand (2), B's collector (3); C never got it.
-        let owners: Vec<String> = log(&Node::Sqlite(Store::open(&path).unwrap()))
-            .into_iter()
-            .map(|(_, _, o)| o)
-            .collect();
+        let owners: Vec<String> = log(&log_node()).into_iter().map(|(_, _, o)| o).collect();
         assert_eq!(owners, ["node-a", "node-b", "node-b"]);
     }
 

@@ -50,7 +50,7 @@ use crate::collector::{MessageOutcome, MessageProblem, RunReport};
 use crate::error::ErrorCategory;
 use crate::model::RecordId;
 use crate::report::{format_utc, CsvOptions, CsvTable, HtmlTable, Lang, ReportRow, EXPORT_CHUNK};
-use crate::store::backend::{Sql, SqlExt, SqlRow, Value};
+use crate::store::backend::{Dialect, Sql, SqlExt, SqlRow, Value};
 use crate::store::{Store, StoreError};
 use crate::text::terminal_safe_line;
 use serde::{Deserialize, Serialize};
@@ -654,17 +654,27 @@ pub(crate) fn prune_in(c: &mut dyn Sql, now_secs: i64, batch: u32) -> Result<u64
     {
         let days = retention_setting(c)?.unwrap_or(DEFAULT_RETENTION_DAYS);
         let cut = now_secs.saturating_sub(i64::from(days) * 86_400);
+        // PostgreSQL: nodes ending runs at once prune at once; each takes rows no other is
+        // deleting (SKIP LOCKED), so two prunes never wait on each other or deadlock.
+        let skip_locked = match c.dialect() {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
         let n = c.execute(
-            "DELETE FROM journal_entries WHERE id IN \
-             (SELECT id FROM journal_entries WHERE last_seen < ?1 ORDER BY last_seen LIMIT ?2)",
+            &format!(
+                "DELETE FROM journal_entries WHERE id IN \
+                 (SELECT id FROM journal_entries WHERE last_seen < ?1 ORDER BY last_seen LIMIT ?2{skip_locked})"
+            ),
             &[cut.into(), i64::from(batch).into()],
         )?;
         // An entry's run is the last that met it, and ended after it was written: a run that
         // ended before the cut has no entry left (a run whose process died counts from its
         // start).
         c.execute(
-            "DELETE FROM journal_runs WHERE id IN (SELECT id FROM journal_runs \
-             WHERE COALESCE(ended_at, started_at) < ?1 LIMIT ?2)",
+            &format!(
+                "DELETE FROM journal_runs WHERE id IN (SELECT id FROM journal_runs \
+                 WHERE COALESCE(ended_at, started_at) < ?1 LIMIT ?2{skip_locked})"
+            ),
             &[cut.into(), i64::from(batch).into()],
         )?;
         Ok(n)

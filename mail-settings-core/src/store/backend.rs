@@ -442,36 +442,59 @@ fn pg_row(row: &postgres::Row) -> Result<Vec<Value>, StoreError> {
     Ok(out)
 }
 
-impl Sql for postgres::Transaction<'_> {
+/// Statements prepared on one PostgreSQL connection, by their SQL text (portable form), kept
+/// with the connection in the pool: preparing is a round trip of its own, and the collector's
+/// commit runs the same few statements for every message. Bounded: when full it is emptied.
+#[derive(Default)]
+pub(crate) struct StatementCache(std::collections::HashMap<String, postgres::Statement>);
+
+/// Statements a connection keeps prepared at most.
+const STATEMENT_CACHE: usize = 128;
+
+/// One PostgreSQL transaction with its connection's prepared statements.
+pub(crate) struct PgTx<'a> {
+    pub(crate) tx: postgres::Transaction<'a>,
+    pub(crate) statements: &'a mut StatementCache,
+}
+
+impl PgTx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+        if let Some(s) = self.statements.0.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.tx.prepare(&to_postgres_placeholders(sql))?;
+        if self.statements.0.len() >= STATEMENT_CACHE {
+            self.statements.0.clear();
+        }
+        self.statements.0.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+impl Sql for PgTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let sql = to_postgres_placeholders(sql);
+        let stmt = self.statement(sql)?;
         let boxed = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             boxed.iter().map(|b| b.as_ref()).collect();
-        let stmt = self.prepare(&sql)?;
-        Ok(postgres::Transaction::execute(self, &stmt, &refs)?)
+        Ok(self.tx.execute(&stmt, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
-        let sql = to_postgres_placeholders(sql);
+        let stmt = self.statement(sql)?;
         let boxed = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             boxed.iter().map(|b| b.as_ref()).collect();
-        let stmt = self.prepare(&sql)?;
-        postgres::Transaction::query(self, &stmt, &refs)?
-            .iter()
-            .map(pg_row)
-            .collect()
+        self.tx.query(&stmt, &refs)?.iter().map(pg_row).collect()
     }
 
     fn now_ms(&mut self) -> Result<i64, StoreError> {
         // clock_timestamp(), not now(): the time of the call, not of the transaction's start.
-        let row = postgres::Transaction::query_one(
-            self,
+        let row = self.tx.query_one(
             "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
             &[],
         )?;
