@@ -1,7 +1,8 @@
 //! The store on its two backends, side by side: the commit rate (one account created per
-//! transaction, as the CLI and the applications write) and an import of 100 000 incoming
-//! accounts (one transaction), on an SQLite file and on the local test PostgreSQL
-//! (tests/servers/postgres; started with `bash tests/servers/start.sh`).
+//! transaction, as the CLI and the applications write), an import of 100 000 incoming
+//! accounts (one transaction), filtered report pages over them, and the export, on an SQLite
+//! file and on the local test PostgreSQL (tests/servers/postgres; started with
+//! `bash tests/servers/start.sh`).
 //!
 //! Run with `cargo bench -p mail-settings-core --bench store_backends`. It prints figures; it
 //! asserts nothing about speed. `MS_BENCH_ACCOUNTS=N` changes the import's size.
@@ -10,6 +11,7 @@
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
 
+use mail_settings_core::report::{IncomingReportFilter, PageRequest};
 use mail_settings_core::store::Store;
 use mail_settings_core::{IncomingAccountForm, Protocol, SettingsDocument};
 use std::time::Instant;
@@ -54,6 +56,36 @@ fn figures(name: &str, store: &Store, accounts: usize) {
         summary.created,
         summary.deleted
     );
+    // Filtered report pages: a name filter and two flags, the first and a middle page
+    // (median of 7 each).
+    let filter = IncomingReportFilter {
+        name_contains: Some("desk 0".into()),
+        keep_copy: Some(true),
+        ..IncomingReportFilter::default()
+    };
+    for page in [1u32, 100] {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..7 {
+            let started = Instant::now();
+            let p = store
+                .incoming_report(
+                    &filter,
+                    PageRequest {
+                        page,
+                        page_size: 30,
+                    },
+                )
+                .unwrap();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            total = p.total;
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{name}: filtered report page {page} (name contains, keep copy: 30 rows of {total}) in {:.1} ms (median of 7)",
+            times[3]
+        );
+    }
     let started = Instant::now();
     let back = store.export().unwrap();
     assert_eq!(back.incoming_accounts.len(), accounts);
@@ -71,10 +103,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Store::open(dir.path().join("bench.sqlite3")).unwrap();
     figures("SQLite file", &sqlite, accounts);
-    match postgres_support::fresh_url("bench_store_backends") {
-        Some(url) => figures(
+    match postgres_support::fresh_database("bench_store_backends") {
+        Some(db) => figures(
             "PostgreSQL (TLS, loopback)",
-            &Store::open(&url).unwrap(),
+            &Store::open(&db.url).unwrap(),
             accounts,
         ),
         None => println!("PostgreSQL: no test server (bash tests/servers/start.sh)"),

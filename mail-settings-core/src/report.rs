@@ -33,13 +33,11 @@
 use crate::model::{default_port, Security, Service};
 use crate::model::{Protocol, RecordId, SecureConnectionType};
 #[cfg(feature = "store")]
+use crate::store::backend::{Sql, SqlExt, SqlRow, Value};
+#[cfg(feature = "store")]
 use crate::store::records::{protocol_from, secure_type_from};
 #[cfg(feature = "store")]
 use crate::store::{Store, StoreError};
-#[cfg(feature = "store")]
-use rusqlite::types::Value;
-#[cfg(feature = "store")]
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -414,7 +412,7 @@ trait ReportQuery {
     /// `AND`-joined conditions (without `WHERE`) and their parameters.
     fn conditions(&self) -> (Vec<&'static str>, Vec<Value>);
     /// A row from `SELECT COLUMNS`.
-    fn row(r: &rusqlite::Row<'_>) -> Result<Self::Row, StoreError>;
+    fn row(r: &SqlRow) -> Result<Self::Row, StoreError>;
 }
 
 #[cfg(feature = "store")]
@@ -426,7 +424,7 @@ fn push_flag(
 ) {
     if let Some(v) = value {
         conds.push(sql);
-        params.push(Value::Integer(i64::from(v)));
+        params.push(Value::Int(i64::from(v)));
     }
 }
 
@@ -461,7 +459,7 @@ fn name_filter(out: &mut Vec<(&'static str, String)>, lang: Lang, v: Option<&str
 }
 
 #[cfg(feature = "store")]
-fn port_at(r: &rusqlite::Row<'_>, i: usize, default: u16) -> Result<u16, StoreError> {
+fn port_at(r: &SqlRow, i: usize, default: u16) -> Result<u16, StoreError> {
     match r.get::<_, Option<i64>>(i)? {
         None => Ok(default),
         Some(p) => {
@@ -531,7 +529,7 @@ impl ReportQuery for IncomingReportFilter {
         (c, p)
     }
 
-    fn row(r: &rusqlite::Row<'_>) -> Result<IncomingReportRow, StoreError> {
+    fn row(r: &SqlRow) -> Result<IncomingReportRow, StoreError> {
         let secure: bool = r.get::<_, i64>(2)? != 0;
         let kind = secure_type_from(&r.get::<_, String>(3)?)?;
         let security = Security::from_form(secure, kind);
@@ -604,7 +602,7 @@ impl ReportQuery for SmtpReportFilter {
         (c, p)
     }
 
-    fn row(r: &rusqlite::Row<'_>) -> Result<SmtpReportRow, StoreError> {
+    fn row(r: &SqlRow) -> Result<SmtpReportRow, StoreError> {
         let secure: bool = r.get::<_, i64>(6)? != 0;
         let kind = secure_type_from(&r.get::<_, String>(7)?)?;
         let security = Security::from_form(secure, kind);
@@ -634,7 +632,7 @@ fn where_sql(conds: &[&str]) -> String {
 
 #[cfg(feature = "store")]
 fn page<Q: ReportQuery>(
-    c: &Connection,
+    c: &mut dyn Sql,
     filter: &Q,
     request: PageRequest,
 ) -> Result<ReportPage<Q::Row>, StoreError> {
@@ -642,22 +640,24 @@ fn page<Q: ReportQuery>(
     let (conds, params) = filter.conditions();
     let filter_sql = where_sql(&conds);
     let total: i64 = c
-        .prepare_cached(&format!("SELECT count(*) FROM {}{filter_sql}", Q::TABLE))?
-        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+        .row(
+            &format!("SELECT count(*) FROM {}{filter_sql}", Q::TABLE),
+            &params,
+        )?
+        .map_or(Ok(0), |r| r.get(0))?;
     let mut page_params = params;
-    page_params.push(Value::Integer(i64::from(request.page_size)));
-    page_params.push(Value::Integer(request.offset()));
+    page_params.push(Value::Int(i64::from(request.page_size)));
+    page_params.push(Value::Int(request.offset()));
     let sql = format!(
         "SELECT {} FROM {}{filter_sql} ORDER BY id LIMIT ? OFFSET ?",
         Q::COLUMNS,
         Q::TABLE
     );
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(page_params))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(Q::row(r)?);
-    }
+    let out = c
+        .rows(&sql, &page_params)?
+        .iter()
+        .map(Q::row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ReportPage {
         rows: out,
         page: request.page,
@@ -685,16 +685,13 @@ fn for_each_row<Q: ReportQuery>(
     let mut after: RecordId = i64::MIN;
     let mut count = 0u64;
     loop {
-        let chunk = store.read(|c| {
+        let chunk = store.read_sql(|c| {
             let mut p = params.clone();
-            p.push(Value::Integer(after));
-            let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(p))?;
-            let mut out = Vec::with_capacity(EXPORT_CHUNK as usize);
-            while let Some(r) = rows.next()? {
-                out.push((r.get::<_, RecordId>(0)?, Q::row(r)?));
-            }
-            Ok(out)
+            p.push(Value::Int(after));
+            c.rows(&sql, &p)?
+                .iter()
+                .map(|r| Ok((r.get::<_, RecordId>(0)?, Q::row(r)?)))
+                .collect::<Result<Vec<_>, StoreError>>()
         })?;
         let Some((last, _)) = chunk.last() else { break };
         after = *last;
@@ -953,7 +950,7 @@ impl Store {
         filter: &IncomingReportFilter,
         page_request: PageRequest,
     ) -> Result<ReportPage<IncomingReportRow>, StoreError> {
-        self.read(|c| page(c, filter, page_request))
+        self.read_sql(|c| page(c, filter, page_request))
     }
 
     /// One page of the SMTP report.
@@ -962,7 +959,7 @@ impl Store {
         filter: &SmtpReportFilter,
         page_request: PageRequest,
     ) -> Result<ReportPage<SmtpReportRow>, StoreError> {
-        self.read(|c| page(c, filter, page_request))
+        self.read_sql(|c| page(c, filter, page_request))
     }
 
     /// The whole filtered incoming report as CSV (RFC 4180, UTF-8 without a byte-order mark,

@@ -22,8 +22,25 @@ fn message(i: usize, from: &str, subject: &str, day: u32) -> Vec<u8> {
 
 /// Two accounts; "Suporte São Paulo" holds `n` plain messages plus two that try to break the
 /// exports (a formula, markup).
-fn inbox(n: usize) -> (Inbox, i64) {
-    let store = Arc::new(Store::open_in_memory().unwrap());
+#[path = "support/postgres.rs"]
+mod postgres_support;
+
+use postgres_support::TestStore;
+
+/// The inbox on both backends: SQLite, and PostgreSQL when the test server answers (its
+/// database dropped with the [`TestStore`]).
+fn inboxes(test: &str, n: usize) -> Vec<(Inbox, i64, TestStore)> {
+    postgres_support::stores(test)
+        .into_iter()
+        .map(|s| {
+            let (inbox, desk) = inbox(&s, n);
+            (inbox, desk, s)
+        })
+        .collect()
+}
+
+fn inbox(store: &Arc<Store>, n: usize) -> (Inbox, i64) {
+    let store = Arc::clone(store);
     let mut ids = Vec::new();
     let servers: Vec<(String, MemoryServer)> = ["Suporte São Paulo", "Sales"]
         .iter()
@@ -80,93 +97,101 @@ fn inbox(n: usize) -> (Inbox, i64) {
 
 #[test]
 fn csv_is_the_whole_listing_formula_safe_with_an_optional_bom() {
-    let (inbox, desk) = inbox(1200); // more than two export chunks of 500
-    let q = InboxQuery {
-        page: 3,
-        page_size: 7, // ignored by exports
-        ..InboxQuery::account(desk)
-    };
-    let mut csv = Vec::new();
-    assert_eq!(
+    // More than two export chunks of 500.
+    for (inbox, desk, _store) in inboxes(
+        "csv_is_the_whole_listing_formula_safe_with_an_optional_bom",
+        1200,
+    ) {
+        let q = InboxQuery {
+            page: 3,
+            page_size: 7, // ignored by exports
+            ..InboxQuery::account(desk)
+        };
+        let mut csv = Vec::new();
+        assert_eq!(
+            inbox
+                .write_csv(&q, Lang::PtBr, CsvOptions::default(), &mut csv)
+                .unwrap(),
+            1202
+        );
+        let text = String::from_utf8(csv.clone()).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], "ID,Conta,Data,De,Assunto,Tamanho,Anexos,Lida");
+        assert_eq!(
+            lines.len(),
+            1 + 1202 + 1,
+            "a header, the rows, and the final CRLF"
+        );
+        // Newest first, as the listing: the message dated the 30th, then the 29th.
+        assert!(
+            lines[1].contains("\"<script>alert(1)</script> & \"\"x\"\"\""),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("2025-07-30 12:00:00 UTC"), "{}", lines[1]);
+        assert!(lines[2].contains(",'+SUM(A1),"), "{}", lines[2]);
+        assert!(lines[2].ends_with(",Não"), "{}", lines[2]);
+        assert!(text.contains("Suporte São Paulo") && !text.contains("other account"));
+        // The same rows as the listing, in its order.
+        let first_page = inbox.list(&InboxQuery::account(desk)).unwrap();
+        for (line, m) in lines[1..].iter().zip(&first_page.messages) {
+            assert!(line.starts_with(&format!("{},", m.id)), "{line}");
+        }
+        // The byte-order mark, once, only when asked.
+        let mut bom = Vec::new();
         inbox
-            .write_csv(&q, Lang::PtBr, CsvOptions::default(), &mut csv)
-            .unwrap(),
-        1202
-    );
-    let text = String::from_utf8(csv.clone()).unwrap();
-    let lines: Vec<&str> = text.split("\r\n").collect();
-    assert_eq!(lines[0], "ID,Conta,Data,De,Assunto,Tamanho,Anexos,Lida");
-    assert_eq!(
-        lines.len(),
-        1 + 1202 + 1,
-        "a header, the rows, and the final CRLF"
-    );
-    // Newest first, as the listing: the message dated the 30th, then the 29th.
-    assert!(
-        lines[1].contains("\"<script>alert(1)</script> & \"\"x\"\"\""),
-        "{}",
-        lines[1]
-    );
-    assert!(lines[1].contains("2025-07-30 12:00:00 UTC"), "{}", lines[1]);
-    assert!(lines[2].contains(",'+SUM(A1),"), "{}", lines[2]);
-    assert!(lines[2].ends_with(",Não"), "{}", lines[2]);
-    assert!(text.contains("Suporte São Paulo") && !text.contains("other account"));
-    // The same rows as the listing, in its order.
-    let first_page = inbox.list(&InboxQuery::account(desk)).unwrap();
-    for (line, m) in lines[1..].iter().zip(&first_page.messages) {
-        assert!(line.starts_with(&format!("{},", m.id)), "{line}");
+            .write_csv(&q, Lang::PtBr, CsvOptions::default().bom(true), &mut bom)
+            .unwrap();
+        assert_eq!(&bom[..3], b"\xEF\xBB\xBF");
+        assert_eq!(&bom[3..], &csv[..]);
+        // English labels; filters apply; every account.
+        let mut en = Vec::new();
+        let unread_hyperlinks = InboxQuery {
+            text_contains: Some("hyperlink".into()),
+            ..InboxQuery::default()
+        };
+        assert_eq!(
+            inbox
+                .write_csv(&unread_hyperlinks, Lang::En, CsvOptions::default(), &mut en)
+                .unwrap(),
+            1
+        );
+        assert!(String::from_utf8(en)
+            .unwrap()
+            .starts_with("ID,Account,Date,From,Subject,Size,Attachments,Read\r\n"));
     }
-    // The byte-order mark, once, only when asked.
-    let mut bom = Vec::new();
-    inbox
-        .write_csv(&q, Lang::PtBr, CsvOptions::default().bom(true), &mut bom)
-        .unwrap();
-    assert_eq!(&bom[..3], b"\xEF\xBB\xBF");
-    assert_eq!(&bom[3..], &csv[..]);
-    // English labels; filters apply; every account.
-    let mut en = Vec::new();
-    let unread_hyperlinks = InboxQuery {
-        text_contains: Some("hyperlink".into()),
-        ..InboxQuery::default()
-    };
-    assert_eq!(
-        inbox
-            .write_csv(&unread_hyperlinks, Lang::En, CsvOptions::default(), &mut en)
-            .unwrap(),
-        1
-    );
-    assert!(String::from_utf8(en)
-        .unwrap()
-        .starts_with("ID,Account,Date,From,Subject,Size,Attachments,Read\r\n"));
 }
 
 #[test]
 fn html_is_a_printable_escaped_page_with_its_filters() {
-    let (inbox, desk) = inbox(3);
-    let q = InboxQuery {
-        text_contains: Some("chamado".into()),
-        unread_only: true,
-        ..InboxQuery::account(desk)
-    };
-    let at = UNIX_EPOCH + Duration::from_secs(1_765_000_000);
-    let mut html = Vec::new();
-    assert_eq!(inbox.write_html(&q, Lang::PtBr, at, &mut html).unwrap(), 3);
-    let page = String::from_utf8(html).unwrap();
-    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"pt-BR\">"));
-    assert!(page.contains("<h1>Caixa de Entrada</h1>"));
-    assert!(
-        page.contains("Conta: Suporte São Paulo; De ou assunto: chamado; Somente não lidas: Sim"),
-        "{page}"
-    );
-    assert!(page.contains("@media print"));
-    assert!(page.contains("Registros: 3"));
-    assert_eq!(page.matches("<tr><td class=\"num\">").count(), 3);
-    let mut all = Vec::new();
-    inbox
-        .write_html(&InboxQuery::account(desk), Lang::En, at, &mut all)
-        .unwrap();
-    let all = String::from_utf8(all).unwrap();
-    assert!(all.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
-    assert!(!all.contains("<script>"));
-    assert!(all.contains("<h1>Inbox</h1>") && all.contains("Rows: 5"));
+    for (inbox, desk, _store) in inboxes("html_is_a_printable_escaped_page_with_its_filters", 3) {
+        let q = InboxQuery {
+            text_contains: Some("chamado".into()),
+            unread_only: true,
+            ..InboxQuery::account(desk)
+        };
+        let at = UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+        let mut html = Vec::new();
+        assert_eq!(inbox.write_html(&q, Lang::PtBr, at, &mut html).unwrap(), 3);
+        let page = String::from_utf8(html).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"pt-BR\">"));
+        assert!(page.contains("<h1>Caixa de Entrada</h1>"));
+        assert!(
+            page.contains(
+                "Conta: Suporte São Paulo; De ou assunto: chamado; Somente não lidas: Sim"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("@media print"));
+        assert!(page.contains("Registros: 3"));
+        assert_eq!(page.matches("<tr><td class=\"num\">").count(), 3);
+        let mut all = Vec::new();
+        inbox
+            .write_html(&InboxQuery::account(desk), Lang::En, at, &mut all)
+            .unwrap();
+        let all = String::from_utf8(all).unwrap();
+        assert!(all.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+        assert!(!all.contains("<script>"));
+        assert!(all.contains("<h1>Inbox</h1>") && all.contains("Rows: 5"));
+    }
 }

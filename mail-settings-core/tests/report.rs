@@ -63,15 +63,42 @@ fn varied_forms() -> Vec<IncomingAccountForm> {
         .collect()
 }
 
-fn store_with(forms: Vec<IncomingAccountForm>) -> (tempfile::TempDir, Store) {
+#[path = "support/postgres.rs"]
+mod postgres_support;
+
+use postgres_support::TestStore;
+
+/// An SQLite file store holding `forms`.
+fn stores_with_sqlite_only(forms: Vec<IncomingAccountForm>) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("settings.sqlite3")).unwrap();
+    store
+        .import(&SettingsDocument {
+            incoming_accounts: forms,
+            ..SettingsDocument::default()
+        })
+        .unwrap();
+    (dir, store)
+}
+
+/// Stores holding `forms` (imported): an SQLite file, and a PostgreSQL database when the test
+/// server answers (dropped with its [`TestStore`]).
+fn stores_with(
+    test: &str,
+    forms: Vec<IncomingAccountForm>,
+) -> Vec<(Option<tempfile::TempDir>, TestStore)> {
     let doc = SettingsDocument {
         incoming_accounts: forms,
         ..SettingsDocument::default()
     };
-    store.import(&doc).unwrap();
-    (dir, store)
+    let dir = tempfile::tempdir().unwrap();
+    let file = Store::open(dir.path().join("settings.sqlite3")).unwrap();
+    let mut out = vec![(Some(dir), TestStore::from(file))];
+    out.extend(postgres_support::postgres_store(test).map(|s| (None, s)));
+    for (_, store) in &out {
+        store.import(&doc).unwrap();
+    }
+    out
 }
 
 fn all_rows(store: &Store, filter: &IncomingReportFilter) -> ReportPage<IncomingReportRow> {
@@ -103,90 +130,92 @@ fn ids(page: &ReportPage<IncomingReportRow>) -> Vec<i64> {
 
 #[test]
 fn each_incoming_filter_alone() {
-    let (_dir, store) = store_with(varied_forms());
-    let none = all_rows(&store, &IncomingReportFilter::default());
-    assert_eq!(none.total, 64);
-    assert_eq!(ids(&none), expected_ids(&store, |_| true));
+    for (_dir, store) in stores_with("each_incoming_filter_alone", varied_forms()) {
+        let none = all_rows(&store, &IncomingReportFilter::default());
+        assert_eq!(none.total, 64);
+        assert_eq!(ids(&none), expected_ids(&store, |_| true));
 
-    for yes in [true, false] {
+        for yes in [true, false] {
+            let f = IncomingReportFilter {
+                secure_connection: Some(yes),
+                ..Default::default()
+            };
+            let page = all_rows(&store, &f);
+            assert_eq!(
+                ids(&page),
+                expected_ids(&store, |a| a.use_secure_connection == yes)
+            );
+            assert_eq!(page.total, 32);
+
+            let f = IncomingReportFilter {
+                automatic_check: Some(yes),
+                ..Default::default()
+            };
+            assert_eq!(
+                ids(&all_rows(&store, &f)),
+                expected_ids(&store, |a| a.automatic_check == yes)
+            );
+
+            let f = IncomingReportFilter {
+                keep_copy: Some(yes),
+                ..Default::default()
+            };
+            assert_eq!(
+                ids(&all_rows(&store, &f)),
+                expected_ids(&store, |a| a.keep_copy_on_server == yes)
+            );
+        }
+        for (status, enabled) in [(Status::Enabled, true), (Status::Disabled, false)] {
+            let f = IncomingReportFilter {
+                status: Some(status),
+                ..Default::default()
+            };
+            let page = all_rows(&store, &f);
+            assert_eq!(ids(&page), expected_ids(&store, |a| a.enabled == enabled));
+            assert_eq!(page.total, 32);
+        }
         let f = IncomingReportFilter {
-            secure_connection: Some(yes),
+            name_contains: Some("Acct-1".to_owned()),
             ..Default::default()
         };
         let page = all_rows(&store, &f);
         assert_eq!(
             ids(&page),
-            expected_ids(&store, |a| a.use_secure_connection == yes)
+            expected_ids(&store, |a| a.name.to_lowercase().contains("acct-1"))
         );
-        assert_eq!(page.total, 32);
-
-        let f = IncomingReportFilter {
-            automatic_check: Some(yes),
-            ..Default::default()
-        };
-        assert_eq!(
-            ids(&all_rows(&store, &f)),
-            expected_ids(&store, |a| a.automatic_check == yes)
-        );
-
-        let f = IncomingReportFilter {
-            keep_copy: Some(yes),
-            ..Default::default()
-        };
-        assert_eq!(
-            ids(&all_rows(&store, &f)),
-            expected_ids(&store, |a| a.keep_copy_on_server == yes)
-        );
+        assert_eq!(page.total, 10, "acct-10 … acct-19, whatever their case");
     }
-    for (status, enabled) in [(Status::Enabled, true), (Status::Disabled, false)] {
-        let f = IncomingReportFilter {
-            status: Some(status),
-            ..Default::default()
-        };
-        let page = all_rows(&store, &f);
-        assert_eq!(ids(&page), expected_ids(&store, |a| a.enabled == enabled));
-        assert_eq!(page.total, 32);
-    }
-    let f = IncomingReportFilter {
-        name_contains: Some("Acct-1".to_owned()),
-        ..Default::default()
-    };
-    let page = all_rows(&store, &f);
-    assert_eq!(
-        ids(&page),
-        expected_ids(&store, |a| a.name.to_lowercase().contains("acct-1"))
-    );
-    assert_eq!(page.total, 10, "acct-10 … acct-19, whatever their case");
 }
 
 #[test]
 fn incoming_filters_combine_with_and() {
-    let (_dir, store) = store_with(varied_forms());
-    let f = IncomingReportFilter {
-        name_contains: Some("acct-".to_owned()),
-        secure_connection: Some(true),
-        automatic_check: Some(false),
-        keep_copy: Some(true),
-        status: Some(Status::Enabled),
-    };
-    let page = all_rows(&store, &f);
-    let want = expected_ids(&store, |a| {
-        a.use_secure_connection && !a.automatic_check && a.keep_copy_on_server && a.enabled
-    });
-    assert_eq!(want.len(), 4);
-    assert_eq!(ids(&page), want);
-    assert_eq!(page.total, 4);
+    for (_dir, store) in stores_with("incoming_filters_combine_with_and", varied_forms()) {
+        let f = IncomingReportFilter {
+            name_contains: Some("acct-".to_owned()),
+            secure_connection: Some(true),
+            automatic_check: Some(false),
+            keep_copy: Some(true),
+            status: Some(Status::Enabled),
+        };
+        let page = all_rows(&store, &f);
+        let want = expected_ids(&store, |a| {
+            a.use_secure_connection && !a.automatic_check && a.keep_copy_on_server && a.enabled
+        });
+        assert_eq!(want.len(), 4);
+        assert_eq!(ids(&page), want);
+        assert_eq!(page.total, 4);
 
-    let f = IncomingReportFilter {
-        name_contains: Some("ACCT-0".to_owned()),
-        secure_connection: Some(false),
-        ..Default::default()
-    };
-    assert_eq!(
-        ids(&all_rows(&store, &f)),
-        expected_ids(&store, |a| a.name.to_lowercase().starts_with("acct-0")
-            && !a.use_secure_connection)
-    );
+        let f = IncomingReportFilter {
+            name_contains: Some("ACCT-0".to_owned()),
+            secure_connection: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(&all_rows(&store, &f)),
+            expected_ids(&store, |a| a.name.to_lowercase().starts_with("acct-0")
+                && !a.use_secure_connection)
+        );
+    }
 }
 
 #[test]
@@ -199,29 +228,33 @@ fn name_contains_is_literal_and_case_insensitive() {
         "JOÃO Suporte",
         "  padded  ",
     ];
-    let (_dir, store) = store_with(names.iter().map(|n| incoming(n)).collect());
-    let find = |needle: &str| -> Vec<String> {
-        let f = IncomingReportFilter {
-            name_contains: Some(needle.to_owned()),
-            ..Default::default()
+    for (_dir, store) in stores_with(
+        "name_contains_is_literal_and_case_insensitive",
+        names.iter().map(|n| incoming(n)).collect(),
+    ) {
+        let find = |needle: &str| -> Vec<String> {
+            let f = IncomingReportFilter {
+                name_contains: Some(needle.to_owned()),
+                ..Default::default()
+            };
+            all_rows(&store, &f)
+                .rows
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
         };
-        all_rows(&store, &f)
-            .rows
-            .into_iter()
-            .map(|r| r.name)
-            .collect()
-    };
-    assert_eq!(find("%"), vec!["100% sure"]);
-    assert_eq!(find("_"), vec!["a_b"]);
-    assert_eq!(find("\\"), vec!["back\\slash"]);
-    assert_eq!(find("joão"), vec!["JOÃO Suporte"]);
-    assert_eq!(find("PADDED"), vec!["padded"], "names are shown trimmed");
-    assert_eq!(
-        find("   ").len(),
-        names.len(),
-        "a blank filter is no filter"
-    );
-    assert!(find("nothing like it").is_empty());
+        assert_eq!(find("%"), vec!["100% sure"]);
+        assert_eq!(find("_"), vec!["a_b"]);
+        assert_eq!(find("\\"), vec!["back\\slash"]);
+        assert_eq!(find("joão"), vec!["JOÃO Suporte"]);
+        assert_eq!(find("PADDED"), vec!["padded"], "names are shown trimmed");
+        assert_eq!(
+            find("   ").len(),
+            names.len(),
+            "a blank filter is no filter"
+        );
+        assert!(find("nothing like it").is_empty());
+    }
 }
 
 #[test]
@@ -281,84 +314,89 @@ fn connection_type_and_effective_port() {
             10993,
         ),
     ];
-    let (_dir, store) = store_with(cases.iter().map(|c| c.0.clone()).collect());
-    let page = all_rows(&store, &IncomingReportFilter::default());
-    for (row, (form, kind, port)) in page.rows.iter().zip(&cases) {
-        assert_eq!(row.name, form.name);
-        assert_eq!(row.connection_type, *kind, "{}", form.name);
-        assert_eq!(row.secure_connection, kind.is_some(), "{}", form.name);
-        assert_eq!(row.port, *port, "{}", form.name);
-        assert_eq!(Some(row.port), form.effective_port(), "{}", form.name);
-        assert_eq!(Some(row.protocol), form.protocol);
+    for (_dir, store) in stores_with(
+        "connection_type_and_effective_port",
+        cases.iter().map(|c| c.0.clone()).collect(),
+    ) {
+        let page = all_rows(&store, &IncomingReportFilter::default());
+        for (row, (form, kind, port)) in page.rows.iter().zip(&cases) {
+            assert_eq!(row.name, form.name);
+            assert_eq!(row.connection_type, *kind, "{}", form.name);
+            assert_eq!(row.secure_connection, kind.is_some(), "{}", form.name);
+            assert_eq!(row.port, *port, "{}", form.name);
+            assert_eq!(Some(row.port), form.effective_port(), "{}", form.name);
+            assert_eq!(Some(row.protocol), form.protocol);
+        }
+        let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
+        assert!(
+            csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes\r\n"),
+            "{csv}"
+        );
     }
-    let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
-    assert!(
-        csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes\r\n"),
-        "{csv}"
-    );
 }
 
 #[test]
 fn paging_total_last_page_and_past_the_end() {
     let forms: Vec<_> = (0..95).map(|i| incoming(&format!("a{i:03}"))).collect();
-    let (_dir, store) = store_with(forms);
-    let all = ids(&all_rows(&store, &IncomingReportFilter::default()));
-    let f = IncomingReportFilter::default();
+    for (_dir, store) in stores_with("paging_total_last_page_and_past_the_end", forms) {
+        let all = ids(&all_rows(&store, &IncomingReportFilter::default()));
+        let f = IncomingReportFilter::default();
 
-    let first = store.incoming_report(&f, PageRequest::default()).unwrap();
-    assert_eq!(first.page_size, DEFAULT_PAGE_SIZE);
-    assert_eq!((first.page, first.total, first.page_count()), (1, 95, 4));
-    assert_eq!(ids(&first), all[..30]);
+        let first = store.incoming_report(&f, PageRequest::default()).unwrap();
+        assert_eq!(first.page_size, DEFAULT_PAGE_SIZE);
+        assert_eq!((first.page, first.total, first.page_count()), (1, 95, 4));
+        assert_eq!(ids(&first), all[..30]);
 
-    let mut joined = Vec::new();
-    for p in 1..=4 {
-        let page = store.incoming_report(&f, PageRequest::page(p)).unwrap();
-        assert_eq!(page.total, 95);
-        joined.extend(ids(&page));
+        let mut joined = Vec::new();
+        for p in 1..=4 {
+            let page = store.incoming_report(&f, PageRequest::page(p)).unwrap();
+            assert_eq!(page.total, 95);
+            joined.extend(ids(&page));
+        }
+        assert_eq!(joined, all, "pages cover every row once, in id order");
+        let last = store.incoming_report(&f, PageRequest::page(4)).unwrap();
+        assert_eq!(last.rows.len(), 5);
+
+        let past = store.incoming_report(&f, PageRequest::page(5)).unwrap();
+        assert!(past.rows.is_empty());
+        assert_eq!((past.page, past.total), (5, 95));
+        let far = store
+            .incoming_report(&f, PageRequest::page(u32::MAX))
+            .unwrap();
+        assert!(far.rows.is_empty());
+
+        // Page 0 reads as 1; sizes are brought into 1..=1000.
+        let zero = store
+            .incoming_report(
+                &f,
+                PageRequest {
+                    page: 0,
+                    page_size: 0,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            (zero.page, zero.page_size, ids(&zero)),
+            (1, 1, vec![all[0]])
+        );
+
+        let filtered = IncomingReportFilter {
+            name_contains: Some("a09".to_owned()),
+            ..Default::default()
+        };
+        let page = store
+            .incoming_report(
+                &filtered,
+                PageRequest {
+                    page: 2,
+                    page_size: 3,
+                },
+            )
+            .unwrap();
+        assert_eq!(page.total, 5, "a090 … a094");
+        assert_eq!(page.rows.len(), 2);
+        assert_eq!(page.page_count(), 2);
     }
-    assert_eq!(joined, all, "pages cover every row once, in id order");
-    let last = store.incoming_report(&f, PageRequest::page(4)).unwrap();
-    assert_eq!(last.rows.len(), 5);
-
-    let past = store.incoming_report(&f, PageRequest::page(5)).unwrap();
-    assert!(past.rows.is_empty());
-    assert_eq!((past.page, past.total), (5, 95));
-    let far = store
-        .incoming_report(&f, PageRequest::page(u32::MAX))
-        .unwrap();
-    assert!(far.rows.is_empty());
-
-    // Page 0 reads as 1; sizes are brought into 1..=1000.
-    let zero = store
-        .incoming_report(
-            &f,
-            PageRequest {
-                page: 0,
-                page_size: 0,
-            },
-        )
-        .unwrap();
-    assert_eq!(
-        (zero.page, zero.page_size, ids(&zero)),
-        (1, 1, vec![all[0]])
-    );
-
-    let filtered = IncomingReportFilter {
-        name_contains: Some("a09".to_owned()),
-        ..Default::default()
-    };
-    let page = store
-        .incoming_report(
-            &filtered,
-            PageRequest {
-                page: 2,
-                page_size: 3,
-            },
-        )
-        .unwrap();
-    assert_eq!(page.total, 5, "a090 … a094");
-    assert_eq!(page.rows.len(), 2);
-    assert_eq!(page.page_count(), 2);
 }
 
 #[test]
@@ -366,20 +404,21 @@ fn order_is_stable_under_edits() {
     let forms: Vec<_> = (0..40)
         .map(|i| incoming(&format!("z{:02}", 39 - i)))
         .collect();
-    let (_dir, store) = store_with(forms);
-    let f = IncomingReportFilter::default();
-    let before = ids(&store.incoming_report(&f, PageRequest::page(1)).unwrap());
-    let mut sorted = before.clone();
-    sorted.sort_unstable();
-    assert_eq!(before, sorted, "by id, not by name");
-    // Editing records (new versions, new names) does not move them.
-    for s in store.list_incoming().unwrap().into_iter().step_by(3) {
-        let mut form = s.record.clone();
-        form.name = format!("edited {}", s.id);
-        store.update_incoming(s.id, s.version, &form).unwrap();
+    for (_dir, store) in stores_with("order_is_stable_under_edits", forms) {
+        let f = IncomingReportFilter::default();
+        let before = ids(&store.incoming_report(&f, PageRequest::page(1)).unwrap());
+        let mut sorted = before.clone();
+        sorted.sort_unstable();
+        assert_eq!(before, sorted, "by id, not by name");
+        // Editing records (new versions, new names) does not move them.
+        for s in store.list_incoming().unwrap().into_iter().step_by(3) {
+            let mut form = s.record.clone();
+            form.name = format!("edited {}", s.id);
+            store.update_incoming(s.id, s.version, &form).unwrap();
+        }
+        let after = ids(&store.incoming_report(&f, PageRequest::page(1)).unwrap());
+        assert_eq!(after, before);
     }
-    let after = ids(&store.incoming_report(&f, PageRequest::page(1)).unwrap());
-    assert_eq!(after, before);
 }
 
 fn csv_of(store: &Store, filter: &IncomingReportFilter, lang: Lang) -> String {
@@ -438,41 +477,45 @@ fn csv_quotes_and_neutralises() {
         "@SUM(A1)",
         "Trailing = is fine",
     ];
-    let (_dir, store) = store_with(names.iter().map(|n| incoming(n)).collect());
-    let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
-    assert!(csv.ends_with("\r\n"));
-    let records = parse_csv(&csv);
-    assert_eq!(
-        records[0],
-        vec![
-            "ID",
-            "Name",
-            "Secure connection",
-            "Connection type",
-            "Protocol",
-            "Port",
-            "Automatic check",
-            "Keep copy in server"
-        ]
-    );
-    let got: Vec<&str> = records[1..].iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(
-        got,
-        vec![
-            "Plain",
-            "Comma, Inc",
-            "Say \"hi\"",
-            "'=HYPERLINK(\"http://evil.example\",\"x\")",
-            "'+1 555",
-            "'-2+3",
-            "'@SUM(A1)",
-            "Trailing = is fine",
-        ]
-    );
-    assert!(records[1..].iter().all(|r| r.len() == 8));
-    assert_eq!(records[1][2..], ["Yes", "SSL", "IMAP", "993", "Yes", "Yes"]);
-    assert!(csv.contains("\"Say \"\"hi\"\"\""), "{csv}");
-    assert!(!csv.contains("\n=") && !csv.contains(",="), "{csv}");
+    for (_dir, store) in stores_with(
+        "csv_quotes_and_neutralises",
+        names.iter().map(|n| incoming(n)).collect(),
+    ) {
+        let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
+        assert!(csv.ends_with("\r\n"));
+        let records = parse_csv(&csv);
+        assert_eq!(
+            records[0],
+            vec![
+                "ID",
+                "Name",
+                "Secure connection",
+                "Connection type",
+                "Protocol",
+                "Port",
+                "Automatic check",
+                "Keep copy in server"
+            ]
+        );
+        let got: Vec<&str> = records[1..].iter().map(|r| r[1].as_str()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "Plain",
+                "Comma, Inc",
+                "Say \"hi\"",
+                "'=HYPERLINK(\"http://evil.example\",\"x\")",
+                "'+1 555",
+                "'-2+3",
+                "'@SUM(A1)",
+                "Trailing = is fine",
+            ]
+        );
+        assert!(records[1..].iter().all(|r| r.len() == 8));
+        assert_eq!(records[1][2..], ["Yes", "SSL", "IMAP", "993", "Yes", "Yes"]);
+        assert!(csv.contains("\"Say \"\"hi\"\"\""), "{csv}");
+        assert!(!csv.contains("\n=") && !csv.contains(",="), "{csv}");
+    }
 }
 
 #[test]
@@ -480,35 +523,36 @@ fn csv_in_portuguese() {
     let mut form = incoming("Conta São Paulo");
     form.use_secure_connection = false;
     form.automatic_check = false;
-    let (_dir, store) = store_with(vec![form]);
-    let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::PtBr);
-    let records = parse_csv(&csv);
-    assert_eq!(
-        records[0],
-        vec![
-            "ID",
-            "Nome",
-            "Conexão segura",
-            "Tipo de conexão",
-            "Protocolo",
-            "Porta",
-            "Verificação automática",
-            "Manter cópia no servidor"
-        ]
-    );
-    assert_eq!(
-        records[1],
-        vec![
-            "1",
-            "Conta São Paulo",
-            "Não",
-            "",
-            "IMAP",
-            "143",
-            "Não",
-            "Sim"
-        ]
-    );
+    for (_dir, store) in stores_with("csv_in_portuguese", vec![form]) {
+        let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::PtBr);
+        let records = parse_csv(&csv);
+        assert_eq!(
+            records[0],
+            vec![
+                "ID",
+                "Nome",
+                "Conexão segura",
+                "Tipo de conexão",
+                "Protocolo",
+                "Porta",
+                "Verificação automática",
+                "Manter cópia no servidor"
+            ]
+        );
+        assert_eq!(
+            records[1],
+            vec![
+                "1",
+                "Conta São Paulo",
+                "Não",
+                "",
+                "IMAP",
+                "143",
+                "Não",
+                "Sim"
+            ]
+        );
+    }
 }
 
 #[test]
@@ -521,228 +565,235 @@ fn csv_exports_every_page_of_the_filtered_report() {
             f
         })
         .collect();
-    let (_dir, store) = store_with(forms);
-    let all = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
-    let records = parse_csv(&all);
-    assert_eq!(records.len(), n + 1);
-    let ids: Vec<i64> = records[1..].iter().map(|r| r[0].parse().unwrap()).collect();
-    assert_eq!(ids, (1..=n as i64).collect::<Vec<_>>());
+    for (_dir, store) in stores_with("csv_exports_every_page_of_the_filtered_report", forms) {
+        let all = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
+        let records = parse_csv(&all);
+        assert_eq!(records.len(), n + 1);
+        let ids: Vec<i64> = records[1..].iter().map(|r| r[0].parse().unwrap()).collect();
+        assert_eq!(ids, (1..=n as i64).collect::<Vec<_>>());
 
-    let f = IncomingReportFilter {
-        keep_copy: Some(false),
-        ..Default::default()
-    };
-    let mut out = Vec::new();
-    let rows = store.write_incoming_csv(&f, Lang::En, &mut out).unwrap();
-    let records = parse_csv(&String::from_utf8(out).unwrap());
-    assert_eq!(rows as usize, records.len() - 1);
-    assert_eq!(rows as usize, n.div_ceil(3));
-    assert!(records[1..].iter().all(|r| r[7] == "No"));
-    assert_eq!(
-        rows,
-        store
-            .incoming_report(&f, PageRequest::page(1))
-            .unwrap()
-            .total
-    );
+        let f = IncomingReportFilter {
+            keep_copy: Some(false),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let rows = store.write_incoming_csv(&f, Lang::En, &mut out).unwrap();
+        let records = parse_csv(&String::from_utf8(out).unwrap());
+        assert_eq!(rows as usize, records.len() - 1);
+        assert_eq!(rows as usize, n.div_ceil(3));
+        assert!(records[1..].iter().all(|r| r[7] == "No"));
+        assert_eq!(
+            rows,
+            store
+                .incoming_report(&f, PageRequest::page(1))
+                .unwrap()
+                .total
+        );
+    }
 }
 
 #[test]
 fn smtp_report_filters_columns_and_csv() {
-    let store = Store::open_in_memory().unwrap();
-    let a = store
-        .create_smtp(&SmtpAccountForm {
-            default_account: true,
-            ..smtp("Notifications")
-        })
-        .unwrap();
-    let b = store
-        .create_smtp(&SmtpAccountForm {
-            use_authentication: false,
-            credential: None,
-            use_secure_connection: false,
-            port: Some(25),
-            ..smtp("Relay")
-        })
-        .unwrap();
-    let c = store
-        .create_smtp(&SmtpAccountForm {
-            enabled: false,
-            secure_connection_type: SecureConnectionType::Tls,
-            sender_email: "=cmd@example.com".to_owned(),
-            ..smtp("Old notifications")
-        })
-        .unwrap();
-    let ids = |f: SmtpReportFilter| -> Vec<i64> {
+    for store in postgres_support::stores("smtp_report_filters_columns_and_csv") {
+        let a = store
+            .create_smtp(&SmtpAccountForm {
+                default_account: true,
+                ..smtp("Notifications")
+            })
+            .unwrap();
+        let b = store
+            .create_smtp(&SmtpAccountForm {
+                use_authentication: false,
+                credential: None,
+                use_secure_connection: false,
+                port: Some(25),
+                ..smtp("Relay")
+            })
+            .unwrap();
+        let c = store
+            .create_smtp(&SmtpAccountForm {
+                enabled: false,
+                secure_connection_type: SecureConnectionType::Tls,
+                sender_email: "=cmd@example.com".to_owned(),
+                ..smtp("Old notifications")
+            })
+            .unwrap();
+        let ids = |f: SmtpReportFilter| -> Vec<i64> {
+            store
+                .smtp_report(&f, PageRequest::default())
+                .unwrap()
+                .rows
+                .iter()
+                .map(|r| r.id)
+                .collect()
+        };
+        assert_eq!(ids(SmtpReportFilter::default()), vec![a.id, b.id, c.id]);
+        assert_eq!(
+            ids(SmtpReportFilter {
+                name_contains: Some("NOTIF".to_owned()),
+                ..Default::default()
+            }),
+            vec![a.id, c.id]
+        );
+        assert_eq!(
+            ids(SmtpReportFilter {
+                secure_connection: Some(false),
+                ..Default::default()
+            }),
+            vec![b.id]
+        );
+        assert_eq!(
+            ids(SmtpReportFilter {
+                status: Some(Status::Disabled),
+                ..Default::default()
+            }),
+            vec![c.id]
+        );
+        assert_eq!(
+            ids(SmtpReportFilter {
+                authentication: Some(true),
+                ..Default::default()
+            }),
+            vec![a.id, c.id]
+        );
+        assert_eq!(
+            ids(SmtpReportFilter {
+                default_account: Some(true),
+                ..Default::default()
+            }),
+            vec![a.id]
+        );
+        assert_eq!(
+            ids(SmtpReportFilter {
+                name_contains: Some("notif".to_owned()),
+                status: Some(Status::Enabled),
+                default_account: Some(false),
+                ..Default::default()
+            }),
+            Vec::<i64>::new()
+        );
+
+        let page = store
+            .smtp_report(&SmtpReportFilter::default(), PageRequest::default())
+            .unwrap();
+        let ports: Vec<u16> = page.rows.iter().map(|r| r.port).collect();
+        assert_eq!(ports, vec![465, 25, 587]);
+        assert_eq!(page.rows[1].connection_type, None);
+        assert_eq!(
+            page.rows[2].connection_type,
+            Some(SecureConnectionType::Tls)
+        );
+
+        let mut out = Vec::new();
         store
-            .smtp_report(&f, PageRequest::default())
-            .unwrap()
-            .rows
-            .iter()
-            .map(|r| r.id)
-            .collect()
-    };
-    assert_eq!(ids(SmtpReportFilter::default()), vec![a.id, b.id, c.id]);
-    assert_eq!(
-        ids(SmtpReportFilter {
-            name_contains: Some("NOTIF".to_owned()),
-            ..Default::default()
-        }),
-        vec![a.id, c.id]
-    );
-    assert_eq!(
-        ids(SmtpReportFilter {
-            secure_connection: Some(false),
-            ..Default::default()
-        }),
-        vec![b.id]
-    );
-    assert_eq!(
-        ids(SmtpReportFilter {
-            status: Some(Status::Disabled),
-            ..Default::default()
-        }),
-        vec![c.id]
-    );
-    assert_eq!(
-        ids(SmtpReportFilter {
-            authentication: Some(true),
-            ..Default::default()
-        }),
-        vec![a.id, c.id]
-    );
-    assert_eq!(
-        ids(SmtpReportFilter {
-            default_account: Some(true),
-            ..Default::default()
-        }),
-        vec![a.id]
-    );
-    assert_eq!(
-        ids(SmtpReportFilter {
-            name_contains: Some("notif".to_owned()),
-            status: Some(Status::Enabled),
-            default_account: Some(false),
-            ..Default::default()
-        }),
-        Vec::<i64>::new()
-    );
-
-    let page = store
-        .smtp_report(&SmtpReportFilter::default(), PageRequest::default())
-        .unwrap();
-    let ports: Vec<u16> = page.rows.iter().map(|r| r.port).collect();
-    assert_eq!(ports, vec![465, 25, 587]);
-    assert_eq!(page.rows[1].connection_type, None);
-    assert_eq!(
-        page.rows[2].connection_type,
-        Some(SecureConnectionType::Tls)
-    );
-
-    let mut out = Vec::new();
-    store
-        .write_smtp_csv(&SmtpReportFilter::default(), Lang::PtBr, &mut out)
-        .unwrap();
-    let records = parse_csv(&String::from_utf8(out).unwrap());
-    assert_eq!(
-        records[0],
-        vec![
-            "ID",
-            "Nome",
-            "Ativo",
-            "Remetente",
-            "Host",
-            "Porta",
-            "Conexão segura",
-            "Tipo de conexão",
-            "Autenticação",
-            "Padrão"
-        ]
-    );
-    assert_eq!(
-        records[1],
-        vec![
-            "1",
-            "Notifications",
-            "Sim",
-            "noreply@example.com",
-            "smtp.example.com",
-            "465",
-            "Sim",
-            "SSL",
-            "Sim",
-            "Sim"
-        ]
-    );
-    assert_eq!(records[3][3], "'=cmd@example.com");
-    assert_eq!(records[3][2], "Não");
+            .write_smtp_csv(&SmtpReportFilter::default(), Lang::PtBr, &mut out)
+            .unwrap();
+        let records = parse_csv(&String::from_utf8(out).unwrap());
+        assert_eq!(
+            records[0],
+            vec![
+                "ID",
+                "Nome",
+                "Ativo",
+                "Remetente",
+                "Host",
+                "Porta",
+                "Conexão segura",
+                "Tipo de conexão",
+                "Autenticação",
+                "Padrão"
+            ]
+        );
+        assert_eq!(
+            records[1],
+            vec![
+                "1",
+                "Notifications",
+                "Sim",
+                "noreply@example.com",
+                "smtp.example.com",
+                "465",
+                "Sim",
+                "SSL",
+                "Sim",
+                "Sim"
+            ]
+        );
+        assert_eq!(records[3][3], "'=cmd@example.com");
+        assert_eq!(records[3][2], "Não");
+    }
 }
 
 #[test]
 fn html_is_standalone_printable_and_escaped() {
     let names = ["<script>alert(1)</script>", "\"&'", "Tom & Jerry's <b>"];
-    let (_dir, store) = store_with(names.iter().map(|n| incoming(n)).collect());
-    let filter = IncomingReportFilter {
-        name_contains: Some("<".to_owned()),
-        secure_connection: Some(true),
-        ..Default::default()
-    };
-    let generated = UNIX_EPOCH + Duration::from_secs(1_763_779_680);
-    let mut out = Vec::new();
-    let rows = store
-        .write_incoming_html(&filter, Lang::En, generated, &mut out)
-        .unwrap();
-    assert_eq!(rows, 2);
-    let html = String::from_utf8(out).unwrap();
-    assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("<title>IMAP/POP3 settings</title>"));
-    assert!(html.contains("@media print"));
-    assert!(html.contains("2025-11-22 02:48:00 UTC"), "{html}");
-    assert!(
-        html.contains("Name: &lt;; Secure connection: Yes"),
-        "{html}"
-    );
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(html.contains("Tom &amp; Jerry&#39;s &lt;b&gt;"));
-    assert!(
-        !html.contains("<script>") && !html.contains("<b>"),
-        "{html}"
-    );
-    assert!(!html.contains("\"&'"));
-    assert_eq!(html.matches("<tr>").count(), 1 + 2, "header and two rows");
-    assert!(
-        !html.contains("http://") && !html.contains("src="),
-        "standalone"
-    );
+    for (_dir, store) in stores_with(
+        "html_is_standalone_printable_and_escaped",
+        names.iter().map(|n| incoming(n)).collect(),
+    ) {
+        let filter = IncomingReportFilter {
+            name_contains: Some("<".to_owned()),
+            secure_connection: Some(true),
+            ..Default::default()
+        };
+        let generated = UNIX_EPOCH + Duration::from_secs(1_763_779_680);
+        let mut out = Vec::new();
+        let rows = store
+            .write_incoming_html(&filter, Lang::En, generated, &mut out)
+            .unwrap();
+        assert_eq!(rows, 2);
+        let html = String::from_utf8(out).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<title>IMAP/POP3 settings</title>"));
+        assert!(html.contains("@media print"));
+        assert!(html.contains("2025-11-22 02:48:00 UTC"), "{html}");
+        assert!(
+            html.contains("Name: &lt;; Secure connection: Yes"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("Tom &amp; Jerry&#39;s &lt;b&gt;"));
+        assert!(
+            !html.contains("<script>") && !html.contains("<b>"),
+            "{html}"
+        );
+        assert!(!html.contains("\"&'"));
+        assert_eq!(html.matches("<tr>").count(), 1 + 2, "header and two rows");
+        assert!(
+            !html.contains("http://") && !html.contains("src="),
+            "standalone"
+        );
 
-    let mut out = Vec::new();
-    store
-        .write_incoming_html(
-            &IncomingReportFilter::default(),
-            Lang::PtBr,
-            generated,
-            &mut out,
-        )
-        .unwrap();
-    let html = String::from_utf8(out).unwrap();
-    assert!(html.contains("<html lang=\"pt-BR\">"));
-    assert!(html.contains("Configuração IMAP/POP3"));
-    assert!(html.contains("Filtros: nenhum"));
-    assert!(html.contains("<th scope=\"col\">Manter cópia no servidor</th>"));
-    assert!(html.contains("&quot;&amp;&#39;"));
+        let mut out = Vec::new();
+        store
+            .write_incoming_html(
+                &IncomingReportFilter::default(),
+                Lang::PtBr,
+                generated,
+                &mut out,
+            )
+            .unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(html.contains("<html lang=\"pt-BR\">"));
+        assert!(html.contains("Configuração IMAP/POP3"));
+        assert!(html.contains("Filtros: nenhum"));
+        assert!(html.contains("<th scope=\"col\">Manter cópia no servidor</th>"));
+        assert!(html.contains("&quot;&amp;&#39;"));
 
-    let mut out = Vec::new();
-    store
-        .write_smtp_html(&SmtpReportFilter::default(), Lang::En, generated, &mut out)
-        .unwrap();
-    assert!(String::from_utf8(out)
-        .unwrap()
-        .contains("<title>SMTP settings</title>"));
+        let mut out = Vec::new();
+        store
+            .write_smtp_html(&SmtpReportFilter::default(), Lang::En, generated, &mut out)
+            .unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("<title>SMTP settings</title>"));
+    }
 }
 
 #[test]
 fn text_table_is_aligned() {
-    let (_dir, store) = store_with(vec![
+    // The rendering under test is the same for both backends: the SQLite file only.
+    let (_dir, store) = stores_with_sqlite_only(vec![
         incoming("Short"),
         IncomingAccountForm {
             port: Some(10993),
@@ -780,22 +831,26 @@ fn text_table_is_aligned() {
 
 #[test]
 fn pages_and_filters_serialize_for_the_cli() {
-    let (_dir, store) = store_with(vec![incoming("Helpdesk")]);
-    let page = store
-        .incoming_report(&IncomingReportFilter::default(), PageRequest::default())
-        .unwrap();
-    let json = serde_json::to_value(&page).unwrap();
-    assert_eq!(json["total"], 1);
-    assert_eq!(json["page"], 1);
-    assert_eq!(json["page_size"], 30);
-    assert_eq!(json["rows"][0]["name"], "Helpdesk");
-    assert_eq!(json["rows"][0]["port"], 993);
-    assert_eq!(json["rows"][0]["connection_type"], "SSL");
-    assert_eq!(json["rows"][0]["protocol"], "IMAP");
+    for (_dir, store) in stores_with(
+        "pages_and_filters_serialize_for_the_cli",
+        vec![incoming("Helpdesk")],
+    ) {
+        let page = store
+            .incoming_report(&IncomingReportFilter::default(), PageRequest::default())
+            .unwrap();
+        let json = serde_json::to_value(&page).unwrap();
+        assert_eq!(json["total"], 1);
+        assert_eq!(json["page"], 1);
+        assert_eq!(json["page_size"], 30);
+        assert_eq!(json["rows"][0]["name"], "Helpdesk");
+        assert_eq!(json["rows"][0]["port"], 993);
+        assert_eq!(json["rows"][0]["connection_type"], "SSL");
+        assert_eq!(json["rows"][0]["protocol"], "IMAP");
 
-    let filter: IncomingReportFilter =
-        serde_json::from_str(r#"{"name_contains": "help", "status": "disabled"}"#).unwrap();
-    assert_eq!(filter.status, Some(Status::Disabled));
-    assert!(serde_json::from_str::<IncomingReportFilter>(r#"{"nmae": "x"}"#).is_err());
-    assert_eq!(serde_json::to_string(&Lang::PtBr).unwrap(), "\"pt-BR\"");
+        let filter: IncomingReportFilter =
+            serde_json::from_str(r#"{"name_contains": "help", "status": "disabled"}"#).unwrap();
+        assert_eq!(filter.status, Some(Status::Disabled));
+        assert!(serde_json::from_str::<IncomingReportFilter>(r#"{"nmae": "x"}"#).is_err());
+        assert_eq!(serde_json::to_string(&Lang::PtBr).unwrap(), "\"pt-BR\"");
+    }
 }

@@ -549,6 +549,32 @@ fn import_gives_ids_that_no_record_of_the_document_claims() {
     }
 }
 
+/// An import larger than one statement's batch (PostgreSQL writes the rows of records with
+/// ids many to a statement): every row written as given, ids kept, and the ids the store gives
+/// afterwards are new.
+#[test]
+fn a_large_import_keeps_every_row_and_id() {
+    for store in support::postgres::stores("a_large_import_keeps_every_row_and_id") {
+        let forms: Vec<IncomingAccountForm> = (0..1_500)
+            .map(|i| IncomingAccountForm {
+                id: Some(10 + 3 * i),
+                keep_copy_on_server: i % 2 == 0,
+                ..incoming(&format!("Desk {i:05}"))
+            })
+            .collect();
+        let doc = SettingsDocument {
+            incoming_accounts: forms.clone(),
+            ..SettingsDocument::default()
+        };
+        let summary = store.import(&doc).unwrap();
+        assert_eq!(summary.created, 1_500);
+        let back = store.export().unwrap().incoming_accounts;
+        assert_eq!(back, forms);
+        let next = store.create_incoming(&incoming("After")).unwrap();
+        assert!(next.id > 10 + 3 * 1_499, "{}", next.id);
+    }
+}
+
 #[test]
 fn import_replaces_the_whole_set() {
     for store in support::postgres::stores("import_replaces_the_whole_set") {
@@ -1305,9 +1331,10 @@ fn a_new_store_file_uses_64_kib_pages_and_an_old_one_keeps_its_own() {
 /// (every id distinct, the one default SMTP account kept).
 #[test]
 fn postgres_nodes_editing_at_once() {
-    let Some(url) = support::postgres::fresh_url("postgres_nodes_editing_at_once") else {
+    let Some(db) = support::postgres::fresh_database("postgres_nodes_editing_at_once") else {
         return;
     };
+    let url = db.url.clone();
     let first = Store::open(&url).unwrap();
     let a = first.create_incoming(&incoming("Shared")).unwrap();
     let nodes = 4;

@@ -1,5 +1,7 @@
 //! Collection benchmark: a 2,000-message mailbox (about 100 MB) collected over IMAPS and POP3S
-//! from the local Dovecot into the durable inbox (a fresh SQLite file, `synchronous=FULL`),
+//! from the local Dovecot into the durable inbox (a fresh SQLite file, `synchronous=FULL`, and
+//! a fresh PostgreSQL database on the local test server; `MS_BENCH_ONLY=postgres` prints the
+//! 2,000-message collection into both alone),
 //! beside the drivers' raw download of the same mailbox, Python's imaplib (UID FETCH in
 //! batches of 100) and poplib (a RETR loop), and mbsync when it is installed (Debian `isync`);
 //! then one 20 MB message. Every case runs in a process of its own (this binary, re-run as a
@@ -27,6 +29,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 const MESSAGES: usize = 2000;
+
+#[path = "../../mail-settings-core/tests/support/postgres.rs"]
+mod postgres_support;
 
 /// Deterministic pseudo-random bytes.
 struct Rng(u64);
@@ -458,6 +463,37 @@ fn new_account(protocol: Protocol, mailbox: &str, db: &Path) -> i64 {
     store.create_incoming(&form).unwrap().id
 }
 
+/// One collection into a fresh PostgreSQL store (a new database on the test server, dropped
+/// afterwards), warmed; `None` when the test PostgreSQL does not answer.
+fn collect_case_postgres(protocol: Protocol, mailbox: &str, name: &str) -> Option<Figures> {
+    let case = || {
+        let db = postgres_support::fresh_database(name)?;
+        let id = new_account(protocol, mailbox, Path::new(&db.url));
+        let id_text = id.to_string();
+        let f = run_child(&["collect", &db.url, &id_text, mailbox]);
+        let store = Arc::new(Store::open(&db.url).unwrap());
+        let n = mail_settings_core::inbox::Inbox::new(store)
+            .count(Some(id))
+            .unwrap();
+        assert_eq!(n, f.messages);
+        Some(f)
+    };
+    warmed(case)
+}
+
+/// The 2,000-message collection into an SQLite file and into PostgreSQL (TLS on loopback),
+/// IMAPS and POP3S.
+fn postgres_rows(mailbox: &str, dir: &Path) {
+    for (protocol, label) in [(Protocol::Imap, "IMAPS"), (Protocol::Pop3, "POP3S")] {
+        let sqlite = collect_case(protocol, mailbox, dir, &format!("pg-beside-{label}"));
+        row(&format!("{label} collection into an SQLite file"), &sqlite);
+        match collect_case_postgres(protocol, mailbox, &format!("bench collect {label}")) {
+            Some(f) => row(&format!("{label} collection into PostgreSQL"), &f),
+            None => println!("{label} collection into PostgreSQL: no test server"),
+        }
+    }
+}
+
 fn collect_case(protocol: Protocol, mailbox: &str, dir: &Path, name: &str) -> Figures {
     collect_case_with(protocol, mailbox, dir, name, true, true)
 }
@@ -670,6 +706,18 @@ fn main() {
             message(i, size, &mut rng)
         }),
     );
+    if std::env::var("MS_BENCH_ONLY").as_deref() == Ok("postgres") {
+        // `MS_BENCH_ONLY=postgres`: the 2,000-message collection into PostgreSQL beside SQLite.
+        run_child(&["raw-imap", &mailbox]);
+        println!(
+            "mailbox: {MESSAGES} messages, {:.1} MB (Dovecot on 127.0.0.1, TLS; PostgreSQL {} on 127.0.0.1, TLS)",
+            total as f64 / 1e6,
+            s.value("MS_POSTGRES_PORT")
+        );
+        postgres_rows(&mailbox, dir.path());
+        let _ = mail_settings_tests::seed::remove_mailbox(&mailbox);
+        return;
+    }
     if std::env::var_os("MS_BENCH_ONLY_OAUTH2").is_some() {
         // `MS_BENCH_ONLY_OAUTH2=1 cargo bench -p mail-settings-tests --bench collect`: the
         // OAuth2 figure alone.
@@ -720,6 +768,12 @@ fn main() {
     row("IMAPS collection into the durable inbox", &imaps);
     let pop3s = collect_case(Protocol::Pop3, &mailbox, dir.path(), "pop3s");
     row("POP3S collection into the durable inbox", &pop3s);
+    for (protocol, label) in [(Protocol::Imap, "IMAPS"), (Protocol::Pop3, "POP3S")] {
+        match collect_case_postgres(protocol, &mailbox, &format!("bench collect {label}")) {
+            Some(f) => row(&format!("{label} collection into PostgreSQL"), &f),
+            None => println!("{label} collection into PostgreSQL: no test server"),
+        }
+    }
     let py_imap = warmed(|| python("imap", "MS_IMAPS_PORT", &mailbox));
     if let Some(f) = &py_imap {
         row("Python imaplib, batches of 100 (no storing)", f);

@@ -14,11 +14,23 @@ use mail_settings_core::{Protocol, SecureConnectionType};
 use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox};
 use std::sync::Arc;
 
+/// The series on each backend: an SQLite file, and PostgreSQL (the test server's).
 fn series(protocol: Protocol, keep: bool, security: Option<SecureConnectionType>) {
-    let context = format!("{protocol} keep={keep} {security:?}");
+    let test = format!("collect {protocol} {keep} {security:?}");
+    for store in backends(&test) {
+        series_on(&store, protocol, keep, security);
+    }
+}
+
+fn series_on(
+    store: &postgres_support::TestStore,
+    protocol: Protocol,
+    keep: bool,
+    security: Option<SecureConnectionType>,
+) {
+    let context = format!("{} {protocol} keep={keep} {security:?}", store.backend());
     let mailbox = unique_mailbox("collect");
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("settings.db")).unwrap());
+    let store: Arc<Store> = Arc::clone(store);
     let account = create_account(&store, protocol, &mailbox, keep, security, None);
     let collector = collector(&store, &mailbox);
     let tag = format!("basic-{}", mailbox.split('@').next().unwrap());

@@ -24,7 +24,36 @@ fn series(
     security: Option<SecureConnectionType>,
     offsets_per_direction: u64,
 ) -> usize {
-    let context = format!("{protocol} keep={keep} {security:?}");
+    series_on(
+        &postgres_support::sqlite_file_store(),
+        protocol,
+        keep,
+        security,
+        offsets_per_direction,
+    )
+}
+
+/// The series with the store on PostgreSQL (the test server's); `None` when it does not answer
+/// (with `MS_REQUIRE_POSTGRES=1` the test fails instead).
+fn series_on_postgres(protocol: Protocol, keep: bool, offsets_per_direction: u64) -> Option<usize> {
+    let store = postgres_support::postgres_store(&format!("faults {protocol} {keep}"))?;
+    Some(series_on(
+        &store,
+        protocol,
+        keep,
+        None,
+        offsets_per_direction,
+    ))
+}
+
+fn series_on(
+    store: &postgres_support::TestStore,
+    protocol: Protocol,
+    keep: bool,
+    security: Option<SecureConnectionType>,
+    offsets_per_direction: u64,
+) -> usize {
+    let context = format!("{} {protocol} keep={keep} {security:?}", store.backend());
     let service = if protocol == Protocol::Imap {
         "IMAP"
     } else {
@@ -38,8 +67,7 @@ fn series(
     let proxy = FaultProxy::start(servers().port(&key));
     let mailbox = unique_mailbox("faults");
     let tag = format!("f-{}", mailbox.split('@').next().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("settings.db")).unwrap());
+    let store: Arc<Store> = Arc::clone(store);
     let account = create_account(&store, protocol, &mailbox, keep, security, Some(proxy.port));
     let collector = collector(&store, &mailbox);
     let mut expected = Vec::new();
@@ -275,6 +303,22 @@ fn pop3_cuts_keep_copy() {
 fn pop3_cuts_without_keep_copy() {
     let n = series(Protocol::Pop3, false, None, 60);
     assert!(n >= 100, "only {n} cuts happened");
+}
+
+/// The same cuts with the store on PostgreSQL: the group commit (message, ledger, journal,
+/// fence) is one PostgreSQL transaction, and what a cut leaves is the same.
+#[test]
+fn imap_cuts_without_keep_copy_on_postgres() {
+    if let Some(n) = series_on_postgres(Protocol::Imap, false, 40) {
+        assert!(n >= 60, "only {n} cuts happened");
+    }
+}
+
+#[test]
+fn pop3_cuts_keep_copy_on_postgres() {
+    if let Some(n) = series_on_postgres(Protocol::Pop3, true, 40) {
+        assert!(n >= 60, "only {n} cuts happened");
+    }
 }
 
 #[test]

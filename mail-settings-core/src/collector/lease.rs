@@ -26,10 +26,46 @@
 //! lease until the node holds its worker count, so with N nodes and M due accounts each node
 //! takes what the others have not. A failing account is released at the end of its run like
 //! any other (its back-off is in the collector's status, not in a held lease).
+//!
+//! # Push across nodes
+//!
+//! An account waiting in IDLE (the `push` module) **holds its lease while it waits**: the
+//! running collector takes the lease before it starts the account's waiter and renews it every
+//! third of the time to live; this node's runs of the account go under that lease (no second
+//! acquisition), and another node's runs are refused (`Busy`) while it is held. Losing it
+//! (paused past the expiry, cut off from the database) ends the wait.
+//!
+//! **How many each node waits on**: every running collector with leases says it is present
+//! (`collector_nodes`, a row it renews every third of the ttl and deletes when stopped; rows
+//! that expired are forgotten) and waits on at most its **fair share**: the push accounts
+//! divided by the nodes present, rounded up ([`fair_share`]), and never more than
+//! [`crate::collector::CollectorOptions::max_waiting_accounts`]. Every third of the ttl each node
+//! gives back waiters over its share (not one in a run), and takes free push accounts while
+//! under it. That rule converges: the shares cover every push account, a node only ever
+//! releases down to its share and only takes up to it, so a released account is taken by a node
+//! under its share. When a node **joins**, the others' shares shrink and they release accounts
+//! that the newcomer takes; when one **leaves** (killed: its leases and presence expire within
+//! the ttl; stopped: it gives them back at once) the others' shares grow and they take its
+//! accounts over; a taken-over account is checked at once, so mail that came while nobody
+//! waited is not left for the next poll. Push accounts that no node waits on (every node at its
+//! cap) are polled at their interval like any other account. A node whose cap is below its share
+//! leaves the difference polled: the shares do not know the others' caps.
+//!
+//! # OAuth2 refreshes: the lease holder only
+//!
+//! A run and a waiter ask for an account's OAuth2 access token through [`HeldLease::credentials`]:
+//! a credential that mints tokens is handed out (and so refreshed, when it is due) only after a
+//! check that the lease is still this node's. The store's refresh lock row
+//! ([`crate::oauth2::SharedTokenState`]) still serialises refreshes of one credential across
+//! processes. The vault (where the refresh tokens are kept) is the **host's**: the nodes of one
+//! host share it; nodes on several hosts each need the sign-in's refresh token in their host's
+//! vault.
 
+use crate::credentials::{Credential, CredentialError, CredentialProvider};
 use crate::model::RecordId;
 use crate::store::backend::{Dialect, Sql, SqliteTx, Value};
 use crate::store::{PostgresDb, Store, StoreError};
+use crate::values::CredentialId;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -192,6 +228,45 @@ impl<'a> Leases<'a> {
     }
 }
 
+/// One acquisition in the fencing record (`collector_lease_log`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acquisition {
+    /// The account.
+    pub account_id: RecordId,
+    /// The fencing token it was taken with.
+    pub token: i64,
+    /// The node that took it.
+    pub owner: String,
+    /// When, in the database's milliseconds since the Unix epoch.
+    pub acquired_at_ms: i64,
+}
+
+/// The fencing record: every acquisition of every account, by account, then time, then
+/// token. Shows which node held an account when (a node holds it from its acquisition until
+/// the next one at the latest).
+pub fn acquisitions(store: LeaseStore<'_>) -> Result<Vec<Acquisition>, StoreError> {
+    let rows = store.transaction(|tx| {
+        tx.query(
+            "SELECT account_id, token, owner, acquired_at FROM collector_lease_log
+             ORDER BY account_id, acquired_at, token",
+            &[],
+        )
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Acquisition {
+            account_id: r.first().and_then(Value::as_i64).unwrap_or_default(),
+            token: r.get(1).and_then(Value::as_i64).unwrap_or_default(),
+            owner: r
+                .get(2)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            acquired_at_ms: r.get(3).and_then(Value::as_i64).unwrap_or_default(),
+        })
+        .collect())
+}
+
 /// How a collector shares its accounts with other nodes ([`crate::collector::CollectorOptions::lease`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeaseOptions {
@@ -225,15 +300,112 @@ pub(crate) struct Fence {
 }
 
 impl Fence {
-    /// The check inside a commit's transaction (SQLite store).
-    pub(crate) fn check_in(&self, c: &rusqlite::Connection) -> Result<(), StoreError> {
-        check(&mut SqliteTx(c), &self.lease, &self.owner, 0)
+    /// The check inside a commit's transaction (either backend; PostgreSQL reads the lease
+    /// row `FOR SHARE`, so no takeover commits before this transaction ends).
+    pub(crate) fn check_in(&self, c: &mut dyn Sql) -> Result<(), StoreError> {
+        check(c, &self.lease, &self.owner, 0)
     }
 
     /// The check before a change on the server.
     pub(crate) fn check_before_server_change(&self, store: &Store) -> Result<(), StoreError> {
         LeaseStore::Store(store)
             .transaction(|tx| check(tx, &self.lease, &self.owner, ms(self.margin)))
+    }
+}
+
+impl Fence {
+    /// The lease, still this node's (no margin): the check before an OAuth2 token is handed
+    /// out ([`HeldLease`]).
+    pub(crate) fn check_held(&self, store: &Store) -> Result<(), StoreError> {
+        LeaseStore::Store(store).transaction(|tx| check(tx, &self.lease, &self.owner, 0))
+    }
+}
+
+/// The lease a run (or a push waiter) holds on its account, as a [`crate::collector::SourceFactory`]
+/// is given it: OAuth2 access tokens, and so their refreshes, are obtained only while it is
+/// still this node's ([`HeldLease::credentials`]).
+///
+/// Why: a refresh may rotate the refresh token, and two nodes refreshing one account at once
+/// would race to save theirs. The store's refresh lock row already serialises refreshes of
+/// one credential; the lease condition makes the node that collects the account (the lease
+/// holder) the only one that refreshes for it. The vault the tokens are saved in is the
+/// host's, shared by every node of that host (one [`crate::oauth2::TokenManager`] per
+/// process, over the host's credential provider).
+#[derive(Clone)]
+pub struct HeldLease {
+    store: Arc<Store>,
+    fence: Arc<Fence>,
+}
+
+impl std::fmt::Debug for HeldLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldLease")
+            .field("account_id", &self.fence.lease.account_id)
+            .field("token", &self.fence.lease.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HeldLease {
+    pub(crate) fn new(store: Arc<Store>, fence: Arc<Fence>) -> Self {
+        HeldLease { store, fence }
+    }
+
+    /// The lease.
+    pub fn lease(&self) -> &Lease {
+        &self.fence.lease
+    }
+
+    /// Fails with [`StoreError::LeaseLost`] unless the lease is still this node's.
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.fence.check_held(&self.store)
+    }
+
+    /// `inner`, except that a credential that mints OAuth2 tokens
+    /// ([`CredentialProvider::mints_tokens`]) is asked for only after [`HeldLease::check`]
+    /// passed: a node that lost the lease neither uses nor refreshes the account's token.
+    pub fn credentials(&self, inner: Arc<dyn CredentialProvider>) -> Arc<dyn CredentialProvider> {
+        Arc::new(LeasedCredentials {
+            inner,
+            held: self.clone(),
+        })
+    }
+}
+
+/// See [`HeldLease::credentials`].
+struct LeasedCredentials {
+    inner: Arc<dyn CredentialProvider>,
+    held: HeldLease,
+}
+
+impl CredentialProvider for LeasedCredentials {
+    fn credential(&self, id: &CredentialId) -> Result<Credential, CredentialError> {
+        if self.inner.mints_tokens(id) {
+            if let Err(e) = self.held.check() {
+                tracing::warn!(
+                    account = self.held.lease().account_id,
+                    "no OAuth2 token without the account's lease"
+                );
+                return Err(CredentialError::OAuth2 {
+                    id: id.as_str().to_owned(),
+                    category: e.category(),
+                    message: format!(
+                        "no OAuth2 token for \"{}\": only the lease holder refreshes ({e})",
+                        id.as_str()
+                    ),
+                });
+            }
+        }
+        self.inner.credential(id)
+    }
+    fn contains(&self, id: &str) -> bool {
+        self.inner.contains(id)
+    }
+    fn refused(&self, id: &CredentialId, credential: &Credential) -> bool {
+        self.inner.refused(id, credential)
+    }
+    fn mints_tokens(&self, id: &CredentialId) -> bool {
+        self.inner.mints_tokens(id)
     }
 }
 
@@ -254,6 +426,16 @@ impl Renewer {
         options: &LeaseOptions,
         lease: Lease,
         cancel: super::CancelHandle,
+    ) -> Self {
+        Self::start_with(store, options, lease, Box::new(move || cancel.cancel()))
+    }
+
+    /// Renews `lease` until dropped; calls `on_lost` (once) when it is lost.
+    pub(crate) fn start_with(
+        store: Arc<Store>,
+        options: &LeaseOptions,
+        lease: Lease,
+        on_lost: Box<dyn Fn() + Send>,
     ) -> Self {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = {
@@ -279,9 +461,9 @@ impl Renewer {
                             Err(StoreError::LeaseLost { .. }) => {
                                 tracing::warn!(
                                     account = current.account_id,
-                                    "lease lost: cancelling the run"
+                                    "lease lost: cancelling the run (or the wait)"
                                 );
-                                cancel.cancel();
+                                on_lost();
                                 return;
                             }
                             // A passing store error: try again at the next tick (the lease
@@ -321,6 +503,50 @@ impl Drop for Renewer {
             tracing::warn!(error = %e, "could not release the collector lease (it expires by itself)");
         }
     }
+}
+
+/// Says this node is present (`collector_nodes`) until `ttl` from now, forgets nodes whose
+/// presence expired, and returns how many nodes are present (this one included). Nodes that
+/// share the accounts waiting in IDLE call it every third of `ttl`.
+pub(crate) fn heartbeat(
+    store: LeaseStore<'_>,
+    owner: &str,
+    ttl: Duration,
+) -> Result<usize, StoreError> {
+    store.transaction(|tx| {
+        let now = tx.now_ms()?;
+        tx.execute(
+            "INSERT INTO collector_nodes (owner, expires_at) VALUES (?1, ?2)
+             ON CONFLICT (owner) DO UPDATE SET expires_at = excluded.expires_at",
+            &[owner.into(), now.saturating_add(ms(ttl)).into()],
+        )?;
+        tx.execute(
+            "DELETE FROM collector_nodes WHERE expires_at <= ?1",
+            &[now.into()],
+        )?;
+        let n = tx
+            .query_opt("SELECT COUNT(*) FROM collector_nodes", &[])?
+            .and_then(|r| r.first().and_then(Value::as_i64))
+            .unwrap_or(1);
+        Ok(usize::try_from(n).unwrap_or(1).max(1))
+    })
+}
+
+/// This node leaves (`collector_nodes`): the others' fair share grows at their next heartbeat.
+pub(crate) fn leave(store: LeaseStore<'_>, owner: &str) -> Result<(), StoreError> {
+    store.transaction(|tx| {
+        tx.execute(
+            "DELETE FROM collector_nodes WHERE owner = ?1",
+            &[owner.into()],
+        )?;
+        Ok(())
+    })
+}
+
+/// How many accounts one node waits on in IDLE: its fair share of the `waiting` accounts
+/// among `nodes` nodes (rounded up, so the shares cover them all), at most `cap`.
+pub fn fair_share(waiting: usize, nodes: usize, cap: usize) -> usize {
+    waiting.div_ceil(nodes.max(1)).min(cap)
 }
 
 fn lost(lease: &Lease) -> StoreError {
@@ -409,16 +635,16 @@ mod tests {
     use crate::model::{IncomingAccountForm, Protocol};
     use crate::store::pg::test_support;
     use crate::store::records::{self, Record};
-    use crate::store::PostgresLocation;
     use crate::validate::name_key;
     use std::path::PathBuf;
     use std::sync::Barrier;
 
     /// One store, either backend; each `node()` is a connection of its own, as a separate
     /// process would have.
+    #[allow(clippy::large_enum_variant)]
     enum Where {
         Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
-        Postgres(PostgresLocation),
+        Postgres(test_support::TestDb),
     }
 
     #[allow(clippy::large_enum_variant)]
@@ -644,16 +870,31 @@ mod tests {
         ids
     }
 
+    /// On an SQLite file, and on PostgreSQL (the group commit's fence there is a lease row read
+    /// `FOR SHARE` in the commit's own transaction).
     #[test]
     fn a_collector_that_loses_its_lease_mid_run_commits_and_deletes_nothing_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        lose_the_lease_mid_run(&|| Store::open(&path).unwrap(), &|| {
+            Node::Sqlite(Store::open(&path).unwrap())
+        });
+        if let Some(loc) = test_support::fresh_location("losethelease") {
+            lose_the_lease_mid_run(&|| Store::open_postgres(&loc).unwrap(), &|| {
+                Node::Postgres(PostgresDb::open(&loc).unwrap())
+            });
+        }
+    }
+
+    /// Each call of `open` is a process of its own on one store; `log_node` reads the fencing
+    /// record.
+    fn lose_the_lease_mid_run(open: &dyn Fn() -> Store, log_node: &dyn Fn() -> Node) {
         use crate::collector::{
             CollectError, Collector, CollectorOptions, MailSource, MemoryProtocol, MemoryServer,
             Progress, RunControl,
         };
         use crate::IncomingAccount;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.sqlite3");
-        let store_a = Arc::new(Store::open(&path).unwrap());
+        let store_a = Arc::new(open());
         let account = store_a
             .create_incoming(&IncomingAccountForm {
                 name: "Desk".into(),
@@ -688,7 +929,7 @@ mod tests {
         let a = node(store_a.clone(), "node-a");
         // Another process (its own connection) takes the account over mid-run, as it would
         // after node A stalled past its lease.
-        let store_b = Arc::new(Store::open(&path).unwrap());
+        let store_b = Arc::new(open());
         let at_steal = Arc::new(std::sync::Mutex::new(None));
         let listener = {
             let (store_b, at_steal, server) = (store_b.clone(), at_steal.clone(), server.clone());
@@ -696,8 +937,8 @@ mod tests {
                 let mut at = at_steal.lock().unwrap();
                 if p.done >= 6 && at.is_none() {
                     store_b
-                        .write(|c| {
-                            c.execute("UPDATE collector_leases SET expires_at = 0", [])?;
+                        .write_data(|c| {
+                            c.execute("UPDATE collector_leases SET expires_at = 0", &[])?;
                             Ok(())
                         })
                         .unwrap();
@@ -732,7 +973,7 @@ mod tests {
         );
         assert!(stored + server.len() >= 30, "nothing lost");
         // While B holds it, any other node is refused.
-        let c = node(Arc::new(Store::open(&path).unwrap()), "node-c");
+        let c = node(Arc::new(open()), "node-c");
         assert!(matches!(
             c.check_now(account),
             Err(CollectError::Busy { .. })
@@ -756,10 +997,114 @@ mod tests {
         );
         assert!(server.is_empty());
         // The fencing record: A (1), B by hand (2), B's collector (3); C never got it.
-        let owners: Vec<String> = log(&Node::Sqlite(Store::open(&path).unwrap()))
-            .into_iter()
-            .map(|(_, _, o)| o)
-            .collect();
+        let owners: Vec<String> = log(&log_node()).into_iter().map(|(_, _, o)| o).collect();
         assert_eq!(owners, ["node-a", "node-b", "node-b"]);
+    }
+
+    /// A vault whose credential mints OAuth2 tokens, counting how often it was asked (each
+    /// ask may be a refresh at the authorization server).
+    struct Minting {
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    impl CredentialProvider for Minting {
+        fn credential(&self, id: &CredentialId) -> Result<Credential, CredentialError> {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Credential::oauth2(id.as_str(), "token"))
+        }
+        fn mints_tokens(&self, id: &CredentialId) -> bool {
+            id.as_str() == "oauth"
+        }
+    }
+
+    #[test]
+    fn only_the_lease_holder_gets_or_refreshes_an_oauth2_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let store = Arc::new(Store::open(&path).unwrap());
+        let account = store
+            .create_incoming(&IncomingAccountForm {
+                name: "Desk".into(),
+                host: "mail.example.test".into(),
+                protocol: Some(Protocol::Imap),
+                credential: Some("oauth".into()),
+                ..IncomingAccountForm::default()
+            })
+            .unwrap()
+            .id;
+        let a = Leases::new(LeaseStore::Store(&store), "node-a", Duration::from_secs(60));
+        let lease = a.acquire(account).unwrap().unwrap();
+        let held = HeldLease::new(
+            store.clone(),
+            Arc::new(Fence {
+                owner: "node-a".into(),
+                lease: lease.clone(),
+                margin: Duration::ZERO,
+            }),
+        );
+        let vault = Arc::new(Minting {
+            asked: Default::default(),
+        });
+        let asked = || vault.asked.load(std::sync::atomic::Ordering::SeqCst);
+        let creds = held.credentials(vault.clone());
+        creds.credential(&CredentialId::new("oauth")).unwrap();
+        assert_eq!(asked(), 1, "the holder gets its token");
+        // Another node takes the account over (A stalled past its lease).
+        let other = Store::open(&path).unwrap();
+        other
+            .write(|c| {
+                c.execute("UPDATE collector_leases SET expires_at = 0", [])?;
+                Ok(())
+            })
+            .unwrap();
+        let b = Leases::new(LeaseStore::Store(&other), "node-b", Duration::from_secs(60));
+        assert!(b.acquire(account).unwrap().is_some());
+        let err = creds.credential(&CredentialId::new("oauth")).unwrap_err();
+        assert!(err.to_string().contains("lease holder"), "{err}");
+        assert_eq!(err.category(), crate::error::ErrorCategory::Storage);
+        assert_eq!(asked(), 1, "A neither used nor refreshed the token");
+        // A password (no token minted) is not the lease's business.
+        creds.credential(&CredentialId::new("password")).unwrap();
+        assert_eq!(asked(), 2);
+    }
+
+    #[test]
+    fn fair_shares_cover_every_waiting_account_and_keep_to_the_cap() {
+        assert_eq!(fair_share(9, 2, 100), 5);
+        assert_eq!(fair_share(9, 3, 100), 3);
+        assert_eq!(fair_share(10, 3, 100), 4);
+        assert_eq!(fair_share(9, 0, 100), 9, "no node counted: this one");
+        assert_eq!(fair_share(9, 1, 2), 2, "the cap");
+        assert_eq!(fair_share(0, 4, 2), 0);
+        for w in 0..50 {
+            for n in 1..8 {
+                assert!(fair_share(w, n, usize::MAX) * n >= w);
+            }
+        }
+    }
+
+    #[test]
+    fn presence_counts_live_nodes_and_forgets_those_that_left_or_expired() {
+        for w in backends("presence", 0) {
+            let node = w.node();
+            let store = match &node {
+                Node::Sqlite(s) => LeaseStore::Store(s),
+                Node::Postgres(p) => LeaseStore::Postgres(p),
+            };
+            assert_eq!(heartbeat(store, "a", Duration::from_secs(60)).unwrap(), 1);
+            assert_eq!(
+                heartbeat(store, "b", Duration::from_millis(300)).unwrap(),
+                2
+            );
+            assert_eq!(heartbeat(store, "c", Duration::from_secs(60)).unwrap(), 3);
+            leave(store, "c").unwrap();
+            assert_eq!(heartbeat(store, "a", Duration::from_secs(60)).unwrap(), 2);
+            std::thread::sleep(Duration::from_millis(400));
+            assert_eq!(
+                heartbeat(store, "a", Duration::from_secs(60)).unwrap(),
+                1,
+                "b's presence expired"
+            );
+        }
     }
 }

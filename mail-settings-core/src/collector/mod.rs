@@ -440,6 +440,11 @@ pub struct CollectorOptions {
     /// Push: the stack reserved for each waiting account's thread (default 256 KiB; at least
     /// 64 KiB). Only the pages it touches become memory.
     pub push_stack_size: usize,
+    /// Push: the most accounts this collector waits on in IDLE at once (default 10,000; each
+    /// is one connection and one thread). Push accounts over the cap are polled. With
+    /// [`CollectorOptions::lease`], each node waits on at most its fair share of the push
+    /// accounts (see [`lease`], "Push across nodes"), and never more than this.
+    pub max_waiting_accounts: usize,
 }
 
 impl Default for CollectorOptions {
@@ -458,6 +463,7 @@ impl Default for CollectorOptions {
             journal: true,
             idle_period: Duration::from_secs(600),
             push_stack_size: 256 * 1024,
+            max_waiting_accounts: 10_000,
         }
     }
 }
@@ -479,6 +485,18 @@ impl CollectorOptions {
 pub trait SourceFactory: Send + Sync {
     /// A source (not yet connected) for `account`.
     fn source(&self, account: &IncomingAccount) -> Result<Box<dyn MailSource>, CollectError>;
+
+    /// A source for `account` while this node holds its lease (collectors sharing a store):
+    /// [`NetworkSources`] asks for OAuth2 tokens only while the lease holds
+    /// ([`lease::HeldLease::credentials`]). The default: [`SourceFactory::source`].
+    fn leased_source(
+        &self,
+        account: &IncomingAccount,
+        held: &lease::HeldLease,
+    ) -> Result<Box<dyn MailSource>, CollectError> {
+        let _ = held;
+        self.source(account)
+    }
 }
 
 impl<F> SourceFactory for F
@@ -516,20 +534,38 @@ impl NetworkSources {
     }
 }
 
-impl SourceFactory for NetworkSources {
-    fn source(&self, account: &IncomingAccount) -> Result<Box<dyn MailSource>, CollectError> {
-        Ok(match account.protocol() {
+impl NetworkSources {
+    fn with_credentials(
+        &self,
+        account: &IncomingAccount,
+        credentials: Arc<dyn CredentialProvider>,
+    ) -> Box<dyn MailSource> {
+        match account.protocol() {
             Protocol::Imap => Box::new(imap_source::ImapSource::new(
                 account.clone(),
-                self.credentials.clone(),
+                credentials,
                 self.timeouts,
             )),
             Protocol::Pop3 => Box::new(pop3_source::Pop3Source::new(
                 account.clone(),
-                self.credentials.clone(),
+                credentials,
                 self.timeouts,
             )),
-        })
+        }
+    }
+}
+
+impl SourceFactory for NetworkSources {
+    fn source(&self, account: &IncomingAccount) -> Result<Box<dyn MailSource>, CollectError> {
+        Ok(self.with_credentials(account, self.credentials.clone()))
+    }
+
+    fn leased_source(
+        &self,
+        account: &IncomingAccount,
+        held: &lease::HeldLease,
+    ) -> Result<Box<dyn MailSource>, CollectError> {
+        Ok(self.with_credentials(account, held.credentials(self.credentials.clone())))
     }
 }
 
@@ -623,6 +659,24 @@ impl Drop for FlightGuard<'_> {
     }
 }
 
+/// Stops a waiter; joined off the caller's thread (a waiter may take its read timeout to
+/// end), its lease released after it ended.
+fn end_waiter(w: push::Waiter) {
+    w.stop.stop();
+    std::thread::spawn(move || {
+        let _ = w.thread.join();
+        drop(w.renewer);
+    });
+}
+
+/// Gives a lease back (a failure only means it expires by itself).
+fn release(store: &Store, opts: &lease::LeaseOptions, l: &lease::Lease) {
+    let leases = lease::Leases::new(lease::LeaseStore::Store(store), &opts.owner, opts.ttl);
+    if let Err(e) = leases.release(l) {
+        tracing::warn!(error = %e, "could not release a lease (it expires by itself)");
+    }
+}
+
 fn unix(at: Instant) -> i64 {
     let now = Instant::now();
     let t = if at >= now {
@@ -696,7 +750,20 @@ impl Inner {
         // Shared store: the account's lease first (another node holding it: busy).
         let mut _renewer = None;
         let mut fence = None;
-        if let Some(opts) = &self.options.lease {
+        let waiting_lease = self
+            .lock()
+            .waiters
+            .get(&account_id)
+            .and_then(|w| w.lease.clone());
+        if let (Some(opts), Some(l)) = (&self.options.lease, waiting_lease) {
+            // This node waits on the account in IDLE: the run goes under that lease (renewed
+            // by the waiter's renewer, kept after the run).
+            fence = Some(Arc::new(lease::Fence {
+                owner: opts.owner.clone(),
+                lease: l,
+                margin: opts.server_change_margin,
+            }));
+        } else if let Some(opts) = &self.options.lease {
             let leases =
                 lease::Leases::new(lease::LeaseStore::Store(&self.store), &opts.owner, opts.ttl);
             let Some(l) = leases.acquire(account_id)? else {
@@ -726,7 +793,14 @@ impl Inner {
             fence,
             journal_run,
         };
-        let result = self.sources.source(&account).and_then(|mut source| {
+        let source = match &ctl.fence {
+            Some(f) => self.sources.leased_source(
+                &account,
+                &lease::HeldLease::new(self.store.clone(), Arc::clone(f)),
+            ),
+            None => self.sources.source(&account),
+        };
+        let result = source.and_then(|mut source| {
             run_folders(
                 &self.store,
                 account_id,
@@ -787,16 +861,24 @@ impl Inner {
         self.lock().no_idle.insert(account);
     }
 
-    /// Starts and stops push waiters to match the accounts (scheduler thread).
+    /// Starts and stops push waiters to match the accounts (scheduler thread; takes the lock
+    /// itself, and leaves it while it talks to the store).
+    ///
+    /// With leases, a waiter holds its account's lease while it waits, and the node waits on
+    /// at most its fair share ([`lease::fair_share`]) of the push accounts: it says it is
+    /// present ([`lease::heartbeat`]), counts the present nodes, releases waiters over its
+    /// share (never one whose account is being collected) and takes free push accounts while
+    /// under it. A node that leaves lets its leases and its presence expire (or gives them
+    /// back when stopped); the others take its accounts over at their next ticks.
     fn manage_waiters(
         self: &Arc<Self>,
-        s: &mut Sched,
+        generation: u64,
         accounts: &[crate::store::Stored<crate::model::IncomingAccountForm>],
     ) {
         let Some(net) = &self.push_net else {
             return;
         };
-        let wanted: std::collections::HashSet<RecordId> = accounts
+        let mut wanted: Vec<RecordId> = accounts
             .iter()
             .filter(|a| {
                 a.record.enabled
@@ -806,31 +888,140 @@ impl Inner {
             })
             .map(|a| a.id)
             .collect();
-        let gone: Vec<RecordId> = s
-            .waiters
-            .iter()
-            .filter(|(id, w)| !wanted.contains(id) || w.thread.is_finished())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            if let Some(w) = s.waiters.remove(&id) {
-                w.stop.stop();
-                // Joined off this thread: a waiter may take its read timeout to end.
-                std::thread::spawn(move || {
-                    let _ = w.thread.join();
-                });
+        wanted.sort_unstable();
+        let (held, in_flight) = {
+            let mut s = self.lock();
+            if !s.running || s.generation != generation {
+                return;
             }
+            let gone: Vec<RecordId> = s
+                .waiters
+                .iter()
+                .filter(|(id, w)| wanted.binary_search(id).is_err() || w.thread.is_finished())
+                .map(|(id, _)| *id)
+                .collect();
+            for id in gone {
+                if let Some(w) = s.waiters.remove(&id) {
+                    end_waiter(w);
+                }
+            }
+            wanted.retain(|id| !s.no_idle.contains(id));
+            let held: Vec<RecordId> = s.waiters.keys().copied().collect();
+            let in_flight: std::collections::HashSet<RecordId> =
+                s.in_flight.keys().copied().collect();
+            (held, in_flight)
+        };
+        let cap = self.options.max_waiting_accounts;
+        let share = match &self.options.lease {
+            None => cap,
+            Some(opts) => {
+                match lease::heartbeat(lease::LeaseStore::Store(&self.store), &opts.owner, opts.ttl)
+                {
+                    Ok(nodes) => lease::fair_share(wanted.len(), nodes, cap),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot say this node is present: waiting accounts left as they are");
+                        return;
+                    }
+                }
+            }
+        };
+        if held.len() > share {
+            // Over the share (a node joined, or the cap): give back the last ones.
+            let mut excess: Vec<RecordId> = held
+                .iter()
+                .copied()
+                .filter(|id| !in_flight.contains(id))
+                .collect();
+            excess.sort_unstable_by(|a, b| b.cmp(a));
+            excess.truncate(held.len() - share);
+            let mut s = self.lock();
+            for id in excess {
+                if let Some(w) = s.waiters.remove(&id) {
+                    tracing::debug!(
+                        account = id,
+                        share,
+                        "over this node's share: no longer waiting (polled or waited on elsewhere)"
+                    );
+                    end_waiter(w);
+                }
+            }
+            return;
         }
-        for id in wanted {
-            if s.waiters.contains_key(&id) || s.no_idle.contains(&id) {
+        let mut room = share - held.len();
+        // From an offset of the node's own, so nodes starting together try different accounts.
+        let offset = self.options.lease.as_ref().map_or(0, |o| {
+            o.owner.bytes().map(usize::from).sum::<usize>() % wanted.len().max(1)
+        });
+        let mut taken: Vec<(RecordId, Option<lease::Lease>)> = Vec::new();
+        for i in 0..wanted.len() {
+            if room == 0 {
+                break;
+            }
+            let id = wanted[(offset + i) % wanted.len()];
+            if held.contains(&id) {
                 continue;
             }
-            match push::spawn(Arc::clone(self), net.clone(), id, &self.options) {
-                Ok(w) => {
+            let l = match &self.options.lease {
+                None => None,
+                Some(opts) => {
+                    let leases = lease::Leases::new(
+                        lease::LeaseStore::Store(&self.store),
+                        &opts.owner,
+                        opts.ttl,
+                    );
+                    match leases.acquire(id) {
+                        Ok(Some(l)) => Some(l),
+                        // Held elsewhere (waited on or being collected there), or by a run here.
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot take a waiting account's lease");
+                            break;
+                        }
+                    }
+                }
+            };
+            taken.push((id, l));
+            room -= 1;
+        }
+        let mut s = self.lock();
+        for (id, l) in taken {
+            let live = s.running && s.generation == generation;
+            if !live || s.waiters.contains_key(&id) {
+                if let (Some(l), Some(opts)) = (l, &self.options.lease) {
+                    release(&self.store, opts, &l);
+                }
+                continue;
+            }
+            let held = match (&l, &self.options.lease) {
+                (Some(l), Some(opts)) => Some(lease::HeldLease::new(
+                    self.store.clone(),
+                    Arc::new(lease::Fence {
+                        owner: opts.owner.clone(),
+                        lease: l.clone(),
+                        margin: Duration::ZERO,
+                    }),
+                )),
+                _ => None,
+            };
+            match push::spawn(Arc::clone(self), net.clone(), id, &self.options, held) {
+                Ok(mut w) => {
+                    if let (Some(l), Some(opts)) = (l, &self.options.lease) {
+                        let stop = w.stop.clone();
+                        w.renewer = Some(lease::Renewer::start_with(
+                            self.store.clone(),
+                            opts,
+                            l.clone(),
+                            Box::new(move || stop.stop()),
+                        ));
+                        w.lease = Some(l);
+                    }
                     s.waiters.insert(id, w);
                 }
                 Err(e) => {
                     tracing::warn!(account = id, error = %e, "cannot start a push thread: the account is polled");
+                    if let (Some(l), Some(opts)) = (l, &self.options.lease) {
+                        release(&self.store, opts, &l);
+                    }
                 }
             }
         }
@@ -872,6 +1063,7 @@ impl Inner {
                     Vec::new()
                 }
             };
+            self.manage_waiters(generation, &accounts);
             let mut s = self.lock();
             if !s.running || s.generation != generation {
                 return;
@@ -893,8 +1085,11 @@ impl Inner {
                 .collect();
             s.next_due
                 .retain(|id, _| eligible.iter().any(|(e, _)| e == id));
-            self.manage_waiters(&mut s, &accounts);
             let mut next_wake = now + self.options.rescan_interval;
+            if let (Some(opts), Some(_)) = (&self.options.lease, &self.push_net) {
+                // Presence, shares and take-overs of waiting accounts: every third of the ttl.
+                next_wake = next_wake.min(now + (opts.ttl / 3).max(Duration::from_millis(50)));
+            }
             for (id, interval) in eligible {
                 let due = *s.next_due.entry(id).or_insert(now);
                 if s.in_flight.contains_key(&id) {
@@ -1178,6 +1373,12 @@ impl Collector {
                 tracing::error!("the collector's scheduler thread panicked");
             }
         }
+        if let (Some(opts), Some(_)) = (&self.inner.options.lease, &self.inner.push_net) {
+            // The others' fair shares grow now, not when this node's presence expires.
+            if let Err(e) = lease::leave(lease::LeaseStore::Store(&self.inner.store), &opts.owner) {
+                tracing::warn!(error = %e, "could not say this node left (its presence expires by itself)");
+            }
+        }
         let mut s = self.inner.lock();
         while s.active_scheduled > 0 {
             s = self
@@ -1187,6 +1388,20 @@ impl Collector {
                 .unwrap_or_else(PoisonError::into_inner);
         }
         tracing::info!("mail collector stopped");
+    }
+
+    /// The accounts this collector waits on in IDLE now (push), in id order. With leases,
+    /// this node holds each one's lease.
+    pub fn waiting(&self) -> Vec<RecordId> {
+        let s = self.inner.lock();
+        let mut ids: Vec<RecordId> = s
+            .waiters
+            .iter()
+            .filter(|(_, w)| !w.thread.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Whether it runs.

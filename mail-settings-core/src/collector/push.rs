@@ -18,10 +18,15 @@
 //! - [`Collector::stop`](super::Collector::stop) stops every waiter at once: the read half of
 //!   its socket is shut down ([`IdleStop`]), so the blocked read returns, and `DONE` and
 //!   `LOGOUT` are sent.
+//! - Collectors that share the store ([`CollectorOptions::lease`]): a waiter holds its
+//!   account's lease while it waits and renews it; each node waits on at most its fair share of
+//!   the push accounts and at most [`CollectorOptions::max_waiting_accounts`]; the rest are
+//!   polled. See the `lease` module, "Push across nodes".
 //! - Cost: a waiter is one thread (stack [`CollectorOptions::push_stack_size`], default 256 KiB
 //!   of address space, of which only the touched pages are memory) blocked in one socket read,
 //!   so no CPU while nothing happens; see `tests/benches/push.rs` for figures.
 
+use super::lease::{HeldLease, Lease, Renewer};
 use super::{CollectorOptions, Inner};
 use crate::credentials::CredentialProvider;
 use crate::error::{ConnectionError, ErrorCategory};
@@ -37,6 +42,11 @@ use std::time::Duration;
 pub(super) struct Waiter {
     pub(super) stop: IdleStop,
     pub(super) thread: JoinHandle<()>,
+    /// With collectors sharing the store: the account's lease, held while the waiter waits
+    /// (this node's runs of the account use it), and what renews it. Dropped after the
+    /// thread ended: the lease is then released.
+    pub(super) lease: Option<Lease>,
+    pub(super) renewer: Option<Renewer>,
 }
 
 /// What a waiter needs to connect.
@@ -67,6 +77,7 @@ pub(super) fn spawn(
     net: PushNet,
     id: RecordId,
     options: &CollectorOptions,
+    held: Option<HeldLease>,
 ) -> std::io::Result<Waiter> {
     let stop = IdleStop::new();
     let s2 = stop.clone();
@@ -78,8 +89,13 @@ pub(super) fn spawn(
     let thread = std::thread::Builder::new()
         .name(format!("mail-push-{id}"))
         .stack_size(options.push_stack_size.max(64 * 1024))
-        .spawn(move || waiter(&inner, &net, id, &s2, period, max_backoff))?;
-    Ok(Waiter { stop, thread })
+        .spawn(move || waiter(&inner, &net, id, &s2, period, max_backoff, held.as_ref()))?;
+    Ok(Waiter {
+        stop,
+        thread,
+        lease: None,
+        renewer: None,
+    })
 }
 
 fn waiter(
@@ -89,6 +105,7 @@ fn waiter(
     stop: &IdleStop,
     period: Duration,
     max_backoff: Duration,
+    held: Option<&HeldLease>,
 ) {
     let mut backoff = Duration::from_secs(1);
     while !stop.is_stopped() {
@@ -96,7 +113,7 @@ fn waiter(
             Ok(a) => a,
             Err(_) => return,
         };
-        match session(inner, net, &account, stop, period, &mut backoff) {
+        match session(inner, net, &account, stop, period, &mut backoff, held) {
             Ok(End::Stopped) | Ok(End::Ineligible) => return,
             Ok(End::NoIdle) => {
                 tracing::info!(
@@ -126,6 +143,7 @@ fn session(
     stop: &IdleStop,
     period: Duration,
     backoff: &mut Duration,
+    held: Option<&HeldLease>,
 ) -> Result<End, ConnectionError> {
     if !eligible(account) {
         return Ok(End::Ineligible);
@@ -137,7 +155,12 @@ fn session(
         net.timeouts.connect + net.timeouts.read.saturating_mul(4),
         "opening the push connection",
     ));
-    let mut s = imap::connect(account, net.credentials.as_ref(), &options)?;
+    // Under a lease, OAuth2 tokens only while it holds (the lease holder refreshes).
+    let credentials = match held {
+        Some(h) => h.credentials(net.credentials.clone()),
+        None => net.credentials.clone(),
+    };
+    let mut s = imap::connect(account, credentials.as_ref(), &options)?;
     if !s.capabilities()?.has("IDLE") {
         let _ = s.logout();
         return Ok(End::NoIdle);
@@ -153,6 +176,11 @@ fn session(
     s.examine(&wire)?;
     s.set_deadline(None);
     tracing::debug!(account = id, folder, "waiting for new mail (IDLE)");
+    if held.is_some() {
+        // Taken over from a node that left (or waiting again after a cut): mail that came
+        // while nobody waited is collected now, not at the next poll.
+        inner.push_notify(id);
+    }
     loop {
         match s.idle(period, stop)? {
             IdleEvent::Changed => {

@@ -9,8 +9,8 @@ use super::{AccountStatus, MessageOutcome, MessageProblem, SkippedMessage};
 use crate::error::ErrorCategory;
 use crate::inbox::{self, MessageId, NewMessage, Summary};
 use crate::model::RecordId;
+use crate::store::backend::{Sql, SqlExt};
 use crate::store::{Store, StoreError};
-use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -89,7 +89,7 @@ pub(crate) fn commit(
     journal: Option<(&crate::journal::RunContext, &[String])>,
 ) -> Result<Vec<Outcome>, StoreError> {
     let stored_at = now();
-    store.write(|c| {
+    store.write_data(|c| {
         // A node that lost the account's lease commits nothing (same transaction).
         if let Some(f) = fence {
             f.check_in(c)?;
@@ -124,7 +124,7 @@ pub(crate) fn commit(
 }
 
 fn commit_in(
-    c: &Connection,
+    c: &mut dyn Sql,
     account: RecordId,
     scope: &str,
     staged: &[Staged],
@@ -171,15 +171,21 @@ fn commit_in(
                 out.push(outcome);
                 continue;
             }
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO collector_ledger (account_id, scope, key, message, stored_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![account, scope, m.key, message, stored_at])?;
-            c.prepare_cached(
+                &[
+                    account.into(),
+                    scope.into(),
+                    m.key.as_str().into(),
+                    message.into(),
+                    stored_at.into(),
+                ],
+            )?;
+            c.execute(
                 "DELETE FROM collector_problems WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
-            )?
-            .execute(params![account, scope, m.key])?;
+                &[account.into(), scope.into(), m.key.as_str().into()],
+            )?;
             out.push(outcome);
         }
         Ok(out)
@@ -187,16 +193,15 @@ fn commit_in(
 }
 
 fn ledger_has(
-    c: &Connection,
+    c: &mut dyn Sql,
     account: RecordId,
     scope: &str,
     key: &str,
 ) -> Result<bool, StoreError> {
-    Ok(c.prepare_cached(
+    Ok(c.query_opt(
         "SELECT 1 FROM collector_ledger WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
+        &[account.into(), scope.into(), key.into()],
     )?
-    .query_row(params![account, scope, key], |_| Ok(()))
-    .optional()?
     .is_some())
 }
 
@@ -207,21 +212,21 @@ pub(crate) fn ledger_keys(
     account: RecordId,
     scope: &str,
 ) -> Result<HashMap<String, Option<u64>>, StoreError> {
-    store.read(|c| {
-        let mut stmt = c.prepare_cached(
+    store.read_sql(|c| {
+        c.rows(
             "SELECT l.key, m.size FROM collector_ledger l \
              LEFT JOIN inbox_messages m ON m.id = l.message \
              WHERE l.account_id = ?1 AND l.scope = ?2",
-        )?;
-        let keys = stmt
-            .query_map(params![account, scope], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<i64>>(1)?.map(|s| s.max(0) as u64),
-                ))
-            })?
-            .collect::<Result<HashMap<_, _>, _>>()?;
-        Ok(keys)
+            &[account.into(), scope.into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?.map(|s| s.max(0) as u64),
+            ))
+        })
+        .collect::<Result<HashMap<_, _>, StoreError>>()
     })
 }
 
@@ -234,46 +239,29 @@ pub(crate) fn prune(
     scope: &str,
     listed: &HashSet<String>,
 ) -> Result<usize, StoreError> {
-    store.write(|c| {
-        let mut gone = Vec::new();
-        {
-            let mut stmt = c.prepare_cached(
-                "SELECT key FROM collector_ledger WHERE account_id = ?1 AND scope = ?2",
-            )?;
-            let mut rows = stmt.query(params![account, scope])?;
-            while let Some(r) = rows.next()? {
-                let k: String = r.get(0)?;
-                if !listed.contains(&k) {
-                    gone.push(k);
-                }
+    store.write_data(|c| {
+        let mut gone = 0;
+        for table in ["collector_ledger", "collector_problems"] {
+            let keys: Vec<String> = c
+                .rows(
+                    &format!("SELECT key FROM {table} WHERE account_id = ?1 AND scope = ?2"),
+                    &[account.into(), scope.into()],
+                )?
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Result<_, _>>()?;
+            let del =
+                format!("DELETE FROM {table} WHERE account_id = ?1 AND scope = ?2 AND key = ?3");
+            let mut n = 0;
+            for k in keys.iter().filter(|k| !listed.contains(*k)) {
+                c.execute(&del, &[account.into(), scope.into(), k.into()])?;
+                n += 1;
+            }
+            if table == "collector_ledger" {
+                gone = n;
             }
         }
-        let mut del = c.prepare_cached(
-            "DELETE FROM collector_ledger WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
-        )?;
-        for k in &gone {
-            del.execute(params![account, scope, k])?;
-        }
-        let mut problems = Vec::new();
-        {
-            let mut stmt = c.prepare_cached(
-                "SELECT key FROM collector_problems WHERE account_id = ?1 AND scope = ?2",
-            )?;
-            let mut rows = stmt.query(params![account, scope])?;
-            while let Some(r) = rows.next()? {
-                let k: String = r.get(0)?;
-                if !listed.contains(&k) {
-                    problems.push(k);
-                }
-            }
-        }
-        let mut del = c.prepare_cached(
-            "DELETE FROM collector_problems WHERE account_id = ?1 AND scope = ?2 AND key = ?3",
-        )?;
-        for k in &problems {
-            del.execute(params![account, scope, k])?;
-        }
-        Ok(gone.len())
+        Ok(gone)
     })
 }
 
@@ -287,30 +275,34 @@ pub(crate) fn set_uid_validity(
     mailbox: &str,
     uid_validity: u32,
 ) -> Result<Option<u32>, StoreError> {
-    store.write(|c| {
+    store.write_data(|c| {
         let old: Option<i64> = c
-            .prepare_cached(
+            .row(
                 "SELECT uid_validity FROM collector_mailboxes WHERE account_id = ?1 AND mailbox = ?2",
+                &[account.into(), mailbox.into()],
             )?
-            .query_row(params![account, mailbox], |r| r.get(0))
-            .optional()?;
+            .map(|r| r.get(0))
+            .transpose()?;
         let changed = old.is_some_and(|o| o != i64::from(uid_validity));
         if old.is_none() || changed {
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO collector_mailboxes (account_id, mailbox, uid_validity, updated_at) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, mailbox) \
                  DO UPDATE SET uid_validity = excluded.uid_validity, updated_at = excluded.updated_at",
-            )?
-            .execute(params![account, mailbox, uid_validity, now()])?;
+                &[account.into(), mailbox.into(), i64::from(uid_validity).into(), now().into()],
+            )?;
         }
         if changed {
             let keep = imap_scope(mailbox, uid_validity);
             let prefix = imap_scope_prefix(mailbox);
             for table in ["collector_ledger", "collector_problems"] {
-                c.prepare_cached(&format!(
-                    "DELETE FROM {table} WHERE account_id = ?1 AND substr(scope, 1, length(?2)) = ?2 AND scope <> ?3"
-                ))?
-                .execute(params![account, prefix, keep])?;
+                c.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE account_id = ?1 \
+                         AND substr(scope, 1, length(CAST(?2 AS TEXT))) = ?2 AND scope <> ?3"
+                    ),
+                    &[account.into(), prefix.as_str().into(), keep.as_str().into()],
+                )?;
             }
             tracing::warn!(
                 account,
@@ -372,24 +364,24 @@ pub(crate) fn problems(
     account: RecordId,
     scope: &str,
 ) -> Result<HashMap<String, Problem>, StoreError> {
-    store.read(|c| {
-        let mut stmt = c.prepare_cached(
+    store.read_sql(|c| {
+        c.rows(
             "SELECT key, kind, attempts, size, reason FROM collector_problems WHERE account_id = ?1 AND scope = ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![account, scope], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    Problem {
-                        kind: ProblemKind::parse(&r.get::<_, String>(1)?),
-                        attempts: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
-                        size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
-                        reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                    },
-                ))
-            })?
-            .collect::<Result<HashMap<_, _>, _>>()?;
-        Ok(rows)
+            &[account.into(), scope.into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Problem {
+                    kind: ProblemKind::parse(&r.get::<_, String>(1)?),
+                    attempts: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+                    reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                },
+            ))
+        })
+        .collect::<Result<HashMap<_, _>, StoreError>>()
     })
 }
 
@@ -405,29 +397,31 @@ pub(crate) fn record_problem(
     reason: &str,
 ) -> Result<u32, StoreError> {
     let t = now();
-    store.write(|c| {
+    store.write_data(|c| {
+        // The conflicting row's own columns are named by the table (PostgreSQL would find a
+        // bare `kind` ambiguous between it and `excluded`).
         let attempts: i64 = c
-            .prepare_cached(
+            .row(
                 "INSERT INTO collector_problems \
                  (account_id, scope, key, kind, size, reason, attempts, first_seen, last_seen) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7) \
                  ON CONFLICT (account_id, scope, key) DO UPDATE SET kind = excluded.kind, \
                  size = excluded.size, reason = excluded.reason, last_seen = excluded.last_seen, \
-                 attempts = CASE WHEN kind = excluded.kind THEN attempts + 1 ELSE 1 END \
+                 attempts = CASE WHEN collector_problems.kind = excluded.kind \
+                 THEN collector_problems.attempts + 1 ELSE 1 END \
                  RETURNING attempts",
-            )?
-            .query_row(
-                params![
-                    account,
-                    scope,
-                    key,
-                    kind.as_str(),
-                    size.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
-                    reason,
-                    t
+                &[
+                    account.into(),
+                    scope.into(),
+                    key.into(),
+                    kind.as_str().into(),
+                    size.map(|s| i64::try_from(s).unwrap_or(i64::MAX)).into(),
+                    reason.into(),
+                    t.into(),
                 ],
-                |r| r.get(0),
-            )?;
+            )?
+            .ok_or_else(|| StoreError::Io(std::io::Error::other("INSERT … RETURNING gave no row")))?
+            .get(0)?;
         Ok(attempts.clamp(0, i64::from(u32::MAX)) as u32)
     })
 }
@@ -444,15 +438,21 @@ pub(crate) fn record_listing_refusal(
     reason: &str,
 ) -> Result<(), StoreError> {
     let t = now();
-    store.write(|c| {
-        c.prepare_cached(
+    store.write_data(|c| {
+        c.execute(
             "INSERT INTO collector_problems \
              (account_id, scope, key, kind, size, reason, attempts, first_seen, last_seen) \
              VALUES (?1, ?2, ?3, 'failed', NULL, ?4, 0, ?5, ?5) \
              ON CONFLICT (account_id, scope, key) DO UPDATE SET reason = excluded.reason, \
              last_seen = excluded.last_seen",
-        )?
-        .execute(params![account, scope, key, reason, t])?;
+            &[
+                account.into(),
+                scope.into(),
+                key.into(),
+                reason.into(),
+                t.into(),
+            ],
+        )?;
         Ok(())
     })
 }
@@ -464,29 +464,29 @@ pub(crate) fn skipped(
     account: RecordId,
     max_failed_attempts: u32,
 ) -> Result<Vec<SkippedMessage>, StoreError> {
-    store.read(|c| {
-        let mut stmt = c.prepare_cached(
+    store.read_sql(|c| {
+        c.rows(
             "SELECT scope, key, kind, size, reason, attempts, first_seen, last_seen \
              FROM collector_problems WHERE account_id = ?1 \
              AND (kind = 'too_large' OR (kind = 'failed' AND attempts >= ?2)) \
              ORDER BY last_seen DESC, key",
-        )?;
-        let rows = stmt
-            .query_map(params![account, max_failed_attempts], |r| {
-                Ok(SkippedMessage {
-                    account_id: account,
-                    scope: r.get::<_, String>(0)?,
-                    key: r.get(1)?,
-                    too_large: r.get::<_, String>(2)? == "too_large",
-                    size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
-                    reason: r.get(4)?,
-                    attempts: r.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32,
-                    first_seen: r.get(6)?,
-                    last_seen: r.get(7)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            &[account.into(), i64::from(max_failed_attempts).into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(SkippedMessage {
+                account_id: account,
+                scope: r.get::<_, String>(0)?,
+                key: r.get(1)?,
+                too_large: r.get::<_, String>(2)? == "too_large",
+                size: r.get::<_, Option<i64>>(3)?.map(|s| s.max(0) as u64),
+                reason: r.get(4)?,
+                attempts: r.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32,
+                first_seen: r.get(6)?,
+                last_seen: r.get(7)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()
     })
 }
 
@@ -497,21 +497,21 @@ pub(crate) fn clear_numbered_problems(
     account: RecordId,
     scope: &str,
 ) -> Result<usize, StoreError> {
-    store.write(|c| {
-        Ok(c.prepare_cached(
+    store.write_data(|c| {
+        Ok(c.execute(
             "DELETE FROM collector_problems WHERE account_id = ?1 AND scope = ?2 AND substr(key, 1, 1) = '#'",
-        )?
-        .execute(params![account, scope])?)
+            &[account.into(), scope.into()],
+        )? as usize)
     })
 }
 
 /// Forgets every problem record of `account` so that those messages are tried again.
 pub(crate) fn clear_problems(store: &Store, account: RecordId) -> Result<usize, StoreError> {
-    store.write(|c| {
-        Ok(
-            c.prepare_cached("DELETE FROM collector_problems WHERE account_id = ?1")?
-                .execute([account])?,
-        )
+    store.write_data(|c| {
+        Ok(c.execute(
+            "DELETE FROM collector_problems WHERE account_id = ?1",
+            &[account.into()],
+        )? as usize)
     })
 }
 
@@ -532,12 +532,12 @@ pub(crate) fn mark_check(
     account: RecordId,
     journal: bool,
 ) -> Result<Option<i64>, StoreError> {
-    store.write(|c| {
-        c.prepare_cached(
+    store.write_data(|c| {
+        c.execute(
             "INSERT INTO collector_status (account_id, last_check) VALUES (?1, ?2) \
              ON CONFLICT (account_id) DO UPDATE SET last_check = excluded.last_check",
-        )?
-        .execute(params![account, now()])?;
+            &[account.into(), now().into()],
+        )?;
         if journal {
             return Ok(Some(crate::journal::start_run_in(c, account)?));
         }
@@ -564,45 +564,45 @@ pub(crate) fn finish_run(
     journal: Option<JournalEnd<'_>>,
 ) -> Result<(), StoreError> {
     let to_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    store.write(|c| {
+    store.write_data(|c| {
         if let Some(j) = &journal {
             crate::journal::finish_run_in(c, &j.run, j.report, error)?;
             crate::journal::prune_in(c, now(), crate::journal::PRUNE_BATCH)?;
         }
-        c.prepare_cached(
+        c.execute(
             "INSERT INTO collector_status (account_id) VALUES (?1) ON CONFLICT (account_id) DO NOTHING",
-        )?
-        .execute([account])?;
-        c.prepare_cached("UPDATE collector_status SET runs = runs + 1 WHERE account_id = ?1")?
-            .execute([account])?;
+            &[account.into()],
+        )?;
+        c.execute(
+            "UPDATE collector_status SET runs = runs + 1 WHERE account_id = ?1",
+            &[account.into()],
+        )?;
         if let Some(counts) = counts {
-            c.prepare_cached(
-            "UPDATE collector_status SET fetched = fetched + ?2, \
-             duplicates = duplicates + ?3, skipped = ?4, pending = ?5, last_run_fetched = ?2, \
-             last_run_bytes = ?6 WHERE account_id = ?1",
-            )?
-            .execute(params![
-                account,
-                to_i64(counts.fetched),
-                to_i64(counts.duplicates),
-                to_i64(counts.skipped),
-                to_i64(counts.pending),
-                to_i64(counts.bytes),
-            ])?;
+            c.execute(
+                "UPDATE collector_status SET fetched = fetched + ?2, \
+                 duplicates = duplicates + ?3, skipped = ?4, pending = ?5, last_run_fetched = ?2, \
+                 last_run_bytes = ?6 WHERE account_id = ?1",
+                &[
+                    account.into(),
+                    to_i64(counts.fetched).into(),
+                    to_i64(counts.duplicates).into(),
+                    to_i64(counts.skipped).into(),
+                    to_i64(counts.pending).into(),
+                    to_i64(counts.bytes).into(),
+                ],
+            )?;
         }
         match error {
-            None => c
-                .prepare_cached(
-                    "UPDATE collector_status SET last_success = ?2, last_error_category = NULL, \
-                     last_error_message = NULL, consecutive_failures = 0 WHERE account_id = ?1",
-                )?
-                .execute(params![account, now()])?,
-            Some((category, message)) => c
-                .prepare_cached(
-                    "UPDATE collector_status SET last_error_category = ?2, last_error_message = ?3, \
-                     consecutive_failures = consecutive_failures + 1 WHERE account_id = ?1",
-                )?
-                .execute(params![account, category.as_str(), message])?,
+            None => c.execute(
+                "UPDATE collector_status SET last_success = ?2, last_error_category = NULL, \
+                 last_error_message = NULL, consecutive_failures = 0 WHERE account_id = ?1",
+                &[account.into(), now().into()],
+            )?,
+            Some((category, message)) => c.execute(
+                "UPDATE collector_status SET last_error_category = ?2, last_error_message = ?3, \
+                 consecutive_failures = consecutive_failures + 1 WHERE account_id = ?1",
+                &[account.into(), category.as_str().into(), message.into()],
+            )?,
         };
         Ok(())
     })
@@ -638,19 +638,21 @@ pub(crate) fn statuses(
     store: &Store,
     only: Option<RecordId>,
 ) -> Result<Vec<AccountStatus>, StoreError> {
-    store.read(|c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT a.id, a.name, s.last_check, s.last_success, s.last_error_category, \
-             s.last_error_message, coalesce(s.consecutive_failures, 0), coalesce(s.runs, 0), \
-             coalesce(s.fetched, 0), coalesce(s.duplicates, 0), coalesce(s.skipped, 0), \
-             coalesce(s.pending, 0), coalesce(s.last_run_fetched, 0), \
-             (SELECT count(*) FROM inbox_messages m WHERE m.account_id = a.id AND m.deleted = 0) \
-             FROM incoming_accounts a LEFT JOIN collector_status s ON s.account_id = a.id \
-             WHERE a.id IS coalesce(?1, a.id) ORDER BY a.id",
-        )?;
+    store.read_sql(|c| {
         let n = |v: i64| v.max(0) as u64;
-        let rows = stmt
-            .query_map([only], |r| {
+        let mut rows = c
+            .rows(
+                "SELECT a.id, a.name, s.last_check, s.last_success, s.last_error_category, \
+                 s.last_error_message, coalesce(s.consecutive_failures, 0), coalesce(s.runs, 0), \
+                 coalesce(s.fetched, 0), coalesce(s.duplicates, 0), coalesce(s.skipped, 0), \
+                 coalesce(s.pending, 0), coalesce(s.last_run_fetched, 0), \
+                 (SELECT count(*) FROM inbox_messages m WHERE m.account_id = a.id AND m.deleted = 0) \
+                 FROM incoming_accounts a LEFT JOIN collector_status s ON s.account_id = a.id \
+                 WHERE (CAST(?1 AS BIGINT) IS NULL OR a.id = ?1) ORDER BY a.id",
+                &[only.into()],
+            )?
+            .iter()
+            .map(|r| {
                 let category: Option<String> = r.get(4)?;
                 Ok(AccountStatus {
                     account_id: r.get(0)?,
@@ -676,16 +678,17 @@ pub(crate) fn statuses(
                     problems: Vec::new(),
                     next_check: None,
                 })
-            })?
-            .collect::<Result<Vec<AccountStatus>, _>>()?;
-        let mut rows = rows;
-        let mut stmt = c.prepare_cached(
-            "SELECT key, kind, size, reason, attempts FROM collector_problems \
-             WHERE account_id = ?1 ORDER BY last_seen DESC, key",
-        )?;
+            })
+            .collect::<Result<Vec<AccountStatus>, StoreError>>()?;
         for st in &mut rows {
-            st.problems = stmt
-                .query_map([st.account_id], |r| {
+            st.problems = c
+                .rows(
+                    "SELECT key, kind, size, reason, attempts FROM collector_problems \
+                     WHERE account_id = ?1 ORDER BY last_seen DESC, key",
+                    &[st.account_id.into()],
+                )?
+                .iter()
+                .map(|r| {
                     let key: String = r.get(0)?;
                     let kind = ProblemKind::parse(&r.get::<_, String>(1)?);
                     let (outcome, category) = match kind {
@@ -704,8 +707,8 @@ pub(crate) fn statuses(
                     );
                     p.attempts = r.get::<_, i64>(4)?.clamp(1, i64::from(u32::MAX)) as u32;
                     Ok(p)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
         }
         Ok(rows)
     })

@@ -31,8 +31,8 @@ pub(crate) use parse::{content_hash, summarize, Summary};
 pub use parse::{AttachmentInfo, ParsedBody};
 
 use crate::model::RecordId;
+use crate::store::backend::{Sql, SqlExt, SqlRow, Value};
 use crate::store::{Store, StoreError};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::sync::Arc;
@@ -175,7 +175,7 @@ const SUMMARY_COLUMNS: &str = "m.id, m.account_id, a.name, m.subject, m.from_tex
      m.cc_text, m.date, m.stored_at, m.message_id, m.size, m.attachment_count, m.is_read, \
      m.duplicates, m.source, m.parse_error";
 
-fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
+fn summary_from_row(r: &SqlRow) -> Result<MessageSummary, StoreError> {
     Ok(MessageSummary {
         id: r.get(0)?,
         account_id: r.get(1)?,
@@ -220,43 +220,45 @@ impl Inbox {
         let page = query.page.max(1);
         let page_size = query.page_size.clamp(1, MAX_PAGE_SIZE);
         let mut clauses = vec!["m.deleted = 0".to_owned()];
-        let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
         if let Some(a) = query.account {
-            values.push(Box::new(a));
+            values.push(a.into());
             clauses.push(format!("m.account_id = ?{}", values.len()));
         }
         if let Some(n) = needle(&query.from_contains) {
-            values.push(Box::new(n));
+            values.push(n.into());
             clauses.push(format!("instr(m.search_from, ?{}) > 0", values.len()));
         }
         if let Some(n) = needle(&query.subject_contains) {
-            values.push(Box::new(n));
+            values.push(n.into());
             clauses.push(format!("instr(m.search_subject, ?{}) > 0", values.len()));
         }
         if let Some(n) = needle(&query.text_contains) {
-            values.push(Box::new(n));
+            values.push(n.into());
             let i = values.len();
             clauses.push(format!(
                 "(instr(m.search_from, ?{i}) > 0 OR instr(m.search_subject, ?{i}) > 0)"
             ));
         }
         if let Some(s) = query.since {
-            values.push(Box::new(s));
+            values.push(s.into());
             clauses.push(format!("m.sort_date >= ?{}", values.len()));
         }
         if let Some(u) = query.until {
-            values.push(Box::new(u));
+            values.push(u.into());
             clauses.push(format!("m.sort_date < ?{}", values.len()));
         }
         if query.unread_only {
             clauses.push("m.is_read = 0".to_owned());
         }
         let filter = clauses.join(" AND ");
-        let params: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
-        self.store.read(|c| {
+        self.store.read_sql(|c| {
             let total: i64 = c
-                .prepare(&format!("SELECT count(*) FROM inbox_messages m WHERE {filter}"))?
-                .query_row(params.as_slice(), |r| r.get(0))?;
+                .row(
+                    &format!("SELECT count(*) FROM inbox_messages m WHERE {filter}"),
+                    &values,
+                )?
+                .map_or(Ok(0), |r| r.get(0))?;
             let offset = i64::from(page - 1) * i64::from(page_size);
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS} FROM inbox_messages m \
@@ -264,8 +266,9 @@ impl Inbox {
                  WHERE {filter} ORDER BY m.sort_date DESC, m.id DESC LIMIT {page_size} OFFSET {offset}"
             );
             let messages = c
-                .prepare(&sql)?
-                .query_map(params.as_slice(), summary_from_row)?
+                .rows(&sql, &values)?
+                .iter()
+                .map(summary_from_row)
                 .collect::<Result<Vec<_>, _>>()?;
             let total = total.max(0) as u64;
             Ok(InboxPage {
@@ -280,33 +283,42 @@ impl Inbox {
 
     /// Number of messages (not deleted) of one account, or of all.
     pub fn count(&self, account: Option<RecordId>) -> Result<u64, StoreError> {
-        self.store.read(|c| {
+        self.store.read_sql(|c| {
             let n: i64 = c
-                .prepare_cached(
-                    "SELECT count(*) FROM inbox_messages WHERE deleted = 0 AND account_id IS coalesce(?1, account_id)",
+                .row(
+                    "SELECT count(*) FROM inbox_messages WHERE deleted = 0 \
+                     AND (CAST(?1 AS BIGINT) IS NULL OR account_id = ?1)",
+                    &[account.into()],
                 )?
-                .query_row([account], |r| r.get(0))?;
+                .map_or(Ok(0), |r| r.get(0))?;
             Ok(n.max(0) as u64)
         })
     }
 
     /// The summary of message `id`.
     pub fn message(&self, id: MessageId) -> Result<MessageSummary, StoreError> {
-        self.store.read(|c| get_summary(c, id))
+        self.store.read_sql(|c| get_summary(c, id))
     }
 
     /// The raw bytes of message `id`, whole. For large messages prefer
     /// [`Inbox::copy_raw_to`].
     pub fn raw(&self, id: MessageId) -> Result<Vec<u8>, StoreError> {
-        self.store.read(|c| {
+        self.store.read_sql(|c| {
             let size = get_summary(c, id)?.size;
             let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            let mut stmt =
-                c.prepare_cached("SELECT data FROM inbox_chunks WHERE message = ?1 ORDER BY seq")?;
-            let mut rows = stmt.query([id])?;
-            while let Some(row) = rows.next()? {
-                let chunk = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                out.extend_from_slice(chunk);
+            for row in c.query(
+                "SELECT data FROM inbox_chunks WHERE message = ?1 ORDER BY seq",
+                &[id.into()],
+            )? {
+                match row.into_iter().next() {
+                    Some(Value::Blob(chunk)) => out.extend_from_slice(&chunk),
+                    other => {
+                        return Err(StoreError::NotADatabase {
+                            path: std::path::PathBuf::new(),
+                            reason: format!("a chunk of message {id} holds {other:?}"),
+                        })
+                    }
+                }
             }
             Ok(out)
         })
@@ -319,12 +331,13 @@ impl Inbox {
         let mut written = 0u64;
         let mut seq = 0i64;
         loop {
-            let chunk: Option<Vec<u8>> = self.store.read(|c| {
-                Ok(c.prepare_cached(
+            let chunk: Option<Vec<u8>> = self.store.read_sql(|c| {
+                c.row(
                     "SELECT data FROM inbox_chunks WHERE message = ?1 AND seq = ?2",
+                    &[id.into(), seq.into()],
                 )?
-                .query_row(params![id, seq], |r| r.get(0))
-                .optional()?)
+                .map(|r| r.get(0))
+                .transpose()
             })?;
             let Some(chunk) = chunk else { break };
             out.write_all(&chunk)?;
@@ -345,12 +358,11 @@ impl Inbox {
 
     /// Marks message `id` read (or unread).
     pub fn mark_read(&self, id: MessageId, read: bool) -> Result<(), StoreError> {
-        self.store.write(|c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE inbox_messages SET is_read = ?2 WHERE id = ?1 AND deleted = 0",
-                )?
-                .execute(params![id, read])?;
+        self.store.write_data(|c| {
+            let n = c.execute(
+                "UPDATE inbox_messages SET is_read = ?2 WHERE id = ?1 AND deleted = 0",
+                &[id.into(), read.into()],
+            )?;
             if n == 0 {
                 return Err(not_found(id));
             }
@@ -362,19 +374,17 @@ impl Inbox {
     /// are removed; a tombstone (content hash, Message-ID) stays so that the collector does
     /// not store it again if the server still has it or delivers it again.
     pub fn delete(&self, id: MessageId) -> Result<(), StoreError> {
-        self.store.write(|c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE inbox_messages SET deleted = 1, subject = NULL, from_text = '', \
-                     to_text = '', cc_text = '', search_from = '', search_subject = '', \
-                     parse_error = NULL WHERE id = ?1 AND deleted = 0",
-                )?
-                .execute([id])?;
+        self.store.write_data(|c| {
+            let n = c.execute(
+                "UPDATE inbox_messages SET deleted = 1, subject = NULL, from_text = '', \
+                 to_text = '', cc_text = '', search_from = '', search_subject = '', \
+                 parse_error = NULL WHERE id = ?1 AND deleted = 0",
+                &[id.into()],
+            )?;
             if n == 0 {
                 return Err(not_found(id));
             }
-            c.prepare_cached("DELETE FROM inbox_chunks WHERE message = ?1")?
-                .execute([id])?;
+            c.execute("DELETE FROM inbox_chunks WHERE message = ?1", &[id.into()])?;
             tracing::debug!(message = id, "inbox message deleted locally");
             Ok(())
         })
@@ -388,13 +398,16 @@ fn not_found(id: MessageId) -> StoreError {
     }
 }
 
-fn get_summary(c: &Connection, id: MessageId) -> Result<MessageSummary, StoreError> {
-    c.prepare_cached(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM inbox_messages m \
-         JOIN incoming_accounts a ON a.id = m.account_id WHERE m.id = ?1 AND m.deleted = 0"
-    ))?
-    .query_row([id], summary_from_row)
-    .optional()?
+fn get_summary(c: &mut dyn Sql, id: MessageId) -> Result<MessageSummary, StoreError> {
+    c.row(
+        &format!(
+            "SELECT {SUMMARY_COLUMNS} FROM inbox_messages m \
+             JOIN incoming_accounts a ON a.id = m.account_id WHERE m.id = ?1 AND m.deleted = 0"
+        ),
+        &[id.into()],
+    )?
+    .map(|r| summary_from_row(&r))
+    .transpose()?
     .ok_or_else(|| not_found(id))
 }
 
@@ -411,58 +424,66 @@ pub(crate) struct NewMessage<'a> {
 /// The message of `account_id` with the same content and Message-ID, if any (tombstones
 /// included).
 pub(crate) fn find_same(
-    c: &Connection,
+    c: &mut dyn Sql,
     account_id: RecordId,
     hash: &[u8; 32],
     message_id: Option<&str>,
 ) -> Result<Option<MessageId>, StoreError> {
-    Ok(c.prepare_cached(
+    // `IS NOT DISTINCT FROM`: equal, or both NULL (a message without a Message-ID).
+    c.row(
         "SELECT id FROM inbox_messages WHERE account_id = ?1 AND content_hash = ?2 \
-             AND message_id IS ?3 ORDER BY id LIMIT 1",
+         AND message_id IS NOT DISTINCT FROM ?3 ORDER BY id LIMIT 1",
+        &[account_id.into(), (&hash[..]).into(), message_id.into()],
     )?
-    .query_row(params![account_id, &hash[..], message_id], |r| r.get(0))
-    .optional()?)
+    .map(|r| r.get(0))
+    .transpose()
 }
 
 /// Counts one more arrival of message `id`.
-pub(crate) fn count_duplicate(c: &Connection, id: MessageId) -> Result<(), StoreError> {
-    c.prepare_cached("UPDATE inbox_messages SET duplicates = duplicates + 1 WHERE id = ?1")?
-        .execute([id])?;
+pub(crate) fn count_duplicate(c: &mut dyn Sql, id: MessageId) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE inbox_messages SET duplicates = duplicates + 1 WHERE id = ?1",
+        &[id.into()],
+    )?;
     Ok(())
 }
 
 /// Inserts a message and its raw bytes (in chunks) in the caller's transaction.
-pub(crate) fn insert(c: &Connection, m: &NewMessage<'_>) -> Result<MessageId, StoreError> {
+pub(crate) fn insert(c: &mut dyn Sql, m: &NewMessage<'_>) -> Result<MessageId, StoreError> {
     let s = m.summary;
-    c.prepare_cached(
-        "INSERT INTO inbox_messages (account_id, stored_at, sort_date, date, subject, from_text, \
-         to_text, cc_text, message_id, size, attachment_count, content_hash, parse_error, source, \
-         search_from, search_subject) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
-        m.account_id,
-        m.stored_at,
-        s.date.unwrap_or(m.stored_at),
-        s.date,
-        s.subject,
-        s.from,
-        s.to,
-        s.cc,
-        s.message_id,
-        m.raw.len() as i64,
-        s.attachment_count,
-        &m.hash[..],
-        s.parse_error,
-        m.source,
-        s.from.to_lowercase(),
-        s.subject.as_deref().unwrap_or("").to_lowercase(),
-    ])?;
-    let id = c.last_insert_rowid();
-    let mut stmt =
-        c.prepare_cached("INSERT INTO inbox_chunks (message, seq, data) VALUES (?1, ?2, ?3)")?;
+    let id: MessageId = c
+        .row(
+            "INSERT INTO inbox_messages (account_id, stored_at, sort_date, date, subject, from_text, \
+             to_text, cc_text, message_id, size, attachment_count, content_hash, parse_error, source, \
+             search_from, search_subject) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+             RETURNING id",
+            &[
+                m.account_id.into(),
+                m.stored_at.into(),
+                s.date.unwrap_or(m.stored_at).into(),
+                s.date.into(),
+                s.subject.as_deref().into(),
+                s.from.as_str().into(),
+                s.to.as_str().into(),
+                s.cc.as_str().into(),
+                s.message_id.as_deref().into(),
+                (m.raw.len() as i64).into(),
+                i64::from(s.attachment_count).into(),
+                (&m.hash[..]).into(),
+                s.parse_error.as_deref().into(),
+                m.source.into(),
+                s.from.to_lowercase().into(),
+                s.subject.as_deref().unwrap_or("").to_lowercase().into(),
+            ],
+        )?
+        .ok_or_else(|| StoreError::Io(std::io::Error::other("INSERT … RETURNING gave no row")))?
+        .get(0)?;
     for (seq, chunk) in m.raw.chunks(schema::CHUNK_SIZE).enumerate() {
-        stmt.execute(params![id, seq as i64, chunk])?;
+        c.execute(
+            "INSERT INTO inbox_chunks (message, seq, data) VALUES (?1, ?2, ?3)",
+            &[id.into(), (seq as i64).into(), chunk.into()],
+        )?;
     }
     Ok(id)
 }

@@ -50,10 +50,9 @@ use crate::collector::{MessageOutcome, MessageProblem, RunReport};
 use crate::error::ErrorCategory;
 use crate::model::RecordId;
 use crate::report::{format_utc, CsvOptions, CsvTable, HtmlTable, Lang, ReportRow, EXPORT_CHUNK};
+use crate::store::backend::{Dialect, Sql, SqlExt, SqlRow, Value};
 use crate::store::{Store, StoreError};
 use crate::text::terminal_safe_line;
-use rusqlite::types::Value;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -341,7 +340,7 @@ impl ReportRow for JournalEntry {
 const COLUMNS: &str = "e.id, e.run_id, e.account_id, a.name, e.folder, e.server_id, e.outcome, \
      e.category, e.reason, e.size, e.message_id, e.subject, e.first_seen, e.last_seen, e.seen_count";
 
-fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
+fn entry(r: &SqlRow) -> Result<JournalEntry, StoreError> {
     Ok(JournalEntry {
         id: r.get(0)?,
         run_id: r.get(1)?,
@@ -366,20 +365,23 @@ type Conditions = (Vec<&'static str>, Vec<Value>);
 
 /// The filters as SQL conditions and parameters; `None` when the account named does not
 /// exist (nothing matches).
-fn conditions(c: &Connection, f: &JournalFilters) -> Result<Option<Conditions>, StoreError> {
+fn conditions(c: &mut dyn Sql, f: &JournalFilters) -> Result<Option<Conditions>, StoreError> {
     let mut conds = Vec::new();
     let mut params = Vec::new();
     if let Some(account) = &f.account {
         let id = match account {
             AccountFilter::Id(id) => Some(*id),
             AccountFilter::Name(name) => c
-                .prepare_cached("SELECT id FROM incoming_accounts WHERE name_key = ?1")?
-                .query_row([crate::validate::name_key(name)], |r| r.get(0))
-                .optional()?,
+                .row(
+                    "SELECT id FROM incoming_accounts WHERE name_key = ?1",
+                    &[crate::validate::name_key(name).into()],
+                )?
+                .map(|r| r.get(0))
+                .transpose()?,
         };
         let Some(id) = id else { return Ok(None) };
         conds.push("e.account_id = ?");
-        params.push(Value::Integer(id));
+        params.push(Value::Int(id));
     }
     if let Some(o) = f.outcome {
         conds.push("e.outcome = ?");
@@ -387,11 +389,11 @@ fn conditions(c: &Connection, f: &JournalFilters) -> Result<Option<Conditions>, 
     }
     if let Some(s) = f.since {
         conds.push("e.last_seen >= ?");
-        params.push(Value::Integer(s));
+        params.push(Value::Int(s));
     }
     if let Some(u) = f.until {
         conds.push("e.last_seen < ?");
-        params.push(Value::Integer(u));
+        params.push(Value::Int(u));
     }
     Ok(Some((conds, params)))
 }
@@ -405,7 +407,7 @@ fn where_sql(conds: &[&str]) -> String {
 }
 
 fn page_in(
-    c: &Connection,
+    c: &mut dyn Sql,
     filters: &JournalFilters,
     page: u32,
     page_size: u32,
@@ -422,20 +424,22 @@ fn page_in(
     };
     let filter_sql = where_sql(&conds);
     let total: i64 = c
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM journal_entries e{filter_sql}"
-        ))?
-        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+        .row(
+            &format!("SELECT count(*) FROM journal_entries e{filter_sql}"),
+            &params,
+        )?
+        .map_or(Ok(0), |r| r.get(0))?;
     let mut p = params;
-    p.push(Value::Integer(i64::from(page_size)));
-    p.push(Value::Integer((i64::from(page) - 1) * i64::from(page_size)));
+    p.push(Value::Int(i64::from(page_size)));
+    p.push(Value::Int((i64::from(page) - 1) * i64::from(page_size)));
     let sql = format!(
         "SELECT {COLUMNS} FROM journal_entries e JOIN incoming_accounts a ON a.id = e.account_id\
          {filter_sql} ORDER BY e.last_seen DESC, e.id DESC LIMIT ? OFFSET ?"
     );
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(p), entry)?
+    let rows = c
+        .rows(&sql, &p)?
+        .iter()
+        .map(entry)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(JournalPage {
         rows,
@@ -453,7 +457,7 @@ pub fn page(
     page: u32,
     page_size: u32,
 ) -> Result<JournalPage, StoreError> {
-    store.read(|c| page_in(c, filters, page, page_size))
+    store.read_sql(|c| page_in(c, filters, page, page_size))
 }
 
 /// Calls `each` for every entry of the filtered journal, newest first, reading
@@ -466,24 +470,23 @@ fn for_each(
     let mut after: Option<(i64, i64)> = None;
     let mut n = 0u64;
     loop {
-        let chunk = store.read(|c| {
+        let chunk = store.read_sql(|c| {
             let Some((mut conds, mut params)) = conditions(c, filters)? else {
                 return Ok(Vec::new());
             };
             if let Some((t, id)) = after {
                 conds.push("(e.last_seen < ? OR (e.last_seen = ? AND e.id < ?))");
-                params.extend([Value::Integer(t), Value::Integer(t), Value::Integer(id)]);
+                params.extend([Value::Int(t), Value::Int(t), Value::Int(id)]);
             }
             let sql = format!(
                 "SELECT {COLUMNS} FROM journal_entries e JOIN incoming_accounts a ON a.id = e.account_id\
                  {} ORDER BY e.last_seen DESC, e.id DESC LIMIT {EXPORT_CHUNK}",
                 where_sql(&conds)
             );
-            let mut stmt = c.prepare(&sql)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(params), entry)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            c.rows(&sql, &params)?
+                .iter()
+                .map(entry)
+                .collect::<Result<Vec<_>, _>>()
         })?;
         let Some(last) = chunk.last() else { break };
         after = Some((last.last_seen, last.id));
@@ -508,12 +511,13 @@ pub fn describe_filters(
     match &filters.account {
         Some(AccountFilter::Id(id)) => {
             let name = store
-                .read(|c| {
-                    Ok(
-                        c.prepare_cached("SELECT name FROM incoming_accounts WHERE id = ?1")?
-                            .query_row([id], |r| r.get::<_, String>(0))
-                            .optional()?,
-                    )
+                .read_sql(|c| {
+                    c.row(
+                        "SELECT name FROM incoming_accounts WHERE id = ?1",
+                        &[(*id).into()],
+                    )?
+                    .map(|r| r.get::<_, String>(0))
+                    .transpose()
                 })?
                 .map_or_else(|| id.to_string(), |n| n.trim().to_owned());
             out.push((lang.pick("Account", "Conta"), name));
@@ -585,34 +589,34 @@ pub fn runs(
     account: Option<RecordId>,
     limit: u32,
 ) -> Result<Vec<JournalRun>, StoreError> {
-    store.read(|c| {
-        let mut stmt = c.prepare_cached(
+    store.read_sql(|c| {
+        let u = |v: i64| v.max(0) as u64;
+        c.rows(
             "SELECT id, account_id, started_at, ended_at, listed, stored, duplicates, \
              skipped_too_large, refused, failed, bytes, error_category, error_message \
-             FROM journal_runs WHERE (?1 IS NULL OR account_id = ?1) \
+             FROM journal_runs WHERE (CAST(?1 AS BIGINT) IS NULL OR account_id = ?1) \
              ORDER BY started_at DESC, id DESC LIMIT ?2",
-        )?;
-        let u = |v: i64| v.max(0) as u64;
-        let rows = stmt
-            .query_map(params![account, limit], |r| {
-                Ok(JournalRun {
-                    id: r.get(0)?,
-                    account_id: r.get(1)?,
-                    started_at: r.get(2)?,
-                    ended_at: r.get(3)?,
-                    listed: u(r.get(4)?),
-                    stored: u(r.get(5)?),
-                    duplicates: u(r.get(6)?),
-                    skipped_too_large: u(r.get(7)?),
-                    refused: u(r.get(8)?),
-                    failed: u(r.get(9)?),
-                    bytes: u(r.get(10)?),
-                    error_category: r.get(11)?,
-                    error_message: r.get(12)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+            &[account.into(), i64::from(limit).into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(JournalRun {
+                id: r.get(0)?,
+                account_id: r.get(1)?,
+                started_at: r.get(2)?,
+                ended_at: r.get(3)?,
+                listed: u(r.get(4)?),
+                stored: u(r.get(5)?),
+                duplicates: u(r.get(6)?),
+                skipped_too_large: u(r.get(7)?),
+                refused: u(r.get(8)?),
+                failed: u(r.get(9)?),
+                bytes: u(r.get(10)?),
+                error_category: r.get(11)?,
+                error_message: r.get(12)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()
     })
 }
 
@@ -620,18 +624,21 @@ pub fn runs(
 
 /// `journal_retention_days` as the store holds it: `None` when it was never set (the journal
 /// then keeps [`DEFAULT_RETENTION_DAYS`]).
-pub(crate) fn retention_setting(c: &Connection) -> Result<Option<u32>, StoreError> {
+pub(crate) fn retention_setting(c: &mut dyn Sql) -> Result<Option<u32>, StoreError> {
     let v: Option<String> = c
-        .prepare_cached("SELECT value FROM store_settings WHERE key = ?1")?
-        .query_row([RETENTION_KEY], |r| r.get(0))
-        .optional()?;
+        .row(
+            "SELECT value FROM store_settings WHERE key = ?1",
+            &[RETENTION_KEY.into()],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     Ok(v.and_then(|v| v.parse().ok()))
 }
 
 /// The days the journal keeps an entry: `journal_retention_days`, or the default.
 pub fn retention_days(store: &Store) -> Result<u32, StoreError> {
     Ok(store
-        .read(retention_setting)?
+        .read_sql(retention_setting)?
         .unwrap_or(DEFAULT_RETENTION_DAYS))
 }
 
@@ -639,29 +646,38 @@ pub fn retention_days(store: &Store) -> Result<u32, StoreError> {
 /// ended before the cut with no entry left. Never touches the collector's ledgers. Returns the
 /// entries deleted.
 pub fn prune(store: &Store, now_secs: i64, batch: u32) -> Result<u64, StoreError> {
-    store.write(|c| prune_in(c, now_secs, batch))
+    store.write_data(|c| prune_in(c, now_secs, batch))
 }
 
 /// [`prune`] inside the caller's transaction (the collector's end-of-run record).
-pub(crate) fn prune_in(c: &Connection, now_secs: i64, batch: u32) -> Result<u64, StoreError> {
+pub(crate) fn prune_in(c: &mut dyn Sql, now_secs: i64, batch: u32) -> Result<u64, StoreError> {
     {
         let days = retention_setting(c)?.unwrap_or(DEFAULT_RETENTION_DAYS);
         let cut = now_secs.saturating_sub(i64::from(days) * 86_400);
-        let n = c
-            .prepare_cached(
+        // PostgreSQL: nodes ending runs at once prune at once; each takes rows no other is
+        // deleting (SKIP LOCKED), so two prunes never wait on each other or deadlock.
+        let skip_locked = match c.dialect() {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let n = c.execute(
+            &format!(
                 "DELETE FROM journal_entries WHERE id IN \
-                 (SELECT id FROM journal_entries WHERE last_seen < ?1 ORDER BY last_seen LIMIT ?2)",
-            )?
-            .execute(params![cut, batch])?;
+                 (SELECT id FROM journal_entries WHERE last_seen < ?1 ORDER BY last_seen LIMIT ?2{skip_locked})"
+            ),
+            &[cut.into(), i64::from(batch).into()],
+        )?;
         // An entry's run is the last that met it, and ended after it was written: a run that
         // ended before the cut has no entry left (a run whose process died counts from its
         // start).
-        c.prepare_cached(
-            "DELETE FROM journal_runs WHERE id IN (SELECT id FROM journal_runs \
-             WHERE COALESCE(ended_at, started_at) < ?1 LIMIT ?2)",
-        )?
-        .execute(params![cut, batch])?;
-        Ok(n as u64)
+        c.execute(
+            &format!(
+                "DELETE FROM journal_runs WHERE id IN (SELECT id FROM journal_runs \
+                 WHERE COALESCE(ended_at, started_at) < ?1 LIMIT ?2{skip_locked})"
+            ),
+            &[cut.into(), i64::from(batch).into()],
+        )?;
+        Ok(n)
     }
 }
 
@@ -677,11 +693,13 @@ pub(crate) struct RunContext {
 
 /// Opens a run row, inside the caller's transaction (the collector's start-of-run record: no
 /// transaction of its own).
-pub(crate) fn start_run_in(c: &Connection, account: RecordId) -> Result<i64, StoreError> {
-    Ok(c.prepare_cached(
+pub(crate) fn start_run_in(c: &mut dyn Sql, account: RecordId) -> Result<i64, StoreError> {
+    c.row(
         "INSERT INTO journal_runs (account_id, started_at) VALUES (?1, ?2) RETURNING id",
+        &[account.into(), now().into()],
     )?
-    .query_row(params![account, now()], |r| r.get(0))?)
+    .ok_or_else(|| StoreError::Io(std::io::Error::other("INSERT … RETURNING gave no row")))?
+    .get(0)
 }
 
 /// A committed message, as the collector's group commit tells the journal.
@@ -696,28 +714,28 @@ pub(crate) struct Committed<'a> {
 /// Writes `stored`/`duplicate` entries inside the caller's transaction (the group commit of
 /// the messages themselves).
 pub(crate) fn record_committed(
-    c: &Connection,
+    c: &mut dyn Sql,
     run: &RunContext,
     at: i64,
     messages: &[Committed<'_>],
 ) -> Result<(), StoreError> {
-    let mut stmt = c.prepare_cached(
-        "INSERT INTO journal_entries (run_id, account_id, folder, server_id, outcome, category, \
-         reason, size, message_id, subject, first_seen, last_seen, seen_count) \
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, '', ?6, ?7, ?8, ?9, ?9, 1)",
-    )?;
     for m in messages {
-        stmt.execute(params![
-            run.run_id,
-            run.account_id,
-            run.folder,
-            m.server_id,
-            m.outcome.as_str(),
-            int(m.size),
-            m.message_id.map(terminal_safe_line),
-            m.subject.map(terminal_safe_line),
-            at,
-        ])?;
+        c.execute(
+            "INSERT INTO journal_entries (run_id, account_id, folder, server_id, outcome, category, \
+             reason, size, message_id, subject, first_seen, last_seen, seen_count) \
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, '', ?6, ?7, ?8, ?9, ?9, 1)",
+            &[
+                run.run_id.into(),
+                run.account_id.into(),
+                run.folder.as_str().into(),
+                m.server_id.as_str().into(),
+                m.outcome.as_str().into(),
+                int(m.size).into(),
+                m.message_id.map(|t| terminal_safe_line(t).into_owned()).into(),
+                m.subject.map(|t| terminal_safe_line(t).into_owned()).into(),
+                at.into(),
+            ],
+        )?;
     }
     Ok(())
 }
@@ -725,7 +743,7 @@ pub(crate) fn record_committed(
 /// Writes one entry for a message that was not stored, or updates the message's latest entry
 /// when it has the same outcome (one entry until the outcome changes).
 fn record_problem(
-    c: &Connection,
+    c: &mut dyn Sql,
     run: &RunContext,
     at: i64,
     p: &MessageProblem,
@@ -734,41 +752,51 @@ fn record_problem(
     let category = p.category.map(ErrorCategory::as_str);
     let size = p.size.map(int);
     let latest: Option<(i64, String)> = c
-        .prepare_cached(
+        .row(
             "SELECT id, outcome FROM journal_entries \
              WHERE account_id = ?1 AND folder = ?2 AND server_id = ?3 \
              AND outcome IN ('skipped_too_large', 'refused', 'failed') ORDER BY id DESC LIMIT 1",
+            &[
+                run.account_id.into(),
+                run.folder.as_str().into(),
+                p.message.as_str().into(),
+            ],
         )?
-        .query_row(params![run.account_id, run.folder, p.message], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
+        .map(|r| Ok::<_, StoreError>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
     match latest {
         Some((id, outcome)) if outcome == p.outcome.as_str() => {
-            c.prepare_cached(
+            c.execute(
                 "UPDATE journal_entries SET run_id = ?2, category = ?3, reason = ?4, \
                  size = COALESCE(?5, size), last_seen = ?6, seen_count = seen_count + 1 \
                  WHERE id = ?1",
-            )?
-            .execute(params![id, run.run_id, category, reason, size, at])?;
+                &[
+                    id.into(),
+                    run.run_id.into(),
+                    category.into(),
+                    reason.as_ref().into(),
+                    size.into(),
+                    at.into(),
+                ],
+            )?;
         }
         _ => {
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO journal_entries (run_id, account_id, folder, server_id, outcome, \
                  category, reason, size, message_id, subject, first_seen, last_seen, seen_count) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?9, ?9, 1)",
-            )?
-            .execute(params![
-                run.run_id,
-                run.account_id,
-                run.folder,
-                p.message,
-                p.outcome.as_str(),
-                category,
-                reason,
-                size,
-                at
-            ])?;
+                &[
+                    run.run_id.into(),
+                    run.account_id.into(),
+                    run.folder.as_str().into(),
+                    p.message.as_str().into(),
+                    p.outcome.as_str().into(),
+                    category.into(),
+                    reason.as_ref().into(),
+                    size.into(),
+                    at.into(),
+                ],
+            )?;
         }
     }
     Ok(())
@@ -777,7 +805,7 @@ fn record_problem(
 /// Completes the run row: its counts, its error, and the entries of the messages it could not
 /// store, inside the caller's transaction (the collector's end-of-run record).
 pub(crate) fn finish_run_in(
-    c: &Connection,
+    c: &mut dyn Sql,
     run: &RunContext,
     report: Option<&RunReport>,
     error: Option<(ErrorCategory, &str)>,
@@ -791,24 +819,26 @@ pub(crate) fn finish_run_in(
         };
         let failed = count(MessageOutcome::Failed);
         let refused = count(MessageOutcome::Refused);
-        c.prepare_cached(
+        c.execute(
             "UPDATE journal_runs SET ended_at = ?2, listed = ?3, stored = ?4, duplicates = ?5, \
              skipped_too_large = ?6, refused = ?7, failed = ?8, bytes = ?9, \
              error_category = ?10, error_message = ?11 WHERE id = ?1",
-        )?
-        .execute(params![
-            run.run_id,
-            t,
-            int(report.map_or(0, |r| r.listed)),
-            int(report.map_or(0, |r| r.fetched)),
-            int(report.map_or(0, |r| r.duplicates)),
-            int(report.map_or(0, |r| r.skipped_too_large)),
-            int(refused),
-            int(failed),
-            int(report.map_or(0, |r| r.bytes)),
-            error.map(|(cat, _)| cat.as_str()),
-            error.map(|(_, m)| terminal_safe_line(m).into_owned()),
-        ])?;
+            &[
+                run.run_id.into(),
+                t.into(),
+                int(report.map_or(0, |r| r.listed)).into(),
+                int(report.map_or(0, |r| r.fetched)).into(),
+                int(report.map_or(0, |r| r.duplicates)).into(),
+                int(report.map_or(0, |r| r.skipped_too_large)).into(),
+                int(refused).into(),
+                int(failed).into(),
+                int(report.map_or(0, |r| r.bytes)).into(),
+                error.map(|(cat, _)| cat.as_str()).into(),
+                error
+                    .map(|(_, m)| terminal_safe_line(m).into_owned())
+                    .into(),
+            ],
+        )?;
         if let Some(r) = report {
             for p in &r.problems {
                 record_problem(c, run, t, p)?;

@@ -12,8 +12,17 @@
 //! `DO UPDATE SET … WHERE …`, `RETURNING`, `count(*)`, partial unique indexes
 //! (`CREATE UNIQUE INDEX … WHERE …`). What it avoids: `INSERT OR IGNORE`, `AUTOINCREMENT`
 //! outside `CREATE TABLE`, `WITHOUT ROWID` (dropped for PostgreSQL), SQLite date functions
-//! (time comes from [`Sql::now_ms`]), `IS NOT` between values (`IS DISTINCT FROM` is not in
-//! older SQLite either: compare explicitly).
+//! (time comes from [`Sql::now_ms`]), SQLite's `IS`/`IS NOT` between two values (write
+//! `IS NOT DISTINCT FROM`, which the bundled SQLite, 3.46, has too). SQLite's
+//! `instr(haystack, needle)` is translated to `strpos` (see [`to_postgres_placeholders`]).
+//!
+//! Writes that only touch the inbox and the collector's state (the collector's group commit,
+//! its run and status records) go through `Store::write_data`: on SQLite the same
+//! `BEGIN IMMEDIATE` as every write; on PostgreSQL a READ COMMITTED transaction *without* the
+//! settings writers' lock, so that collectors on many nodes commit side by side. What keeps
+//! them correct there is in the rows themselves: the ledger's primary key, the lease fence
+//! (read `FOR SHARE` in the same transaction) and the inbox's foreign keys. A commit is
+//! durable when it returns: every session runs with `synchronous_commit = on`.
 
 use super::StoreError;
 use std::borrow::Cow;
@@ -80,6 +89,24 @@ impl From<String> for Value {
     }
 }
 
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Blob(v.to_vec())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
 /// A row read through the seam, with rusqlite's `row.get(i)` / `row.get::<_, T>(i)` shape,
 /// so code reading rows reads the same on both backends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +148,12 @@ macro_rules! narrow_int {
     )*};
 }
 narrow_int!(i32, u32, u16, u64);
+
+impl FromValue for bool {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        Ok(i64::from_value(v)? != 0)
+    }
+}
 
 impl FromValue for String {
     fn from_value(v: &Value) -> Result<Self, String> {
@@ -180,12 +213,6 @@ pub(crate) trait SqlExt: Sql {
 }
 
 impl<S: Sql + ?Sized> SqlExt for S {}
-
-impl From<Option<i64>> for Value {
-    fn from(v: Option<i64>) -> Self {
-        v.map_or(Value::Null, Value::Int)
-    }
-}
 
 impl From<bool> for Value {
     fn from(v: bool) -> Self {
@@ -415,36 +442,59 @@ fn pg_row(row: &postgres::Row) -> Result<Vec<Value>, StoreError> {
     Ok(out)
 }
 
-impl Sql for postgres::Transaction<'_> {
+/// Statements prepared on one PostgreSQL connection, by their SQL text (portable form), kept
+/// with the connection in the pool: preparing is a round trip of its own, and the collector's
+/// commit runs the same few statements for every message. Bounded: when full it is emptied.
+#[derive(Default)]
+pub(crate) struct StatementCache(std::collections::HashMap<String, postgres::Statement>);
+
+/// Statements a connection keeps prepared at most.
+const STATEMENT_CACHE: usize = 128;
+
+/// One PostgreSQL transaction with its connection's prepared statements.
+pub(crate) struct PgTx<'a> {
+    pub(crate) tx: postgres::Transaction<'a>,
+    pub(crate) statements: &'a mut StatementCache,
+}
+
+impl PgTx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+        if let Some(s) = self.statements.0.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.tx.prepare(&to_postgres_placeholders(sql))?;
+        if self.statements.0.len() >= STATEMENT_CACHE {
+            self.statements.0.clear();
+        }
+        self.statements.0.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+impl Sql for PgTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let sql = to_postgres_placeholders(sql);
+        let stmt = self.statement(sql)?;
         let boxed = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             boxed.iter().map(|b| b.as_ref()).collect();
-        let stmt = self.prepare(&sql)?;
-        Ok(postgres::Transaction::execute(self, &stmt, &refs)?)
+        Ok(self.tx.execute(&stmt, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, StoreError> {
-        let sql = to_postgres_placeholders(sql);
+        let stmt = self.statement(sql)?;
         let boxed = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             boxed.iter().map(|b| b.as_ref()).collect();
-        let stmt = self.prepare(&sql)?;
-        postgres::Transaction::query(self, &stmt, &refs)?
-            .iter()
-            .map(pg_row)
-            .collect()
+        self.tx.query(&stmt, &refs)?.iter().map(pg_row).collect()
     }
 
     fn now_ms(&mut self) -> Result<i64, StoreError> {
         // clock_timestamp(), not now(): the time of the call, not of the transaction's start.
-        let row = postgres::Transaction::query_one(
-            self,
+        let row = self.tx.query_one(
             "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
             &[],
         )?;
@@ -452,17 +502,21 @@ impl Sql for postgres::Transaction<'_> {
     }
 }
 
-/// `?N` placeholders → `$N`, outside string literals and quoted identifiers. A bare `?`
-/// takes the next number after the largest so far, as in SQLite.
+/// A statement's portable SQL as PostgreSQL runs it: `?N` placeholders → `$N`, and SQLite's
+/// `instr(haystack, needle)` → PostgreSQL's `strpos(haystack, needle)` (same arguments, same
+/// answer: the 1-based position, 0 when absent), both outside string literals and quoted
+/// identifiers. A bare `?` takes the next number after the largest so far, as in SQLite.
 pub(crate) fn to_postgres_placeholders(sql: &str) -> Cow<'_, str> {
-    if !sql.contains('?') {
+    if !sql.contains('?') && !sql.contains("instr(") {
         return Cow::Borrowed(sql);
     }
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(sql.len());
     let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
+    let mut chars = sql.char_indices().peekable();
     let mut largest = 0u32;
-    while let Some(ch) = chars.next() {
+    let mut prev: Option<char> = None;
+    while let Some((at, ch)) = chars.next() {
         match quote {
             Some(q) => {
                 out.push(ch);
@@ -476,7 +530,7 @@ pub(crate) fn to_postgres_placeholders(sql: &str) -> Cow<'_, str> {
             }
             None if ch == '?' => {
                 let mut digits = String::new();
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                while let Some((_, d)) = chars.peek().copied().filter(|(_, c)| c.is_ascii_digit()) {
                     digits.push(d);
                     chars.next();
                 }
@@ -488,8 +542,15 @@ pub(crate) fn to_postgres_placeholders(sql: &str) -> Cow<'_, str> {
                 out.push('$');
                 out.push_str(&n.to_string());
             }
+            None if ch == 'i' && sql[at..].starts_with("instr(") && !prev.is_some_and(ident) => {
+                out.push_str("strpos(");
+                for _ in 0.."nstr(".len() {
+                    chars.next();
+                }
+            }
             None => out.push(ch),
         }
+        prev = Some(ch);
     }
     Cow::Owned(out)
 }
@@ -588,6 +649,10 @@ mod tests {
             "SELECT '?1', \"a?2\" FROM t WHERE a = $1 AND b = $12"
         );
         assert_eq!(to_postgres_placeholders("SELECT 1"), "SELECT 1");
+        assert_eq!(
+            to_postgres_placeholders("SELECT 'instr(' WHERE instr(a, ?1) > 0 AND xinstr(b) = 1"),
+            "SELECT 'instr(' WHERE strpos(a, $1) > 0 AND xinstr(b) = 1"
+        );
         assert_eq!(
             to_postgres_placeholders("VALUES (?, ?, ?)"),
             "VALUES ($1, $2, $3)"

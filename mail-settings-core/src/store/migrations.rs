@@ -182,6 +182,19 @@ ALTER TABLE incoming_accounts ADD COLUMN archive_folder TEXT;
 ALTER TABLE incoming_accounts ADD COLUMN use_push INTEGER NOT NULL DEFAULT 1 CHECK (use_push IN (0, 1));
 "#,
     },
+    Migration {
+        version: 9,
+        description: "collector nodes present (push rebalancing)",
+        sql: r#"
+-- collector/lease.rs: every running collector with leases and push renews its row while it
+-- runs; the unexpired rows are the nodes that share the accounts waiting in IDLE. IF NOT
+-- EXISTS: upgrade tests that step a store back to an earlier version keep this table.
+CREATE TABLE IF NOT EXISTS collector_nodes (
+    owner TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+"#,
+    },
 ];
 
 /// PostgreSQL texts for migrations whose portable SQL the automatic translation

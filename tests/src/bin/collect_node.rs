@@ -1,13 +1,15 @@
 //! One collector node of several sharing a store, for the lease tests (`tests/tests/leases.rs`):
 //!
-//! `collect_node DATABASE OWNER TTL_MS` with the mailboxes' password in `MS_MAIL_PASSWORD`.
+//! `collect_node STORE OWNER TTL_MS` with the mailboxes' password in `MS_MAIL_PASSWORD`;
+//! `STORE` is a store location: an SQLite file's path or a `postgres://` URL.
 //! Goes over every account of the store again and again (from an offset of its own, so nodes
 //! start on different accounts), each run under the account's lease (ttl `TTL_MS`): an
 //! account another node holds is skipped. Prints one line per run:
 //! `run ACCOUNT ok FETCHED DELETED LISTED` / `run ACCOUNT busy` / `run ACCOUNT lost` (the
 //! lease was lost: nothing committed or removed after that) / `run ACCOUNT error TEXT`.
 //! Exits 0 after a pass in which every account was collected and its server listed nothing,
-//! or after 180 s.
+//! or after its run in progress when its standard input is closed (the test saw every server
+//! empty), or 3 after 180 s.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -34,7 +36,7 @@ fn lost(e: &CollectError) -> bool {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
-        eprintln!("usage: collect_node DATABASE OWNER TTL_MS (password in MS_MAIL_PASSWORD)");
+        eprintln!("usage: collect_node STORE OWNER TTL_MS (password in MS_MAIL_PASSWORD)");
         std::process::exit(64);
     }
     let password = std::env::var("MS_MAIL_PASSWORD").expect("MS_MAIL_PASSWORD");
@@ -55,6 +57,16 @@ fn main() {
     let collector = Collector::with_options(store, Arc::new(credentials), options);
     let start = owner.bytes().map(usize::from).sum::<usize>() % accounts.len().max(1);
     let deadline = Instant::now() + Duration::from_secs(180);
+    let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let closed = closed.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+            closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
     let mut out = std::io::stdout().lock();
     while Instant::now() < deadline {
         let mut quiet = true;
@@ -86,6 +98,9 @@ fn main() {
                 }
             }
             out.flush().unwrap();
+            if closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
         }
         if quiet {
             return;

@@ -4,6 +4,9 @@
 
 pub mod fault_proxy;
 pub mod kill;
+/// The local test PostgreSQL: stores in fresh databases, dropped when the test is done.
+#[path = "../../../mail-settings-core/tests/support/postgres.rs"]
+pub mod postgres_support;
 
 use mail_settings_core::collector::{Collector, CollectorOptions};
 use mail_settings_core::inbox::{Inbox, InboxQuery};
@@ -183,4 +186,12 @@ pub fn assert_none_lost(
         dups.is_empty(),
         "{context}: duplicated in the inbox: {dups:?}"
     );
+}
+
+/// The stores a collector test runs on: an SQLite file, and a PostgreSQL database when the
+/// test server answers (with `MS_REQUIRE_POSTGRES=1`, when it does not the test fails).
+pub fn backends(test: &str) -> Vec<postgres_support::TestStore> {
+    let mut out = vec![postgres_support::sqlite_file_store()];
+    out.extend(postgres_support::postgres_store(test));
+    out
 }
