@@ -874,7 +874,7 @@ fn imap_push_on_every_family() {
         );
         c.start().unwrap();
         let t = Instant::now();
-        while inbox_ids(&store, account).len() < 1 {
+        while inbox_ids(&store, account).is_empty() {
             assert!(
                 t.elapsed() < Duration::from_secs(20),
                 "{context}: no first run"
