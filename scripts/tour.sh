@@ -134,7 +134,9 @@ collector_pid=$!
 sleep 2
 MAIL_SETTINGS_DB="$work/settings.sqlite3" run test-smtp Notifications --to "$fmb" --subject "New ticket by push" --credentials "$creds"
 started=$(date +%s%N)
-until "$ms" inbox "Helpdesk folders (push)" --format json | grep -q "New ticket by push"; do
+# The whole page is read (grep without -q): a reader closing the pipe early would make the
+# command's next write fail.
+until "$ms" inbox "Helpdesk folders (push)" --format json | grep "New ticket by push" >/dev/null; do
     if [ $(( ($(date +%s%N) - started) / 1000000000 )) -ge 20 ]; then
         echo "tour: the message did not arrive by push within 20 s" >&2; kill -INT "$collector_pid"; exit 1
     fi

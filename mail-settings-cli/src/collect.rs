@@ -197,6 +197,13 @@ pub fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
                         .map(|e| format!("{}: {}", e.category, line(&e.message)))
                         .unwrap_or_default()
                 );
+                if s.needs_expunging {
+                    say!(
+                        "  needs expunging: the server offers neither MOVE nor UIDPLUS, so \
+                         archived messages stay in their folder marked \\Deleted until someone \
+                         expunges it"
+                    );
+                }
                 print_problems(&s.problems);
             }
         }

@@ -423,3 +423,47 @@ fn accounts_are_named_by_id_by_name_or_default_with_one_error() {
         text(&o)
     );
 }
+
+/// `status` shows an account whose server needs expunging (its collector status, as a run on
+/// a server with neither MOVE nor UIDPLUS leaves it: tests/tests/imap_folders.rs makes one for
+/// real), in text and JSON; the incoming report has the Folders, Archive folder and Push
+/// columns.
+#[test]
+fn status_shows_needs_expunging_and_the_report_the_folder_columns() {
+    let (_dir, db) = imported_store();
+    let db = db.as_str();
+    let o = run(&["--db", db, "status", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["needs_expunging"] == false),
+        "{v}"
+    );
+    let id = v[0]["account_id"].as_i64().unwrap();
+    {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.execute(
+            "INSERT INTO collector_needs_expunging (account_id, since) VALUES (?1, 0)",
+            [id],
+        )
+        .unwrap();
+    }
+    let o = run(&["--db", db, "status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["needs_expunging"], true, "{v}");
+    assert_eq!(v[1]["needs_expunging"], false, "{v}");
+    let o = run(&["--db", db, "status"]);
+    let out = text(&o);
+    assert_eq!(out.matches("needs expunging").count(), 1, "{out}");
+    assert!(out.contains("neither MOVE nor UIDPLUS"), "{out}");
+
+    let o = run(&["--db", db, "report", "incoming", "--lang", "pt-BR"]);
+    let out = text(&o);
+    assert!(
+        out.contains("Pastas") && out.contains("Pasta de arquivo") && out.contains("Push"),
+        "{out}"
+    );
+}

@@ -12,7 +12,9 @@
 //!
 //! - Incoming report columns: ID, Name, Secure connection, Connection type (`SSL`/`TLS`,
 //!   empty when not secure), Protocol, Port (the effective port: the typed one or docs/SETTINGS.md's
-//!   default for the protocol and security), Automatic check, Keep copy in server.
+//!   default for the protocol and security), Automatic check, Keep copy in server, Folders (the
+//!   names as the user writes them, `, ` between them), Archive folder (empty when none), Push
+//!   (Yes for an IMAP account with `use_push`; POP3 has no push).
 //! - SMTP report columns: ID, Name, Enabled, Sender, Host, Port (effective), Secure connection,
 //!   Connection type, Authentication, Default.
 //!
@@ -263,6 +265,12 @@ pub struct IncomingReportRow {
     pub automatic_check: bool,
     /// Keep copy in server.
     pub keep_copy_on_server: bool,
+    /// Folders collected, as the user writes them.
+    pub folders: Vec<String>,
+    /// The archive folder, if any.
+    pub archive_folder: Option<String>,
+    /// Push: an IMAP account with `use_push` (POP3 accounts have none).
+    pub push: bool,
 }
 
 /// A row of the SMTP report.
@@ -321,6 +329,9 @@ impl ReportRow for IncomingReportRow {
                 "Port",
                 "Automatic check",
                 "Keep copy in server",
+                "Folders",
+                "Archive folder",
+                "Push",
             ],
             Lang::PtBr => &[
                 "ID",
@@ -331,10 +342,16 @@ impl ReportRow for IncomingReportRow {
                 "Porta",
                 "Verificação automática",
                 "Manter cópia no servidor",
+                "Pastas",
+                "Pasta de arquivo",
+                "Push",
             ],
         }
     }
-    const NUMERIC: &'static [bool] = &[true, false, false, false, false, true, false, false];
+    const NUMERIC: &'static [bool] = &[
+        true, false, false, false, false, true, false, false, // folders, archive, push:
+        false, false, false,
+    ];
     fn cells(&self, lang: Lang) -> Vec<String> {
         vec![
             self.id.to_string(),
@@ -345,6 +362,9 @@ impl ReportRow for IncomingReportRow {
             self.port.to_string(),
             lang.yes_no(self.automatic_check).to_owned(),
             lang.yes_no(self.keep_copy_on_server).to_owned(),
+            self.folders.join(", "),
+            self.archive_folder.clone().unwrap_or_default(),
+            lang.yes_no(self.push).to_owned(),
         ]
     }
 }
@@ -479,7 +499,7 @@ impl ReportQuery for IncomingReportFilter {
     type Row = IncomingReportRow;
     const TABLE: &'static str = "incoming_accounts";
     const COLUMNS: &'static str = "id, name, use_secure_connection, secure_connection_type, \
-         protocol, port, automatic_check, keep_copy_on_server";
+         protocol, port, automatic_check, keep_copy_on_server, folders, archive_folder, use_push";
 
     fn describe(&self, lang: Lang) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -543,6 +563,13 @@ impl ReportQuery for IncomingReportFilter {
             port: port_at(r, 5, default_port(protocol.into(), security))?,
             automatic_check: r.get::<_, i64>(6)? != 0,
             keep_copy_on_server: r.get::<_, i64>(7)? != 0,
+            // Written by the store as a JSON array; an unreadable one shows as it is stored.
+            folders: {
+                let raw: String = r.get(8)?;
+                serde_json::from_str::<Vec<String>>(&raw).unwrap_or_else(|_| vec![raw])
+            },
+            archive_folder: r.get(9)?,
+            push: protocol == Protocol::Imap && r.get::<_, i64>(10)? != 0,
         })
     }
 }

@@ -329,7 +329,7 @@ fn connection_type_and_effective_port() {
         }
         let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
         assert!(
-            csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes\r\n"),
+            csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes,INBOX,,Yes\r\n"),
             "{csv}"
         );
     }
@@ -494,7 +494,10 @@ fn csv_quotes_and_neutralises() {
                 "Protocol",
                 "Port",
                 "Automatic check",
-                "Keep copy in server"
+                "Keep copy in server",
+                "Folders",
+                "Archive folder",
+                "Push"
             ]
         );
         let got: Vec<&str> = records[1..].iter().map(|r| r[1].as_str()).collect();
@@ -511,8 +514,11 @@ fn csv_quotes_and_neutralises() {
                 "Trailing = is fine",
             ]
         );
-        assert!(records[1..].iter().all(|r| r.len() == 8));
-        assert_eq!(records[1][2..], ["Yes", "SSL", "IMAP", "993", "Yes", "Yes"]);
+        assert!(records[1..].iter().all(|r| r.len() == 11));
+        assert_eq!(
+            records[1][2..],
+            ["Yes", "SSL", "IMAP", "993", "Yes", "Yes", "INBOX", "", "Yes"]
+        );
         assert!(csv.contains("\"Say \"\"hi\"\"\""), "{csv}");
         assert!(!csv.contains("\n=") && !csv.contains(",="), "{csv}");
     }
@@ -536,7 +542,10 @@ fn csv_in_portuguese() {
                 "Protocolo",
                 "Porta",
                 "Verificação automática",
-                "Manter cópia no servidor"
+                "Manter cópia no servidor",
+                "Pastas",
+                "Pasta de arquivo",
+                "Push"
             ]
         );
         assert_eq!(
@@ -549,6 +558,9 @@ fn csv_in_portuguese() {
                 "IMAP",
                 "143",
                 "Não",
+                "Sim",
+                "INBOX",
+                "",
                 "Sim"
             ]
         );
@@ -853,4 +865,88 @@ fn pages_and_filters_serialize_for_the_cli() {
         assert!(serde_json::from_str::<IncomingReportFilter>(r#"{"nmae": "x"}"#).is_err());
         assert_eq!(serde_json::to_string(&Lang::PtBr).unwrap(), "\"pt-BR\"");
     }
+}
+
+/// Folders, Archive folder and Push (issue 15) in every format and both languages: folders as
+/// the user writes them, the archive folder or nothing, push only for an IMAP account with
+/// `use_push` (a POP3 account has none, whatever the field says).
+#[test]
+fn folders_archive_and_push_columns() {
+    let mut imap = incoming("Suporte");
+    imap.folders = vec!["INBOX".into(), "Suporte/Atenção".into()];
+    imap.archive_folder = Some("Arquivo/Concluídos".into());
+    imap.keep_copy_on_server = false;
+    let mut polled = incoming("Polled");
+    polled.use_push = false;
+    let mut pop3 = incoming("POP3 box");
+    pop3.protocol = Some(Protocol::Pop3);
+    let (_dir, store) = store_with(vec![imap, polled, pop3]);
+    let page = all_rows(&store, &IncomingReportFilter::default());
+    let got: Vec<(Vec<String>, Option<String>, bool)> = page
+        .rows
+        .iter()
+        .map(|r| (r.folders.clone(), r.archive_folder.clone(), r.push))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                vec!["INBOX".to_owned(), "Suporte/Atenção".to_owned()],
+                Some("Arquivo/Concluídos".to_owned()),
+                true
+            ),
+            (vec!["INBOX".to_owned()], None, false),
+            (vec!["INBOX".to_owned()], None, false),
+        ]
+    );
+
+    let records = parse_csv(&csv_of(
+        &store,
+        &IncomingReportFilter::default(),
+        Lang::PtBr,
+    ));
+    assert_eq!(records[0][8..], ["Pastas", "Pasta de arquivo", "Push"]);
+    assert_eq!(
+        records[1][8..],
+        ["INBOX, Suporte/Atenção", "Arquivo/Concluídos", "Sim"]
+    );
+    assert_eq!(records[2][8..], ["INBOX", "", "Não"]);
+    assert_eq!(records[3][8..], ["INBOX", "", "Não"]);
+
+    let text = render_text(&page, Lang::En);
+    let header = text.lines().find(|l| l.contains("Name")).unwrap();
+    assert!(
+        header.contains("Folders") && header.contains("Archive folder") && header.contains("Push"),
+        "{text}"
+    );
+    assert!(
+        text.contains("INBOX, Suporte/Atenção") && text.contains("Arquivo/Concluídos"),
+        "{text}"
+    );
+
+    let json = serde_json::to_value(&page.rows[0]).unwrap();
+    assert_eq!(
+        json["folders"],
+        serde_json::json!(["INBOX", "Suporte/Atenção"])
+    );
+    assert_eq!(json["archive_folder"], "Arquivo/Concluídos");
+    assert_eq!(json["push"], true);
+
+    let mut out = Vec::new();
+    store
+        .write_incoming_html(
+            &IncomingReportFilter::default(),
+            Lang::PtBr,
+            UNIX_EPOCH,
+            &mut out,
+        )
+        .unwrap();
+    let html = String::from_utf8(out).unwrap();
+    for th in ["Pastas", "Pasta de arquivo", "Push"] {
+        assert!(
+            html.contains(&format!("<th scope=\"col\">{th}</th>")),
+            "{html}"
+        );
+    }
+    assert!(html.contains("<td>Arquivo/Concluídos</td>"), "{html}");
 }

@@ -272,6 +272,10 @@ pub struct AccountStatus {
     pub problems: Vec<MessageProblem>,
     /// When the running collector will check it next (Unix seconds).
     pub next_check: Option<i64>,
+    /// The server needs expunging: archived messages stay marked `\Deleted` (an archive
+    /// folder on a server with neither MOVE nor UIDPLUS); cleared by a run that no longer
+    /// needs it.
+    pub needs_expunging: bool,
 }
 
 impl From<core_collector::AccountStatus> for AccountStatus {
@@ -296,6 +300,7 @@ impl From<core_collector::AccountStatus> for AccountStatus {
             inbox_messages: s.inbox_messages,
             problems: s.problems.into_iter().map(Into::into).collect(),
             next_check: s.next_check,
+            needs_expunging: s.needs_expunging,
         }
     }
 }

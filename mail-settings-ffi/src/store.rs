@@ -404,7 +404,7 @@ impl From<SmtpReportFilter> for report::SmtpReportFilter {
 }
 
 /// A row of the incoming report: ID, Name, Secure connection, Connection type, Protocol, Port
-/// (effective), Automatic check, Keep copy in server.
+/// (effective), Automatic check, Keep copy in server, Folders, Archive folder, Push.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct IncomingReportRow {
     /// ID.
@@ -423,6 +423,12 @@ pub struct IncomingReportRow {
     pub automatic_check: bool,
     /// Keep copy in server.
     pub keep_copy_on_server: bool,
+    /// Folders collected, as the user writes them.
+    pub folders: Vec<String>,
+    /// The archive folder, if any.
+    pub archive_folder: Option<String>,
+    /// Push: an IMAP account with `use_push`.
+    pub push: bool,
 }
 
 /// A row of the SMTP report.
@@ -502,6 +508,9 @@ fn incoming_page(p: report::ReportPage<report::IncomingReportRow>) -> Result<Inc
                     port: r.port,
                     automatic_check: r.automatic_check,
                     keep_copy_on_server: r.keep_copy_on_server,
+                    folders: r.folders,
+                    archive_folder: r.archive_folder,
+                    push: r.push,
                 })
             })
             .collect::<Result<_>>()?,

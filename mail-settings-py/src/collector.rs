@@ -66,6 +66,8 @@ record_class! {
         problems,
         /// What the run noticed about the server and handled, in words.
         notes,
+        /// The server needs expunging (archive folder, neither MOVE nor UIDPLUS).
+        needs_expunging,
     }
 }
 
@@ -105,6 +107,10 @@ record_class! {
         problems,
         /// When the running collector checks it next (Unix seconds).
         next_check,
+        /// The server needs expunging: archived messages stay marked `\Deleted` (an archive
+        /// folder on a server with neither MOVE nor UIDPLUS); cleared by a run that no
+        /// longer needs it.
+        needs_expunging,
     }
 }
 

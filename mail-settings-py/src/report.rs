@@ -53,6 +53,12 @@ crate::records::record_class! {
         automatic_check,
         /// Keep copy in server.
         keep_copy_on_server,
+        /// Folders collected, as the user writes them.
+        folders,
+        /// The archive folder, or None.
+        archive_folder,
+        /// Push: an IMAP account with use_push.
+        push,
     }
 }
 

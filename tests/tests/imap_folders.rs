@@ -306,10 +306,9 @@ fn inbox_ledgers_of_an_older_store_keep_working_after_the_upgrade() {
             c.execute_batch(&format!("ALTER TABLE incoming_accounts DROP COLUMN {col}"))
                 .unwrap();
         }
-        let v: i64 = c
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        c.pragma_update(None, "user_version", v - 1).unwrap();
+        // Version 7 (OAuth2) is the last one before the folders migration; migrations added
+        // after it are re-run on opening and must not mind (they create what is missing).
+        c.pragma_update(None, "user_version", 7).unwrap();
     }
     let store = Arc::new(Store::open(&path).unwrap());
     let form = store.get_incoming(id).unwrap().record;
@@ -432,9 +431,11 @@ fn without_move_the_archive_is_copy_mark_and_uid_expunge() {
         &mailbox,
         &[("Archive", "x", 0), ("INBOX", "nmv", 3)],
     );
-    let r = collector(&store, &mailbox).check_now(id).unwrap();
+    let c = collector(&store, &mailbox);
+    let r = c.check_now(id).unwrap();
     assert_eq!((r.fetched, r.deleted_on_server), (3, 3), "{r:?}");
     assert!(r.notes.is_empty(), "{:?}", r.notes);
+    assert!(!r.needs_expunging && !c.status(id).unwrap().needs_expunging);
     assert_eq!(proxy.sent("UID MOVE"), 0);
     assert_eq!((proxy.sent("UID COPY"), proxy.sent("UID EXPUNGE")), (1, 1));
     assert_eq!(proxy.sent("EXPUNGE"), 0, "never a plain EXPUNGE");
@@ -487,6 +488,22 @@ fn without_move_and_uidplus_messages_are_copied_and_marked_once_never_expunged()
     assert!(s.flags(&uids).unwrap().iter().all(|f| f.has("\\Deleted")));
     s.logout().unwrap();
     assert_exactly_once(&inbox_ids(&store, id), &expected, "no MOVE, no UIDPLUS");
+
+    // The account's status keeps "needs expunging", for this process and for others reading
+    // the store (`mail-settings status`).
+    assert!(c.status(id).unwrap().needs_expunging);
+    let others = mail_settings_core::collector::account_statuses(&store).unwrap();
+    assert!(others
+        .iter()
+        .any(|s| s.account_id == id && s.needs_expunging));
+    // A run that no longer needs it (keep copy: nothing is moved) clears it.
+    let stored = store.get_incoming(id).unwrap();
+    let mut form = stored.record;
+    form.keep_copy_on_server = true;
+    store.update_incoming(id, stored.version, &form).unwrap();
+    let r = c.check_now(id).unwrap();
+    assert!(!r.needs_expunging && r.notes.is_empty(), "{r:?}");
+    assert!(!c.status(id).unwrap().needs_expunging);
 }
 
 #[test]

@@ -270,7 +270,12 @@ impl Plain {
 
     /// Messages in INBOX.
     fn count(&mut self) -> u32 {
-        let lines = self.ok("SELECT INBOX");
+        self.count_in("INBOX")
+    }
+
+    /// Messages in the folder of this wire name (selected read-write afterwards).
+    fn count_in(&mut self, wire: &str) -> u32 {
+        let lines = self.ok(&format!("SELECT \"{wire}\""));
         lines
             .iter()
             .find_map(|l| {
@@ -283,7 +288,14 @@ impl Plain {
 
     /// Message-IDs of the messages in INBOX, with counts.
     fn ids(&mut self) -> BTreeMap<String, usize> {
-        self.count();
+        self.ids_in("INBOX")
+    }
+
+    /// Message-IDs of the messages in the folder of this wire name, with counts.
+    fn ids_in(&mut self, wire: &str) -> BTreeMap<String, usize> {
+        if self.count_in(wire) == 0 {
+            return BTreeMap::new();
+        }
         self.tag += 1;
         let tag = format!("p{}", self.tag);
         self.w
@@ -333,10 +345,15 @@ impl Plain {
 
     /// APPENDs `raw` (CRLF line ends) to INBOX; `Err` with the server's answer when refused.
     fn append(&mut self, raw: &[u8]) -> Result<(), String> {
+        self.append_to("INBOX", raw)
+    }
+
+    /// APPENDs `raw` to the folder of this wire name.
+    fn append_to(&mut self, wire: &str, raw: &[u8]) -> Result<(), String> {
         self.tag += 1;
         let tag = format!("p{}", self.tag);
         self.w
-            .write_all(format!("{tag} APPEND INBOX {{{}}}\r\n", raw.len()).as_bytes())
+            .write_all(format!("{tag} APPEND \"{wire}\" {{{}}}\r\n", raw.len()).as_bytes())
             .unwrap();
         let l = self.line();
         if !l.starts_with('+') {
@@ -345,6 +362,23 @@ impl Plain {
         self.w.write_all(raw).unwrap();
         self.w.write_all(b"\r\n").unwrap();
         self.finish(&tag).map(drop)
+    }
+
+    /// Deletes these folders (wire names, children first) where they exist, then creates
+    /// them again, empty (as a user's mail program would: CREATE with the server's own
+    /// namespace prefix, separator and modified UTF-7).
+    fn recreate(&mut self, wires: &[&str]) {
+        for w in wires {
+            let _ = self.run(&format!("DELETE \"{w}\""));
+        }
+        for w in wires.iter().rev() {
+            // A parent may exist already (created with its child, or not deleted because it
+            // still has children).
+            if let Err(e) = self.run(&format!("CREATE \"{w}\"")) {
+                let listed = self.ok(&format!("LIST \"\" \"{w}\""));
+                assert!(!listed.is_empty(), "{}: CREATE {w}: {e}", self.family);
+            }
+        }
     }
 
     fn logout(mut self) {
@@ -585,6 +619,320 @@ fn pop3_collect_keep_on_every_family() {
 #[test]
 fn pop3_collect_delete_on_every_family() {
     collect_series(Protocol::Pop3, false, "ia-pop3-del");
+}
+
+// --- folders, archive, push ---------------------------------------------------------------------
+
+/// A folder's wire name on `family`, written by hand the way a mail program creates it there:
+/// the personal namespace prefix, the server's separator, levels already in modified UTF-7.
+fn wire_of(family: &IncomingFamily, levels: &[&str]) -> String {
+    let (prefix, sep) = family.personal_namespace;
+    format!("{prefix}{}", levels.join(sep))
+}
+
+/// `Suporte/Atenção` (two levels, non-ASCII) and `Clientes`, as the user writes them and as the
+/// family spells them (modified UTF-7: `ç` `ã` are `&AOcA4w-`).
+const SUPORTE: &str = "Suporte/Atenção";
+const CLIENTES: &str = "Clientes";
+
+fn folder_wires(family: &IncomingFamily) -> [String; 3] {
+    [
+        wire_of(family, &["Suporte", "Aten&AOcA4w-o"]),
+        wire_of(family, &["Suporte"]),
+        wire_of(family, &["Clientes"]),
+    ]
+}
+
+/// On every family: `check` lists the folders the test created (named as the user writes them)
+/// and names a configured folder the server lacks; two folders, one non-ASCII at two levels,
+/// are collected, each message stored once (INBOX, not configured, is left alone); a second run
+/// stores nothing; a later message in one folder is the only one fetched.
+#[test]
+fn imap_folders_on_every_family() {
+    let address = user("ia-folders");
+    let creds = servers().credentials_for(&address);
+    for family in &INCOMING {
+        if !runs(family.name, family.chroot, "folders") {
+            continue;
+        }
+        let context = format!("{} folders", family.name);
+        let tag = format!("{}-folders", family.name.to_lowercase());
+        let [suporte, parent, clientes] = folder_wires(family);
+        let mut p = Plain::login(family, &address);
+        p.clear();
+        p.recreate(&[&suporte, &parent, &clientes]);
+        p.append(&message(&tag, 99)).unwrap();
+        let mut expected = Vec::new();
+        for (i, wire) in [(0, &clientes), (1, &clientes), (2, &suporte), (3, &suporte)] {
+            p.append_to(wire, &message(&tag, i)).unwrap();
+            expected.push(message_id(&tag, i));
+        }
+        p.logout();
+
+        let mut form = incoming(family, Protocol::Imap, &address, TLS);
+        form.keep_copy_on_server = true;
+        form.folders = vec![CLIENTES.into(), SUPORTE.into(), "Suporte/Não existe".into()];
+        let a = IncomingAccount::from_form(&form, &ValidationContext::standalone()).unwrap();
+        let r = check_incoming(&a, &creds, &check_options());
+        assert!(!r.ok, "{context}: {r}");
+        let f = r.failure().unwrap();
+        assert_eq!(f.name, StageName::Folders, "{context}: {r}");
+        assert!(
+            f.detail
+                .contains("folder \"Suporte/Não existe\" not on the server"),
+            "{context}: {}",
+            f.detail
+        );
+        let listed: BTreeMap<String, (String, bool)> = r
+            .folders
+            .iter()
+            .filter_map(|f| Some((f.name.clone()?, (f.wire.clone(), f.collected))))
+            .collect();
+        assert_eq!(
+            listed.get(SUPORTE).map(|(_, c)| *c),
+            Some(true),
+            "{context}: {listed:?}"
+        );
+        assert_eq!(
+            listed.get(CLIENTES).map(|(_, c)| *c),
+            Some(true),
+            "{context}: {listed:?}"
+        );
+        assert_eq!(listed.get("INBOX").map(|(_, c)| *c), Some(false));
+        eprintln!(
+            "interop folders: {}: the check lists {:?}",
+            family.name,
+            r.folders
+                .iter()
+                .map(|f| (f.name.as_deref().unwrap_or("-"), f.wire.as_str()))
+                .collect::<Vec<_>>()
+        );
+
+        form.folders.pop();
+        let a = IncomingAccount::from_form(&form, &ValidationContext::standalone()).unwrap();
+        let r = check_incoming(&a, &creds, &check_options());
+        assert!(r.ok, "{context}: {r}");
+
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let account = store.create_incoming(&form).unwrap().id;
+        let c = collector(&store, &address);
+        let r = c.check_now(account).unwrap();
+        assert_eq!(
+            (r.listed, r.fetched, r.duplicates),
+            (4, 4, 0),
+            "{context}: {r:?}"
+        );
+        assert_exactly_once(&inbox_ids(&store, account), &expected, &context);
+        let r = c.check_now(account).unwrap();
+        assert_eq!((r.fetched, r.already_stored), (0, 4), "{context}: {r:?}");
+
+        let mut p = Plain::login(family, &address);
+        p.append_to(&suporte, &message(&tag, 4)).unwrap();
+        expected.push(message_id(&tag, 4));
+        p.logout();
+        let r = c.check_now(account).unwrap();
+        assert_eq!((r.fetched, r.already_stored), (1, 4), "{context}: {r:?}");
+        assert_exactly_once(&inbox_ids(&store, account), &expected, &context);
+        // Keep copy: everything is still where it was.
+        let mut p = Plain::login(family, &address);
+        assert_eq!(
+            (p.count_in(&clientes), p.count_in(&suporte), p.count()),
+            (2, 3, 1),
+            "{context}"
+        );
+        p.logout();
+    }
+}
+
+/// On every family, without keep copy and with an archive folder (`Arquivo/Concluídos`, made by
+/// the test as a user would): collected messages are stored once and then moved there, by the
+/// way the family offers (MOVE; else COPY, `\Deleted` and UID EXPUNGE), seen on the wire
+/// through a proxy; none stays in INBOX, each is in the archive once; a second run changes
+/// nothing.
+#[test]
+fn imap_archive_on_every_family() {
+    let address = user("ia-archive");
+    for family in &INCOMING {
+        if !runs(family.name, family.chroot, "archive") {
+            continue;
+        }
+        let context = format!("{} archive", family.name);
+        let tag = format!("{}-archive", family.name.to_lowercase());
+        let archive = wire_of(family, &["Arquivo", "Conclu&AO0-dos"]);
+        let mut p = Plain::login(family, &address);
+        p.clear();
+        p.recreate(&[&archive, &wire_of(family, &["Arquivo"])]);
+        let mut expected = Vec::new();
+        for i in 0..3 {
+            p.append(&message(&tag, i)).unwrap();
+            expected.push(message_id(&tag, i));
+        }
+        p.logout();
+
+        // Clear text through a proxy that records the verbs (every family allows a plain
+        // LOGIN from 127.0.0.1).
+        let proxy = FaultProxy::start(servers().port(family.imap));
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let mut form = incoming(family, Protocol::Imap, &address, None);
+        form.port = Some(i64::from(proxy.port));
+        form.keep_copy_on_server = false;
+        form.archive_folder = Some("Arquivo/Concluídos".into());
+        let account = store.create_incoming(&form).unwrap().id;
+        let c = collector(&store, &address);
+        let r = c.check_now(account).unwrap();
+        assert_eq!((r.fetched, r.deleted_on_server), (3, 3), "{context}: {r:?}");
+        assert!(r.notes.is_empty(), "{context}: {:?}", r.notes);
+        assert_exactly_once(&inbox_ids(&store, account), &expected, &context);
+        let mut verbs: BTreeMap<String, usize> = BTreeMap::new();
+        for conn in proxy.connections() {
+            for (v, n) in conn.verbs {
+                *verbs.entry(v).or_insert(0) += n;
+            }
+        }
+        let sent = |v: &str| verbs.get(v).copied().unwrap_or(0);
+        if family.has_move {
+            assert_eq!(
+                (sent("UID MOVE"), sent("UID COPY"), sent("UID EXPUNGE")),
+                (1, 0, 0),
+                "{context}: {verbs:?}"
+            );
+        } else {
+            assert_eq!(
+                (
+                    sent("UID MOVE"),
+                    sent("UID COPY"),
+                    sent("UID STORE"),
+                    sent("UID EXPUNGE")
+                ),
+                (0, 1, 1, 1),
+                "{context}: {verbs:?}"
+            );
+        }
+        assert_eq!(sent("EXPUNGE"), 0, "{context}: never a plain EXPUNGE");
+        eprintln!(
+            "interop archive: {}: moved with {}",
+            family.name,
+            if family.has_move {
+                "UID MOVE"
+            } else {
+                "UID COPY + UID STORE \\Deleted + UID EXPUNGE"
+            }
+        );
+        let mut p = Plain::login(family, &address);
+        assert_eq!(p.count(), 0, "{context}: left in INBOX");
+        let archived = p.ids_in(&archive);
+        p.logout();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(
+            archived.keys().cloned().collect::<Vec<_>>(),
+            want,
+            "{context}"
+        );
+        assert!(
+            archived.values().all(|n| *n == 1),
+            "{context}: {archived:?}"
+        );
+
+        let r = c.check_now(account).unwrap();
+        assert_eq!(
+            (r.listed, r.fetched, r.deleted_on_server),
+            (0, 0, 0),
+            "{context}: {r:?}"
+        );
+    }
+}
+
+/// On every family, with `use_push` and a one-hour poll interval: after the first run, a
+/// message delivered the family's own way (Postfix into Dovecot, Exim into Cyrus; APPEND from
+/// another connection on Courier, which has no delivery agent here) arrives within 20 s.
+#[test]
+fn imap_push_on_every_family() {
+    use mail_settings_core::collector::{Collector, CollectorOptions};
+    let address = user("ia-push");
+    let creds = servers().credentials_for(&address);
+    for family in &INCOMING {
+        if !runs(family.name, family.chroot, "push") {
+            continue;
+        }
+        let context = format!("{} push", family.name);
+        let tag = format!("{}-push", family.name.to_lowercase());
+        prepare(family, &address, &[message(&tag, 0)]);
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let mut form = incoming(family, Protocol::Imap, &address, SSL);
+        form.keep_copy_on_server = true;
+        form.automatic_check = true;
+        form.use_push = true;
+        form.check_interval_secs = 3600;
+        let account = store.create_incoming(&form).unwrap().id;
+        let mut o = CollectorOptions::default();
+        o.timeouts = timeouts();
+        let c = Collector::with_options(
+            store.clone(),
+            Arc::new(servers().credentials_for(&address)),
+            o,
+        );
+        c.start().unwrap();
+        let t = Instant::now();
+        while inbox_ids(&store, account).is_empty() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "{context}: no first run"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The waiter logs in and enters IDLE.
+        std::thread::sleep(Duration::from_millis(1000));
+        let outgoing = OUTGOING.iter().find(|o| o.delivers_to == family.name);
+        let t = Instant::now();
+        let how = match outgoing {
+            Some(o) => {
+                let a = smtp_account(o, &address, TLS, &address);
+                let m = OutgoingMessage::new()
+                    .to(&address)
+                    .subject(format!("{context}: ação"))
+                    .text("pushed");
+                let sent =
+                    smtp::send(&a, &creds, &m, &SmtpOptions::with_timeouts(timeouts())).unwrap();
+                assert_eq!(sent.accepted.len(), 1, "{context}");
+                o.name
+            }
+            None => {
+                let mut p = Plain::login(family, &address);
+                p.append(&message(&tag, 1)).unwrap();
+                p.logout();
+                "APPEND"
+            }
+        };
+        while inbox_ids(&store, account).len() < 2 {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "{context}: the message did not arrive by push within 20 s (poll: 1 h)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!(
+            "interop push: {}: delivered through {how}, in the inbox after {} ms",
+            family.name,
+            t.elapsed().as_millis()
+        );
+        // The run that stored it records its end a moment after the commit.
+        let t = Instant::now();
+        while c.status(account).unwrap().runs < 2 {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{context}: a second run"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let t = Instant::now();
+        c.stop();
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "{context}: stop took {:?}",
+            t.elapsed()
+        );
+    }
 }
 
 // --- deleted only after the commit: connection cuts ------------------------------------------

@@ -475,6 +475,7 @@ pub(crate) fn run(
     let unusable = source.unusable();
     let mut report = RunReport::new(account_id, account.name());
     report.notes = source.notes();
+    report.needs_expunging = source.needs_expunging();
     report.journal_folder = journal_folder(listing.mailbox.as_deref());
     report.listed = (listing.messages.len() + unusable.len()) as u64;
     let (scope, label) = match (&listing.mailbox, listing.uid_validity) {

@@ -53,6 +53,8 @@ pub struct ImapSource {
     archive: Option<String>,
     /// What the run should know about the server (e.g. it needs expunging).
     notes: Vec<String>,
+    /// Archiving here only copies and marks (neither MOVE nor UIDPLUS).
+    needs_expunging: bool,
 }
 
 impl fmt::Debug for ImapSource {
@@ -81,6 +83,7 @@ impl ImapSource {
             folder: MAILBOX.to_owned(),
             archive: None,
             notes: Vec::new(),
+            needs_expunging: false,
         }
     }
 
@@ -122,6 +125,7 @@ impl MailSource for ImapSource {
         options.deadline = Some(run);
         self.archive = None;
         self.notes.clear();
+        self.needs_expunging = false;
         let mut session = imap::connect(&self.account, self.credentials.as_ref(), &options)?;
         // INBOX alone, without an archive folder, needs no mapping: no NAMESPACE round trip.
         let archiving = !read_only && self.account.archive_folder().is_some();
@@ -156,6 +160,7 @@ impl MailSource for ImapSource {
                 }
                 let caps = session.capabilities()?;
                 if !caps.has("MOVE") && !caps.uidplus() {
+                    self.needs_expunging = true;
                     self.notes.push(format!(
                         "the server offers neither MOVE nor UIDPLUS: collected messages are copied \
                          to \"{}\" and marked \\Deleted in \"{}\", and the server needs expunging \
@@ -291,6 +296,10 @@ impl MailSource for ImapSource {
 
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
+    }
+
+    fn needs_expunging(&self) -> bool {
+        self.needs_expunging
     }
 
     fn removable(&self, id: &SourceId) -> bool {

@@ -167,6 +167,11 @@ pub struct RunReport {
     /// What the run noticed about the server as a whole and handled, in words (e.g. a POP3
     /// server listing several messages under one UIDL).
     pub notes: Vec<String>,
+    /// The archive folder is configured and the server offers neither MOVE nor UIDPLUS:
+    /// collected messages were (or would be) copied there and marked `\Deleted`, never
+    /// expunged, so the server needs expunging (one of `notes` says so in words).
+    #[serde(default)]
+    pub needs_expunging: bool,
     /// The folder the journal names (the IMAP mailbox, or `POP3`).
     #[serde(skip)]
     pub(crate) journal_folder: String,
@@ -371,6 +376,12 @@ pub struct AccountStatus {
     pub problems: Vec<MessageProblem>,
     /// When the running collector will check it next (Unix seconds).
     pub next_check: Option<i64>,
+    /// The last run that reached the server found that it needs expunging: the account has an
+    /// archive folder and the server offers neither MOVE nor UIDPLUS, so collected messages
+    /// are copied to the archive and left in the folder marked `\Deleted` (the collector
+    /// never expunges what it did not mark). Cleared by a later run that no longer needs it.
+    #[serde(default)]
+    pub needs_expunging: bool,
 }
 
 /// A message left on the server, and why.
@@ -1234,6 +1245,7 @@ impl RunReport {
             p
         }));
         self.notes.extend(r.notes);
+        self.needs_expunging |= r.needs_expunging;
     }
 }
 
@@ -1244,6 +1256,7 @@ fn counts(r: &RunReport) -> state::RunCounts {
         skipped: r.skipped,
         pending: r.pending,
         bytes: r.bytes,
+        needs_expunging: r.needs_expunging,
     }
 }
 

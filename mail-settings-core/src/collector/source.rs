@@ -167,6 +167,12 @@ pub trait MailSource: Send {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// After [`open`](Self::open): whether removing messages will only mark them (an archive
+    /// folder on a server with neither MOVE nor UIDPLUS): the server then needs expunging.
+    fn needs_expunging(&self) -> bool {
+        false
+    }
 }
 
 // ------------------------------------------------------------------------------------------

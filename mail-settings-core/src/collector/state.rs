@@ -523,6 +523,7 @@ pub(crate) struct RunCounts {
     pub(crate) skipped: u64,
     pub(crate) pending: u64,
     pub(crate) bytes: u64,
+    pub(crate) needs_expunging: bool,
 }
 
 /// Marks the start of a check.
@@ -591,6 +592,19 @@ pub(crate) fn finish_run(
                     to_i64(counts.bytes).into(),
                 ],
             )?;
+            // A run that reached the server knows whether it still needs expunging.
+            if counts.needs_expunging {
+                c.execute(
+                    "INSERT INTO collector_needs_expunging (account_id, since) VALUES (?1, ?2) \
+                     ON CONFLICT (account_id) DO NOTHING",
+                    &[account.into(), now().into()],
+                )?;
+            } else {
+                c.execute(
+                    "DELETE FROM collector_needs_expunging WHERE account_id = ?1",
+                    &[account.into()],
+                )?;
+            }
         }
         match error {
             None => c.execute(
@@ -646,7 +660,8 @@ pub(crate) fn statuses(
                  s.last_error_message, coalesce(s.consecutive_failures, 0), coalesce(s.runs, 0), \
                  coalesce(s.fetched, 0), coalesce(s.duplicates, 0), coalesce(s.skipped, 0), \
                  coalesce(s.pending, 0), coalesce(s.last_run_fetched, 0), \
-                 (SELECT count(*) FROM inbox_messages m WHERE m.account_id = a.id AND m.deleted = 0) \
+                 (SELECT count(*) FROM inbox_messages m WHERE m.account_id = a.id AND m.deleted = 0), \
+                 (SELECT count(*) FROM collector_needs_expunging e WHERE e.account_id = a.id) \
                  FROM incoming_accounts a LEFT JOIN collector_status s ON s.account_id = a.id \
                  WHERE (CAST(?1 AS BIGINT) IS NULL OR a.id = ?1) ORDER BY a.id",
                 &[only.into()],
@@ -677,6 +692,7 @@ pub(crate) fn statuses(
                     inbox_messages: n(r.get(13)?),
                     problems: Vec::new(),
                     next_check: None,
+                    needs_expunging: r.get::<_, i64>(14)? > 0,
                 })
             })
             .collect::<Result<Vec<AccountStatus>, StoreError>>()?;

@@ -160,9 +160,45 @@ impl<S: Read + Write> ImapSession<S> {
         let _ = self.session.take_all_unsolicited().count();
     }
 
+    /// Whether names travel as UTF-8 in this session (`ENABLE UTF8=ACCEPT` succeeded).
+    fn utf8_names(&self) -> bool {
+        self.folder_map.as_ref().is_some_and(FolderMap::utf8)
+    }
+
+    /// `LIST "" pattern` read by us: once `ENABLE UTF8=ACCEPT` succeeded the server sends
+    /// names as UTF-8 in quoted strings (RFC 6855; Courier does), which the crate's parser
+    /// refuses (it takes 7-bit quoted strings only). A name sent as a literal is left out
+    /// (logged); servers quote names.
+    fn list_utf8(&mut self, pattern: &str) -> Result<Vec<MailboxName>, ConnectionError> {
+        let command = format!("LIST \"\" {}", quote(pattern)?);
+        match self.simple_command(&command, "listing the mailboxes")? {
+            Status::Ok(lines) => Ok(lines
+                .iter()
+                .filter_map(|l| {
+                    let m = parse_list_line(l);
+                    if m.is_none()
+                        && l.trim_start()
+                            .get(..6)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("* LIST"))
+                    {
+                        tracing::debug!(line = %clean(l), "a LIST line not understood: left out");
+                    }
+                    m
+                })
+                .collect()),
+            Status::Refused(why) => Err(ConnectionError::new(
+                ErrorCategory::Protocol,
+                format!("the server refused LIST: {why}"),
+            )),
+        }
+    }
+
     /// Every mailbox (`LIST "" "*"`).
     pub fn list_mailboxes(&mut self) -> Result<Vec<MailboxName>, ConnectionError> {
         self.usable()?;
+        if self.utf8_names() {
+            return self.list_utf8("*");
+        }
         let names = match self.session.list(Some(""), Some("*")) {
             Ok(n) => n,
             Err(e) => return Err(self.crate_error(e, "listing the mailboxes")),
@@ -356,6 +392,15 @@ impl<S: Read + Write> ImapSession<S> {
     /// Whether a mailbox of exactly this wire name exists and can be selected (`LIST "" name`).
     pub fn mailbox_exists(&mut self, wire: &str) -> Result<bool, ConnectionError> {
         self.usable()?;
+        if self.utf8_names() {
+            let same = |n: &str| {
+                n == wire || (n.eq_ignore_ascii_case("INBOX") && wire.eq_ignore_ascii_case("INBOX"))
+            };
+            return Ok(self
+                .list_utf8(wire)?
+                .iter()
+                .any(|m| same(&m.name) && m.selectable()));
+        }
         let pattern = quote(wire)?;
         let names = match self.session.list(Some(""), Some(&pattern)) {
             Ok(n) => n,
@@ -456,6 +501,60 @@ pub enum Moved {
     MarkedOnly,
 }
 
+/// One `* LIST (attributes) delimiter name` line (names quoted, possibly UTF-8, or atoms;
+/// `None` for anything else, a name sent as a literal included). Extended data after the name
+/// (LIST-EXTENDED) is ignored.
+fn parse_list_line(line: &str) -> Option<MailboxName> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let rest = line.strip_prefix("* ")?;
+    if !rest.get(..5)?.eq_ignore_ascii_case("LIST ") {
+        return None;
+    }
+    let rest = rest[5..].trim_start().strip_prefix('(')?;
+    let (attrs, rest) = rest.split_once(')')?;
+    let attributes = attrs.split_whitespace().map(str::to_owned).collect();
+    let rest = rest.trim_start();
+    // A quoted string (with `\` escapes): the value and what follows it.
+    let quoted = |s: &str| -> Option<(String, usize)> {
+        let mut out = String::new();
+        let mut chars = s.char_indices().skip(1);
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Some((out, i + 1)),
+                '\\' => out.push(chars.next()?.1),
+                c => out.push(c),
+            }
+        }
+        None
+    };
+    let (delimiter, rest) = if rest.starts_with('"') {
+        let (d, used) = quoted(rest)?;
+        (Some(d), &rest[used..])
+    } else if rest.get(..3).is_some_and(|n| n.eq_ignore_ascii_case("NIL")) {
+        (None, &rest[3..])
+    } else {
+        return None;
+    };
+    let rest = rest.trim_start();
+    let name = if rest.starts_with('"') {
+        quoted(rest)?.0
+    } else if rest.starts_with('{') || rest.is_empty() {
+        return None;
+    } else {
+        rest.split_whitespace().next()?.to_owned()
+    };
+    let name = if name.eq_ignore_ascii_case("INBOX") {
+        "INBOX".to_owned()
+    } else {
+        name
+    };
+    Some(MailboxName {
+        name,
+        delimiter,
+        attributes,
+    })
+}
+
 /// A mailbox name as an IMAP quoted string.
 fn quote(name: &str) -> Result<String, ConnectionError> {
     if name.contains(['\r', '\n', '\0']) {
@@ -477,5 +576,44 @@ impl ImapSession<MailStream> {
     /// The deadline set on the stream.
     pub fn deadline(&self) -> Option<OpDeadline> {
         self.stream.lock().rd.get_ref().deadline()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_list_line;
+
+    #[test]
+    fn list_lines_with_utf8_names() {
+        let m = parse_list_line("* LIST (\\HasNoChildren) \".\" \"INBOX.Suporte.Atenção\"\r\n")
+            .unwrap();
+        assert_eq!(m.name, "INBOX.Suporte.Atenção");
+        assert_eq!(m.delimiter.as_deref(), Some("."));
+        assert_eq!(m.attributes, vec!["\\HasNoChildren".to_owned()]);
+        assert!(m.selectable());
+        let m =
+            parse_list_line("* LIST (\\Noselect \\HasChildren) \".\" \"INBOX.Suporte\"").unwrap();
+        assert!(!m.selectable());
+        let m = parse_list_line("* list (\\Marked) \"/\" inbox").unwrap();
+        assert_eq!(m.name, "INBOX");
+        let m = parse_list_line(
+            "* LIST () NIL \"a \\\"q\\\" \\\\ b\" (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+        )
+        .unwrap();
+        assert_eq!((m.name.as_str(), m.delimiter), ("a \"q\" \\ b", None));
+        let m = parse_list_line("* LIST () \"\\\\\" Work\\Team").unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.delimiter.as_deref()),
+            ("Work\\Team", Some("\\"))
+        );
+        for bad in [
+            "* LIST (\\HasNoChildren) \".\" {12}",
+            "* LSUB () \".\" a",
+            "* LIST (\\x \".\" a",
+            "* LIST () \".\" \"unterminated",
+            "* LIST () . a",
+        ] {
+            assert_eq!(parse_list_line(bad), None, "{bad}");
+        }
     }
 }

@@ -195,6 +195,20 @@ CREATE TABLE IF NOT EXISTS collector_nodes (
 );
 "#,
     },
+    Migration {
+        version: 10,
+        description: "collector status: the server needs expunging",
+        sql: r#"
+-- Issue 15: an account archiving on a server with neither MOVE nor UIDPLUS leaves collected
+-- messages marked \Deleted; its status says so until a run no longer needs it. A row here is
+-- "needs expunging" (since: Unix seconds). A table of its own, created only when missing, so
+-- that tests which step an older store back and re-run later migrations need not know it.
+CREATE TABLE IF NOT EXISTS collector_needs_expunging (
+    account_id INTEGER PRIMARY KEY REFERENCES incoming_accounts (id) ON DELETE CASCADE,
+    since BIGINT NOT NULL
+);
+"#,
+    },
 ];
 
 /// PostgreSQL texts for migrations whose portable SQL the automatic translation

@@ -21,9 +21,12 @@ print_status() {
 
 # Up to date: running, and started with the current account list (a changed list only needs
 # the accounts written again; the daemons read sasldb and userdb at every login).
+# The daemons' configuration is written by this script: a changed script (another setting)
+# restarts them, recorded as MS_FAMILIES_CONFIG (first 12 hex of its sha256).
+CONFIG=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
 current() {
   [[ -s "$MS_FAMILIES_ENV" ]] && grep -qxF "MS_FAMILY_USERS=\"$MS_FAMILY_USERS\"" "$MS_FAMILIES_ENV" &&
-    ms_families_healthy
+    grep -qxF "MS_FAMILIES_CONFIG=$CONFIG" "$MS_FAMILIES_ENV" && ms_families_healthy
 }
 if current; then
   print_status
@@ -52,6 +55,9 @@ CO=$(fam_root courier)
 # Daemons still running from other (older) roots hold the ports: stop them first.
 if started=$(ms_started_roots) && [[ "$started" != "$CY $CO" ]]; then
   echo "families/start.sh: the roots changed; stopping the daemons of $started" >&2
+  "$MS_FAMILIES_DIR/stop.sh" 9>&- >&2
+elif [[ -s "$MS_FAMILIES_ENV" ]] && ! grep -qxF "MS_FAMILIES_CONFIG=$CONFIG" "$MS_FAMILIES_ENV"; then
+  echo "families/start.sh: the configuration changed; restarting the daemons" >&2
   "$MS_FAMILIES_DIR/stop.sh" 9>&- >&2
 fi
 mkdir -p "$MS_FAMILY_LOG_DIR"
@@ -117,6 +123,11 @@ SERVICES {
   pop3     cmd="pop3d -U 30" listen="127.0.0.1:$MS_CYRUS_POP3_PORT" prefork=0 maxchild=50
   pop3s    cmd="pop3d -s -U 30" listen="127.0.0.1:$MS_CYRUS_POP3S_PORT" prefork=0 maxchild=50
   lmtpunix cmd="lmtpd" listen="/run/cyrus/socket/lmtp" prefork=0 maxchild=20
+}
+DAEMON {
+  # Tells waiting imapd processes at once that a mailbox changed: without idled, a client in
+  # IDLE learns of new mail only at the next poll (imapidlepoll, 60 s by default).
+  idled    cmd="idled"
 }
 EVENTS {
   checkpoint cmd="/usr/sbin/cyrus ctl_cyrusdb -c" period=30
@@ -237,6 +248,10 @@ write_courier() {
     setkv "$e/$f" MAXPERIP 200
   done
   setkv "$e/imapd" PORT "$MS_COURIER_IMAP_PORT"
+  # IDLE that reports new mail at once (inotify) instead of polling the Maildir every
+  # IMAP_IDLE_TIMEOUT (60 s) as Debian's default configuration does; it needs IMAP_USELOCKS.
+  setkv "$e/imapd" IMAP_USELOCKS 1
+  setkv "$e/imapd" IMAP_ENHANCEDIDLE 1
   setkv "$e/pop3d" PORT "$MS_COURIER_POP3_PORT"
   for f in imapd-ssl pop3d-ssl; do
     setkv "$e/$f" SSLADDRESS 127.0.0.1
@@ -322,7 +337,8 @@ while ! ms_families_healthy; do
   fi
   sleep 0.2
 done
-printf 'MS_CYRUS_ROOT=%s\nMS_COURIER_ROOT=%s\nMS_FAMILY_USERS="%s"\n' "$CY" "$CO" "$MS_FAMILY_USERS" \
+printf 'MS_CYRUS_ROOT=%s\nMS_COURIER_ROOT=%s\nMS_FAMILY_USERS="%s"\nMS_FAMILIES_CONFIG=%s\n' \
+  "$CY" "$CO" "$MS_FAMILY_USERS" "$CONFIG" \
   >"$MS_FAMILIES_ENV.tmp"
 mv -f "$MS_FAMILIES_ENV.tmp" "$MS_FAMILIES_ENV"
 print_status

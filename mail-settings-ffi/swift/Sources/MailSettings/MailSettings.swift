@@ -4082,6 +4082,12 @@ public struct AccountStatus: Equatable, Hashable {
      * When the running collector will check it next (Unix seconds).
      */
     public var nextCheck: Int64?
+    /**
+     * The server needs expunging: archived messages stay marked `\Deleted` (an archive
+     * folder on a server with neither MOVE nor UIDPLUS); cleared by a run that no longer
+     * needs it.
+     */
+    public var needsExpunging: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4133,7 +4139,12 @@ public struct AccountStatus: Equatable, Hashable {
          */problems: [MessageProblem], 
         /**
          * When the running collector will check it next (Unix seconds).
-         */nextCheck: Int64?) {
+         */nextCheck: Int64?, 
+        /**
+         * The server needs expunging: archived messages stay marked `\Deleted` (an archive
+         * folder on a server with neither MOVE nor UIDPLUS); cleared by a run that no longer
+         * needs it.
+         */needsExpunging: Bool) {
         self.accountId = accountId
         self.accountName = accountName
         self.running = running
@@ -4150,6 +4161,7 @@ public struct AccountStatus: Equatable, Hashable {
         self.inboxMessages = inboxMessages
         self.problems = problems
         self.nextCheck = nextCheck
+        self.needsExpunging = needsExpunging
     }
 
     
@@ -4183,7 +4195,8 @@ public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
                 lastRunFetched: FfiConverterUInt64.read(from: &buf), 
                 inboxMessages: FfiConverterUInt64.read(from: &buf), 
                 problems: FfiConverterSequenceTypeMessageProblem.read(from: &buf), 
-                nextCheck: FfiConverterOptionInt64.read(from: &buf)
+                nextCheck: FfiConverterOptionInt64.read(from: &buf), 
+                needsExpunging: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -4204,6 +4217,7 @@ public struct FfiConverterTypeAccountStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.inboxMessages, into: &buf)
         FfiConverterSequenceTypeMessageProblem.write(value.problems, into: &buf)
         FfiConverterOptionInt64.write(value.nextCheck, into: &buf)
+        FfiConverterBool.write(value.needsExpunging, into: &buf)
     }
 }
 
@@ -5608,7 +5622,7 @@ public func FfiConverterTypeIncomingReportPage_lower(_ value: IncomingReportPage
 
 /**
  * A row of the incoming report: ID, Name, Secure connection, Connection type, Protocol, Port
- * (effective), Automatic check, Keep copy in server.
+ * (effective), Automatic check, Keep copy in server, Folders, Archive folder, Push.
  */
 public struct IncomingReportRow: Equatable, Hashable {
     /**
@@ -5643,6 +5657,18 @@ public struct IncomingReportRow: Equatable, Hashable {
      * Keep copy in server.
      */
     public var keepCopyOnServer: Bool
+    /**
+     * Folders collected, as the user writes them.
+     */
+    public var folders: [String]
+    /**
+     * The archive folder, if any.
+     */
+    public var archiveFolder: String?
+    /**
+     * Push: an IMAP account with `use_push`.
+     */
+    public var push: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5670,7 +5696,16 @@ public struct IncomingReportRow: Equatable, Hashable {
          */automaticCheck: Bool, 
         /**
          * Keep copy in server.
-         */keepCopyOnServer: Bool) {
+         */keepCopyOnServer: Bool, 
+        /**
+         * Folders collected, as the user writes them.
+         */folders: [String], 
+        /**
+         * The archive folder, if any.
+         */archiveFolder: String?, 
+        /**
+         * Push: an IMAP account with `use_push`.
+         */push: Bool) {
         self.id = id
         self.name = name
         self.secureConnection = secureConnection
@@ -5679,6 +5714,9 @@ public struct IncomingReportRow: Equatable, Hashable {
         self.port = port
         self.automaticCheck = automaticCheck
         self.keepCopyOnServer = keepCopyOnServer
+        self.folders = folders
+        self.archiveFolder = archiveFolder
+        self.push = push
     }
 
     
@@ -5704,7 +5742,10 @@ public struct FfiConverterTypeIncomingReportRow: FfiConverterRustBuffer {
                 protocol: FfiConverterTypeProtocol.read(from: &buf), 
                 port: FfiConverterUInt16.read(from: &buf), 
                 automaticCheck: FfiConverterBool.read(from: &buf), 
-                keepCopyOnServer: FfiConverterBool.read(from: &buf)
+                keepCopyOnServer: FfiConverterBool.read(from: &buf), 
+                folders: FfiConverterSequenceString.read(from: &buf), 
+                archiveFolder: FfiConverterOptionString.read(from: &buf), 
+                push: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -5717,6 +5758,9 @@ public struct FfiConverterTypeIncomingReportRow: FfiConverterRustBuffer {
         FfiConverterUInt16.write(value.port, into: &buf)
         FfiConverterBool.write(value.automaticCheck, into: &buf)
         FfiConverterBool.write(value.keepCopyOnServer, into: &buf)
+        FfiConverterSequenceString.write(value.folders, into: &buf)
+        FfiConverterOptionString.write(value.archiveFolder, into: &buf)
+        FfiConverterBool.write(value.push, into: &buf)
     }
 }
 
