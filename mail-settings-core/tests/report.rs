@@ -880,73 +880,76 @@ fn folders_archive_and_push_columns() {
     polled.use_push = false;
     let mut pop3 = incoming("POP3 box");
     pop3.protocol = Some(Protocol::Pop3);
-    let (_dir, store) = store_with(vec![imap, polled, pop3]);
-    let page = all_rows(&store, &IncomingReportFilter::default());
-    let got: Vec<(Vec<String>, Option<String>, bool)> = page
-        .rows
-        .iter()
-        .map(|r| (r.folders.clone(), r.archive_folder.clone(), r.push))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (
-                vec!["INBOX".to_owned(), "Suporte/Atenção".to_owned()],
-                Some("Arquivo/Concluídos".to_owned()),
-                true
-            ),
-            (vec!["INBOX".to_owned()], None, false),
-            (vec!["INBOX".to_owned()], None, false),
-        ]
-    );
+    for (_dir, store) in stores_with("folders_archive_and_push_columns", vec![imap, polled, pop3]) {
+        let page = all_rows(&store, &IncomingReportFilter::default());
+        let got: Vec<(Vec<String>, Option<String>, bool)> = page
+            .rows
+            .iter()
+            .map(|r| (r.folders.clone(), r.archive_folder.clone(), r.push))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    vec!["INBOX".to_owned(), "Suporte/Atenção".to_owned()],
+                    Some("Arquivo/Concluídos".to_owned()),
+                    true
+                ),
+                (vec!["INBOX".to_owned()], None, false),
+                (vec!["INBOX".to_owned()], None, false),
+            ]
+        );
 
-    let records = parse_csv(&csv_of(
-        &store,
-        &IncomingReportFilter::default(),
-        Lang::PtBr,
-    ));
-    assert_eq!(records[0][8..], ["Pastas", "Pasta de arquivo", "Push"]);
-    assert_eq!(
-        records[1][8..],
-        ["INBOX, Suporte/Atenção", "Arquivo/Concluídos", "Sim"]
-    );
-    assert_eq!(records[2][8..], ["INBOX", "", "Não"]);
-    assert_eq!(records[3][8..], ["INBOX", "", "Não"]);
-
-    let text = render_text(&page, Lang::En);
-    let header = text.lines().find(|l| l.contains("Name")).unwrap();
-    assert!(
-        header.contains("Folders") && header.contains("Archive folder") && header.contains("Push"),
-        "{text}"
-    );
-    assert!(
-        text.contains("INBOX, Suporte/Atenção") && text.contains("Arquivo/Concluídos"),
-        "{text}"
-    );
-
-    let json = serde_json::to_value(&page.rows[0]).unwrap();
-    assert_eq!(
-        json["folders"],
-        serde_json::json!(["INBOX", "Suporte/Atenção"])
-    );
-    assert_eq!(json["archive_folder"], "Arquivo/Concluídos");
-    assert_eq!(json["push"], true);
-
-    let mut out = Vec::new();
-    store
-        .write_incoming_html(
+        let records = parse_csv(&csv_of(
+            &store,
             &IncomingReportFilter::default(),
             Lang::PtBr,
-            UNIX_EPOCH,
-            &mut out,
-        )
-        .unwrap();
-    let html = String::from_utf8(out).unwrap();
-    for th in ["Pastas", "Pasta de arquivo", "Push"] {
-        assert!(
-            html.contains(&format!("<th scope=\"col\">{th}</th>")),
-            "{html}"
+        ));
+        assert_eq!(records[0][8..], ["Pastas", "Pasta de arquivo", "Push"]);
+        assert_eq!(
+            records[1][8..],
+            ["INBOX, Suporte/Atenção", "Arquivo/Concluídos", "Sim"]
         );
+        assert_eq!(records[2][8..], ["INBOX", "", "Não"]);
+        assert_eq!(records[3][8..], ["INBOX", "", "Não"]);
+
+        let text = render_text(&page, Lang::En);
+        let header = text.lines().find(|l| l.contains("Name")).unwrap();
+        assert!(
+            header.contains("Folders")
+                && header.contains("Archive folder")
+                && header.contains("Push"),
+            "{text}"
+        );
+        assert!(
+            text.contains("INBOX, Suporte/Atenção") && text.contains("Arquivo/Concluídos"),
+            "{text}"
+        );
+
+        let json = serde_json::to_value(&page.rows[0]).unwrap();
+        assert_eq!(
+            json["folders"],
+            serde_json::json!(["INBOX", "Suporte/Atenção"])
+        );
+        assert_eq!(json["archive_folder"], "Arquivo/Concluídos");
+        assert_eq!(json["push"], true);
+
+        let mut out = Vec::new();
+        store
+            .write_incoming_html(
+                &IncomingReportFilter::default(),
+                Lang::PtBr,
+                UNIX_EPOCH,
+                &mut out,
+            )
+            .unwrap();
+        let html = String::from_utf8(out).unwrap();
+        for th in ["Pastas", "Pasta de arquivo", "Push"] {
+            assert!(
+                html.contains(&format!("<th scope=\"col\">{th}</th>")),
+                "{html}"
+            );
+        }
+        assert!(html.contains("<td>Arquivo/Concluídos</td>"), "{html}");
     }
-    assert!(html.contains("<td>Arquivo/Concluídos</td>"), "{html}");
 }
