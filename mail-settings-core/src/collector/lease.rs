@@ -29,7 +29,9 @@
 
 use crate::model::RecordId;
 use crate::store::backend::{Dialect, Sql, SqliteTx, Value};
-use crate::store::{PostgresDb, Store, StoreError};
+#[cfg(feature = "postgres")]
+use crate::store::PostgresDb;
+use crate::store::{Store, StoreError};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -51,6 +53,7 @@ pub enum LeaseStore<'a> {
     /// number of hosts).
     Store(&'a Store),
     /// A PostgreSQL database opened on its own.
+    #[cfg(feature = "postgres")]
     Postgres(&'a PostgresDb),
 }
 
@@ -62,10 +65,14 @@ impl LeaseStore<'_> {
         f: impl FnOnce(&mut dyn Sql) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         match self {
+            #[cfg(feature = "postgres")]
             LeaseStore::Store(s) => match s.postgres() {
                 Some(p) => p.transaction(f),
                 None => s.write(|c| f(&mut SqliteTx(c))),
             },
+            #[cfg(not(feature = "postgres"))]
+            LeaseStore::Store(s) => s.write(|c| f(&mut SqliteTx(c))),
+            #[cfg(feature = "postgres")]
             LeaseStore::Postgres(p) => p.transaction(f),
         }
     }
@@ -253,7 +260,7 @@ impl Renewer {
         store: Arc<Store>,
         options: &LeaseOptions,
         lease: Lease,
-        cancel: super::CancelHandle,
+        cancel: super::CancelToken,
     ) -> Self {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = {
