@@ -254,6 +254,7 @@ pub fn smtp_account(store: &Store, wanted: &AccountRef) -> crate::Result<crate::
 }
 
 /// An account of either kind, validated for a driver.
+#[cfg(feature = "store")]
 #[derive(Debug, Clone)]
 pub enum Account {
     /// IMAP or POP3.
@@ -262,6 +263,7 @@ pub enum Account {
     Smtp(crate::SmtpAccount),
 }
 
+#[cfg(feature = "store")]
 impl Account {
     /// The account's name.
     pub fn name(&self) -> &str {
