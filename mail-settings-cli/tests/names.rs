@@ -396,7 +396,7 @@ fn every_exported_error_is_in_the_table() {
     assert!(cases.len() >= 15, "the error lost its cases: {cases:?}");
     for case in cases {
         let name = format!("MailSettingsException.{case}");
-        if !kotlin.iter().any(|n| *n == name) {
+        if !kotlin.contains(&name) {
             missing.push(format!("Kotlin/Swift `{name}`"));
         }
     }
