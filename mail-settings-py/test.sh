@@ -12,9 +12,9 @@
 #   4. on each CPython 3.9-3.13 installed under pyenv but the one of step 5: a fresh venv, the
 #      wheel installed with `pip --no-index --only-binary :all:` (nothing downloaded, nothing
 #      compiled), smoke.py run from outside the tree with a PATH holding no Rust toolchain
-#      (each counted), then pytest (from PyPI) and the full suite but its static typing checks
-#      (test_typing.py, run in step 5) against the real local servers, timed (each version's
-#      suite counted once);
+#      (each counted), then pytest and mypy (from PyPI) and the full suite, its static typing
+#      checks (test_typing.py) included, against the real local servers, timed (each
+#      version's suite counted once);
 #   5. on python3 (the pyenv 3.11 here): the wheel installed the same way, the full pytest suite
 #      against the real local servers (tests/servers/, each test counted), and `mypy --strict`
 #      on examples/python.
@@ -119,13 +119,12 @@ for version in 3.9 3.10 3.11 3.12 3.13; do
     # The full suite on this version too, from target/ (the installed wheel, not the tree).
     suite_start=$(date +%s)
     suite_log="$root/target/python-tests-$version.log"
-    # Every behaviour test; test_typing.py (mypy's stubtest of the .pyi stub and mypy --strict
-    # on the examples: static checks whose verdict depends on the interpreter mypy runs under)
-    # runs on the main version only. On 3.9 stubtest reports `_errors.py`'s TYPE_CHECKING-only
-    # names (RunReport, ValidationResult, Sequence) as missing at runtime.
-    if "$smoke_venv/bin/python" -m pip install -q --disable-pip-version-check "pytest>=7" \
+    # Every test, test_typing.py included (mypy's stubtest of the .pyi stub and of _errors.py
+    # against this interpreter's runtime, and mypy --strict on the examples): the verdict of
+    # a static check depends on the interpreter mypy runs under, so it runs on each version.
+    if "$smoke_venv/bin/python" -m pip install -q --disable-pip-version-check "pytest>=7" "mypy>=1.10" \
         && (cd target && "$smoke_venv/bin/python" -m pytest ../mail-settings-py/tests -q \
-            -p no:cacheprovider --ignore=../mail-settings-py/tests/test_typing.py) >"$suite_log" 2>&1; then
+            -p no:cacheprovider) >"$suite_log" 2>&1; then
         pass "CPython $version: full suite, $(tail -1 "$suite_log" | grep -Eo '[0-9]+ passed') in $(($(date +%s) - suite_start))s"
     else
         tail -30 "$suite_log"

@@ -5,7 +5,7 @@ use crate::output::{self, cell, count, line, EXIT_FAILED, EXIT_USAGE};
 use crate::{esay, say, TextOrJson};
 use mail_settings_core::app::{AccountKind, AccountRef, AppOptions, CollectOnceError};
 use mail_settings_core::collector::{
-    AccountStatus, CancelHandle, MessageOutcome, MessageProblem, ProgressListener, RunControl,
+    AccountStatus, CancelToken, MessageOutcome, MessageProblem, ProgressListener, RunControl,
     RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
@@ -54,7 +54,7 @@ pub fn collect(
     let app = ctx.app("collect", ctx.store()?, AppOptions::default())?;
     let collector = app.collector();
     let accounts: Vec<AccountRef> = names.iter().map(|n| AccountRef::parse(n)).collect();
-    let cancel = CancelHandle::new();
+    let cancel = CancelToken::new();
     {
         let cancel = cancel.clone();
         // Ctrl-C stops runs at the next message boundary; what was fetched stays committed.

@@ -215,7 +215,7 @@ fn runner(ctx: &Ctx<'_>, command: &str, timeout: u64) -> Result<ScheduleRunner, 
 }
 
 /// The runner `collect` (without `--once`) starts beside the collector (30 s bounds).
-pub fn background(app: &MailSettings, cancel: mail_settings_core::collector::CancelHandle) {
+pub fn background(app: &MailSettings, cancel: mail_settings_core::collector::CancelToken) {
     let options = AppOptions::with_timeouts(Timeouts::uniform(Duration::from_secs(30)));
     let runner = app.with_options(options).schedule_runner();
     if let Err(e) = runner.spawn(mail_settings_core::schedule::CHECK_EVERY, cancel) {

@@ -359,6 +359,74 @@ fn the_naming_table_holds_across_the_core_the_bindings_and_the_command() {
     );
 }
 
+/// The other way round: every exception Python exports and every case of the bindings' error
+/// type is in the table, so a binding cannot grow an error (or rename one) the table does not
+/// name, and each way an account fails to resolve has its own name in each language.
+#[test]
+fn every_exported_error_is_in_the_table() {
+    let table = read("docs/NAMES.md");
+    let sources = Sources::load();
+    let rows = rows(&table);
+    let python: Vec<String> = rows.iter().flat_map(|r| names(&r[2])).collect();
+    let kotlin: Vec<String> = rows.iter().flat_map(|r| names(&r[3])).collect();
+    let mut missing = Vec::new();
+    let errors_all = sources
+        .py_errors
+        .split("__all__ = [")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .expect("__all__ in _errors.py");
+    for name in errors_all
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.split('"').next())
+    {
+        if !python.iter().any(|n| n == name) {
+            missing.push(format!("Python `{name}`"));
+        }
+    }
+    let swift_error = sources
+        .swift_type("MailSettingsError")
+        .expect("the bindings' error in the Swift package");
+    let cases: Vec<&str> = swift_error
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("case "))
+        .filter_map(|rest| rest.split(|c: char| !is_word_char(c)).next())
+        .collect();
+    assert!(cases.len() >= 15, "the error lost its cases: {cases:?}");
+    for case in cases {
+        let name = format!("MailSettingsException.{case}");
+        if !kotlin.contains(&name) {
+            missing.push(format!("Kotlin/Swift `{name}`"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "exported but not in docs/NAMES.md: {}",
+        missing.join(", ")
+    );
+    // Each AccountError variant has its own exception in both bindings (not one NotFound).
+    for row in rows.iter().filter(|r| r[1].starts_with("`AccountError::")) {
+        assert!(
+            names(&row[2]).len() == 1 && names(&row[3]).len() == 1,
+            "one exception per language for {}: {row:?}",
+            row[1]
+        );
+    }
+    let account_rows: Vec<&[String; 5]> = rows
+        .iter()
+        .filter(|r| r[1].starts_with("`AccountError::"))
+        .collect();
+    let kotlin_names: std::collections::HashSet<String> =
+        account_rows.iter().flat_map(|r| names(&r[3])).collect();
+    assert_eq!(kotlin_names.len(), account_rows.len(), "{account_rows:?}");
+    assert_eq!(
+        account_rows.len(),
+        4,
+        "NotFound, NoDefault, Ambiguous, NoDefaultFor"
+    );
+}
+
 /// The checker itself: a name that drifts in any column is found.
 #[test]
 fn a_drifted_name_in_any_column_fails() {
@@ -372,6 +440,10 @@ fn a_drifted_name_in_any_column_fails() {
         "| x | — | — | `Store.exportDocuments` | — |",
         "| x | — | — | `AccountRef.Ids` | — |",
         "| x | — | — | `Inbox.writeRaw` | — |",
+        "| x | `MailSettings::send_manys` | — | — | — |",
+        "| x | — | `AmbiguousError` | — | — |",
+        "| x | — | — | `MailSettingsException.NoDefaults` | — |",
+        "| x | — | — | `Collector.collectOnceIds` | — |",
         "| x | — | — | — | `check --defaults` |",
         "| x | — | — | — | `exports` |",
     ] {

@@ -311,7 +311,6 @@ pub enum Error {
     #[error(transparent)]
     Connection(#[from] ConnectionError),
     /// An account named by id, by name or as the default could not be resolved.
-    #[cfg(all(feature = "check", feature = "collector"))]
     #[error(transparent)]
     Account(#[from] crate::app::AccountError),
 }
@@ -332,7 +331,6 @@ impl Error {
             #[cfg(feature = "store")]
             Error::Store(e) => e.category(),
             Error::Connection(e) => e.category(),
-            #[cfg(all(feature = "check", feature = "collector"))]
             Error::Account(e) => e.category(),
         }
     }

@@ -12,6 +12,7 @@
 //! ## What is in it
 //! | module | what |
 //! |---|---|
+//! | [`app`] | the application layer the front ends call: `MailSettings` (with `check` and `collector`), [`app::AccountRef`], [`app::AccountError`] |
 //! | [`values`] | the leaf value types: host, endpoint, credential id, e-mail address, certificate options |
 //! | [`model`] | forms: the settings as a person typed them (possibly invalid); protocols, security words, default ports |
 //! | [`validate`] | every problem at once: path, code, severity, messages in English and Brazilian Portuguese |
@@ -46,7 +47,11 @@
 //!
 //! - **`store`**: the SQLite store ([`store`], `rusqlite` with SQLite bundled and compiled
 //!   from source), reports over it, import and export, the [`inbox`] of collected messages
-//!   (`mail-parser`), the state of report schedules.
+//!   (`mail-parser`), the state of report schedules. SQLite alone: no OpenSSL.
+//! - **`postgres`**: the store's PostgreSQL backend (`store::pg`; a `postgres://` or
+//!   `postgresql://` location; the `postgres` and `postgres-native-tls` crates). Implies
+//!   `store` and `tls`. Without it a PostgreSQL location fails to open with
+//!   `StoreError::Location`, saying this build has no PostgreSQL support.
 //! - **`smtp`**: sending through SMTP accounts ([`smtp`]: our client, pools, the test
 //!   message); with `store`, the report schedules' runner. Implies `tls`.
 //! - **`imap`**: the IMAP driver ([`imap`], the `imap` and `imap-proto` crates). Implies `tls`
@@ -73,8 +78,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-#[cfg(all(feature = "check", feature = "collector"))]
-#[cfg_attr(docsrs, doc(cfg(all(feature = "check", feature = "collector"))))]
 pub mod app;
 #[cfg(feature = "check")]
 #[cfg_attr(docsrs, doc(cfg(feature = "check")))]

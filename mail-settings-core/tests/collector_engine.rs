@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mail_settings_core::collector::{
-    CancelHandle, CollectError, Collector, CollectorOptions, MailSource, MemoryFault,
+    CancelToken, CollectError, Collector, CollectorOptions, MailSource, MemoryFault,
     MemoryProtocol, MemoryServer, MessageOutcome, Progress, RunControl, RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxQuery};
@@ -471,7 +471,7 @@ fn cancel_stops_at_a_message_boundary_and_keeps_what_was_fetched() {
         for i in 0..10 {
             s.server.add(message(i));
         }
-        let cancel = CancelHandle::new();
+        let cancel = CancelToken::new();
         let c2 = cancel.clone();
         let control = RunControl {
             cancel,

@@ -6,14 +6,15 @@
 //! failed stage says why): a settings screen shows the stages. Only what prevents checking at
 //! all (an unknown account, settings that do not validate) throws.
 
-use crate::account::AccountRef;
+use crate::account::{core_ref, AccountRef};
 use crate::blocking::run_blocking;
 use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::Result;
-use crate::mailer::{smtp_account, timeouts, NetworkTimeouts};
+use crate::mailer::{timeouts, NetworkTimeouts};
 use crate::model::{ErrorCategory, IncomingAccountForm, ProxyHop, Security, SmtpAccountForm};
 use crate::store::Store;
 use mail_settings_core as mscore;
+use mail_settings_core::app::AccountKind;
 use mail_settings_core::check::{self, CheckOptions};
 use mail_settings_core::validate::ValidationContext;
 use std::fmt;
@@ -240,6 +241,7 @@ impl TryFrom<check::CheckReport> for CheckReport {
 /// Checks the store's accounts (or settings not saved yet) against their servers.
 #[derive(uniffi::Object)]
 pub struct ConnectionChecker {
+    app: mscore::app::MailSettings,
     store: Arc<mscore::store::Store>,
     credentials: Arc<dyn mscore::CredentialProvider>,
     options: CheckOptions,
@@ -266,6 +268,16 @@ impl ConnectionChecker {
         let options = self.options.clone();
         run_blocking(name, move || work(&store, creds.as_ref(), &options)).await
     }
+
+    /// Runs `work` with the application layer on a thread of its own.
+    async fn run_app<T: Send + 'static>(
+        &self,
+        name: &str,
+        work: impl FnOnce(&mscore::app::MailSettings) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let app = self.app.clone();
+        run_blocking(name, move || work(&app)).await
+    }
 }
 
 #[uniffi::export]
@@ -282,36 +294,50 @@ impl ConnectionChecker {
             timeouts: self::timeouts(timeouts),
             ..CheckOptions::default()
         };
+        let credentials = HostCredentials::wrap(credentials);
         Arc::new(Self {
+            app: mscore::app::MailSettings::new(
+                store.inner.clone(),
+                credentials.clone(),
+                mscore::app::AppOptions::with_timeouts(options.timeouts),
+            ),
             store: store.inner.clone(),
-            credentials: HostCredentials::wrap(credentials),
+            credentials,
             options,
         })
+    }
+
+    /// Checks stored `account` of either kind (as the command's `check ACCOUNT`): an incoming
+    /// or SMTP account by id or by name, or the default SMTP account. Throws `NotFound` for an
+    /// unknown account, `Ambiguous` when the id or name is an incoming and an SMTP account
+    /// (use `checkIncoming` or `checkSmtp`), `NoDefault` when the default was asked for and
+    /// there is none.
+    pub async fn check(&self, account: AccountRef) -> Result<CheckReport> {
+        self.run_app("check", move |app| {
+            app.check(&account.into(), None)?.try_into()
+        })
+        .await
     }
 
     /// Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
     /// for an unknown account; a failing server is a report with `ok == false`.
     pub async fn check_incoming(&self, account: AccountRef) -> Result<CheckReport> {
-        self.run(
-            "check",
-            Box::new(move |store, creds, options| {
-                let account = mscore::app::incoming_account(store, &account.into())?;
-                check::check_incoming(&account, creds, options).try_into()
-            }),
-        )
+        self.run_app("check", move |app| {
+            app.check(&account.into(), Some(AccountKind::Incoming))?
+                .try_into()
+        })
         .await
     }
 
     /// Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
+    /// Throws `NotFound` for an unknown account, `NoDefault` when none was named and none is
+    /// the default.
     #[uniffi::method(default(account = None))]
     pub async fn check_smtp(&self, account: Option<AccountRef>) -> Result<CheckReport> {
-        self.run(
-            "check",
-            Box::new(move |store, creds, options| {
-                let account = smtp_account(store, account)?;
-                check::check_smtp(&account, creds, options).try_into()
-            }),
-        )
+        self.run_app("check", move |app| {
+            app.check(&core_ref(account), Some(AccountKind::Smtp))?
+                .try_into()
+        })
         .await
     }
 

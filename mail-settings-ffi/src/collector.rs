@@ -14,7 +14,9 @@ use crate::error::Result;
 use crate::mailer::{timeouts, NetworkTimeouts};
 use crate::model::ErrorCategory;
 use crate::store::Store;
-use mail_settings_core::collector::{self as core_collector, CancelHandle, RunControl};
+use mail_settings_core::collector::{
+    self as core_collector, CancelToken as CoreCancelToken, RunControl,
+};
 use mail_settings_core::inbox;
 use std::fmt;
 use std::sync::Arc;
@@ -64,7 +66,7 @@ impl core_collector::ProgressListener for HostListener {
 /// Cancels a run started with it (and every run it is passed to).
 #[derive(Debug, Default, uniffi::Object)]
 pub struct CancelToken {
-    handle: CancelHandle,
+    handle: CoreCancelToken,
 }
 
 #[uniffi::export]
@@ -335,7 +337,7 @@ pub struct CollectorSettings {
 
 /// Cancels its run when dropped: a host that stops awaiting a run (a cancelled coroutine or
 /// task drops the future) stops the run too, at its next message boundary.
-struct CancelOnDrop(Option<CancelHandle>);
+struct CancelOnDrop(Option<CoreCancelToken>);
 
 impl CancelOnDrop {
     /// The run finished: nothing to cancel any more.
@@ -353,7 +355,7 @@ impl Drop for CancelOnDrop {
 }
 
 /// The handle for one run: the caller's token, or a fresh one.
-fn handle_of(token: &Option<Arc<CancelToken>>) -> CancelHandle {
+fn handle_of(token: &Option<Arc<CancelToken>>) -> CoreCancelToken {
     token.as_ref().map(|t| t.handle.clone()).unwrap_or_default()
 }
 
@@ -361,6 +363,8 @@ fn handle_of(token: &Option<Arc<CancelToken>>) -> CancelHandle {
 #[derive(uniffi::Object)]
 pub struct Collector {
     inner: Arc<core_collector::Collector>,
+    /// The application layer over the same store and credentials: it resolves accounts.
+    app: mail_settings_core::app::MailSettings,
 }
 
 impl fmt::Debug for Collector {
@@ -408,17 +412,19 @@ impl Collector {
         credentials: Arc<dyn CredentialProvider>,
         settings: Option<CollectorSettings>,
     ) -> Arc<Self> {
-        let mut options = core_collector::CollectorOptions::default();
+        let mut options = mail_settings_core::app::AppOptions::default();
         if let Some(s) = settings {
-            options.max_concurrent_accounts = (s.max_concurrent_accounts.max(1)) as usize;
+            options.collector.max_concurrent_accounts = (s.max_concurrent_accounts.max(1)) as usize;
             options.timeouts = timeouts(s.timeouts);
         }
+        let app = mail_settings_core::app::MailSettings::new(
+            store.inner.clone(),
+            HostCredentials::wrap(credentials),
+            options,
+        );
         Arc::new(Self {
-            inner: Arc::new(core_collector::Collector::with_options(
-                store.inner.clone(),
-                HostCredentials::wrap(credentials),
-                options,
-            )),
+            inner: Arc::new(app.collector()),
+            app,
         })
     }
 
@@ -450,9 +456,10 @@ impl Collector {
         self.inner.is_running()
     }
 
-    /// Collects incoming `account` (by id or by name) now, whether or not the collector runs. Throws `Conflict`
-    /// while a run of that account is in progress, `Validation` for a disabled account, and
-    /// the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
+    /// Collects incoming `account` (by id or by name) now, whether or not the collector runs.
+    /// Throws `NotFound` for an unknown account, `Conflict` while a run of that account is in
+    /// progress, `Validation` for a disabled account, and the connection's own error (`Auth`,
+    /// `Certificate`, `Connect`...) when it fails.
     #[uniffi::method(default(listener = None, cancel = None))]
     pub async fn check_now(
         &self,
@@ -460,9 +467,9 @@ impl Collector {
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> Result<RunReport> {
+        let app = self.app.clone();
         self.run(cancel, listener, move |c, control| {
-            let id = mail_settings_core::app::account_id(
-                c.store(),
+            let id = app.account_id(
                 mail_settings_core::app::AccountKind::Incoming,
                 &account.into(),
             )?;
@@ -471,18 +478,22 @@ impl Collector {
         .await
     }
 
-    /// Collects several accounts once (every enabled account with automatic check when
-    /// `account_ids` is empty), a few at a time; one result per account, in order. One
-    /// account's failure does not stop the others.
-    #[uniffi::method(default(account_ids = [], listener = None, cancel = None))]
+    /// Collects the incoming `accounts` (by id or by name) once (every enabled account with
+    /// automatic check when `accounts` is empty), a few at a time; one result per account, in
+    /// order. Every account is resolved before anything runs: an unknown one throws
+    /// `NotFound` and nothing is collected. One account's failure does not stop the others.
+    #[uniffi::method(default(accounts = [], listener = None, cancel = None))]
     pub async fn collect_once(
         &self,
-        account_ids: Vec<i64>,
+        accounts: Vec<AccountRef>,
         listener: Option<Arc<dyn ProgressListener>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> Result<Vec<AccountRunResult>> {
+        let app = self.app.clone();
         self.run(cancel, listener, move |c, control| {
-            let results = c.collect_once(&account_ids, control)?;
+            let accounts: Vec<mail_settings_core::app::AccountRef> =
+                accounts.into_iter().map(Into::into).collect();
+            let results = app.collect_once(c, &accounts, control)?;
             Ok(results
                 .into_iter()
                 .map(|(account_id, r)| match r {

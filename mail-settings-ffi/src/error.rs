@@ -41,10 +41,33 @@ pub enum MailSettingsError {
         /// Which record, and the versions.
         detail: String,
     },
-    /// The record (or the named account) does not exist.
+    /// The record (or the account named by id or name) does not exist.
     #[error("{detail}")]
     NotFound {
         /// What was asked for.
+        detail: String,
+    },
+    /// The id or name is an incoming and an SMTP account: say which kind (the core's
+    /// `AccountError::Ambiguous`).
+    #[error("{detail}")]
+    Ambiguous {
+        /// What was asked for.
+        detail: String,
+    },
+    /// No account was named and no SMTP account is the default account (the core's
+    /// `AccountError::NoDefault`).
+    #[error("{detail}")]
+    NoDefault {
+        /// What to do.
+        detail: String,
+    },
+    /// The default was asked for where there is none: only SMTP accounts have a default
+    /// (`kind`: `incoming account`, `report schedule`; the core's `AccountError::NoDefaultFor`).
+    #[error("{detail}")]
+    NoDefaultFor {
+        /// What was asked for.
+        kind: String,
+        /// What to do.
         detail: String,
     },
     /// A network connector cannot be deleted or disabled while accounts use it.
@@ -172,7 +195,12 @@ impl MailSettingsError {
             }
             MailSettingsError::Parse { .. } => ErrorCategory::Parse,
             MailSettingsError::Conflict { .. } => ErrorCategory::Conflict,
-            MailSettingsError::NotFound { .. } => ErrorCategory::NotFound,
+            MailSettingsError::NotFound { .. } | MailSettingsError::NoDefault { .. } => {
+                ErrorCategory::NotFound
+            }
+            MailSettingsError::Ambiguous { .. } | MailSettingsError::NoDefaultFor { .. } => {
+                ErrorCategory::Validation
+            }
             MailSettingsError::Credential { .. } => ErrorCategory::Credential,
             MailSettingsError::Auth { .. } => ErrorCategory::Auth,
             MailSettingsError::Tls { .. } => ErrorCategory::Tls,
@@ -349,6 +377,28 @@ impl From<mscore::ConnectionError> for MailSettingsError {
     }
 }
 
+/// Each way an account does not resolve has its variant (Kotlin
+/// `MailSettingsException.NotFound`, `.Ambiguous`, `.NoDefault`, `.NoDefaultFor`).
+impl From<mscore::app::AccountError> for MailSettingsError {
+    fn from(e: mscore::app::AccountError) -> Self {
+        use mscore::app::AccountError as A;
+        let detail = e.to_string();
+        match e {
+            A::NotFound { .. } => MailSettingsError::NotFound { detail },
+            A::Ambiguous { .. } => MailSettingsError::Ambiguous { detail },
+            A::NoDefault => MailSettingsError::NoDefault { detail },
+            A::NoDefaultFor { kind } => MailSettingsError::NoDefaultFor {
+                kind: kind.to_owned(),
+                detail,
+            },
+            other => {
+                let detail = other.to_string();
+                Self::from_category(other.category(), ReplyDetails::default(), detail)
+            }
+        }
+    }
+}
+
 impl From<mscore::store::StoreError> for MailSettingsError {
     fn from(e: mscore::store::StoreError) -> Self {
         use mscore::store::StoreError as S;
@@ -374,6 +424,7 @@ impl From<mscore::Error> for MailSettingsError {
             mscore::Error::Credential(c) => c.into(),
             mscore::Error::Store(s) => s.into(),
             mscore::Error::Connection(c) => c.into(),
+            mscore::Error::Account(a) => a.into(),
             other => {
                 let detail = detail_of(&other);
                 Self::from_category(other.category(), ReplyDetails::default(), detail)
@@ -396,6 +447,15 @@ impl From<mscore::collector::CollectError> for MailSettingsError {
                 let detail = detail_of(&other);
                 Self::from_category(other.category(), ReplyDetails::default(), detail)
             }
+        }
+    }
+}
+
+impl From<mscore::app::CollectOnceError> for MailSettingsError {
+    fn from(e: mscore::app::CollectOnceError) -> Self {
+        match e {
+            mscore::app::CollectOnceError::Account(a) => a.into(),
+            mscore::app::CollectOnceError::Collect(c) => c.into(),
         }
     }
 }
@@ -584,6 +644,40 @@ mod tests {
         }
         .into();
         assert!(matches!(interrupted, MailSettingsError::Timeout { .. }));
+    }
+
+    #[test]
+    fn each_account_error_has_its_variant() {
+        use mscore::app::{AccountError, AccountKind, AccountRef};
+        let e: MailSettingsError = mscore::Error::from(AccountError::NotFound {
+            kind: Some(AccountKind::Smtp),
+            wanted: AccountRef::Name("Nowhere".into()),
+        })
+        .into();
+        assert!(
+            matches!(&e, MailSettingsError::NotFound { detail } if detail.contains("Nowhere")),
+            "{e:?}"
+        );
+        let e: MailSettingsError = mscore::Error::from(AccountError::Ambiguous {
+            wanted: AccountRef::Id(3),
+        })
+        .into();
+        assert!(matches!(e, MailSettingsError::Ambiguous { .. }), "{e:?}");
+        assert_eq!(e.category(), ErrorCategory::Validation);
+        let e: MailSettingsError = mscore::Error::from(AccountError::NoDefault).into();
+        assert!(matches!(e, MailSettingsError::NoDefault { .. }), "{e:?}");
+        assert_eq!(e.category(), ErrorCategory::NotFound);
+        let e: MailSettingsError = mscore::Error::from(AccountError::NoDefaultFor {
+            kind: "incoming account",
+        })
+        .into();
+        assert_eq!(
+            e,
+            MailSettingsError::NoDefaultFor {
+                kind: "incoming account".into(),
+                detail: "incoming accounts have no default: name one by id or by name".into()
+            }
+        );
     }
 
     #[test]

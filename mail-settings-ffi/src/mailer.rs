@@ -14,8 +14,9 @@ use crate::credentials::{CredentialProvider, HostCredentials};
 use crate::error::{MailSettingsError, Result};
 use crate::store::Store;
 use mail_settings_core as mscore;
+use mail_settings_core::app::{AppOptions, MailSettings};
 use mail_settings_core::net::Timeouts;
-use mail_settings_core::smtp::{self, PoolConfig, SmtpOptions};
+use mail_settings_core::smtp::{self, PoolConfig};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,48 +197,34 @@ pub(crate) fn timeouts(t: Option<NetworkTimeouts>) -> Timeouts {
     }
 }
 
-/// The SMTP account `account` of the store (the default one when it is empty), resolved by
-/// the core's application layer.
-pub(crate) fn smtp_account(
-    store: &mscore::store::Store,
-    account: Option<AccountRef>,
-) -> Result<mscore::SmtpAccount> {
-    Ok(mscore::app::smtp_account(store, &core_ref(account))?)
+/// The core's application layer over `store` with the host's `credentials` and `timeouts`:
+/// every use case of these bindings goes through it.
+pub(crate) fn app(
+    store: &Store,
+    credentials: Arc<dyn CredentialProvider>,
+    timeouts: Option<NetworkTimeouts>,
+) -> MailSettings {
+    MailSettings::new(
+        store.inner.clone(),
+        HostCredentials::wrap(credentials),
+        AppOptions::with_timeouts(self::timeouts(timeouts)),
+    )
 }
 
 /// Sends mail through the store's SMTP accounts, with credentials from the host's provider.
-#[derive(uniffi::Object)]
+#[derive(Debug, uniffi::Object)]
 pub struct Mailer {
-    store: Arc<mscore::store::Store>,
-    credentials: Arc<dyn mscore::CredentialProvider>,
-    options: SmtpOptions,
-}
-
-impl fmt::Debug for Mailer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mailer")
-            .field("store", &self.store)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
+    app: MailSettings,
 }
 
 impl Mailer {
     async fn run<T: Send + 'static>(
         &self,
         name: &str,
-        work: impl FnOnce(
-                &mscore::store::Store,
-                &dyn mscore::CredentialProvider,
-                &SmtpOptions,
-            ) -> Result<T>
-            + Send
-            + 'static,
+        work: impl FnOnce(&MailSettings) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let store = self.store.clone();
-        let creds = self.credentials.clone();
-        let options = self.options.clone();
-        run_blocking(name, move || work(&store, creds.as_ref(), &options)).await
+        let app = self.app.clone();
+        run_blocking(name, move || work(&app)).await
     }
 }
 
@@ -252,16 +239,15 @@ impl Mailer {
         timeouts: Option<NetworkTimeouts>,
     ) -> Arc<Self> {
         Arc::new(Self {
-            store: store.inner.clone(),
-            credentials: HostCredentials::wrap(credentials),
-            options: SmtpOptions::with_timeouts(self::timeouts(timeouts)),
+            app: app(&store, credentials, timeouts),
         })
     }
 
     /// "Test configuration" (seed 004): sends the test message to `send_to` through
     /// `account` (the default SMTP account when empty), with `subject` and `message` or the
     /// defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
-    /// `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`...
+    /// `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`,
+    /// `NoDefault`...
     #[uniffi::method(default(account = None, subject = None, message = None))]
     pub async fn send_test(
         &self,
@@ -270,15 +256,12 @@ impl Mailer {
         subject: Option<String>,
         message: Option<String>,
     ) -> Result<SendReport> {
-        self.run("send-test", move |store, creds, options| {
-            let account = smtp_account(store, account)?;
-            let report = smtp::send_test(
-                &account,
-                creds,
+        self.run("send-test", move |app| {
+            let (_, report) = app.send_test(
+                &core_ref(account),
                 &send_to,
                 subject.as_deref(),
                 message.as_deref(),
-                options,
             )?;
             Ok(report.into())
         })
@@ -292,9 +275,8 @@ impl Mailer {
         message: OutgoingMessage,
         account: Option<AccountRef>,
     ) -> Result<SendReport> {
-        self.run("send", move |store, creds, options| {
-            let account = smtp_account(store, account)?;
-            Ok(smtp::send(&account, creds, &message.into(), options)?.into())
+        self.run("send", move |app| {
+            Ok(app.send(&core_ref(account), &message.into())?.into())
         })
         .await
     }
@@ -302,20 +284,17 @@ impl Mailer {
     /// Sends `messages` over one session (RSET between them; a session that breaks is
     /// replaced for the messages after it) through `account` (the default SMTP account when
     /// empty). One outcome per message, in order. Throws only when the account
-    /// cannot be found.
+    /// cannot be resolved (`NotFound`, `NoDefault`).
     #[uniffi::method(default(account = None))]
     pub async fn send_many(
         &self,
         messages: Vec<OutgoingMessage>,
         account: Option<AccountRef>,
     ) -> Result<Vec<SendOutcome>> {
-        self.run("send-many", move |store, creds, options| {
-            let account = smtp_account(store, account)?;
+        self.run("send-many", move |app| {
             let messages: Vec<smtp::OutgoingMessage> =
                 messages.into_iter().map(Into::into).collect();
-            Ok(outcomes(smtp::send_many(
-                &account, creds, &messages, options,
-            )))
+            Ok(outcomes(app.send_many(&core_ref(account), &messages)?))
         })
         .await
     }
@@ -388,14 +367,8 @@ impl SmtpPool {
         timeouts: Option<NetworkTimeouts>,
         limits: Option<PoolLimits>,
     ) -> Result<Arc<Self>> {
-        let account = smtp_account(&store.inner, account)?;
         let config = limits.map(PoolConfig::from).unwrap_or_default();
-        let pool = smtp::SmtpPool::new(
-            account,
-            HostCredentials::wrap(credentials),
-            SmtpOptions::with_timeouts(self::timeouts(timeouts)),
-            config,
-        )?;
+        let pool = app(&store, credentials, timeouts).smtp_pool(&core_ref(account), config)?;
         Ok(Arc::new(Self {
             inner: Arc::new(pool),
         }))

@@ -15,10 +15,10 @@ use crate::credentials::PyCredentials;
 use crate::errors::{collect_err, to_py_err};
 use crate::records::{record_class, serde_to_py};
 use crate::store::PyStore;
-use mail_settings_core::app::AccountKind;
+use mail_settings_core::app::{AccountKind, CollectOnceError, MailSettings};
 use mail_settings_core::collector::{
-    AccountStatus, CancelHandle, Collector, CollectorOptions, Progress, ProgressListener,
-    RunControl, RunReport,
+    AccountStatus, CancelToken as CoreCancelToken, Collector, CollectorOptions, Progress,
+    ProgressListener, RunControl, RunReport,
 };
 use mail_settings_core::inbox::{Inbox, InboxPage, InboxQuery, MessageSummary, MessageView};
 use mail_settings_core::model::RecordId;
@@ -175,7 +175,7 @@ record_class! {
 #[pyclass(name = "CancelToken", module = "mail_settings", frozen)]
 #[derive(Clone, Debug, Default)]
 pub struct PyCancelToken {
-    handle: CancelHandle,
+    handle: CoreCancelToken,
 }
 
 #[pymethods]
@@ -397,16 +397,27 @@ impl PyCollector {
         on_progress: Option<Bound<'_, PyAny>>,
         cancel: Option<PyRef<'_, PyCancelToken>>,
     ) -> PyResult<Vec<PyObject>> {
-        let ids = accounts
+        let wanted = accounts
             .unwrap_or_default()
             .iter()
-            .map(|a| account_id(&self.store.inner, a))
+            .map(|a| {
+                if a.is_none() {
+                    return Err(PyTypeError::new_err(
+                        "account must be an id (int) or a name (str)",
+                    ));
+                }
+                crate::store::account_ref(Some(a))
+            })
             .collect::<PyResult<Vec<_>>>()?;
         let control = control(on_progress, cancel)?;
         let inner = self.inner.clone();
+        let app = self.store.app();
         let results = py
-            .allow_threads(move || inner.collect_once(&ids, &control))
-            .map_err(collect_err)?;
+            .allow_threads(move || app.collect_once(&inner, &wanted, &control))
+            .map_err(|e| match e {
+                CollectOnceError::Account(a) => to_py_err(a),
+                CollectOnceError::Collect(c) => collect_err(c),
+            })?;
         results
             .into_iter()
             .map(|(_, r)| match r {
@@ -461,7 +472,7 @@ impl PyCollector {
     /// The inbox the collector fills.
     #[getter]
     fn inbox(&self) -> PyInbox {
-        PyInbox::of(self.store.inner.clone())
+        PyInbox::of(self.store.app())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -635,13 +646,32 @@ fn unix_seconds(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
 #[derive(Clone, Debug)]
 pub struct PyInbox {
     inner: Inbox,
+    /// The application layer over the same store: it resolves accounts and lists pages.
+    app: MailSettings,
 }
 
 impl PyInbox {
-    /// The inbox of `store`.
-    pub(crate) fn of(store: Arc<Store>) -> Self {
+    /// The inbox of `app`'s store.
+    pub(crate) fn of(app: MailSettings) -> Self {
         Self {
-            inner: Inbox::new(store),
+            inner: app.inbox(),
+            app,
+        }
+    }
+
+    /// The id of incoming account `account` (an id, or a name; a string that is a number is an
+    /// id), or None for every account.
+    fn account(&self, py: Python<'_>, account: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
+        match account {
+            None => Ok(None),
+            Some(a) if a.is_none() => Ok(None),
+            Some(a) => {
+                let wanted = crate::store::account_ref(Some(a))?;
+                let app = self.app.clone();
+                py.allow_threads(move || app.account_id(AccountKind::Incoming, &wanted))
+                    .map(Some)
+                    .map_err(to_py_err)
+            }
         }
     }
 }
@@ -651,20 +681,19 @@ impl PyInbox {
     /// The inbox kept in `store`.
     #[new]
     fn new(store: PyRef<'_, PyStore>) -> Self {
-        Self {
-            inner: Inbox::new(store.inner.clone()),
-        }
+        Self::of(store.app())
     }
 
     /// One page of messages, newest first. Filters (None = any) combine with AND: `account`
-    /// (id), `from_contains`, `subject_contains`, `text_contains` (From or subject),
-    /// `since`/`until` (Unix seconds or datetime), `unread_only`.
+    /// (an incoming account's id or name; `AccountNotFoundError` when there is none),
+    /// `from_contains`, `subject_contains`, `text_contains` (From or subject), `since`/`until`
+    /// (Unix seconds or datetime), `unread_only`.
     #[pyo3(signature = (*, account = None, from_contains = None, subject_contains = None, text_contains = None, since = None, until = None, unread_only = false, page = 1, page_size = 30))]
     #[allow(clippy::too_many_arguments)]
     fn list(
         &self,
         py: Python<'_>,
-        account: Option<i64>,
+        account: Option<&Bound<'_, PyAny>>,
         from_contains: Option<String>,
         subject_contains: Option<String>,
         text_contains: Option<String>,
@@ -674,8 +703,12 @@ impl PyInbox {
         page: u32,
         page_size: u32,
     ) -> PyResult<PyInboxPage> {
+        let account = match account {
+            Some(a) if !a.is_none() => Some(crate::store::account_ref(Some(a))?),
+            _ => None,
+        };
         let query = InboxQuery {
-            account,
+            account: None,
             from_contains,
             subject_contains,
             text_contains,
@@ -685,8 +718,8 @@ impl PyInbox {
             page,
             page_size,
         };
-        let inbox = self.inner.clone();
-        py.allow_threads(move || inbox.list(&query))
+        let app = self.app.clone();
+        py.allow_threads(move || app.inbox_page(account.as_ref(), query))
             .map(|inner| PyInboxPage { inner })
             .map_err(to_py_err)
     }
@@ -702,12 +735,12 @@ impl PyInbox {
         dest: Option<&Bound<'_, PyAny>>,
         lang: &str,
         bom: bool,
-        account: Option<i64>,
+        account: Option<&Bound<'_, PyAny>>,
         text_contains: Option<String>,
         unread_only: bool,
     ) -> PyResult<PyObject> {
         let query = InboxQuery {
-            account,
+            account: self.account(py, account)?,
             text_contains,
             unread_only,
             ..InboxQuery::default()
@@ -727,12 +760,12 @@ impl PyInbox {
         py: Python<'_>,
         dest: Option<&Bound<'_, PyAny>>,
         lang: &str,
-        account: Option<i64>,
+        account: Option<&Bound<'_, PyAny>>,
         text_contains: Option<String>,
         unread_only: bool,
     ) -> PyResult<PyObject> {
         let query = InboxQuery {
-            account,
+            account: self.account(py, account)?,
             text_contains,
             unread_only,
             ..InboxQuery::default()
@@ -744,9 +777,10 @@ impl PyInbox {
         })
     }
 
-    /// Number of messages of one account (id), or of all.
+    /// Number of messages of one incoming account (id or name), or of all.
     #[pyo3(signature = (account = None))]
-    fn count(&self, py: Python<'_>, account: Option<i64>) -> PyResult<u64> {
+    fn count(&self, py: Python<'_>, account: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+        let account = self.account(py, account)?;
         let inbox = self.inner.clone();
         py.allow_threads(move || inbox.count(account))
             .map_err(to_py_err)
@@ -779,11 +813,9 @@ impl PyInbox {
     /// bytes.
     fn save_raw(&self, py: Python<'_>, id: i64, path: &Bound<'_, PyAny>) -> PyResult<u64> {
         let path = fspath(path)?;
-        let inbox = self.inner.clone();
-        py.allow_threads(move || {
-            mail_settings_core::app::save_raw(&inbox, id, std::path::Path::new(&path))
-        })
-        .map_err(to_py_err)
+        let app = self.app.clone();
+        py.allow_threads(move || app.save_raw(id, std::path::Path::new(&path)))
+            .map_err(to_py_err)
     }
 
     /// Marks message `id` read (or unread).

@@ -160,7 +160,8 @@ fn classify(py: Python<'_>, kwargs: &Bound<'_, PyDict>, err: &Error) -> PyResult
 }
 
 /// An account that did not resolve: `AccountNotFoundError` (with `kind` and the `id` or `name`
-/// asked for), `NoDefaultAccountError`, or `ValidationError` (ambiguous; no default of that kind).
+/// asked for), `NoDefaultAccountError`, `AmbiguousAccountError` (a `ValidationError` with the
+/// `id` or `name`), `NoDefaultForError` (a `ValidationError` with the `kind`).
 fn account_class(kwargs: &Bound<'_, PyDict>, a: &AccountError) -> PyResult<&'static str> {
     Ok(match a {
         AccountError::NotFound { kind, wanted } => {
@@ -175,6 +176,18 @@ fn account_class(kwargs: &Bound<'_, PyDict>, a: &AccountError) -> PyResult<&'sta
         AccountError::NoDefault => {
             kwargs.set_item("kind", "SMTP account")?;
             "NoDefaultAccountError"
+        }
+        AccountError::Ambiguous { wanted } => {
+            match wanted {
+                AccountRef::Id(id) => kwargs.set_item("id", *id)?,
+                AccountRef::Name(name) => kwargs.set_item("name", name)?,
+                AccountRef::Default => {}
+            }
+            "AmbiguousAccountError"
+        }
+        AccountError::NoDefaultFor { kind } => {
+            kwargs.set_item("kind", *kind)?;
+            "NoDefaultForError"
         }
         _ => "ValidationError",
     })

@@ -521,6 +521,41 @@ pub fn compose(
         .map_err(to_py_err)
 }
 
+/// The pool's limits, checked.
+pub(crate) fn pool_config(
+    max_idle: usize,
+    idle_timeout: f64,
+    max_open: usize,
+    wait_timeout: f64,
+) -> PyResult<PoolConfig> {
+    for (name, value) in [
+        ("idle_timeout", idle_timeout),
+        ("wait_timeout", wait_timeout),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(PyValueError::new_err(format!(
+                "{name} must be seconds, 0 or more"
+            )));
+        }
+    }
+    if max_open == 0 {
+        return Err(PyValueError::new_err("max_open must be 1 or more"));
+    }
+    let mut config = PoolConfig::with_max_idle(max_idle)
+        .max_open(max_open)
+        .wait_timeout(Duration::from_secs_f64(wait_timeout));
+    config.idle_timeout = Duration::from_secs_f64(idle_timeout);
+    Ok(config)
+}
+
+impl From<SmtpPool> for PySmtpPool {
+    fn from(pool: SmtpPool) -> Self {
+        Self {
+            inner: Arc::new(pool),
+        }
+    }
+}
+
 /// Sessions to one SMTP account kept open and reused between messages (RSET in between).
 /// Safe to share between threads.
 #[pyclass(name = "SmtpPool", module = "mail_settings", frozen)]
@@ -549,23 +584,7 @@ impl PySmtpPool {
         let account = typed(&account, connectors)?;
         let provider = provider_or_empty(credentials.as_deref());
         let opts = options(timeout, false)?;
-        for (name, value) in [
-            ("idle_timeout", idle_timeout),
-            ("wait_timeout", wait_timeout),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(PyValueError::new_err(format!(
-                    "{name} must be seconds, 0 or more"
-                )));
-            }
-        }
-        if max_open == 0 {
-            return Err(PyValueError::new_err("max_open must be 1 or more"));
-        }
-        let mut config = PoolConfig::with_max_idle(max_idle)
-            .max_open(max_open)
-            .wait_timeout(Duration::from_secs_f64(wait_timeout));
-        config.idle_timeout = Duration::from_secs_f64(idle_timeout);
+        let config = pool_config(max_idle, idle_timeout, max_open, wait_timeout)?;
         SmtpPool::new(account, provider, opts, config)
             .map(|p| Self { inner: Arc::new(p) })
             .map_err(to_py_err)

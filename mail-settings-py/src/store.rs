@@ -103,6 +103,12 @@ pub(crate) fn deprecated(py: Python<'_>, old: &str, new: &str) -> PyResult<()> {
 }
 
 impl PyStore {
+    /// The application layer over this store with its own credentials and the default
+    /// options (for the use cases that open no connection: reports, the inbox).
+    pub(crate) fn app(&self) -> MailSettings {
+        app(&self.inner, self.provider_for(None), Timeouts::default())
+    }
+
     /// The provider for sending and connecting: the one given, else the store's own.
     pub(crate) fn provider_for(
         &self,
@@ -182,7 +188,7 @@ impl PyStore {
     /// The inbox kept in this store (the messages the collector stored).
     #[getter]
     fn inbox(&self) -> crate::collector::PyInbox {
-        crate::collector::PyInbox::of(self.inner.clone())
+        crate::collector::PyInbox::of(self.app())
     }
 
     /// The schema version of the open database.
@@ -262,12 +268,27 @@ impl PyStore {
             .map_err(to_py_err)
     }
 
-    /// The incoming account `id`; `NotFoundError` when there is none.
-    fn get_incoming(&self, py: Python<'_>, id: i64) -> PyResult<PyIncomingAccount> {
-        let store = self.inner.clone();
-        py.allow_threads(move || store.get_incoming(id))
-            .map(PyIncomingAccount::from_stored)
-            .map_err(to_py_err)
+    /// The incoming account `account`: its id, or its name (case-insensitive, trimmed; a string
+    /// that is a number is an id); `AccountNotFoundError` (a `NotFoundError`) when there is
+    /// none.
+    fn get_incoming(
+        &self,
+        py: Python<'_>,
+        account: &Bound<'_, PyAny>,
+    ) -> PyResult<PyIncomingAccount> {
+        if account.is_none() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "account must be an id (int) or a name (str)",
+            ));
+        }
+        let wanted = account_ref(Some(account))?;
+        let app = self.app();
+        py.allow_threads(move || {
+            let id = app.account_id(AccountKind::Incoming, &wanted)?;
+            Ok::<_, mail_settings_core::Error>(app.store().get_incoming(id)?)
+        })
+        .map(PyIncomingAccount::from_stored)
+        .map_err(to_py_err)
     }
 
     /// Every incoming account, by id (for large stores use `incoming_report`).
@@ -310,12 +331,23 @@ impl PyStore {
             .map_err(to_py_err)
     }
 
-    /// The SMTP account `id`; `NotFoundError` when there is none.
-    fn get_smtp(&self, py: Python<'_>, id: i64) -> PyResult<PySmtpAccount> {
-        let store = self.inner.clone();
-        py.allow_threads(move || store.get_smtp(id))
-            .map(PySmtpAccount::from_stored)
-            .map_err(to_py_err)
+    /// The SMTP account `account`: its id, or its name (case-insensitive, trimmed; a string
+    /// that is a number is an id); `AccountNotFoundError` (a `NotFoundError`) when there is
+    /// none.
+    fn get_smtp(&self, py: Python<'_>, account: &Bound<'_, PyAny>) -> PyResult<PySmtpAccount> {
+        if account.is_none() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "account must be an id (int) or a name (str)",
+            ));
+        }
+        let wanted = account_ref(Some(account))?;
+        let app = self.app();
+        py.allow_threads(move || {
+            let id = app.account_id(AccountKind::Smtp, &wanted)?;
+            Ok::<_, mail_settings_core::Error>(app.store().get_smtp(id)?)
+        })
+        .map(PySmtpAccount::from_stored)
+        .map_err(to_py_err)
     }
 
     /// Every SMTP account, by id.
@@ -456,6 +488,55 @@ impl PyStore {
             .map_err(to_py_err)
     }
 
+    /// Checks one of the store's accounts of either kind, as the command's `check ACCOUNT`:
+    /// an incoming or SMTP account by id or name, or None for the default SMTP account.
+    /// `AmbiguousAccountError` when the id or name is an incoming and an SMTP account (use
+    /// `check_incoming` or `check_smtp`), `AccountNotFoundError` when it is neither.
+    #[pyo3(signature = (account = None, *, credentials = None, timeout = None))]
+    fn check(
+        &self,
+        py: Python<'_>,
+        account: Option<&Bound<'_, PyAny>>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        timeout: Option<f64>,
+    ) -> PyResult<crate::check::PyCheckReport> {
+        let account = account_ref(account)?;
+        let provider = self.provider_for(credentials);
+        let options = crate::check::check_options(timeout, None)?;
+        let app = app(&self.inner, provider, options.timeouts);
+        py.allow_threads(move || app.check(&account, None))
+            .map(Into::into)
+            .map_err(to_py_err)
+    }
+
+    // ----- pools -----
+
+    /// A pool of SMTP sessions through one of the store's SMTP accounts (by id, by name, or
+    /// None for the default), kept open and reused between messages; nothing is opened before
+    /// the first message. Limits as for `SmtpPool(...)`.
+    #[pyo3(signature = (account = None, *, credentials = None, timeout = None, max_idle = 4, idle_timeout = 60.0, max_open = 10, wait_timeout = 60.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn smtp_pool(
+        &self,
+        py: Python<'_>,
+        account: Option<&Bound<'_, PyAny>>,
+        credentials: Option<PyRef<'_, PyCredentials>>,
+        timeout: Option<f64>,
+        max_idle: usize,
+        idle_timeout: f64,
+        max_open: usize,
+        wait_timeout: f64,
+    ) -> PyResult<crate::smtp::PySmtpPool> {
+        let account = account_ref(account)?;
+        let provider = self.provider_for(credentials);
+        let opts = crate::smtp::options(timeout, false)?;
+        let config = crate::smtp::pool_config(max_idle, idle_timeout, max_open, wait_timeout)?;
+        let app = app(&self.inner, provider, opts.timeouts);
+        py.allow_threads(move || app.smtp_pool(&account, config))
+            .map(crate::smtp::PySmtpPool::from)
+            .map_err(to_py_err)
+    }
+
     /// Checks one of the store's SMTP accounts (by id, by name, or None for the default).
     #[pyo3(signature = (account = None, *, credentials = None, timeout = None))]
     fn check_smtp(
@@ -499,9 +580,9 @@ impl PyStore {
             keep_copy,
             status,
         )?;
-        let store = self.inner.clone();
+        let app = self.app();
         py.allow_threads(move || {
-            store.incoming_report(
+            app.incoming_report(
                 &filter,
                 mail_settings_core::report::PageRequest { page, page_size },
             )
@@ -534,9 +615,9 @@ impl PyStore {
             authentication,
             default_account,
         )?;
-        let store = self.inner.clone();
+        let app = self.app();
         py.allow_threads(move || {
-            store.smtp_report(
+            app.smtp_report(
                 &filter,
                 mail_settings_core::report::PageRequest { page, page_size },
             )

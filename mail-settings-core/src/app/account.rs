@@ -3,7 +3,9 @@
 //! error, naming what was asked.
 
 use crate::model::RecordId;
+#[cfg(feature = "store")]
 use crate::store::{Store, StoreError};
+#[cfg(feature = "store")]
 use crate::validate::name_key;
 use crate::ErrorCategory;
 use std::fmt;
@@ -155,6 +157,7 @@ impl AccountError {
 }
 
 /// The store's not-found errors for `wanted` become [`AccountError::NotFound`].
+#[cfg(feature = "store")]
 pub(crate) fn not_found(kind: AccountKind, wanted: &AccountRef, e: crate::Error) -> crate::Error {
     match e {
         crate::Error::Store(StoreError::NotFound { .. } | StoreError::NameNotFound { .. }) => {
@@ -170,6 +173,7 @@ pub(crate) fn not_found(kind: AccountKind, wanted: &AccountRef, e: crate::Error)
 
 /// The id of the account `wanted` of `kind`, without validating its settings (an account
 /// with errors still has an id: a listing or a status names it).
+#[cfg(feature = "store")]
 pub fn account_id(
     store: &Store,
     kind: AccountKind,
@@ -215,6 +219,7 @@ pub fn account_id(
 }
 
 /// The incoming account `wanted`, validated for a driver.
+#[cfg(feature = "store")]
 pub fn incoming_account(
     store: &Store,
     wanted: &AccountRef,
@@ -234,6 +239,7 @@ pub fn incoming_account(
 
 /// The SMTP account `wanted` (the default one for [`AccountRef::Default`]), validated for a
 /// driver. A disabled default is returned as it is; sending through it is refused.
+#[cfg(feature = "store")]
 pub fn smtp_account(store: &Store, wanted: &AccountRef) -> crate::Result<crate::SmtpAccount> {
     let found = match wanted {
         AccountRef::Id(id) => store.smtp_account(*id),
@@ -248,6 +254,7 @@ pub fn smtp_account(store: &Store, wanted: &AccountRef) -> crate::Result<crate::
 }
 
 /// An account of either kind, validated for a driver.
+#[cfg(feature = "store")]
 #[derive(Debug, Clone)]
 pub enum Account {
     /// IMAP or POP3.
@@ -256,6 +263,7 @@ pub enum Account {
     Smtp(crate::SmtpAccount),
 }
 
+#[cfg(feature = "store")]
 impl Account {
     /// The account's name.
     pub fn name(&self) -> &str {
@@ -277,6 +285,7 @@ impl Account {
 /// The account `wanted` of `kind`, or of either kind when `kind` is `None`:
 /// [`AccountError::Ambiguous`] when an id or name is both an incoming and an SMTP account;
 /// [`AccountRef::Default`] is the default SMTP account.
+#[cfg(feature = "store")]
 pub fn account(
     store: &Store,
     wanted: &AccountRef,
@@ -311,6 +320,7 @@ pub fn account(
 
 /// The report schedule `wanted` (a number is an id, anything else a name; schedules have no
 /// default), as stored.
+#[cfg(feature = "store")]
 pub fn schedule(
     store: &Store,
     wanted: &AccountRef,

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | resolve an account | [`MailSettings::account`], [`MailSettings::incoming_account`], [`MailSettings::smtp_account`], [`MailSettings::account_id`] |
 //! | check an account stage by stage | [`MailSettings::check`] |
-//! | send, and the test message | [`MailSettings::send`], [`MailSettings::send_test`] |
+//! | send, and the test message | [`MailSettings::send`], [`MailSettings::send_many`], [`MailSettings::send_test`] |
 //! | a pool of SMTP sessions | [`MailSettings::smtp_pool`] |
 //! | collect once, the running collector | [`MailSettings::collect_once`], [`MailSettings::collector`] |
 //! | the inbox | [`MailSettings::inbox`], [`MailSettings::inbox_page`], [`MailSettings::save_raw`] |
@@ -22,33 +22,46 @@
 //! The names of these concepts in each language are in `docs/NAMES.md`.
 
 mod account;
-#[cfg(test)]
+#[cfg(all(test, feature = "check", feature = "collector"))]
 mod tests;
 
-pub use account::{
-    account, account_id, incoming_account, schedule, smtp_account, Account, AccountError,
-    AccountKind, AccountRef,
-};
+#[cfg(feature = "store")]
+pub use account::{account, account_id, incoming_account, schedule, smtp_account, Account};
+pub use account::{AccountError, AccountKind, AccountRef};
 
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::check::{CheckOptions, CheckReport};
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::collector::{AccountResult, CollectError, Collector, CollectorOptions, RunControl};
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::credentials::CredentialProvider;
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::inbox::{Inbox, InboxPage, InboxQuery};
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::model::RecordId;
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::net::Timeouts;
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::report::{
     IncomingReportFilter, IncomingReportRow, PageRequest, ReportPage, SmtpReportFilter,
     SmtpReportRow,
 };
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::schedule::{ReportScheduleForm, ScheduleRunner, SmtpReportSender};
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::smtp::{OutgoingMessage, PoolConfig, SendReport, SmtpOptions, SmtpPool};
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::store::{ImportSummary, Store, StoreError, Stored};
+#[cfg(all(feature = "check", feature = "collector"))]
 use crate::SettingsDocument;
+#[cfg(all(feature = "check", feature = "collector"))]
 use std::fmt;
+#[cfg(all(feature = "check", feature = "collector"))]
 use std::sync::Arc;
 
 /// How the facade works on the wire: the bounds of every network operation, the name sent
 /// with EHLO, the mailbox a check reports on, the collector's options.
+#[cfg(all(feature = "check", feature = "collector"))]
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AppOptions {
@@ -64,6 +77,7 @@ pub struct AppOptions {
     pub collector: CollectorOptions,
 }
 
+#[cfg(all(feature = "check", feature = "collector"))]
 impl Default for AppOptions {
     fn default() -> Self {
         Self {
@@ -76,6 +90,7 @@ impl Default for AppOptions {
     }
 }
 
+#[cfg(all(feature = "check", feature = "collector"))]
 impl AppOptions {
     /// Defaults with these timeouts.
     pub fn with_timeouts(timeouts: Timeouts) -> Self {
@@ -112,6 +127,7 @@ impl AppOptions {
 
 /// The application: the store, the credential provider that gives the secrets when accounts
 /// log in, and the options. Cheap to clone (two `Arc`s and the options); `Send + Sync`.
+#[cfg(all(feature = "check", feature = "collector"))]
 #[derive(Clone)]
 pub struct MailSettings {
     store: Arc<Store>,
@@ -119,6 +135,7 @@ pub struct MailSettings {
     options: AppOptions,
 }
 
+#[cfg(all(feature = "check", feature = "collector"))]
 impl fmt::Debug for MailSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MailSettings")
@@ -128,6 +145,7 @@ impl fmt::Debug for MailSettings {
     }
 }
 
+#[cfg(all(feature = "check", feature = "collector"))]
 impl MailSettings {
     /// The application over `store`, logging in with `credentials`.
     pub fn new(
@@ -254,6 +272,23 @@ impl MailSettings {
             &self.options.smtp(),
         )?;
         Ok((account, report))
+    }
+
+    /// Sends `messages` over one session through the SMTP account `wanted` (RSET between
+    /// them; a session that breaks is replaced for the messages after it): one result per
+    /// message, in order. An error only when the account cannot be resolved.
+    pub fn send_many(
+        &self,
+        wanted: &AccountRef,
+        messages: &[OutgoingMessage],
+    ) -> crate::Result<Vec<Result<SendReport, crate::ConnectionError>>> {
+        let account = self.smtp_account(wanted)?;
+        Ok(crate::smtp::send_many(
+            &account,
+            self.credentials.as_ref(),
+            messages,
+            &self.options.smtp(),
+        ))
     }
 
     /// A pool of SMTP sessions through the account `wanted` (nothing is opened before the
@@ -383,6 +418,7 @@ impl MailSettings {
 
 /// Writes message `id` of `inbox` as it was received into the file at `path` (created or
 /// truncated), streamed, and synced to disk before it returns. Returns the number of bytes.
+#[cfg(all(feature = "check", feature = "collector"))]
 pub fn save_raw(
     inbox: &Inbox,
     id: crate::inbox::MessageId,
@@ -399,6 +435,7 @@ pub fn save_raw(
 
 /// [`MailSettings::collect_once`] failed before any account ran: a name did not resolve, or
 /// the collector could not list the accounts.
+#[cfg(all(feature = "check", feature = "collector"))]
 #[derive(Debug, thiserror::Error)]
 pub enum CollectOnceError {
     /// An account named could not be resolved.

@@ -230,6 +230,17 @@ fn send_and_the_test_message_refuse_a_missing_default_before_connecting() {
         app.smtp_pool(&AccountRef::Default, PoolConfig::default()),
         Err(Error::Account(AccountError::NoDefault))
     ));
+    assert_eq!(
+        account_error(app.send_many(&AccountRef::Default, std::slice::from_ref(&message))),
+        AccountError::NoDefault
+    );
+    assert_eq!(
+        account_error(app.send_many(&AccountRef::Name("Ghost".into()), &[])),
+        AccountError::NotFound {
+            kind: Some(AccountKind::Smtp),
+            wanted: AccountRef::Name("Ghost".into())
+        }
+    );
 }
 
 #[test]

@@ -24,7 +24,7 @@
 //! under a new key (a UIDVALIDITY change, a POP3 server without UIDL, a second delivery) is
 //! recognised by its content hash and Message-ID and counted as a duplicate, not stored.
 
-use super::progress::{CancelHandle, Progress, ProgressListener};
+use super::progress::{CancelToken, Progress, ProgressListener};
 use super::source::{ListedMessage, MailSource, MessageSink, SourceId};
 use super::state::{self, Outcome, ProblemKind};
 use super::writer::{self, Item, Writer, WriterJob};
@@ -56,7 +56,7 @@ pub(crate) struct EngineConfig {
 /// Who hears about a run, and how to stop it.
 #[derive(Clone, Default)]
 pub(crate) struct Control {
-    pub(crate) cancel: CancelHandle,
+    pub(crate) cancel: CancelToken,
     pub(crate) listeners: Vec<Arc<dyn ProgressListener>>,
     /// The lease the run holds, when collectors share the store: checked in every commit
     /// and before every change on the server.

@@ -64,7 +64,9 @@
 use crate::credentials::{Credential, CredentialError, CredentialProvider};
 use crate::model::RecordId;
 use crate::store::backend::{Dialect, Sql, SqliteTx, Value};
-use crate::store::{PostgresDb, Store, StoreError};
+#[cfg(feature = "postgres")]
+use crate::store::PostgresDb;
+use crate::store::{Store, StoreError};
 use crate::values::CredentialId;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
@@ -87,6 +89,7 @@ pub enum LeaseStore<'a> {
     /// number of hosts).
     Store(&'a Store),
     /// A PostgreSQL database opened on its own.
+    #[cfg(feature = "postgres")]
     Postgres(&'a PostgresDb),
 }
 
@@ -98,10 +101,14 @@ impl LeaseStore<'_> {
         f: impl FnOnce(&mut dyn Sql) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         match self {
+            #[cfg(feature = "postgres")]
             LeaseStore::Store(s) => match s.postgres() {
                 Some(p) => p.transaction(f),
                 None => s.write(|c| f(&mut SqliteTx(c))),
             },
+            #[cfg(not(feature = "postgres"))]
+            LeaseStore::Store(s) => s.write(|c| f(&mut SqliteTx(c))),
+            #[cfg(feature = "postgres")]
             LeaseStore::Postgres(p) => p.transaction(f),
         }
     }
@@ -425,7 +432,7 @@ impl Renewer {
         store: Arc<Store>,
         options: &LeaseOptions,
         lease: Lease,
-        cancel: super::CancelHandle,
+        cancel: super::CancelToken,
     ) -> Self {
         Self::start_with(store, options, lease, Box::new(move || cancel.cancel()))
     }

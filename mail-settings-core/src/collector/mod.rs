@@ -33,7 +33,7 @@
 //! interval up to [`CollectorOptions::max_backoff`]) without delaying the others.
 //! [`Collector::check_now`] checks one account at once, whether or not the collector runs.
 //! Runs report [`Progress`] to [`ProgressListener`]s and stop cleanly at a message boundary
-//! when their [`CancelHandle`] is cancelled. Everything is callable from any thread; the
+//! when their [`CancelToken`] is cancelled. Everything is callable from any thread; the
 //! per-account [`AccountStatus`] is kept in the store, so other processes (the CLI) see it.
 //!
 //! **Folders, archive, push.** Each folder of an account's `folders` is collected in turn, with
@@ -104,7 +104,8 @@ pub mod source;
 mod state;
 mod writer;
 
-pub use progress::{CancelHandle, Progress, ProgressListener};
+#[allow(deprecated)]
+pub use progress::{CancelHandle, CancelToken, Progress, ProgressListener};
 pub use source::{
     ListedMessage, Listing, MailSource, MemoryFault, MemoryProtocol, MemoryServer, MemorySource,
     MessageSink, SourceId, UnusableListing,
@@ -587,7 +588,7 @@ pub type AccountResult = (RecordId, Result<RunReport, CollectError>);
 #[derive(Clone, Default)]
 pub struct RunControl {
     /// Cancels the run.
-    pub cancel: CancelHandle,
+    pub cancel: CancelToken,
     /// Hears this run's progress (besides the collector's own listeners).
     pub progress: Option<Arc<dyn ProgressListener>>,
 }
@@ -602,7 +603,7 @@ impl fmt::Debug for RunControl {
 }
 
 struct Flight {
-    cancel: CancelHandle,
+    cancel: CancelToken,
     scheduled: bool,
 }
 
@@ -716,7 +717,7 @@ impl Inner {
     fn claim(
         &self,
         account: RecordId,
-        cancel: &CancelHandle,
+        cancel: &CancelToken,
         scheduled: bool,
     ) -> Result<FlightGuard<'_>, CollectError> {
         let mut s = self.lock();
@@ -1113,7 +1114,7 @@ impl Inner {
                 if s.active_scheduled >= self.options.max_concurrent_accounts.max(1) {
                     break;
                 }
-                let cancel = CancelHandle::new();
+                let cancel = CancelToken::new();
                 s.in_flight.insert(
                     id,
                     Flight {

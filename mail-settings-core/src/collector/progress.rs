@@ -41,18 +41,23 @@ impl<F: Fn(&Progress) + Send + Sync> ProgressListener for F {
 /// copy, removed from the server), the session is closed, and the run reports `cancelled`.
 /// Cheap to clone; every clone cancels the same run.
 #[derive(Clone, Default)]
-pub struct CancelHandle(Arc<AtomicBool>);
+pub struct CancelToken(Arc<AtomicBool>);
 
-impl fmt::Debug for CancelHandle {
+impl fmt::Debug for CancelToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("CancelHandle")
+        f.debug_tuple("CancelToken")
             .field(&self.is_cancelled())
             .finish()
     }
 }
 
-impl CancelHandle {
-    /// A handle not cancelled.
+/// The name [`CancelToken`] had before this release (the bindings always called it
+/// `CancelToken`).
+#[deprecated(note = "renamed CancelToken, the name the bindings use")]
+pub type CancelHandle = CancelToken;
+
+impl CancelToken {
+    /// A token not cancelled.
     pub fn new() -> Self {
         Self::default()
     }

@@ -414,7 +414,7 @@ impl ScheduleRunner {
     pub fn spawn(
         self,
         every: Duration,
-        cancel: crate::collector::CancelHandle,
+        cancel: crate::collector::CancelToken,
     ) -> std::io::Result<std::thread::JoinHandle<()>> {
         std::thread::Builder::new()
             .name("report-schedules".into())

@@ -136,23 +136,19 @@ impl<F: Fn() -> Option<SmtpAccount>> DefaultSmtpAccount for F {
     }
 }
 
-/// The account to send with: `named` when given, else the default one; an error
-/// ([`ErrorCategory::NotFound`]) when there is neither.
+/// The account to send with: `named` when given, else the default one;
+/// [`AccountError::NoDefault`](crate::app::AccountError::NoDefault) (the error every front end
+/// gives for a missing default) when there is neither.
 pub fn resolve_account<'a, D: DefaultSmtpAccount + ?Sized>(
     named: Option<&'a SmtpAccount>,
     default: &D,
-) -> Result<Cow<'a, SmtpAccount>, ConnectionError> {
+) -> Result<Cow<'a, SmtpAccount>, crate::app::AccountError> {
     match named {
         Some(a) => Ok(Cow::Borrowed(a)),
         None => default
             .default_smtp_account()
             .map(Cow::Owned)
-            .ok_or_else(|| {
-                ConnectionError::new(
-                    ErrorCategory::NotFound,
-                    "no SMTP account was named and no SMTP account is the default account",
-                )
-            }),
+            .ok_or(crate::app::AccountError::NoDefault),
     }
 }
 

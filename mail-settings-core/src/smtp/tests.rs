@@ -893,6 +893,7 @@ fn the_default_account_is_used_when_none_is_named() {
     );
     let none: Option<SmtpAccount> = None;
     let e = resolve_account(None, &none).unwrap_err();
+    assert_eq!(e, crate::app::AccountError::NoDefault);
     assert_eq!(e.category(), ErrorCategory::NotFound);
     let from_closure = || Some(default.clone());
     assert_eq!(

@@ -203,6 +203,7 @@ impl PostgresLocation {
 
     /// The password: from the URL, else `PGPASSWORD`, else the password file (`passfile=`,
     /// `PGPASSFILE`, `~/.pgpass`). `None` when there is none (the server may not ask).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn password(&self) -> Option<SecretString> {
         if let Some(p) = &self.password_in_url {
             return Some(p.clone());
@@ -228,6 +229,7 @@ impl PostgresLocation {
     }
 }
 
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn read_bounded(path: &Path, limit: u64) -> Option<String> {
     use std::io::Read;
     let f = std::fs::File::open(path).ok()?;
@@ -238,6 +240,7 @@ fn read_bounded(path: &Path, limit: u64) -> Option<String> {
 
 /// The password for host/port/database/user in a libpq password file's text: the first line
 /// whose four fields match (`*` matches anything; `\:` and `\\` are escapes).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn passfile_lookup(
     text: &str,
     host: &str,

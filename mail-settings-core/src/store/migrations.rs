@@ -218,6 +218,7 @@ const POSTGRES_OVERRIDES: &[(i64, &str)] = &[];
 
 /// The PostgreSQL text of `m` when it has its own ([`POSTGRES_OVERRIDES`]); `None` means
 /// "translate `m.sql`".
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn postgres_sql(m: &Migration) -> Option<String> {
     POSTGRES_OVERRIDES
         .iter()

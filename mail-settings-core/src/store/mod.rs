@@ -53,6 +53,7 @@ pub mod location;
 mod migrations;
 mod oauth2;
 mod open_check;
+#[cfg(feature = "postgres")]
 pub mod pg;
 pub(crate) mod records;
 #[cfg_attr(not(feature = "smtp"), allow(dead_code))]
@@ -61,6 +62,7 @@ mod transfer;
 
 pub use location::{PgTls, PostgresLocation, StoreLocation};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+#[cfg(feature = "postgres")]
 pub use pg::PostgresDb;
 #[cfg_attr(not(feature = "smtp"), allow(unused_imports))]
 pub(crate) use schedules::Claim;
@@ -184,9 +186,11 @@ pub enum StoreError {
     #[error("store failure: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL failed (a statement, a transaction, a lost connection).
+    #[cfg(feature = "postgres")]
     #[error("store failure (PostgreSQL): {}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     /// Connecting to PostgreSQL failed.
+    #[cfg(feature = "postgres")]
     #[error("could not connect to the store at {location}: {}", pg_message(.source))]
     PostgresConnect {
         /// The store's URL, without the password.
@@ -224,6 +228,7 @@ pub enum StoreError {
 /// A PostgreSQL error with the server's message, code and constraint (the driver's own
 /// `Display` says only "db error"). Server messages name objects and values, never the
 /// password.
+#[cfg(feature = "postgres")]
 fn pg_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
@@ -269,11 +274,11 @@ impl StoreError {
             | StoreError::Migration { .. }
             | StoreError::Io(_)
             | StoreError::Sqlite(_)
-            | StoreError::Postgres(_)
-            | StoreError::PostgresConnect { .. }
             | StoreError::MigrationFailed { .. }
             | StoreError::Location(_)
             | StoreError::LeaseLost { .. } => ErrorCategory::Storage,
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(_) | StoreError::PostgresConnect { .. } => ErrorCategory::Storage,
         }
     }
 
@@ -313,6 +318,7 @@ enum Backend {
     /// One SQLite connection (the file, or memory).
     Sqlite(Mutex<Connection>),
     /// A PostgreSQL database and its pool.
+    #[cfg(feature = "postgres")]
     Postgres(Box<PostgresDb>),
 }
 
@@ -320,7 +326,7 @@ impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.path)
-            .field("postgres", &self.postgres().map(|p| p.location()))
+            .field("location", &self.location_text())
             .field("credentials", &self.credentials.is_some())
             .finish_non_exhaustive()
     }
@@ -408,7 +414,16 @@ impl Store {
     /// [`PostgresDb::open`]. Everything the store holds works on it: the settings records,
     /// import and export, reports, the inbox, the collector's state and leases, the journal
     /// and the report schedules.
+    ///
+    /// Without the `postgres` Cargo feature this build has no PostgreSQL driver: it fails with
+    /// [`StoreError::Location`], saying so.
     pub fn open_postgres(location: &PostgresLocation) -> Result<Self, StoreError> {
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::Location(location::LocationError {
+            shown: location.redacted(),
+            reason: "this build has no PostgreSQL support (the `postgres` Cargo feature)".into(),
+        }));
+        #[cfg(feature = "postgres")]
         Ok(Self {
             backend: Backend::Postgres(Box::new(PostgresDb::open(location)?)),
             path: None,
@@ -418,8 +433,10 @@ impl Store {
     }
 
     /// The PostgreSQL database, when the store is one.
+    #[cfg(feature = "postgres")]
     pub fn postgres(&self) -> Option<&PostgresDb> {
         match &self.backend {
+            #[cfg(feature = "postgres")]
             Backend::Postgres(p) => Some(p),
             Backend::Sqlite(_) => None,
         }
@@ -428,6 +445,7 @@ impl Store {
     /// Where the store is, for messages (a PostgreSQL URL without its password).
     pub fn location_text(&self) -> String {
         match (&self.backend, &self.path) {
+            #[cfg(feature = "postgres")]
             (Backend::Postgres(p), _) => p.location().redacted(),
             (Backend::Sqlite(_), Some(p)) => p.display().to_string(),
             (Backend::Sqlite(_), None) => ":memory:".to_owned(),
@@ -463,6 +481,7 @@ impl Store {
     /// The schema version of the open database (always [`SCHEMA_VERSION`] once open).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         match &self.backend {
+            #[cfg(feature = "postgres")]
             Backend::Postgres(p) => p.schema_version(),
             Backend::Sqlite(_) => {
                 self.read(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
@@ -579,6 +598,7 @@ impl Store {
         // transaction's drop), so the connection is still sound.
         match &self.backend {
             Backend::Sqlite(m) => Some(m.lock().unwrap_or_else(PoisonError::into_inner)),
+            #[cfg(feature = "postgres")]
             Backend::Postgres(_) => None,
         }
     }
@@ -632,6 +652,7 @@ impl Store {
     ) -> Result<R, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => self.read(|c| f(&mut SqliteTx(c))),
+            #[cfg(feature = "postgres")]
             Backend::Postgres(p) => p
                 .transaction(|tx| {
                     tx.execute(
@@ -653,6 +674,7 @@ impl Store {
     ) -> Result<R, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => self.write(|c| f(&mut SqliteTx(c))),
+            #[cfg(feature = "postgres")]
             Backend::Postgres(p) => p.transaction(|tx| {
                 tx.query(
                     "SELECT last_version FROM store_sequence WHERE id = 1 FOR UPDATE",

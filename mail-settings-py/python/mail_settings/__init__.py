@@ -15,6 +15,7 @@ import weakref as _weakref
 
 from ._errors import (
     AccountNotFoundError,
+    AmbiguousAccountError,
     AuthError,
     NeedsSignInError,
     CancelledError,
@@ -27,6 +28,7 @@ from ._errors import (
     InUseError,
     MailSettingsError,
     NoDefaultAccountError,
+    NoDefaultForError,
     NotFoundError,
     ParseError,
     ProtocolError,
@@ -132,6 +134,8 @@ __all__ = [
     "NotFoundError",
     "AccountNotFoundError",
     "NoDefaultAccountError",
+    "AmbiguousAccountError",
+    "NoDefaultForError",
     "StorageError",
     "CancelledError",
     "ConnectionError",

@@ -10,6 +10,9 @@ Hierarchy::
 
     MailSettingsError
     ├── ValidationError (also ValueError)       invalid settings: .errors(), .results
+    │   ├── AmbiguousAccountError               an id or name that is an incoming and an
+    │   │                                       SMTP account: .id, .name
+    │   └── NoDefaultForError                   a default asked of a kind that has none: .kind
     ├── ParseError (also ValueError)            unreadable document: .format, .line, .column
     ├── CredentialError                         the provider could not give a credential
     ├── ConflictError                           changed since read: .kind, .id, .expected_version
@@ -35,10 +38,14 @@ Hierarchy::
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+import typing
+from typing import Dict, List, Optional
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._native import RunReport, ValidationResult
+# Every name the annotations use exists in the module at runtime (none only under
+# TYPE_CHECKING), and `Sequence` is reached through `typing`, not imported: mypy's stubtest
+# checks this module against the runtime on every CPython from 3.9 on (on 3.9 it reported the
+# TYPE_CHECKING-only names as missing and the imported `Sequence` alias as "not a type").
+from ._native import RunReport, ValidationResult
 
 __all__ = [
     "MailSettingsError",
@@ -50,6 +57,8 @@ __all__ = [
     "NotFoundError",
     "AccountNotFoundError",
     "NoDefaultAccountError",
+    "AmbiguousAccountError",
+    "NoDefaultForError",
     "StorageError",
     "CancelledError",
     "ConnectionError",
@@ -103,7 +112,7 @@ class ValidationError(MailSettingsError, ValueError):
         message: str,
         *,
         category: str = "validation",
-        results: Sequence["ValidationResult"] = (),
+        results: typing.Sequence["ValidationResult"] = (),
     ) -> None:
         super().__init__(message, category=category)
         self.results = list(results)
@@ -112,6 +121,37 @@ class ValidationError(MailSettingsError, ValueError):
         """Every result (errors and warnings) as a dict with ``path``, ``code``,
         ``severity``, ``message`` and ``message_pt_br``."""
         return [r.to_dict() for r in self.results]
+
+
+class AmbiguousAccountError(ValidationError):
+    """The ``id`` or ``name`` asked for is an incoming and an SMTP account: say which kind
+    (``check_incoming`` / ``check_smtp``)."""
+
+    id: Optional[int]
+    name: Optional[str]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        category: str = "validation",
+        id: Optional[int] = None,
+        name: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, category=category)
+        self.id = id
+        self.name = name
+
+
+class NoDefaultForError(ValidationError):
+    """The default was asked for where there is none to take: only SMTP accounts have a
+    default (``kind``: ``incoming account``, ``report schedule``)."""
+
+    kind: str
+
+    def __init__(self, message: str, *, category: str = "validation", kind: str = "") -> None:
+        super().__init__(message, category=category)
+        self.kind = kind
 
 
 class ParseError(MailSettingsError, ValueError):
@@ -197,7 +237,7 @@ class InUseError(ConflictError):
         category: str = "validation",
         kind: str = "",
         id: Optional[int] = None,
-        used_by: Sequence[str] = (),
+        used_by: typing.Sequence[str] = (),
     ) -> None:
         super().__init__(message, category=category, kind=kind, id=id)
         self.used_by = list(used_by)

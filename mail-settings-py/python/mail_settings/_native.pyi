@@ -466,13 +466,13 @@ class Store:
     def delete_connector(self, id: int, version: int) -> None: ...
     # incoming accounts
     def create_incoming(self, account: IncomingAccountForm) -> IncomingAccountForm: ...
-    def get_incoming(self, id: int) -> IncomingAccountForm: ...
+    def get_incoming(self, account: Union[int, str]) -> IncomingAccountForm: ...
     def list_incoming(self) -> List[IncomingAccountForm]: ...
     def update_incoming(self, account: IncomingAccountForm) -> IncomingAccountForm: ...
     def delete_incoming(self, id: int, version: int) -> None: ...
     # SMTP accounts
     def create_smtp(self, account: SmtpAccountForm) -> SmtpAccountForm: ...
-    def get_smtp(self, id: int) -> SmtpAccountForm: ...
+    def get_smtp(self, account: Union[int, str]) -> SmtpAccountForm: ...
     def list_smtp(self) -> List[SmtpAccountForm]: ...
     def update_smtp(self, account: SmtpAccountForm) -> SmtpAccountForm: ...
     def delete_smtp(self, id: int, version: int) -> None: ...
@@ -517,6 +517,25 @@ class Store:
         credentials: Optional[Credentials] = None,
         timeout: Optional[float] = None,
     ) -> "CheckReport": ...
+    def check(
+        self,
+        account: Union[int, str, None] = None,
+        *,
+        credentials: Optional[Credentials] = None,
+        timeout: Optional[float] = None,
+    ) -> "CheckReport": ...
+    # pools
+    def smtp_pool(
+        self,
+        account: Union[int, str, None] = None,
+        *,
+        credentials: Optional[Credentials] = None,
+        timeout: Optional[float] = None,
+        max_idle: int = 4,
+        idle_timeout: float = 60.0,
+        max_open: int = 10,
+        wait_timeout: float = 60.0,
+    ) -> "SmtpPool": ...
     # reports
     def incoming_report(
         self,
@@ -1156,7 +1175,7 @@ class Inbox:
     def list(
         self,
         *,
-        account: Optional[int] = None,
+        account: Union[int, str, None] = None,
         from_contains: Optional[str] = None,
         subject_contains: Optional[str] = None,
         text_contains: Optional[str] = None,
@@ -1173,7 +1192,7 @@ class Inbox:
         *,
         lang: Lang = "en",
         bom: bool = False,
-        account: Optional[int] = None,
+        account: Union[int, str, None] = None,
         text_contains: Optional[str] = None,
         unread_only: bool = False,
     ) -> str: ...
@@ -1184,7 +1203,7 @@ class Inbox:
         *,
         lang: Lang = "en",
         bom: bool = False,
-        account: Optional[int] = None,
+        account: Union[int, str, None] = None,
         text_contains: Optional[str] = None,
         unread_only: bool = False,
     ) -> int: ...
@@ -1194,7 +1213,7 @@ class Inbox:
         dest: None = None,
         *,
         lang: Lang = "en",
-        account: Optional[int] = None,
+        account: Union[int, str, None] = None,
         text_contains: Optional[str] = None,
         unread_only: bool = False,
     ) -> str: ...
@@ -1204,11 +1223,11 @@ class Inbox:
         dest: ExportDestination,
         *,
         lang: Lang = "en",
-        account: Optional[int] = None,
+        account: Union[int, str, None] = None,
         text_contains: Optional[str] = None,
         unread_only: bool = False,
     ) -> int: ...
-    def count(self, account: Optional[int] = None) -> int: ...
+    def count(self, account: Union[int, str, None] = None) -> int: ...
     def message(self, id: int) -> MessageSummary: ...
     def read_message(self, id: int) -> MessageView: ...
     def raw(self, id: int) -> bytes: ...

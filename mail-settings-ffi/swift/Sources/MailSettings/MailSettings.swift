@@ -811,18 +811,20 @@ public protocol CollectorProtocol: AnyObject, Sendable {
     func cancel(accountId: Int64)  -> Bool
     
     /**
-     * Collects incoming `account` (by id or by name) now, whether or not the collector runs. Throws `Conflict`
-     * while a run of that account is in progress, `Validation` for a disabled account, and
-     * the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
+     * Collects incoming `account` (by id or by name) now, whether or not the collector runs.
+     * Throws `NotFound` for an unknown account, `Conflict` while a run of that account is in
+     * progress, `Validation` for a disabled account, and the connection's own error (`Auth`,
+     * `Certificate`, `Connect`...) when it fails.
      */
     func checkNow(account: AccountRef, listener: ProgressListener?, cancel: CancelToken?) async throws  -> RunReport
     
     /**
-     * Collects several accounts once (every enabled account with automatic check when
-     * `account_ids` is empty), a few at a time; one result per account, in order. One
-     * account's failure does not stop the others.
+     * Collects the incoming `accounts` (by id or by name) once (every enabled account with
+     * automatic check when `accounts` is empty), a few at a time; one result per account, in
+     * order. Every account is resolved before anything runs: an unknown one throws
+     * `NotFound` and nothing is collected. One account's failure does not stop the others.
      */
-    func collectOnce(accountIds: [Int64], listener: ProgressListener?, cancel: CancelToken?) async throws  -> [AccountRunResult]
+    func collectOnce(accounts: [AccountRef], listener: ProgressListener?, cancel: CancelToken?) async throws  -> [AccountRunResult]
     
     /**
      * Whether the schedule runs.
@@ -960,9 +962,10 @@ open func cancel(accountId: Int64) -> Bool  {
 }
     
     /**
-     * Collects incoming `account` (by id or by name) now, whether or not the collector runs. Throws `Conflict`
-     * while a run of that account is in progress, `Validation` for a disabled account, and
-     * the connection's own error (`Auth`, `Certificate`, `Connect`...) when it fails.
+     * Collects incoming `account` (by id or by name) now, whether or not the collector runs.
+     * Throws `NotFound` for an unknown account, `Conflict` while a run of that account is in
+     * progress, `Validation` for a disabled account, and the connection's own error (`Auth`,
+     * `Certificate`, `Connect`...) when it fails.
      */
 open func checkNow(account: AccountRef, listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> RunReport  {
     return
@@ -981,16 +984,17 @@ open func checkNow(account: AccountRef, listener: ProgressListener? = nil, cance
 }
     
     /**
-     * Collects several accounts once (every enabled account with automatic check when
-     * `account_ids` is empty), a few at a time; one result per account, in order. One
-     * account's failure does not stop the others.
+     * Collects the incoming `accounts` (by id or by name) once (every enabled account with
+     * automatic check when `accounts` is empty), a few at a time; one result per account, in
+     * order. Every account is resolved before anything runs: an unknown one throws
+     * `NotFound` and nothing is collected. One account's failure does not stop the others.
      */
-open func collectOnce(accountIds: [Int64] = [], listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> [AccountRunResult]  {
+open func collectOnce(accounts: [AccountRef] = [], listener: ProgressListener? = nil, cancel: CancelToken? = nil)async throws  -> [AccountRunResult]  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_mail_settings_ffi_fn_method_collector_collect_once(
-                        self.uniffiCloneHandle(),FfiConverterSequenceInt64.lower(accountIds),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeAccountRef.lower(accounts),FfiConverterOptionTypeProgressListener.lower(listener),FfiConverterOptionTypeCancelToken.lower(cancel)
                 )
             },
             pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
@@ -1155,6 +1159,15 @@ public func FfiConverterTypeCollector_lower(_ value: Collector) -> UInt64 {
 public protocol ConnectionCheckerProtocol: AnyObject, Sendable {
     
     /**
+     * Checks stored `account` of either kind (as the command's `check ACCOUNT`): an incoming
+     * or SMTP account by id or by name, or the default SMTP account. Throws `NotFound` for an
+     * unknown account, `Ambiguous` when the id or name is an incoming and an SMTP account
+     * (use `checkIncoming` or `checkSmtp`), `NoDefault` when the default was asked for and
+     * there is none.
+     */
+    func check(account: AccountRef) async throws  -> CheckReport
+    
+    /**
      * Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
      * for an unknown account; a failing server is a report with `ok == false`.
      */
@@ -1169,6 +1182,8 @@ public protocol ConnectionCheckerProtocol: AnyObject, Sendable {
     
     /**
      * Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
+     * Throws `NotFound` for an unknown account, `NoDefault` when none was named and none is
+     * the default.
      */
     func checkSmtp(account: AccountRef?) async throws  -> CheckReport
     
@@ -1250,6 +1265,29 @@ public convenience init(store: Store, credentials: CredentialProvider, timeouts:
 
     
     /**
+     * Checks stored `account` of either kind (as the command's `check ACCOUNT`): an incoming
+     * or SMTP account by id or by name, or the default SMTP account. Throws `NotFound` for an
+     * unknown account, `Ambiguous` when the id or name is an incoming and an SMTP account
+     * (use `checkIncoming` or `checkSmtp`), `NoDefault` when the default was asked for and
+     * there is none.
+     */
+open func check(account: AccountRef)async throws  -> CheckReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_connectionchecker_check(
+                        self.uniffiCloneHandle(),FfiConverterTypeAccountRef_lower(account)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckReport_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
      * Checks stored incoming `account` (IMAP or POP3; by id or by name). Throws `NotFound`
      * for an unknown account; a failing server is a report with `ok == false`.
      */
@@ -1292,6 +1330,8 @@ open func checkIncomingSettings(account: IncomingAccountForm)async throws  -> Ch
     
     /**
      * Checks stored SMTP `account` (the default SMTP account when empty). Sends no message.
+     * Throws `NotFound` for an unknown account, `NoDefault` when none was named and none is
+     * the default.
      */
 open func checkSmtp(account: AccountRef? = nil)async throws  -> CheckReport  {
     return
@@ -2183,7 +2223,7 @@ public protocol MailerProtocol: AnyObject, Sendable {
      * Sends `messages` over one session (RSET between them; a session that breaks is
      * replaced for the messages after it) through `account` (the default SMTP account when
      * empty). One outcome per message, in order. Throws only when the account
-     * cannot be found.
+     * cannot be resolved (`NotFound`, `NoDefault`).
      */
     func sendMany(messages: [OutgoingMessage], account: AccountRef?) async throws  -> [SendOutcome]
     
@@ -2191,7 +2231,8 @@ public protocol MailerProtocol: AnyObject, Sendable {
      * "Test configuration" (seed 004): sends the test message to `send_to` through
      * `account` (the default SMTP account when empty), with `subject` and `message` or the
      * defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
-     * `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`...
+     * `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`,
+     * `NoDefault`...
      */
     func sendTest(sendTo: String, account: AccountRef?, subject: String?, message: String?) async throws  -> SendReport
     
@@ -2290,7 +2331,7 @@ open func send(message: OutgoingMessage, account: AccountRef? = nil)async throws
      * Sends `messages` over one session (RSET between them; a session that breaks is
      * replaced for the messages after it) through `account` (the default SMTP account when
      * empty). One outcome per message, in order. Throws only when the account
-     * cannot be found.
+     * cannot be resolved (`NotFound`, `NoDefault`).
      */
 open func sendMany(messages: [OutgoingMessage], account: AccountRef? = nil)async throws  -> [SendOutcome]  {
     return
@@ -2312,7 +2353,8 @@ open func sendMany(messages: [OutgoingMessage], account: AccountRef? = nil)async
      * "Test configuration" (seed 004): sends the test message to `send_to` through
      * `account` (the default SMTP account when empty), with `subject` and `message` or the
      * defaults `MENSAGEM DE TESTE!` and `ATENÇÃO: ESTA É UMA MENSAGEM DE TESTE!`. Throws
-     * `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`...
+     * `Auth`, `Tls`, `Certificate`, `Connect`, `Proxy`, `Timeout`, `Protocol`, `NotFound`,
+     * `NoDefault`...
      */
 open func sendTest(sendTo: String, account: AccountRef? = nil, subject: String? = nil, message: String? = nil)async throws  -> SendReport  {
     return
@@ -10561,11 +10603,41 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
          */detail: String
     )
     /**
-     * The record (or the named account) does not exist.
+     * The record (or the account named by id or name) does not exist.
      */
     case NotFound(
         /**
          * What was asked for.
+         */detail: String
+    )
+    /**
+     * The id or name is an incoming and an SMTP account: say which kind (the core's
+     * `AccountError::Ambiguous`).
+     */
+    case Ambiguous(
+        /**
+         * What was asked for.
+         */detail: String
+    )
+    /**
+     * No account was named and no SMTP account is the default account (the core's
+     * `AccountError::NoDefault`).
+     */
+    case NoDefault(
+        /**
+         * What to do.
+         */detail: String
+    )
+    /**
+     * The default was asked for where there is none: only SMTP accounts have a default
+     * (`kind`: `incoming account`, `report schedule`; the core's `AccountError::NoDefaultFor`).
+     */
+    case NoDefaultFor(
+        /**
+         * What was asked for.
+         */kind: String, 
+        /**
+         * What to do.
          */detail: String
     )
     /**
@@ -10814,53 +10886,63 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
         case 4: return .NotFound(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .InUse(
+        case 5: return .Ambiguous(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 6: return .NoDefault(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .NoDefaultFor(
+            kind: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 8: return .InUse(
             usedBy: try FfiConverterSequenceString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Credential(
+        case 9: return .Credential(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Auth(
+        case 10: return .Auth(
             replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Tls(
+        case 11: return .Tls(
             replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .Certificate(
+        case 12: return .Certificate(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 10: return .Timeout(
+        case 13: return .Timeout(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .Connect(
+        case 14: return .Connect(
             dns: try FfiConverterBool.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .Proxy(
+        case 15: return .Proxy(
             hop: try FfiConverterOptionTypeProxyHop.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .Protocol(
+        case 16: return .Protocol(
             replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .OutcomeUnknown(
+        case 17: return .OutcomeUnknown(
             category: try FfiConverterTypeErrorCategory.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Cancelled(
+        case 18: return .Cancelled(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .Storage(
+        case 19: return .Storage(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .Unexpected(
+        case 20: return .Unexpected(
             category: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -10899,78 +10981,94 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .InUse(usedBy,detail):
+        case let .Ambiguous(detail):
             writeInt(&buf, Int32(5))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .NoDefault(detail):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .NoDefaultFor(kind,detail):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(kind, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .InUse(usedBy,detail):
+            writeInt(&buf, Int32(8))
             FfiConverterSequenceString.write(usedBy, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Credential(detail):
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(9))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Auth(replyCode,enhancedCode,detail):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(10))
             FfiConverterOptionUInt16.write(replyCode, into: &buf)
             FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Tls(replyCode,enhancedCode,detail):
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(11))
             FfiConverterOptionUInt16.write(replyCode, into: &buf)
             FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Certificate(detail):
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Timeout(detail):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Connect(dns,detail):
-            writeInt(&buf, Int32(11))
+            writeInt(&buf, Int32(14))
             FfiConverterBool.write(dns, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Proxy(hop,detail):
-            writeInt(&buf, Int32(12))
+            writeInt(&buf, Int32(15))
             FfiConverterOptionTypeProxyHop.write(hop, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Protocol(replyCode,enhancedCode,detail):
-            writeInt(&buf, Int32(13))
+            writeInt(&buf, Int32(16))
             FfiConverterOptionUInt16.write(replyCode, into: &buf)
             FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .OutcomeUnknown(category,detail):
-            writeInt(&buf, Int32(14))
+            writeInt(&buf, Int32(17))
             FfiConverterTypeErrorCategory.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Cancelled(detail):
-            writeInt(&buf, Int32(15))
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Storage(detail):
-            writeInt(&buf, Int32(16))
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Unexpected(category,detail):
-            writeInt(&buf, Int32(17))
+            writeInt(&buf, Int32(20))
             FfiConverterString.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -13361,31 +13459,6 @@ fileprivate struct FfiConverterOptionSequenceTypeSmtpAccountForm: FfiConverterRu
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
-    typealias SwiftType = [Int64]
-
-    public static func write(_ value: [Int64], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterInt64.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Int64] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [Int64]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterInt64.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -14061,6 +14134,31 @@ fileprivate struct FfiConverterSequenceTypeValidationResult: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeAccountRef: FfiConverterRustBuffer {
+    typealias SwiftType = [AccountRef]
+
+    public static func write(_ value: [AccountRef], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAccountRef.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AccountRef] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AccountRef]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAccountRef.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeSendOutcome: FfiConverterRustBuffer {
     typealias SwiftType = [SendOutcome]
 
@@ -14307,13 +14405,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_func_validate_smtp_account() != 42744) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check() != 7671) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming() != 29567) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_incoming_settings() != 21512) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp() != 20136) {
+    if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp() != 60192) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_connectionchecker_check_smtp_settings() != 41430) {
@@ -14331,10 +14432,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_collector_cancel() != 40198) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_collector_check_now() != 38565) {
+    if (uniffi_mail_settings_ffi_checksum_method_collector_check_now() != 11575) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_collector_collect_once() != 27831) {
+    if (uniffi_mail_settings_ffi_checksum_method_collector_collect_once() != 48587) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_collector_is_running() != 64819) {
@@ -14406,10 +14507,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_mailer_send() != 43166) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_many() != 55156) {
+    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_many() != 47654) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_test() != 17570) {
+    if (uniffi_mail_settings_ffi_checksum_method_mailer_send_test() != 59201) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_smtppool_check_idle() != 16613) {

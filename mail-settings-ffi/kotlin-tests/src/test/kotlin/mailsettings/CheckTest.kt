@@ -164,6 +164,31 @@ class CheckTest {
     }
 
     @Test
+    fun `an account of either kind is checked by name, and each way it does not resolve has its error`() {
+        val mailbox = Servers.uniqueMailbox("kt-check")
+        withChecker(Vault.forMailbox(mailbox)) { store, checker ->
+            store.createIncoming(incoming("Helpdesk", Protocol.IMAP, "MS_IMAPS_PORT", mailbox))
+            // One name, one kind: the check finds it without being told which kind.
+            val r = checker.check(AccountRef.Name("helpdesk"))
+            assertTrue(r.ok, r.text)
+            assertEquals("IMAP", r.protocol)
+            // No SMTP account yet: the default is missing.
+            val noDefault = assertThrows<MailSettingsException.NoDefault> { runBlocking { checker.check(AccountRef.Default) } }
+            assertEquals(ErrorCategory.NOT_FOUND, noDefault.category())
+            // The same name for an SMTP account too: say which kind.
+            store.createSmtp(smtp("Helpdesk", "MS_SMTP_PORT", mailbox, mailbox, type = SecureConnectionType.TLS))
+            val ambiguous = assertThrows<MailSettingsException.Ambiguous> { runBlocking { checker.check(AccountRef.Name("Helpdesk")) } }
+            assertTrue(ambiguous.detail.contains("\"Helpdesk\""), ambiguous.detail)
+            assertEquals(ErrorCategory.VALIDATION, ambiguous.category())
+            assertTrue(checker.checkSmtp(AccountRef.Name("Helpdesk")).ok)
+            // Incoming accounts have no default.
+            val none = assertThrows<MailSettingsException.NoDefaultFor> { runBlocking { checker.checkIncoming(AccountRef.Default) } }
+            assertEquals("incoming account", none.kind)
+            assertThrows<MailSettingsException.NotFound> { runBlocking { checker.check(AccountRef.Name("nobody")) } }
+        }
+    }
+
+    @Test
     fun `unsaved settings are validated before they are checked`() {
         val mailbox = Servers.uniqueMailbox("kt-check")
         withChecker(Vault.forMailbox(mailbox)) { _, checker ->

@@ -182,6 +182,16 @@ class CollectorTest {
                 assertNull(results[0].failure)
                 assertNull(results[1].report)
                 assertEquals(ErrorCategory.AUTH, results[1].failure?.category)
+                // Accounts by name or id; every one is resolved before anything runs.
+                val missing = assertThrows<MailSettingsException.NotFound> {
+                    runBlocking { collector.collectOnce(listOf(AccountRef.Name("good"), AccountRef.Name("ghost"))) }
+                }
+                assertTrue(missing.detail.contains("\"ghost\""), missing.detail)
+                assertThrows<MailSettingsException.NoDefaultFor> { runBlocking { collector.collectOnce(listOf(AccountRef.Default)) } }
+                val named = runBlocking { collector.collectOnce(listOf(AccountRef.Name("BAD"), AccountRef.Id(a.id))) }
+                assertEquals(listOf(b.id, a.id), named.map { it.accountId })
+                assertEquals(ErrorCategory.AUTH, named[0].failure?.category)
+                assertEquals(0UL, named[1].report?.fetched)
             }
         }
     }

@@ -155,12 +155,18 @@ class SmtpTest {
     }
 
     @Test
-    fun `no account and no default throws NotFound`() = runBlocking {
+    fun `no account and no default throws NoDefault`() = runBlocking {
         Store.openInMemory().use { store ->
             Mailer(store, Vault(), timeouts).use { mailer ->
-                assertThrows<MailSettingsException.NotFound> {
+                val e = assertThrows<MailSettingsException.NoDefault> {
                     runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to")) }
                 }
+                assertTrue(e.detail.contains("default"), e.detail)
+                // A name that is no account is NotFound, naming what was asked.
+                val missing = assertThrows<MailSettingsException.NotFound> {
+                    runBlocking { mailer.sendTest(Servers.uniqueMailbox("kt-to"), AccountRef.Name("Nobody")) }
+                }
+                assertTrue(missing.detail.contains("\"Nobody\""), missing.detail)
             }
         }
     }
@@ -264,9 +270,10 @@ class SmtpTest {
     }
 
     @Test
-    fun `a pool for a missing account throws NotFound`() {
+    fun `a pool for a missing account throws NotFound, for no default NoDefault`() {
         Store.openInMemory(Vault()).use { store ->
-            assertThrows<MailSettingsException.NotFound> { SmtpPool(store, Vault()) }
+            assertThrows<MailSettingsException.NoDefault> { SmtpPool(store, Vault()) }
+            assertThrows<MailSettingsException.NotFound> { SmtpPool(store, Vault(), AccountRef.Id(42)) }
         }
     }
 
