@@ -55,6 +55,15 @@ from ._native import (
     MessageView,
     NetworkConnectorForm,
     OutgoingMessage,
+    # OAuth2
+    BrowserSignIn,
+    DeviceSignIn,
+    OAuth2Client,
+    SignIn,
+    TokenManager,
+    TokenStatus,
+    TokenStore,
+    # more
     Progress,
     ReportPage,
     ReportSchedules,
@@ -122,6 +131,14 @@ __all__ = [
     "InboxPage",
     "MessageSummary",
     "MessageView",
+    # OAuth2 sign-in
+    "OAuth2Client",
+    "TokenManager",
+    "TokenStore",
+    "SignIn",
+    "DeviceSignIn",
+    "BrowserSignIn",
+    "TokenStatus",
     # exceptions
     "MailSettingsError",
     "ValidationError",
