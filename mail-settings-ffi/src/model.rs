@@ -162,6 +162,8 @@ pub enum ErrorCategory {
     Storage,
     /// A document or file could not be read.
     Parse,
+    /// OAuth2: the refresh token was refused (`invalid_grant`); a person must sign in again.
+    NeedsSignIn,
     /// A category newer than these bindings.
     Unknown,
 }
@@ -544,6 +546,7 @@ impl From<mscore::ErrorCategory> for ErrorCategory {
             C::NotFound => ErrorCategory::NotFound,
             C::Storage => ErrorCategory::Storage,
             C::Parse => ErrorCategory::Parse,
+            C::NeedsSignIn => ErrorCategory::NeedsSignIn,
             _ => ErrorCategory::Unknown,
         }
     }
