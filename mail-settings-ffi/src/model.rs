@@ -125,6 +125,23 @@ pub enum ValidationCode {
     ArchiveFolderCollected,
     /// An archive folder with keep copy on: never used (warning).
     ArchiveFolderUnused,
+    // ----- OAuth2 clients and OAuth2 accounts -----
+    /// `OAUTH2` without an OAuth2 client.
+    Oauth2ClientRequired,
+    /// An OAuth2 client named while the account does not sign in with `OAUTH2`.
+    Oauth2ClientNotAllowed,
+    /// The named OAuth2 client does not exist.
+    UnknownOauth2Client,
+    /// The named OAuth2 client is disabled.
+    Oauth2ClientDisabled,
+    /// `CLIENT_CREDENTIALS` with `GOOGLE`.
+    GrantNotSupported,
+    /// `CLIENT_CREDENTIALS` without a client secret credential.
+    ClientSecretRequired,
+    /// `CLIENT_CREDENTIALS` with `MICROSOFT` and no real tenant.
+    TenantRequired,
+    /// Not an `https` URL (`http` only for loopback).
+    InvalidUrl,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -522,6 +539,15 @@ impl From<mscore::Code> for ValidationCode {
             C::ArchiveFolderNotAllowed => ValidationCode::ArchiveFolderNotAllowed,
             C::ArchiveFolderCollected => ValidationCode::ArchiveFolderCollected,
             C::ArchiveFolderUnused => ValidationCode::ArchiveFolderUnused,
+            // OAuth2 clients and OAuth2 accounts
+            C::OAuth2ClientRequired => ValidationCode::Oauth2ClientRequired,
+            C::OAuth2ClientNotAllowed => ValidationCode::Oauth2ClientNotAllowed,
+            C::UnknownOAuth2Client => ValidationCode::UnknownOauth2Client,
+            C::OAuth2ClientDisabled => ValidationCode::Oauth2ClientDisabled,
+            C::GrantNotSupported => ValidationCode::GrantNotSupported,
+            C::ClientSecretRequired => ValidationCode::ClientSecretRequired,
+            C::TenantRequired => ValidationCode::TenantRequired,
+            C::InvalidUrl => ValidationCode::InvalidUrl,
             _ => ValidationCode::Unknown,
         }
     }
@@ -587,6 +613,9 @@ fn path_string(p: Option<PathBuf>) -> Option<String> {
 impl From<IncomingAccountForm> for mscore::IncomingAccountForm {
     fn from(a: IncomingAccountForm) -> Self {
         mscore::IncomingAccountForm {
+            // The OAuth2 fields come with the Kotlin/Swift OAuth2 API (helper o2bind).
+            authentication: Default::default(),
+            oauth2_client: None,
             id: a.id,
             name: a.name,
             keep_copy_on_server: a.keep_copy_on_server,
@@ -646,6 +675,9 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
 impl From<SmtpAccountForm> for mscore::SmtpAccountForm {
     fn from(a: SmtpAccountForm) -> Self {
         mscore::SmtpAccountForm {
+            // The OAuth2 fields come with the Kotlin/Swift OAuth2 API (helper o2bind).
+            authentication: Default::default(),
+            oauth2_client: None,
             id: a.id,
             name: a.name,
             enabled: a.enabled,
@@ -740,6 +772,8 @@ impl From<SettingsDocument> for mscore::SettingsDocument {
             smtp_accounts: d.smtp_accounts.into_iter().map(Into::into).collect(),
             report_schedules: crate::schedule::to_core_all(d.report_schedules),
             journal_retention_days: d.journal_retention_days,
+            // The OAuth2 clients come with the Kotlin/Swift OAuth2 API (helper o2bind).
+            oauth2_clients: Vec::new(),
         }
     }
 }

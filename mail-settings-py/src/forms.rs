@@ -59,6 +59,7 @@ fn context<'a>(
     ValidationContext {
         connectors,
         credentials: provider,
+        ..ValidationContext::default()
     }
 }
 

@@ -171,6 +171,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
     },
     Migration {
         version: 8,
+        description: super::oauth2_clients::DESCRIPTION,
+        sql: super::oauth2_clients::SQL,
+    },
+    Migration {
+        version: 9,
         description: "incoming accounts: folders, archive folder, push",
         sql: r#"
 -- SPEC.md "Incoming account: folders, archive, push". `folders` is a JSON array of the names

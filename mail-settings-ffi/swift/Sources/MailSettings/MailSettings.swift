@@ -13929,6 +13929,38 @@ public enum ValidationCode: Equatable, Hashable {
      */
     case archiveFolderUnused
     /**
+     * `OAUTH2` without an OAuth2 client.
+     */
+    case oauth2ClientRequired
+    /**
+     * An OAuth2 client named while the account does not sign in with `OAUTH2`.
+     */
+    case oauth2ClientNotAllowed
+    /**
+     * The named OAuth2 client does not exist.
+     */
+    case unknownOauth2Client
+    /**
+     * The named OAuth2 client is disabled.
+     */
+    case oauth2ClientDisabled
+    /**
+     * `CLIENT_CREDENTIALS` with `GOOGLE`.
+     */
+    case grantNotSupported
+    /**
+     * `CLIENT_CREDENTIALS` without a client secret credential.
+     */
+    case clientSecretRequired
+    /**
+     * `CLIENT_CREDENTIALS` with `MICROSOFT` and no real tenant.
+     */
+    case tenantRequired
+    /**
+     * Not an `https` URL (`http` only for loopback).
+     */
+    case invalidUrl
+    /**
      * A code newer than these bindings: update them. Path, severity and messages are right.
      */
     case unknown
@@ -14013,7 +14045,23 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
         
         case 30: return .archiveFolderUnused
         
-        case 31: return .unknown
+        case 31: return .oauth2ClientRequired
+        
+        case 32: return .oauth2ClientNotAllowed
+        
+        case 33: return .unknownOauth2Client
+        
+        case 34: return .oauth2ClientDisabled
+        
+        case 35: return .grantNotSupported
+        
+        case 36: return .clientSecretRequired
+        
+        case 37: return .tenantRequired
+        
+        case 38: return .invalidUrl
+        
+        case 39: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -14143,8 +14191,40 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(30))
         
         
-        case .unknown:
+        case .oauth2ClientRequired:
             writeInt(&buf, Int32(31))
+        
+        
+        case .oauth2ClientNotAllowed:
+            writeInt(&buf, Int32(32))
+        
+        
+        case .unknownOauth2Client:
+            writeInt(&buf, Int32(33))
+        
+        
+        case .oauth2ClientDisabled:
+            writeInt(&buf, Int32(34))
+        
+        
+        case .grantNotSupported:
+            writeInt(&buf, Int32(35))
+        
+        
+        case .clientSecretRequired:
+            writeInt(&buf, Int32(36))
+        
+        
+        case .tenantRequired:
+            writeInt(&buf, Int32(37))
+        
+        
+        case .invalidUrl:
+            writeInt(&buf, Int32(38))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(39))
         
         }
     }
