@@ -587,6 +587,7 @@ impl PyTokenManager {
 /// Adds the classes to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOAuth2Client>()?;
+    m.add_class::<crate::forms::PyOAuth2ClientForm>()?;
     m.add_class::<PySignIn>()?;
     m.add_class::<PyTokenStore>()?;
     m.add_class::<PyDeviceSignIn>()?;

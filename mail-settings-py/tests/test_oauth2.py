@@ -146,3 +146,50 @@ def test_base_token_store_must_be_overridden_and_repr_hides_tokens() -> None:
     assert s.refresh_token == "rt-canary-py-9a2c"
     with pytest.raises(ValueError):
         ms.OAuth2Client("x", "id", provider="yahoo")  # type: ignore[arg-type]
+
+
+def test_oauth2_clients_round_trip_through_the_store_and_accounts_name_them() -> None:
+    store = ms.Store(credentials=ms.Credentials({"m365": ("app", "s3cret")}))
+    form = ms.OAuth2ClientForm(
+        name="Contoso",
+        provider="MICROSOFT",
+        tenant="contoso.example",
+        client_id="00000000-1111-2222-3333-444444444444",
+        scopes=["https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"],
+    )
+    created = store.create_oauth2_client(form)
+    assert created.id is not None and created.version is not None
+    assert created.to_dict() == {**form.to_dict(), "id": created.id}
+    assert store.get_oauth2_client(created.id) == created
+    assert store.list_oauth2_clients() == [created]
+    assert ms.OAuth2ClientForm.from_dict(created.to_dict()) == created
+    created.tenant = "fabrikam.example"
+    updated = store.update_oauth2_client(created)
+    assert updated.tenant == "fabrikam.example" and updated.version != created.version
+
+    account = ms.IncomingAccountForm(
+        name="OAuth2 IMAP", protocol="IMAP", host="imap.example.test", credential="m365",
+        authentication="OAUTH2", oauth2_client=updated.id,
+    )
+    stored = store.create_incoming(account)
+    assert stored.authentication == "OAUTH2" and stored.oauth2_client == updated.id
+    assert stored.to_dict()["authentication"] == "OAUTH2"
+    with pytest.raises(ms.InUseError):
+        store.delete_oauth2_client(updated.id or 0, updated.version or 0)
+    # OAUTH2 without a client: oauth2_client_required.
+    with pytest.raises(ms.ValidationError) as e:
+        store.create_incoming(
+            ms.IncomingAccountForm(
+                name="no client", protocol="IMAP", host="imap.example.test", credential="m365",
+                authentication="OAUTH2",
+            )
+        )
+    assert "oauth2_client_required" in [r.code for r in e.value.results]
+    with pytest.raises(ValueError):
+        ms.IncomingAccountForm(authentication="KERBEROS")
+    # Google has no client credentials grant: grant_not_supported.
+    v = ms.OAuth2ClientForm(
+        name="g", provider="GOOGLE", client_id="id", grant="CLIENT_CREDENTIALS",
+        client_secret_credential="x",
+    ).validate()
+    assert "grant_not_supported" in [r.code for r in v.results]

@@ -59,6 +59,7 @@ from ._native import (
     BrowserSignIn,
     DeviceSignIn,
     OAuth2Client,
+    OAuth2ClientForm,
     SignIn,
     TokenManager,
     TokenStatus,
@@ -132,6 +133,7 @@ __all__ = [
     "MessageSummary",
     "MessageView",
     # OAuth2 sign-in
+    "OAuth2ClientForm",
     "OAuth2Client",
     "TokenManager",
     "TokenStore",

@@ -72,6 +72,8 @@ class IncomingAccountForm:
         folders: List[str] = ["INBOX"],
         archive_folder: Optional[str] = None,
         use_push: bool = True,
+        authentication: Literal["PASSWORD", "OAUTH2"] = "PASSWORD",
+        oauth2_client: Optional[int] = None,
     ) -> "IncomingAccountForm": ...
     @property
     def id(self) -> Optional[int]: ...
@@ -99,6 +101,8 @@ class IncomingAccountForm:
     folders: List[str]
     archive_folder: Optional[str]
     use_push: bool
+    authentication: Literal["PASSWORD", "OAUTH2"]
+    oauth2_client: Optional[int]
     @property
     def effective_port(self) -> Optional[int]: ...
     def validate(
@@ -146,6 +150,8 @@ class SmtpAccountForm:
         network_connector: Optional[int] = None,
         credential: Optional[str] = None,
         ca_file: Optional[StrPath] = None,
+        authentication: Literal["PASSWORD", "OAUTH2"] = "PASSWORD",
+        oauth2_client: Optional[int] = None,
     ) -> "SmtpAccountForm": ...
     @property
     def id(self) -> Optional[int]: ...
@@ -175,6 +181,8 @@ class SmtpAccountForm:
     def ca_file(self) -> Optional[str]: ...
     @ca_file.setter
     def ca_file(self, value: Optional[StrPath]) -> None: ...
+    authentication: Literal["PASSWORD", "OAUTH2"]
+    oauth2_client: Optional[int]
     @property
     def effective_port(self) -> Optional[int]: ...
     def validate(
@@ -458,6 +466,12 @@ class Store:
     def list_connectors(self) -> List[NetworkConnectorForm]: ...
     def update_connector(self, connector: NetworkConnectorForm) -> NetworkConnectorForm: ...
     def delete_connector(self, id: int, version: int) -> None: ...
+    # OAuth2 clients
+    def create_oauth2_client(self, client: OAuth2ClientForm) -> OAuth2ClientForm: ...
+    def get_oauth2_client(self, id: int) -> OAuth2ClientForm: ...
+    def list_oauth2_clients(self) -> List[OAuth2ClientForm]: ...
+    def update_oauth2_client(self, client: OAuth2ClientForm) -> OAuth2ClientForm: ...
+    def delete_oauth2_client(self, id: int, version: int) -> None: ...
     # incoming accounts
     def create_incoming(self, account: IncomingAccountForm) -> IncomingAccountForm: ...
     def get_incoming(self, id: int) -> IncomingAccountForm: ...
@@ -1288,6 +1302,53 @@ class CollectionJournal:
     def retention_days(self) -> int: ...
 
 # ----- OAuth2 ---------------------------------------------------------------------------------
+
+@final
+class OAuth2ClientForm:
+    """An OAuth2 client (application registration) as a settings record: docs/SETTINGS.md
+    "OAuth2 clients". Holds no secret."""
+
+    def __new__(
+        cls,
+        *,
+        id: Optional[int] = None,
+        name: str = "",
+        enabled: bool = True,
+        provider: Optional[Literal["MICROSOFT", "GOOGLE", "CUSTOM"]] = None,
+        tenant: Optional[str] = None,
+        client_id: str = "",
+        client_secret_credential: Optional[str] = None,
+        grant: Literal["REFRESH_TOKEN", "CLIENT_CREDENTIALS"] = "REFRESH_TOKEN",
+        token_url: Optional[str] = None,
+        device_authorization_url: Optional[str] = None,
+        authorization_url: Optional[str] = None,
+        scopes: List[str] = [],
+    ) -> "OAuth2ClientForm": ...
+    @property
+    def id(self) -> Optional[int]: ...
+    @property
+    def version(self) -> Optional[int]: ...
+    name: str
+    enabled: bool
+    provider: Optional[Literal["MICROSOFT", "GOOGLE", "CUSTOM"]]
+    tenant: Optional[str]
+    client_id: str
+    client_secret_credential: Optional[str]
+    grant: Literal["REFRESH_TOKEN", "CLIENT_CREDENTIALS"]
+    token_url: Optional[str]
+    device_authorization_url: Optional[str]
+    authorization_url: Optional[str]
+    scopes: List[str]
+    def validate(self) -> "Validation": ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "OAuth2ClientForm": ...
+    def to_json(self) -> str: ...
+    def copy(self) -> "OAuth2ClientForm": ...
+    def __copy__(self) -> "OAuth2ClientForm": ...
+    def __deepcopy__(self, memo: Any) -> "OAuth2ClientForm": ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
 
 @final
 class OAuth2Client:
