@@ -46,11 +46,11 @@ impl PyOAuth2Client {
     /// `OAuth2Client(name, client_id, *, provider="custom" | "microsoft" | "google",
     /// tenant=None, client_secret_credential=None, grant="refresh_token" |
     /// "client_credentials", token_url=None, device_authorization_url=None,
-    /// authorization_url=None, scopes=())`. Endpoints and scopes not given are the preset's.
+    /// authorization_url=None, scopes=None)`. Endpoints and scopes not given are the preset's.
     #[new]
     #[pyo3(signature = (name, client_id, *, provider = "custom", tenant = None,
         client_secret_credential = None, grant = "refresh_token", token_url = None,
-        device_authorization_url = None, authorization_url = None, scopes = Vec::new()))]
+        device_authorization_url = None, authorization_url = None, scopes = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         name: String,
@@ -62,7 +62,7 @@ impl PyOAuth2Client {
         token_url: Option<String>,
         device_authorization_url: Option<String>,
         authorization_url: Option<String>,
-        scopes: Vec<String>,
+        scopes: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let mut inner = core::OAuth2Client::custom(name, client_id, String::new());
         inner.provider = match provider.to_ascii_lowercase().as_str() {
@@ -90,7 +90,7 @@ impl PyOAuth2Client {
         inner.token_url = token_url;
         inner.device_authorization_url = device_authorization_url;
         inner.authorization_url = authorization_url;
-        inner.scopes = scopes;
+        inner.scopes = scopes.unwrap_or_default();
         Ok(Self { inner })
     }
     /// The client's name.
