@@ -286,6 +286,13 @@ pub struct IncomingAccountForm {
     /// Wait for new mail with IMAP IDLE on the first folder (default true).
     #[uniffi(default = true)]
     pub use_push: bool,
+    /// How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+    /// secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+    #[uniffi(default = None)]
+    pub authentication: Option<crate::oauth2::AuthenticationMethod>,
+    /// The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+    #[uniffi(default = None)]
+    pub oauth2_client: Option<i64>,
 }
 
 /// An outgoing (SMTP) account as typed: SPEC.md "Outgoing account". Fields left out take
@@ -355,6 +362,13 @@ pub struct SmtpAccountForm {
     /// A PEM file of extra CA certificates trusted for this account only.
     #[uniffi(default = None)]
     pub ca_file: Option<String>,
+    /// How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+    /// secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+    #[uniffi(default = None)]
+    pub authentication: Option<crate::oauth2::AuthenticationMethod>,
+    /// The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+    #[uniffi(default = None)]
+    pub oauth2_client: Option<i64>,
 }
 
 /// A network connector (proxy): SPEC.md "Network connector and credential".
@@ -400,6 +414,9 @@ pub struct SettingsDocument {
     /// Days the collection journal keeps an entry (1–3650); empty means 90.
     #[uniffi(default = None)]
     pub journal_retention_days: Option<u32>,
+    /// OAuth2 clients.
+    #[uniffi(default = [])]
+    pub oauth2_clients: Vec<crate::oauth2::OAuth2ClientForm>,
 }
 
 // ----- enum conversions -----
@@ -613,9 +630,8 @@ fn path_string(p: Option<PathBuf>) -> Option<String> {
 impl From<IncomingAccountForm> for mscore::IncomingAccountForm {
     fn from(a: IncomingAccountForm) -> Self {
         mscore::IncomingAccountForm {
-            // The OAuth2 fields come with the Kotlin/Swift OAuth2 API (helper o2bind).
-            authentication: Default::default(),
-            oauth2_client: None,
+            authentication: crate::oauth2::authentication_to_core(a.authentication),
+            oauth2_client: a.oauth2_client,
             id: a.id,
             name: a.name,
             keep_copy_on_server: a.keep_copy_on_server,
@@ -668,6 +684,8 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
             folders: f.folders,
             archive_folder: f.archive_folder,
             use_push: f.use_push,
+            authentication: crate::oauth2::authentication_from_core(f.authentication)?,
+            oauth2_client: f.oauth2_client,
         })
     }
 }
@@ -675,9 +693,8 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
 impl From<SmtpAccountForm> for mscore::SmtpAccountForm {
     fn from(a: SmtpAccountForm) -> Self {
         mscore::SmtpAccountForm {
-            // The OAuth2 fields come with the Kotlin/Swift OAuth2 API (helper o2bind).
-            authentication: Default::default(),
-            oauth2_client: None,
+            authentication: crate::oauth2::authentication_to_core(a.authentication),
+            oauth2_client: a.oauth2_client,
             id: a.id,
             name: a.name,
             enabled: a.enabled,
@@ -730,6 +747,8 @@ impl TryFrom<mscore::SmtpAccountForm> for SmtpAccountForm {
             use_network_connector: f.use_network_connector,
             network_connector: f.network_connector,
             ca_file: path_string(f.ca_file),
+            authentication: crate::oauth2::authentication_from_core(f.authentication)?,
+            oauth2_client: f.oauth2_client,
         })
     }
 }
@@ -772,8 +791,7 @@ impl From<SettingsDocument> for mscore::SettingsDocument {
             smtp_accounts: d.smtp_accounts.into_iter().map(Into::into).collect(),
             report_schedules: crate::schedule::to_core_all(d.report_schedules),
             journal_retention_days: d.journal_retention_days,
-            // The OAuth2 clients come with the Kotlin/Swift OAuth2 API (helper o2bind).
-            oauth2_clients: Vec::new(),
+            oauth2_clients: d.oauth2_clients.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -796,6 +814,7 @@ impl TryFrom<mscore::SettingsDocument> for SettingsDocument {
             smtp_accounts: convert_all(d.smtp_accounts)?,
             report_schedules: crate::schedule::from_core_all(d.report_schedules)?,
             journal_retention_days: d.journal_retention_days,
+            oauth2_clients: convert_all(d.oauth2_clients)?,
         })
     }
 }
@@ -875,6 +894,8 @@ mod tests {
     #[test]
     fn incoming_round_trips_through_the_core_form() {
         let a = IncomingAccountForm {
+            authentication: None,
+            oauth2_client: None,
             id: Some(7),
             name: "Helpdesk".into(),
             protocol: Some(Protocol::Pop3),

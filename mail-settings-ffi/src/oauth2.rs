@@ -567,6 +567,233 @@ impl TokenManager {
     }
 }
 
+// ----- settings: OAuth2 clients (records of the store) and the accounts' fields -----
+
+/// How an account signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum AuthenticationMethod {
+    /// The vault entry's secret as it is (a password, or a token the host keeps fresh).
+    Password,
+    /// The account's OAuth2 client obtains and refreshes access tokens.
+    Oauth2,
+}
+
+pub(crate) fn authentication_to_core(
+    a: Option<AuthenticationMethod>,
+) -> mscore::model::AuthenticationMethod {
+    match a {
+        Some(AuthenticationMethod::Oauth2) => mscore::model::AuthenticationMethod::OAuth2,
+        _ => mscore::model::AuthenticationMethod::Password,
+    }
+}
+
+/// `PASSWORD` (the default) reads back as `null`, so a form round-trips unchanged.
+pub(crate) fn authentication_from_core(
+    a: mscore::model::AuthenticationMethod,
+) -> Result<Option<AuthenticationMethod>> {
+    match a {
+        mscore::model::AuthenticationMethod::Password => Ok(None),
+        mscore::model::AuthenticationMethod::OAuth2 => Ok(Some(AuthenticationMethod::Oauth2)),
+        #[allow(unreachable_patterns)]
+        other => Err(MailSettingsError::internal(format!(
+            "this version of the bindings does not know the authentication method {}",
+            other.as_str()
+        ))),
+    }
+}
+
+/// Who runs an OAuth2 client's authorization server, in the settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum OAuth2ProviderKind {
+    /// Microsoft identity platform v2.0, with a `tenant`.
+    Microsoft,
+    /// Google.
+    Google,
+    /// Any other authorization server: the endpoint URLs are given.
+    Custom,
+}
+
+/// An OAuth2 client (application registration) as a person typed it: the settings record of
+/// the store (`docs/SETTINGS.md`, "OAuth2 clients"). Holds no secret.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct OAuth2ClientForm {
+    /// Given by the store; read-only.
+    #[uniffi(default = None)]
+    pub id: Option<i64>,
+    /// Name: required, 1–100 characters, unique among OAuth2 clients.
+    pub name: String,
+    /// `MICROSOFT`, `GOOGLE` or `CUSTOM` (required).
+    pub provider: Option<OAuth2ProviderKind>,
+    /// The application (client) id (required).
+    pub client_id: String,
+    /// `MICROSOFT` only: the tenant id or domain.
+    #[uniffi(default = None)]
+    pub tenant: Option<String>,
+    /// The vault entry of the client secret; `null` for a public client.
+    #[uniffi(default = None)]
+    pub client_secret_credential: Option<String>,
+    /// `null` or `REFRESH_TOKEN` (the default), or `CLIENT_CREDENTIALS`.
+    #[uniffi(default = None)]
+    pub grant: Option<OAuth2Grant>,
+    /// The token endpoint; `null`: the provider's (required for `CUSTOM`).
+    #[uniffi(default = None)]
+    pub token_url: Option<String>,
+    /// The device authorization endpoint; `null`: the provider's.
+    #[uniffi(default = None)]
+    pub device_authorization_url: Option<String>,
+    /// The authorization endpoint; `null`: the provider's.
+    #[uniffi(default = None)]
+    pub authorization_url: Option<String>,
+    /// The scopes; empty: the provider's.
+    #[uniffi(default = [])]
+    pub scopes: Vec<String>,
+    /// Enabled (default true); an account may not use a disabled client.
+    #[uniffi(default = true)]
+    pub enabled: bool,
+}
+
+impl From<OAuth2ClientForm> for mscore::model::OAuth2ClientForm {
+    fn from(c: OAuth2ClientForm) -> Self {
+        use mscore::model::OAuth2ProviderKind as K;
+        mscore::model::OAuth2ClientForm {
+            id: c.id,
+            name: c.name,
+            enabled: c.enabled,
+            provider: c.provider.map(|p| match p {
+                OAuth2ProviderKind::Microsoft => K::Microsoft,
+                OAuth2ProviderKind::Google => K::Google,
+                OAuth2ProviderKind::Custom => K::Custom,
+            }),
+            tenant: c.tenant,
+            client_id: c.client_id,
+            client_secret_credential: c.client_secret_credential,
+            grant: match c.grant {
+                Some(OAuth2Grant::ClientCredentials) => core::OAuth2Grant::ClientCredentials,
+                _ => core::OAuth2Grant::RefreshToken,
+            },
+            token_url: c.token_url,
+            device_authorization_url: c.device_authorization_url,
+            authorization_url: c.authorization_url,
+            scopes: c.scopes,
+        }
+    }
+}
+
+impl TryFrom<mscore::model::OAuth2ClientForm> for OAuth2ClientForm {
+    type Error = MailSettingsError;
+    fn try_from(c: mscore::model::OAuth2ClientForm) -> Result<Self> {
+        use mscore::model::OAuth2ProviderKind as K;
+        let unknown = |what: &str| {
+            MailSettingsError::internal(format!("unknown OAuth2 {what}: update the bindings"))
+        };
+        Ok(OAuth2ClientForm {
+            id: c.id,
+            name: c.name,
+            provider: c
+                .provider
+                .map(|p| match p {
+                    K::Microsoft => Ok(OAuth2ProviderKind::Microsoft),
+                    K::Google => Ok(OAuth2ProviderKind::Google),
+                    K::Custom => Ok(OAuth2ProviderKind::Custom),
+                    #[allow(unreachable_patterns)]
+                    _ => Err(unknown("provider")),
+                })
+                .transpose()?,
+            client_id: c.client_id,
+            tenant: c.tenant,
+            client_secret_credential: c.client_secret_credential,
+            grant: match c.grant {
+                core::OAuth2Grant::RefreshToken => None,
+                core::OAuth2Grant::ClientCredentials => Some(OAuth2Grant::ClientCredentials),
+                #[allow(unreachable_patterns)]
+                _ => return Err(unknown("grant")),
+            },
+            token_url: c.token_url,
+            device_authorization_url: c.device_authorization_url,
+            authorization_url: c.authorization_url,
+            scopes: c.scopes,
+            enabled: c.enabled,
+        })
+    }
+}
+
+/// An OAuth2 client as stored: id, version (pass it back to update or delete), the form.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct StoredOAuth2Client {
+    /// The id the store gave.
+    pub id: i64,
+    /// Pass it back to update or delete.
+    pub version: i64,
+    /// The client.
+    pub client: OAuth2ClientForm,
+}
+
+fn stored_client(
+    s: mscore::store::Stored<mscore::model::OAuth2ClientForm>,
+) -> Result<StoredOAuth2Client> {
+    Ok(StoredOAuth2Client {
+        id: s.id,
+        version: s.version,
+        client: s.record.try_into()?,
+    })
+}
+
+/// Validates one OAuth2 client on its own (its own fields: name, provider, client id, grant,
+/// secret, tenant, URLs); every result, errors and warnings.
+#[uniffi::export]
+pub fn validate_oauth2_client(client: OAuth2ClientForm) -> Vec<crate::model::ValidationResult> {
+    let form = mscore::model::OAuth2ClientForm::from(client);
+    let ctx = mscore::validate::ValidationContext::standalone();
+    mscore::validate::validate_oauth2_client(&form, "", &ctx)
+        .into_results()
+        .into_iter()
+        .map(Into::into)
+        .collect()
+}
+
+#[uniffi::export]
+impl Store {
+    // ----- OAuth2 clients -----
+
+    /// Adds an OAuth2 client (its `id` is ignored). Throws `Validation` with every result.
+    pub fn create_oauth2_client(&self, client: OAuth2ClientForm) -> Result<StoredOAuth2Client> {
+        stored_client(self.inner.create_oauth2_client(&client.into())?)
+    }
+
+    /// OAuth2 client `id`; throws `NotFound`.
+    pub fn get_oauth2_client(&self, id: i64) -> Result<StoredOAuth2Client> {
+        stored_client(self.inner.get_oauth2_client(id)?)
+    }
+
+    /// Every OAuth2 client, by id.
+    pub fn list_oauth2_clients(&self) -> Result<Vec<StoredOAuth2Client>> {
+        self.inner
+            .list_oauth2_clients()?
+            .into_iter()
+            .map(stored_client)
+            .collect()
+    }
+
+    /// Replaces OAuth2 client `id` if it is still at `expected_version` (else `Conflict`).
+    /// Disabling a client that accounts use throws `InUse`.
+    pub fn update_oauth2_client(
+        &self,
+        id: i64,
+        expected_version: i64,
+        client: OAuth2ClientForm,
+    ) -> Result<StoredOAuth2Client> {
+        stored_client(
+            self.inner
+                .update_oauth2_client(id, expected_version, &client.into())?,
+        )
+    }
+
+    /// Deletes OAuth2 client `id` at `expected_version`; throws `InUse` while accounts use it.
+    pub fn delete_oauth2_client(&self, id: i64, expected_version: i64) -> Result<()> {
+        Ok(self.inner.delete_oauth2_client(id, expected_version)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3738,6 +3738,32 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func writeJournalHtml(language: ReportLanguage, path: String, filter: JournalFilter?) throws  -> UInt64
     
     /**
+     * Adds an OAuth2 client (its `id` is ignored). Throws `Validation` with every result.
+     */
+    func createOauth2Client(client: OAuth2ClientForm) throws  -> StoredOAuth2Client
+    
+    /**
+     * Deletes OAuth2 client `id` at `expected_version`; throws `InUse` while accounts use it.
+     */
+    func deleteOauth2Client(id: Int64, expectedVersion: Int64) throws 
+    
+    /**
+     * OAuth2 client `id`; throws `NotFound`.
+     */
+    func getOauth2Client(id: Int64) throws  -> StoredOAuth2Client
+    
+    /**
+     * Every OAuth2 client, by id.
+     */
+    func listOauth2Clients() throws  -> [StoredOAuth2Client]
+    
+    /**
+     * Replaces OAuth2 client `id` if it is still at `expected_version` (else `Conflict`).
+     * Disabling a client that accounts use throws `InUse`.
+     */
+    func updateOauth2Client(id: Int64, expectedVersion: Int64, client: OAuth2ClientForm) throws  -> StoredOAuth2Client
+    
+    /**
      * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
      * `unknown_smtp_account`, `duplicate_name`).
      */
@@ -4064,6 +4090,73 @@ open func writeJournalHtml(language: ReportLanguage, path: String, filter: Journ
         FfiConverterTypeReportLanguage_lower(language),
         FfiConverterString.lower(path),
         FfiConverterOptionTypeJournalFilter.lower(filter),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds an OAuth2 client (its `id` is ignored). Throws `Validation` with every result.
+     */
+open func createOauth2Client(client: OAuth2ClientForm)throws  -> StoredOAuth2Client  {
+    return try  FfiConverterTypeStoredOAuth2Client_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_create_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOAuth2ClientForm_lower(client),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes OAuth2 client `id` at `expected_version`; throws `InUse` while accounts use it.
+     */
+open func deleteOauth2Client(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_delete_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterInt64.lower(expectedVersion),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * OAuth2 client `id`; throws `NotFound`.
+     */
+open func getOauth2Client(id: Int64)throws  -> StoredOAuth2Client  {
+    return try  FfiConverterTypeStoredOAuth2Client_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every OAuth2 client, by id.
+     */
+open func listOauth2Clients()throws  -> [StoredOAuth2Client]  {
+    return try  FfiConverterSequenceTypeStoredOAuth2Client.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_list_oauth2_clients(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces OAuth2 client `id` if it is still at `expected_version` (else `Conflict`).
+     * Disabling a client that accounts use throws `InUse`.
+     */
+open func updateOauth2Client(id: Int64, expectedVersion: Int64, client: OAuth2ClientForm)throws  -> StoredOAuth2Client  {
+    return try  FfiConverterTypeStoredOAuth2Client_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_update_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterInt64.lower(expectedVersion),
+        FfiConverterTypeOAuth2ClientForm_lower(client),uniffiCallStatus
     )
 })
 }
@@ -6430,6 +6523,15 @@ public struct IncomingAccountForm: Equatable, Hashable {
      * Wait for new mail with IMAP IDLE on the first folder (default true).
      */
     public var usePush: Bool
+    /**
+     * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+     * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+     */
+    public var authentication: AuthenticationMethod?
+    /**
+     * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+     */
+    public var oauth2Client: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -6495,7 +6597,14 @@ public struct IncomingAccountForm: Equatable, Hashable {
          */archiveFolder: String? = nil, 
         /**
          * Wait for new mail with IMAP IDLE on the first folder (default true).
-         */usePush: Bool = true) {
+         */usePush: Bool = true, 
+        /**
+         * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+         * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+         */authentication: AuthenticationMethod? = nil, 
+        /**
+         * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+         */oauth2Client: Int64? = nil) {
         self.id = id
         self.name = name
         self.`protocol` = `protocol`
@@ -6516,6 +6625,8 @@ public struct IncomingAccountForm: Equatable, Hashable {
         self.folders = folders
         self.archiveFolder = archiveFolder
         self.usePush = usePush
+        self.authentication = authentication
+        self.oauth2Client = oauth2Client
     }
 
     
@@ -6578,7 +6689,9 @@ public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
                 maxMessageSize: FfiConverterInt64.read(from: &buf), 
                 folders: FfiConverterSequenceString.read(from: &buf), 
                 archiveFolder: FfiConverterOptionString.read(from: &buf), 
-                usePush: FfiConverterBool.read(from: &buf)
+                usePush: FfiConverterBool.read(from: &buf), 
+                authentication: FfiConverterOptionTypeAuthenticationMethod.read(from: &buf), 
+                oauth2Client: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -6603,6 +6716,8 @@ public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.folders, into: &buf)
         FfiConverterOptionString.write(value.archiveFolder, into: &buf)
         FfiConverterBool.write(value.usePush, into: &buf)
+        FfiConverterOptionTypeAuthenticationMethod.write(value.authentication, into: &buf)
+        FfiConverterOptionInt64.write(value.oauth2Client, into: &buf)
     }
 }
 
@@ -8549,6 +8664,176 @@ public func FfiConverterTypeOAuth2Client_lower(_ value: OAuth2Client) -> RustBuf
 
 
 /**
+ * An OAuth2 client (application registration) as a person typed it: the settings record of
+ * the store (`docs/SETTINGS.md`, "OAuth2 clients"). Holds no secret.
+ */
+public struct OAuth2ClientForm: Equatable, Hashable {
+    /**
+     * Given by the store; read-only.
+     */
+    public var id: Int64?
+    /**
+     * Name: required, 1–100 characters, unique among OAuth2 clients.
+     */
+    public var name: String
+    /**
+     * `MICROSOFT`, `GOOGLE` or `CUSTOM` (required).
+     */
+    public var provider: OAuth2ProviderKind?
+    /**
+     * The application (client) id (required).
+     */
+    public var clientId: String
+    /**
+     * `MICROSOFT` only: the tenant id or domain.
+     */
+    public var tenant: String?
+    /**
+     * The vault entry of the client secret; `null` for a public client.
+     */
+    public var clientSecretCredential: String?
+    /**
+     * `null` or `REFRESH_TOKEN` (the default), or `CLIENT_CREDENTIALS`.
+     */
+    public var grant: OAuth2Grant?
+    /**
+     * The token endpoint; `null`: the provider's (required for `CUSTOM`).
+     */
+    public var tokenUrl: String?
+    /**
+     * The device authorization endpoint; `null`: the provider's.
+     */
+    public var deviceAuthorizationUrl: String?
+    /**
+     * The authorization endpoint; `null`: the provider's.
+     */
+    public var authorizationUrl: String?
+    /**
+     * The scopes; empty: the provider's.
+     */
+    public var scopes: [String]
+    /**
+     * Enabled (default true); an account may not use a disabled client.
+     */
+    public var enabled: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Given by the store; read-only.
+         */id: Int64? = nil, 
+        /**
+         * Name: required, 1–100 characters, unique among OAuth2 clients.
+         */name: String, 
+        /**
+         * `MICROSOFT`, `GOOGLE` or `CUSTOM` (required).
+         */provider: OAuth2ProviderKind?, 
+        /**
+         * The application (client) id (required).
+         */clientId: String, 
+        /**
+         * `MICROSOFT` only: the tenant id or domain.
+         */tenant: String? = nil, 
+        /**
+         * The vault entry of the client secret; `null` for a public client.
+         */clientSecretCredential: String? = nil, 
+        /**
+         * `null` or `REFRESH_TOKEN` (the default), or `CLIENT_CREDENTIALS`.
+         */grant: OAuth2Grant? = nil, 
+        /**
+         * The token endpoint; `null`: the provider's (required for `CUSTOM`).
+         */tokenUrl: String? = nil, 
+        /**
+         * The device authorization endpoint; `null`: the provider's.
+         */deviceAuthorizationUrl: String? = nil, 
+        /**
+         * The authorization endpoint; `null`: the provider's.
+         */authorizationUrl: String? = nil, 
+        /**
+         * The scopes; empty: the provider's.
+         */scopes: [String] = [], 
+        /**
+         * Enabled (default true); an account may not use a disabled client.
+         */enabled: Bool = true) {
+        self.id = id
+        self.name = name
+        self.provider = provider
+        self.clientId = clientId
+        self.tenant = tenant
+        self.clientSecretCredential = clientSecretCredential
+        self.grant = grant
+        self.tokenUrl = tokenUrl
+        self.deviceAuthorizationUrl = deviceAuthorizationUrl
+        self.authorizationUrl = authorizationUrl
+        self.scopes = scopes
+        self.enabled = enabled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OAuth2ClientForm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2ClientForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2ClientForm {
+        return
+            try OAuth2ClientForm(
+                id: FfiConverterOptionInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                provider: FfiConverterOptionTypeOAuth2ProviderKind.read(from: &buf), 
+                clientId: FfiConverterString.read(from: &buf), 
+                tenant: FfiConverterOptionString.read(from: &buf), 
+                clientSecretCredential: FfiConverterOptionString.read(from: &buf), 
+                grant: FfiConverterOptionTypeOAuth2Grant.read(from: &buf), 
+                tokenUrl: FfiConverterOptionString.read(from: &buf), 
+                deviceAuthorizationUrl: FfiConverterOptionString.read(from: &buf), 
+                authorizationUrl: FfiConverterOptionString.read(from: &buf), 
+                scopes: FfiConverterSequenceString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OAuth2ClientForm, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionTypeOAuth2ProviderKind.write(value.provider, into: &buf)
+        FfiConverterString.write(value.clientId, into: &buf)
+        FfiConverterOptionString.write(value.tenant, into: &buf)
+        FfiConverterOptionString.write(value.clientSecretCredential, into: &buf)
+        FfiConverterOptionTypeOAuth2Grant.write(value.grant, into: &buf)
+        FfiConverterOptionString.write(value.tokenUrl, into: &buf)
+        FfiConverterOptionString.write(value.deviceAuthorizationUrl, into: &buf)
+        FfiConverterOptionString.write(value.authorizationUrl, into: &buf)
+        FfiConverterSequenceString.write(value.scopes, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ClientForm_lift(_ buf: RustBuffer) throws -> OAuth2ClientForm {
+    return try FfiConverterTypeOAuth2ClientForm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ClientForm_lower(_ value: OAuth2ClientForm) -> RustBuffer {
+    return FfiConverterTypeOAuth2ClientForm.lower(value)
+}
+
+
+/**
  * A message to send. The account's rules apply: its sender, Reply-To and Return-Path fill
  * what is left empty (or replace everything when it forces its configuration), its footer is
  * appended, its read receipt asked for.
@@ -9810,6 +10095,10 @@ public struct SettingsDocument: Equatable, Hashable {
      * Days the collection journal keeps an entry (1–3650); empty means 90.
      */
     public var journalRetentionDays: UInt32?
+    /**
+     * OAuth2 clients.
+     */
+    public var oauth2Clients: [OAuth2ClientForm]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -9831,13 +10120,17 @@ public struct SettingsDocument: Equatable, Hashable {
          */reportSchedules: [ReportSchedule] = [], 
         /**
          * Days the collection journal keeps an entry (1–3650); empty means 90.
-         */journalRetentionDays: UInt32? = nil) {
+         */journalRetentionDays: UInt32? = nil, 
+        /**
+         * OAuth2 clients.
+         */oauth2Clients: [OAuth2ClientForm] = []) {
         self.version = version
         self.networkConnectors = networkConnectors
         self.incomingAccounts = incomingAccounts
         self.smtpAccounts = smtpAccounts
         self.reportSchedules = reportSchedules
         self.journalRetentionDays = journalRetentionDays
+        self.oauth2Clients = oauth2Clients
     }
 
     
@@ -9861,7 +10154,8 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
                 incomingAccounts: FfiConverterSequenceTypeIncomingAccountForm.read(from: &buf), 
                 smtpAccounts: FfiConverterSequenceTypeSmtpAccountForm.read(from: &buf), 
                 reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf), 
-                journalRetentionDays: FfiConverterOptionUInt32.read(from: &buf)
+                journalRetentionDays: FfiConverterOptionUInt32.read(from: &buf), 
+                oauth2Clients: FfiConverterSequenceTypeOAuth2ClientForm.read(from: &buf)
         )
     }
 
@@ -9872,6 +10166,7 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
         FfiConverterSequenceTypeSmtpAccountForm.write(value.smtpAccounts, into: &buf)
         FfiConverterSequenceTypeReportSchedule.write(value.reportSchedules, into: &buf)
         FfiConverterOptionUInt32.write(value.journalRetentionDays, into: &buf)
+        FfiConverterSequenceTypeOAuth2ClientForm.write(value.oauth2Clients, into: &buf)
     }
 }
 
@@ -10094,6 +10389,15 @@ public struct SmtpAccountForm: Equatable, Hashable {
      * A PEM file of extra CA certificates trusted for this account only.
      */
     public var caFile: String?
+    /**
+     * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+     * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+     */
+    public var authentication: AuthenticationMethod?
+    /**
+     * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+     */
+    public var oauth2Client: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -10164,7 +10468,14 @@ public struct SmtpAccountForm: Equatable, Hashable {
          */networkConnector: Int64? = nil, 
         /**
          * A PEM file of extra CA certificates trusted for this account only.
-         */caFile: String? = nil) {
+         */caFile: String? = nil, 
+        /**
+         * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+         * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+         */authentication: AuthenticationMethod? = nil, 
+        /**
+         * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+         */oauth2Client: Int64? = nil) {
         self.id = id
         self.name = name
         self.host = host
@@ -10187,6 +10498,8 @@ public struct SmtpAccountForm: Equatable, Hashable {
         self.useNetworkConnector = useNetworkConnector
         self.networkConnector = networkConnector
         self.caFile = caFile
+        self.authentication = authentication
+        self.oauth2Client = oauth2Client
     }
 
     
@@ -10251,7 +10564,9 @@ public struct FfiConverterTypeSmtpAccountForm: FfiConverterRustBuffer {
                 skipCertificateErrors: FfiConverterBool.read(from: &buf), 
                 useNetworkConnector: FfiConverterBool.read(from: &buf), 
                 networkConnector: FfiConverterOptionInt64.read(from: &buf), 
-                caFile: FfiConverterOptionString.read(from: &buf)
+                caFile: FfiConverterOptionString.read(from: &buf), 
+                authentication: FfiConverterOptionTypeAuthenticationMethod.read(from: &buf), 
+                oauth2Client: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -10278,6 +10593,8 @@ public struct FfiConverterTypeSmtpAccountForm: FfiConverterRustBuffer {
         FfiConverterBool.write(value.useNetworkConnector, into: &buf)
         FfiConverterOptionInt64.write(value.networkConnector, into: &buf)
         FfiConverterOptionString.write(value.caFile, into: &buf)
+        FfiConverterOptionTypeAuthenticationMethod.write(value.authentication, into: &buf)
+        FfiConverterOptionInt64.write(value.oauth2Client, into: &buf)
     }
 }
 
@@ -10800,6 +11117,85 @@ public func FfiConverterTypeStoredNetworkConnector_lift(_ buf: RustBuffer) throw
 #endif
 public func FfiConverterTypeStoredNetworkConnector_lower(_ value: StoredNetworkConnector) -> RustBuffer {
     return FfiConverterTypeStoredNetworkConnector.lower(value)
+}
+
+
+/**
+ * An OAuth2 client as stored: id, version (pass it back to update or delete), the form.
+ */
+public struct StoredOAuth2Client: Equatable, Hashable {
+    /**
+     * The id the store gave.
+     */
+    public var id: Int64
+    /**
+     * Pass it back to update or delete.
+     */
+    public var version: Int64
+    /**
+     * The client.
+     */
+    public var client: OAuth2ClientForm
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The id the store gave.
+         */id: Int64, 
+        /**
+         * Pass it back to update or delete.
+         */version: Int64, 
+        /**
+         * The client.
+         */client: OAuth2ClientForm) {
+        self.id = id
+        self.version = version
+        self.client = client
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StoredOAuth2Client: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStoredOAuth2Client: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoredOAuth2Client {
+        return
+            try StoredOAuth2Client(
+                id: FfiConverterInt64.read(from: &buf), 
+                version: FfiConverterInt64.read(from: &buf), 
+                client: FfiConverterTypeOAuth2ClientForm.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StoredOAuth2Client, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.version, into: &buf)
+        FfiConverterTypeOAuth2ClientForm.write(value.client, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredOAuth2Client_lift(_ buf: RustBuffer) throws -> StoredOAuth2Client {
+    return try FfiConverterTypeStoredOAuth2Client.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredOAuth2Client_lower(_ value: StoredOAuth2Client) -> RustBuffer {
+    return FfiConverterTypeStoredOAuth2Client.lower(value)
 }
 
 
@@ -11353,6 +11749,81 @@ public func FfiConverterTypeAccountRef_lift(_ buf: RustBuffer) throws -> Account
 #endif
 public func FfiConverterTypeAccountRef_lower(_ value: AccountRef) -> RustBuffer {
     return FfiConverterTypeAccountRef.lower(value)
+}
+
+
+
+/**
+ * How an account signs in.
+ */
+
+public enum AuthenticationMethod: Equatable, Hashable {
+    
+    /**
+     * The vault entry's secret as it is (a password, or a token the host keeps fresh).
+     */
+    case password
+    /**
+     * The account's OAuth2 client obtains and refreshes access tokens.
+     */
+    case oauth2
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AuthenticationMethod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthenticationMethod: FfiConverterRustBuffer {
+    typealias SwiftType = AuthenticationMethod
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthenticationMethod {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .password
+        
+        case 2: return .oauth2
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AuthenticationMethod, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .password:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .oauth2:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthenticationMethod_lift(_ buf: RustBuffer) throws -> AuthenticationMethod {
+    return try FfiConverterTypeAuthenticationMethod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthenticationMethod_lower(_ value: AuthenticationMethod) -> RustBuffer {
+    return FfiConverterTypeAuthenticationMethod.lower(value)
 }
 
 
@@ -12680,6 +13151,91 @@ public func FfiConverterTypeOAuth2Provider_lift(_ buf: RustBuffer) throws -> OAu
 #endif
 public func FfiConverterTypeOAuth2Provider_lower(_ value: OAuth2Provider) -> RustBuffer {
     return FfiConverterTypeOAuth2Provider.lower(value)
+}
+
+
+
+/**
+ * Who runs an OAuth2 client's authorization server, in the settings.
+ */
+
+public enum OAuth2ProviderKind: Equatable, Hashable {
+    
+    /**
+     * Microsoft identity platform v2.0, with a `tenant`.
+     */
+    case microsoft
+    /**
+     * Google.
+     */
+    case google
+    /**
+     * Any other authorization server: the endpoint URLs are given.
+     */
+    case custom
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OAuth2ProviderKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2ProviderKind: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2ProviderKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2ProviderKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .microsoft
+        
+        case 2: return .google
+        
+        case 3: return .custom
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OAuth2ProviderKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .microsoft:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .google:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .custom:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ProviderKind_lift(_ buf: RustBuffer) throws -> OAuth2ProviderKind {
+    return try FfiConverterTypeOAuth2ProviderKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ProviderKind_lower(_ value: OAuth2ProviderKind) -> RustBuffer {
+    return FfiConverterTypeOAuth2ProviderKind.lower(value)
 }
 
 
@@ -14897,6 +15453,30 @@ fileprivate struct FfiConverterOptionTypeAccountRef: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAuthenticationMethod: FfiConverterRustBuffer {
+    typealias SwiftType = AuthenticationMethod?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAuthenticationMethod.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAuthenticationMethod.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConnectorKind: FfiConverterRustBuffer {
     typealias SwiftType = ConnectorKind?
 
@@ -14961,6 +15541,54 @@ fileprivate struct FfiConverterOptionTypeMessageOutcome: FfiConverterRustBuffer 
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeMessageOutcome.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOAuth2Grant: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2Grant?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOAuth2Grant.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOAuth2Grant.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOAuth2ProviderKind: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2ProviderKind?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOAuth2ProviderKind.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOAuth2ProviderKind.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -15609,6 +16237,31 @@ fileprivate struct FfiConverterSequenceTypeNetworkConnectorForm: FfiConverterRus
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeOAuth2ClientForm: FfiConverterRustBuffer {
+    typealias SwiftType = [OAuth2ClientForm]
+
+    public static func write(_ value: [OAuth2ClientForm], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOAuth2ClientForm.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OAuth2ClientForm] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OAuth2ClientForm]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOAuth2ClientForm.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeOutgoingMessage: FfiConverterRustBuffer {
     typealias SwiftType = [OutgoingMessage]
 
@@ -15834,6 +16487,31 @@ fileprivate struct FfiConverterSequenceTypeStoredNetworkConnector: FfiConverterR
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeStoredOAuth2Client: FfiConverterRustBuffer {
+    typealias SwiftType = [StoredOAuth2Client]
+
+    public static func write(_ value: [StoredOAuth2Client], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStoredOAuth2Client.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StoredOAuth2Client] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StoredOAuth2Client]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStoredOAuth2Client.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeStoredReportSchedule: FfiConverterRustBuffer {
     typealias SwiftType = [StoredReportSchedule]
 
@@ -16028,6 +16706,18 @@ public func parseJournalTime(text: String, until: Bool) -> Int64?  {
 })
 }
 /**
+ * Validates one OAuth2 client on its own (its own fields: name, provider, client id, grant,
+ * secret, tenant, URLs); every result, errors and warnings.
+ */
+public func validateOauth2Client(client: OAuth2ClientForm) -> [ValidationResult]  {
+    return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_func_validate_oauth2_client(
+        FfiConverterTypeOAuth2ClientForm_lower(client),uniffiCallStatus
+    )
+})
+}
+/**
  * Validates one schedule alone; with `smtp_accounts`, a named SMTP account must be among them
  * and enabled.
  */
@@ -16154,6 +16844,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_parse_journal_time() != 39069) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_func_validate_oauth2_client() != 51588) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 18135) {
@@ -16388,6 +17081,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_write_journal_html() != 20379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_create_oauth2_client() != 11469) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_delete_oauth2_client() != 35751) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_oauth2_client() != 31745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_list_oauth2_clients() != 44306) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_update_oauth2_client() != 36121) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_create_report_schedule() != 23325) {

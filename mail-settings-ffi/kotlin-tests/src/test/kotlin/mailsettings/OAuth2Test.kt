@@ -151,4 +151,45 @@ class OAuth2Test {
             assertTrue(e.message!!.contains("no token store"), e.message)
         }
     }
+
+    @Test
+    fun `OAuth2 clients round-trip through the store and accounts name them`() {
+        Store.openInMemory(Vault().put("m365-secret", "app", "s3cret")).use { store ->
+            val form = OAuth2ClientForm(
+                name = "Contoso",
+                provider = OAuth2ProviderKind.MICROSOFT,
+                clientId = "00000000-1111-2222-3333-444444444444",
+                tenant = "contoso.example",
+                scopes = listOf("https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"),
+            )
+            val created = store.createOauth2Client(form)
+            assertEquals(form.copy(id = created.id), created.client)
+            assertEquals(created, store.getOauth2Client(created.id))
+            assertEquals(listOf(created), store.listOauth2Clients())
+            val updated = store.updateOauth2Client(created.id, created.version, form.copy(tenant = "fabrikam.example"))
+            assertEquals("fabrikam.example", updated.client.tenant)
+            assertNotEquals(created.version, updated.version)
+
+            val account = incoming("OAuth2 IMAP", Protocol.IMAP, "MS_IMAPS_PORT", "m365-secret")
+                .copy(authentication = AuthenticationMethod.OAUTH2, oauth2Client = created.id)
+            val stored = store.createIncoming(account)
+            assertEquals(AuthenticationMethod.OAUTH2, stored.account.authentication)
+            assertEquals(created.id, stored.account.oauth2Client)
+            // A client that accounts use cannot be deleted.
+            assertThrows<MailSettingsException.InUse> { store.deleteOauth2Client(updated.id, updated.version) }
+            val doc = store.exportDocument()
+            assertEquals(listOf("Contoso"), doc.oauth2Clients.map { it.name })
+
+            // OAUTH2 without a client: oauth2_client_required.
+            val e = assertThrows<MailSettingsException.Validation> {
+                store.createIncoming(account.copy(name = "no client", oauth2Client = null))
+            }
+            assertTrue(e.results.any { it.code == ValidationCode.OAUTH2_CLIENT_REQUIRED }, e.results.toString())
+        }
+        // Google has no client credentials grant: grant_not_supported.
+        val results = validateOauth2Client(
+            OAuth2ClientForm(name = "g", provider = OAuth2ProviderKind.GOOGLE, clientId = "id", grant = OAuth2Grant.CLIENT_CREDENTIALS, clientSecretCredential = "x"),
+        )
+        assertTrue(results.any { it.code == ValidationCode.GRANT_NOT_SUPPORTED }, results.toString())
+    }
 }
