@@ -5,7 +5,7 @@
 //! column. Values a person could type out of range (a port of 70000) parse, and are then
 //! reported by [`crate::validate::validate_document`].
 
-use crate::model::{IncomingAccountForm, NetworkConnectorForm, SmtpAccountForm};
+use crate::model::{IncomingAccountForm, NetworkConnectorForm, OAuth2ClientForm, SmtpAccountForm};
 use crate::schedule::ReportScheduleForm;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -33,6 +33,10 @@ pub struct SettingsDocument {
     /// Network connectors (proxies).
     #[serde(default)]
     pub network_connectors: Vec<NetworkConnectorForm>,
+    /// OAuth2 clients (SPEC.md "OAuth2 clients and OAuth2 accounts"); absent from documents
+    /// that have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oauth2_clients: Vec<OAuth2ClientForm>,
     /// Incoming (IMAP/POP3) accounts.
     #[serde(default)]
     pub incoming_accounts: Vec<IncomingAccountForm>,
@@ -53,6 +57,7 @@ impl Default for SettingsDocument {
         Self {
             version: DOCUMENT_VERSION,
             network_connectors: Vec::new(),
+            oauth2_clients: Vec::new(),
             incoming_accounts: Vec::new(),
             smtp_accounts: Vec::new(),
             report_schedules: Vec::new(),

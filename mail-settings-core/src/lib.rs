@@ -125,8 +125,9 @@ pub use credentials::{
 pub use document::{Format, ParseError, SettingsDocument};
 pub use error::{ConnectionError, Error, ErrorCategory, ProxyHop, Result};
 pub use model::{
-    ConnectorKind, IncomingAccountForm, NetworkConnectorForm, Protocol, RecordId,
-    SecureConnectionType, Security, SmtpAccountForm,
+    AuthenticationMethod, ConnectorKind, IncomingAccountForm, NetworkConnectorForm,
+    OAuth2ClientForm, OAuth2ProviderKind, Protocol, RecordId, SecureConnectionType, Security,
+    SmtpAccountForm,
 };
 pub use typed::{
     CredentialId, Endpoint, Host, IncomingAccount, NetworkConnector, Route, SmtpAccount,

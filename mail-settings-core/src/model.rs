@@ -297,6 +297,13 @@ pub struct IncomingAccountForm {
     /// first folder (default `true`); ignored for POP3.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub use_push: bool,
+    /// Not in the seeds (SPEC.md "OAuth2 clients and OAuth2 accounts"): `PASSWORD` (default)
+    /// or `OAUTH2`.
+    #[serde(default, skip_serializing_if = "AuthenticationMethod::is_password")]
+    pub authentication: AuthenticationMethod,
+    /// The OAuth2 client's id: required exactly when `authentication` is `OAUTH2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2_client: Option<RecordId>,
 }
 
 impl Default for IncomingAccountForm {
@@ -322,6 +329,8 @@ impl Default for IncomingAccountForm {
             folders: default_folders(),
             archive_folder: None,
             use_push: true,
+            authentication: AuthenticationMethod::Password,
+            oauth2_client: None,
         }
     }
 }
@@ -415,6 +424,13 @@ pub struct SmtpAccountForm {
     /// Not in the seeds: a PEM file of extra CA certificates trusted for this account only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// Not in the seeds (SPEC.md "OAuth2 clients and OAuth2 accounts"): `PASSWORD` (default)
+    /// or `OAUTH2`; with `use_authentication = false` it stays `PASSWORD`.
+    #[serde(default, skip_serializing_if = "AuthenticationMethod::is_password")]
+    pub authentication: AuthenticationMethod,
+    /// The OAuth2 client's id: required exactly when `authentication` is `OAUTH2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2_client: Option<RecordId>,
 }
 
 impl Default for SmtpAccountForm {
@@ -442,6 +458,8 @@ impl Default for SmtpAccountForm {
             network_connector: None,
             credential: None,
             ca_file: None,
+            authentication: AuthenticationMethod::Password,
+            oauth2_client: None,
         }
     }
 }
@@ -507,3 +525,174 @@ pub const JOURNAL_RETENTION_DAYS_DEFAULT: u32 = 90;
 
 /// The values `journal_retention_days` may take (`out_of_range` otherwise).
 pub const JOURNAL_RETENTION_DAYS_RANGE: std::ops::RangeInclusive<u32> = 1..=3650;
+
+// ----- OAuth2 clients and OAuth2 accounts (SPEC.md "OAuth2 clients and OAuth2 accounts") -----
+
+pub use crate::oauth2::OAuth2Grant;
+
+/// How an account signs in to its server: the accounts' `authentication` field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AuthenticationMethod {
+    /// The vault entry's secret is used as it is: a password, or an access token the host
+    /// keeps fresh (the default, and what every account did before OAuth2 clients).
+    #[default]
+    #[serde(rename = "PASSWORD")]
+    Password,
+    /// The account's OAuth2 client obtains and refreshes access tokens; the vault entry holds
+    /// the user name and the refresh token.
+    #[serde(rename = "OAUTH2")]
+    OAuth2,
+}
+
+impl AuthenticationMethod {
+    /// The docs/SETTINGS.md word: `PASSWORD` or `OAUTH2`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthenticationMethod::Password => "PASSWORD",
+            AuthenticationMethod::OAuth2 => "OAUTH2",
+        }
+    }
+
+    /// The method a docs/SETTINGS.md word names (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "PASSWORD" => Some(AuthenticationMethod::Password),
+            "OAUTH2" => Some(AuthenticationMethod::OAuth2),
+            _ => None,
+        }
+    }
+
+    /// Whether it is `PASSWORD` (the default, left out of documents).
+    pub fn is_password(&self) -> bool {
+        matches!(self, AuthenticationMethod::Password)
+    }
+}
+
+impl fmt::Display for AuthenticationMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who runs an OAuth2 client's authorization server: the `provider` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum OAuth2ProviderKind {
+    /// Microsoft identity platform v2.0 (Microsoft 365), with a `tenant`.
+    #[serde(rename = "MICROSOFT")]
+    Microsoft,
+    /// Google (Gmail, Google Workspace).
+    #[serde(rename = "GOOGLE")]
+    Google,
+    /// Any other authorization server: the endpoint URLs are given.
+    #[serde(rename = "CUSTOM")]
+    Custom,
+}
+
+impl OAuth2ProviderKind {
+    /// The docs/SETTINGS.md word: `MICROSOFT`, `GOOGLE` or `CUSTOM`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuth2ProviderKind::Microsoft => "MICROSOFT",
+            OAuth2ProviderKind::Google => "GOOGLE",
+            OAuth2ProviderKind::Custom => "CUSTOM",
+        }
+    }
+}
+
+impl fmt::Display for OAuth2ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl OAuth2Grant {
+    /// The docs/SETTINGS.md word: `REFRESH_TOKEN` or `CLIENT_CREDENTIALS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuth2Grant::RefreshToken => "REFRESH_TOKEN",
+            OAuth2Grant::ClientCredentials => "CLIENT_CREDENTIALS",
+        }
+    }
+}
+
+impl fmt::Display for OAuth2Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn is_refresh_token(g: &OAuth2Grant) -> bool {
+    *g == OAuth2Grant::RefreshToken
+}
+
+/// The tenant a `MICROSOFT` client takes when none is given.
+pub const DEFAULT_MICROSOFT_TENANT: &str = "organizations";
+/// Longest client id, tenant, scope or endpoint URL, in characters.
+pub const OAUTH2_TEXT_MAX_CHARS: usize = 2000;
+/// Most scopes one client may ask for.
+pub const OAUTH2_SCOPES_MAX: usize = 50;
+
+/// An OAuth2 client (an application registration) as typed: SPEC.md "OAuth2 clients and
+/// OAuth2 accounts". It holds no secret: the client secret is the vault entry
+/// `client_secret_credential`. Validated into [`crate::oauth2::OAuth2Client`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2ClientForm {
+    /// Given by the store; read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RecordId>,
+    /// Name: required, 1–100 characters, unique among OAuth2 clients.
+    #[serde(default)]
+    pub name: String,
+    /// Enabled (default `true`); an account may not use a disabled client.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// `MICROSOFT`, `GOOGLE` or `CUSTOM` (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<OAuth2ProviderKind>,
+    /// `MICROSOFT` only: the tenant id or domain (default `organizations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The application (client) id (required).
+    #[serde(default)]
+    pub client_id: String,
+    /// The vault entry whose secret is the client secret; none for a public client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_credential: Option<String>,
+    /// `REFRESH_TOKEN` (default) or `CLIENT_CREDENTIALS`.
+    #[serde(default, skip_serializing_if = "is_refresh_token")]
+    pub grant: OAuth2Grant,
+    /// The token endpoint; none: the provider's (required for `CUSTOM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// The device authorization endpoint (RFC 8628); none: the provider's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_url: Option<String>,
+    /// The authorization endpoint (browser sign-in); none: the provider's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_url: Option<String>,
+    /// The scopes asked for; empty: the provider's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+impl Default for OAuth2ClientForm {
+    fn default() -> Self {
+        Self {
+            id: None,
+            name: String::new(),
+            enabled: true,
+            provider: None,
+            tenant: None,
+            client_id: String::new(),
+            client_secret_credential: None,
+            grant: OAuth2Grant::RefreshToken,
+            token_url: None,
+            device_authorization_url: None,
+            authorization_url: None,
+            scopes: Vec::new(),
+        }
+    }
+}

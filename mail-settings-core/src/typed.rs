@@ -3,11 +3,14 @@
 //! is present (and enabled) exactly when it must be, and the credential exactly when it is needed.
 
 use crate::model::{
-    default_port, ConnectorKind, IncomingAccountForm, NetworkConnectorForm, Protocol, RecordId,
-    Security, Service, SmtpAccountForm,
+    default_port, AuthenticationMethod, ConnectorKind, IncomingAccountForm, NetworkConnectorForm,
+    OAuth2ClientForm, OAuth2ProviderKind, Protocol, RecordId, Security, Service, SmtpAccountForm,
+    DEFAULT_MICROSOFT_TENANT,
 };
+use crate::oauth2::{OAuth2Client, OAuth2Provider};
 use crate::validate::{
-    validate_connector, validate_incoming, validate_smtp, Validation, ValidationContext,
+    validate_connector, validate_incoming, validate_oauth2_client, validate_smtp, Validation,
+    ValidationContext,
 };
 pub use crate::values::{CredentialId, EmailAddress, Endpoint, Host, TlsOptions};
 use std::path::Path;
@@ -131,6 +134,7 @@ pub struct IncomingAccount {
     pub(crate) folders: Vec<String>,
     pub(crate) archive_folder: Option<String>,
     pub(crate) use_push: bool,
+    pub(crate) oauth2_client: Option<RecordId>,
 }
 
 impl IncomingAccount {
@@ -180,6 +184,7 @@ impl IncomingAccount {
                     .clone()
                     .filter(|_| protocol == Protocol::Imap),
                 use_push: form.use_push && protocol == Protocol::Imap,
+                oauth2_client: oauth2_client(form.authentication, form.oauth2_client)?,
             })
         })();
         built.ok_or_else(|| {
@@ -246,6 +251,14 @@ impl IncomingAccount {
     pub fn use_push(&self) -> bool {
         self.use_push
     }
+    /// `PASSWORD` or `OAUTH2`.
+    pub fn authentication(&self) -> AuthenticationMethod {
+        method_of(self.oauth2_client)
+    }
+    /// The OAuth2 client's id, exactly when the account signs in with `OAUTH2`.
+    pub fn oauth2_client(&self) -> Option<RecordId> {
+        self.oauth2_client
+    }
 }
 
 /// A validated SMTP account.
@@ -263,6 +276,7 @@ pub struct SmtpAccount {
     pub(crate) footer: Option<String>,
     pub(crate) connection: ConnectionSettings,
     pub(crate) credential: Option<CredentialId>,
+    pub(crate) oauth2_client: Option<RecordId>,
 }
 
 impl SmtpAccount {
@@ -317,6 +331,11 @@ impl SmtpAccount {
                 },
                 credential: if form.use_authentication {
                     Some(CredentialId::new(non_blank(form.credential.as_deref())?))
+                } else {
+                    None
+                },
+                oauth2_client: if form.use_authentication {
+                    oauth2_client(form.authentication, form.oauth2_client)?
                 } else {
                     None
                 },
@@ -383,5 +402,69 @@ impl SmtpAccount {
     /// The CA file, if any.
     pub fn ca_file(&self) -> Option<&Path> {
         self.connection.tls.ca_file.as_deref()
+    }
+    /// `PASSWORD` or `OAUTH2` (`PASSWORD` without authentication).
+    pub fn authentication(&self) -> AuthenticationMethod {
+        method_of(self.oauth2_client)
+    }
+    /// The OAuth2 client's id, exactly when the account signs in with `OAUTH2`.
+    pub fn oauth2_client(&self) -> Option<RecordId> {
+        self.oauth2_client
+    }
+}
+
+/// The client of a validated account: `Some(Some(id))` for `OAUTH2`, `Some(None)` for
+/// `PASSWORD`, `None` when the two fields disagree (validation has said so).
+fn oauth2_client(
+    method: AuthenticationMethod,
+    client: Option<RecordId>,
+) -> Option<Option<RecordId>> {
+    match (method, client) {
+        (AuthenticationMethod::OAuth2, Some(id)) => Some(Some(id)),
+        (AuthenticationMethod::Password, None) => Some(None),
+        _ => None,
+    }
+}
+
+fn method_of(client: Option<RecordId>) -> AuthenticationMethod {
+    if client.is_some() {
+        AuthenticationMethod::OAuth2
+    } else {
+        AuthenticationMethod::Password
+    }
+}
+
+impl OAuth2Client {
+    /// Validates an OAuth2 client form (SPEC.md "OAuth2 clients and OAuth2 accounts") into
+    /// the client the token manager takes: the provider preset with its tenant (default
+    /// `organizations`), the endpoint URLs given (the preset's otherwise), the scopes. A
+    /// disabled client validates too; accounts refuse it.
+    pub fn from_form(form: &OAuth2ClientForm) -> Result<Self, Validation> {
+        let v = validate_oauth2_client(form, "", &ValidationContext::standalone());
+        if v.has_errors() {
+            return Err(v);
+        }
+        let url = |u: &Option<String>| non_blank(u.as_deref()).map(str::to_owned);
+        let provider = match form.provider.ok_or_else(|| v.clone())? {
+            OAuth2ProviderKind::Microsoft => OAuth2Provider::Microsoft {
+                tenant: non_blank(form.tenant.as_deref())
+                    .unwrap_or(DEFAULT_MICROSOFT_TENANT)
+                    .to_owned(),
+            },
+            OAuth2ProviderKind::Google => OAuth2Provider::Google,
+            OAuth2ProviderKind::Custom => OAuth2Provider::Custom,
+        };
+        Ok(Self {
+            name: form.name.trim().to_owned(),
+            provider,
+            client_id: form.client_id.trim().to_owned(),
+            client_secret_credential: non_blank(form.client_secret_credential.as_deref())
+                .map(CredentialId::new),
+            grant: form.grant,
+            token_url: url(&form.token_url),
+            device_authorization_url: url(&form.device_authorization_url),
+            authorization_url: url(&form.authorization_url),
+            scopes: form.scopes.iter().map(|s| s.trim().to_owned()).collect(),
+        })
     }
 }

@@ -1,13 +1,18 @@
 //! Validation: every problem at once, with docs/SETTINGS.md's `path`, `code`, `severity` and a message in
 //! English and Brazilian Portuguese.
 //!
-//! Single-record rules live in [`validate_incoming`], [`validate_smtp`] and
-//! [`validate_connector`]; rules across records (unique names, one default SMTP account, ids,
-//! references to connectors and credentials) in [`validate_document`]. The store runs the same
+//! Single-record rules live in [`validate_incoming`], [`validate_smtp`],
+//! [`validate_connector`] and [`validate_oauth2_client`]; rules across records (unique names,
+//! one default SMTP account, ids, references to connectors, OAuth2 clients and credentials) in
+//! [`validate_document`]. The store runs the same
 //! functions before it writes, so the rules exist in one place.
 
 use crate::credentials::CredentialProvider;
 use crate::document::SettingsDocument;
+use crate::model::{
+    AuthenticationMethod, OAuth2ClientForm, OAuth2Grant, OAuth2ProviderKind, OAUTH2_SCOPES_MAX,
+    OAUTH2_TEXT_MAX_CHARS,
+};
 use crate::model::{
     IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm, CHECK_INTERVAL_RANGE,
     CREDENTIAL_ID_MAX_CHARS, EMAIL_MAX_CHARS, FOOTER_MAX_CHARS, HOST_MAX_CHARS,
@@ -90,6 +95,28 @@ pub enum Code {
     ArchiveFolderCollected,
     /// An archive folder with `keep_copy_on_server` on: nothing is ever moved there (warning).
     ArchiveFolderUnused,
+    // ----- OAuth2 clients and OAuth2 accounts (SPEC.md "OAuth2 clients and OAuth2 accounts") -----
+    /// `authentication` is `OAUTH2` and no OAuth2 client is named.
+    #[serde(rename = "oauth2_client_required")]
+    OAuth2ClientRequired,
+    /// An OAuth2 client is named while `authentication` is `PASSWORD` (or, for SMTP,
+    /// `use_authentication` is off).
+    #[serde(rename = "oauth2_client_not_allowed")]
+    OAuth2ClientNotAllowed,
+    /// The named OAuth2 client does not exist.
+    #[serde(rename = "unknown_oauth2_client")]
+    UnknownOAuth2Client,
+    /// The named OAuth2 client is disabled.
+    #[serde(rename = "oauth2_client_disabled")]
+    OAuth2ClientDisabled,
+    /// `CLIENT_CREDENTIALS` with a provider that does not offer it (`GOOGLE`).
+    GrantNotSupported,
+    /// `CLIENT_CREDENTIALS` without `client_secret_credential`.
+    ClientSecretRequired,
+    /// `CLIENT_CREDENTIALS` with `MICROSOFT` and no real tenant (`organizations`, `common`).
+    TenantRequired,
+    /// Not an `https` URL (`http` only for a loopback host).
+    InvalidUrl,
 }
 
 impl Code {
@@ -128,11 +155,20 @@ impl Code {
             Code::ArchiveFolderNotAllowed => "archive_folder_not_allowed",
             Code::ArchiveFolderCollected => "archive_folder_collected",
             Code::ArchiveFolderUnused => "archive_folder_unused",
+            // OAuth2 clients and OAuth2 accounts
+            Code::OAuth2ClientRequired => "oauth2_client_required",
+            Code::OAuth2ClientNotAllowed => "oauth2_client_not_allowed",
+            Code::UnknownOAuth2Client => "unknown_oauth2_client",
+            Code::OAuth2ClientDisabled => "oauth2_client_disabled",
+            Code::GrantNotSupported => "grant_not_supported",
+            Code::ClientSecretRequired => "client_secret_required",
+            Code::TenantRequired => "tenant_required",
+            Code::InvalidUrl => "invalid_url",
         }
     }
 
     /// Every code, for tests and documentation.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 38] = [
         Code::Required,
         Code::TooLong,
         Code::InvalidHost,
@@ -165,6 +201,15 @@ impl Code {
         Code::ArchiveFolderNotAllowed,
         Code::ArchiveFolderCollected,
         Code::ArchiveFolderUnused,
+        // OAuth2 clients and OAuth2 accounts
+        Code::OAuth2ClientRequired,
+        Code::OAuth2ClientNotAllowed,
+        Code::UnknownOAuth2Client,
+        Code::OAuth2ClientDisabled,
+        Code::GrantNotSupported,
+        Code::ClientSecretRequired,
+        Code::TenantRequired,
+        Code::InvalidUrl,
     ];
 
     /// The severity docs/SETTINGS.md gives the code.
@@ -365,6 +410,19 @@ pub(crate) enum Field {
     // ----- folders, archive -----
     Folders,
     ArchiveFolder,
+    // ----- OAuth2 clients and OAuth2 accounts -----
+    OAuth2ClientName,
+    Provider,
+    Tenant,
+    ClientId,
+    ClientSecretCredential,
+    Grant,
+    TokenUrl,
+    DeviceAuthorizationUrl,
+    AuthorizationUrl,
+    Scopes,
+    Authentication,
+    OAuth2Client,
 }
 
 impl Field {
@@ -402,6 +460,19 @@ impl Field {
             Field::JournalRetentionDays => "journal_retention_days",
             Field::Folders => "folders",
             Field::ArchiveFolder => "archive_folder",
+            // OAuth2 clients and OAuth2 accounts
+            Field::OAuth2ClientName => "name",
+            Field::Provider => "provider",
+            Field::Tenant => "tenant",
+            Field::ClientId => "client_id",
+            Field::ClientSecretCredential => "client_secret_credential",
+            Field::Grant => "grant",
+            Field::TokenUrl => "token_url",
+            Field::DeviceAuthorizationUrl => "device_authorization_url",
+            Field::AuthorizationUrl => "authorization_url",
+            Field::Scopes => "scopes",
+            Field::Authentication => "authentication",
+            Field::OAuth2Client => "oauth2_client",
         }
     }
 
@@ -450,6 +521,25 @@ impl Field {
             ),
             Field::Folders => ("Folders", "Pastas"),
             Field::ArchiveFolder => ("Archive folder", "Pasta de arquivo"),
+            // OAuth2 clients and OAuth2 accounts
+            Field::OAuth2ClientName => ("OAuth2 client name", "Nome do cliente OAuth2"),
+            Field::Provider => ("Provider", "Provedor"),
+            Field::Tenant => ("Tenant", "Locatário (tenant)"),
+            Field::ClientId => ("Client ID", "ID do cliente"),
+            Field::ClientSecretCredential => (
+                "Client secret credential",
+                "Credencial do segredo do cliente",
+            ),
+            Field::Grant => ("Grant", "Concessão (grant)"),
+            Field::TokenUrl => ("Token URL", "URL de token"),
+            Field::DeviceAuthorizationUrl => (
+                "Device authorization URL",
+                "URL de autorização de dispositivo",
+            ),
+            Field::AuthorizationUrl => ("Authorization URL", "URL de autorização"),
+            Field::Scopes => ("Scopes", "Escopos"),
+            Field::Authentication => ("Authentication method", "Método de autenticação"),
+            Field::OAuth2Client => ("OAuth2 client", "Cliente OAuth2"),
         }
     }
 }
@@ -647,6 +737,51 @@ fn messages(code: Code, field: Field, detail: Detail<'_>) -> (String, String) {
             "Keep copy in server is on: messages stay where they are and the archive folder is never used.".to_owned(),
             "Manter cópia no servidor está ativo: as mensagens ficam onde estão e a pasta de arquivo nunca é usada.".to_owned(),
         ),
+        // ----- OAuth2 clients and OAuth2 accounts -----
+        Code::OAuth2ClientRequired => (
+            "The authentication method is OAUTH2: choose an OAuth2 client.".to_owned(),
+            "O método de autenticação é OAUTH2: selecione um cliente OAuth2.".to_owned(),
+        ),
+        Code::OAuth2ClientNotAllowed => (
+            "An OAuth2 client is chosen while the account does not sign in with OAUTH2.".to_owned(),
+            "Um cliente OAuth2 foi selecionado, mas a conta não se autentica com OAUTH2.".to_owned(),
+        ),
+        Code::UnknownOAuth2Client => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("OAuth2 client {id} does not exist."),
+                format!("O cliente OAuth2 {id} não existe."),
+            )
+        }
+        Code::OAuth2ClientDisabled => {
+            let id = match detail {
+                Detail::Id(id) => id,
+                _ => "?",
+            };
+            (
+                format!("OAuth2 client {id} is disabled."),
+                format!("O cliente OAuth2 {id} está desativado."),
+            )
+        }
+        Code::GrantNotSupported => (
+            "Google does not offer CLIENT_CREDENTIALS (app-only access) for mail: use REFRESH_TOKEN.".to_owned(),
+            "O Google não oferece CLIENT_CREDENTIALS (acesso só do aplicativo) para e-mail: use REFRESH_TOKEN.".to_owned(),
+        ),
+        Code::ClientSecretRequired => (
+            "CLIENT_CREDENTIALS needs the client secret: choose its credential.".to_owned(),
+            "CLIENT_CREDENTIALS exige o segredo do cliente: selecione a credencial dele.".to_owned(),
+        ),
+        Code::TenantRequired => (
+            "CLIENT_CREDENTIALS with Microsoft needs the real tenant id or domain, not organizations or common.".to_owned(),
+            "CLIENT_CREDENTIALS com a Microsoft exige o ID ou domínio real do locatário, não organizations ou common.".to_owned(),
+        ),
+        Code::InvalidUrl => (
+            format!("{en} must be an https URL (http only for a loopback host such as 127.0.0.1)."),
+            format!("{pt} deve ser uma URL https (http só para um host de loopback, como 127.0.0.1)."),
+        ),
     }
 }
 
@@ -711,6 +846,8 @@ pub struct ValidationContext<'a> {
     pub connectors: Option<&'a [NetworkConnectorForm]>,
     /// The vault. `None`: credential existence is not checked.
     pub credentials: Option<&'a dyn CredentialProvider>,
+    /// The OAuth2 clients accounts may name. `None`: their existence is not checked.
+    pub oauth2_clients: Option<&'a [OAuth2ClientForm]>,
 }
 
 impl fmt::Debug for ValidationContext<'_> {
@@ -718,6 +855,7 @@ impl fmt::Debug for ValidationContext<'_> {
         f.debug_struct("ValidationContext")
             .field("connectors", &self.connectors.map(<[_]>::len))
             .field("credentials", &self.credentials.is_some())
+            .field("oauth2_clients", &self.oauth2_clients.map(<[_]>::len))
             .finish()
     }
 }
@@ -742,6 +880,16 @@ impl<'a> ValidationContext<'a> {
 
     pub(crate) fn connector(&self, id: RecordId) -> Option<&'a NetworkConnectorForm> {
         self.connectors?.iter().find(|c| c.id == Some(id))
+    }
+
+    /// Checks OAuth2 client references against `clients`.
+    pub fn with_oauth2_clients(mut self, clients: &'a [OAuth2ClientForm]) -> Self {
+        self.oauth2_clients = Some(clients);
+        self
+    }
+
+    pub(crate) fn oauth2_client(&self, id: RecordId) -> Option<&'a OAuth2ClientForm> {
+        self.oauth2_clients?.iter().find(|c| c.id == Some(id))
     }
 }
 
@@ -951,6 +1099,219 @@ impl Checker<'_> {
             }
         }
     }
+
+    /// An account's `authentication` and `oauth2_client` (SPEC.md "OAuth2 clients and OAuth2
+    /// accounts"). `signs_in`: false for an SMTP account with `use_authentication` off, which
+    /// keeps `PASSWORD` and no client.
+    fn authentication(
+        &mut self,
+        method: AuthenticationMethod,
+        client: Option<RecordId>,
+        signs_in: bool,
+        ctx: &ValidationContext<'_>,
+    ) {
+        let oauth2 = method == AuthenticationMethod::OAuth2;
+        if !signs_in {
+            if oauth2 {
+                self.push(
+                    Code::OAuth2ClientNotAllowed,
+                    Field::Authentication,
+                    Detail::None,
+                );
+            } else if client.is_some() {
+                self.push(
+                    Code::OAuth2ClientNotAllowed,
+                    Field::OAuth2Client,
+                    Detail::None,
+                );
+            }
+            return;
+        }
+        match (oauth2, client) {
+            (true, None) => self.push(
+                Code::OAuth2ClientRequired,
+                Field::OAuth2Client,
+                Detail::None,
+            ),
+            (false, Some(_)) => self.push(
+                Code::OAuth2ClientNotAllowed,
+                Field::OAuth2Client,
+                Detail::None,
+            ),
+            (true, Some(id)) if ctx.oauth2_clients.is_some() => {
+                let id_text = id.to_string();
+                match ctx.oauth2_client(id) {
+                    None => self.push(
+                        Code::UnknownOAuth2Client,
+                        Field::OAuth2Client,
+                        Detail::Id(&id_text),
+                    ),
+                    Some(c) if !c.enabled => self.push(
+                        Code::OAuth2ClientDisabled,
+                        Field::OAuth2Client,
+                        Detail::Id(&id_text),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One-line text of an OAuth2 client (client id, tenant): control characters, length.
+    fn oauth2_text(&mut self, field: Field, value: &str, required: bool) -> bool {
+        if value.trim().is_empty() {
+            if required {
+                self.push(Code::Required, field, Detail::None);
+            }
+            false
+        } else if has_control_chars(value) {
+            self.push(Code::InvalidCharacters, field, Detail::None);
+            false
+        } else if value.chars().count() > OAUTH2_TEXT_MAX_CHARS {
+            self.push(Code::TooLong, field, Detail::Limit(OAUTH2_TEXT_MAX_CHARS));
+            false
+        } else {
+            true
+        }
+    }
+
+    /// An endpoint URL: `https`, or `http` to a loopback host only.
+    fn url(&mut self, field: Field, value: Option<&str>, required: bool) {
+        match value.map(str::trim) {
+            None | Some("") => {
+                if required {
+                    self.push(Code::Required, field, Detail::None);
+                }
+            }
+            Some(v) => {
+                if self.oauth2_text(field, v, true) && !is_allowed_url(v) {
+                    self.push(Code::InvalidUrl, field, Detail::None);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `text` is an endpoint URL an OAuth2 client may use: `https` with a host, or `http`
+/// to a loopback host (`localhost`, `127.0.0.0/8`, `::1`), without user information or a
+/// fragment (RFC 6749 §3.1, §3.2).
+pub fn is_allowed_url(text: &str) -> bool {
+    let Ok(u) = url::Url::parse(text.trim()) else {
+        return false;
+    };
+    if !u.username().is_empty() || u.password().is_some() || u.fragment().is_some() {
+        return false;
+    }
+    match (u.scheme(), u.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Domain(d))) => d.eq_ignore_ascii_case("localhost"),
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+/// Validates one OAuth2 client (SPEC.md "OAuth2 clients and OAuth2 accounts"). `prefix` is
+/// prepended to every path.
+pub fn validate_oauth2_client(
+    form: &OAuth2ClientForm,
+    prefix: &str,
+    ctx: &ValidationContext<'_>,
+) -> Validation {
+    let mut c = Checker {
+        prefix,
+        out: Validation::new(),
+    };
+    c.name(Field::OAuth2ClientName, &form.name);
+    if form.provider.is_none() {
+        c.push(Code::Required, Field::Provider, Detail::None);
+    }
+    c.oauth2_text(Field::ClientId, &form.client_id, true);
+    let has_secret = match form.client_secret_credential.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some(v) => {
+            if has_control_chars(v) {
+                c.push(
+                    Code::InvalidCharacters,
+                    Field::ClientSecretCredential,
+                    Detail::None,
+                );
+            } else if v.chars().count() > CREDENTIAL_ID_MAX_CHARS {
+                c.push(
+                    Code::TooLong,
+                    Field::ClientSecretCredential,
+                    Detail::Limit(CREDENTIAL_ID_MAX_CHARS),
+                );
+            } else if let Some(provider) = ctx.credentials {
+                if !provider.contains(v) {
+                    c.push(
+                        Code::UnknownCredential,
+                        Field::ClientSecretCredential,
+                        Detail::Id(v),
+                    );
+                }
+            }
+            true
+        }
+    };
+    let tenant = form.tenant.as_deref().map(str::trim).unwrap_or("");
+    if !tenant.is_empty() {
+        c.oauth2_text(Field::Tenant, tenant, false);
+    }
+    let app_only = form.grant == OAuth2Grant::ClientCredentials;
+    if app_only {
+        if form.provider == Some(OAuth2ProviderKind::Google) {
+            c.push(Code::GrantNotSupported, Field::Grant, Detail::None);
+        }
+        if !has_secret {
+            c.push(
+                Code::ClientSecretRequired,
+                Field::ClientSecretCredential,
+                Detail::None,
+            );
+        }
+        let generic = tenant.is_empty()
+            || ["organizations", "common", "consumers"]
+                .iter()
+                .any(|g| tenant.eq_ignore_ascii_case(g));
+        if form.provider == Some(OAuth2ProviderKind::Microsoft) && generic {
+            c.push(Code::TenantRequired, Field::Tenant, Detail::None);
+        }
+    }
+    let custom = form.provider == Some(OAuth2ProviderKind::Custom);
+    c.url(Field::TokenUrl, form.token_url.as_deref(), custom);
+    // A CUSTOM client whose users sign in needs a way to sign in: the device flow, the
+    // browser, or both.
+    let no_sign_in = [&form.device_authorization_url, &form.authorization_url]
+        .iter()
+        .all(|u| u.as_deref().is_none_or(|s| s.trim().is_empty()));
+    c.url(
+        Field::DeviceAuthorizationUrl,
+        form.device_authorization_url.as_deref(),
+        custom && !app_only && no_sign_in,
+    );
+    c.url(
+        Field::AuthorizationUrl,
+        form.authorization_url.as_deref(),
+        false,
+    );
+    if form.scopes.len() > OAUTH2_SCOPES_MAX {
+        c.push(
+            Code::OutOfRange,
+            Field::Scopes,
+            Detail::Range(0, OAUTH2_SCOPES_MAX as i64),
+        );
+    } else if form.scopes.iter().any(|s| {
+        s.trim().is_empty()
+            || s.chars()
+                .any(|ch| ch.is_control() || ch == ' ' || ch == '"' || ch == '\\')
+            || s.chars().count() > OAUTH2_TEXT_MAX_CHARS
+    }) {
+        // RFC 6749 §3.3: a scope token is printable ASCII without space, `"` or `\`.
+        c.push(Code::InvalidCharacters, Field::Scopes, Detail::None);
+    }
+    c.out
 }
 
 /// Validates one incoming account. `prefix` is prepended to every path (`""` for a lone account).
@@ -1004,6 +1365,7 @@ pub fn validate_incoming(
         );
     }
     c.folders(form);
+    c.authentication(form.authentication, form.oauth2_client, true, ctx);
     c.out
 }
 
@@ -1084,6 +1446,12 @@ pub fn validate_smtp(
             Detail::None,
         );
     }
+    c.authentication(
+        form.authentication,
+        form.oauth2_client,
+        form.use_authentication,
+        ctx,
+    );
     c.out
 }
 
@@ -1116,8 +1484,25 @@ pub fn validate_document(
     let ctx = ValidationContext {
         connectors: Some(&doc.network_connectors),
         credentials,
+        oauth2_clients: Some(&doc.oauth2_clients),
     };
     let mut out = Validation::new();
+    // ----- OAuth2 clients -----
+    for (i, c) in doc.oauth2_clients.iter().enumerate() {
+        out.extend(validate_oauth2_client(
+            c,
+            &format!("oauth2_clients[{i}]"),
+            &ctx,
+        ));
+    }
+    let client_names = doc.oauth2_clients.iter().map(|c| (c.id, c.name.as_str()));
+    cross_record_rules(
+        &mut out,
+        "oauth2_clients",
+        Field::OAuth2ClientName,
+        client_names,
+    );
+    // ----- end of OAuth2 clients -----
     for (i, c) in doc.network_connectors.iter().enumerate() {
         out.extend(validate_connector(
             c,

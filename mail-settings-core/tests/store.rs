@@ -1160,6 +1160,8 @@ fn incoming_strategy() -> impl Strategy<Value = IncomingAccountForm> {
                     archive_folder: (protocol == Protocol::Imap && !f[0])
                         .then(|| "Arquivo/Concluídos".to_owned()),
                     use_push: f[5],
+                    authentication: Default::default(),
+                    oauth2_client: None,
                 }
             },
         )
@@ -1204,6 +1206,8 @@ fn smtp_strategy() -> impl Strategy<Value = SmtpAccountForm> {
                 network_connector: None,
                 credential: f[8].then_some(credential),
                 ca_file: None,
+                authentication: Default::default(),
+                oauth2_client: None,
             },
         )
 }
@@ -1243,6 +1247,11 @@ fn document_strategy() -> impl Strategy<Value = SettingsDocument> {
                 if flip() {
                     a.id = Some(i as i64 * 5 + 1);
                 }
+                // Some accounts sign in with the document's OAuth2 client (id 7).
+                if flip() {
+                    a.authentication = mail_settings_core::AuthenticationMethod::OAuth2;
+                    a.oauth2_client = Some(7);
+                }
             }
             let n = out.len();
             for (i, s) in out.iter_mut().enumerate() {
@@ -1255,8 +1264,21 @@ fn document_strategy() -> impl Strategy<Value = SettingsDocument> {
                 if flip() {
                     s.id = Some(100 - i as i64);
                 }
+                if s.use_authentication && flip() {
+                    s.authentication = mail_settings_core::AuthenticationMethod::OAuth2;
+                    s.oauth2_client = Some(7);
+                }
             }
+            let clients = vec![mail_settings_core::OAuth2ClientForm {
+                id: Some(7),
+                name: "Microsoft 365".into(),
+                provider: Some(mail_settings_core::OAuth2ProviderKind::Microsoft),
+                tenant: (seed % 3 == 0).then(|| "contoso.onmicrosoft.com".to_owned()),
+                client_id: format!("app-{seed}"),
+                ..Default::default()
+            }];
             SettingsDocument {
+                oauth2_clients: clients,
                 network_connectors: conns,
                 incoming_accounts: inc,
                 smtp_accounts: out,
@@ -1293,7 +1315,8 @@ proptest! {
         prop_assert_eq!(json, exported.clone());
 
         let again = first.import(&exported).unwrap();
-        let total = doc.network_connectors.len() + doc.incoming_accounts.len() + doc.smtp_accounts.len();
+        let total = doc.network_connectors.len() + doc.oauth2_clients.len()
+            + doc.incoming_accounts.len() + doc.smtp_accounts.len();
         prop_assert_eq!(again.unchanged, total);
     }
 }

@@ -665,6 +665,63 @@ fn every_code_can_be_triggered() {
                 .map(|r| r.code),
         );
     }
+    // OAuth2 clients and OAuth2 accounts.
+    {
+        use mail_settings_core::model::{AuthenticationMethod, OAuth2Grant};
+        use mail_settings_core::{OAuth2ClientForm, OAuth2ProviderKind};
+        let clients = [
+            OAuth2ClientForm {
+                id: Some(1),
+                name: "Off".into(),
+                enabled: false,
+                provider: Some(OAuth2ProviderKind::Microsoft),
+                client_id: "x".into(),
+                ..Default::default()
+            },
+            OAuth2ClientForm {
+                name: "Google".into(),
+                provider: Some(OAuth2ProviderKind::Google),
+                client_id: "x".into(),
+                grant: OAuth2Grant::ClientCredentials,
+                ..Default::default()
+            },
+            OAuth2ClientForm {
+                name: "M365".into(),
+                provider: Some(OAuth2ProviderKind::Microsoft),
+                client_id: "x".into(),
+                grant: OAuth2Grant::ClientCredentials,
+                token_url: Some("http://login.example.com/token".into()),
+                ..Default::default()
+            },
+        ];
+        for c in &clients {
+            let v = mail_settings_core::validate::validate_oauth2_client(
+                c,
+                "",
+                &ValidationContext::standalone(),
+            );
+            seen.extend(v.results().iter().map(|r| r.code));
+        }
+        let ctx = ValidationContext::standalone().with_oauth2_clients(&clients);
+        for (method, client) in [
+            (AuthenticationMethod::OAuth2, None),
+            (AuthenticationMethod::Password, Some(1)),
+            (AuthenticationMethod::OAuth2, Some(1)),
+            (AuthenticationMethod::OAuth2, Some(9)),
+        ] {
+            let f = IncomingAccountForm {
+                authentication: method,
+                oauth2_client: client,
+                ..incoming()
+            };
+            seen.extend(
+                validate_incoming(&f, "", &ctx)
+                    .results()
+                    .iter()
+                    .map(|r| r.code),
+            );
+        }
+    }
     for code in Code::ALL {
         assert!(seen.contains(&code), "no case triggers {code}");
     }

@@ -39,6 +39,13 @@ impl fmt::Display for Credential {
     }
 }
 
+impl Credential {
+    /// Wraps a core credential (an access token from the OAuth2 token manager).
+    pub(crate) fn from_core(inner: mscore::Credential) -> Arc<Self> {
+        Arc::new(Self { inner })
+    }
+}
+
 #[uniffi::export]
 impl Credential {
     /// A user name with a password (IMAP LOGIN, POP3 USER/PASS, SMTP AUTH PLAIN/LOGIN).
@@ -100,6 +107,11 @@ impl HostCredentials {
     pub(crate) fn wrap(
         provider: Arc<dyn CredentialProvider>,
     ) -> Arc<dyn mscore::CredentialProvider> {
+        // A provider an OAuth2 `TokenManager` gave: the core's own, so a refused token is
+        // refreshed and the login retried once.
+        if let Some(core) = crate::oauth2::token_credentials(&provider) {
+            return core;
+        }
         Arc::new(HostCredentials(provider))
     }
 }

@@ -96,6 +96,14 @@ pub enum MailSettingsError {
         /// Which server, and what it said (never the credentials).
         detail: String,
     },
+    /// OAuth2: the authorization server refused the refresh token (`invalid_grant`: revoked,
+    /// expired, password changed). A person must sign in again (`TokenManager`'s device or
+    /// browser sign-in); until then the credential is not tried again.
+    #[error("{detail}")]
+    NeedsSignIn {
+        /// Which credential, and the server's reason.
+        detail: String,
+    },
     /// TLS failed: the handshake, or STARTTLS not offered (never a fallback to clear text).
     #[error("{detail}")]
     Tls {
@@ -203,6 +211,7 @@ impl MailSettingsError {
             }
             MailSettingsError::Credential { .. } => ErrorCategory::Credential,
             MailSettingsError::Auth { .. } => ErrorCategory::Auth,
+            MailSettingsError::NeedsSignIn { .. } => ErrorCategory::NeedsSignIn,
             MailSettingsError::Tls { .. } => ErrorCategory::Tls,
             MailSettingsError::Certificate { .. } => ErrorCategory::Certificate,
             MailSettingsError::Timeout { .. } => ErrorCategory::Timeout,
@@ -285,6 +294,7 @@ impl MailSettingsError {
                 reply_code,
                 enhanced_code,
             },
+            CoreCategory::NeedsSignIn => MailSettingsError::NeedsSignIn { detail },
             CoreCategory::Timeout => MailSettingsError::Timeout { detail },
             CoreCategory::Credential => MailSettingsError::Credential { detail },
             CoreCategory::Cancelled => MailSettingsError::Cancelled { detail },
@@ -354,8 +364,12 @@ impl From<mscore::ParseError> for MailSettingsError {
 
 impl From<mscore::CredentialError> for MailSettingsError {
     fn from(e: mscore::CredentialError) -> Self {
-        MailSettingsError::Credential {
-            detail: e.to_string(),
+        match e.category() {
+            // An OAuth2 failure keeps its own category (needs sign-in, a refused client).
+            CoreCategory::Credential => MailSettingsError::Credential {
+                detail: e.to_string(),
+            },
+            other => Self::from_category(other, ReplyDetails::default(), e.to_string()),
         }
     }
 }

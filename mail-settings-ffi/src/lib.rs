@@ -19,6 +19,8 @@
 //! - [`schedule`]: report schedules (the record, store CRUD, `ReportScheduler`).
 //! - [`journal`]: the collection journal (pages, CSV/HTML exports, runs, retention).
 //! - [`check`]: the connection check, stage by stage.
+//! - [`oauth2`]: OAuth2 sign-in (device code, browser with PKCE), the host's token store as a
+//!   foreign trait, token status; a credential provider that answers with access tokens.
 //! - [`collector`]: the mail collector (scheduled and on-demand runs, progress as a foreign
 //!   trait, cancellation) and the inbox it fills.
 //!
@@ -37,6 +39,7 @@ pub mod inbox_report;
 pub mod journal;
 pub mod mailer;
 pub mod model;
+pub mod oauth2;
 pub mod schedule;
 pub mod settings;
 pub mod store;

@@ -125,6 +125,23 @@ pub enum ValidationCode {
     ArchiveFolderCollected,
     /// An archive folder with keep copy on: never used (warning).
     ArchiveFolderUnused,
+    // ----- OAuth2 clients and OAuth2 accounts -----
+    /// `OAUTH2` without an OAuth2 client.
+    Oauth2ClientRequired,
+    /// An OAuth2 client named while the account does not sign in with `OAUTH2`.
+    Oauth2ClientNotAllowed,
+    /// The named OAuth2 client does not exist.
+    UnknownOauth2Client,
+    /// The named OAuth2 client is disabled.
+    Oauth2ClientDisabled,
+    /// `CLIENT_CREDENTIALS` with `GOOGLE`.
+    GrantNotSupported,
+    /// `CLIENT_CREDENTIALS` without a client secret credential.
+    ClientSecretRequired,
+    /// `CLIENT_CREDENTIALS` with `MICROSOFT` and no real tenant.
+    TenantRequired,
+    /// Not an `https` URL (`http` only for loopback).
+    InvalidUrl,
     /// A code newer than these bindings: update them. Path, severity and messages are right.
     Unknown,
 }
@@ -162,6 +179,8 @@ pub enum ErrorCategory {
     Storage,
     /// A document or file could not be read.
     Parse,
+    /// OAuth2: the refresh token was refused (`invalid_grant`); a person must sign in again.
+    NeedsSignIn,
     /// A category newer than these bindings.
     Unknown,
 }
@@ -267,6 +286,13 @@ pub struct IncomingAccountForm {
     /// Wait for new mail with IMAP IDLE on the first folder (default true).
     #[uniffi(default = true)]
     pub use_push: bool,
+    /// How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+    /// secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+    #[uniffi(default = None)]
+    pub authentication: Option<crate::oauth2::AuthenticationMethod>,
+    /// The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+    #[uniffi(default = None)]
+    pub oauth2_client: Option<i64>,
 }
 
 /// An outgoing (SMTP) account as typed: SPEC.md "Outgoing account". Fields left out take
@@ -336,6 +362,13 @@ pub struct SmtpAccountForm {
     /// A PEM file of extra CA certificates trusted for this account only.
     #[uniffi(default = None)]
     pub ca_file: Option<String>,
+    /// How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+    /// secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+    #[uniffi(default = None)]
+    pub authentication: Option<crate::oauth2::AuthenticationMethod>,
+    /// The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+    #[uniffi(default = None)]
+    pub oauth2_client: Option<i64>,
 }
 
 /// A network connector (proxy): SPEC.md "Network connector and credential".
@@ -381,6 +414,9 @@ pub struct SettingsDocument {
     /// Days the collection journal keeps an entry (1–3650); empty means 90.
     #[uniffi(default = None)]
     pub journal_retention_days: Option<u32>,
+    /// OAuth2 clients.
+    #[uniffi(default = [])]
+    pub oauth2_clients: Vec<crate::oauth2::OAuth2ClientForm>,
 }
 
 // ----- enum conversions -----
@@ -520,6 +556,15 @@ impl From<mscore::Code> for ValidationCode {
             C::ArchiveFolderNotAllowed => ValidationCode::ArchiveFolderNotAllowed,
             C::ArchiveFolderCollected => ValidationCode::ArchiveFolderCollected,
             C::ArchiveFolderUnused => ValidationCode::ArchiveFolderUnused,
+            // OAuth2 clients and OAuth2 accounts
+            C::OAuth2ClientRequired => ValidationCode::Oauth2ClientRequired,
+            C::OAuth2ClientNotAllowed => ValidationCode::Oauth2ClientNotAllowed,
+            C::UnknownOAuth2Client => ValidationCode::UnknownOauth2Client,
+            C::OAuth2ClientDisabled => ValidationCode::Oauth2ClientDisabled,
+            C::GrantNotSupported => ValidationCode::GrantNotSupported,
+            C::ClientSecretRequired => ValidationCode::ClientSecretRequired,
+            C::TenantRequired => ValidationCode::TenantRequired,
+            C::InvalidUrl => ValidationCode::InvalidUrl,
             _ => ValidationCode::Unknown,
         }
     }
@@ -544,6 +589,7 @@ impl From<mscore::ErrorCategory> for ErrorCategory {
             C::NotFound => ErrorCategory::NotFound,
             C::Storage => ErrorCategory::Storage,
             C::Parse => ErrorCategory::Parse,
+            C::NeedsSignIn => ErrorCategory::NeedsSignIn,
             _ => ErrorCategory::Unknown,
         }
     }
@@ -584,6 +630,8 @@ fn path_string(p: Option<PathBuf>) -> Option<String> {
 impl From<IncomingAccountForm> for mscore::IncomingAccountForm {
     fn from(a: IncomingAccountForm) -> Self {
         mscore::IncomingAccountForm {
+            authentication: crate::oauth2::authentication_to_core(a.authentication),
+            oauth2_client: a.oauth2_client,
             id: a.id,
             name: a.name,
             keep_copy_on_server: a.keep_copy_on_server,
@@ -636,6 +684,8 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
             folders: f.folders,
             archive_folder: f.archive_folder,
             use_push: f.use_push,
+            authentication: crate::oauth2::authentication_from_core(f.authentication)?,
+            oauth2_client: f.oauth2_client,
         })
     }
 }
@@ -643,6 +693,8 @@ impl TryFrom<mscore::IncomingAccountForm> for IncomingAccountForm {
 impl From<SmtpAccountForm> for mscore::SmtpAccountForm {
     fn from(a: SmtpAccountForm) -> Self {
         mscore::SmtpAccountForm {
+            authentication: crate::oauth2::authentication_to_core(a.authentication),
+            oauth2_client: a.oauth2_client,
             id: a.id,
             name: a.name,
             enabled: a.enabled,
@@ -695,6 +747,8 @@ impl TryFrom<mscore::SmtpAccountForm> for SmtpAccountForm {
             use_network_connector: f.use_network_connector,
             network_connector: f.network_connector,
             ca_file: path_string(f.ca_file),
+            authentication: crate::oauth2::authentication_from_core(f.authentication)?,
+            oauth2_client: f.oauth2_client,
         })
     }
 }
@@ -737,6 +791,7 @@ impl From<SettingsDocument> for mscore::SettingsDocument {
             smtp_accounts: d.smtp_accounts.into_iter().map(Into::into).collect(),
             report_schedules: crate::schedule::to_core_all(d.report_schedules),
             journal_retention_days: d.journal_retention_days,
+            oauth2_clients: d.oauth2_clients.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -759,6 +814,7 @@ impl TryFrom<mscore::SettingsDocument> for SettingsDocument {
             smtp_accounts: convert_all(d.smtp_accounts)?,
             report_schedules: crate::schedule::from_core_all(d.report_schedules)?,
             journal_retention_days: d.journal_retention_days,
+            oauth2_clients: convert_all(d.oauth2_clients)?,
         })
     }
 }
@@ -838,6 +894,8 @@ mod tests {
     #[test]
     fn incoming_round_trips_through_the_core_form() {
         let a = IncomingAccountForm {
+            authentication: None,
+            oauth2_client: None,
             id: Some(7),
             name: "Helpdesk".into(),
             protocol: Some(Protocol::Pop3),

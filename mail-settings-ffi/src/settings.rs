@@ -134,6 +134,8 @@ mod tests {
 
     fn account() -> IncomingAccountForm {
         IncomingAccountForm {
+            authentication: None,
+            oauth2_client: None,
             id: None,
             name: "Helpdesk".into(),
             protocol: Some(Protocol::Imap),
@@ -211,6 +213,7 @@ mod tests {
     #[test]
     fn documents_round_trip_and_parse_errors_have_positions() {
         let doc = SettingsDocument {
+            oauth2_clients: vec![],
             version: 1,
             network_connectors: vec![],
             incoming_accounts: vec![account()],
@@ -250,6 +253,7 @@ mod tests {
         let mut second = account();
         second.name = "helpdesk ".into();
         let doc = SettingsDocument {
+            oauth2_clients: vec![],
             version: 1,
             network_connectors: vec![],
             incoming_accounts: vec![account(), second],

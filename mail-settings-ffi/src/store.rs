@@ -672,6 +672,8 @@ mod tests {
 
     fn account(name: &str) -> IncomingAccountForm {
         IncomingAccountForm {
+            authentication: None,
+            oauth2_client: None,
             id: None,
             name: name.into(),
             protocol: Some(Protocol::Imap),
@@ -778,6 +780,7 @@ mod tests {
     fn documents_go_in_and_out() {
         let store = Store::open_in_memory(None).unwrap();
         let doc = SettingsDocument {
+            oauth2_clients: vec![],
             version: 1,
             network_connectors: vec![],
             incoming_accounts: vec![account("A"), account("B")],

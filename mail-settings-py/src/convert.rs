@@ -131,6 +131,19 @@ macro_rules! spec_word {
 spec_word!(Protocol, "'IMAP', 'POP3'");
 spec_word!(SecureConnectionType, "'SSL', 'TLS'");
 spec_word!(ConnectorKind, "'SOCKS5', 'HTTP_CONNECT'");
+// OAuth2 (settings of OAuth2 clients and accounts)
+spec_word!(
+    mail_settings_core::model::AuthenticationMethod,
+    "'PASSWORD', 'OAUTH2'"
+);
+spec_word!(
+    mail_settings_core::model::OAuth2ProviderKind,
+    "'MICROSOFT', 'GOOGLE', 'CUSTOM'"
+);
+spec_word!(
+    mail_settings_core::model::OAuth2Grant,
+    "'REFRESH_TOKEN', 'CLIENT_CREDENTIALS'"
+);
 
 /// A Python object (dicts with text keys, lists, tuples, text, numbers, bools, `None`,
 /// path-likes) as a JSON value, for the core's serde deserializers.

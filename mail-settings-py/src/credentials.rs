@@ -172,6 +172,8 @@ enum Source {
     Memory(Arc<InMemoryCredentials>),
     File(Arc<CredentialsFile>),
     Callable(Arc<CallableProvider>),
+    /// A `TokenManager`'s: OAuth2-bound ids get access tokens (see `oauth2.rs`).
+    OAuth2(Arc<mail_settings_core::oauth2::OAuth2Credentials>),
 }
 
 /// A credential provider: the host's vault, asked for a user name and a secret when a
@@ -189,6 +191,22 @@ impl PyCredentials {
             Source::Memory(m) => m.clone(),
             Source::File(f) => f.clone(),
             Source::Callable(c) => c.clone(),
+            Source::OAuth2(o) => o.clone(),
+        }
+    }
+
+    /// A `TokenManager`'s provider.
+    pub(crate) fn from_core(core: Arc<mail_settings_core::oauth2::OAuth2Credentials>) -> Self {
+        Self {
+            source: Source::OAuth2(core),
+        }
+    }
+
+    /// The credentials file as a token store (it keeps refresh tokens); `None` otherwise.
+    pub(crate) fn token_store(&self) -> Option<Arc<dyn mail_settings_core::oauth2::TokenStore>> {
+        match &self.source {
+            Source::File(f) => Some(f.clone()),
+            _ => None,
         }
     }
 
@@ -260,6 +278,7 @@ impl PyCredentials {
             Source::Memory(_) => "memory",
             Source::File(_) => "file",
             Source::Callable(_) => "callable",
+            Source::OAuth2(_) => "oauth2",
         }
     }
 
@@ -313,6 +332,7 @@ impl PyCredentials {
                 )
             }),
             Source::Callable(_) => "Credentials.from_callable(<callable>)".to_owned(),
+            Source::OAuth2(_) => "TokenManager.credential_provider()".to_owned(),
         }
     }
 }

@@ -148,6 +148,10 @@ fn classify(py: Python<'_>, kwargs: &Bound<'_, PyDict>, err: &Error) -> PyResult
             parse_kwargs(&kwargs, p)?;
             "ParseError"
         }
+        // An OAuth2 failure keeps its own category (needs sign-in, a refused client).
+        Error::Credential(c) if c.category() != ErrorCategory::Credential => {
+            connection_class(c.category())
+        }
         Error::Credential(c) => {
             credential_kwargs(&kwargs, c)?;
             "CredentialError"

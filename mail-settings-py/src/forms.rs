@@ -59,6 +59,7 @@ fn context<'a>(
     ValidationContext {
         connectors,
         credentials: provider,
+        ..ValidationContext::default()
     }
 }
 
@@ -263,6 +264,11 @@ form_class! {
         archive_folder / set_archive_folder: Option<String>,
         /// Wait for new mail with IMAP IDLE on the first folder (default True).
         use_push / set_use_push: bool,
+        /// 'PASSWORD' (default: the vault entry's secret as it is) or 'OAUTH2' (the OAuth2
+        /// client obtains and refreshes access tokens).
+        authentication / set_authentication: mail_settings_core::model::AuthenticationMethod,
+        /// The OAuth2 client's id, exactly when authentication is 'OAUTH2'.
+        oauth2_client / set_oauth2_client: Option<i64>,
     }
     extra {
         /// The port a connection would use: the typed one or docs/SETTINGS.md's default; None when the
@@ -333,6 +339,11 @@ form_class! {
         credential / set_credential: Option<String>,
         /// A PEM file of extra CA certificates trusted for this account only.
         ca_file / set_ca_file: Option<PathBuf>,
+        /// 'PASSWORD' (default: the vault entry's secret as it is) or 'OAUTH2' (the OAuth2
+        /// client obtains and refreshes access tokens).
+        authentication / set_authentication: mail_settings_core::model::AuthenticationMethod,
+        /// The OAuth2 client's id, exactly when authentication is 'OAUTH2'.
+        oauth2_client / set_oauth2_client: Option<i64>,
     }
     extra {
         /// The port a connection would use; None when the port is out of range.
@@ -406,5 +417,43 @@ impl PySmtpAccount {
         let ctx = context(connectors, None);
         mail_settings_core::SmtpAccount::from_form(&self.inner, &ctx)
             .map_err(|v| to_py_err(Error::Validation(v)))
+    }
+}
+
+// ----- OAuth2 clients (helper o2bind) -----
+
+form_class! {
+    /// An OAuth2 client (application registration): docs/SETTINGS.md "OAuth2 clients". Holds
+    /// no secret: the client secret is the vault entry `client_secret_credential`.
+    PyOAuth2ClientForm("OAuth2ClientForm") wraps mail_settings_core::model::OAuth2ClientForm {
+        /// Name: required, 1–100 characters, unique among OAuth2 clients.
+        name / set_name: String,
+        /// Enabled (default True); an account may not use a disabled client.
+        enabled / set_enabled: bool,
+        /// 'MICROSOFT', 'GOOGLE' or 'CUSTOM' (required).
+        provider / set_provider: Option<mail_settings_core::model::OAuth2ProviderKind>,
+        /// MICROSOFT only: the tenant id or domain.
+        tenant / set_tenant: Option<String>,
+        /// The application (client) id (required).
+        client_id / set_client_id: String,
+        /// The vault entry of the client secret; None for a public client.
+        client_secret_credential / set_client_secret_credential: Option<String>,
+        /// 'REFRESH_TOKEN' (default) or 'CLIENT_CREDENTIALS'.
+        grant / set_grant: mail_settings_core::model::OAuth2Grant,
+        /// The token endpoint; None: the provider's (required for CUSTOM).
+        token_url / set_token_url: Option<String>,
+        /// The device authorization endpoint; None: the provider's.
+        device_authorization_url / set_device_authorization_url: Option<String>,
+        /// The authorization endpoint (browser sign-in); None: the provider's.
+        authorization_url / set_authorization_url: Option<String>,
+        /// The scopes; empty: the provider's.
+        scopes / set_scopes: Vec<String>,
+    }
+    extra {
+        /// Every problem of the client's own fields at once.
+        fn validate(&self) -> PyValidation {
+            let ctx = context(None, None);
+            mail_settings_core::validate::validate_oauth2_client(&self.inner, "", &ctx).into()
+        }
     }
 }

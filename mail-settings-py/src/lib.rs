@@ -16,6 +16,7 @@ mod document;
 mod errors;
 mod forms;
 mod journal;
+mod oauth2;
 mod records;
 mod report;
 mod schedule;
@@ -44,5 +45,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     collector::register(m)?;
     schedule::register(m)?;
     journal::register(m)?;
+    oauth2::register(m)?;
     Ok(())
 }

@@ -252,6 +252,70 @@ impl PyStore {
             .map_err(to_py_err)
     }
 
+    // ----- OAuth2 clients -----
+
+    /// Creates an OAuth2 client; returns it with its id and version.
+    fn create_oauth2_client(
+        &self,
+        py: Python<'_>,
+        client: crate::forms::PyOAuth2ClientForm,
+    ) -> PyResult<crate::forms::PyOAuth2ClientForm> {
+        let form = client.inner.clone();
+        let store = self.inner.clone();
+        py.allow_threads(move || store.create_oauth2_client(&form))
+            .map(crate::forms::PyOAuth2ClientForm::from_stored)
+            .map_err(to_py_err)
+    }
+
+    /// The OAuth2 client `id`; `NotFoundError` when there is none.
+    fn get_oauth2_client(
+        &self,
+        py: Python<'_>,
+        id: i64,
+    ) -> PyResult<crate::forms::PyOAuth2ClientForm> {
+        let store = self.inner.clone();
+        py.allow_threads(move || store.get_oauth2_client(id))
+            .map(crate::forms::PyOAuth2ClientForm::from_stored)
+            .map_err(to_py_err)
+    }
+
+    /// Every OAuth2 client, by id.
+    fn list_oauth2_clients(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<Vec<crate::forms::PyOAuth2ClientForm>> {
+        let store = self.inner.clone();
+        py.allow_threads(move || store.list_oauth2_clients())
+            .map(|v| {
+                v.into_iter()
+                    .map(crate::forms::PyOAuth2ClientForm::from_stored)
+                    .collect()
+            })
+            .map_err(to_py_err)
+    }
+
+    /// Stores the changed client (read from this store); `ConflictError` if it changed since,
+    /// `InUseError` when disabling one that accounts use.
+    fn update_oauth2_client(
+        &self,
+        py: Python<'_>,
+        client: crate::forms::PyOAuth2ClientForm,
+    ) -> PyResult<crate::forms::PyOAuth2ClientForm> {
+        let (id, version) = id_version("OAuth2 client", client.inner.id, client.version)?;
+        let form = client.inner.clone();
+        let store = self.inner.clone();
+        py.allow_threads(move || store.update_oauth2_client(id, version, &form))
+            .map(crate::forms::PyOAuth2ClientForm::from_stored)
+            .map_err(to_py_err)
+    }
+
+    /// Deletes OAuth2 client `id` if it is still at `version` and no account uses it.
+    fn delete_oauth2_client(&self, py: Python<'_>, id: i64, version: i64) -> PyResult<()> {
+        let store = self.inner.clone();
+        py.allow_threads(move || store.delete_oauth2_client(id, version))
+            .map_err(to_py_err)
+    }
+
     // ----- incoming accounts -----
 
     /// Creates an incoming account; returns it with its id and version. An invalid account

@@ -168,7 +168,8 @@ def test_to_dict_has_every_field() -> None:
         "id", "name", "keep_copy_on_server", "automatic_check", "check_interval_secs", "enabled",
         "host", "port", "protocol", "use_network_connector", "network_connector", "credential",
         "skip_certificate", "use_secure_connection", "secure_connection_type", "ca_file",
-        "max_message_size", "folders", "archive_folder", "use_push",
+        "max_message_size", "folders", "archive_folder", "use_push", "authentication",
+        "oauth2_client",
     ]
 
 

@@ -606,6 +606,63 @@ fn a_refused_token_is_refreshed_and_the_login_retried_once() {
     assert!(!servers().credentials_for(&mailbox).refused(&id, &first));
 }
 
+// --- o2bind: OAUTHBEARER/XOAUTH2 error reports named by POP3 and SMTP ---
+
+/// POP3 and SMTP (Postfix through Dovecot's SASL) read the JSON error challenge a refused
+/// token gets, answer it, and name its `status` in the error; the token is never shown.
+#[test]
+fn pop3_and_smtp_name_the_status_of_a_refused_token() {
+    let mailbox = unique_mailbox("oauth2-status");
+    let plain = servers().credentials_for(&mailbox);
+    let pop = mail_settings_tests::incoming_account(
+        Protocol::Pop3,
+        &mailbox,
+        Some(SecureConnectionType::Ssl),
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let timeouts = mail_settings_core::net::Timeouts::uniform(Duration::from_secs(10));
+    let smtp = mail_settings_tests::smtp_account(
+        &mailbox,
+        Some(SecureConnectionType::Tls),
+        Cert::Valid,
+        Via::Direct,
+        true,
+    );
+    let options = mail_settings_core::smtp::SmtpOptions::default();
+    let expired = expired_token(&mailbox);
+    for token in [expired.as_str(), "garbage-token-canary-3b7f"] {
+        // Dovecot's words: OAUTHBEARER says `invalid_token`, XOAUTH2 (Google's form) `401`.
+        for (mech, said) in [
+            (OAuth2Mechanism::OAuthBearer, "invalid_token"),
+            (OAuth2Mechanism::XOAuth2, "401"),
+        ] {
+            let status = format!("the server's status: {said}");
+            let mut p = Pop3Client::open(&pop, &plain, &timeouts).unwrap();
+            let e = match mech {
+                OAuth2Mechanism::OAuthBearer => p.auth_oauthbearer(&mailbox, token),
+                _ => p.auth_xoauth2(&mailbox, token),
+            }
+            .unwrap_err();
+            assert_eq!(e.category(), ErrorCategory::Auth, "{e}");
+            assert!(e.to_string().contains(&status), "POP3 {mech:?}: {e}");
+            assert!(!e.to_string().contains(token), "{e}");
+            // The exchange ended cleanly: the session still answers.
+            p.quit().unwrap();
+
+            let (mut c, _) = mail_settings_core::smtp::open(&smtp, &plain, &options).unwrap();
+            let e = c
+                .authenticate_oauth2(&Credential::oauth2(&mailbox, token), mech)
+                .unwrap_err();
+            assert_eq!(e.category(), ErrorCategory::Auth, "{e}");
+            assert!(e.to_string().contains(&status), "SMTP {mech:?}: {e}");
+            assert!(!e.to_string().contains(token), "{e}");
+            assert!(!c.is_authenticated());
+        }
+    }
+}
+
 #[test]
 fn eight_threads_needing_a_token_at_once_make_one_token_request() {
     let s = setup();

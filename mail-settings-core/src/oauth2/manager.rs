@@ -83,6 +83,13 @@ pub struct DeviceSignIn {
     details: StandardDeviceAuthorizationResponse,
 }
 
+impl DeviceSignIn {
+    /// How often the server may be polled (RFC 8628 `interval`; 5 s when it gives none).
+    pub fn interval(&self) -> Duration {
+        self.details.interval()
+    }
+}
+
 impl fmt::Debug for DeviceSignIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeviceSignIn")

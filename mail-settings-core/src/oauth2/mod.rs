@@ -74,12 +74,17 @@ pub enum OAuth2Provider {
 }
 
 /// `REFRESH_TOKEN` (a user signed in once) or `CLIENT_CREDENTIALS` (app-only access).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[non_exhaustive]
 pub enum OAuth2Grant {
     /// A user signed in once (device code or browser); the vault keeps the refresh token.
+    #[default]
+    #[serde(rename = "REFRESH_TOKEN")]
     RefreshToken,
     /// App-only access with the client's secret (Microsoft 365 shared mailboxes).
+    #[serde(rename = "CLIENT_CREDENTIALS")]
     ClientCredentials,
 }
 

@@ -165,9 +165,13 @@ impl<S: Read + Write> Pop3Client<S> {
         let mut raw = format!("user={user}\x01auth=Bearer {token}\x01\x01");
         let mut encoded = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
         raw.zeroize();
-        let r = self.sasl("XOAUTH2", &encoded);
+        let r = self.sasl_with_ack("XOAUTH2", &encoded, "");
         let result = r.and_then(|s| match s {
-            Some(s) => Err(self.auth_rejected("AUTH XOAUTH2", &s, &[token, &encoded])),
+            Some((s, status)) => Err(with_server_status(
+                self.auth_rejected("AUTH XOAUTH2", &s, &[token, &encoded]),
+                status,
+                &[token, &encoded],
+            )),
             None => Ok(()),
         });
         encoded.zeroize();
@@ -175,7 +179,8 @@ impl<S: Read + Write> Pop3Client<S> {
     }
 
     /// `AUTH OAUTHBEARER` (RFC 7628) with an OAuth2 access token; an error report challenge is
-    /// answered with `%x01` as the RFC says.
+    /// answered with `%x01` as the RFC says, and its `status` (e.g. `invalid_token`) is named in
+    /// the error (as for `AUTH XOAUTH2`).
     pub fn auth_oauthbearer(&mut self, user: &str, token: &str) -> Result<(), ConnectionError> {
         let mech = OAuth2Mechanism::OAuthBearer;
         let mut raw = mech.initial_response(user, token);
@@ -184,7 +189,11 @@ impl<S: Read + Write> Pop3Client<S> {
         let ack = base64::engine::general_purpose::STANDARD.encode(mech.error_ack());
         let r = self.sasl_with_ack("OAUTHBEARER", &encoded, &ack);
         let result = r.and_then(|s| match s {
-            Some(s) => Err(self.auth_rejected("AUTH OAUTHBEARER", &s, &[token, &encoded])),
+            Some((s, status)) => Err(with_server_status(
+                self.auth_rejected("AUTH OAUTHBEARER", &s, &[token, &encoded]),
+                status,
+                &[token, &encoded],
+            )),
             None => Ok(()),
         });
         encoded.zeroize();
@@ -198,16 +207,17 @@ impl<S: Read + Write> Pop3Client<S> {
         mech: &str,
         response: &str,
     ) -> Result<Option<Status>, ConnectionError> {
-        self.sasl_with_ack(mech, response, "")
+        Ok(self.sasl_with_ack(mech, response, "")?.map(|(s, _)| s))
     }
 
-    /// [`sasl`](Self::sasl), answering an error challenge with `ack`.
+    /// [`sasl`](Self::sasl), answering an error challenge with `ack`; a rejection comes with
+    /// the `status` of the error challenge when there was one (OAUTHBEARER/XOAUTH2's JSON).
     fn sasl_with_ack(
         &mut self,
         mech: &str,
         response: &str,
         ack: &str,
-    ) -> Result<Option<Status>, ConnectionError> {
+    ) -> Result<Option<(Status, Option<String>)>, ConnectionError> {
         let command = format!("AUTH {mech}");
         // RFC 5034: the initial response may be used when the command fits in 255 octets.
         if command.len() + 1 + response.len() + 2 <= 255 {
@@ -219,7 +229,7 @@ impl<S: Read + Write> Pop3Client<S> {
             let body = &line[..];
             if !(body == b"+" || body.starts_with(b"+ ")) {
                 return match parse_status(body) {
-                    Some(s) if !s.ok => Ok(Some(s)),
+                    Some(s) if !s.ok => Ok(Some((s, None))),
                     _ => {
                         let e = protocol(format!(
                             "the server did not continue {command}: \"{}\"",
@@ -238,20 +248,22 @@ impl<S: Read + Write> Pop3Client<S> {
         if body == b"+" || body.starts_with(b"+ ") {
             // A challenge after our response is an error report (XOAUTH2 sends JSON here):
             // answer with an empty line (OAUTHBEARER: %x01), then the server's -ERR follows.
+            // Its `status` says why (e.g. `invalid_token`).
+            let status = body.get(2..).and_then(crate::oauth2::sasl::error_status);
             self.send(ack)?;
             let s = self.read_status(&doing)?;
             if s.ok {
                 self.logged_in = true;
                 return Ok(None);
             }
-            return Ok(Some(s));
+            return Ok(Some((s, status)));
         }
         match parse_status(body) {
             Some(s) if s.ok => {
                 self.logged_in = true;
                 Ok(None)
             }
-            Some(s) => Ok(Some(s)),
+            Some(s) => Ok(Some((s, None))),
             None => {
                 let e = protocol(format!(
                     "the server answered something that is not +OK or -ERR while {doing}"
@@ -268,6 +280,24 @@ impl<S: Read + Write> Pop3Client<S> {
     ) -> Result<(), ConnectionError> {
         let taken = std::mem::take(line);
         self.send_secret(taken, what)
+    }
+}
+
+/// An OAuth2 rejection with the server's `status` from the SASL error challenge named in it
+/// (left out when it would repeat anything we sent).
+fn with_server_status(
+    e: ConnectionError,
+    status: Option<String>,
+    sent: &[&str],
+) -> ConnectionError {
+    match status {
+        Some(status) if e.is_auth() && !sent.iter().any(|x| x.len() >= 3 && status.contains(x)) => {
+            ConnectionError::new(
+                ErrorCategory::Auth,
+                format!("{} (the server's status: {status})", e.message()),
+            )
+        }
+        _ => e,
     }
 }
 

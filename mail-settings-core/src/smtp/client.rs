@@ -600,10 +600,18 @@ impl<S: Read + Write> SmtpClient<S> {
         self.write_flush(line.as_bytes(), doing)?;
         let mut pending = responses.iter();
         let mut rounds = 0;
+        // OAUTHBEARER/XOAUTH2 say why they refuse in a JSON challenge (after the initial
+        // response): its `status`, e.g. `invalid_token`.
+        let bearer = matches!(mech, "XOAUTH2" | "OAUTHBEARER");
+        let mut status = None;
         let reply = loop {
             let reply = self.read(doing)?;
             if reply.code != 334 {
                 break reply;
+            }
+            if bearer && initial.is_some() {
+                status = status
+                    .or_else(|| crate::oauth2::sasl::error_status(reply.text().trim().as_bytes()));
             }
             rounds += 1;
             if rounds > 4 {
@@ -630,10 +638,14 @@ impl<S: Read + Write> SmtpClient<S> {
             535 | 534 | 530 | 538 | 454 => ErrorCategory::Auth,
             _ => ErrorCategory::Protocol,
         };
+        let status = status
+            .filter(|st| !sent.iter().any(|s| s.len() >= 3 && st.contains(s)))
+            .map(|st| format!(" (the server's status: {st})"))
+            .unwrap_or_default();
         let message = match category {
             ErrorCategory::Auth => format!(
-                "the server rejected the credentials (AUTH {mech}): {shown}; check the user name \
-                 and secret of the account's credential"
+                "the server rejected the credentials (AUTH {mech}): {shown}{status}; check the \
+                 user name and secret of the account's credential"
             ),
             _ => format!("AUTH {mech} failed: {shown}"),
         };

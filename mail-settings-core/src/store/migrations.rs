@@ -171,6 +171,11 @@ CREATE INDEX smtp_accounts_report ON smtp_accounts
     },
     Migration {
         version: 8,
+        description: super::oauth2_clients::DESCRIPTION,
+        sql: super::oauth2_clients::SQL,
+    },
+    Migration {
+        version: 9,
         description: "incoming accounts: folders, archive folder, push",
         sql: r#"
 -- SPEC.md "Incoming account: folders, archive, push". `folders` is a JSON array of the names
@@ -183,7 +188,7 @@ ALTER TABLE incoming_accounts ADD COLUMN use_push INTEGER NOT NULL DEFAULT 1 CHE
 "#,
     },
     Migration {
-        version: 9,
+        version: 10,
         description: "collector nodes present (push rebalancing)",
         sql: r#"
 -- collector/lease.rs: every running collector with leases and push renews its row while it
@@ -196,7 +201,7 @@ CREATE TABLE IF NOT EXISTS collector_nodes (
 "#,
     },
     Migration {
-        version: 10,
+        version: 11,
         description: "collector status: the server needs expunging",
         sql: r#"
 -- Issue 15: an account archiving on a server with neither MOVE nor UIDPLUS leaves collected

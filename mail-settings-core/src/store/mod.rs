@@ -52,6 +52,7 @@ mod later_schema;
 pub mod location;
 mod migrations;
 mod oauth2;
+mod oauth2_clients;
 mod open_check;
 #[cfg(feature = "postgres")]
 pub mod pg;
@@ -126,13 +127,11 @@ pub enum StoreError {
         /// The name asked for.
         name: String,
     },
-    /// A network connector cannot be deleted or disabled while accounts use it.
-    #[error(
-        "{kind} {id} is used by {}: move those accounts to another connector (or turn Use Network Connector off) first",
-        name_list(used_by)
-    )]
+    /// A network connector (or an OAuth2 client) cannot be deleted or disabled while accounts
+    /// use it.
+    #[error("{kind} {id} is used by {}: {}", name_list(used_by), in_use_hint(kind))]
     InUse {
-        /// `network connector`.
+        /// `network connector` or `OAuth2 client`.
         kind: &'static str,
         /// The connector.
         id: RecordId,
@@ -242,6 +241,15 @@ fn pg_message(e: &postgres::Error) -> String {
             Some(src) => format!("{e}: {src}"),
             None => e.to_string(),
         },
+    }
+}
+
+/// What to do about an [`StoreError::InUse`] record.
+fn in_use_hint(kind: &str) -> &'static str {
+    if kind == oauth2_clients::KIND {
+        "move those accounts to another OAuth2 client (or to PASSWORD) first"
+    } else {
+        "move those accounts to another connector (or turn Use Network Connector off) first"
     }
 }
 
@@ -724,9 +732,11 @@ impl Store {
         form: &R,
         connectors: &[NetworkConnectorForm],
     ) -> Result<(), StoreError> {
+        let clients = oauth2_clients::client_forms(c)?;
         let ctx = ValidationContext {
             connectors: Some(connectors),
             credentials: self.credentials.as_deref(),
+            oauth2_clients: Some(&clients),
         };
         let mut v = form.validate(&ctx);
         let key = name_key(form.name());

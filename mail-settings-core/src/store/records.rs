@@ -5,6 +5,7 @@
 //! what was imported; `name_key` beside the name is what uniqueness is checked on.
 
 use super::backend::{SqlRow as Row, Value as SeamValue};
+use super::oauth2_clients::authentication_from;
 use super::StoreError;
 use crate::model::{
     ConnectorKind, IncomingAccountForm, NetworkConnectorForm, Protocol, RecordId,
@@ -246,6 +247,8 @@ impl Record for IncomingAccountForm {
         "folders",
         "archive_folder",
         "use_push",
+        "authentication",
+        "oauth2_client",
     ];
 
     fn id(&self) -> Option<RecordId> {
@@ -278,6 +281,8 @@ impl Record for IncomingAccountForm {
             t(&serde_json::to_string(&self.folders).unwrap_or_else(|_| "[]".to_owned())),
             opt_t(self.archive_folder.as_deref()),
             b(self.use_push),
+            t(self.authentication.as_str()),
+            opt_i(self.oauth2_client),
         ]
     }
     fn from_row(row: &Row) -> Result<Self, StoreError> {
@@ -302,6 +307,8 @@ impl Record for IncomingAccountForm {
             folders: folders_from(&row.get::<_, String>(18)?)?,
             archive_folder: row.get(19)?,
             use_push: bool_at(row, 20)?,
+            authentication: authentication_from(&row.get::<_, String>(21)?)?,
+            oauth2_client: row.get(22)?,
         })
     }
     fn validate(&self, ctx: &ValidationContext<'_>) -> Validation {
@@ -335,6 +342,8 @@ impl Record for SmtpAccountForm {
         "network_connector",
         "credential",
         "ca_file",
+        "authentication",
+        "oauth2_client",
     ];
 
     fn id(&self) -> Option<RecordId> {
@@ -369,6 +378,8 @@ impl Record for SmtpAccountForm {
             opt_i(self.network_connector),
             opt_t(self.credential.as_deref()),
             path_value(self.ca_file.as_deref()),
+            t(self.authentication.as_str()),
+            opt_i(self.oauth2_client),
         ]
     }
     fn from_row(row: &Row) -> Result<Self, StoreError> {
@@ -395,6 +406,8 @@ impl Record for SmtpAccountForm {
             network_connector: row.get(20)?,
             credential: row.get(21)?,
             ca_file: path_at(row, 22)?,
+            authentication: authentication_from(&row.get::<_, String>(23)?)?,
+            oauth2_client: row.get(24)?,
         })
     }
     fn validate(&self, ctx: &ValidationContext<'_>) -> Validation {

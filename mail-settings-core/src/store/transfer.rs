@@ -14,7 +14,9 @@ use super::{
     insert_row, insert_rows_with_ids, list_rows, next_version, update_row, Store, StoreError,
 };
 use crate::document::SettingsDocument;
-use crate::model::{IncomingAccountForm, NetworkConnectorForm, RecordId, SmtpAccountForm};
+use crate::model::{
+    IncomingAccountForm, NetworkConnectorForm, OAuth2ClientForm, RecordId, SmtpAccountForm,
+};
 use crate::schedule::ReportScheduleForm;
 use crate::validate::{name_key, validate_document};
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,7 @@ impl Store {
         self.read_sql(|c| {
             Ok(SettingsDocument {
                 network_connectors: records::<NetworkConnectorForm>(c)?,
+                oauth2_clients: records::<OAuth2ClientForm>(c)?,
                 incoming_accounts: records::<IncomingAccountForm>(c)?,
                 smtp_accounts: records::<SmtpAccountForm>(c)?,
                 report_schedules: records::<ReportScheduleForm>(c)?,
@@ -79,6 +82,7 @@ impl Store {
             let version = next_version(c)?;
             let mut summary = ImportSummary::default();
             summary.add(replace_all(c, version, &doc.network_connectors)?);
+            summary.add(replace_all(c, version, &doc.oauth2_clients)?);
             summary.add(replace_all(c, version, &doc.incoming_accounts)?);
             summary.add(replace_all(c, version, &doc.smtp_accounts)?);
             summary.add(replace_all(c, version, &doc.report_schedules)?);

@@ -57,6 +57,16 @@ from ._native import (
     MessageView,
     NetworkConnectorForm,
     OutgoingMessage,
+    # OAuth2
+    BrowserSignIn,
+    DeviceSignIn,
+    OAuth2Client,
+    OAuth2ClientForm,
+    SignIn,
+    TokenManager,
+    TokenStatus,
+    TokenStore,
+    # more
     Progress,
     ReportPage,
     ReportSchedules,
@@ -124,6 +134,15 @@ __all__ = [
     "InboxPage",
     "MessageSummary",
     "MessageView",
+    # OAuth2 sign-in
+    "OAuth2ClientForm",
+    "OAuth2Client",
+    "TokenManager",
+    "TokenStore",
+    "SignIn",
+    "DeviceSignIn",
+    "BrowserSignIn",
+    "TokenStatus",
     # exceptions
     "MailSettingsError",
     "ValidationError",
