@@ -13,6 +13,7 @@ mod collect;
 mod commands;
 mod finish;
 mod journal;
+mod oauth2;
 mod output;
 mod progress;
 mod report;
@@ -26,7 +27,8 @@ pub struct Cli {
     /// The settings store: an SQLite file, or a postgres:// URL (password from PGPASSWORD or a password file). Default: $MAIL_SETTINGS_DB or ./mail-settings.sqlite3
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Credentials file (JSON or TOML, mode 600): id -> {username, password | oauth2_token}.
+    /// Credentials file (JSON or TOML, mode 600): id -> {username, password | oauth2_token |
+    /// refresh_token | client_secret}; OAuth2 sign-ins are kept in it.
     /// When given, credential ids are checked to exist.
     #[arg(long, global = true, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
@@ -283,6 +285,10 @@ pub enum Command {
     /// Report schedules: add, list, show, remove, run-now, run-due.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    /// OAuth2: sign a credential in with a stored OAuth2 client (sign-in), and the sign-in
+    /// state of every OAUTH2 account (status). Needs --credentials.
+    #[command(subcommand)]
+    Oauth2(oauth2::OAuth2Command),
     /// Send the test message of an SMTP account (seed 004, "Test configuration"). Needs
     /// --credentials.
     TestSmtp {

@@ -60,6 +60,7 @@ mod transfer;
 
 pub use location::{PgTls, PostgresLocation, StoreLocation};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use oauth2_clients::OAuth2Binding;
 pub use pg::PostgresDb;
 #[cfg_attr(not(feature = "smtp"), allow(unused_imports))]
 pub(crate) use schedules::Claim;
