@@ -129,6 +129,27 @@ pub enum Status {
     Disabled,
 }
 
+/// The accounts' authentication method, for the report filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    /// PASSWORD: the vault entry's secret as it is.
+    #[value(alias = "PASSWORD")]
+    Password,
+    /// OAUTH2: tokens from the account's OAuth2 client.
+    #[value(alias = "OAUTH2")]
+    Oauth2,
+}
+
+impl AuthMethod {
+    /// The core's value.
+    pub fn core(self) -> mail_settings_core::AuthenticationMethod {
+        match self {
+            AuthMethod::Password => mail_settings_core::AuthenticationMethod::Password,
+            AuthMethod::Oauth2 => mail_settings_core::AuthenticationMethod::OAuth2,
+        }
+    }
+}
+
 /// Report filters (SPEC.md "Reports"); they combine with AND.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
@@ -156,6 +177,10 @@ pub struct ReportArgs {
     /// Default account: yes or no (smtp).
     #[arg(long = "default", value_enum)]
     pub default_account: Option<YesNo>,
+    /// Authentication method: password or oauth2 (both reports; --authentication keeps
+    /// meaning "use authentication").
+    #[arg(long, value_enum)]
+    pub auth_method: Option<AuthMethod>,
     /// Page number, from 1.
     #[arg(long, default_value_t = 1)]
     pub page: u32,

@@ -252,3 +252,113 @@ fn sign_in_refuses_an_app_only_client_and_an_unknown_one() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
 }
+
+#[test]
+fn reports_filter_on_the_authentication_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(
+        &creds,
+        r#"{"a": {"username": "a@example.com"}, "b": {"username": "b", "password": "pw"}}"#,
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let doc = serde_json::json!({
+        "version": 1,
+        "oauth2_clients": [{"id": 2, "name": "M365", "provider": "MICROSOFT", "client_id": "abc"}],
+        "incoming_accounts": [
+            {"name": "OAuth", "protocol": "IMAP", "host": "outlook.office365.com", "credential": "a",
+             "authentication": "OAUTH2", "oauth2_client": 2},
+            {"name": "Password", "protocol": "POP3", "host": "pop.example.com", "credential": "b"}],
+        "smtp_accounts": [
+            {"name": "Out", "host": "smtp.office365.com", "sender_email": "a@example.com",
+             "credential": "a", "authentication": "OAUTH2", "oauth2_client": 2},
+            {"name": "Relay", "host": "relay.example.com", "sender_email": "r@example.com",
+             "use_authentication": false}]
+    });
+    let doc_path = dir.path().join("settings.json");
+    std::fs::write(&doc_path, doc.to_string()).unwrap();
+    let db = dir.path().join("store.sqlite3");
+    let o = run(&db, &creds, &["import", doc_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let names = |args: &[&str]| -> Vec<String> {
+        let o = run(&db, &creds, args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["name"].as_str().unwrap(),
+                    r["authentication_method"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(&[
+            "report",
+            "incoming",
+            "--auth-method",
+            "oauth2",
+            "--format",
+            "json"
+        ]),
+        vec!["OAuth OAUTH2"]
+    );
+    assert_eq!(
+        names(&[
+            "report",
+            "incoming",
+            "--auth-method",
+            "password",
+            "--format",
+            "json"
+        ]),
+        vec!["Password PASSWORD"]
+    );
+    // --authentication keeps meaning use_authentication.
+    assert_eq!(
+        names(&[
+            "report",
+            "smtp",
+            "--authentication",
+            "no",
+            "--format",
+            "json"
+        ]),
+        vec!["Relay PASSWORD"]
+    );
+    assert_eq!(
+        names(&[
+            "report",
+            "smtp",
+            "--auth-method",
+            "oauth2",
+            "--format",
+            "json"
+        ]),
+        vec!["Out OAUTH2"]
+    );
+    let o = run(
+        &db,
+        &creds,
+        &["--lang", "pt-BR", "report", "smtp", "--format", "csv"],
+    );
+    assert!(
+        text(&o)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("Método de autenticação"),
+        "{}",
+        text(&o)
+    );
+}

@@ -14,7 +14,9 @@
 //!   empty when not secure), Protocol, Port (the effective port: the typed one or docs/SETTINGS.md's
 //!   default for the protocol and security), Automatic check, Keep copy in server.
 //! - SMTP report columns: ID, Name, Enabled, Sender, Host, Port (effective), Secure connection,
-//!   Connection type, Authentication, Default.
+//!   Connection type, Authentication (`use_authentication`), Default.
+//! - Both end with "Authentication method" (`PASSWORD`/`OAUTH2`, SPEC.md "OAuth2 clients and
+//!   OAuth2 accounts"), filtered with `auth_method`.
 //!
 //! CSV is RFC 4180 in UTF-8 with CRLF line ends and a header line of labels in the chosen
 //! language. It has no byte-order mark unless [`CsvOptions`] asks for one
@@ -31,7 +33,7 @@
 #![cfg_attr(not(feature = "store"), allow(dead_code))]
 #[cfg(feature = "store")]
 use crate::model::{default_port, Security, Service};
-use crate::model::{Protocol, RecordId, SecureConnectionType};
+use crate::model::{AuthenticationMethod, Protocol, RecordId, SecureConnectionType};
 #[cfg(feature = "store")]
 use crate::store::records::{protocol_from, secure_type_from};
 #[cfg(feature = "store")]
@@ -163,6 +165,9 @@ pub struct IncomingReportFilter {
     /// Enabled or disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// Authentication method: `PASSWORD` or `OAUTH2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthenticationMethod>,
 }
 
 /// Filters of the SMTP report; `None` means "any". They combine with AND.
@@ -184,6 +189,10 @@ pub struct SmtpReportFilter {
     /// Is the default account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_account: Option<bool>,
+    /// Authentication method: `PASSWORD` or `OAUTH2` (`authentication` above keeps meaning
+    /// `use_authentication`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthenticationMethod>,
 }
 
 /// Which page to read.
@@ -265,6 +274,8 @@ pub struct IncomingReportRow {
     pub automatic_check: bool,
     /// Keep copy in server.
     pub keep_copy_on_server: bool,
+    /// Authentication method: `PASSWORD` or `OAUTH2`.
+    pub authentication_method: AuthenticationMethod,
 }
 
 /// A row of the SMTP report.
@@ -290,6 +301,8 @@ pub struct SmtpReportRow {
     pub authentication: bool,
     /// Is the default account.
     pub default_account: bool,
+    /// Authentication method: `PASSWORD` or `OAUTH2`.
+    pub authentication_method: AuthenticationMethod,
 }
 
 /// A report row as the renderers see it: labels and cells in a language.
@@ -323,6 +336,7 @@ impl ReportRow for IncomingReportRow {
                 "Port",
                 "Automatic check",
                 "Keep copy in server",
+                "Authentication method",
             ],
             Lang::PtBr => &[
                 "ID",
@@ -333,10 +347,11 @@ impl ReportRow for IncomingReportRow {
                 "Porta",
                 "Verificação automática",
                 "Manter cópia no servidor",
+                "Método de autenticação",
             ],
         }
     }
-    const NUMERIC: &'static [bool] = &[true, false, false, false, false, true, false, false];
+    const NUMERIC: &'static [bool] = &[true, false, false, false, false, true, false, false, false];
     fn cells(&self, lang: Lang) -> Vec<String> {
         vec![
             self.id.to_string(),
@@ -347,6 +362,7 @@ impl ReportRow for IncomingReportRow {
             self.port.to_string(),
             lang.yes_no(self.automatic_check).to_owned(),
             lang.yes_no(self.keep_copy_on_server).to_owned(),
+            self.authentication_method.as_str().to_owned(),
         ]
     }
 }
@@ -368,6 +384,7 @@ impl ReportRow for SmtpReportRow {
                 "Connection type",
                 "Authentication",
                 "Default",
+                "Authentication method",
             ],
             Lang::PtBr => &[
                 "ID",
@@ -380,11 +397,12 @@ impl ReportRow for SmtpReportRow {
                 "Tipo de conexão",
                 "Autenticação",
                 "Padrão",
+                "Método de autenticação",
             ],
         }
     }
     const NUMERIC: &'static [bool] = &[
-        true, false, false, false, false, true, false, false, false, false,
+        true, false, false, false, false, true, false, false, false, false, false,
     ];
     fn cells(&self, lang: Lang) -> Vec<String> {
         vec![
@@ -398,6 +416,7 @@ impl ReportRow for SmtpReportRow {
             connection_type_cell(self.connection_type),
             lang.yes_no(self.authentication).to_owned(),
             lang.yes_no(self.default_account).to_owned(),
+            self.authentication_method.as_str().to_owned(),
         ]
     }
 }
@@ -481,7 +500,7 @@ impl ReportQuery for IncomingReportFilter {
     type Row = IncomingReportRow;
     const TABLE: &'static str = "incoming_accounts";
     const COLUMNS: &'static str = "id, name, use_secure_connection, secure_connection_type, \
-         protocol, port, automatic_check, keep_copy_on_server";
+         protocol, port, automatic_check, keep_copy_on_server, authentication";
 
     fn describe(&self, lang: Lang) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -508,6 +527,7 @@ impl ReportQuery for IncomingReportFilter {
         if let Some(s) = self.status {
             out.push(("Status", s.label(lang).to_owned()));
         }
+        auth_method_filter(&mut out, lang, self.auth_method);
         out
     }
 
@@ -528,6 +548,7 @@ impl ReportQuery for IncomingReportFilter {
             self.status.map(|s| s == Status::Enabled),
             "enabled = ?",
         );
+        push_auth_method(&mut c, &mut p, self.auth_method);
         (c, p)
     }
 
@@ -545,6 +566,7 @@ impl ReportQuery for IncomingReportFilter {
             port: port_at(r, 5, default_port(protocol.into(), security))?,
             automatic_check: r.get::<_, i64>(6)? != 0,
             keep_copy_on_server: r.get::<_, i64>(7)? != 0,
+            authentication_method: auth_method_at(r, 8)?,
         })
     }
 }
@@ -554,7 +576,8 @@ impl ReportQuery for SmtpReportFilter {
     type Row = SmtpReportRow;
     const TABLE: &'static str = "smtp_accounts";
     const COLUMNS: &'static str = "id, name, enabled, sender_email, host, port, \
-         use_secure_connection, secure_connection_type, use_authentication, default_account";
+         use_secure_connection, secure_connection_type, use_authentication, default_account, \
+         authentication";
 
     fn describe(&self, lang: Lang) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -576,6 +599,7 @@ impl ReportQuery for SmtpReportFilter {
             self.authentication,
         );
         yes_no_filter(&mut out, lang, l("Default", "Padrão"), self.default_account);
+        auth_method_filter(&mut out, lang, self.auth_method);
         out
     }
 
@@ -601,6 +625,7 @@ impl ReportQuery for SmtpReportFilter {
             "use_authentication = ?",
         );
         push_flag(&mut c, &mut p, self.default_account, "default_account = ?");
+        push_auth_method(&mut c, &mut p, self.auth_method);
         (c, p)
     }
 
@@ -619,9 +644,49 @@ impl ReportQuery for SmtpReportFilter {
             connection_type: security.connection_type(),
             authentication: r.get::<_, i64>(8)? != 0,
             default_account: r.get::<_, i64>(9)? != 0,
+            authentication_method: auth_method_at(r, 10)?,
         })
     }
 }
+
+// ----- authentication method (SPEC.md "OAuth2 clients and OAuth2 accounts") -----
+
+#[cfg(feature = "store")]
+fn push_auth_method(
+    conds: &mut Vec<&'static str>,
+    params: &mut Vec<Value>,
+    method: Option<AuthenticationMethod>,
+) {
+    if let Some(m) = method {
+        conds.push("authentication = ?");
+        params.push(Value::Text(m.as_str().to_owned()));
+    }
+}
+
+#[cfg(feature = "store")]
+fn auth_method_filter(
+    out: &mut Vec<(&'static str, String)>,
+    lang: Lang,
+    method: Option<AuthenticationMethod>,
+) {
+    if let Some(m) = method {
+        out.push((
+            lang.pick("Authentication method", "Método de autenticação"),
+            m.as_str().to_owned(),
+        ));
+    }
+}
+
+#[cfg(feature = "store")]
+fn auth_method_at(r: &rusqlite::Row<'_>, i: usize) -> Result<AuthenticationMethod, StoreError> {
+    let word = r.get::<_, String>(i)?;
+    AuthenticationMethod::parse(&word).ok_or_else(|| StoreError::NotADatabase {
+        path: PathBuf::new(),
+        reason: format!("column authentication holds {word:?}"),
+    })
+}
+
+// ----- end of authentication method -----
 
 #[cfg(feature = "store")]
 fn where_sql(conds: &[&str]) -> String {

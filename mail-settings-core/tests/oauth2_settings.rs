@@ -792,3 +792,127 @@ fn the_application_binds_stored_oauth2_accounts_and_wants_a_token_store() {
     );
     assert!(app.with_token_store(None).is_ok());
 }
+
+#[test]
+fn reports_show_the_authentication_method_and_filter_on_it() {
+    use mail_settings_core::report::{
+        render_text, IncomingReportFilter, Lang, PageRequest, SmtpReportFilter,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("r.sqlite3")).unwrap();
+    let client = store.create_oauth2_client(&microsoft()).unwrap();
+    let oauth = store.create_incoming(&imap(Some(client.id))).unwrap();
+    let mut pw = imap(None);
+    pw.name = "Password inbox".into();
+    let pw = store.create_incoming(&pw).unwrap();
+    let out_oauth = store.create_smtp(&smtp(Some(client.id))).unwrap();
+    let mut anon = smtp(None);
+    anon.name = "Relay".into();
+    anon.use_authentication = false;
+    anon.credential = None;
+    let anon = store.create_smtp(&anon).unwrap();
+
+    let all = store
+        .incoming_report(&IncomingReportFilter::default(), PageRequest::page(1))
+        .unwrap();
+    let methods: Vec<_> = all
+        .rows
+        .iter()
+        .map(|r| (r.id, r.authentication_method))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            (oauth.id, AuthenticationMethod::OAuth2),
+            (pw.id, AuthenticationMethod::Password)
+        ]
+    );
+    let only = |m| IncomingReportFilter {
+        auth_method: Some(m),
+        ..IncomingReportFilter::default()
+    };
+    let page = store
+        .incoming_report(&only(AuthenticationMethod::OAuth2), PageRequest::page(1))
+        .unwrap();
+    assert_eq!((page.total, page.rows[0].id), (1, oauth.id), "{page:?}");
+    let page = store
+        .incoming_report(&only(AuthenticationMethod::Password), PageRequest::page(1))
+        .unwrap();
+    assert_eq!((page.total, page.rows[0].id), (1, pw.id));
+    let json = serde_json::to_string(&page).unwrap();
+    assert!(
+        json.contains("\"authentication_method\":\"PASSWORD\""),
+        "{json}"
+    );
+    let text = render_text(&all, Lang::En);
+    assert!(
+        text.contains("Authentication method") && text.contains("OAUTH2"),
+        "{text}"
+    );
+
+    let mut csv = Vec::new();
+    store
+        .write_incoming_csv(&only(AuthenticationMethod::OAuth2), Lang::PtBr, &mut csv)
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().unwrap().ends_with(",Método de autenticação"),
+        "{csv}"
+    );
+    assert!(lines.next().unwrap().ends_with(",OAUTH2"), "{csv}");
+    assert_eq!(lines.next(), None);
+    let mut html = Vec::new();
+    store
+        .write_incoming_html(
+            &only(AuthenticationMethod::OAuth2),
+            Lang::En,
+            std::time::SystemTime::now(),
+            &mut html,
+        )
+        .unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("Authentication method"), "{html}");
+    assert!(
+        html.contains("OAUTH2") && !html.contains("Password inbox"),
+        "{html}"
+    );
+
+    // SMTP: "Authentication" keeps meaning use_authentication; the method is its own column.
+    let rows = store
+        .smtp_report(&SmtpReportFilter::default(), PageRequest::page(1))
+        .unwrap()
+        .rows;
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.id, r.authentication, r.authentication_method))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (out_oauth.id, true, AuthenticationMethod::OAuth2),
+            (anon.id, false, AuthenticationMethod::Password)
+        ]
+    );
+    let f = SmtpReportFilter {
+        authentication: Some(true),
+        auth_method: Some(AuthenticationMethod::Password),
+        ..SmtpReportFilter::default()
+    };
+    assert_eq!(
+        store.smtp_report(&f, PageRequest::page(1)).unwrap().total,
+        0
+    );
+    let mut csv = Vec::new();
+    store
+        .write_smtp_csv(&SmtpReportFilter::default(), Lang::En, &mut csv)
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",Authentication,Default,Authentication method"),
+        "{csv}"
+    );
+}

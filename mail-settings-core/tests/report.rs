@@ -168,6 +168,7 @@ fn incoming_filters_combine_with_and() {
         automatic_check: Some(false),
         keep_copy: Some(true),
         status: Some(Status::Enabled),
+        auth_method: None,
     };
     let page = all_rows(&store, &f);
     let want = expected_ids(&store, |a| {
@@ -293,7 +294,7 @@ fn connection_type_and_effective_port() {
     }
     let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
     assert!(
-        csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes\r\n"),
+        csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes,PASSWORD\r\n"),
         "{csv}"
     );
 }
@@ -452,7 +453,8 @@ fn csv_quotes_and_neutralises() {
             "Protocol",
             "Port",
             "Automatic check",
-            "Keep copy in server"
+            "Keep copy in server",
+            "Authentication method"
         ]
     );
     let got: Vec<&str> = records[1..].iter().map(|r| r[1].as_str()).collect();
@@ -469,8 +471,11 @@ fn csv_quotes_and_neutralises() {
             "Trailing = is fine",
         ]
     );
-    assert!(records[1..].iter().all(|r| r.len() == 8));
-    assert_eq!(records[1][2..], ["Yes", "SSL", "IMAP", "993", "Yes", "Yes"]);
+    assert!(records[1..].iter().all(|r| r.len() == 9));
+    assert_eq!(
+        records[1][2..],
+        ["Yes", "SSL", "IMAP", "993", "Yes", "Yes", "PASSWORD"]
+    );
     assert!(csv.contains("\"Say \"\"hi\"\"\""), "{csv}");
     assert!(!csv.contains("\n=") && !csv.contains(",="), "{csv}");
 }
@@ -493,7 +498,8 @@ fn csv_in_portuguese() {
             "Protocolo",
             "Porta",
             "Verificação automática",
-            "Manter cópia no servidor"
+            "Manter cópia no servidor",
+            "Método de autenticação"
         ]
     );
     assert_eq!(
@@ -506,7 +512,8 @@ fn csv_in_portuguese() {
             "IMAP",
             "143",
             "Não",
-            "Sim"
+            "Sim",
+            "PASSWORD"
         ]
     );
 }
@@ -656,7 +663,8 @@ fn smtp_report_filters_columns_and_csv() {
             "Conexão segura",
             "Tipo de conexão",
             "Autenticação",
-            "Padrão"
+            "Padrão",
+            "Método de autenticação"
         ]
     );
     assert_eq!(
@@ -671,7 +679,8 @@ fn smtp_report_filters_columns_and_csv() {
             "Sim",
             "SSL",
             "Sim",
-            "Sim"
+            "Sim",
+            "PASSWORD"
         ]
     );
     assert_eq!(records[3][3], "'=cmd@example.com");
