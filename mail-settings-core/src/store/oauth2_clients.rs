@@ -268,6 +268,10 @@ pub struct OAuth2Binding {
 }
 
 /// An `OAUTH2` account: (kind word, id, name, credential, client id).
+#[cfg_attr(
+    not(all(feature = "oauth2", feature = "check", feature = "collector")),
+    allow(dead_code)
+)]
 pub(crate) type OAuth2AccountRow = (&'static str, RecordId, String, String, RecordId);
 
 impl Store {
@@ -302,6 +306,10 @@ impl Store {
     }
 
     /// Every `OAUTH2` account: (kind word, id, name, credential, client id), incoming first.
+    #[cfg_attr(
+        not(all(feature = "oauth2", feature = "check", feature = "collector")),
+        allow(dead_code)
+    )]
     pub(crate) fn oauth2_accounts(&self) -> Result<Vec<OAuth2AccountRow>, StoreError> {
         self.read_sql(|c| {
             c.rows(
