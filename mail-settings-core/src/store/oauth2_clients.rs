@@ -17,8 +17,10 @@ use rusqlite::types::Value;
 pub(crate) const DESCRIPTION: &str = "OAuth2 clients, and the accounts' authentication method";
 
 /// Its SQL (the portable subset SQLite and PostgreSQL share). `grant` is an SQL keyword: the
-/// column is `grant_type`. A `REFERENCES` clause ends its line (the PostgreSQL translation
-/// appends `DEFERRABLE` there), hence the lone `;`.
+/// column is `grant_type`. The accounts' `oauth2_client` has no `REFERENCES` clause (SQLite can
+/// add one with `ALTER TABLE` but never drop the column again): the store keeps the references
+/// whole itself, as validation checks every write and every import (`unknown_oauth2_client`)
+/// and a client in use is never deleted.
 pub(crate) const SQL: &str = r#"
 CREATE TABLE oauth2_clients (
     id INTEGER PRIMARY KEY,
@@ -39,12 +41,10 @@ CREATE TABLE oauth2_clients (
 CREATE UNIQUE INDEX oauth2_clients_name_key ON oauth2_clients (name_key);
 
 ALTER TABLE incoming_accounts ADD COLUMN authentication TEXT NOT NULL DEFAULT 'PASSWORD' CHECK (authentication IN ('PASSWORD', 'OAUTH2'));
-ALTER TABLE incoming_accounts ADD COLUMN oauth2_client INTEGER REFERENCES oauth2_clients (id)
-;
+ALTER TABLE incoming_accounts ADD COLUMN oauth2_client INTEGER;
 CREATE INDEX incoming_accounts_oauth2_client ON incoming_accounts (oauth2_client);
 ALTER TABLE smtp_accounts ADD COLUMN authentication TEXT NOT NULL DEFAULT 'PASSWORD' CHECK (authentication IN ('PASSWORD', 'OAUTH2'));
-ALTER TABLE smtp_accounts ADD COLUMN oauth2_client INTEGER REFERENCES oauth2_clients (id)
-;
+ALTER TABLE smtp_accounts ADD COLUMN oauth2_client INTEGER;
 CREATE INDEX smtp_accounts_oauth2_client ON smtp_accounts (oauth2_client);
 "#;
 
