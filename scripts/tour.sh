@@ -147,4 +147,54 @@ kill -INT "$collector_pid" && wait "$collector_pid"
 run inbox "Helpdesk folders (push)"
 export MAIL_SETTINGS_DB="$work/settings.sqlite3"
 
+say "9. OAuth2: an account that signs in with a token server (device code), then collects"
+# The local authorization server (npm's oidc-provider, tests/servers/oauth2/) stands in for
+# Microsoft 365 or Google; Dovecot validates the tokens it issues. The client is confidential:
+# its secret is a vault entry, the settings only name it.
+omb=$(mb oauth2-user)
+odb="$work/oauth2.sqlite3"
+ocreds="$work/oauth2-credentials.json"
+cat > "$ocreds" <<JSON
+{"idp-secret": {"client_secret": "$MS_OAUTH2_CLIENT_SECRET"},
+ "$omb": {"username": "$omb"}}
+JSON
+chmod 600 "$ocreds"
+issuer="http://127.0.0.1:$MS_OAUTH2_SERVER_PORT"
+cat > "$work/oauth2.json" <<JSON
+{"version": 1,
+ "oauth2_clients": [{"id": 1, "name": "Local IdP", "provider": "CUSTOM",
+   "client_id": "ms-confidential", "client_secret_credential": "idp-secret",
+   "token_url": "$issuer/token", "device_authorization_url": "$issuer/device/auth",
+   "scopes": ["openid", "offline_access", "mail"]}],
+ "incoming_accounts": [{"id": 1, "name": "Helpdesk (OAuth2)", "protocol": "IMAP",
+   "host": "localhost", "port": $MS_IMAPS_PORT, "credential": "$omb",
+   "authentication": "OAUTH2", "oauth2_client": 1, "ca_file": "$MS_SERVERS_DIR/certs/ca.pem"}]}
+JSON
+export MAIL_SETTINGS_DB="$odb"
+run import "$work/oauth2.json" --credentials "$ocreds"
+MAIL_SETTINGS_DB="$work/settings.sqlite3" run test-smtp Notifications --to "$omb" --subject "For the OAuth2 mailbox" --credentials "$creds"
+run oauth2 status --credentials "$ocreds"
+# The sign-in prints the verification URL and the user code; the person approves it in a
+# browser. Here the approval is scripted: the test server's /test/approve-device route does
+# what the person's "Approve" click does.
+show oauth2 sign-in "$omb" --client "Local IdP" --credentials "$ocreds" '&'
+"$ms" oauth2 sign-in "$omb" --client "Local IdP" --credentials "$ocreds" > "$work/sign-in.log" 2>&1 &
+sign_in_pid=$!
+code=""
+for _ in $(seq 1 100); do
+    code=$(sed -n 's/.* and enter the code \([A-Z0-9-]*\).*/\1/p' "$work/sign-in.log")
+    [ -n "$code" ] && break
+    sleep 0.1
+done
+[ -n "$code" ] || { cat "$work/sign-in.log" >&2; echo "tour: no user code printed" >&2; exit 1; }
+printf '(the person approves the code %s as %s)\n' "$code" "$omb"
+curl -fsS -X POST --data-urlencode "user_code=$code" --data-urlencode "account=$omb" \
+    "$issuer/test/approve-device" >/dev/null
+wait "$sign_in_pid"
+cat "$work/sign-in.log"
+run collect --once --credentials "$ocreds"
+run oauth2 status --credentials "$ocreds"
+run report incoming --auth-method oauth2
+export MAIL_SETTINGS_DB="$work/settings.sqlite3"
+
 say "Tour done. Store: $MAIL_SETTINGS_DB; files: $work"

@@ -82,11 +82,17 @@ impl Ctx<'_> {
         options: AppOptions,
     ) -> Result<MailSettings, ExitCode> {
         let creds = self.require_credentials(command)?;
-        Ok(MailSettings::new(
+        // The credentials file is also the OAuth2 token store: stored OAUTH2 accounts sign in
+        // with their clients, and rotated refresh tokens are written back into it.
+        MailSettings::new(
             Arc::new(store),
-            creds as Arc<dyn CredentialProvider>,
+            creds.clone() as Arc<dyn CredentialProvider>,
             options,
+        )
+        .with_token_store(Some(
+            creds as Arc<dyn mail_settings_core::oauth2::TokenStore>,
         ))
+        .map_err(app_failure)
     }
 
     /// The provider as a trait object, when there is one.
@@ -203,6 +209,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => crate::collect::show(&ctx, *message, *raw, *force, *format),
         Command::Schedule(c) => crate::schedule::run(&ctx, c),
         Command::Journal(args) => crate::journal::run(&ctx, args),
+        Command::Oauth2(c) => crate::oauth2::run(&ctx, c),
         Command::TestSmtp {
             account,
             default,

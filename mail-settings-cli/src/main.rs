@@ -13,6 +13,7 @@ mod collect;
 mod commands;
 mod finish;
 mod journal;
+mod oauth2;
 mod output;
 mod progress;
 mod report;
@@ -26,7 +27,8 @@ pub struct Cli {
     /// The settings store: an SQLite file, or a postgres:// URL (password from PGPASSWORD or a password file). Default: $MAIL_SETTINGS_DB or ./mail-settings.sqlite3
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Credentials file (JSON or TOML, mode 600): id -> {username, password | oauth2_token}.
+    /// Credentials file (JSON or TOML, mode 600): id -> {username, password | oauth2_token |
+    /// refresh_token | client_secret}; OAuth2 sign-ins are kept in it.
     /// When given, credential ids are checked to exist.
     #[arg(long, global = true, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
@@ -127,6 +129,27 @@ pub enum Status {
     Disabled,
 }
 
+/// The accounts' authentication method, for the report filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    /// PASSWORD: the vault entry's secret as it is.
+    #[value(alias = "PASSWORD")]
+    Password,
+    /// OAUTH2: tokens from the account's OAuth2 client.
+    #[value(alias = "OAUTH2")]
+    Oauth2,
+}
+
+impl AuthMethod {
+    /// The core's value.
+    pub fn core(self) -> mail_settings_core::AuthenticationMethod {
+        match self {
+            AuthMethod::Password => mail_settings_core::AuthenticationMethod::Password,
+            AuthMethod::Oauth2 => mail_settings_core::AuthenticationMethod::OAuth2,
+        }
+    }
+}
+
 /// Report filters (SPEC.md "Reports"); they combine with AND.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
@@ -154,6 +177,10 @@ pub struct ReportArgs {
     /// Default account: yes or no (smtp).
     #[arg(long = "default", value_enum)]
     pub default_account: Option<YesNo>,
+    /// Authentication method: password or oauth2 (both reports; --authentication keeps
+    /// meaning "use authentication").
+    #[arg(long, value_enum)]
+    pub auth_method: Option<AuthMethod>,
     /// Page number, from 1.
     #[arg(long, default_value_t = 1)]
     pub page: u32,
@@ -283,6 +310,10 @@ pub enum Command {
     /// Report schedules: add, list, show, remove, run-now, run-due.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    /// OAuth2: sign a credential in with a stored OAuth2 client (sign-in), and the sign-in
+    /// state of every OAUTH2 account (status). Needs --credentials.
+    #[command(subcommand)]
+    Oauth2(oauth2::OAuth2Command),
     /// Send the test message of an SMTP account (seed 004, "Test configuration"). Needs
     /// --credentials.
     TestSmtp {

@@ -7,7 +7,7 @@
 
 use crate::commands::{store_failure, Ctx};
 use crate::output::{self, EXIT_USAGE};
-use crate::{ReportArgs, ReportFormat, ReportKind, Status};
+use crate::{AuthMethod, ReportArgs, ReportFormat, ReportKind, Status};
 use mail_settings_core::report::{
     self, CsvOptions, IncomingReportFilter, PageRequest, SmtpReportFilter, Status as CoreStatus,
 };
@@ -63,6 +63,7 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
                 automatic_check: args.automatic_check.map(|v| v.as_bool()),
                 keep_copy: args.keep_copy.map(|v| v.as_bool()),
                 status: status(args.status),
+                auth_method: args.auth_method.map(AuthMethod::core),
             };
             match args.format {
                 ReportFormat::Text => store
@@ -92,6 +93,7 @@ pub fn run(ctx: &Ctx<'_>, args: &ReportArgs) -> Result<ExitCode, ExitCode> {
                 status: status(args.status),
                 authentication: args.authentication.map(|v| v.as_bool()),
                 default_account: args.default_account.map(|v| v.as_bool()),
+                auth_method: args.auth_method.map(AuthMethod::core),
             };
             match args.format {
                 ReportFormat::Text => store

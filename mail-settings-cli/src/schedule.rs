@@ -168,6 +168,7 @@ fn form(store: &Store, a: &AddArgs) -> Result<ReportScheduleForm, ExitCode> {
             keep_copy: yn(a.keep_copy),
             authentication: yn(a.authentication),
             default_account: yn(a.default_account),
+            auth_method: None,
             account: a.account.clone(),
             outcome: match a.outcome.as_deref() {
                 None => None,

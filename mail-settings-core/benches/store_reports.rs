@@ -207,6 +207,7 @@ fn main() {
         keep_copy: Some(true),
         status: Some(mail_settings_core::report::Status::Enabled),
         name_contains: Some("a".to_owned()),
+        ..IncomingReportFilter::default()
     };
     let t = time(21, || {
         store

@@ -16,7 +16,9 @@
 //!   names as the user writes them, `, ` between them), Archive folder (empty when none), Push
 //!   (Yes for an IMAP account with `use_push`; POP3 has no push).
 //! - SMTP report columns: ID, Name, Enabled, Sender, Host, Port (effective), Secure connection,
-//!   Connection type, Authentication, Default.
+//!   Connection type, Authentication (`use_authentication`), Default.
+//! - Both end with "Authentication method" (`PASSWORD`/`OAUTH2`, SPEC.md "OAuth2 clients and
+//!   OAuth2 accounts"), filtered with `auth_method`.
 //!
 //! CSV is RFC 4180 in UTF-8 with CRLF line ends and a header line of labels in the chosen
 //! language. It has no byte-order mark unless [`CsvOptions`] asks for one
@@ -33,7 +35,7 @@
 #![cfg_attr(not(feature = "store"), allow(dead_code))]
 #[cfg(feature = "store")]
 use crate::model::{default_port, Security, Service};
-use crate::model::{Protocol, RecordId, SecureConnectionType};
+use crate::model::{AuthenticationMethod, Protocol, RecordId, SecureConnectionType};
 #[cfg(feature = "store")]
 use crate::store::backend::{Sql, SqlExt, SqlRow, Value};
 #[cfg(feature = "store")]
@@ -163,6 +165,9 @@ pub struct IncomingReportFilter {
     /// Enabled or disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
+    /// Authentication method: `PASSWORD` or `OAUTH2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthenticationMethod>,
 }
 
 /// Filters of the SMTP report; `None` means "any". They combine with AND.
@@ -184,6 +189,10 @@ pub struct SmtpReportFilter {
     /// Is the default account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_account: Option<bool>,
+    /// Authentication method: `PASSWORD` or `OAUTH2` (`authentication` above keeps meaning
+    /// `use_authentication`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthenticationMethod>,
 }
 
 /// Which page to read.
@@ -271,6 +280,8 @@ pub struct IncomingReportRow {
     pub archive_folder: Option<String>,
     /// Push: an IMAP account with `use_push` (POP3 accounts have none).
     pub push: bool,
+    /// Authentication method: `PASSWORD` or `OAUTH2`.
+    pub authentication_method: AuthenticationMethod,
 }
 
 /// A row of the SMTP report.
@@ -296,6 +307,8 @@ pub struct SmtpReportRow {
     pub authentication: bool,
     /// Is the default account.
     pub default_account: bool,
+    /// Authentication method: `PASSWORD` or `OAUTH2`.
+    pub authentication_method: AuthenticationMethod,
 }
 
 /// A report row as the renderers see it: labels and cells in a language.
@@ -332,6 +345,7 @@ impl ReportRow for IncomingReportRow {
                 "Folders",
                 "Archive folder",
                 "Push",
+                "Authentication method",
             ],
             Lang::PtBr => &[
                 "ID",
@@ -345,12 +359,13 @@ impl ReportRow for IncomingReportRow {
                 "Pastas",
                 "Pasta de arquivo",
                 "Push",
+                "Método de autenticação",
             ],
         }
     }
     const NUMERIC: &'static [bool] = &[
-        true, false, false, false, false, true, false, false, // folders, archive, push:
-        false, false, false,
+        true, false, false, false, false, true, false, false, // folders, archive, push, auth:
+        false, false, false, false,
     ];
     fn cells(&self, lang: Lang) -> Vec<String> {
         vec![
@@ -365,6 +380,7 @@ impl ReportRow for IncomingReportRow {
             self.folders.join(", "),
             self.archive_folder.clone().unwrap_or_default(),
             lang.yes_no(self.push).to_owned(),
+            self.authentication_method.as_str().to_owned(),
         ]
     }
 }
@@ -386,6 +402,7 @@ impl ReportRow for SmtpReportRow {
                 "Connection type",
                 "Authentication",
                 "Default",
+                "Authentication method",
             ],
             Lang::PtBr => &[
                 "ID",
@@ -398,11 +415,12 @@ impl ReportRow for SmtpReportRow {
                 "Tipo de conexão",
                 "Autenticação",
                 "Padrão",
+                "Método de autenticação",
             ],
         }
     }
     const NUMERIC: &'static [bool] = &[
-        true, false, false, false, false, true, false, false, false, false,
+        true, false, false, false, false, true, false, false, false, false, false,
     ];
     fn cells(&self, lang: Lang) -> Vec<String> {
         vec![
@@ -416,6 +434,7 @@ impl ReportRow for SmtpReportRow {
             connection_type_cell(self.connection_type),
             lang.yes_no(self.authentication).to_owned(),
             lang.yes_no(self.default_account).to_owned(),
+            self.authentication_method.as_str().to_owned(),
         ]
     }
 }
@@ -499,7 +518,7 @@ impl ReportQuery for IncomingReportFilter {
     type Row = IncomingReportRow;
     const TABLE: &'static str = "incoming_accounts";
     const COLUMNS: &'static str = "id, name, use_secure_connection, secure_connection_type, \
-         protocol, port, automatic_check, keep_copy_on_server, folders, archive_folder, use_push";
+         protocol, port, automatic_check, keep_copy_on_server, folders, archive_folder, use_push, authentication";
 
     fn describe(&self, lang: Lang) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -526,6 +545,7 @@ impl ReportQuery for IncomingReportFilter {
         if let Some(s) = self.status {
             out.push(("Status", s.label(lang).to_owned()));
         }
+        auth_method_filter(&mut out, lang, self.auth_method);
         out
     }
 
@@ -546,6 +566,7 @@ impl ReportQuery for IncomingReportFilter {
             self.status.map(|s| s == Status::Enabled),
             "enabled = ?",
         );
+        push_auth_method(&mut c, &mut p, self.auth_method);
         (c, p)
     }
 
@@ -570,6 +591,7 @@ impl ReportQuery for IncomingReportFilter {
             },
             archive_folder: r.get(9)?,
             push: protocol == Protocol::Imap && r.get::<_, i64>(10)? != 0,
+            authentication_method: auth_method_at(r, 11)?,
         })
     }
 }
@@ -579,7 +601,8 @@ impl ReportQuery for SmtpReportFilter {
     type Row = SmtpReportRow;
     const TABLE: &'static str = "smtp_accounts";
     const COLUMNS: &'static str = "id, name, enabled, sender_email, host, port, \
-         use_secure_connection, secure_connection_type, use_authentication, default_account";
+         use_secure_connection, secure_connection_type, use_authentication, default_account, \
+         authentication";
 
     fn describe(&self, lang: Lang) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -601,6 +624,7 @@ impl ReportQuery for SmtpReportFilter {
             self.authentication,
         );
         yes_no_filter(&mut out, lang, l("Default", "Padrão"), self.default_account);
+        auth_method_filter(&mut out, lang, self.auth_method);
         out
     }
 
@@ -626,6 +650,7 @@ impl ReportQuery for SmtpReportFilter {
             "use_authentication = ?",
         );
         push_flag(&mut c, &mut p, self.default_account, "default_account = ?");
+        push_auth_method(&mut c, &mut p, self.auth_method);
         (c, p)
     }
 
@@ -644,9 +669,49 @@ impl ReportQuery for SmtpReportFilter {
             connection_type: security.connection_type(),
             authentication: r.get::<_, i64>(8)? != 0,
             default_account: r.get::<_, i64>(9)? != 0,
+            authentication_method: auth_method_at(r, 10)?,
         })
     }
 }
+
+// ----- authentication method (SPEC.md "OAuth2 clients and OAuth2 accounts") -----
+
+#[cfg(feature = "store")]
+fn push_auth_method(
+    conds: &mut Vec<&'static str>,
+    params: &mut Vec<Value>,
+    method: Option<AuthenticationMethod>,
+) {
+    if let Some(m) = method {
+        conds.push("authentication = ?");
+        params.push(Value::Text(m.as_str().to_owned()));
+    }
+}
+
+#[cfg(feature = "store")]
+fn auth_method_filter(
+    out: &mut Vec<(&'static str, String)>,
+    lang: Lang,
+    method: Option<AuthenticationMethod>,
+) {
+    if let Some(m) = method {
+        out.push((
+            lang.pick("Authentication method", "Método de autenticação"),
+            m.as_str().to_owned(),
+        ));
+    }
+}
+
+#[cfg(feature = "store")]
+fn auth_method_at(r: &SqlRow, i: usize) -> Result<AuthenticationMethod, StoreError> {
+    let word = r.get::<_, String>(i)?;
+    AuthenticationMethod::parse(&word).ok_or_else(|| StoreError::NotADatabase {
+        path: PathBuf::new(),
+        reason: format!("column authentication holds {word:?}"),
+    })
+}
+
+// ----- end of authentication method -----
 
 #[cfg(feature = "store")]
 fn where_sql(conds: &[&str]) -> String {

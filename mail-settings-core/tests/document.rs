@@ -185,7 +185,11 @@ fn read_file_takes_regular_files_only() {
     let (tx, rx) = std::sync::mpsc::channel();
     let f = fifo.clone();
     std::thread::spawn(move || {
-        tx.send(SettingsDocument::read_file(&f, None).map_err(|e| e.to_string()))
+        tx.send(
+            SettingsDocument::read_file(&f, None)
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        )
     });
     let err = rx
         .recv_timeout(std::time::Duration::from_secs(10))

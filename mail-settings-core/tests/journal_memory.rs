@@ -393,7 +393,13 @@ fn a_store_of_the_previous_schema_gains_the_journal() {
              DROP TABLE IF EXISTS collector_lease_log; DROP TABLE IF EXISTS collector_leases;
              ALTER TABLE incoming_accounts DROP COLUMN folders;
              ALTER TABLE incoming_accounts DROP COLUMN archive_folder;
-             ALTER TABLE incoming_accounts DROP COLUMN use_push;",
+             ALTER TABLE incoming_accounts DROP COLUMN use_push;
+             DROP INDEX incoming_accounts_oauth2_client; DROP INDEX smtp_accounts_oauth2_client;
+             ALTER TABLE incoming_accounts DROP COLUMN oauth2_client;
+             ALTER TABLE incoming_accounts DROP COLUMN authentication;
+             ALTER TABLE smtp_accounts DROP COLUMN oauth2_client;
+             ALTER TABLE smtp_accounts DROP COLUMN authentication;
+             DROP TABLE oauth2_clients;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 4).unwrap();

@@ -7,7 +7,7 @@
 use mail_settings_core::document::SettingsDocument;
 use mail_settings_core::model::OAuth2Grant;
 use mail_settings_core::oauth2::{OAuth2Client, OAuth2Provider, GOOGLE_SCOPE};
-use mail_settings_core::store::StoreError;
+use mail_settings_core::store::{Store, StoreError};
 use mail_settings_core::validate::{
     validate_document, validate_incoming, validate_oauth2_client, validate_smtp, Code, Severity,
     ValidationContext,
@@ -721,4 +721,198 @@ fn import_and_export_round_trip_clients_and_check_references() {
         assert_eq!(s.deleted, 2);
         assert_eq!(store.list_oauth2_clients().unwrap().len(), 1);
     }
+}
+
+#[test]
+fn the_application_binds_stored_oauth2_accounts_and_wants_a_token_store() {
+    use mail_settings_core::app::{AppOptions, MailSettings};
+    use mail_settings_core::oauth2::InMemoryTokenStore;
+    use mail_settings_core::{Credential, CredentialId, ErrorCategory, InMemoryCredentials};
+    use std::sync::Arc;
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let client = store.create_oauth2_client(&microsoft()).unwrap();
+    store.create_incoming(&imap(Some(client.id))).unwrap();
+    let mut pw = imap(None);
+    pw.name = "Password".into();
+    pw.credential = Some("pw".into());
+    store.create_incoming(&pw).unwrap();
+    let creds = Arc::new(InMemoryCredentials::new().with("pw", Credential::password("u", "p")));
+    let app = MailSettings::new(store.clone(), creds, AppOptions::default());
+
+    // Configuration time: no token store while a REFRESH_TOKEN account exists is refused.
+    let e = app.with_token_store(None).unwrap_err();
+    assert_eq!(e.category(), ErrorCategory::Validation);
+    assert!(e.to_string().contains("\"Help desk\""), "{e}");
+    // Without one, that account's logins say so; the password account is the host's.
+    let login = app.login_credentials();
+    assert!(login.mints_tokens(&CredentialId::new("helpdesk")));
+    let e = login
+        .credential(&CredentialId::new("helpdesk"))
+        .unwrap_err();
+    assert!(e.to_string().contains("no token store"), "{e}");
+    assert_eq!(
+        login.credential(&CredentialId::new("pw")).unwrap().username,
+        "u"
+    );
+    assert!(!login.mints_tokens(&CredentialId::new("pw")));
+
+    // With a token store: the account is not signed in yet, and status says so.
+    let app = app
+        .with_token_store(Some(Arc::new(InMemoryTokenStore::new())))
+        .unwrap();
+    let st = app.oauth2_status().unwrap();
+    assert_eq!(st.len(), 1);
+    assert_eq!(
+        (st[0].kind, st[0].account.as_str(), st[0].state),
+        ("incoming", "Help desk", "not_signed_in")
+    );
+    // With a signed-in token store: signed in (no token obtained by this process yet).
+    let tokens = InMemoryTokenStore::new().with("helpdesk", "helpdesk@example.com", Some("rt"));
+    let app = app.with_token_store(Some(Arc::new(tokens))).unwrap();
+    let st = app.oauth2_status().unwrap();
+    assert_eq!(st[0].state, "signed_in");
+    assert_eq!(st[0].username.as_deref(), Some("helpdesk@example.com"));
+    assert!(!format!("{st:?}").contains("\"rt\""));
+
+    // An app-only client needs no token store.
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let c = store
+        .create_oauth2_client(&OAuth2ClientForm {
+            grant: OAuth2Grant::ClientCredentials,
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            client_secret_credential: Some("m365-secret".into()),
+            ..microsoft()
+        })
+        .unwrap();
+    store.create_incoming(&imap(Some(c.id))).unwrap();
+    let app = MailSettings::new(
+        store,
+        Arc::new(InMemoryCredentials::new()),
+        AppOptions::default(),
+    );
+    assert!(app.with_token_store(None).is_ok());
+}
+
+#[test]
+fn reports_show_the_authentication_method_and_filter_on_it() {
+    use mail_settings_core::report::{
+        render_text, IncomingReportFilter, Lang, PageRequest, SmtpReportFilter,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("r.sqlite3")).unwrap();
+    let client = store.create_oauth2_client(&microsoft()).unwrap();
+    let oauth = store.create_incoming(&imap(Some(client.id))).unwrap();
+    let mut pw = imap(None);
+    pw.name = "Password inbox".into();
+    let pw = store.create_incoming(&pw).unwrap();
+    let out_oauth = store.create_smtp(&smtp(Some(client.id))).unwrap();
+    let mut anon = smtp(None);
+    anon.name = "Relay".into();
+    anon.use_authentication = false;
+    anon.credential = None;
+    let anon = store.create_smtp(&anon).unwrap();
+
+    let all = store
+        .incoming_report(&IncomingReportFilter::default(), PageRequest::page(1))
+        .unwrap();
+    let methods: Vec<_> = all
+        .rows
+        .iter()
+        .map(|r| (r.id, r.authentication_method))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            (oauth.id, AuthenticationMethod::OAuth2),
+            (pw.id, AuthenticationMethod::Password)
+        ]
+    );
+    let only = |m| IncomingReportFilter {
+        auth_method: Some(m),
+        ..IncomingReportFilter::default()
+    };
+    let page = store
+        .incoming_report(&only(AuthenticationMethod::OAuth2), PageRequest::page(1))
+        .unwrap();
+    assert_eq!((page.total, page.rows[0].id), (1, oauth.id), "{page:?}");
+    let page = store
+        .incoming_report(&only(AuthenticationMethod::Password), PageRequest::page(1))
+        .unwrap();
+    assert_eq!((page.total, page.rows[0].id), (1, pw.id));
+    let json = serde_json::to_string(&page).unwrap();
+    assert!(
+        json.contains("\"authentication_method\":\"PASSWORD\""),
+        "{json}"
+    );
+    let text = render_text(&all, Lang::En);
+    assert!(
+        text.contains("Authentication method") && text.contains("OAUTH2"),
+        "{text}"
+    );
+
+    let mut csv = Vec::new();
+    store
+        .write_incoming_csv(&only(AuthenticationMethod::OAuth2), Lang::PtBr, &mut csv)
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().unwrap().ends_with(",Método de autenticação"),
+        "{csv}"
+    );
+    assert!(lines.next().unwrap().ends_with(",OAUTH2"), "{csv}");
+    assert_eq!(lines.next(), None);
+    let mut html = Vec::new();
+    store
+        .write_incoming_html(
+            &only(AuthenticationMethod::OAuth2),
+            Lang::En,
+            std::time::SystemTime::now(),
+            &mut html,
+        )
+        .unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("Authentication method"), "{html}");
+    assert!(
+        html.contains("OAUTH2") && !html.contains("Password inbox"),
+        "{html}"
+    );
+
+    // SMTP: "Authentication" keeps meaning use_authentication; the method is its own column.
+    let rows = store
+        .smtp_report(&SmtpReportFilter::default(), PageRequest::page(1))
+        .unwrap()
+        .rows;
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.id, r.authentication, r.authentication_method))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (out_oauth.id, true, AuthenticationMethod::OAuth2),
+            (anon.id, false, AuthenticationMethod::Password)
+        ]
+    );
+    let f = SmtpReportFilter {
+        authentication: Some(true),
+        auth_method: Some(AuthenticationMethod::Password),
+        ..SmtpReportFilter::default()
+    };
+    assert_eq!(
+        store.smtp_report(&f, PageRequest::page(1)).unwrap().total,
+        0
+    );
+    let mut csv = Vec::new();
+    store
+        .write_smtp_csv(&SmtpReportFilter::default(), Lang::En, &mut csv)
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",Authentication,Default,Authentication method"),
+        "{csv}"
+    );
 }

@@ -196,6 +196,7 @@ fn incoming_filters_combine_with_and() {
             automatic_check: Some(false),
             keep_copy: Some(true),
             status: Some(Status::Enabled),
+            auth_method: None,
         };
         let page = all_rows(&store, &f);
         let want = expected_ids(&store, |a| {
@@ -329,7 +330,7 @@ fn connection_type_and_effective_port() {
         }
         let csv = csv_of(&store, &IncomingReportFilter::default(), Lang::En);
         assert!(
-            csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes,INBOX,,Yes\r\n"),
+            csv.contains("\r\n3,imap clear,No,,IMAP,143,Yes,Yes,INBOX,,Yes,PASSWORD\r\n"),
             "{csv}"
         );
     }
@@ -497,7 +498,8 @@ fn csv_quotes_and_neutralises() {
                 "Keep copy in server",
                 "Folders",
                 "Archive folder",
-                "Push"
+                "Push",
+                "Authentication method"
             ]
         );
         let got: Vec<&str> = records[1..].iter().map(|r| r[1].as_str()).collect();
@@ -514,10 +516,10 @@ fn csv_quotes_and_neutralises() {
                 "Trailing = is fine",
             ]
         );
-        assert!(records[1..].iter().all(|r| r.len() == 11));
+        assert!(records[1..].iter().all(|r| r.len() == 12));
         assert_eq!(
             records[1][2..],
-            ["Yes", "SSL", "IMAP", "993", "Yes", "Yes", "INBOX", "", "Yes"]
+            ["Yes", "SSL", "IMAP", "993", "Yes", "Yes", "INBOX", "", "Yes", "PASSWORD"]
         );
         assert!(csv.contains("\"Say \"\"hi\"\"\""), "{csv}");
         assert!(!csv.contains("\n=") && !csv.contains(",="), "{csv}");
@@ -545,7 +547,8 @@ fn csv_in_portuguese() {
                 "Manter cópia no servidor",
                 "Pastas",
                 "Pasta de arquivo",
-                "Push"
+                "Push",
+                "Método de autenticação"
             ]
         );
         assert_eq!(
@@ -561,7 +564,8 @@ fn csv_in_portuguese() {
                 "Sim",
                 "INBOX",
                 "",
-                "Sim"
+                "Sim",
+                "PASSWORD"
             ]
         );
     }
@@ -905,13 +909,13 @@ fn folders_archive_and_push_columns() {
             &IncomingReportFilter::default(),
             Lang::PtBr,
         ));
-        assert_eq!(records[0][8..], ["Pastas", "Pasta de arquivo", "Push"]);
+        assert_eq!(records[0][8..11], ["Pastas", "Pasta de arquivo", "Push"]);
         assert_eq!(
-            records[1][8..],
+            records[1][8..11],
             ["INBOX, Suporte/Atenção", "Arquivo/Concluídos", "Sim"]
         );
-        assert_eq!(records[2][8..], ["INBOX", "", "Não"]);
-        assert_eq!(records[3][8..], ["INBOX", "", "Não"]);
+        assert_eq!(records[2][8..11], ["INBOX", "", "Não"]);
+        assert_eq!(records[3][8..11], ["INBOX", "", "Não"]);
 
         let text = render_text(&page, Lang::En);
         let header = text.lines().find(|l| l.contains("Name")).unwrap();

@@ -367,6 +367,8 @@ impl From<IncomingReportFilter> for report::IncomingReportFilter {
             automatic_check: f.automatic_check,
             keep_copy: f.keep_copy,
             status: status(f.status),
+            // The authentication method filter comes with the OAuth2 API (helper o2bind).
+            auth_method: None,
         }
     }
 }
@@ -399,6 +401,8 @@ impl From<SmtpReportFilter> for report::SmtpReportFilter {
             status: status(f.status),
             authentication: f.authentication,
             default_account: f.default_account,
+            // The authentication method filter comes with the OAuth2 API (helper o2bind).
+            auth_method: None,
         }
     }
 }

@@ -288,6 +288,7 @@ pub(crate) fn incoming_filter(
         automatic_check,
         keep_copy,
         status: status_from(status)?,
+        ..IncomingReportFilter::default()
     })
 }
 
@@ -304,6 +305,7 @@ pub(crate) fn smtp_filter(
         status: status_from(status)?,
         authentication,
         default_account,
+        ..SmtpReportFilter::default()
     })
 }
 

@@ -31,25 +31,7 @@ pub fn device_sign_in(manager: &TokenManager, mailbox: &str) {
     let device = manager
         .start_device_sign_in(&client, &Route::Direct)
         .expect("device authorization");
-    let body = format!(
-        "user_code={}&account={}",
-        device.user_code,
-        mailbox.replace('@', "%40")
-    );
-    let mut s =
-        std::net::TcpStream::connect(("127.0.0.1", servers().port("MS_OAUTH2_SERVER_PORT")))
-            .expect("the OAuth2 test server runs");
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(
-        s,
-        "POST /test/approve-device HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("approve");
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok();
-    assert!(out.starts_with("HTTP/1.1 200"), "approval refused: {out}");
+    approve_device(&device.user_code, mailbox);
     manager
         .finish_device_sign_in(
             &client,
@@ -60,4 +42,53 @@ pub fn device_sign_in(manager: &TokenManager, mailbox: &str) {
             Duration::from_secs(30),
         )
         .expect("device sign-in");
+}
+
+/// Approves the device sign-in of `user_code` as `account`, as the person would at the
+/// verification page (the server's test route `/test/approve-device`).
+pub fn approve_device(user_code: &str, account: &str) {
+    let (status, body) = post(
+        "/test/approve-device",
+        &[("user_code", user_code), ("account", account)],
+    );
+    assert_eq!(status, 200, "approval refused: {body}");
+}
+
+/// A raw HTTP POST of a form to the authorization server: (status, body).
+pub fn post(path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let body: String = form
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut s =
+        std::net::TcpStream::connect(("127.0.0.1", servers().port("MS_OAUTH2_SERVER_PORT")))
+            .expect("the OAuth2 test server runs");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: \
+         application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("post to the OAuth2 test server");
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -18,6 +18,7 @@ use mail_settings_core::oauth2::{
 use mail_settings_core::pop3::{LoginMethod, Pop3Client};
 use mail_settings_core::store::Store;
 use mail_settings_core::{CredentialId, ErrorCategory, Protocol, Route, SecureConnectionType};
+use mail_settings_tests::oauth2::{approve_device, post};
 use mail_settings_tests::{lmtp_deliver, servers, unique_mailbox, Cert, Via};
 use secrecy::ExposeSecret;
 use std::io::{Read, Write};
@@ -36,45 +37,6 @@ fn public_client() -> OAuth2Client {
     c.device_authorization_url = Some(format!("{}/device/auth", issuer()));
     c.scopes = vec!["openid".into(), "offline_access".into(), "mail".into()];
     c
-}
-
-/// A raw HTTP POST of a form to the authorization server: (status, body).
-fn post(path: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let body: String = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut s =
-        std::net::TcpStream::connect(("127.0.0.1", servers().port("MS_OAUTH2_SERVER_PORT")))
-            .unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: \
-         application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|x| x.1.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn urlencode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 struct Setup {
@@ -110,11 +72,7 @@ fn device_sign_in(s: &Setup, mailbox: &str) {
         .start_device_sign_in(&client, &Route::Direct)
         .unwrap();
     assert!(device.verification_uri.starts_with(&issuer()), "{device:?}");
-    let (status, body) = post(
-        "/test/approve-device",
-        &[("user_code", &device.user_code), ("account", mailbox)],
-    );
-    assert_eq!(status, 200, "{body}");
+    approve_device(&device.user_code, mailbox);
     let id = CredentialId::new(mailbox);
     s.manager
         .finish_device_sign_in(

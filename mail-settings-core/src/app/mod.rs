@@ -18,10 +18,22 @@
 //! | the inbox | [`MailSettings::inbox`], [`MailSettings::inbox_page`], [`MailSettings::save_raw`] |
 //! | reports and exports | [`MailSettings::incoming_report`], [`MailSettings::smtp_report`], [`MailSettings::export_document`], [`MailSettings::import_document`] |
 //! | report schedules | [`MailSettings::schedule`], [`MailSettings::schedule_runner`] |
+//! | OAuth2 sign-in and its state | [`MailSettings::oauth2_sign_in`], [`MailSettings::oauth2_status`] |
+//!
+//! **OAuth2 accounts need no host code.** Every login (check, send, the SMTP pool, collect,
+//! the collector, the schedule runner) goes through the facade's login credentials: the host's
+//! provider, except for the credential of a stored account with `authentication = OAUTH2`,
+//! which gets a fresh access token from the account's stored OAuth2 client (module `oauth2`
+//! here). Give the token store that keeps refresh tokens with
+//! [`MailSettings::with_token_store`]: it refuses, naming the accounts, when none is given
+//! while a stored account needs one.
 //!
 //! The names of these concepts in each language are in `docs/NAMES.md`.
 
 mod account;
+#[cfg(feature = "oauth2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth2")))]
+pub mod oauth2;
 #[cfg(all(test, feature = "check", feature = "collector"))]
 mod tests;
 
@@ -133,6 +145,12 @@ pub struct MailSettings {
     store: Arc<Store>,
     credentials: Arc<dyn CredentialProvider>,
     options: AppOptions,
+    /// What logins use: `credentials`, with OAuth2 accounts bound to their clients.
+    login: Arc<dyn CredentialProvider>,
+    #[cfg(feature = "oauth2")]
+    tokens: Option<Arc<dyn crate::oauth2::TokenStore>>,
+    #[cfg(feature = "oauth2")]
+    manager: Arc<crate::oauth2::TokenManager>,
 }
 
 #[cfg(all(feature = "check", feature = "collector"))]
@@ -148,15 +166,59 @@ impl fmt::Debug for MailSettings {
 #[cfg(all(feature = "check", feature = "collector"))]
 impl MailSettings {
     /// The application over `store`, logging in with `credentials`.
+    ///
+    /// Without [`MailSettings::with_token_store`] there is no token store: stored `OAUTH2`
+    /// accounts whose client uses `CLIENT_CREDENTIALS` work, those with `REFRESH_TOKEN` fail
+    /// their logins saying a token store is needed.
     pub fn new(
         store: Arc<Store>,
         credentials: Arc<dyn CredentialProvider>,
         options: AppOptions,
     ) -> Self {
-        Self {
+        Self::build(
             store,
             credentials,
             options,
+            #[cfg(feature = "oauth2")]
+            None,
+        )
+    }
+
+    fn build(
+        store: Arc<Store>,
+        credentials: Arc<dyn CredentialProvider>,
+        options: AppOptions,
+        #[cfg(feature = "oauth2")] tokens: Option<Arc<dyn crate::oauth2::TokenStore>>,
+    ) -> Self {
+        #[cfg(feature = "oauth2")]
+        {
+            let manager = Arc::new(
+                crate::oauth2::TokenManager::new(tokens.clone(), credentials.clone())
+                    .with_timeouts(options.timeouts)
+                    .with_shared_state(store.clone()),
+            );
+            let login: Arc<dyn CredentialProvider> = Arc::new(oauth2::StoreBoundCredentials::new(
+                store.clone(),
+                credentials.clone(),
+                manager.clone(),
+            ));
+            Self {
+                store,
+                credentials,
+                options,
+                login,
+                tokens,
+                manager,
+            }
+        }
+        #[cfg(not(feature = "oauth2"))]
+        {
+            Self {
+                login: credentials.clone(),
+                store,
+                credentials,
+                options,
+            }
         }
     }
 
@@ -170,10 +232,56 @@ impl MailSettings {
 
     /// The same application with another credential provider (e.g. one call's).
     pub fn with_credentials(&self, credentials: Arc<dyn CredentialProvider>) -> Self {
-        Self {
+        Self::build(
+            self.store.clone(),
             credentials,
-            ..self.clone()
+            self.options.clone(),
+            #[cfg(feature = "oauth2")]
+            self.tokens.clone(),
+        )
+    }
+
+    /// The same application keeping OAuth2 sign-ins (user names and refresh tokens) in
+    /// `tokens` (the credentials file is one: [`crate::CredentialsFile`]); `None` for no token
+    /// store. Refused (category `validation`, naming the accounts) when no token store is given
+    /// while stored `OAUTH2` accounts use a `REFRESH_TOKEN` client: a refresh token the server
+    /// rotates could not be kept, and the account would stop within weeks.
+    #[cfg(feature = "oauth2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth2")))]
+    pub fn with_token_store(
+        &self,
+        tokens: Option<Arc<dyn crate::oauth2::TokenStore>>,
+    ) -> crate::Result<Self> {
+        if tokens.is_none() {
+            let mut needing = Vec::new();
+            for (kind, id, name, _, client) in self.store.oauth2_accounts()? {
+                let c = self.store.get_oauth2_client(client)?.record;
+                if c.grant == crate::model::OAuth2Grant::RefreshToken {
+                    let word = if kind == "smtp" { "SMTP" } else { "incoming" };
+                    needing.push(format!("{word} account {id} \"{}\"", name.trim()));
+                }
+            }
+            if !needing.is_empty() {
+                return Err(oauth2::config_error(format!(
+                    "no OAuth2 token store was given, but {} sign in with refresh tokens: give a \
+                     token store (the credentials file) so that refresh tokens the server \
+                     rotates are kept",
+                    needing.join(", ")
+                )));
+            }
         }
+        Ok(Self::build(
+            self.store.clone(),
+            self.credentials.clone(),
+            self.options.clone(),
+            tokens,
+        ))
+    }
+
+    /// What logins use: the host's credential provider, with a fresh access token for the
+    /// credential of every stored `OAUTH2` account.
+    pub fn login_credentials(&self) -> &Arc<dyn CredentialProvider> {
+        &self.login
     }
 
     /// The store.
@@ -228,10 +336,8 @@ impl MailSettings {
     ) -> crate::Result<CheckReport> {
         let options = self.options.check();
         Ok(match self.account(wanted, kind)? {
-            Account::Incoming(a) => {
-                crate::check::check_incoming(&a, self.credentials.as_ref(), &options)
-            }
-            Account::Smtp(a) => crate::check::check_smtp(&a, self.credentials.as_ref(), &options),
+            Account::Incoming(a) => crate::check::check_incoming(&a, self.login.as_ref(), &options),
+            Account::Smtp(a) => crate::check::check_smtp(&a, self.login.as_ref(), &options),
         })
     }
 
@@ -247,7 +353,7 @@ impl MailSettings {
         let account = self.smtp_account(wanted)?;
         Ok(crate::smtp::send(
             &account,
-            self.credentials.as_ref(),
+            self.login.as_ref(),
             message,
             &self.options.smtp(),
         )?)
@@ -265,7 +371,7 @@ impl MailSettings {
         let account = self.smtp_account(wanted)?;
         let report = crate::smtp::send_test(
             &account,
-            self.credentials.as_ref(),
+            self.login.as_ref(),
             send_to,
             subject,
             message,
@@ -297,7 +403,7 @@ impl MailSettings {
         let account = self.smtp_account(wanted)?;
         Ok(SmtpPool::new(
             account,
-            self.credentials.clone(),
+            self.login.clone(),
             self.options.smtp(),
             config,
         )?)
@@ -309,7 +415,7 @@ impl MailSettings {
     pub fn collector(&self) -> Collector {
         Collector::with_options(
             self.store.clone(),
-            self.credentials.clone(),
+            self.login.clone(),
             self.options.collector(),
         )
     }
@@ -409,10 +515,107 @@ impl MailSettings {
         ScheduleRunner::new(
             self.store.clone(),
             Arc::new(SmtpReportSender::new(
-                self.credentials.clone(),
+                self.login.clone(),
                 self.options.smtp(),
             )),
         )
+    }
+
+    // ----- OAuth2 -----
+
+    /// Every stored `OAUTH2` account with its sign-in state: signed in (with when the access
+    /// token this process holds expires), not signed in, needs sign-in and why (kept in the
+    /// store across processes), the client refused or disabled.
+    #[cfg(feature = "oauth2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth2")))]
+    pub fn oauth2_status(&self) -> crate::Result<Vec<oauth2::OAuth2AccountStatus>> {
+        oauth2::status(&self.store, &self.manager, self.tokens.as_ref())
+    }
+
+    /// Signs `credential` in with the stored OAuth2 client `client` (a number is an id,
+    /// anything else a name) and keeps the user name and refresh token in the token store:
+    /// by default the device flow (RFC 8628: `show` gets the verification URL and user code,
+    /// then the server is polled within its interval), with `browser` the authorization code
+    /// with PKCE and a loopback redirect (`show` gets the URL to open). `username` is the
+    /// mailbox's user name (default: `credential` when it is an address). The token requests
+    /// go through the network connector of the `OAUTH2` account that uses `credential`, if
+    /// any. At most `timeout` is waited for the person.
+    #[cfg(feature = "oauth2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oauth2")))]
+    pub fn oauth2_sign_in(
+        &self,
+        credential: &str,
+        client: &AccountRef,
+        username: Option<&str>,
+        browser: bool,
+        timeout: std::time::Duration,
+        show: &mut dyn FnMut(&oauth2::SignInPrompt),
+    ) -> crate::Result<()> {
+        use crate::typed::{CredentialId, NetworkConnector, Route};
+        let form = match client {
+            AccountRef::Id(id) => self.store.get_oauth2_client(*id)?,
+            AccountRef::Name(name) => self.store.get_oauth2_client_by_name(name)?,
+            AccountRef::Default => {
+                return Err(oauth2::config_error(
+                    "name the OAuth2 client (its name or id): there is no default one".to_owned(),
+                ))
+            }
+        }
+        .record;
+        let name = form.name.trim().to_owned();
+        if !form.enabled {
+            return Err(oauth2::config_error(format!(
+                "the OAuth2 client \"{name}\" is disabled"
+            )));
+        }
+        if form.grant != crate::model::OAuth2Grant::RefreshToken {
+            return Err(oauth2::config_error(format!(
+                "the OAuth2 client \"{name}\" uses CLIENT_CREDENTIALS (app-only access): \
+                 nobody signs in"
+            )));
+        }
+        let typed = crate::oauth2::OAuth2Client::from_form(&form)?;
+        let username = match username.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => u.to_owned(),
+            None if crate::validate::is_addr_spec(credential.trim()) => {
+                credential.trim().to_owned()
+            }
+            None => {
+                return Err(oauth2::config_error(format!(
+                    "give the mailbox's user name: credential \"{credential}\" is not an address"
+                )))
+            }
+        };
+        let route = match self
+            .store
+            .oauth2_binding(credential)?
+            .and_then(|b| b.connector)
+        {
+            Some(c) => Route::Proxy(NetworkConnector::from_form(&c)?),
+            None => Route::Direct,
+        };
+        let id = CredentialId::new(credential);
+        if browser {
+            let sign_in = self
+                .manager
+                .start_browser_sign_in(&typed, Some(&username))?;
+            show(&oauth2::SignInPrompt::Browser {
+                authorize_url: sign_in.authorize_url.clone(),
+            });
+            self.manager
+                .finish_browser_sign_in(&typed, sign_in, &id, &username, &route, timeout)?;
+        } else {
+            let device = self.manager.start_device_sign_in(&typed, &route)?;
+            show(&oauth2::SignInPrompt::Device {
+                verification_uri: device.verification_uri.clone(),
+                verification_uri_complete: device.verification_uri_complete.clone(),
+                user_code: device.user_code.clone(),
+            });
+            let wait = timeout.min(device.expires_in);
+            self.manager
+                .finish_device_sign_in(&typed, &device, &id, &username, &route, wait)?;
+        }
+        Ok(())
     }
 }
 

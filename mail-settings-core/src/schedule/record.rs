@@ -212,6 +212,9 @@ pub struct ScheduleFilters {
     /// One outcome (journal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// Authentication method, `PASSWORD` or `OAUTH2` (both account reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<crate::model::AuthenticationMethod>,
 }
 
 impl ScheduleFilters {
@@ -228,6 +231,7 @@ impl ScheduleFilters {
             automatic_check: self.automatic_check,
             keep_copy: self.keep_copy,
             status: self.status,
+            auth_method: self.auth_method,
         }
     }
 
@@ -239,6 +243,7 @@ impl ScheduleFilters {
             status: self.status,
             authentication: self.authentication,
             default_account: self.default_account,
+            auth_method: self.auth_method,
         }
     }
 }

@@ -63,6 +63,7 @@ mod transfer;
 
 pub use location::{PgTls, PostgresLocation, StoreLocation};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use oauth2_clients::OAuth2Binding;
 #[cfg(feature = "postgres")]
 pub use pg::PostgresDb;
 #[cfg_attr(not(feature = "smtp"), allow(unused_imports))]

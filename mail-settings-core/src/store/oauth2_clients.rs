@@ -17,8 +17,10 @@ use rusqlite::types::Value;
 pub(crate) const DESCRIPTION: &str = "OAuth2 clients, and the accounts' authentication method";
 
 /// Its SQL (the portable subset SQLite and PostgreSQL share). `grant` is an SQL keyword: the
-/// column is `grant_type`. A `REFERENCES` clause ends its line (the PostgreSQL translation
-/// appends `DEFERRABLE` there), hence the lone `;`.
+/// column is `grant_type`. The accounts' `oauth2_client` has no `REFERENCES` clause (SQLite can
+/// add one with `ALTER TABLE` but never drop the column again): the store keeps the references
+/// whole itself, as validation checks every write and every import (`unknown_oauth2_client`)
+/// and a client in use is never deleted.
 pub(crate) const SQL: &str = r#"
 CREATE TABLE oauth2_clients (
     id INTEGER PRIMARY KEY,
@@ -39,12 +41,10 @@ CREATE TABLE oauth2_clients (
 CREATE UNIQUE INDEX oauth2_clients_name_key ON oauth2_clients (name_key);
 
 ALTER TABLE incoming_accounts ADD COLUMN authentication TEXT NOT NULL DEFAULT 'PASSWORD' CHECK (authentication IN ('PASSWORD', 'OAUTH2'));
-ALTER TABLE incoming_accounts ADD COLUMN oauth2_client INTEGER REFERENCES oauth2_clients (id)
-;
+ALTER TABLE incoming_accounts ADD COLUMN oauth2_client INTEGER;
 CREATE INDEX incoming_accounts_oauth2_client ON incoming_accounts (oauth2_client);
 ALTER TABLE smtp_accounts ADD COLUMN authentication TEXT NOT NULL DEFAULT 'PASSWORD' CHECK (authentication IN ('PASSWORD', 'OAUTH2'));
-ALTER TABLE smtp_accounts ADD COLUMN oauth2_client INTEGER REFERENCES oauth2_clients (id)
-;
+ALTER TABLE smtp_accounts ADD COLUMN oauth2_client INTEGER;
 CREATE INDEX smtp_accounts_oauth2_client ON smtp_accounts (oauth2_client);
 "#;
 
@@ -253,5 +253,90 @@ impl Store {
         })?;
         let client = OAuth2Client::from_form(&form).map_err(crate::Error::Validation)?;
         Ok((client, form.enabled))
+    }
+}
+
+/// What the application layer binds a credential with: the OAuth2 client of the `OAUTH2`
+/// account (incoming first, then SMTP) whose credential is `credential`, and that account's
+/// network connector, if it uses one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuth2Binding {
+    /// The client, as stored.
+    pub client: OAuth2ClientForm,
+    /// The account's connector, when it uses one.
+    pub connector: Option<crate::model::NetworkConnectorForm>,
+}
+
+/// An `OAUTH2` account: (kind word, id, name, credential, client id).
+#[cfg_attr(
+    not(all(feature = "oauth2", feature = "check", feature = "collector")),
+    allow(dead_code)
+)]
+pub(crate) type OAuth2AccountRow = (&'static str, RecordId, String, String, RecordId);
+
+impl Store {
+    /// The OAuth2 client (and connector) the `OAUTH2` account with `credential` signs in
+    /// with; `None` when no `OAUTH2` account uses the credential.
+    pub fn oauth2_binding(&self, credential: &str) -> Result<Option<OAuth2Binding>, StoreError> {
+        self.read_sql(|c| {
+            let row = c.row(
+                "SELECT oauth2_client, network_connector FROM incoming_accounts \
+                 WHERE credential = ?1 AND authentication = 'OAUTH2' AND oauth2_client IS NOT NULL \
+                 UNION ALL \
+                 SELECT oauth2_client, network_connector FROM smtp_accounts \
+                 WHERE credential = ?1 AND authentication = 'OAUTH2' AND oauth2_client IS NOT NULL \
+                 AND use_authentication = 1",
+                &[credential.into()],
+            )?;
+            let Some(row) = row else { return Ok(None) };
+            let client_id: RecordId = row.get(0)?;
+            let connector_id: Option<RecordId> = row.get(1)?;
+            let Some(client) = get_row::<OAuth2ClientForm>(c, client_id)? else {
+                return Ok(None);
+            };
+            let connector = match connector_id {
+                Some(id) => get_row::<crate::model::NetworkConnectorForm>(c, id)?.map(|s| s.record),
+                None => None,
+            };
+            Ok(Some(OAuth2Binding {
+                client: client.record,
+                connector,
+            }))
+        })
+    }
+
+    /// Every `OAUTH2` account: (kind word, id, name, credential, client id), incoming first.
+    #[cfg_attr(
+        not(all(feature = "oauth2", feature = "check", feature = "collector")),
+        allow(dead_code)
+    )]
+    pub(crate) fn oauth2_accounts(&self) -> Result<Vec<OAuth2AccountRow>, StoreError> {
+        self.read_sql(|c| {
+            c.rows(
+                "SELECT 'incoming', id, name, credential, oauth2_client FROM incoming_accounts \
+                 WHERE authentication = 'OAUTH2' AND oauth2_client IS NOT NULL \
+                 UNION ALL \
+                 SELECT 'smtp', id, name, credential, oauth2_client FROM smtp_accounts \
+                 WHERE authentication = 'OAUTH2' AND oauth2_client IS NOT NULL \
+                 AND use_authentication = 1 ORDER BY 1, 2",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let kind: String = r.get(0)?;
+                Ok((
+                    if kind == "incoming" {
+                        "incoming"
+                    } else {
+                        "smtp"
+                    },
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    r.get(4)?,
+                ))
+            })
+            .collect()
+        })
     }
 }
