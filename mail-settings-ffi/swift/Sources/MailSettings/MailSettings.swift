@@ -636,6 +636,223 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Date
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Date {
+        let seconds: Int64 = try readInt(&buf)
+        let nanoseconds: UInt32 = try readInt(&buf)
+        // Build the Date from whole seconds first, then add the nanoseconds as a
+        // separate TimeInterval.  Date stores CFAbsoluteTime (seconds since 2001),
+        // so adding a small fraction to the ~7.8e8 base is twice as precise as
+        // adding it to the ~1.76e9 Unix-epoch value, because the smaller magnitude
+        // leaves more mantissa bits for the sub-second part.
+        if seconds >= 0 {
+            return Date(timeIntervalSince1970: Double(seconds))
+                .addingTimeInterval(Double(nanoseconds) / 1.0e9)
+        } else {
+            return Date(timeIntervalSince1970: Double(seconds))
+                .addingTimeInterval(-Double(nanoseconds) / 1.0e9)
+        }
+    }
+
+    public static func write(_ value: Date, into buf: inout [UInt8]) {
+        var delta = value.timeIntervalSince1970
+        var sign: Int64 = 1
+        if delta < 0 {
+            // The nanoseconds portion of the epoch offset must always be
+            // positive, to simplify the calculation we will use the absolute
+            // value of the offset.
+            sign = -1
+            delta = -delta
+        }
+        if delta.rounded(.down) > Double(Int64.max) {
+            fatalError("Timestamp overflow, exceeds max bounds supported by Uniffi")
+        }
+        let seconds = Int64(delta)
+        let nanoseconds = UInt32((delta - Double(seconds)) * 1.0e9)
+        writeInt(&buf, sign * seconds)
+        writeInt(&buf, nanoseconds)
+    }
+}
+
+
+
+
+/**
+ * A browser sign-in under way (authorization code with PKCE, loopback redirect, RFC 8252):
+ * open `authorize_url` in the person's browser, then call
+ * [`TokenManager::finish_browser_sign_in`], which waits for the redirect on 127.0.0.1. The
+ * PKCE verifier stays inside. Finish it once.
+ */
+public protocol BrowserSignInProtocol: AnyObject, Sendable {
+    
+    /**
+     * The URL the host opens in the browser.
+     */
+    func authorizeUrl()  -> String
+    
+    /**
+     * The loopback redirect URI (`http://127.0.0.1:PORT/callback`).
+     */
+    func redirectUri()  -> String
+    
+}
+/**
+ * A browser sign-in under way (authorization code with PKCE, loopback redirect, RFC 8252):
+ * open `authorize_url` in the person's browser, then call
+ * [`TokenManager::finish_browser_sign_in`], which waits for the redirect on 127.0.0.1. The
+ * PKCE verifier stays inside. Finish it once.
+ */
+open class BrowserSignIn: BrowserSignInProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_browsersignin(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_browsersignin(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The URL the host opens in the browser.
+     */
+open func authorizeUrl() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_browsersignin_authorize_url(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The loopback redirect URI (`http://127.0.0.1:PORT/callback`).
+     */
+open func redirectUri() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_browsersignin_redirect_uri(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_browsersignin_uniffi_trait_debug(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_browsersignin_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBrowserSignIn: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = BrowserSignIn
+
+    public static func lift(_ handle: UInt64) throws -> BrowserSignIn {
+        return BrowserSignIn(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: BrowserSignIn) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BrowserSignIn {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: BrowserSignIn, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrowserSignIn_lift(_ handle: UInt64) throws -> BrowserSignIn {
+    return try FfiConverterTypeBrowserSignIn.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrowserSignIn_lower(_ value: BrowserSignIn) -> UInt64 {
+    return FfiConverterTypeBrowserSignIn.lower(value)
+}
+
+
+
 
 
 
@@ -1885,6 +2102,229 @@ public func FfiConverterTypeCredentialProvider_lower(_ value: CredentialProvider
 
 
 /**
+ * A device sign-in under way (RFC 8628): show `verification_uri` and `user_code` to the
+ * person, then call [`TokenManager::finish_device_sign_in`]. The device code stays inside
+ * (its text never shows it).
+ */
+public protocol DeviceSignInProtocol: AnyObject, Sendable {
+    
+    /**
+     * How long the code is valid, in seconds.
+     */
+    func expiresInSecs()  -> UInt64
+    
+    /**
+     * How often the server may be asked whether the person approved, in seconds.
+     */
+    func intervalSecs()  -> UInt64
+    
+    /**
+     * The code the person types there.
+     */
+    func userCode()  -> String
+    
+    /**
+     * Where the person goes.
+     */
+    func verificationUri()  -> String
+    
+    /**
+     * The same with the code filled in, when the server gives one.
+     */
+    func verificationUriComplete()  -> String?
+    
+}
+/**
+ * A device sign-in under way (RFC 8628): show `verification_uri` and `user_code` to the
+ * person, then call [`TokenManager::finish_device_sign_in`]. The device code stays inside
+ * (its text never shows it).
+ */
+open class DeviceSignIn: DeviceSignInProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_devicesignin(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_devicesignin(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * How long the code is valid, in seconds.
+     */
+open func expiresInSecs() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_expires_in_secs(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How often the server may be asked whether the person approved, in seconds.
+     */
+open func intervalSecs() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_interval_secs(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The code the person types there.
+     */
+open func userCode() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_user_code(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Where the person goes.
+     */
+open func verificationUri() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_verification_uri(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The same with the code filled in, when the server gives one.
+     */
+open func verificationUriComplete() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_verification_uri_complete(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_uniffi_trait_debug(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_devicesignin_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceSignIn: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceSignIn
+
+    public static func lift(_ handle: UInt64) throws -> DeviceSignIn {
+        return DeviceSignIn(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DeviceSignIn) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceSignIn {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceSignIn, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceSignIn_lift(_ handle: UInt64) throws -> DeviceSignIn {
+    return try FfiConverterTypeDeviceSignIn.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceSignIn_lower(_ value: DeviceSignIn) -> UInt64 {
+    return FfiConverterTypeDeviceSignIn.lower(value)
+}
+
+
+
+
+
+
+/**
  * The messages the collector stored ("View inbox"). Local database work: call it off the UI
  * thread.
  */
@@ -2814,6 +3254,189 @@ public func FfiConverterTypeReportScheduler_lower(_ value: ReportScheduler) -> U
 
 
 /**
+ * A user's sign-in as the host's vault keeps it: the mailbox user name and the refresh token.
+ * Its text never shows the token.
+ */
+public protocol SignInProtocol: AnyObject, Sendable {
+    
+    /**
+     * The refresh token, for the host to keep in its vault (never log it).
+     */
+    func refreshToken()  -> String?
+    
+    /**
+     * The user name to log in to the mail server with.
+     */
+    func username()  -> String
+    
+}
+/**
+ * A user's sign-in as the host's vault keeps it: the mailbox user name and the refresh token.
+ * Its text never shows the token.
+ */
+open class SignIn: SignInProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_signin(self.handle, $0) }
+    }
+    /**
+     * A sign-in read back from the vault.
+     */
+public convenience init(username: String, refreshToken: String? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_signin_new(
+        FfiConverterString.lower(username),
+        FfiConverterOptionString.lower(refreshToken),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_signin(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The refresh token, for the host to keep in its vault (never log it).
+     */
+open func refreshToken() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_signin_refresh_token(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The user name to log in to the mail server with.
+     */
+open func username() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_signin_username(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_signin_uniffi_trait_debug(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_signin_uniffi_trait_display(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSignIn: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SignIn
+
+    public static func lift(_ handle: UInt64) throws -> SignIn {
+        return SignIn(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SignIn) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SignIn {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SignIn, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignIn_lift(_ handle: UInt64) throws -> SignIn {
+    return try FfiConverterTypeSignIn.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignIn_lower(_ value: SignIn) -> UInt64 {
+    return FfiConverterTypeSignIn.lower(value)
+}
+
+
+
+
+
+
+/**
  * Sessions to one SMTP account, kept open and reused (RSET between messages), shared by every
  * coroutine or task that holds it: an application that sends many notifications keeps one per
  * account. The account is read from the store when the pool is made; make a new pool after
@@ -3157,6 +3780,32 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func writeJournalHtml(language: ReportLanguage, path: String, filter: JournalFilter?) throws  -> UInt64
     
     /**
+     * Adds an OAuth2 client (its `id` is ignored). Throws `Validation` with every result.
+     */
+    func createOauth2Client(client: OAuth2ClientForm) throws  -> StoredOAuth2Client
+    
+    /**
+     * Deletes OAuth2 client `id` at `expected_version`; throws `InUse` while accounts use it.
+     */
+    func deleteOauth2Client(id: Int64, expectedVersion: Int64) throws 
+    
+    /**
+     * OAuth2 client `id`; throws `NotFound`.
+     */
+    func getOauth2Client(id: Int64) throws  -> StoredOAuth2Client
+    
+    /**
+     * Every OAuth2 client, by id.
+     */
+    func listOauth2Clients() throws  -> [StoredOAuth2Client]
+    
+    /**
+     * Replaces OAuth2 client `id` if it is still at `expected_version` (else `Conflict`).
+     * Disabling a client that accounts use throws `InUse`.
+     */
+    func updateOauth2Client(id: Int64, expectedVersion: Int64, client: OAuth2ClientForm) throws  -> StoredOAuth2Client
+    
+    /**
      * Creates a report schedule. Throws `Validation` (codes such as `invalid_time`,
      * `unknown_smtp_account`, `duplicate_name`).
      */
@@ -3483,6 +4132,73 @@ open func writeJournalHtml(language: ReportLanguage, path: String, filter: Journ
         FfiConverterTypeReportLanguage_lower(language),
         FfiConverterString.lower(path),
         FfiConverterOptionTypeJournalFilter.lower(filter),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds an OAuth2 client (its `id` is ignored). Throws `Validation` with every result.
+     */
+open func createOauth2Client(client: OAuth2ClientForm)throws  -> StoredOAuth2Client  {
+    return try  FfiConverterTypeStoredOAuth2Client_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_create_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOAuth2ClientForm_lower(client),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes OAuth2 client `id` at `expected_version`; throws `InUse` while accounts use it.
+     */
+open func deleteOauth2Client(id: Int64, expectedVersion: Int64)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_delete_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterInt64.lower(expectedVersion),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * OAuth2 client `id`; throws `NotFound`.
+     */
+open func getOauth2Client(id: Int64)throws  -> StoredOAuth2Client  {
+    return try  FfiConverterTypeStoredOAuth2Client_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_get_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every OAuth2 client, by id.
+     */
+open func listOauth2Clients()throws  -> [StoredOAuth2Client]  {
+    return try  FfiConverterSequenceTypeStoredOAuth2Client.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_list_oauth2_clients(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces OAuth2 client `id` if it is still at `expected_version` (else `Conflict`).
+     * Disabling a client that accounts use throws `InUse`.
+     */
+open func updateOauth2Client(id: Int64, expectedVersion: Int64, client: OAuth2ClientForm)throws  -> StoredOAuth2Client  {
+    return try  FfiConverterTypeStoredOAuth2Client_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_store_update_oauth2_client(
+            self.uniffiCloneHandle(),
+        FfiConverterInt64.lower(id),
+        FfiConverterInt64.lower(expectedVersion),
+        FfiConverterTypeOAuth2ClientForm_lower(client),uniffiCallStatus
     )
 })
 }
@@ -3972,6 +4688,597 @@ public func FfiConverterTypeStore_lift(_ handle: UInt64) throws -> Store {
 #endif
 public func FfiConverterTypeStore_lower(_ value: Store) -> UInt64 {
     return FfiConverterTypeStore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Obtains, caches (in memory only) and refreshes OAuth2 access tokens; signs people in.
+ * Share one per process.
+ */
+public protocol TokenManagerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Binds `credential_id` to `client`: the provider from [`Self::credential_provider`] then
+     * answers it with the signed-in user name and a fresh access token. Throws `Validation`
+     * when the client uses refresh tokens and no token store was given, or its endpoints are
+     * incomplete.
+     */
+    func bind(credentialId: String, client: OAuth2Client) throws 
+    
+    /**
+     * The credential provider to hand to the store, the checker, the collector and the
+     * mailer: bound ids get access tokens, the others are the host's.
+     */
+    func credentialProvider()  -> CredentialProvider
+    
+    /**
+     * Waits (at most `timeout_secs`) for the browser's redirect, exchanges the code, keeps the
+     * sign-in of `username` under `credential_id` in the token store and binds it to `client`.
+     */
+    func finishBrowserSignIn(client: OAuth2Client, signIn: BrowserSignIn, credentialId: String, username: String, timeoutSecs: UInt64) async throws 
+    
+    /**
+     * Polls (within the server's interval, at most `timeout_secs`) until the person approved
+     * `device`, then keeps the sign-in of `username` under `credential_id` in the token store
+     * and binds it to `client`.
+     */
+    func finishDeviceSignIn(client: OAuth2Client, device: DeviceSignIn, credentialId: String, username: String, timeoutSecs: UInt64) async throws 
+    
+    /**
+     * Why `credential_id` needs a new sign-in, `null` when it does not.
+     */
+    func needsSignIn(credentialId: String)  -> String?
+    
+    /**
+     * Starts a browser sign-in (authorization code with PKCE and a loopback redirect) with
+     * `client`: the host opens [`BrowserSignIn::authorize_url`]. `login_hint`: the address the
+     * person signs in with, when known.
+     */
+    func startBrowserSignIn(client: OAuth2Client, loginHint: String?) throws  -> BrowserSignIn
+    
+    /**
+     * Starts a device sign-in (RFC 8628) with `client`: show the verification URL and the
+     * user code to the person.
+     */
+    func startDeviceSignIn(client: OAuth2Client) async throws  -> DeviceSignIn
+    
+    /**
+     * Every credential this manager has served, with its state.
+     */
+    func status()  -> [TokenStatus]
+    
+    /**
+     * How many token requests were made (refreshes and client credentials grants).
+     */
+    func tokenRequests()  -> UInt64
+    
+}
+/**
+ * Obtains, caches (in memory only) and refreshes OAuth2 access tokens; signs people in.
+ * Share one per process.
+ */
+open class TokenManager: TokenManagerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_tokenmanager(self.handle, $0) }
+    }
+    /**
+     * A token manager over the host's `credentials` (asked for client secrets and every id not
+     * bound to an OAuth2 client) and its `token_store` (`null`: only client credentials grants
+     * can be bound; a refresh token could not be kept). With `store`, refreshes of one
+     * credential are serialised across processes sharing it and the needs sign-in state is
+     * kept there.
+     */
+public convenience init(credentials: CredentialProvider, tokenStore: TokenStore?, store: Store? = nil) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_constructor_tokenmanager_new(
+        FfiConverterTypeCredentialProvider_lower(credentials),
+        FfiConverterOptionTypeTokenStore.lower(tokenStore),
+        FfiConverterOptionTypeStore.lower(store),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_tokenmanager(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Binds `credential_id` to `client`: the provider from [`Self::credential_provider`] then
+     * answers it with the signed-in user name and a fresh access token. Throws `Validation`
+     * when the client uses refresh tokens and no token store was given, or its endpoints are
+     * incomplete.
+     */
+open func bind(credentialId: String, client: OAuth2Client)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenmanager_bind(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterTypeOAuth2Client_lower(client),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The credential provider to hand to the store, the checker, the collector and the
+     * mailer: bound ids get access tokens, the others are the host's.
+     */
+open func credentialProvider() -> CredentialProvider  {
+    return try!  FfiConverterTypeCredentialProvider_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenmanager_credential_provider(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Waits (at most `timeout_secs`) for the browser's redirect, exchanges the code, keeps the
+     * sign-in of `username` under `credential_id` in the token store and binds it to `client`.
+     */
+open func finishBrowserSignIn(client: OAuth2Client, signIn: BrowserSignIn, credentialId: String, username: String, timeoutSecs: UInt64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_tokenmanager_finish_browser_sign_in(
+                        self.uniffiCloneHandle(),FfiConverterTypeOAuth2Client_lower(client),FfiConverterTypeBrowserSignIn_lower(signIn),FfiConverterString.lower(credentialId),FfiConverterString.lower(username),FfiConverterUInt64.lower(timeoutSecs)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_void,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_void,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Polls (within the server's interval, at most `timeout_secs`) until the person approved
+     * `device`, then keeps the sign-in of `username` under `credential_id` in the token store
+     * and binds it to `client`.
+     */
+open func finishDeviceSignIn(client: OAuth2Client, device: DeviceSignIn, credentialId: String, username: String, timeoutSecs: UInt64)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_tokenmanager_finish_device_sign_in(
+                        self.uniffiCloneHandle(),FfiConverterTypeOAuth2Client_lower(client),FfiConverterTypeDeviceSignIn_lower(device),FfiConverterString.lower(credentialId),FfiConverterString.lower(username),FfiConverterUInt64.lower(timeoutSecs)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_void,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_void,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Why `credential_id` needs a new sign-in, `null` when it does not.
+     */
+open func needsSignIn(credentialId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenmanager_needs_sign_in(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts a browser sign-in (authorization code with PKCE and a loopback redirect) with
+     * `client`: the host opens [`BrowserSignIn::authorize_url`]. `login_hint`: the address the
+     * person signs in with, when known.
+     */
+open func startBrowserSignIn(client: OAuth2Client, loginHint: String? = nil)throws  -> BrowserSignIn  {
+    return try  FfiConverterTypeBrowserSignIn_lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenmanager_start_browser_sign_in(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOAuth2Client_lower(client),
+        FfiConverterOptionString.lower(loginHint),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts a device sign-in (RFC 8628) with `client`: show the verification URL and the
+     * user code to the person.
+     */
+open func startDeviceSignIn(client: OAuth2Client)async throws  -> DeviceSignIn  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_mail_settings_ffi_fn_method_tokenmanager_start_device_sign_in(
+                        self.uniffiCloneHandle(),FfiConverterTypeOAuth2Client_lower(client)
+                )
+            },
+            pollFunc: ffi_mail_settings_ffi_rust_future_poll_u64,
+            completeFunc: ffi_mail_settings_ffi_rust_future_complete_u64,
+            freeFunc: ffi_mail_settings_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeDeviceSignIn_lift,
+            errorHandler: FfiConverterTypeMailSettingsError_lift
+        )
+}
+    
+    /**
+     * Every credential this manager has served, with its state.
+     */
+open func status() -> [TokenStatus]  {
+    return try!  FfiConverterSequenceTypeTokenStatus.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenmanager_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many token requests were made (refreshes and client credentials grants).
+     */
+open func tokenRequests() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenmanager_token_requests(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTokenManager: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = TokenManager
+
+    public static func lift(_ handle: UInt64) throws -> TokenManager {
+        return TokenManager(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: TokenManager) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TokenManager {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: TokenManager, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenManager_lift(_ handle: UInt64) throws -> TokenManager {
+    return try FfiConverterTypeTokenManager.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenManager_lower(_ value: TokenManager) -> UInt64 {
+    return FfiConverterTypeTokenManager.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Where the host keeps sign-ins (its vault). `save` must be durable when it returns: the
+ * old refresh token no longer works after the server rotated it. Throw
+ * `MailSettingsError.Credential` when the vault cannot answer (never with a secret in it).
+ */
+public protocol TokenStore: AnyObject, Sendable {
+    
+    /**
+     * The sign-in kept for `credential_id`, `null` when there is none.
+     */
+    func load(credentialId: String) throws  -> SignIn?
+    
+    /**
+     * Keeps `sign_in` for `credential_id` (a first sign-in, or a rotated refresh token).
+     */
+    func save(credentialId: String, signIn: SignIn) throws 
+    
+}
+/**
+ * Where the host keeps sign-ins (its vault). `save` must be durable when it returns: the
+ * old refresh token no longer works after the server rotated it. Throw
+ * `MailSettingsError.Credential` when the vault cannot answer (never with a secret in it).
+ */
+open class TokenStoreImpl: TokenStore, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_mail_settings_ffi_fn_clone_tokenstore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_mail_settings_ffi_fn_free_tokenstore(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The sign-in kept for `credential_id`, `null` when there is none.
+     */
+open func load(credentialId: String)throws  -> SignIn?  {
+    return try  FfiConverterOptionTypeSignIn.lift(try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenstore_load(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Keeps `sign_in` for `credential_id` (a first sign-in, or a rotated refresh token).
+     */
+open func save(credentialId: String, signIn: SignIn)throws   {try rustCallWithError(FfiConverterTypeMailSettingsError_lift) {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_method_tokenstore_save(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(credentialId),
+        FfiConverterTypeSignIn_lower(signIn),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceTokenStore {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceTokenStore = UniffiVTableCallbackInterfaceTokenStore(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeTokenStore.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface TokenStore: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeTokenStore.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface TokenStore: handle missing in uniffiClone")
+            }
+        },
+        load: { (
+            uniffiHandle: UInt64,
+            credentialId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> SignIn? in
+                guard let uniffiObj = try? FfiConverterTypeTokenStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.load(
+                     credentialId: try FfiConverterString.lift(credentialId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeSignIn.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMailSettingsError_lower
+            )
+        },
+        save: { (
+            uniffiHandle: UInt64,
+            credentialId: RustBuffer,
+            signIn: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeTokenStore.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.save(
+                     credentialId: try FfiConverterString.lift(credentialId),
+                     signIn: try FfiConverterTypeSignIn_lift(signIn)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeMailSettingsError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceTokenStore> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceTokenStore>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitTokenStore() {
+    uniffi_mail_settings_ffi_fn_init_callback_vtable_tokenstore(UniffiCallbackInterfaceTokenStore.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTokenStore: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<TokenStore>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = TokenStore
+
+    public static func lift(_ handle: UInt64) throws -> TokenStore {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return TokenStoreImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: TokenStore) -> UInt64 {
+         if let rustImpl = value as? TokenStoreImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TokenStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: TokenStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenStore_lift(_ handle: UInt64) throws -> TokenStore {
+    return try FfiConverterTypeTokenStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenStore_lower(_ value: TokenStore) -> UInt64 {
+    return FfiConverterTypeTokenStore.lower(value)
 }
 
 
@@ -5272,6 +6579,15 @@ public struct IncomingAccountForm: Equatable, Hashable {
      * Wait for new mail with IMAP IDLE on the first folder (default true).
      */
     public var usePush: Bool
+    /**
+     * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+     * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+     */
+    public var authentication: AuthenticationMethod?
+    /**
+     * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+     */
+    public var oauth2Client: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -5337,7 +6653,14 @@ public struct IncomingAccountForm: Equatable, Hashable {
          */archiveFolder: String? = nil, 
         /**
          * Wait for new mail with IMAP IDLE on the first folder (default true).
-         */usePush: Bool = true) {
+         */usePush: Bool = true, 
+        /**
+         * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+         * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+         */authentication: AuthenticationMethod? = nil, 
+        /**
+         * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+         */oauth2Client: Int64? = nil) {
         self.id = id
         self.name = name
         self.`protocol` = `protocol`
@@ -5358,6 +6681,8 @@ public struct IncomingAccountForm: Equatable, Hashable {
         self.folders = folders
         self.archiveFolder = archiveFolder
         self.usePush = usePush
+        self.authentication = authentication
+        self.oauth2Client = oauth2Client
     }
 
     
@@ -5420,7 +6745,9 @@ public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
                 maxMessageSize: FfiConverterInt64.read(from: &buf), 
                 folders: FfiConverterSequenceString.read(from: &buf), 
                 archiveFolder: FfiConverterOptionString.read(from: &buf), 
-                usePush: FfiConverterBool.read(from: &buf)
+                usePush: FfiConverterBool.read(from: &buf), 
+                authentication: FfiConverterOptionTypeAuthenticationMethod.read(from: &buf), 
+                oauth2Client: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -5445,6 +6772,8 @@ public struct FfiConverterTypeIncomingAccountForm: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.folders, into: &buf)
         FfiConverterOptionString.write(value.archiveFolder, into: &buf)
         FfiConverterBool.write(value.usePush, into: &buf)
+        FfiConverterOptionTypeAuthenticationMethod.write(value.authentication, into: &buf)
+        FfiConverterOptionInt64.write(value.oauth2Client, into: &buf)
     }
 }
 
@@ -7281,6 +8610,316 @@ public func FfiConverterTypeNetworkTimeouts_lower(_ value: NetworkTimeouts) -> R
 
 
 /**
+ * An OAuth2 client (an application registration). Holds no secret: the client secret is the
+ * host vault's entry `client_secret_credential` (none for a public client).
+ */
+public struct OAuth2Client: Equatable, Hashable {
+    /**
+     * The client's name, shown in messages and in `status`.
+     */
+    public var name: String
+    /**
+     * The provider preset.
+     */
+    public var provider: OAuth2Provider
+    /**
+     * The application (client) id.
+     */
+    public var clientId: String
+    /**
+     * The credential id of the client secret in the host's vault; `null` for a public client.
+     */
+    public var clientSecretCredential: String?
+    /**
+     * The grant.
+     */
+    public var grant: OAuth2Grant
+    /**
+     * The token endpoint; `null`: the preset's.
+     */
+    public var tokenUrl: String?
+    /**
+     * The device authorization endpoint (RFC 8628); `null`: the preset's.
+     */
+    public var deviceAuthorizationUrl: String?
+    /**
+     * The authorization endpoint (browser sign-in); `null`: the preset's.
+     */
+    public var authorizationUrl: String?
+    /**
+     * The scopes; empty: the preset's.
+     */
+    public var scopes: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The client's name, shown in messages and in `status`.
+         */name: String, 
+        /**
+         * The provider preset.
+         */provider: OAuth2Provider, 
+        /**
+         * The application (client) id.
+         */clientId: String, 
+        /**
+         * The credential id of the client secret in the host's vault; `null` for a public client.
+         */clientSecretCredential: String? = nil, 
+        /**
+         * The grant.
+         */grant: OAuth2Grant, 
+        /**
+         * The token endpoint; `null`: the preset's.
+         */tokenUrl: String? = nil, 
+        /**
+         * The device authorization endpoint (RFC 8628); `null`: the preset's.
+         */deviceAuthorizationUrl: String? = nil, 
+        /**
+         * The authorization endpoint (browser sign-in); `null`: the preset's.
+         */authorizationUrl: String? = nil, 
+        /**
+         * The scopes; empty: the preset's.
+         */scopes: [String] = []) {
+        self.name = name
+        self.provider = provider
+        self.clientId = clientId
+        self.clientSecretCredential = clientSecretCredential
+        self.grant = grant
+        self.tokenUrl = tokenUrl
+        self.deviceAuthorizationUrl = deviceAuthorizationUrl
+        self.authorizationUrl = authorizationUrl
+        self.scopes = scopes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OAuth2Client: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2Client: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2Client {
+        return
+            try OAuth2Client(
+                name: FfiConverterString.read(from: &buf), 
+                provider: FfiConverterTypeOAuth2Provider.read(from: &buf), 
+                clientId: FfiConverterString.read(from: &buf), 
+                clientSecretCredential: FfiConverterOptionString.read(from: &buf), 
+                grant: FfiConverterTypeOAuth2Grant.read(from: &buf), 
+                tokenUrl: FfiConverterOptionString.read(from: &buf), 
+                deviceAuthorizationUrl: FfiConverterOptionString.read(from: &buf), 
+                authorizationUrl: FfiConverterOptionString.read(from: &buf), 
+                scopes: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OAuth2Client, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeOAuth2Provider.write(value.provider, into: &buf)
+        FfiConverterString.write(value.clientId, into: &buf)
+        FfiConverterOptionString.write(value.clientSecretCredential, into: &buf)
+        FfiConverterTypeOAuth2Grant.write(value.grant, into: &buf)
+        FfiConverterOptionString.write(value.tokenUrl, into: &buf)
+        FfiConverterOptionString.write(value.deviceAuthorizationUrl, into: &buf)
+        FfiConverterOptionString.write(value.authorizationUrl, into: &buf)
+        FfiConverterSequenceString.write(value.scopes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2Client_lift(_ buf: RustBuffer) throws -> OAuth2Client {
+    return try FfiConverterTypeOAuth2Client.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2Client_lower(_ value: OAuth2Client) -> RustBuffer {
+    return FfiConverterTypeOAuth2Client.lower(value)
+}
+
+
+/**
+ * An OAuth2 client (application registration) as a person typed it: the settings record of
+ * the store (`docs/SETTINGS.md`, "OAuth2 clients"). Holds no secret.
+ */
+public struct OAuth2ClientForm: Equatable, Hashable {
+    /**
+     * Given by the store; read-only.
+     */
+    public var id: Int64?
+    /**
+     * Name: required, 1–100 characters, unique among OAuth2 clients.
+     */
+    public var name: String
+    /**
+     * `MICROSOFT`, `GOOGLE` or `CUSTOM` (required).
+     */
+    public var provider: OAuth2ProviderKind?
+    /**
+     * The application (client) id (required).
+     */
+    public var clientId: String
+    /**
+     * `MICROSOFT` only: the tenant id or domain.
+     */
+    public var tenant: String?
+    /**
+     * The vault entry of the client secret; `null` for a public client.
+     */
+    public var clientSecretCredential: String?
+    /**
+     * `null` or `REFRESH_TOKEN` (the default), or `CLIENT_CREDENTIALS`.
+     */
+    public var grant: OAuth2Grant?
+    /**
+     * The token endpoint; `null`: the provider's (required for `CUSTOM`).
+     */
+    public var tokenUrl: String?
+    /**
+     * The device authorization endpoint; `null`: the provider's.
+     */
+    public var deviceAuthorizationUrl: String?
+    /**
+     * The authorization endpoint; `null`: the provider's.
+     */
+    public var authorizationUrl: String?
+    /**
+     * The scopes; empty: the provider's.
+     */
+    public var scopes: [String]
+    /**
+     * Enabled (default true); an account may not use a disabled client.
+     */
+    public var enabled: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Given by the store; read-only.
+         */id: Int64? = nil, 
+        /**
+         * Name: required, 1–100 characters, unique among OAuth2 clients.
+         */name: String, 
+        /**
+         * `MICROSOFT`, `GOOGLE` or `CUSTOM` (required).
+         */provider: OAuth2ProviderKind?, 
+        /**
+         * The application (client) id (required).
+         */clientId: String, 
+        /**
+         * `MICROSOFT` only: the tenant id or domain.
+         */tenant: String? = nil, 
+        /**
+         * The vault entry of the client secret; `null` for a public client.
+         */clientSecretCredential: String? = nil, 
+        /**
+         * `null` or `REFRESH_TOKEN` (the default), or `CLIENT_CREDENTIALS`.
+         */grant: OAuth2Grant? = nil, 
+        /**
+         * The token endpoint; `null`: the provider's (required for `CUSTOM`).
+         */tokenUrl: String? = nil, 
+        /**
+         * The device authorization endpoint; `null`: the provider's.
+         */deviceAuthorizationUrl: String? = nil, 
+        /**
+         * The authorization endpoint; `null`: the provider's.
+         */authorizationUrl: String? = nil, 
+        /**
+         * The scopes; empty: the provider's.
+         */scopes: [String] = [], 
+        /**
+         * Enabled (default true); an account may not use a disabled client.
+         */enabled: Bool = true) {
+        self.id = id
+        self.name = name
+        self.provider = provider
+        self.clientId = clientId
+        self.tenant = tenant
+        self.clientSecretCredential = clientSecretCredential
+        self.grant = grant
+        self.tokenUrl = tokenUrl
+        self.deviceAuthorizationUrl = deviceAuthorizationUrl
+        self.authorizationUrl = authorizationUrl
+        self.scopes = scopes
+        self.enabled = enabled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OAuth2ClientForm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2ClientForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2ClientForm {
+        return
+            try OAuth2ClientForm(
+                id: FfiConverterOptionInt64.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                provider: FfiConverterOptionTypeOAuth2ProviderKind.read(from: &buf), 
+                clientId: FfiConverterString.read(from: &buf), 
+                tenant: FfiConverterOptionString.read(from: &buf), 
+                clientSecretCredential: FfiConverterOptionString.read(from: &buf), 
+                grant: FfiConverterOptionTypeOAuth2Grant.read(from: &buf), 
+                tokenUrl: FfiConverterOptionString.read(from: &buf), 
+                deviceAuthorizationUrl: FfiConverterOptionString.read(from: &buf), 
+                authorizationUrl: FfiConverterOptionString.read(from: &buf), 
+                scopes: FfiConverterSequenceString.read(from: &buf), 
+                enabled: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OAuth2ClientForm, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionTypeOAuth2ProviderKind.write(value.provider, into: &buf)
+        FfiConverterString.write(value.clientId, into: &buf)
+        FfiConverterOptionString.write(value.tenant, into: &buf)
+        FfiConverterOptionString.write(value.clientSecretCredential, into: &buf)
+        FfiConverterOptionTypeOAuth2Grant.write(value.grant, into: &buf)
+        FfiConverterOptionString.write(value.tokenUrl, into: &buf)
+        FfiConverterOptionString.write(value.deviceAuthorizationUrl, into: &buf)
+        FfiConverterOptionString.write(value.authorizationUrl, into: &buf)
+        FfiConverterSequenceString.write(value.scopes, into: &buf)
+        FfiConverterBool.write(value.enabled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ClientForm_lift(_ buf: RustBuffer) throws -> OAuth2ClientForm {
+    return try FfiConverterTypeOAuth2ClientForm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ClientForm_lower(_ value: OAuth2ClientForm) -> RustBuffer {
+    return FfiConverterTypeOAuth2ClientForm.lower(value)
+}
+
+
+/**
  * A message to send. The account's rules apply: its sender, Reply-To and Return-Path fill
  * what is left empty (or replace everything when it forces its configuration), its footer is
  * appended, its read receipt asked for.
@@ -8542,6 +10181,10 @@ public struct SettingsDocument: Equatable, Hashable {
      * Days the collection journal keeps an entry (1–3650); empty means 90.
      */
     public var journalRetentionDays: UInt32?
+    /**
+     * OAuth2 clients.
+     */
+    public var oauth2Clients: [OAuth2ClientForm]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8563,13 +10206,17 @@ public struct SettingsDocument: Equatable, Hashable {
          */reportSchedules: [ReportSchedule] = [], 
         /**
          * Days the collection journal keeps an entry (1–3650); empty means 90.
-         */journalRetentionDays: UInt32? = nil) {
+         */journalRetentionDays: UInt32? = nil, 
+        /**
+         * OAuth2 clients.
+         */oauth2Clients: [OAuth2ClientForm] = []) {
         self.version = version
         self.networkConnectors = networkConnectors
         self.incomingAccounts = incomingAccounts
         self.smtpAccounts = smtpAccounts
         self.reportSchedules = reportSchedules
         self.journalRetentionDays = journalRetentionDays
+        self.oauth2Clients = oauth2Clients
     }
 
     
@@ -8593,7 +10240,8 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
                 incomingAccounts: FfiConverterSequenceTypeIncomingAccountForm.read(from: &buf), 
                 smtpAccounts: FfiConverterSequenceTypeSmtpAccountForm.read(from: &buf), 
                 reportSchedules: FfiConverterSequenceTypeReportSchedule.read(from: &buf), 
-                journalRetentionDays: FfiConverterOptionUInt32.read(from: &buf)
+                journalRetentionDays: FfiConverterOptionUInt32.read(from: &buf), 
+                oauth2Clients: FfiConverterSequenceTypeOAuth2ClientForm.read(from: &buf)
         )
     }
 
@@ -8604,6 +10252,7 @@ public struct FfiConverterTypeSettingsDocument: FfiConverterRustBuffer {
         FfiConverterSequenceTypeSmtpAccountForm.write(value.smtpAccounts, into: &buf)
         FfiConverterSequenceTypeReportSchedule.write(value.reportSchedules, into: &buf)
         FfiConverterOptionUInt32.write(value.journalRetentionDays, into: &buf)
+        FfiConverterSequenceTypeOAuth2ClientForm.write(value.oauth2Clients, into: &buf)
     }
 }
 
@@ -8826,6 +10475,15 @@ public struct SmtpAccountForm: Equatable, Hashable {
      * A PEM file of extra CA certificates trusted for this account only.
      */
     public var caFile: String?
+    /**
+     * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+     * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+     */
+    public var authentication: AuthenticationMethod?
+    /**
+     * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+     */
+    public var oauth2Client: Int64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -8896,7 +10554,14 @@ public struct SmtpAccountForm: Equatable, Hashable {
          */networkConnector: Int64? = nil, 
         /**
          * A PEM file of extra CA certificates trusted for this account only.
-         */caFile: String? = nil) {
+         */caFile: String? = nil, 
+        /**
+         * How the account signs in (`docs/SETTINGS.md`): `null` or `PASSWORD` (the vault entry's
+         * secret as it is), `OAUTH2` (the OAuth2 client obtains and refreshes access tokens).
+         */authentication: AuthenticationMethod? = nil, 
+        /**
+         * The OAuth2 client's id, exactly when `authentication` is `OAUTH2`.
+         */oauth2Client: Int64? = nil) {
         self.id = id
         self.name = name
         self.host = host
@@ -8919,6 +10584,8 @@ public struct SmtpAccountForm: Equatable, Hashable {
         self.useNetworkConnector = useNetworkConnector
         self.networkConnector = networkConnector
         self.caFile = caFile
+        self.authentication = authentication
+        self.oauth2Client = oauth2Client
     }
 
     
@@ -8983,7 +10650,9 @@ public struct FfiConverterTypeSmtpAccountForm: FfiConverterRustBuffer {
                 skipCertificateErrors: FfiConverterBool.read(from: &buf), 
                 useNetworkConnector: FfiConverterBool.read(from: &buf), 
                 networkConnector: FfiConverterOptionInt64.read(from: &buf), 
-                caFile: FfiConverterOptionString.read(from: &buf)
+                caFile: FfiConverterOptionString.read(from: &buf), 
+                authentication: FfiConverterOptionTypeAuthenticationMethod.read(from: &buf), 
+                oauth2Client: FfiConverterOptionInt64.read(from: &buf)
         )
     }
 
@@ -9010,6 +10679,8 @@ public struct FfiConverterTypeSmtpAccountForm: FfiConverterRustBuffer {
         FfiConverterBool.write(value.useNetworkConnector, into: &buf)
         FfiConverterOptionInt64.write(value.networkConnector, into: &buf)
         FfiConverterOptionString.write(value.caFile, into: &buf)
+        FfiConverterOptionTypeAuthenticationMethod.write(value.authentication, into: &buf)
+        FfiConverterOptionInt64.write(value.oauth2Client, into: &buf)
     }
 }
 
@@ -9536,6 +11207,85 @@ public func FfiConverterTypeStoredNetworkConnector_lower(_ value: StoredNetworkC
 
 
 /**
+ * An OAuth2 client as stored: id, version (pass it back to update or delete), the form.
+ */
+public struct StoredOAuth2Client: Equatable, Hashable {
+    /**
+     * The id the store gave.
+     */
+    public var id: Int64
+    /**
+     * Pass it back to update or delete.
+     */
+    public var version: Int64
+    /**
+     * The client.
+     */
+    public var client: OAuth2ClientForm
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The id the store gave.
+         */id: Int64, 
+        /**
+         * Pass it back to update or delete.
+         */version: Int64, 
+        /**
+         * The client.
+         */client: OAuth2ClientForm) {
+        self.id = id
+        self.version = version
+        self.client = client
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StoredOAuth2Client: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStoredOAuth2Client: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoredOAuth2Client {
+        return
+            try StoredOAuth2Client(
+                id: FfiConverterInt64.read(from: &buf), 
+                version: FfiConverterInt64.read(from: &buf), 
+                client: FfiConverterTypeOAuth2ClientForm.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StoredOAuth2Client, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.id, into: &buf)
+        FfiConverterInt64.write(value.version, into: &buf)
+        FfiConverterTypeOAuth2ClientForm.write(value.client, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredOAuth2Client_lift(_ buf: RustBuffer) throws -> StoredOAuth2Client {
+    return try FfiConverterTypeStoredOAuth2Client.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredOAuth2Client_lower(_ value: StoredOAuth2Client) -> RustBuffer {
+    return FfiConverterTypeStoredOAuth2Client.lower(value)
+}
+
+
+/**
  * A schedule as stored.
  */
 public struct StoredReportSchedule: Equatable, Hashable {
@@ -9803,6 +11553,85 @@ public func FfiConverterTypeTlsSummary_lower(_ value: TlsSummary) -> RustBuffer 
 
 
 /**
+ * One credential's state, from [`TokenManager::status`].
+ */
+public struct TokenStatus: Equatable, Hashable {
+    /**
+     * The credential id.
+     */
+    public var credential: String
+    /**
+     * The OAuth2 client's name.
+     */
+    public var client: String
+    /**
+     * Its state.
+     */
+    public var state: SignInState
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The credential id.
+         */credential: String, 
+        /**
+         * The OAuth2 client's name.
+         */client: String, 
+        /**
+         * Its state.
+         */state: SignInState) {
+        self.credential = credential
+        self.client = client
+        self.state = state
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TokenStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTokenStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TokenStatus {
+        return
+            try TokenStatus(
+                credential: FfiConverterString.read(from: &buf), 
+                client: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeSignInState.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TokenStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.credential, into: &buf)
+        FfiConverterString.write(value.client, into: &buf)
+        FfiConverterTypeSignInState.write(value.state, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenStatus_lift(_ buf: RustBuffer) throws -> TokenStatus {
+    return try FfiConverterTypeTokenStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenStatus_lower(_ value: TokenStatus) -> RustBuffer {
+    return FfiConverterTypeTokenStatus.lower(value)
+}
+
+
+/**
  * One validation result: the field, SPEC.md's code, the severity and the message in English
  * and in Brazilian Portuguese.
  */
@@ -10006,6 +11835,81 @@ public func FfiConverterTypeAccountRef_lift(_ buf: RustBuffer) throws -> Account
 #endif
 public func FfiConverterTypeAccountRef_lower(_ value: AccountRef) -> RustBuffer {
     return FfiConverterTypeAccountRef.lower(value)
+}
+
+
+
+/**
+ * How an account signs in.
+ */
+
+public enum AuthenticationMethod: Equatable, Hashable {
+    
+    /**
+     * The vault entry's secret as it is (a password, or a token the host keeps fresh).
+     */
+    case password
+    /**
+     * The account's OAuth2 client obtains and refreshes access tokens.
+     */
+    case oauth2
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AuthenticationMethod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAuthenticationMethod: FfiConverterRustBuffer {
+    typealias SwiftType = AuthenticationMethod
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AuthenticationMethod {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .password
+        
+        case 2: return .oauth2
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AuthenticationMethod, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .password:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .oauth2:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthenticationMethod_lift(_ buf: RustBuffer) throws -> AuthenticationMethod {
+    return try FfiConverterTypeAuthenticationMethod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAuthenticationMethod_lower(_ value: AuthenticationMethod) -> RustBuffer {
+    return FfiConverterTypeAuthenticationMethod.lower(value)
 }
 
 
@@ -10412,6 +12316,10 @@ public enum ErrorCategory: Equatable, Hashable {
      */
     case parse
     /**
+     * OAuth2: the refresh token was refused (`invalid_grant`); a person must sign in again.
+     */
+    case needsSignIn
+    /**
      * A category newer than these bindings.
      */
     case unknown
@@ -10466,7 +12374,9 @@ public struct FfiConverterTypeErrorCategory: FfiConverterRustBuffer {
         
         case 15: return .parse
         
-        case 16: return .unknown
+        case 16: return .needsSignIn
+        
+        case 17: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -10536,8 +12446,12 @@ public struct FfiConverterTypeErrorCategory: FfiConverterRustBuffer {
             writeInt(&buf, Int32(15))
         
         
-        case .unknown:
+        case .needsSignIn:
             writeInt(&buf, Int32(16))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(17))
         
         }
     }
@@ -10673,6 +12587,16 @@ enum MailSettingsError: Swift.Error, Equatable, Hashable, Foundation.LocalizedEr
          */enhancedCode: String?, 
         /**
          * Which server, and what it said (never the credentials).
+         */detail: String
+    )
+    /**
+     * OAuth2: the authorization server refused the refresh token (`invalid_grant`: revoked,
+     * expired, password changed). A person must sign in again (`TokenManager`'s device or
+     * browser sign-in); until then the credential is not tried again.
+     */
+    case NeedsSignIn(
+        /**
+         * Which credential, and the server's reason.
          */detail: String
     )
     /**
@@ -10908,41 +12832,44 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .Tls(
+        case 11: return .NeedsSignIn(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .Tls(
             replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .Certificate(
+        case 13: return .Certificate(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .Timeout(
+        case 14: return .Timeout(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .Connect(
+        case 15: return .Connect(
             dns: try FfiConverterBool.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 15: return .Proxy(
+        case 16: return .Proxy(
             hop: try FfiConverterOptionTypeProxyHop.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .Protocol(
+        case 17: return .Protocol(
             replyCode: try FfiConverterOptionUInt16.read(from: &buf), 
             enhancedCode: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .OutcomeUnknown(
+        case 18: return .OutcomeUnknown(
             category: try FfiConverterTypeErrorCategory.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .Cancelled(
+        case 19: return .Cancelled(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .Storage(
+        case 20: return .Storage(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .Unexpected(
+        case 21: return .Unexpected(
             category: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -11015,60 +12942,65 @@ public struct FfiConverterTypeMailSettingsError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Tls(replyCode,enhancedCode,detail):
+        case let .NeedsSignIn(detail):
             writeInt(&buf, Int32(11))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Tls(replyCode,enhancedCode,detail):
+            writeInt(&buf, Int32(12))
             FfiConverterOptionUInt16.write(replyCode, into: &buf)
             FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Certificate(detail):
-            writeInt(&buf, Int32(12))
-            FfiConverterString.write(detail, into: &buf)
-            
-        
-        case let .Timeout(detail):
             writeInt(&buf, Int32(13))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Connect(dns,detail):
+        case let .Timeout(detail):
             writeInt(&buf, Int32(14))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Connect(dns,detail):
+            writeInt(&buf, Int32(15))
             FfiConverterBool.write(dns, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Proxy(hop,detail):
-            writeInt(&buf, Int32(15))
+            writeInt(&buf, Int32(16))
             FfiConverterOptionTypeProxyHop.write(hop, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Protocol(replyCode,enhancedCode,detail):
-            writeInt(&buf, Int32(16))
+            writeInt(&buf, Int32(17))
             FfiConverterOptionUInt16.write(replyCode, into: &buf)
             FfiConverterOptionString.write(enhancedCode, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .OutcomeUnknown(category,detail):
-            writeInt(&buf, Int32(17))
+            writeInt(&buf, Int32(18))
             FfiConverterTypeErrorCategory.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Cancelled(detail):
-            writeInt(&buf, Int32(18))
-            FfiConverterString.write(detail, into: &buf)
-            
-        
-        case let .Storage(detail):
             writeInt(&buf, Int32(19))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Unexpected(category,detail):
+        case let .Storage(detail):
             writeInt(&buf, Int32(20))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Unexpected(category,detail):
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(category, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -11195,6 +13127,257 @@ public func FfiConverterTypeMessageOutcome_lift(_ buf: RustBuffer) throws -> Mes
 #endif
 public func FfiConverterTypeMessageOutcome_lower(_ value: MessageOutcome) -> RustBuffer {
     return FfiConverterTypeMessageOutcome.lower(value)
+}
+
+
+
+/**
+ * The grant a client uses to get access tokens.
+ */
+
+public enum OAuth2Grant: Equatable, Hashable {
+    
+    /**
+     * A user signed in once; the token store keeps the refresh token.
+     */
+    case refreshToken
+    /**
+     * App-only access with the client's secret (Microsoft 365 shared mailboxes).
+     */
+    case clientCredentials
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OAuth2Grant: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2Grant: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2Grant
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2Grant {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .refreshToken
+        
+        case 2: return .clientCredentials
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OAuth2Grant, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .refreshToken:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .clientCredentials:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2Grant_lift(_ buf: RustBuffer) throws -> OAuth2Grant {
+    return try FfiConverterTypeOAuth2Grant.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2Grant_lower(_ value: OAuth2Grant) -> RustBuffer {
+    return FfiConverterTypeOAuth2Grant.lower(value)
+}
+
+
+
+/**
+ * Who runs the authorization server: presets fill the endpoints and scopes.
+ */
+
+public enum OAuth2Provider: Equatable, Hashable {
+    
+    /**
+     * Microsoft identity platform v2.0, for `tenant` (an id or domain; `organizations`).
+     */
+    case microsoft(
+        /**
+         * The tenant id or domain.
+         */tenant: String
+    )
+    /**
+     * Google (Gmail, Google Workspace).
+     */
+    case google
+    /**
+     * Any other authorization server: the endpoints are given.
+     */
+    case custom
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OAuth2Provider: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2Provider: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2Provider
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2Provider {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .microsoft(tenant: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .google
+        
+        case 3: return .custom
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OAuth2Provider, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .microsoft(tenant):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(tenant, into: &buf)
+            
+        
+        case .google:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .custom:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2Provider_lift(_ buf: RustBuffer) throws -> OAuth2Provider {
+    return try FfiConverterTypeOAuth2Provider.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2Provider_lower(_ value: OAuth2Provider) -> RustBuffer {
+    return FfiConverterTypeOAuth2Provider.lower(value)
+}
+
+
+
+/**
+ * Who runs an OAuth2 client's authorization server, in the settings.
+ */
+
+public enum OAuth2ProviderKind: Equatable, Hashable {
+    
+    /**
+     * Microsoft identity platform v2.0, with a `tenant`.
+     */
+    case microsoft
+    /**
+     * Google.
+     */
+    case google
+    /**
+     * Any other authorization server: the endpoint URLs are given.
+     */
+    case custom
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension OAuth2ProviderKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOAuth2ProviderKind: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2ProviderKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OAuth2ProviderKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .microsoft
+        
+        case 2: return .google
+        
+        case 3: return .custom
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OAuth2ProviderKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .microsoft:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .google:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .custom:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ProviderKind_lift(_ buf: RustBuffer) throws -> OAuth2ProviderKind {
+    return try FfiConverterTypeOAuth2ProviderKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOAuth2ProviderKind_lower(_ value: OAuth2ProviderKind) -> RustBuffer {
+    return FfiConverterTypeOAuth2ProviderKind.lower(value)
 }
 
 
@@ -12128,6 +14311,119 @@ public func FfiConverterTypeSeverity_lower(_ value: Severity) -> RustBuffer {
 
 
 /**
+ * A credential's sign-in state.
+ */
+
+public enum SignInState: Equatable, Hashable {
+    
+    /**
+     * An access token is held, valid until then.
+     */
+    case signedIn(
+        /**
+         * When the access token in memory expires.
+         */validUntil: Date
+    )
+    /**
+     * Signed in (a refresh token is kept) but no access token asked for yet.
+     */
+    case notYetUsed
+    /**
+     * The server refused the refresh token (`invalid_grant`): a person must sign in again.
+     */
+    case needsSignIn(
+        /**
+         * Why (the server's error code and description).
+         */reason: String
+    )
+    /**
+     * The OAuth2 client was refused (`invalid_client`): its registration or secret is wrong.
+     */
+    case clientRefused(
+        /**
+         * The server's words.
+         */reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SignInState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSignInState: FfiConverterRustBuffer {
+    typealias SwiftType = SignInState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SignInState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .signedIn(validUntil: try FfiConverterTimestamp.read(from: &buf)
+        )
+        
+        case 2: return .notYetUsed
+        
+        case 3: return .needsSignIn(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .clientRefused(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SignInState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .signedIn(validUntil):
+            writeInt(&buf, Int32(1))
+            FfiConverterTimestamp.write(validUntil, into: &buf)
+            
+        
+        case .notYetUsed:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .needsSignIn(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .clientRefused(reason):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignInState_lift(_ buf: RustBuffer) throws -> SignInState {
+    return try FfiConverterTypeSignInState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSignInState_lower(_ value: SignInState) -> RustBuffer {
+    return FfiConverterTypeSignInState.lower(value)
+}
+
+
+
+/**
  * The reports' status filter: enabled or disabled accounts.
  */
 
@@ -12331,6 +14627,38 @@ public enum ValidationCode: Equatable, Hashable {
      */
     case archiveFolderUnused
     /**
+     * `OAUTH2` without an OAuth2 client.
+     */
+    case oauth2ClientRequired
+    /**
+     * An OAuth2 client named while the account does not sign in with `OAUTH2`.
+     */
+    case oauth2ClientNotAllowed
+    /**
+     * The named OAuth2 client does not exist.
+     */
+    case unknownOauth2Client
+    /**
+     * The named OAuth2 client is disabled.
+     */
+    case oauth2ClientDisabled
+    /**
+     * `CLIENT_CREDENTIALS` with `GOOGLE`.
+     */
+    case grantNotSupported
+    /**
+     * `CLIENT_CREDENTIALS` without a client secret credential.
+     */
+    case clientSecretRequired
+    /**
+     * `CLIENT_CREDENTIALS` with `MICROSOFT` and no real tenant.
+     */
+    case tenantRequired
+    /**
+     * Not an `https` URL (`http` only for loopback).
+     */
+    case invalidUrl
+    /**
      * A code newer than these bindings: update them. Path, severity and messages are right.
      */
     case unknown
@@ -12415,7 +14743,23 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
         
         case 30: return .archiveFolderUnused
         
-        case 31: return .unknown
+        case 31: return .oauth2ClientRequired
+        
+        case 32: return .oauth2ClientNotAllowed
+        
+        case 33: return .unknownOauth2Client
+        
+        case 34: return .oauth2ClientDisabled
+        
+        case 35: return .grantNotSupported
+        
+        case 36: return .clientSecretRequired
+        
+        case 37: return .tenantRequired
+        
+        case 38: return .invalidUrl
+        
+        case 39: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -12545,8 +14889,40 @@ public struct FfiConverterTypeValidationCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(30))
         
         
-        case .unknown:
+        case .oauth2ClientRequired:
             writeInt(&buf, Int32(31))
+        
+        
+        case .oauth2ClientNotAllowed:
+            writeInt(&buf, Int32(32))
+        
+        
+        case .unknownOauth2Client:
+            writeInt(&buf, Int32(33))
+        
+        
+        case .oauth2ClientDisabled:
+            writeInt(&buf, Int32(34))
+        
+        
+        case .grantNotSupported:
+            writeInt(&buf, Int32(35))
+        
+        
+        case .clientSecretRequired:
+            writeInt(&buf, Int32(36))
+        
+        
+        case .tenantRequired:
+            writeInt(&buf, Int32(37))
+        
+        
+        case .invalidUrl:
+            writeInt(&buf, Int32(38))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(39))
         
         }
     }
@@ -12779,6 +15155,78 @@ fileprivate struct FfiConverterOptionTypeProgressListener: FfiConverterRustBuffe
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeProgressListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSignIn: FfiConverterRustBuffer {
+    typealias SwiftType = SignIn?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSignIn.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSignIn.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeStore: FfiConverterRustBuffer {
+    typealias SwiftType = Store?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStore.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStore.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTokenStore: FfiConverterRustBuffer {
+    typealias SwiftType = TokenStore?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTokenStore.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTokenStore.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -13147,6 +15595,30 @@ fileprivate struct FfiConverterOptionTypeAccountRef: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAuthenticationMethod: FfiConverterRustBuffer {
+    typealias SwiftType = AuthenticationMethod?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAuthenticationMethod.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAuthenticationMethod.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeConnectorKind: FfiConverterRustBuffer {
     typealias SwiftType = ConnectorKind?
 
@@ -13211,6 +15683,54 @@ fileprivate struct FfiConverterOptionTypeMessageOutcome: FfiConverterRustBuffer 
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeMessageOutcome.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOAuth2Grant: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2Grant?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOAuth2Grant.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOAuth2Grant.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeOAuth2ProviderKind: FfiConverterRustBuffer {
+    typealias SwiftType = OAuth2ProviderKind?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOAuth2ProviderKind.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOAuth2ProviderKind.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -13834,6 +16354,31 @@ fileprivate struct FfiConverterSequenceTypeNetworkConnectorForm: FfiConverterRus
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeOAuth2ClientForm: FfiConverterRustBuffer {
+    typealias SwiftType = [OAuth2ClientForm]
+
+    public static func write(_ value: [OAuth2ClientForm], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOAuth2ClientForm.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OAuth2ClientForm] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OAuth2ClientForm]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOAuth2ClientForm.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeOutgoingMessage: FfiConverterRustBuffer {
     typealias SwiftType = [OutgoingMessage]
 
@@ -14059,6 +16604,31 @@ fileprivate struct FfiConverterSequenceTypeStoredNetworkConnector: FfiConverterR
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeStoredOAuth2Client: FfiConverterRustBuffer {
+    typealias SwiftType = [StoredOAuth2Client]
+
+    public static func write(_ value: [StoredOAuth2Client], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStoredOAuth2Client.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StoredOAuth2Client] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StoredOAuth2Client]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStoredOAuth2Client.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeStoredReportSchedule: FfiConverterRustBuffer {
     typealias SwiftType = [StoredReportSchedule]
 
@@ -14101,6 +16671,31 @@ fileprivate struct FfiConverterSequenceTypeStoredSmtpAccount: FfiConverterRustBu
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeStoredSmtpAccount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTokenStatus: FfiConverterRustBuffer {
+    typealias SwiftType = [TokenStatus]
+
+    public static func write(_ value: [TokenStatus], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTokenStatus.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TokenStatus] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TokenStatus]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTokenStatus.read(from: &buf))
         }
         return seq
     }
@@ -14253,6 +16848,18 @@ public func parseJournalTime(text: String, until: Bool) -> Int64?  {
 })
 }
 /**
+ * Validates one OAuth2 client on its own (its own fields: name, provider, client id, grant,
+ * secret, tenant, URLs); every result, errors and warnings.
+ */
+public func validateOauth2Client(client: OAuth2ClientForm) -> [ValidationResult]  {
+    return try!  FfiConverterSequenceTypeValidationResult.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_mail_settings_ffi_fn_func_validate_oauth2_client(
+        FfiConverterTypeOAuth2ClientForm_lower(client),uniffiCallStatus
+    )
+})
+}
+/**
  * Validates one schedule alone; with `smtp_accounts`, a named SMTP account must be among them
  * and enabled.
  */
@@ -14379,6 +16986,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_parse_journal_time() != 39069) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_func_validate_oauth2_client() != 51588) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_func_validate_report_schedule() != 18135) {
@@ -14537,6 +17147,66 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_method_smtppool_send_many() != 36700) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_method_browsersignin_authorize_url() != 46189) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_browsersignin_redirect_uri() != 53695) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_devicesignin_expires_in_secs() != 16970) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_devicesignin_interval_secs() != 23921) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_devicesignin_user_code() != 24129) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_devicesignin_verification_uri() != 54062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_devicesignin_verification_uri_complete() != 6111) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_signin_refresh_token() != 18388) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_signin_username() != 22922) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_bind() != 45274) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_credential_provider() != 47338) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_finish_browser_sign_in() != 39343) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_finish_device_sign_in() != 7109) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_needs_sign_in() != 49897) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_start_browser_sign_in() != 24715) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_start_device_sign_in() != 36948) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_status() != 52505) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenmanager_token_requests() != 62492) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenstore_load() != 37327) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_tokenstore_save() != 17337) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_method_reportscheduler_run_due() != 43570) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -14556,6 +17226,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_write_journal_html() != 20379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_create_oauth2_client() != 11469) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_delete_oauth2_client() != 35751) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_get_oauth2_client() != 31745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_list_oauth2_clients() != 44306) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_method_store_update_oauth2_client() != 36121) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_mail_settings_ffi_checksum_method_store_create_report_schedule() != 23325) {
@@ -14678,6 +17363,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_mail_settings_ffi_checksum_constructor_smtppool_new() != 38645) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_mail_settings_ffi_checksum_constructor_signin_new() != 7405) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_mail_settings_ffi_checksum_constructor_tokenmanager_new() != 55134) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_mail_settings_ffi_checksum_constructor_reportscheduler_new() != 53609) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -14690,6 +17381,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitCredentialProvider()
     uniffiCallbackInitProgressListener()
+    uniffiCallbackInitTokenStore()
     return InitializationResult.ok
 }()
 
