@@ -3,11 +3,32 @@
 //! the collector and read the inbox.
 //!
 //! Exit status: 0 success (warnings allowed), 1 the work was done and found errors (invalid
-//! settings, a failed check), 2 usage errors or input that cannot be read.
+//! settings, a failed check), 2 usage errors or input that cannot be read. A reader that goes
+//! away early (`| head`, `| grep -q`) ends the command quietly with 0, as `ripgrep` does: std's
+//! `println!` would panic there, so this crate's `println!`/`print!` (below, defined before the
+//! modules so that they, and `say!`, use them) go through [`output::out`].
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// `println!` for this command: standard output through [`output::out`] (a closed pipe ends
+/// the command quietly instead of a panic).
+macro_rules! println {
+    () => {
+        $crate::output::out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::output::out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` for this command, as [`println!`].
+macro_rules! print {
+    ($($t:tt)*) => {
+        $crate::output::out(format_args!($($t)*))
+    };
+}
 
 mod collect;
 mod commands;

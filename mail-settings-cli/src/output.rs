@@ -13,6 +13,21 @@ use mail_settings_core::{Validation, ValidationResult};
 use std::borrow::Cow;
 use std::process::ExitCode;
 
+/// Writes to standard output. When the reader went away (a closed pipe: `| head`,
+/// `| grep -q`) the command ends at once with status 0 (what it printed was not wanted any
+/// more); any other write error ends it with status 74 (EX_IOERR) and a line on stderr.
+pub fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("mail-settings: cannot write to standard output: {e}");
+        std::process::exit(74);
+    }
+}
+
 /// `println!` made safe for a terminal.
 #[macro_export]
 macro_rules! say {

@@ -467,3 +467,34 @@ fn status_shows_needs_expunging_and_the_report_the_folder_columns() {
         "{out}"
     );
 }
+
+/// A reader that goes away (`| head`, `| grep -q`) ends the command quietly with status 0: no
+/// panic, no backtrace (std's `println!` panics on a closed pipe).
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let db = db.to_str().unwrap();
+    let good = examples().join("helpdesk.json");
+    assert!(run(&["--db", db, "import", good.to_str().unwrap()])
+        .status
+        .success());
+    for args in [
+        vec!["--db", db, "export"],
+        vec!["--db", db, "report", "incoming"],
+    ] {
+        let mut child = bin()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

@@ -717,7 +717,8 @@ fn smtp_report_filters_columns_and_csv() {
                 "Conexão segura",
                 "Tipo de conexão",
                 "Autenticação",
-                "Padrão"
+                "Padrão",
+                "Método de autenticação"
             ]
         );
         assert_eq!(
@@ -732,7 +733,8 @@ fn smtp_report_filters_columns_and_csv() {
                 "Sim",
                 "SSL",
                 "Sim",
-                "Sim"
+                "Sim",
+                "PASSWORD"
             ]
         );
         assert_eq!(records[3][3], "'=cmd@example.com");

@@ -306,9 +306,9 @@ fn inbox_ledgers_of_an_older_store_keep_working_after_the_upgrade() {
             c.execute_batch(&format!("ALTER TABLE incoming_accounts DROP COLUMN {col}"))
                 .unwrap();
         }
-        // Version 7 (OAuth2) is the last one before the folders migration; migrations added
-        // after it are re-run on opening and must not mind (they create what is missing).
-        c.pragma_update(None, "user_version", 7).unwrap();
+        // Version 8 (OAuth2 clients) is the last one before the folders migration; migrations
+        // added after it are re-run on opening and must not mind (they create what is missing).
+        c.pragma_update(None, "user_version", 8).unwrap();
     }
     let store = Arc::new(Store::open(&path).unwrap());
     let form = store.get_incoming(id).unwrap().record;
