@@ -124,7 +124,7 @@ fn status(ctx: &Ctx<'_>, format: TextOrJson) -> Result<ExitCode, ExitCode> {
         TextOrJson::Json => println!("{}", output::json(&statuses)),
         TextOrJson::Text => {
             say!(
-                "{:<8} {:>3}  {:<30} {:<30} {:<20} {:<15} details",
+                "{:<8} {:>3}  {:<30} {:<30} {:<20} {:<15} Details",
                 "Kind",
                 "ID",
                 "Account",

@@ -984,9 +984,15 @@ fn check_imap(
             Ok((
                 s,
                 format!(
-                    "{folder}: {} messages, {} bytes (sizes by UID FETCH 1:* RFC822.SIZE, as \
+                    "{folder}: {} {}, {} bytes (sizes by UID FETCH 1:* RFC822.SIZE, as \
                      collecting does)",
-                    s.messages, s.total_size
+                    s.messages,
+                    if s.messages == 1 {
+                        "message"
+                    } else {
+                        "messages"
+                    },
+                    s.total_size
                 ),
             ))
         }) else {
@@ -1154,7 +1160,12 @@ fn check_pop3(
         let listing = pop3_listing(&mut client)?;
         Ok((
             s,
-            format!("{} messages, {} bytes; {listing}", s.count, s.size),
+            format!(
+                "{} {}, {} bytes; {listing}",
+                s.count,
+                if s.count == 1 { "message" } else { "messages" },
+                s.size
+            ),
         ))
     }) {
         r.report.mailbox = Some(MailboxSummary {

@@ -1029,7 +1029,11 @@ pub fn render_text<R: ReportRow>(page: &ReportPage<R>, lang: Lang) -> String {
         lang.pick("of", "de"),
         page.page_count().max(1),
         page.total,
-        lang.pick("rows", "registros"),
+        if page.total == 1 {
+            lang.pick("row", "registro")
+        } else {
+            lang.pick("rows", "registros")
+        },
     );
     out
 }

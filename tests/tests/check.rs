@@ -555,7 +555,7 @@ fn the_real_servers_pass_the_collectors_questions() {
     assert_ok(&r);
     let d = &r.stages.last().unwrap().detail;
     assert!(
-        d.starts_with("INBOX: 1 messages") && d.contains("RFC822.SIZE"),
+        d.starts_with("INBOX: 1 message,") && d.contains("RFC822.SIZE"),
         "{r}"
     );
     // Another mailbox asked for is checked besides the collected one.

@@ -553,7 +553,7 @@ fn the_check_lists_the_folders_and_names_the_missing_ones() {
     assert!(
         sized
             .iter()
-            .any(|d| d.starts_with("Support/Tier 2: 1 messages")),
+            .any(|d| d.starts_with("Support/Tier 2: 1 message,")),
         "{sized:?}"
     );
     let text = report.to_string();
