@@ -31,8 +31,8 @@
 //! The names of these concepts in each language are in `docs/NAMES.md`.
 
 mod account;
-#[cfg(feature = "oauth2")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oauth2")))]
+#[cfg(all(feature = "oauth2", feature = "store"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "oauth2", feature = "store"))))]
 pub mod oauth2;
 #[cfg(all(test, feature = "check", feature = "collector"))]
 mod tests;

@@ -705,6 +705,7 @@ impl Store {
     ) -> Result<R, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => self.write(|c| f(&mut SqliteTx(c))),
+            #[cfg(feature = "postgres")]
             Backend::Postgres(p) => p.transaction(f).map_err(|e| self.fix_error(e)),
         }
     }
